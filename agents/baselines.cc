@@ -1,0 +1,140 @@
+#include "agents/baselines.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace cohort {
+namespace {
+const std::string kRandom = "random", kPopularity = "popularity", kGreedy = "greedy", kOracle = "oracle";
+}  // namespace
+
+RandomAgent::RandomAgent(const json& config, const AgentContext& ctx)
+    : streams_(ctx.seed, ctx.variant, ctx.num_envs) {}
+const std::string& RandomAgent::type() const { return kRandom; }
+
+void RandomAgent::Act(const StepBatch& obs, SlateBatch& slates) {
+  const int K = obs.num_candidates, k = obs.slate_size;
+  perm_.resize(size_t(K));
+  for (int r = 0; r < obs.rows; ++r) {
+    if (!obs.active[size_t(r)]) continue;
+    Rng& rng = streams_.For(r, obs.user_id[size_t(r)]);
+    // Partial Fisher-Yates: the first k of a uniform permutation.
+    std::iota(perm_.begin(), perm_.end(), 0);
+    int32_t* out = slates.Row(r);
+    for (int j = 0; j < k; ++j) {
+      const int pick = j + int(rng.Below(uint32_t(K - j)));
+      std::swap(perm_[size_t(j)], perm_[size_t(pick)]);
+      out[j] = perm_[size_t(j)];
+    }
+  }
+}
+
+RankingAgent::RankingAgent(const AgentContext& ctx) : ctx_(ctx), streams_(ctx.seed, ctx.variant, ctx.num_envs) {}
+
+void RankingAgent::Act(const StepBatch& obs, SlateBatch& slates) {
+  const int K = obs.num_candidates, k = obs.slate_size;
+  scores_.resize(size_t(K));
+  jitter_.resize(size_t(K));
+  order_.resize(size_t(K));
+  for (int r = 0; r < obs.rows; ++r) {
+    if (!obs.active[size_t(r)]) continue;
+    Score(obs, r, scores_.data());
+    Rng& rng = streams_.For(r, obs.user_id[size_t(r)]);
+    for (double& j : jitter_) j = rng.Uniform();  // uniform tie breaking
+    std::iota(order_.begin(), order_.end(), 0);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](int32_t a, int32_t b) {
+      if (scores_[size_t(a)] != scores_[size_t(b)]) return scores_[size_t(a)] > scores_[size_t(b)];
+      return jitter_[size_t(a)] < jitter_[size_t(b)];
+    });
+    std::copy_n(order_.begin(), k, slates.Row(r));
+  }
+}
+
+PopularityAgent::PopularityAgent(const json& config, const AgentContext& ctx)
+    : RankingAgent(ctx),
+      per_item_(ctx.params->catalog.source == CandidateSource::kLive),
+      prior_(config["prior"].get<double>()) {
+  if (!per_item_) Grow(ctx.params->num_topics - 1);
+}
+const std::string& PopularityAgent::type() const { return kPopularity; }
+
+void PopularityAgent::Grow(int64_t id) {
+  if (id >= static_cast<int64_t>(clicks_.size())) {
+    clicks_.resize(size_t(id) + 1, 0.0);
+    shows_.resize(size_t(id) + 1, 0.0);
+  }
+}
+
+void PopularityAgent::Score(const StepBatch& obs, int row, double* scores) {
+  for (int c = 0; c < obs.num_candidates; ++c) {
+    const size_t i = size_t(row) * obs.num_candidates + size_t(c);
+    const int64_t id = per_item_ ? obs.item_id[i] : obs.topic[i];
+    Grow(id);
+    // Smoothed click-through rate: (clicks + prior * 1) / (shows + prior).
+    scores[c] = (clicks_[size_t(id)] + prior_) / (shows_[size_t(id)] + 2.0 * prior_);
+  }
+}
+
+void PopularityAgent::Act(const StepBatch& obs, SlateBatch& slates) {
+  RankingAgent::Act(obs, slates);
+  const int k = obs.slate_size;
+  last_ids_.assign(size_t(obs.rows) * k, -1);
+  for (int r = 0; r < obs.rows; ++r) {
+    if (!obs.active[size_t(r)]) continue;
+    for (int j = 0; j < k; ++j) {
+      const size_t i = size_t(r) * obs.num_candidates + size_t(slates.Row(r)[j]);
+      last_ids_[size_t(r) * k + size_t(j)] = per_item_ ? obs.item_id[i] : obs.topic[i];
+    }
+  }
+}
+
+void PopularityAgent::Observe(const StepBatch& result) {
+  for (size_t i = 0; i < last_ids_.size(); ++i) {
+    const int64_t id = last_ids_[i];
+    if (id < 0) continue;
+    shows_[size_t(id)] += 1.0;
+    clicks_[size_t(id)] += result.clicked[i];
+  }
+}
+
+json PopularityAgent::Save() const { return {{"clicks", clicks_}, {"shows", shows_}}; }
+void PopularityAgent::Load(const json& state) {
+  clicks_ = state["clicks"].get<std::vector<double>>();
+  shows_ = state["shows"].get<std::vector<double>>();
+}
+
+GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)
+    : RankingAgent(ctx), score_(config["score"].get<std::string>()) {}
+const std::string& GreedyAgent::type() const { return kGreedy; }
+
+void GreedyAgent::Score(const StepBatch& obs, int row, double* scores) {
+  const int K = obs.num_candidates;
+  if (score_ == "quality") {
+    for (int c = 0; c < K; ++c) scores[c] = obs.quality[size_t(row) * K + size_t(c)];
+  } else if (score_ == "expected_reward") {
+    ctx_.env->CandidateExpectedRewards(row, scores);
+  } else {  // affinity with the observed interests (zero when hidden)
+    const float* u = obs.Interests(row);
+    features_.resize(size_t(obs.dim));
+    for (int c = 0; c < K; ++c) {
+      if (!obs.candidate_features) {
+        scores[c] = u[obs.topic[size_t(row) * K + size_t(c)]];
+        continue;
+      }
+      obs.CandidateFeatures(row, c, features_.data());
+      double a = 0.0;
+      for (int i = 0; i < obs.dim; ++i) a += double(u[i]) * features_[size_t(i)];
+      scores[c] = a;
+    }
+  }
+}
+
+OracleAgent::OracleAgent(const json& config, const AgentContext& ctx) : env_(ctx.env) {}
+const std::string& OracleAgent::type() const { return kOracle; }
+
+void OracleAgent::Act(const StepBatch& obs, SlateBatch& slates) {
+  for (int r = 0; r < obs.rows; ++r)
+    if (obs.active[size_t(r)]) env_->OracleSlate(r, slates.Row(r));
+}
+
+}  // namespace cohort

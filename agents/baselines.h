@@ -1,0 +1,118 @@
+// Non-learning policies: random, popularity, greedy by a named score, and the
+// myopic oracle. All are torch-free.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agents/agent.h"
+#include "env/rng.h"
+
+namespace cohort {
+
+// Per-row random streams keyed by the row's current user, so a policy's
+// randomness follows the user (not the slot): results do not depend on how
+// many slots there are or which thread runs them.
+class UserStreams {
+ public:
+  UserStreams(uint64_t seed, uint64_t variant, int rows)
+      : seed_(seed), variant_(variant), user_(size_t(rows), -1), rng_(size_t(rows)) {}
+  Rng& For(int row, int64_t user) {
+    if (user_[size_t(row)] != user) {
+      user_[size_t(row)] = user;
+      rng_[size_t(row)] = MakeRng(seed_, variant_, uint64_t(user), StreamPurpose::kPolicy);
+    }
+    return rng_[size_t(row)];
+  }
+
+ private:
+  uint64_t seed_, variant_;
+  std::vector<int64_t> user_;
+  std::vector<Rng> rng_;
+};
+
+// Uniformly random slate of distinct candidates.
+class RandomAgent : public Agent {
+ public:
+  RandomAgent(const json& config, const AgentContext& ctx);
+  const std::string& type() const override;
+  void Act(const StepBatch& obs, SlateBatch& slates) override;
+
+ private:
+  UserStreams streams_;
+  std::vector<int32_t> perm_;
+};
+
+// Ranks candidates by a score (ties broken uniformly at random) and fills
+// the slate top-down. Subclasses define the score.
+class RankingAgent : public Agent {
+ public:
+  RankingAgent(const AgentContext& ctx);
+  void Act(const StepBatch& obs, SlateBatch& slates) override;
+
+ protected:
+  virtual void Score(const StepBatch& obs, int row, double* scores) = 0;
+  const AgentContext ctx_;
+
+ private:
+  UserStreams streams_;
+  std::vector<double> scores_, jitter_;
+  std::vector<int32_t> order_;
+};
+
+// Observed click counts (per item on a live catalog, per topic otherwise),
+// with a prior pseudo-count so unseen items are not ranked last forever.
+class PopularityAgent : public RankingAgent {
+ public:
+  PopularityAgent(const json& config, const AgentContext& ctx);
+  const std::string& type() const override;
+  void Observe(const StepBatch& result) override;
+  json Save() const override;
+  void Load(const json& state) override;
+
+ protected:
+  void Score(const StepBatch& obs, int row, double* scores) override;
+
+ private:
+  bool per_item_;
+  double prior_;
+  std::vector<double> clicks_, shows_;  // by item id or topic
+  std::vector<int64_t> last_ids_;       // ids (or topics) shown last step, rows x k
+  SlateBatch last_slates_;
+  void Grow(int64_t id);
+
+ public:
+  // Remembers the slates so Observe can attribute clicks (called by Act).
+  void Act(const StepBatch& obs, SlateBatch& slates) override;
+};
+
+// greedy: score = "affinity" (observed interests . item features),
+// "quality" (hidden quality, privileged) or "expected_reward" (true expected
+// immediate reward of the item alone, privileged).
+class GreedyAgent : public RankingAgent {
+ public:
+  GreedyAgent(const json& config, const AgentContext& ctx);
+  const std::string& type() const override;
+
+ protected:
+  void Score(const StepBatch& obs, int row, double* scores) override;
+
+ private:
+  std::string score_;
+  std::vector<float> features_;
+};
+
+// The myopic oracle: the slate with the highest true expected immediate
+// reward (exact enumeration, greedy beyond VecEnv::kMaxEnumeratedSlates).
+class OracleAgent : public Agent {
+ public:
+  OracleAgent(const json& config, const AgentContext& ctx);
+  const std::string& type() const override;
+  void Act(const StepBatch& obs, SlateBatch& slates) override;
+
+ private:
+  const VecEnv* env_;
+};
+
+}  // namespace cohort

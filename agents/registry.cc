@@ -1,0 +1,64 @@
+#include "agents/registry.h"
+
+#include <map>
+#include <stdexcept>
+
+#include "agents/baselines.h"
+
+namespace cohort {
+namespace {
+
+struct Registry {
+  Schema none{"no parameters"};
+  Schema popularity{"popularity"};
+  Schema greedy{"greedy"};
+  ComponentRegistry components{"agent"};
+  std::map<std::string, AgentFactory> factories;
+
+  template <typename T>
+  void Add(ComponentInfo info) {
+    factories[info.type] = [](const json& config, const AgentContext& ctx) -> std::unique_ptr<Agent> {
+      return std::make_unique<T>(config, ctx);
+    };
+    components.Register(std::move(info));
+  }
+
+  // Every built-in agent is registered here, explicitly.
+  void RegisterBuiltins() {
+    popularity.Number("prior", 1.0, 0, 1e300, "pseudo-count of the smoothed click-through rate");
+    greedy.String("score", "affinity", {"affinity", "quality", "expected_reward"},
+                  "affinity: observed interests . item features; quality [privileged]: hidden item "
+                  "quality; expected_reward [privileged]: true expected immediate reward");
+    Add<RandomAgent>({"random", "uniformly random slate of distinct candidates", &none});
+    Add<PopularityAgent>({"popularity", "rank by observed click-through rate (per item on live catalogs, per topic otherwise)", &popularity});
+    Add<GreedyAgent>({"greedy", "rank candidates by a named score, fill the slate top-down", &greedy});
+    Add<OracleAgent>({"oracle", "myopic oracle: the slate maximising true expected immediate reward", &none, true});
+  }
+  Registry() { RegisterBuiltins(); }
+};
+
+Registry& Get() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+const ComponentRegistry& AgentRegistry() { return Get().components; }
+
+bool IsPrivileged(const std::string& type) {
+  const ComponentInfo* info = Get().components.Find(type);
+  return info != nullptr && info->privileged;
+}
+
+std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) {
+  const std::string type = config["type"].get<std::string>();
+  auto it = Get().factories.find(type);
+  if (it == Get().factories.end()) throw std::invalid_argument("unknown agent type \"" + type + "\"");
+  const bool privileged = IsPrivileged(type) || (type == "greedy" && config["score"] != "affinity");
+  if (privileged && ctx.env == nullptr)
+    throw std::invalid_argument("agent \"" + type + "\" reads simulator state but no environment was given");
+  return it->second(config, ctx);
+}
+
+}  // namespace cohort

@@ -1,0 +1,193 @@
+#include "agents/runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "agents/registry.h"
+#include "env/io.h"
+#include "env/stats.h"
+#include "env/vec_env.h"
+
+namespace cohort {
+
+json EpisodeRecord::ToJson() const {
+  return {{"user", user},           {"return", ret},          {"length", length},
+          {"clicks", clicks},       {"likes", likes},         {"dislikes", dislikes},
+          {"watch_time", watch_time}, {"sessions", sessions}, {"returns", returns},
+          {"terminated", terminated}, {"truncated", truncated}, {"regret", regret}};
+}
+
+Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
+                int64_t done_offset, int64_t total) {
+  const RunParams& run = scenario.run;
+  VecEnv::Options options;
+  // No more slots than users: idle slots would only cost time.
+  options.num_envs = static_cast<int>(std::min<int64_t>(run.num_envs, run.episodes));
+  options.threads = run.threads;
+  options.max_users = run.episodes;
+  VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
+  AgentContext ctx{&scenario.env, &env, scenario.seed, scenario.variant, options.num_envs};
+  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);
+
+  Rollout out;
+  out.agent = agent->type();
+  out.episodes.reserve(size_t(run.episodes));
+  std::vector<EpisodeRecord> current(size_t(options.num_envs));
+  SlateBatch slates;
+  slates.Resize(options.num_envs, scenario.env.slate_size);
+  std::vector<int32_t> oracle(size_t(scenario.env.slate_size));
+  const auto start = std::chrono::steady_clock::now();
+  auto last_report = start;
+
+  const StepBatch* batch = &env.Reset();
+  for (int r = 0; r < options.num_envs; ++r) current[size_t(r)].user = batch->user_id[size_t(r)];
+  while (env.AnyActive()) {
+    agent->Act(*batch, slates);
+    if (regret) {
+      for (int r = 0; r < options.num_envs; ++r) {
+        if (!batch->active[size_t(r)]) continue;
+        current[size_t(r)].regret += env.OracleSlate(r, oracle.data()) - env.ExpectedReward(r, slates.Row(r));
+      }
+    }
+    batch = &env.Step(slates);
+    agent->Observe(*batch);
+    if (agent->learns()) agent->Update();
+    for (int r = 0; r < options.num_envs; ++r) {
+      EpisodeRecord& e = current[size_t(r)];
+      if (e.user < 0) continue;  // slot finished its users
+      ++out.steps;
+      ++e.length;
+      e.ret += batch->reward[size_t(r)];
+      const int32_t click = batch->click_position[size_t(r)];
+      if (click >= 0) {
+        const size_t i = size_t(r) * batch->slate_size + size_t(click);
+        ++e.clicks;
+        e.likes += batch->liked[i];
+        e.dislikes += batch->disliked[i];
+        e.watch_time += batch->watch_time[i];
+      }
+      const bool over = batch->terminated[size_t(r)] || batch->truncated[size_t(r)];
+      if (batch->session_ended[size_t(r)] && !over) {
+        ++e.sessions;
+        ++e.returns;
+      }
+      if (over) {
+        e.terminated = batch->terminated[size_t(r)];
+        e.truncated = batch->truncated[size_t(r)];
+        out.episodes.push_back(e);
+        e = EpisodeRecord{};
+        e.user = batch->active[size_t(r)] ? batch->user_id[size_t(r)] : -1;
+      }
+    }
+    if (progress) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_report > std::chrono::milliseconds(200)) {
+        last_report = now;
+        progress(out.steps, done_offset + int64_t(out.episodes.size()), total);
+      }
+    }
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::sort(out.episodes.begin(), out.episodes.end(),
+            [](const EpisodeRecord& a, const EpisodeRecord& b) { return a.user < b.user; });
+  if (progress) progress(out.steps, done_offset + int64_t(out.episodes.size()), total);
+  return out;
+}
+
+namespace {
+
+json Summarize(const Scenario& scenario, const Rollout& r) {
+  RunningStat ret, length, clicks, watch, sessions, regret;
+  int64_t total_clicks = 0, returns = 0, session_ends = 0;
+  for (const EpisodeRecord& e : r.episodes) {
+    ret.Add(e.ret);
+    length.Add(double(e.length));
+    clicks.Add(double(e.clicks));
+    watch.Add(e.watch_time);
+    sessions.Add(e.sessions);
+    regret.Add(e.regret);
+    total_clicks += e.clicks;
+    returns += e.returns;
+    session_ends += e.sessions;
+  }
+  const double steps = double(r.steps);
+  json s;
+  s["scenario"] = scenario.resolved["name"];
+  s["agent"] = r.agent;
+  s["seed"] = scenario.seed;
+  s["variant"] = scenario.variant;
+  s["episodes"] = int64_t(r.episodes.size());
+  s["steps"] = r.steps;
+  s["return_mean"] = ret.mean();
+  s["return_std"] = ret.stddev();
+  s["return_ci95"] = ret.ci95();
+  s["episode_length_mean"] = length.mean();
+  s["clicks_per_episode"] = clicks.mean();
+  // CTR per slate (a step shows one slate); item_ctr per shown item.
+  s["ctr"] = steps > 0 ? double(total_clicks) / steps : 0.0;
+  s["item_ctr"] = steps > 0 ? double(total_clicks) / (steps * scenario.env.slate_size) : 0.0;
+  s["watch_time_per_episode"] = watch.mean();
+  s["sessions_per_episode"] = sessions.mean();
+  s["return_rate"] = session_ends > 0 ? double(returns) / double(session_ends) : 0.0;
+  if (scenario.run.regret) {
+    s["regret_per_episode"] = regret.mean();
+    s["regret_per_step"] = steps > 0 ? regret.mean() * double(r.episodes.size()) / steps : 0.0;
+  }
+  return s;
+}
+
+}  // namespace
+
+RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  namespace fs = std::filesystem;
+  if (!out_dir.empty()) {
+    fs::create_directories(out_dir);
+    WriteFileAtomic((fs::path(out_dir) / "scenario.resolved.json").string(), scenario.resolved.dump(2) + "\n");
+  }
+  const int64_t n = scenario.run.episodes;
+  const int64_t passes = scenario.run.reference ? 3 : 1;
+  RunOutput out;
+  out.main = RollOut(scenario, scenario.agent, scenario.run.regret, progress, 0, n * passes);
+  out.summary = Summarize(scenario, out.main);
+  int64_t steps = out.main.steps;
+  if (scenario.run.reference) {
+    // Reference policies see the same users (user streams depend on the user
+    // index only), so the normalized score is a paired comparison.
+    const Rollout random = RollOut(scenario, json{{"type", "random"}}, false, progress, n, n * passes);
+    const Rollout oracle = RollOut(scenario, json{{"type", "oracle"}}, false, progress, 2 * n, n * passes);
+    steps += random.steps + oracle.steps;
+    RunningStat rr, ro, diff;
+    for (size_t i = 0; i < random.episodes.size(); ++i) {
+      rr.Add(random.episodes[i].ret);
+      ro.Add(oracle.episodes[i].ret);
+      diff.Add(out.main.episodes[i].ret - random.episodes[i].ret);
+    }
+    json& s = out.summary;
+    s["random_return_mean"] = rr.mean();
+    s["oracle_return_mean"] = ro.mean();
+    const double span = ro.mean() - rr.mean();
+    if (std::abs(span) > 1e-12) {
+      s["normalized_score"] = diff.mean() / span;
+      // Paired interval of the numerator, scaled (the oracle-random span is
+      // treated as fixed).
+      s["normalized_score_ci95"] = diff.ci95() / std::abs(span);
+    } else {
+      s["normalized_score"] = nullptr;
+      s["normalized_score_ci95"] = nullptr;
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.summary["steps_per_second"] = out.main.seconds > 0 ? double(out.main.steps) / out.main.seconds : 0.0;
+  out.summary["elapsed_seconds"] = elapsed;
+  if (!out_dir.empty()) {
+    AtomicLineWriter metrics((fs::path(out_dir) / "metrics.jsonl").string());
+    for (const EpisodeRecord& e : out.main.episodes) metrics.Write(e.ToJson().dump());
+    metrics.Commit();
+    WriteFileAtomic((fs::path(out_dir) / "summary.json").string(), out.summary.dump(2) + "\n");
+  }
+  return out;
+}
+
+}  // namespace cohort

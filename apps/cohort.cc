@@ -1,0 +1,238 @@
+// The `cohort` command: run, validate, list, bench.
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agents/registry.h"
+#include "agents/runner.h"
+#include "apps/bench.h"
+#include "apps/progress.h"
+#include "env/io.h"
+#include "env/scenario.h"
+#include "env/variants.h"
+
+namespace fs = std::filesystem;
+using namespace cohort;
+
+namespace {
+
+constexpr const char* kUsage = R"(cohort: a fast simulator of recommender-system users
+
+usage:
+  cohort run SCENARIO [--set dotted.path=value]... [--seed N] [--variant SPLIT:INDEX]
+                      [--out DIR] [--threads N] [--force] [--quiet]
+  cohort validate SCENARIO [--set dotted.path=value]...
+  cohort list
+  cohort bench [--scenario NAME_OR_FILE]... [--num-envs B] [--threads N] [--seconds S] [--out FILE]
+
+SCENARIO is a JSON file, or the name of a shipped scenario (scenarios/NAME.json).
+Exit codes: 0 success, 1 runtime failure, 2 bad input (file, JSON path and reason on stderr).
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::vector<std::string> sets;
+  std::vector<std::string> scenarios;
+  std::string out, variant;
+  long long seed = -1;
+  int threads = 0, num_envs = 1024;
+  double seconds = 2.0;
+  bool force = false, quiet = false;
+};
+
+long long ParseInt(const std::string& flag, const std::string& v, long long lo) {
+  try {
+    size_t used = 0;
+    const long long x = std::stoll(v, &used);
+    if (used == v.size() && x >= lo) return x;
+  } catch (const std::exception&) {
+  }
+  throw InputError(flag, "", "expected an integer >= " + std::to_string(lo) + ", got \"" + v + "\"");
+}
+
+Args ParseArgs(int argc, char** argv, int first) {
+  Args a;
+  auto value = [&](int& i) -> std::string {
+    if (i + 1 >= argc) throw InputError(argv[i], "", "needs a value");
+    return argv[++i];
+  };
+  for (int i = first; i < argc; ++i) {
+    const std::string s = argv[i];
+    if (s == "--set") a.sets.push_back(value(i));
+    else if (s.rfind("--set=", 0) == 0) a.sets.push_back(s.substr(6));
+    else if (s == "--seed") a.seed = ParseInt(s, value(i), 0);
+    else if (s == "--out") a.out = value(i);
+    else if (s == "--variant") a.variant = value(i);
+    else if (s == "--threads") a.threads = int(ParseInt(s, value(i), 1));
+    else if (s == "--num-envs") a.num_envs = int(ParseInt(s, value(i), 1));
+    else if (s == "--seconds") a.seconds = double(ParseInt(s, value(i), 1));
+    else if (s == "--scenario") a.scenarios.push_back(value(i));
+    else if (s == "--force") a.force = true;
+    else if (s == "--quiet") a.quiet = true;
+    else if (s.rfind("--", 0) == 0) {
+      const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
+                                           "--seconds", "--scenario", "--force", "--quiet"});
+      throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+    } else a.positional.push_back(s);
+  }
+  return a;
+}
+
+// A path, or the name of a shipped scenario.
+std::string ResolveScenario(const std::string& name) {
+  if (fs::exists(name)) return name;
+  for (const fs::path& dir : {fs::path("scenarios"), fs::path(COHORT_SOURCE_DIR) / "scenarios"}) {
+    const fs::path p = dir / (name + ".json");
+    if (fs::exists(p)) return p.string();
+  }
+  return name;  // ReadJsonFile reports it missing
+}
+
+Scenario Load(const Args& a) {
+  if (a.positional.size() != 1) throw InputError("cohort", "", "expected exactly one SCENARIO argument");
+  std::vector<std::string> sets = a.sets;
+  if (a.seed >= 0) sets.push_back("seed=" + std::to_string(a.seed));
+  if (a.threads > 0) sets.push_back("run.threads=" + std::to_string(a.threads));
+  Scenario s = LoadScenario(ResolveScenario(a.positional[0]), sets, AgentRegistry());
+  if (!a.variant.empty()) {
+    VariantFamily family(s, AgentRegistry());
+    s = family.Instantiate(family.Parse(a.variant));
+  }
+  return s;
+}
+
+void PrintTable(const json& summary) {
+  size_t width = 0;
+  for (auto it = summary.begin(); it != summary.end(); ++it) width = std::max(width, it.key().size());
+  for (auto it = summary.begin(); it != summary.end(); ++it) {
+    std::string v;
+    if (it->is_number_float()) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6g", it->get<double>());
+      v = buf;
+    } else if (it->is_string()) {
+      v = it->get<std::string>();
+    } else {
+      v = it->dump();
+    }
+    std::printf("  %-*s  %s\n", int(width), it.key().c_str(), v.c_str());
+  }
+}
+
+int CmdRun(const Args& a) {
+  const Scenario s = Load(a);
+  std::string out = a.out;
+  if (out.empty()) {
+    std::string stem = fs::path(s.file).stem().string();
+    if (!a.variant.empty()) {
+      std::string v = a.variant;
+      std::replace(v.begin(), v.end(), ':', '-');
+      stem += "-" + v;
+    }
+    out = (fs::path("runs") / (stem + "-seed" + std::to_string(s.seed))).string();
+  }
+  const fs::path summary = fs::path(out) / "summary.json";
+  const fs::path resolved = fs::path(out) / "scenario.resolved.json";
+  if (!a.force && fs::exists(summary)) {
+    // A finished run of the same scenario is not redone; a different one is
+    // never overwritten silently.
+    std::ifstream in(resolved);
+    json previous = json::parse(in, nullptr, false);
+    if (!previous.is_discarded() && previous == s.resolved) {
+      std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n",
+                   out.c_str());
+      return 0;
+    }
+    throw InputError(out, "", "holds a finished run of a different scenario; choose another --out or pass --force");
+  }
+  Progress progress(s.resolved["name"].get<std::string>(), !a.quiet);
+  const RunOutput r = RunScenario(s, out, [&](int64_t steps, int64_t done, int64_t total) {
+    progress.Update(steps, done, total);
+  });
+  std::printf("%s  (%s)\n", s.resolved["name"].get<std::string>().c_str(), out.c_str());
+  PrintTable(r.summary);
+  return 0;
+}
+
+int CmdValidate(const Args& a) {
+  const Scenario s = Load(a);
+  VariantFamily family(s, AgentRegistry());  // also checks the splits can be drawn
+  std::printf("%s: ok (scenario \"%s\", agent \"%s\", %d topics, %d candidates, slate %d",
+              s.file.c_str(), s.resolved["name"].get<std::string>().c_str(),
+              s.agent["type"].get<std::string>().c_str(), s.env.num_topics, s.env.num_candidates,
+              s.env.slate_size);
+  if (!family.empty()) {
+    std::printf("; family splits:");
+    for (const auto& split : family.splits())
+      std::printf(" %s=%lld", split.c_str(), (long long)family.SplitSize(split));
+  }
+  std::printf(")\n");
+  return 0;
+}
+
+int CmdList() {
+  std::printf("agents (scenario key \"agent\"):\n%s\n", DescribeRegistry(AgentRegistry(), 1).c_str());
+  std::printf("choice models (scenario key \"env.choice\"):\n%s\n", DescribeRegistry(ChoiceModelRegistry(), 1).c_str());
+  std::printf("environment (scenario key \"env\"):\n%s\n", DescribeSchema(EnvSchema(), 1).c_str());
+  std::printf("run settings (scenario key \"run\"):\n%s\n", DescribeSchema(RunSchema(), 1).c_str());
+  std::printf("variant family (scenario key \"family\"):\n%s\n", DescribeSchema(FamilySchema(), 1).c_str());
+  return 0;
+}
+
+int CmdBench(const Args& a) {
+  std::vector<std::string> names = a.scenarios;
+  if (names.empty()) names = {"recsim_interest_evolution"};
+  json results = json::array();
+  for (const std::string& name : names) {
+    const Scenario s = LoadScenario(ResolveScenario(name), a.sets, AgentRegistry());
+    BenchResult b = BenchScenario(s, a.num_envs, a.threads > 0 ? a.threads : 1, a.seconds);
+    json r = b.ToJson();
+    r["scenario"] = name;
+    results.push_back(r);
+    if (!a.quiet)
+      std::fprintf(stderr, "%-32s %s user-steps/s (%s per core; simulator alone %s)\n", name.c_str(),
+                   Progress::Human(b.user_steps_per_second).c_str(),
+                   Progress::Human(b.user_steps_per_second / b.threads).c_str(),
+                   Progress::Human(b.env_user_steps_per_second).c_str());
+  }
+  json doc = {{"benchmark", "cohort bench"},
+              {"hardware_threads", std::thread::hardware_concurrency()},
+              {"results", results}};
+  const std::string text = doc.dump(2) + "\n";
+  if (!a.out.empty()) WriteFileAtomic(a.out, text);
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? kInputErrorExitCode : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    const Args a = ParseArgs(argc, argv, 2);
+    if (cmd == "run") return CmdRun(a);
+    if (cmd == "validate") return CmdValidate(a);
+    if (cmd == "list") return CmdList();
+    if (cmd == "bench") return CmdBench(a);
+    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench"});
+    throw InputError("cohort", "", "unknown command \"" + cmd + "\"" +
+                                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+                                       "; see cohort --help");
+  } catch (const InputError& e) {
+    for (const Problem& p : e.problems()) std::fprintf(stderr, "error: %s\n", p.ToString().c_str());
+    return kInputErrorExitCode;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,218 @@
+#include "env/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/random/poisson_distribution.hpp>
+
+namespace cohort {
+namespace {
+
+double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+std::vector<double> Cumulative(const std::vector<double>& weights) {
+  std::vector<double> cdf(weights.size());
+  double total = 0.0;
+  for (size_t i = 0; i < weights.size(); ++i) cdf[i] = (total += weights[i]);
+  for (double& c : cdf) c /= total;
+  cdf.back() = 1.0;
+  return cdf;
+}
+
+int SampleCdf(const std::vector<double>& cdf, double u) {
+  int i = 0;
+  while (i + 1 < static_cast<int>(cdf.size()) && u >= cdf[size_t(i)]) ++i;
+  return i;
+}
+
+}  // namespace
+
+PopulationModel::PopulationModel(EnvParams params, uint64_t seed, uint64_t variant)
+    : params_(std::move(params)), seed_(seed), variant_(variant), dim_(params_.FeatureDim()) {
+  Rebuild();
+}
+
+void PopulationModel::Rebuild() {
+  const int topics = params_.num_topics;
+  if (params_.catalog.features == FeatureKind::kEmbedding) {
+    Rng rng = MakeRng(seed_, variant_, 0, StreamPurpose::kTopics);
+    topic_centers_.assign(size_t(topics) * dim_, 0.0f);
+    for (int t = 0; t < topics; ++t) {
+      double norm = 0.0;
+      float* c = &topic_centers_[size_t(t) * dim_];
+      for (int i = 0; i < dim_; ++i) {
+        c[i] = static_cast<float>(rng.Normal());
+        norm += double(c[i]) * c[i];
+      }
+      const double inv = 1.0 / std::sqrt(std::max(norm, 1e-12));
+      for (int i = 0; i < dim_; ++i) c[i] = static_cast<float>(c[i] * inv);
+    }
+  }
+  std::vector<double> tw = params_.catalog.topic_weights;
+  if (tw.empty()) tw.assign(size_t(topics), 1.0);
+  topic_cdf_ = Cumulative(tw);
+  std::vector<double> sw;
+  for (const auto& s : params_.segments) sw.push_back(s.weight);
+  if (sw.empty()) sw.push_back(1.0);
+  segment_cdf_ = Cumulative(sw);
+  const ChoiceParams& c = params_.choice;
+  position_weight_.resize(size_t(params_.slate_size));
+  double w = c.kind == ChoiceKind::kCascade ? c.first_attention : 1.0;
+  for (int j = 0; j < params_.slate_size; ++j, w *= c.position_decay) position_weight_[size_t(j)] = w;
+}
+
+void PopulationModel::SampleItem(Rng& rng, int32_t* topic, float* quality, float* length,
+                                 float* features) const {
+  const CatalogParams& c = params_.catalog;
+  const int t = params_.catalog.topic_weights.empty()
+                    ? static_cast<int>(rng.Below(uint32_t(params_.num_topics)))
+                    : SampleCdf(topic_cdf_, rng.Uniform());
+  *topic = t;
+  const double qmean = c.quality_means.empty() ? c.quality_mean : c.quality_means[size_t(t)];
+  *quality = static_cast<float>(c.quality_std > 0 ? rng.Normal(qmean, c.quality_std) : qmean);
+  double len = c.length_mean;
+  if (c.length_std > 0) len = std::max(c.length_min, rng.Normal(c.length_mean, c.length_std));
+  *length = static_cast<float>(len);
+  if (features != nullptr) {
+    const float* center = TopicCenter(t);
+    const double noise = c.topic_spread / std::sqrt(double(dim_));
+    for (int i = 0; i < dim_; ++i) features[i] = static_cast<float>(center[i] + noise * rng.Normal());
+  }
+}
+
+double PopulationModel::ChoiceProbabilities(const double* scores, int k, double click_propensity,
+                                            double* probs) const {
+  const ChoiceParams& c = params_.choice;
+  switch (c.kind) {
+    case ChoiceKind::kProportional: {
+      // RecSim's MultinomialProportionalChoiceModel: every score, the no-click
+      // mass included, is shifted by -min_normalizer before normalising.
+      double total = c.no_click_mass - c.min_normalizer;
+      const double no_click = total;
+      for (int j = 0; j < k; ++j) {
+        const double w = position_weight_[size_t(j)] * click_propensity *
+                         std::max(0.0, scores[j] - c.min_normalizer);
+        probs[j] = w;
+        total += w;
+      }
+      for (int j = 0; j < k; ++j) probs[j] /= total;
+      return no_click / total;
+    }
+    case ChoiceKind::kMultinomialLogit: {
+      double top = c.no_click_score;
+      for (int j = 0; j < k; ++j) top = std::max(top, scores[j]);
+      const double no_click = std::exp((c.no_click_score - top) / c.temperature);
+      double total = no_click;
+      for (int j = 0; j < k; ++j) {
+        probs[j] = position_weight_[size_t(j)] * click_propensity *
+                   std::exp((scores[j] - top) / c.temperature);
+        total += probs[j];
+      }
+      for (int j = 0; j < k; ++j) probs[j] /= total;
+      return no_click / total;
+    }
+    case ChoiceKind::kCascade: {
+      // Examine top-down; stop at the first click.
+      double reach = 1.0;
+      for (int j = 0; j < k; ++j) {
+        const double click = std::min(
+            1.0, click_propensity * Sigmoid((scores[j] - c.threshold) / c.temperature));
+        const double p = position_weight_[size_t(j)] * click;
+        probs[j] = reach * p;
+        reach *= 1.0 - p;
+      }
+      return reach;
+    }
+  }
+  return 1.0;
+}
+
+double PopulationModel::ExpectedRewardGivenClick(const ItemView& item, double affinity,
+                                                 double budget) const {
+  const ResponseParams& r = params_.response;
+  const RewardParams& w = params_.reward;
+  const double q = item.quality;
+  const double completion = std::clamp(r.completion_base + r.completion_quality * q, 0.0, 1.0);
+  const double full = std::min(budget, item.length * completion);
+  const double p_dislike = r.dislike_enabled ? Sigmoid(r.dislike_bias + r.dislike_quality * q) : 0.0;
+  const double p_like =
+      r.like_enabled ? Sigmoid(r.like_bias + r.like_quality * q + r.like_affinity * affinity) : 0.0;
+  const double skipped = std::min(budget, item.length * r.dislike_completion);
+  return w.click + w.quality * q + (1.0 - p_dislike) * (w.watch_time * full + w.like * p_like) +
+         p_dislike * (w.watch_time * skipped + w.dislike);
+}
+
+int PopulationModel::SampleSegment(Rng& rng) const {
+  if (segment_cdf_.size() == 1) return 0;
+  return SampleCdf(segment_cdf_, rng.Uniform());
+}
+
+void PopulationModel::ApplyPreferenceShift(int segment, int topic, double amount) {
+  // Future users of the segment start shifted too: move the segment centre.
+  for (size_t s = 0; s < params_.segments.size(); ++s) {
+    if (segment >= 0 && static_cast<int>(s) != segment) continue;
+    auto& center = params_.segments[s].center;
+    if (center.empty()) center.assign(size_t(dim_), 0.0);
+    if (params_.catalog.features == FeatureKind::kOneHot) {
+      center[size_t(topic)] += amount;
+    } else {
+      for (int i = 0; i < dim_; ++i) center[size_t(i)] += amount * TopicCenter(topic)[i];
+    }
+  }
+}
+
+void Catalog::Reset(const PopulationModel& model) {
+  const EnvParams& p = model.params();
+  dim_ = p.catalog.features == FeatureKind::kEmbedding ? model.dim() : 0;
+  rng_ = MakeRng(model.seed(), model.variant(), 0, StreamPurpose::kCatalog);
+  topic_.clear();
+  quality_.clear();
+  length_.clear();
+  features_.clear();
+  created_.clear();
+  alive_.clear();
+  AddItems(model, p.catalog.size, -1, 0);
+}
+
+void Catalog::AddItems(const PopulationModel& model, int count, int topic, int64_t tick) {
+  for (int n = 0; n < count; ++n) {
+    const size_t id = topic_.size();
+    topic_.push_back(0);
+    quality_.push_back(0);
+    length_.push_back(0);
+    created_.push_back(tick);
+    if (dim_ > 0) features_.resize(features_.size() + size_t(dim_));
+    model.SampleItem(rng_, &topic_[id], &quality_[id], &length_[id],
+                     dim_ > 0 ? &features_[id * dim_] : nullptr);
+    if (topic >= 0 && topic != topic_[id]) {
+      // A themed wave: keep the sampled quality/length, move the item to the
+      // wave's topic (embedding items are re-centred on it).
+      if (dim_ > 0) {
+        const float* from = model.TopicCenter(topic_[id]);
+        const float* to = model.TopicCenter(topic);
+        for (int i = 0; i < dim_; ++i) features_[id * dim_ + size_t(i)] += to[i] - from[i];
+      }
+      topic_[id] = topic;
+    }
+    alive_.push_back(static_cast<int64_t>(id));
+  }
+}
+
+void Catalog::Advance(const PopulationModel& model, int64_t tick) {
+  const CatalogParams& c = model.params().catalog;
+  if (c.max_age > 0) {
+    auto expired = [&](int64_t id) { return tick - created_[size_t(id)] >= c.max_age; };
+    alive_.erase(std::remove_if(alive_.begin(), alive_.end(), expired), alive_.end());
+  }
+  if (c.arrival_rate > 0) {
+    const int arrivals = boost::random::poisson_distribution<int>(c.arrival_rate)(rng_);
+    AddItems(model, arrivals, -1, tick);
+  }
+}
+
+void Catalog::ShiftQuality(int topic, double amount) {
+  for (size_t i = 0; i < topic_.size(); ++i)
+    if (topic_[i] == topic) quality_[i] = static_cast<float>(quality_[i] + amount);
+}
+
+}  // namespace cohort

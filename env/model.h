@@ -1,0 +1,108 @@
+// PopulationModel: the immutable description of a population and its catalog
+// (MuJoCo's mjModel). Built once from EnvParams; per-user mutable data lives in
+// VecEnv's struct-of-arrays. Scheduled events change a VecEnv's own copy of
+// the model between steps, never during one.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "env/params.h"
+#include "env/rng.h"
+
+namespace cohort {
+
+// One item as seen by the choice model: enough to score it and respond.
+struct ItemView {
+  int32_t topic;
+  float quality;
+  float length;
+  const float* features;  // FeatureDim floats, or nullptr for one-hot items
+};
+
+class PopulationModel {
+ public:
+  PopulationModel(EnvParams params, uint64_t seed, uint64_t variant);
+
+  const EnvParams& params() const { return params_; }
+  EnvParams& mutable_params() { return params_; }
+  int dim() const { return dim_; }
+  int num_topics() const { return params_.num_topics; }
+  uint64_t seed() const { return seed_; }
+  uint64_t variant() const { return variant_; }
+
+  // Embedding mode: topic centres, num_topics x dim (unit-norm rows).
+  const float* TopicCenter(int topic) const { return &topic_centers_[size_t(topic) * dim_]; }
+
+  // Draws one item's attributes (topic, quality, length, features).
+  void SampleItem(Rng& rng, int32_t* topic, float* quality, float* length, float* features) const;
+
+  // Position bias of slate position j (examination probability for cascade).
+  double PositionWeight(int j) const { return position_weight_[j]; }
+
+  // User utility of an item: affinity (+quality) (-boredom), the score every
+  // choice model turns into probabilities.
+  double Affinity(const float* interests, const ItemView& item) const {
+    if (item.features == nullptr) return interests[item.topic];
+    double a = 0.0;
+    for (int i = 0; i < dim_; ++i) a += double(interests[i]) * item.features[i];
+    return a;
+  }
+
+  // Exact click probabilities for the k slate items; returns P(no click).
+  // `scores` holds each item's utility; click_propensity scales click odds.
+  double ChoiceProbabilities(const double* scores, int k, double click_propensity,
+                             double* probs) const;
+
+  // Expected immediate reward given a click on this item (exact; averages
+  // over like/dislike and the completion rule).
+  double ExpectedRewardGivenClick(const ItemView& item, double affinity, double budget) const;
+
+  // Segment to draw new users from, cumulative weights.
+  int SampleSegment(Rng& rng) const;
+  void ApplyPreferenceShift(int segment, int topic, double amount);
+
+ private:
+  void Rebuild();
+
+  EnvParams params_;
+  uint64_t seed_;
+  uint64_t variant_;
+  int dim_;
+  std::vector<float> topic_centers_;
+  std::vector<double> topic_cdf_;
+  std::vector<double> segment_cdf_;
+  std::vector<double> position_weight_;
+};
+
+// Live catalog: items that exist across steps, with creation time; new items
+// arrive and old ones retire between steps (single-threaded, deterministic).
+class Catalog {
+ public:
+  Catalog() = default;
+  void Reset(const PopulationModel& model);
+  // Advances to `tick`: retires items older than max_age, adds arrivals.
+  void Advance(const PopulationModel& model, int64_t tick);
+  void AddItems(const PopulationModel& model, int count, int topic, int64_t tick);
+  void ShiftQuality(int topic, double amount);
+
+  int64_t alive_count() const { return static_cast<int64_t>(alive_.size()); }
+  int64_t total_items() const { return static_cast<int64_t>(topic_.size()); }
+  // k-th alive item (dense index into alive list) -> item id.
+  int64_t AliveItem(int64_t k) const { return alive_[size_t(k)]; }
+  ItemView Item(int64_t id) const {
+    return {topic_[size_t(id)], quality_[size_t(id)], length_[size_t(id)],
+            features_.empty() ? nullptr : &features_[size_t(id) * dim_]};
+  }
+  int64_t created(int64_t id) const { return created_[size_t(id)]; }
+
+ private:
+  int dim_ = 0;
+  Rng rng_;
+  std::vector<int32_t> topic_;
+  std::vector<float> quality_, length_, features_;
+  std::vector<int64_t> created_;
+  std::vector<int64_t> alive_;  // ids of live items, in creation order
+};
+
+}  // namespace cohort

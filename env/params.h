@@ -1,0 +1,159 @@
+// Typed environment parameters, built from a validated scenario ("env" block).
+// Every field here has a key, a default, a range and a doc line in
+// scenario.cc's schema; this struct is what the hot path reads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cohort {
+
+enum class CandidateSource { kResample, kLive };
+enum class FeatureKind { kOneHot, kEmbedding };
+enum class ChoiceKind { kProportional, kMultinomialLogit, kCascade };
+enum class InterestRule { kNone, kRecSim, kToward, kAway };
+enum class Observability { kVisible, kNoisy, kHidden };
+enum class EventKind { kPreferenceShift, kQualityShift, kNewItems };
+
+struct Trait {  // per-user trait ~ Normal(mean, std) clipped to [lo, hi]
+  double mean = 1.0;
+  double std = 0.0;
+  double lo = 0.0;
+  double hi = 1e300;
+};
+
+struct CatalogParams {
+  CandidateSource source = CandidateSource::kResample;
+  FeatureKind features = FeatureKind::kOneHot;
+  int embedding_dim = 8;
+  double topic_spread = 0.3;          // embedding: item noise around its topic centre
+  std::vector<double> topic_weights;  // empty: uniform over topics
+  std::vector<double> quality_means;  // per topic; empty: all quality_mean
+  double quality_mean = 0.0;
+  double quality_std = 0.1;
+  double length_mean = 4.0;
+  double length_std = 0.0;
+  double length_min = 0.5;
+  int size = 1000;            // live catalog: items at reset
+  double arrival_rate = 0.0;  // live catalog: new items per tick (Poisson)
+  int64_t max_age = 0;        // live catalog: retire after this many ticks (0 = never)
+};
+
+struct SegmentParams {
+  std::string name;
+  double weight = 1.0;
+  bool normal = false;             // false: uniform [low, high]; true: Normal(mean, std)
+  double low = -1.0, high = 1.0;   // uniform
+  double mean = 0.0, std = 0.5;    // normal
+  std::vector<double> center;      // optional per-dimension offset (size = feature dim)
+};
+
+struct ChoiceParams {
+  ChoiceKind kind = ChoiceKind::kMultinomialLogit;
+  double no_click_mass = 1.0;   // proportional
+  double min_normalizer = -1.0; // proportional
+  double temperature = 1.0;     // mnl, cascade
+  double no_click_score = 0.0;  // mnl
+  double threshold = 0.0;       // cascade: score at which a click is 50% likely
+  double first_attention = 1.0; // cascade: examination probability of position 0
+  double position_decay = 1.0;  // bias of position j = position_decay^j
+};
+
+struct ScoreParams {  // user utility of an item, used by every choice model
+  double affinity_weight = 1.0;
+  double quality_weight = 0.0;
+  double boredom_weight = 1.0;  // times the user's boredom_sensitivity
+};
+
+struct ResponseParams {
+  double completion_base = 1.0;  // fraction of the item watched after a click
+  double completion_quality = 0.0;
+  bool like_enabled = false;
+  double like_bias = -1.0, like_quality = 1.0, like_affinity = 0.0;
+  bool dislike_enabled = false;
+  double dislike_bias = -2.0, dislike_quality = -1.0;
+  double dislike_completion = 0.1;  // fraction watched when disliked (skip)
+};
+
+struct RewardParams {
+  double click = 0.0, watch_time = 1.0, like = 0.0, dislike = 0.0, quality = 0.0;
+};
+
+struct DynamicsParams {
+  InterestRule interest_rule = InterestRule::kRecSim;
+  double interest_step = 0.3;
+  double drift_std = 0.0;
+  double boredom_increment = 0.0;
+  double boredom_decay = 1.0;      // per step
+  double boredom_gap_decay = 1.0;  // per unit of time away between sessions
+  double satisfaction_initial = 0.0;
+  double satisfaction_decay = 0.9;  // EMA weight of the past
+  double satisfaction_quality = 1.0;
+  double satisfaction_affinity = 0.0;
+  double satisfaction_boredom = 0.0;
+  double satisfaction_no_click = 0.0;
+  double satisfaction_gap_decay = 1.0;  // per unit of time away
+  double budget_no_click_cost = 0.5;
+  double budget_quality_gain = 0.0;
+  double budget_affinity_gain = 0.0;
+  double leave_base = 0.0;
+  double leave_dissatisfaction = 0.0;
+};
+
+struct RetentionParams {
+  bool enabled = false;
+  int max_sessions = 1;
+  double return_base = 1.0;
+  double return_satisfaction = 0.0;
+  double gap_mean = 24.0;
+  double gap_satisfaction = 0.0;  // mean gap = gap_mean * exp(-gap_satisfaction * s)
+};
+
+struct ObservationParams {
+  Observability interests = Observability::kVisible;
+  double noise_std = 0.1;
+  int history = 0;  // recent clicked topics in the observation
+  bool budget = false;
+};
+
+struct EventParams {
+  int64_t at_step = 0;
+  EventKind kind = EventKind::kPreferenceShift;
+  int segment = -1;  // -1: all segments
+  int topic = 0;
+  double amount = 0.0;
+  int count = 0;  // new_items
+};
+
+struct EnvParams {
+  int num_topics = 20;
+  int num_candidates = 10;
+  int slate_size = 2;
+  CatalogParams catalog;
+  std::vector<SegmentParams> segments;
+  Trait time_budget{200.0, 0.0, 1e-9, 1e300};
+  Trait patience{1.0, 0.0, 1e-9, 1e300};
+  Trait click_propensity{1.0, 0.0, 0.0, 1e300};
+  Trait boredom_sensitivity{1.0, 0.0, 0.0, 1e300};
+  Trait return_propensity{1.0, 0.0, 0.0, 1.0};
+  ObservationParams observation;
+  ChoiceParams choice;
+  ScoreParams score;
+  ResponseParams response;
+  RewardParams reward;
+  DynamicsParams dynamics;
+  RetentionParams retention;
+  int64_t max_session_steps = 0;  // 0: unlimited
+  int64_t max_episode_steps = 0;  // 0: unlimited
+  std::vector<EventParams> events;
+
+  int FeatureDim() const {
+    return catalog.features == FeatureKind::kOneHot ? num_topics : catalog.embedding_dim;
+  }
+  bool BoredomEnabled() const {
+    return dynamics.boredom_increment != 0.0 || dynamics.boredom_decay != 1.0;
+  }
+};
+
+}  // namespace cohort

@@ -1,0 +1,57 @@
+// Scenario files: the JSON schema of every environment key, cross-field
+// checks, and conversion of a validated document into typed parameters.
+//
+// A scenario is {"name", "description", "seed", "env", "agent", "run",
+// "family"}. env/ owns every block but "agent", whose registry is injected by
+// the layer that owns agents (env/ does not depend on agents/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "env/params.h"
+#include "env/schema.h"
+
+namespace cohort {
+
+struct RunParams {
+  int64_t episodes = 1000;
+  int num_envs = 256;
+  int threads = 1;
+  bool reference = true;  // also roll out random and myopic-oracle policies
+  bool regret = true;     // exact per-step regret against the myopic oracle
+};
+
+struct Scenario {
+  std::string file;
+  json resolved;  // every default filled in: written as scenario.resolved.json
+  uint64_t seed = 0;
+  uint64_t variant = 0;  // 0: the base scenario; otherwise VariantFamily id
+  EnvParams env;
+  RunParams run;
+  json agent;  // resolved "agent" component ({"type": ..., params})
+};
+
+// Schemas (static, built once).
+const Schema& EnvSchema();
+const Schema& RunSchema();
+const Schema& FamilySchema();
+const ComponentRegistry& ChoiceModelRegistry();
+// Root schema given the agent registry of the calling layer.
+Schema ScenarioSchema(const ComponentRegistry& agents);
+
+// Reads, applies --set overrides, validates, checks cross-field constraints
+// and converts. Throws InputError naming `path` and the JSON pointer.
+Scenario LoadScenario(const std::string& path, const std::vector<std::string>& overrides,
+                      const ComponentRegistry& agents);
+// Same from an in-memory document (`file` names it in errors).
+Scenario ParseScenario(const json& doc, const std::string& file, const ComponentRegistry& agents);
+
+// Typed parameters of a resolved "env" block; cross-field checks (slate size
+// <= candidates, per-topic arrays of the right length, ...). `base` is the
+// JSON pointer of the block ("/env").
+EnvParams ParseEnvParams(const json& env, const std::string& file, const std::string& base = "/env");
+RunParams ParseRunParams(const json& run);
+
+}  // namespace cohort

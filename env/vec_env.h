@@ -1,0 +1,180 @@
+// VecEnv: B user slots stepping together (EnvPool style).
+//
+// Contract
+// - Reset() starts every slot on its first user and returns the first
+//   observation. Step(slates) applies one slate per row and returns, per row,
+//   the response to that slate, its reward, the end flags and the NEXT
+//   observation. A row whose episode ended is reset in the same call: its
+//   observation already belongs to the next episode (same-step auto-reset);
+//   the ended user's last observed interests are kept in final_interests.
+// - An episode is one user's lifetime on the platform: one session, or several
+//   when retention is enabled (session_ended marks the boundaries, gap the
+//   time away). terminated = the user is gone (budget spent without
+//   retention, left, churned); truncated = a step or session cap was hit.
+// - Users are numbered globally; slot b serves users b, b+B, b+2B, ... and each
+//   user's randomness derives from (seed, variant, user, purpose). Results are
+//   therefore the same for any thread count, and for non-learning policies on
+//   a resampled catalog, for any B. With max_users set, a slot whose users are
+//   exhausted becomes inactive (active = 0) and ignores its slate.
+// - Time: one Step is one tick of the global clock, on which scheduled events
+//   and live-catalog arrivals/retirements happen (between steps). Each user
+//   also has a clock (watch time, no-click cost, gaps) used for decay.
+// - Output buffers are owned by the VecEnv and reused across steps.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "env/model.h"
+#include "env/thread_pool.h"
+
+namespace cohort {
+
+enum class EndReason : uint8_t {
+  kNone = 0,
+  kBudget = 1,       // time budget spent
+  kLeft = 2,         // left mid-session (dissatisfaction/patience)
+  kSessionCap = 3,   // max_session_steps reached
+  kEpisodeCap = 4,   // max_episode_steps or max_sessions reached (truncation)
+};
+
+// The agent's answer: row r's slate is index[r*k .. r*k+k) (candidate indices).
+struct SlateBatch {
+  int rows = 0;
+  int slate_size = 0;
+  std::vector<int32_t> index;
+  void Resize(int r, int k) {
+    rows = r;
+    slate_size = k;
+    index.assign(size_t(r) * size_t(k), 0);
+  }
+  int32_t* Row(int r) { return &index[size_t(r) * size_t(slate_size)]; }
+  const int32_t* Row(int r) const { return &index[size_t(r) * size_t(slate_size)]; }
+};
+
+struct StepBatch {
+  int rows = 0, num_candidates = 0, slate_size = 0, dim = 0, history = 0;
+  bool interests_observed = true;
+  bool candidate_features = false;  // embedding catalogs only; one-hot: use topic
+  int64_t tick = 0;
+
+  // Per row.
+  std::vector<int32_t> env_id;
+  std::vector<uint8_t> active;
+  std::vector<int64_t> user_id;
+  std::vector<int32_t> session_index;
+  std::vector<int64_t> session_step;  // steps taken in the current session
+  std::vector<int64_t> episode_step;
+  std::vector<float> reward;
+  std::vector<uint8_t> terminated, truncated, session_ended;
+  std::vector<uint8_t> end_reason;  // EndReason of the session that ended
+  std::vector<float> gap;           // time away before this session (0 if none)
+  std::vector<int32_t> click_position;  // -1: no click
+
+  // Per row x slate position: response to the slate just applied.
+  std::vector<uint8_t> examined, clicked, liked, disliked;
+  std::vector<float> watch_time;
+
+  // Observation for the next action.
+  std::vector<float> interests;        // rows x dim (zeros when hidden)
+  std::vector<float> final_interests;  // rows x dim: last observation of an ended episode
+  std::vector<float> budget;           // rows (NaN unless observation.budget)
+  std::vector<int32_t> history_topics; // rows x history, most recent first, -1 pad
+  std::vector<int64_t> item_id;        // rows x K (-1 for resampled items)
+  std::vector<int32_t> topic;          // rows x K
+  std::vector<float> quality;          // rows x K  [privileged: hidden from users]
+  std::vector<float> length;           // rows x K
+  std::vector<float> features;         // rows x K x dim (embedding catalogs only)
+
+  const float* Interests(int r) const { return &interests[size_t(r) * dim]; }
+  // Dense feature vector of candidate c of row r (one-hot built on the fly).
+  void CandidateFeatures(int r, int c, float* out) const;
+};
+
+class VecEnv {
+ public:
+  struct Options {
+    int num_envs = 1;
+    int threads = 1;
+    int64_t max_users = -1;  // -1: unlimited users per run
+  };
+  VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options options);
+  ~VecEnv();
+
+  const StepBatch& Reset();
+  // Throws std::invalid_argument for a malformed slate (wrong shape, index out
+  // of range, repeated item), naming the row.
+  const StepBatch& Step(const SlateBatch& slates);
+  const StepBatch& batch() const { return batch_; }
+
+  bool AnyActive() const;
+  int num_envs() const { return num_envs_; }
+  int64_t tick() const { return tick_; }
+  const PopulationModel& model() const { return model_; }
+  // Live edits (visualizer, tests): take effect from the next step.
+  PopulationModel& mutable_model() { return model_; }
+  const Catalog& catalog() const { return catalog_; }
+
+  // Ground truth for the current observation of row r [privileged].
+  // Fills probs[0..k) with each slate item's click probability; returns
+  // P(no click).
+  double ChoiceProbabilities(int r, const int32_t* slate, double* probs) const;
+  double ExpectedReward(int r, const int32_t* slate) const;
+  // Per-candidate expected reward if shown alone at position 0.
+  void CandidateExpectedRewards(int r, double* out) const;
+  // The myopic oracle's slate (maximum expected immediate reward): exact by
+  // enumeration when there are at most kMaxEnumeratedSlates slates, greedy
+  // position-by-position otherwise. Returns its expected reward.
+  double OracleSlate(int r, int32_t* slate) const;
+  static constexpr int64_t kMaxEnumeratedSlates = 20000;
+
+  // Hidden user state of slot r (for tests, the visualizer and privileged baselines).
+  const float* TrueInterests(int r) const { return &interests_[size_t(r) * dim_]; }
+  double Satisfaction(int r) const { return satisfaction_[size_t(r)]; }
+  double Budget(int r) const { return budget_[size_t(r)]; }
+  double UserTime(int r) const { return time_[size_t(r)]; }
+  int Segment(int r) const { return segment_[size_t(r)]; }
+  const float* Boredom(int r) const {
+    return boredom_.empty() ? nullptr : &boredom_[size_t(r) * num_topics_];
+  }
+
+ private:
+  void StartUser(int r, int64_t user);
+  void StartSession(int r);
+  void StepRow(int r, const int32_t* slate);
+  void EndEpisodeAndReset(int r);
+  void FillCandidates(int r);
+  void FillObservation(int r);
+  ItemView Candidate(int r, int c) const;
+  double Score(int r, const ItemView& item, double* affinity) const;
+  void ApplyEvents();
+
+  EnvParams initial_params_;  // Reset() restores it (events edit model_)
+  PopulationModel model_;
+  Catalog catalog_;
+  Options options_;
+  int num_envs_, dim_, num_topics_, k_, slate_;
+  int64_t tick_ = 0;
+  size_t next_event_ = 0;  // next entry of sorted_events_ to apply
+
+  // Per-slot user state (struct of arrays).
+  std::vector<int64_t> user_;
+  std::vector<int32_t> segment_;
+  std::vector<float> interests_;  // B x dim
+  std::vector<float> boredom_;    // B x topics (only when boredom is enabled)
+  std::vector<double> satisfaction_, budget_, time_;
+  std::vector<double> budget0_, patience_, click_propensity_, boredom_sensitivity_,
+      return_propensity_;
+  std::vector<int32_t> history_ring_;
+  std::vector<int32_t> history_head_;
+  std::vector<Rng> rng_candidates_, rng_response_, rng_observation_;
+
+  std::vector<size_t> sorted_events_;
+  StepBatch batch_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace cohort
