@@ -29,10 +29,10 @@ int SampleCdf(const std::vector<double>& cdf, double u) {
 
 PopulationModel::PopulationModel(EnvParams params, uint64_t seed, uint64_t variant)
     : params_(std::move(params)), seed_(seed), variant_(variant), dim_(params_.FeatureDim()) {
-  Rebuild();
+  Refresh();
 }
 
-void PopulationModel::Rebuild() {
+void PopulationModel::Refresh() {
   const int topics = params_.num_topics;
   if (params_.catalog.features == FeatureKind::kEmbedding) {
     Rng rng = MakeRng(seed_, variant_, 0, StreamPurpose::kTopics);
@@ -48,6 +48,10 @@ void PopulationModel::Rebuild() {
       for (int i = 0; i < dim_; ++i) c[i] = static_cast<float>(c[i] * inv);
     }
   }
+  const CatalogParams& cat = params_.catalog;
+  topic_quality_mean_.assign(size_t(topics), cat.quality_mean);
+  if (!cat.quality_means.empty()) topic_quality_mean_ = cat.quality_means;
+  uniform_topics_ = cat.topic_weights.empty();
   std::vector<double> tw = params_.catalog.topic_weights;
   if (tw.empty()) tw.assign(size_t(topics), 1.0);
   topic_cdf_ = Cumulative(tw);
@@ -61,23 +65,17 @@ void PopulationModel::Rebuild() {
   for (int j = 0; j < params_.slate_size; ++j, w *= c.position_decay) position_weight_[size_t(j)] = w;
 }
 
-void PopulationModel::SampleItem(Rng& rng, int32_t* topic, float* quality, float* length,
-                                 float* features) const {
+int PopulationModel::SampleTopicByWeight(Rng& rng) const { return SampleCdf(topic_cdf_, rng.Uniform()); }
+
+double PopulationModel::SampleLength(Rng& rng) const {
   const CatalogParams& c = params_.catalog;
-  const int t = params_.catalog.topic_weights.empty()
-                    ? static_cast<int>(rng.Below(uint32_t(params_.num_topics)))
-                    : SampleCdf(topic_cdf_, rng.Uniform());
-  *topic = t;
-  const double qmean = c.quality_means.empty() ? c.quality_mean : c.quality_means[size_t(t)];
-  *quality = static_cast<float>(c.quality_std > 0 ? rng.Normal(qmean, c.quality_std) : qmean);
-  double len = c.length_mean;
-  if (c.length_std > 0) len = std::max(c.length_min, rng.Normal(c.length_mean, c.length_std));
-  *length = static_cast<float>(len);
-  if (features != nullptr) {
-    const float* center = TopicCenter(t);
-    const double noise = c.topic_spread / std::sqrt(double(dim_));
-    for (int i = 0; i < dim_; ++i) features[i] = static_cast<float>(center[i] + noise * rng.Normal());
-  }
+  return std::max(c.length_min, rng.Normal(c.length_mean, c.length_std));
+}
+
+void PopulationModel::SampleFeatures(Rng& rng, int topic, float* features) const {
+  const float* center = TopicCenter(topic);
+  const double noise = params_.catalog.topic_spread / std::sqrt(double(dim_));
+  for (int i = 0; i < dim_; ++i) features[i] = static_cast<float>(center[i] + noise * rng.Normal());
 }
 
 double PopulationModel::ChoiceProbabilities(const double* scores, int k, double click_propensity,
@@ -159,6 +157,13 @@ void PopulationModel::ApplyPreferenceShift(int segment, int topic, double amount
       for (int i = 0; i < dim_; ++i) center[size_t(i)] += amount * TopicCenter(topic)[i];
     }
   }
+}
+
+void PopulationModel::ShiftTopicQuality(int topic, double amount) {
+  CatalogParams& c = params_.catalog;
+  if (c.quality_means.empty()) c.quality_means.assign(size_t(params_.num_topics), c.quality_mean);
+  c.quality_means[size_t(topic)] += amount;
+  topic_quality_mean_[size_t(topic)] += amount;
 }
 
 void Catalog::Reset(const PopulationModel& model) {

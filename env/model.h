@@ -25,7 +25,9 @@ class PopulationModel {
   PopulationModel(EnvParams params, uint64_t seed, uint64_t variant);
 
   const EnvParams& params() const { return params_; }
+  // Live edits (visualizer): call Refresh() afterwards to update derived tables.
   EnvParams& mutable_params() { return params_; }
+  void Refresh();
   int dim() const { return dim_; }
   int num_topics() const { return params_.num_topics; }
   uint64_t seed() const { return seed_; }
@@ -34,8 +36,18 @@ class PopulationModel {
   // Embedding mode: topic centres, num_topics x dim (unit-norm rows).
   const float* TopicCenter(int topic) const { return &topic_centers_[size_t(topic) * dim_]; }
 
-  // Draws one item's attributes (topic, quality, length, features).
-  void SampleItem(Rng& rng, int32_t* topic, float* quality, float* length, float* features) const;
+  // Draws one item's attributes (topic, quality, length, features). Inline:
+  // it is about half of a RecSim step (10 items per user-step).
+  void SampleItem(Rng& rng, int32_t* topic, float* quality, float* length, float* features) const {
+    const int t = uniform_topics_ ? static_cast<int>(rng.Below(uint32_t(params_.num_topics)))
+                                  : SampleTopicByWeight(rng);
+    *topic = t;
+    const CatalogParams& c = params_.catalog;
+    const double qmean = topic_quality_mean_[size_t(t)];
+    *quality = static_cast<float>(c.quality_std > 0 ? rng.Normal(qmean, c.quality_std) : qmean);
+    *length = static_cast<float>(c.length_std > 0 ? SampleLength(rng) : c.length_mean);
+    if (features != nullptr) SampleFeatures(rng, t, features);
+  }
 
   // Position bias of slate position j (examination probability for cascade).
   double PositionWeight(int j) const { return position_weight_[j]; }
@@ -61,15 +73,20 @@ class PopulationModel {
   // Segment to draw new users from, cumulative weights.
   int SampleSegment(Rng& rng) const;
   void ApplyPreferenceShift(int segment, int topic, double amount);
+  void ShiftTopicQuality(int topic, double amount);
 
  private:
-  void Rebuild();
+  int SampleTopicByWeight(Rng& rng) const;
+  double SampleLength(Rng& rng) const;
+  void SampleFeatures(Rng& rng, int topic, float* features) const;
 
   EnvParams params_;
   uint64_t seed_;
   uint64_t variant_;
   int dim_;
   std::vector<float> topic_centers_;
+  bool uniform_topics_ = true;
+  std::vector<double> topic_quality_mean_;
   std::vector<double> topic_cdf_;
   std::vector<double> segment_cdf_;
   std::vector<double> position_weight_;

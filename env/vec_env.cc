@@ -470,9 +470,7 @@ void VecEnv::ApplyEvents() {
         break;
       }
       case EventKind::kQualityShift: {
-        CatalogParams& c = model_.mutable_params().catalog;
-        if (c.quality_means.empty()) c.quality_means.assign(size_t(num_topics_), c.quality_mean);
-        c.quality_means[size_t(e.topic)] += e.amount;
+        model_.ShiftTopicQuality(e.topic, e.amount);
         catalog_.ShiftQuality(e.topic, e.amount);
         break;
       }
