@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Cohort needs, only those that are missing.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  nlohmann-json3-dev libboost-random-dev doctest-dev
+  # LibTorch agents (agents/); libopenblas0-pthread must be named, or LibTorch
+  # falls back to reference BLAS (15-40x slower).
+  libtorch-dev libopenblas0-pthread
+  # Visualizer (viz/) and distributed runs (meta/, sweeps).
+  libsdl2-dev libimgui-dev libstb-dev openmpi-bin libopenmpi-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install_deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
