@@ -8,6 +8,8 @@ namespace cohort {
 namespace {
 
 constexpr double kInf = 1e300;
+constexpr long long kMaxSteps = 1'000'000'000'000;  // readable bound in `cohort list`
+constexpr long long kMaxCount = 100'000'000;
 
 // All environment schemas live in one struct so their addresses are stable
 // (fields point at sub-schemas) and they are built exactly once.
@@ -58,7 +60,7 @@ struct EnvSchemas {
         .PositiveNumber("length_min", 0.5, "lower clip of item length")
         .Integer("size", 1000, 1, 100000000, "live: items at reset")
         .Number("arrival_rate", 0.0, 0, kInf, "live: new items per step (Poisson)")
-        .Integer("max_age", 0, 0, int64_t(1) << 62, "live: retire items older than this many steps (0 = never)");
+        .Integer("max_age", 0, 0, kMaxSteps, "live: retire items older than this many steps (0 = never)");
 
     segment.String("name", "all", {}, "segment label")
         .PositiveNumber("weight", 1.0, "mixture weight")
@@ -160,9 +162,9 @@ struct EnvSchemas {
         .Number("return_satisfaction", 0.0, -kInf, kInf, "see return_base")
         .PositiveNumber("gap_mean", 24.0, "time away ~ Exponential(mean = gap_mean * exp(-gap_satisfaction*s))")
         .Number("gap_satisfaction", 0.0, -kInf, kInf, "see gap_mean");
-    horizon.Integer("max_session_steps", 0, 0, int64_t(1) << 62, "truncate a session after this many steps (0 = none)")
-        .Integer("max_episode_steps", 0, 0, int64_t(1) << 62, "truncate an episode after this many steps (0 = none)");
-    event.Integer("at_step", 1, 1, int64_t(1) << 62, "global step (VecEnv tick) at which it happens")
+    horizon.Integer("max_session_steps", 0, 0, kMaxSteps, "truncate a session after this many steps (0 = none)")
+        .Integer("max_episode_steps", 0, 0, kMaxSteps, "truncate an episode after this many steps (0 = none)");
+    event.Integer("at_step", 1, 1, kMaxSteps, "global step (VecEnv tick) at which it happens")
         .String("type", "preference_shift", {"preference_shift", "quality_shift", "new_items"}, "what happens")
         .Integer("segment", -1, -1, 1000000, "preference_shift: segment index (-1 = all)")
         .Integer("topic", 0, -1, 1000000, "topic shifted / topic of new items (-1 = sampled)")
@@ -182,7 +184,7 @@ struct EnvSchemas {
         .Object("retention", &retention, "retention")
         .Object("horizon", &horizon, "truncation")
         .ObjectArray("events", &event, "scheduled events");
-    run.Integer("episodes", 1000, 1, int64_t(1) << 40, "episodes (users) to simulate")
+    run.Integer("episodes", 1000, 1, kMaxSteps, "episodes (users) to simulate")
         .Integer("num_envs", 256, 1, 1 << 20, "user slots stepped together (B)")
         .Integer("threads", 1, 1, 256, "threads splitting the slots (results do not depend on it)")
         .Bool("reference", true, "also roll out the random and myopic-oracle policies on the same users")
@@ -214,7 +216,7 @@ Schema ScenarioSchema(const ComponentRegistry& agents) {
   Schema root("a Cohort scenario");
   root.String("name", "", {}, "scenario name")
       .String("description", "", {}, "free text")
-      .Integer("seed", 0, 0, int64_t(1) << 62, "root seed of every random stream")
+      .Integer("seed", 0, 0, kMaxSteps, "root seed of every random stream")
       .Object("env", &EnvSchema(), "environment")
       .Component("agent", &agents, "random", "the policy or learning agent")
       .Object("run", &RunSchema(), "run settings")

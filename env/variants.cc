@@ -7,6 +7,8 @@
 
 namespace cohort {
 namespace {
+constexpr long long kMaxSteps = 1'000'000'000'000;  // readable bound in `cohort list`
+constexpr long long kMaxCount = 100'000'000;
 
 struct FamilySchemas {
   Schema parameter{"a distribution over one numeric scenario parameter"};
@@ -21,13 +23,13 @@ struct FamilySchemas {
         .Number("low", 0.0, -1e300, 1e300, "uniform/log_uniform/int_uniform: lower end")
         .Number("high", 1.0, -1e300, 1e300, "uniform/log_uniform/int_uniform: upper end")
         .NumberArray("values", json::array(), -1e300, 1e300, "choice: the values");
-    splits.Integer("train", 256, 0, int64_t(1) << 32, "training variants")
-        .Integer("validation", 32, 0, int64_t(1) << 32, "validation variants (model selection only)")
-        .Integer("test", 64, 0, int64_t(1) << 32, "in-distribution test variants");
+    splits.Integer("train", 256, 0, kMaxCount, "training variants")
+        .Integer("validation", 32, 0, kMaxCount, "validation variants (model selection only)")
+        .Integer("test", 64, 0, kMaxCount, "in-distribution test variants");
     ood.String("name", "", {}, "split name").Required("name")
-        .Integer("count", 64, 1, int64_t(1) << 32, "variants in this split")
+        .Integer("count", 64, 1, kMaxCount, "variants in this split")
         .ObjectArray("parameters", &parameter, "distributions replacing (or adding to) the family's");
-    family.Integer("seed", 0, 0, int64_t(1) << 62, "seed of variant sampling (independent of the run seed)")
+    family.Integer("seed", 0, 0, kMaxSteps, "seed of variant sampling (independent of the run seed)")
         .ObjectArray("parameters", &parameter, "distributions over parameters")
         .Object("splits", &splits, "split sizes")
         .ObjectArray("ood", &ood, "out-of-distribution splits");
