@@ -56,6 +56,16 @@ long long ParseInt(const std::string& flag, const std::string& v, long long lo) 
   throw InputError(flag, "", "expected an integer >= " + std::to_string(lo) + ", got \"" + v + "\"");
 }
 
+double ParseSeconds(const std::string& flag, const std::string& v) {
+  try {
+    size_t used = 0;
+    const double x = std::stod(v, &used);
+    if (used == v.size() && x > 0 && x < 1e6) return x;
+  } catch (const std::exception&) {
+  }
+  throw InputError(flag, "", "expected a number of seconds > 0, got \"" + v + "\"");
+}
+
 Args ParseArgs(int argc, char** argv, int first) {
   Args a;
   auto value = [&](int& i) -> std::string {
@@ -71,7 +81,7 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--variant") a.variant = value(i);
     else if (s == "--threads") a.threads = int(ParseInt(s, value(i), 1));
     else if (s == "--num-envs") a.num_envs = int(ParseInt(s, value(i), 1));
-    else if (s == "--seconds") a.seconds = double(ParseInt(s, value(i), 1));
+    else if (s == "--seconds") a.seconds = ParseSeconds(s, value(i));
     else if (s == "--scenario") a.scenarios.push_back(value(i));
     else if (s == "--force") a.force = true;
     else if (s == "--quiet") a.quiet = true;
@@ -102,6 +112,8 @@ Scenario Load(const Args& a) {
   Scenario s = LoadScenario(ResolveScenario(a.positional[0]), sets, AgentRegistry());
   if (!a.variant.empty()) {
     VariantFamily family(s, AgentRegistry());
+    if (family.empty())
+      throw InputError(s.file, "/family", "--variant needs a variant family, and this scenario defines none");
     s = family.Instantiate(family.Parse(a.variant));
   }
   return s;

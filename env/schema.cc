@@ -530,6 +530,16 @@ json ReadJsonFile(const std::string& path) {
     throw InputError(path, "",
                      "malformed JSON at line " + std::to_string(line) + ", column " +
                          std::to_string(column) + ": " + reason);
+  } catch (const json::out_of_range& e) {
+    // A number beyond double range ("1e999"): nlohmann reports no offset, but
+    // names the literal; locate it for the line number.
+    const std::string what = e.what();
+    const size_t q1 = what.find('\''), q2 = what.rfind('\'');
+    const std::string literal = q1 != std::string::npos && q2 > q1 ? what.substr(q1 + 1, q2 - q1 - 1) : "";
+    const size_t at = literal.empty() ? std::string::npos : text.find(literal);
+    const std::string where =
+        at == std::string::npos ? "" : " at line " + std::to_string(1 + std::count(text.begin(), text.begin() + at, '\n'));
+    throw InputError(path, "", "malformed JSON" + where + ": number " + Quote(literal) + " is out of range");
   }
 }
 
@@ -553,6 +563,8 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
     value = json::parse(text);
   } catch (const json::parse_error&) {
     value = text;  // bare words are strings: policy=greedy
+  } catch (const json::out_of_range&) {
+    FailOverride(DottedToPointer(assignment.substr(0, eq)), "number " + Quote(text) + " is out of range");
   }
 
   // Cursor: `node` is an object in `doc` whose keys are described by `current`

@@ -119,7 +119,8 @@ void CheckParameters(const json& params, const std::string& ptr, const json& res
       } catch (const InputError& e) {
         std::string why;
         for (const Problem& q : e.problems()) why += (why.empty() ? "" : "; ") + q.path + ": " + q.message;
-        problems.push_back({file, here + "/" + key, "value " + json(v).dump() + " for " + path + " is invalid (" + why + ")"});
+        const json shown = resolved[jp].is_number_integer() ? json(std::llround(v)) : json(v);
+        problems.push_back({file, here + "/" + key, "value " + shown.dump() + " for " + path + " is invalid (" + why + ")"});
       }
     }
   }

@@ -126,6 +126,7 @@ const StepBatch& VecEnv::Reset() {
       batch_.session_ended[size_t(r)] = batch_.end_reason[size_t(r)] = 0;
       batch_.gap[size_t(r)] = 0.0f;
       batch_.click_position[size_t(r)] = -1;
+      std::fill_n(&batch_.final_interests[size_t(r) * dim_], dim_, 0.0f);
       const size_t s0 = size_t(r) * slate_;
       std::fill_n(&batch_.examined[s0], slate_, 0);
       std::fill_n(&batch_.clicked[s0], slate_, 0);
@@ -429,6 +430,7 @@ void VecEnv::StepRow(int r, const int32_t* slate) {
   if (!episode_over && p.max_episode_steps > 0 && b.episode_step[R] >= p.max_episode_steps) {
     episode_over = true;
     b.truncated[R] = 1;
+    b.session_ended[R] = 1;  // the cap ends the current session too
     b.end_reason[R] = static_cast<uint8_t>(EndReason::kEpisodeCap);
   }
   if (episode_over) {
