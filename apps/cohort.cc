@@ -13,6 +13,7 @@
 #include "agents/runner.h"
 #include "apps/bench.h"
 #include "apps/progress.h"
+#include "apps/sweep.h"
 #include "env/io.h"
 #include "env/scenario.h"
 #include "env/variants.h"
@@ -27,8 +28,10 @@ constexpr const char* kUsage = R"(cohort: a fast simulator of recommender-system
 usage:
   cohort run SCENARIO [--set dotted.path=value]... [--seed N] [--variant SPLIT:INDEX]
                       [--out DIR] [--threads N] [--force] [--quiet]
-  cohort validate SCENARIO [--set dotted.path=value]...
+  cohort validate SCENARIO [--set dotted.path=value]...      (or a SWEEP file: validated and expanded)
   cohort list
+  cohort sweep SWEEP.json [--out DIR] [--jobs N] [--quiet]      (under mpirun: cells spread over ranks)
+  cohort report DIR [--group-by PATH]... [--baseline PATH=VALUE]... [--metric KEY]...
   cohort bench [--scenario NAME_OR_FILE]... [--num-envs B] [--threads N] [--seconds S] [--out FILE]
 
 SCENARIO is a JSON file, or the name of a shipped scenario (scenarios/NAME.json).
@@ -39,6 +42,8 @@ struct Args {
   std::vector<std::string> positional;
   std::vector<std::string> sets;
   std::vector<std::string> scenarios;
+  std::vector<std::string> group_by, baseline, metrics;
+  int jobs = 0;
   std::string out, variant;
   long long seed = -1;
   int threads = 0, num_envs = 1024;
@@ -83,11 +88,16 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--num-envs") a.num_envs = int(ParseInt(s, value(i), 1));
     else if (s == "--seconds") a.seconds = ParseSeconds(s, value(i));
     else if (s == "--scenario") a.scenarios.push_back(value(i));
+    else if (s == "--jobs") a.jobs = int(ParseInt(s, value(i), 1));
+    else if (s == "--group-by") a.group_by.push_back(value(i));
+    else if (s == "--baseline") a.baseline.push_back(value(i));
+    else if (s == "--metric") a.metrics.push_back(value(i));
     else if (s == "--force") a.force = true;
     else if (s == "--quiet") a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
-                                           "--seconds", "--scenario", "--force", "--quiet"});
+                                           "--seconds", "--scenario", "--force", "--quiet", "--jobs",
+                                           "--group-by", "--baseline", "--metric"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
   }
@@ -172,7 +182,21 @@ int CmdRun(const Args& a) {
   return 0;
 }
 
+// A sweep file (it names a "base" scenario): validated and expanded, nothing runs.
+bool IsSweepFile(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;  // ReadJsonFile reports it
+  std::ifstream in(path);
+  const json j = json::parse(in, nullptr, false);
+  return !j.is_discarded() && j.is_object() && j.contains("base") && !j.contains("env");
+}
+
 int CmdValidate(const Args& a) {
+  if (a.positional.size() == 1 && IsSweepFile(a.positional[0])) {
+    const Sweep sweep = LoadSweep(a.positional[0]);
+    std::printf("%s: ok (sweep over %s, %zu cells)\n", sweep.file.c_str(), sweep.base.c_str(), sweep.cells.size());
+    return 0;
+  }
   const Scenario s = Load(a);
   VariantFamily family(s, AgentRegistry());  // also checks the splits can be drawn
   std::printf("%s: ok (scenario \"%s\", agent \"%s\", %d topics, %d candidates, slate %d",
@@ -194,6 +218,50 @@ int CmdList() {
   std::printf("environment (scenario key \"env\"):\n%s\n", DescribeSchema(EnvSchema(), 1).c_str());
   std::printf("run settings (scenario key \"run\"):\n%s\n", DescribeSchema(RunSchema(), 1).c_str());
   std::printf("variant family (scenario key \"family\"):\n%s\n", DescribeSchema(FamilySchema(), 1).c_str());
+  return 0;
+}
+
+std::string SelfPath(const char* argv0) {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::absolute(argv0).string() : self.string();
+}
+
+int CmdSweep(const Args& a, const char* argv0) {
+  if (a.positional.size() != 1) throw InputError("cohort sweep", "", "expected exactly one SWEEP file");
+  const Sweep sweep = LoadSweep(a.positional[0]);
+  SweepOptions options;
+  options.out_dir = a.out.empty() ? (fs::path("runs") / fs::path(sweep.file).stem()).string() : a.out;
+  options.jobs = a.jobs;
+  options.quiet = a.quiet;
+  options.cohort_binary = SelfPath(argv0);
+  const SweepTotals t = RunSweepDistributed(sweep, options);
+  if (t.total < 0) return 0;  // an MPI worker rank: rank 0 reports
+  std::printf("sweep %s: %lld cells, %lld already done, %lld ran, %lld failed  (%s)\n", sweep.file.c_str(),
+              (long long)t.total, (long long)t.skipped, (long long)t.done, (long long)t.failed,
+              options.out_dir.c_str());
+  if (t.failed > 0) {
+    std::printf("failed cells keep their error in cells/<cell>/error.json; rerun the same command to retry them\n");
+    return 1;
+  }
+  return 0;
+}
+
+int CmdReport(const Args& a) {
+  if (a.positional.size() != 1) throw InputError("cohort report", "", "expected exactly one sweep DIR");
+  ReportOptions options;
+  options.group_by = a.group_by;
+  options.metrics = a.metrics;
+  for (const std::string& b : a.baseline) {
+    const size_t eq = b.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError("--baseline", "", "expected PATH=VALUE, got \"" + b + "\"");
+    const json v = json::parse(b.substr(eq + 1), nullptr, false);
+    options.baseline[b.substr(0, eq)] = v.is_discarded() ? json(b.substr(eq + 1)) : v;
+  }
+  WriteReport(a.positional[0], options);
+  std::printf("wrote %s/results.csv, %s/results.md and %s/plots/\n", a.positional[0].c_str(),
+              a.positional[0].c_str(), a.positional[0].c_str());
   return 0;
 }
 
@@ -236,7 +304,9 @@ int main(int argc, char** argv) {
     if (cmd == "validate") return CmdValidate(a);
     if (cmd == "list") return CmdList();
     if (cmd == "bench") return CmdBench(a);
-    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench"});
+    if (cmd == "sweep") return CmdSweep(a, argv[0]);
+    if (cmd == "report") return CmdReport(a);
+    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench", "sweep", "report"});
     throw InputError("cohort", "", "unknown command \"" + cmd + "\"" +
                                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                                        "; see cohort --help");

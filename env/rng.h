@@ -25,6 +25,7 @@ enum class StreamPurpose : uint64_t {
   kVariant = 6,      // variant-family parameter sampling
   kPolicy = 7,       // stochastic policies (random slates, tie breaking)
   kTopics = 8,       // topic geometry (embedding centres)
+  kReport = 9,       // bootstrap resampling in `cohort report`
 };
 
 inline uint64_t SplitMix64(uint64_t x) {

@@ -197,6 +197,7 @@ class Validator {
       case FieldKind::kObject: return Object(v, f.sub, path);
       case FieldKind::kObjectArray: return ObjectArray(v, f, path);
       case FieldKind::kComponent: return Component(v, f, path);
+      case FieldKind::kAny: return v;
     }
     return v;
   }
@@ -438,6 +439,11 @@ Schema& Schema::ObjectArray(const std::string& key, const Schema* element, const
 Schema& Schema::Component(const std::string& key, const ComponentRegistry* registry,
                           const std::string& default_type, const std::string& doc) {
   AddField(fields_, key, FieldKind::kComponent, default_type, doc).registry = registry;
+  return *this;
+}
+
+Schema& Schema::Any(const std::string& key, json def, const std::string& doc) {
+  AddField(fields_, key, FieldKind::kAny, std::move(def), doc);
   return *this;
 }
 
@@ -705,7 +711,7 @@ namespace {
 
 std::string KindText(const Field& f) {
   static const char* const kNames[] = {"number",   "integer", "bool",     "string",
-                                       "number[]", "object",  "object[]", "component"};
+                                       "number[]", "object",  "object[]", "component", "any"};
   std::string name = kNames[static_cast<int>(f.kind)];
   if (f.kind == FieldKind::kComponent && f.registry) name += " (" + f.registry->kind() + ")";
   return name;

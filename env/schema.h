@@ -51,6 +51,7 @@ enum class FieldKind {
   kObject,        // nested Schema
   kObjectArray,   // array of objects, each validated by `sub`
   kComponent,     // object with a "type" key selecting a schema in `registry`
+  kAny,           // any JSON value, checked by the caller (free-form maps, mixed lists)
 };
 
 struct Field {
@@ -95,6 +96,8 @@ class Schema {
   Schema& ObjectArray(const std::string& key, const Schema* element, const std::string& doc);
   Schema& Component(const std::string& key, const ComponentRegistry* registry,
                     const std::string& default_type, const std::string& doc);
+  // Any JSON value (e.g. a map of dotted paths to values); the caller checks it.
+  Schema& Any(const std::string& key, json def, const std::string& doc);
   // A field with no default: absent => "missing required key".
   Schema& Required(const std::string& key);
   // Marks the last added field as privileged (reads hidden simulator state).

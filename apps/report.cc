@@ -1,0 +1,736 @@
+// `cohort report`: aggregates a sweep directory into results.csv, results.md
+// and self-contained SVG plots. Everything here is deterministic: the
+// bootstrap is seeded, groups are sorted, and the wall-clock summary keys are
+// left out, so a resumed or MPI sweep gives a byte-identical report.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "agents/runner.h"
+#include "apps/sweep.h"
+#include "env/io.h"
+#include "env/rng.h"
+#include "env/stats.h"
+
+namespace fs = std::filesystem;
+
+namespace cohort {
+
+// ---- statistics -------------------------------------------------------------
+
+namespace {
+
+// Linear interpolation between order statistics (Hyndman-Fan type 7, numpy's default).
+double Quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return std::nan("");
+  const double pos = q * double(sorted.size() - 1);
+  const size_t i = size_t(std::floor(pos));
+  const double frac = pos - double(i);
+  return i + 1 < sorted.size() ? sorted[i] + frac * (sorted[i + 1] - sorted[i]) : sorted[i];
+}
+
+double Mean(const std::vector<double>& x) {
+  double s = 0.0;
+  for (double v : x) s += v;
+  return x.empty() ? std::nan("") : s / double(x.size());
+}
+
+}  // namespace
+
+Interval BootstrapMeanCI(const std::vector<double>& x, int samples, uint64_t seed, double level) {
+  if (x.empty()) return {std::nan(""), std::nan("")};
+  if (x.size() == 1) return {x[0], x[0]};
+  Rng rng(seed);
+  const uint32_t n = uint32_t(x.size());
+  std::vector<double> means(size_t(std::max(samples, 1)));
+  for (double& m : means) {
+    double s = 0.0;
+    for (uint32_t i = 0; i < n; ++i) s += x[rng.Below(n)];
+    m = s / double(n);
+  }
+  std::sort(means.begin(), means.end());
+  const double alpha = 1.0 - level;
+  return {Quantile(means, alpha / 2), Quantile(means, 1.0 - alpha / 2)};
+}
+
+double InterquartileMean(std::vector<double> x) {
+  if (x.empty()) return std::nan("");
+  std::sort(x.begin(), x.end());
+  // Each point carries mass 1 on [i, i+1); keep the mass in [n/4, 3n/4].
+  const double n = double(x.size()), a = n / 4, b = 3 * n / 4;
+  double sum = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double w = std::min(double(i) + 1, b) - std::max(double(i), a);
+    if (w > 0) sum += w * x[i];
+  }
+  return sum / (b - a);
+}
+
+// ---- reading a sweep directory ---------------------------------------------
+
+namespace {
+
+struct CellResult {
+  SweepCell cell;
+  CellState state = CellState::kPending;
+  std::map<std::string, double> metrics;  // numeric summary keys (null omitted)
+  std::map<std::string, json> raw;        // the same, as written (integers stay integers)
+  std::string error;                      // first line of the error, failed cells
+  int exit_code = 0;
+};
+
+json ReadJson(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw InputError(p.string(), "", "cannot be read");
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded()) throw InputError(p.string(), "", "is not valid JSON");
+  return j;
+}
+
+std::string FirstLine(const std::string& s) {
+  // The last non-empty line of a log is usually the error itself.
+  std::istringstream in(s);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  return last;
+}
+
+std::vector<CellResult> ReadCells(const std::string& out_dir) {
+  const fs::path cells_file = fs::path(out_dir) / "cells.jsonl";
+  std::ifstream in(cells_file);
+  if (!in) throw InputError(out_dir, "", "is not a sweep directory (no cells.jsonl); run `cohort sweep` first");
+  std::vector<CellResult> out;
+  std::string line;
+  int64_t line_no = 0;
+  // Wall-clock keys would make the report differ between identical sweeps;
+  // seed and variant have their own columns (from the cell, not the summary).
+  std::set<std::string> skip(kTimingKeys.begin(), kTimingKeys.end());
+  skip.insert({"seed", "variant"});
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      throw InputError(cells_file.string(), "line " + std::to_string(line_no), "is not a JSON object");
+    CellResult r;
+    r.cell = SweepCell::FromJson(j);
+    r.state = StateOf(out_dir, r.cell);
+    const fs::path dir = fs::path(out_dir) / r.cell.dir;
+    if (r.state == CellState::kDone) {
+      const json s = ReadJson(dir / "summary.json");
+      for (auto it = s.begin(); it != s.end(); ++it)
+        if (it->is_number() && !skip.count(it.key())) {
+          r.metrics[it.key()] = it->get<double>();
+          r.raw[it.key()] = *it;
+        }
+    } else if (r.state == CellState::kFailed) {
+      const json e = ReadJson(dir / "error.json");
+      r.exit_code = e.value("exit_code", -1);
+      r.error = FirstLine(e.value("message", std::string()));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The value of a grouping key for a cell: an axis value (its label when the
+// axis gives labels), the seed or the variant.
+json KeyValue(const SweepCell& c, const std::string& key) {
+  if (key == "seed") return c.seed;
+  if (c.labels.contains(key)) return c.labels[key];
+  if (key == "variant") return c.variant ? json(*c.variant) : json(nullptr);
+  return c.axes.contains(key) ? c.axes[key] : json(nullptr);
+}
+
+std::string Show(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+std::string Num(double v, int digits = 4) {
+  if (std::isnan(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+// "[lo, hi]", or "n/a" when a single sample gives no interval.
+std::string IntervalText(const Interval& ci, size_t n) {
+  if (n < 2) return "n/a";
+  std::string s = "[";
+  s += Num(ci.lo);
+  s += ", ";
+  s += Num(ci.hi);
+  s += "]";
+  return s;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string MdCell(std::string s) {
+  for (size_t p = 0; (p = s.find('|', p)) != std::string::npos; p += 2) s.replace(p, 1, "\\|");
+  return s;
+}
+
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+// A file name from a metric name: letters, digits, '_' and '.' only.
+std::string Slug(const std::string& s) {
+  std::string out;
+  for (char ch : s) out += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' ? ch : '_';
+  return out;
+}
+
+// ---- options -----------------------------------------------------------------
+
+struct Resolved {
+  std::string name;
+  std::vector<std::string> axes;  // every axis path, in the sweep's order
+  std::vector<std::string> group_by;
+  json baseline = json::object();
+  std::vector<std::string> metrics;
+  std::vector<std::string> all_metrics;  // every numeric summary key, sorted
+};
+
+std::string Nearest(const std::string& s, const std::vector<std::string>& options) {
+  const std::string hint = Suggest(s, options);
+  return hint.empty() ? "" : " (did you mean \"" + hint + "\"?)";
+}
+
+Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult>& cells,
+                        const ReportOptions& options) {
+  Resolved r;
+  const fs::path sweep_file = fs::path(out_dir) / "sweep.resolved.json";
+  json defaults = json::object();
+  if (fs::exists(sweep_file)) {
+    const json sweep = ReadJson(sweep_file);
+    r.name = sweep.value("name", std::string());
+    if (sweep.contains("report")) defaults = sweep["report"];
+  }
+  if (r.name.empty()) r.name = fs::path(out_dir).lexically_normal().filename().string();
+  for (const CellResult& c : cells)
+    for (auto it = c.cell.axes.begin(); it != c.cell.axes.end(); ++it)
+      if (std::find(r.axes.begin(), r.axes.end(), it.key()) == r.axes.end()) r.axes.push_back(it.key());
+  std::set<std::string> metric_set;
+  for (const CellResult& c : cells)
+    for (const auto& [k, v] : c.metrics) metric_set.insert(k);
+  r.all_metrics.assign(metric_set.begin(), metric_set.end());
+
+  std::vector<Problem> problems;
+  // Where an option came from, for error messages: the command line or the
+  // sweep file's "report" block.
+  auto origin = [&](bool from_command_line, const char* flag, const char* key) {
+    return from_command_line ? std::string(flag) : std::string("/report/") + key;
+  };
+  // Group keys: the command line, else the sweep's report block, else every axis.
+  r.group_by = options.group_by;
+  if (r.group_by.empty() && defaults.contains("group_by"))
+    r.group_by = defaults["group_by"].get<std::vector<std::string>>();
+  const std::string group_origin = origin(!options.group_by.empty(), "--group-by", "group_by");
+  if (r.group_by.empty()) r.group_by = r.axes;
+  std::vector<std::string> keys = r.axes;
+  keys.push_back("seed");
+  keys.push_back("variant");
+  for (const std::string& g : r.group_by)
+    if (std::find(keys.begin(), keys.end(), g) == keys.end())
+      problems.push_back({out_dir, group_origin, "\"" + g + "\" is not an axis of this sweep" + Nearest(g, keys)});
+
+  r.baseline = options.baseline.empty() ? defaults.value("baseline", json::object()) : options.baseline;
+  const std::string base_origin = origin(!options.baseline.empty(), "--baseline", "baseline");
+  for (auto it = r.baseline.begin(); it != r.baseline.end() && problems.empty(); ++it) {
+    if (std::find(r.group_by.begin(), r.group_by.end(), it.key()) == r.group_by.end()) {
+      problems.push_back({out_dir, base_origin, "\"" + it.key() + "\": the baseline must name a grouped key" +
+                                                    Nearest(it.key(), r.group_by)});
+      continue;
+    }
+    bool seen = false;
+    std::vector<std::string> values;
+    for (const CellResult& c : cells) {
+      const json v = KeyValue(c.cell, it.key());
+      seen = seen || v == *it;
+      values.push_back(Show(v));
+    }
+    if (!seen)
+      problems.push_back({out_dir, base_origin,
+                          "no cell has " + it.key() + " = " + it->dump() + Nearest(Show(*it), values)});
+  }
+
+  r.metrics = options.metrics;
+  if (r.metrics.empty() && defaults.contains("metrics")) r.metrics = defaults["metrics"].get<std::vector<std::string>>();
+  const std::string metric_origin = origin(!options.metrics.empty(), "--metric", "metrics");
+  if (r.metrics.empty()) {
+    for (const char* m : {"return_mean", "normalized_score", "ctr", "episode_length_mean", "regret_per_episode"})
+      if (metric_set.count(m)) r.metrics.push_back(m);
+  } else if (!metric_set.empty()) {
+    for (const std::string& m : r.metrics)
+      if (!metric_set.count(m))
+        problems.push_back({out_dir, metric_origin, "\"" + m + "\" is not a numeric summary key of any cell" +
+                                                        Nearest(m, r.all_metrics)});
+  }
+  if (!problems.empty()) throw InputError(problems);
+  return r;
+}
+
+// ---- grouping --------------------------------------------------------------
+
+struct Group {
+  json key;                        // array of values, one per group_by key
+  std::vector<const CellResult*> cells;  // finished cells only
+};
+
+std::string GroupLabel(const Resolved& r, const json& key) {
+  std::string s;
+  for (size_t i = 0; i < r.group_by.size(); ++i) s += (i ? ", " : "") + Show(key[i]);
+  return s.empty() ? "all" : s;
+}
+
+// Groups in the order their first cell appears (the sweep's own order).
+std::vector<Group> MakeGroups(const Resolved& r, const std::vector<CellResult>& cells) {
+  std::vector<Group> groups;
+  std::map<std::string, size_t> index;
+  for (const CellResult& c : cells) {
+    json key = json::array();
+    for (const std::string& g : r.group_by) key.push_back(KeyValue(c.cell, g));
+    auto [it, fresh] = index.try_emplace(key.dump(), groups.size());
+    if (fresh) groups.push_back({key, {}});
+    if (c.state == CellState::kDone) groups[it->second].cells.push_back(&c);
+  }
+  return groups;
+}
+
+// Cells pair with a baseline cell when they share the seed, the variant and
+// every axis that is not grouped.
+std::string PairKey(const Resolved& r, const SweepCell& c) {
+  json key = json::array({c.seed, c.variant ? json(*c.variant) : json(nullptr)});
+  for (const std::string& a : r.axes)
+    if (std::find(r.group_by.begin(), r.group_by.end(), a) == r.group_by.end()) key.push_back(KeyValue(c, a));
+  return key.dump();
+}
+
+std::vector<double> Values(const Group& g, const std::string& metric) {
+  std::vector<double> v;
+  for (const CellResult* c : g.cells) {
+    auto it = c->metrics.find(metric);
+    if (it != c->metrics.end() && std::isfinite(it->second)) v.push_back(it->second);
+  }
+  return v;
+}
+
+struct Summary {
+  size_t n = 0;
+  double mean = std::nan(""), iqm = std::nan("");
+  Interval ci{std::nan(""), std::nan("")};
+};
+
+uint64_t StreamSeed(uint64_t seed, size_t a, size_t b) {
+  return DeriveSeed(seed, a, b, StreamPurpose::kReport);
+}
+
+Summary Summarize(const std::vector<double>& v, const ReportOptions& o, size_t a, size_t b) {
+  Summary s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  s.mean = Mean(v);
+  s.iqm = InterquartileMean(v);
+  s.ci = BootstrapMeanCI(v, o.bootstrap_samples, StreamSeed(o.seed, a, b));
+  return s;
+}
+
+// ---- SVG -------------------------------------------------------------------
+
+const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+
+// "Nice" tick positions covering [lo, hi].
+std::vector<double> Ticks(double lo, double hi, int target = 5) {
+  if (!(hi > lo)) return {lo};
+  const double raw = (hi - lo) / target;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
+  std::vector<double> t;
+  for (double x = std::ceil(lo / step) * step; x <= hi + step * 1e-9; x += step) t.push_back(std::abs(x) < step * 1e-9 ? 0 : x);
+  return t;
+}
+
+std::string SvgHeader(int w, int h, const std::string& title) {
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\" viewBox=\"0 0 " << w
+    << " " << h << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    << "<text x=\"" << w / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << XmlEscape(title)
+    << "</text>\n";
+  return s.str();
+}
+
+// Horizontal bars (labels can be long): mean per group with its CI whisker.
+std::string BarChart(const std::string& metric, const std::vector<std::string>& labels,
+                     const std::vector<Summary>& stats) {
+  const int label_w = 200, plot_w = 440, row_h = 26, top = 36, bottom = 40;
+  const int h = top + bottom + row_h * int(labels.size()), w = label_w + plot_w + 30;
+  double lo = 0.0, hi = 0.0;
+  for (const Summary& s : stats)
+    for (double v : {s.mean, s.ci.lo, s.ci.hi})
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (hi == lo) hi = lo + 1.0;
+  const double pad = 0.05 * (hi - lo);
+  hi += pad;
+  if (lo < 0) lo -= pad;
+  auto X = [&](double v) { return label_w + (v - lo) / (hi - lo) * plot_w; };
+  std::ostringstream s;
+  s << SvgHeader(w, h, metric + " (mean, 95% bootstrap CI)");
+  const int axis_y = top + row_h * int(labels.size());
+  for (double t : Ticks(lo, hi)) {
+    s << "<line x1=\"" << X(t) << "\" y1=\"" << top << "\" x2=\"" << X(t) << "\" y2=\"" << axis_y
+      << "\" stroke=\"#ddd\"/>\n<text x=\"" << X(t) << "\" y=\"" << axis_y + 16 << "\" text-anchor=\"middle\">"
+      << Num(t) << "</text>\n";
+  }
+  s << "<line x1=\"" << X(0) << "\" y1=\"" << top << "\" x2=\"" << X(0) << "\" y2=\"" << axis_y
+    << "\" stroke=\"#333\"/>\n";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double y = top + row_h * double(i);
+    const Summary& st = stats[i];
+    s << "<text x=\"" << label_w - 6 << "\" y=\"" << y + row_h * 0.65 << "\" text-anchor=\"end\">"
+      << XmlEscape(labels[i]) << "</text>\n";
+    if (!std::isfinite(st.mean)) continue;
+    const double x0 = std::min(X(0), X(st.mean)), x1 = std::max(X(0), X(st.mean));
+    s << "<rect x=\"" << x0 << "\" y=\"" << y + 4 << "\" width=\"" << x1 - x0 << "\" height=\"" << row_h - 8
+      << "\" fill=\"" << kPalette[i % 10] << "\"><title>" << XmlEscape(labels[i]) << ": " << Num(st.mean, 6)
+      << " [" << Num(st.ci.lo, 6) << ", " << Num(st.ci.hi, 6) << "], n=" << st.n << "</title></rect>\n";
+    if (st.n > 1 && std::isfinite(st.ci.lo)) {
+      const double cy = y + row_h / 2.0;
+      s << "<path d=\"M" << X(st.ci.lo) << " " << cy << "H" << X(st.ci.hi) << "M" << X(st.ci.lo) << " " << cy - 5
+        << "v10M" << X(st.ci.hi) << " " << cy - 5 << "v10\" stroke=\"#222\" fill=\"none\"/>\n";
+    }
+  }
+  s << "<text x=\"" << label_w + plot_w / 2 << "\" y=\"" << h - 8 << "\" text-anchor=\"middle\">" << XmlEscape(metric)
+    << "</text>\n</svg>\n";
+  return s.str();
+}
+
+struct Curve {
+  std::string label;
+  std::vector<double> x, mean, lo, hi;  // lo/hi NaN where a band cannot be drawn
+};
+
+// Line chart with shaded bands.
+std::string LineChart(const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                      const std::vector<Curve>& curves) {
+  const int left = 70, right = 170, top = 36, bottom = 46, plot_w = 520, plot_h = 300;
+  const int w = left + plot_w + right, h = top + plot_h + bottom;
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (const Curve& c : curves)
+    for (size_t i = 0; i < c.x.size(); ++i) {
+      xlo = std::min(xlo, c.x[i]), xhi = std::max(xhi, c.x[i]);
+      for (double v : {c.mean[i], c.lo[i], c.hi[i]})
+        if (std::isfinite(v)) ylo = std::min(ylo, v), yhi = std::max(yhi, v);
+    }
+  if (!std::isfinite(xlo)) xlo = 0, xhi = 1;
+  if (!std::isfinite(ylo)) ylo = 0, yhi = 1;
+  if (xhi == xlo) xhi = xlo + 1;
+  if (yhi == ylo) yhi = ylo + 1;
+  const double pad = 0.05 * (yhi - ylo);
+  ylo -= pad, yhi += pad;
+  auto X = [&](double v) { return left + (v - xlo) / (xhi - xlo) * plot_w; };
+  auto Y = [&](double v) { return top + plot_h - (v - ylo) / (yhi - ylo) * plot_h; };
+  std::ostringstream s;
+  s << SvgHeader(w, h, title);
+  for (double t : Ticks(ylo, yhi))
+    s << "<line x1=\"" << left << "\" y1=\"" << Y(t) << "\" x2=\"" << left + plot_w << "\" y2=\"" << Y(t)
+      << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << Y(t) + 4 << "\" text-anchor=\"end\">"
+      << Num(t) << "</text>\n";
+  for (double t : Ticks(xlo, xhi))
+    s << "<text x=\"" << X(t) << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"middle\">" << Num(t)
+      << "</text>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
+    << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  for (size_t ci = 0; ci < curves.size(); ++ci) {
+    const Curve& c = curves[ci];
+    const char* color = kPalette[ci % 10];
+    // Band: upper edge forward, lower edge back, over the points that have one.
+    std::ostringstream band;
+    std::vector<size_t> banded;
+    for (size_t i = 0; i < c.x.size(); ++i)
+      if (std::isfinite(c.lo[i]) && std::isfinite(c.hi[i])) banded.push_back(i);
+    if (banded.size() > 1) {
+      for (size_t k = 0; k < banded.size(); ++k)
+        band << (k ? "L" : "M") << X(c.x[banded[k]]) << " " << Y(c.hi[banded[k]]);
+      for (size_t k = banded.size(); k-- > 0;) band << "L" << X(c.x[banded[k]]) << " " << Y(c.lo[banded[k]]);
+      s << "<path d=\"" << band.str() << "Z\" fill=\"" << color << "\" fill-opacity=\"0.2\" stroke=\"none\"/>\n";
+    }
+    std::ostringstream line;
+    for (size_t i = 0; i < c.x.size(); ++i) line << (i ? "L" : "M") << X(c.x[i]) << " " << Y(c.mean[i]);
+    s << "<path d=\"" << line.str() << "\" fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n";
+    const int ly = top + 14 + 18 * int(ci);
+    s << "<line x1=\"" << left + plot_w + 10 << "\" y1=\"" << ly - 4 << "\" x2=\"" << left + plot_w + 30
+      << "\" y2=\"" << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"3\"/>\n<text x=\""
+      << left + plot_w + 34 << "\" y=\"" << ly << "\">" << XmlEscape(c.label) << "</text>\n";
+  }
+  s << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << h - 8 << "\" text-anchor=\"middle\">" << XmlEscape(xlabel)
+    << "</text>\n<text x=\"16\" y=\"" << top + plot_h / 2 << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
+    << top + plot_h / 2 << ")\">" << XmlEscape(ylabel) << "</text>\n</svg>\n";
+  return s.str();
+}
+
+// Per cell, `metric` of metrics.jsonl binned into at most kBins consecutive
+// bins of episodes; per group, the mean over cells and a 95% t band over cells.
+constexpr int kBins = 50;
+
+std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, const std::string& metric,
+                              int64_t bins_of) {
+  std::ifstream in(fs::path(out_dir) / c.cell.dir / "metrics.jsonl");
+  std::vector<double> v;
+  std::string line;
+  while (std::getline(in, line)) {
+    const json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains(metric) && j[metric].is_number()) v.push_back(j[metric].get<double>());
+  }
+  if (v.empty() || bins_of <= 0) return {};
+  std::vector<double> out;
+  for (size_t i = 0; i < v.size(); i += size_t(bins_of)) {
+    const size_t e = std::min(v.size(), i + size_t(bins_of));
+    out.push_back(Mean(std::vector<double>(v.begin() + long(i), v.begin() + long(e))));
+  }
+  return out;
+}
+
+int64_t EpisodesOf(const CellResult& c) {
+  auto it = c.metrics.find("episodes");
+  return it == c.metrics.end() ? 0 : int64_t(it->second);
+}
+
+}  // namespace
+
+// ---- the report --------------------------------------------------------------
+
+void WriteReport(const std::string& out_dir, const ReportOptions& options) {
+  const std::vector<CellResult> cells = ReadCells(out_dir);
+  const Resolved r = ResolveOptions(out_dir, cells, options);
+  const fs::path out(out_dir);
+
+  // results.csv: one row per cell, every numeric summary key.
+  {
+    std::ostringstream csv;
+    csv << "cell,status";
+    for (const std::string& a : r.axes) csv << "," << CsvField(a);
+    csv << ",seed,variant";
+    for (const std::string& m : r.all_metrics) csv << "," << CsvField(m);
+    csv << "\n";
+    for (const CellResult& c : cells) {
+      csv << c.cell.id << ","
+          << (c.state == CellState::kDone ? "done" : c.state == CellState::kFailed ? "failed" : "pending");
+      for (const std::string& a : r.axes) {
+        const json v = KeyValue(c.cell, a);
+        csv << "," << CsvField(v.is_null() ? "" : Show(v));
+      }
+      csv << "," << c.cell.seed << "," << CsvField(c.cell.variant.value_or(""));
+      for (const std::string& m : r.all_metrics) {
+        auto it = c.raw.find(m);
+        csv << "," << (it == c.raw.end() ? "" : it->second.dump());
+      }
+      csv << "\n";
+    }
+    WriteFileAtomic((out / "results.csv").string(), csv.str());
+  }
+
+  size_t done = 0, failed = 0, pending = 0;
+  for (const CellResult& c : cells)
+    (c.state == CellState::kDone ? done : c.state == CellState::kFailed ? failed : pending)++;
+
+  std::ostringstream md;
+  md << "# Sweep report: " << r.name << "\n\n"
+     << cells.size() << " cells: " << done << " done, " << failed << " failed, " << pending << " not run.\n"
+     << "Grouped by ";
+  for (size_t i = 0; i < r.group_by.size(); ++i) md << (i ? ", `" : "`") << r.group_by[i] << "`";
+  if (r.group_by.empty()) md << "nothing (the sweep has no axes)";
+  md << ". Each cell (one seed, one variant) is one sample; intervals are 95% percentile bootstrap intervals of "
+        "the mean over cells ("
+     << options.bootstrap_samples << " resamples, seed " << options.seed
+     << "; with few cells per group they are too narrow). IQM is the interquartile mean. "
+        "Every number is in `results.csv`.\n\n";
+  if (failed > 0) {
+    md << "## Failed cells\n\nRerun the same `cohort sweep` command to retry them; `cells/<cell>/log.txt` has the "
+          "whole output.\n\n| cell | axes | seed | variant | exit code | error |\n|---|---|---|---|---|---|\n";
+    for (const CellResult& c : cells) {
+      if (c.state != CellState::kFailed) continue;
+      std::string axes;
+      for (auto it = c.cell.axes.begin(); it != c.cell.axes.end(); ++it)
+        axes += (axes.empty() ? "" : ", ") + it.key() + "=" + Show(KeyValue(c.cell, it.key()));
+      md << "| " << c.cell.id << " | " << MdCell(axes) << " | " << c.cell.seed << " | "
+         << c.cell.variant.value_or("-") << " | " << c.exit_code << " | " << MdCell(c.error) << " |\n";
+    }
+    md << "\n";
+  }
+
+  const std::vector<Group> groups = MakeGroups(r, cells);
+  std::vector<std::string> labels;
+  for (const Group& g : groups) labels.push_back(GroupLabel(r, g.key));
+  std::set<std::string> written_plots;
+  auto write_plot = [&](const std::string& name, const std::string& svg) {
+    fs::create_directories(out / "plots");
+    WriteFileAtomic((out / "plots" / name).string(), svg);
+    written_plots.insert(name);
+  };
+
+  if (done > 0 && !r.metrics.empty()) {
+    md << "## Results\n\n";
+    for (size_t mi = 0; mi < r.metrics.size(); ++mi) {
+      const std::string& m = r.metrics[mi];
+      std::vector<Summary> stats;
+      for (size_t gi = 0; gi < groups.size(); ++gi) stats.push_back(Summarize(Values(groups[gi], m), options, gi, mi));
+      md << "### " << m << "\n\n| ";
+      for (const std::string& g : r.group_by) md << MdCell(g) << " | ";
+      if (r.group_by.empty()) md << "group | ";
+      md << "n | mean | 95% CI | IQM |\n|";
+      for (size_t i = 0; i < std::max<size_t>(1, r.group_by.size()) + 4; ++i) md << "---|";
+      md << "\n";
+      for (size_t gi = 0; gi < groups.size(); ++gi) {
+        md << "| ";
+        for (const json& v : groups[gi].key) md << MdCell(Show(v)) << " | ";
+        if (r.group_by.empty()) md << "all | ";
+        const Summary& s = stats[gi];
+        md << s.n << " | " << Num(s.mean) << " | "
+           << IntervalText(s.ci, s.n) << " | "
+           << Num(s.iqm) << " |\n";
+      }
+      const std::string plot = "bar_" + Slug(m) + ".svg";
+      write_plot(plot, BarChart(m, labels, stats));
+      md << "\n![" << m << "](plots/" << plot << ")\n\n";
+    }
+  }
+
+  // Paired differences: each group against the group that has the baseline's
+  // values on the baseline keys and its own values elsewhere.
+  if (done > 0 && !r.baseline.empty()) {
+    std::string base_desc;
+    for (auto it = r.baseline.begin(); it != r.baseline.end(); ++it)
+      base_desc += (base_desc.empty() ? "" : ", ") + it.key() + " = " + Show(*it);
+    md << "## Paired differences against the baseline (" << MdCell(base_desc) << ")\n\n"
+       << "A cell is paired with the baseline cell that shares its seed, variant and every ungrouped axis; the "
+          "table shows the mean of (cell - baseline), its 95% bootstrap interval, and in how many pairs the "
+          "cell was higher than, lower than or equal to the baseline (which direction is better depends on the "
+          "metric).\n\n";
+    std::map<std::string, size_t> group_index;
+    for (size_t gi = 0; gi < groups.size(); ++gi) group_index[groups[gi].key.dump()] = gi;
+    for (size_t mi = 0; mi < r.metrics.size(); ++mi) {
+      const std::string& m = r.metrics[mi];
+      md << "### " << m << " minus baseline\n\n| group | pairs | mean difference | 95% CI | higher / lower / equal |\n"
+         << "|---|---|---|---|---|\n";
+      for (size_t gi = 0; gi < groups.size(); ++gi) {
+        json base_key = groups[gi].key;
+        for (size_t k = 0; k < r.group_by.size(); ++k)
+          if (r.baseline.contains(r.group_by[k])) base_key[k] = r.baseline[r.group_by[k]];
+        if (base_key == groups[gi].key) continue;  // the baseline itself
+        auto bi = group_index.find(base_key.dump());
+        if (bi == group_index.end()) continue;
+        std::map<std::string, double> base_values;
+        std::set<std::string> ambiguous;
+        for (const CellResult* c : groups[bi->second].cells) {
+          auto it = c->metrics.find(m);
+          if (it == c->metrics.end() || !std::isfinite(it->second)) continue;
+          const std::string k = PairKey(r, c->cell);
+          if (!base_values.emplace(k, it->second).second) ambiguous.insert(k);
+        }
+        std::vector<double> diffs;
+        int higher = 0, lower = 0, equal = 0;
+        for (const CellResult* c : groups[gi].cells) {
+          auto it = c->metrics.find(m);
+          const std::string k = PairKey(r, c->cell);
+          auto b = base_values.find(k);
+          if (it == c->metrics.end() || !std::isfinite(it->second) || b == base_values.end() || ambiguous.count(k))
+            continue;
+          const double d = it->second - b->second;
+          diffs.push_back(d);
+          (d > 0 ? higher : d < 0 ? lower : equal)++;
+        }
+        md << "| " << MdCell(labels[gi]) << " | " << diffs.size() << " | ";
+        if (diffs.empty()) {
+          md << "n/a (no cells share a seed and variant with the baseline) | | |\n";
+          continue;
+        }
+        const Interval ci = BootstrapMeanCI(diffs, options.bootstrap_samples,
+                                            StreamSeed(options.seed, gi + 1000003, mi));
+        md << Num(Mean(diffs)) << " | " << IntervalText(ci, diffs.size())
+           << " | " << higher << " / " << lower << " / " << equal << " |\n";
+      }
+      md << "\n";
+    }
+  }
+
+  // Learning curves of the per-episode return, from every finished cell.
+  if (done > 0) {
+    int64_t max_episodes = 0;
+    for (const CellResult& c : cells)
+      if (c.state == CellState::kDone) max_episodes = std::max(max_episodes, EpisodesOf(c));
+    const int64_t bin = std::max<int64_t>(1, (max_episodes + kBins - 1) / kBins);
+    std::vector<Curve> curves;
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      std::vector<std::vector<double>> per_cell;
+      for (const CellResult* c : groups[gi].cells) {
+        std::vector<double> cc = CellCurve(out_dir, *c, "return", bin);
+        if (!cc.empty()) per_cell.push_back(std::move(cc));
+      }
+      if (per_cell.empty()) continue;
+      Curve curve;
+      curve.label = labels[gi];
+      for (size_t b = 0;; ++b) {
+        std::vector<double> at;
+        for (const auto& cc : per_cell)
+          if (b < cc.size()) at.push_back(cc[b]);
+        if (at.empty()) break;
+        RunningStat st;
+        for (double v : at) st.Add(v);
+        curve.x.push_back(double(b * size_t(bin)) + double(bin) / 2);
+        curve.mean.push_back(st.mean());
+        const bool band = at.size() > 1;
+        curve.lo.push_back(band ? st.mean() - st.ci95() : std::nan(""));
+        curve.hi.push_back(band ? st.mean() + st.ci95() : std::nan(""));
+      }
+      curves.push_back(std::move(curve));
+    }
+    if (!curves.empty()) {
+      write_plot("curve_return.svg",
+                 LineChart("return per episode (mean over cells, 95% t band)",
+                           "episode (completion order, bins of " + std::to_string(bin) + ")", "return", curves));
+      md << "## Learning curves\n\nEpisode return" << (bin > 1 ? " in bins of " + std::to_string(bin) + " episodes" : "")
+         << ", in the order episodes ended; the band is a 95% t interval over the group's cells.\n\n"
+            "![return per episode](plots/curve_return.svg)\n";
+    }
+  }
+
+  // Plots of an earlier report that no longer apply would mislead: remove them.
+  if (fs::exists(out / "plots"))
+    for (const auto& e : fs::directory_iterator(out / "plots"))
+      if (e.path().extension() == ".svg" && !written_plots.count(e.path().filename().string())) fs::remove(e.path());
+  WriteFileAtomic((out / "results.md").string(), md.str());
+}
+
+}  // namespace cohort

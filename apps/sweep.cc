@@ -1,0 +1,499 @@
+#include "apps/sweep.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "agents/registry.h"
+#include "env/io.h"
+#include "env/rng.h"
+#include "env/scenario.h"
+#include "env/variants.h"
+
+namespace fs = std::filesystem;
+
+namespace cohort {
+namespace {
+
+struct SweepSchemas {
+  Schema zip_member{"one member of a zipped axis"};
+  Schema axis{"a sweep axis: values (grid), a distribution (random), or zip"};
+  Schema seeds{"run seeds: start, start+1, ..."};
+  Schema variants{"variants of the base scenario's family"};
+  Schema report{"defaults for `cohort report`"};
+  Schema sweep{"a sweep over scenario parameters, seeds and variants"};
+  SweepSchemas() {
+    zip_member.String("path", "", {}, "dotted scenario path").Required("path")
+        .Any("values", json::array(), "values, one per zipped position")
+        .Any("labels", json::array(), "a short name per value for reports (required for object values)");
+    axis.String("path", "", {}, "dotted scenario path (grid and random axes)")
+        .Any("values", json::array(), "grid axis: the values (numbers, strings, booleans, or objects)")
+        .Any("labels", json::array(), "grid axis: a short name per value for reports (required for object values)")
+        .String("distribution", "", {"", "uniform", "log_uniform", "int_uniform"}, "random axis: distribution")
+        .Number("low", 0.0, -1e300, 1e300, "random axis: lower end")
+        .Number("high", 1.0, -1e300, 1e300, "random axis: upper end")
+        .Integer("count", 1, 1, 100000, "random axis: number of values drawn")
+        .ObjectArray("zip", &zip_member, "zipped axis: members advance together");
+    seeds.Integer("start", 0, 0, 1'000'000'000'000, "first seed").Integer("count", 1, 1, 1'000'000, "number of seeds");
+    variants.String("split", "", {}, "family split (\"\" = no variants)")
+        .Integer("start", 0, 0, 100'000'000, "first variant index")
+        .Integer("count", 1, 1, 100'000'000, "number of variants");
+    report.Any("group_by", json::array(), "axis paths (or \"seed\", \"variant\") to group by; [] = every axis")
+        .Any("baseline", json::object(), "{axis path: value} naming the baseline group")
+        .Any("metrics", json::array(), "summary keys to tabulate; [] = defaults");
+    sweep.String("name", "", {}, "sweep name")
+        .String("base", "", {}, "scenario file, relative to the sweep file").Required("base")
+        .Any("set", json::object(), "{dotted path: value} applied to every cell")
+        .ObjectArray("axes", &axis, "axes, combined as a grid")
+        .Object("seeds", &seeds, "seeds of every combination")
+        .Any("seed_list", json::array(), "explicit seeds (replaces seeds when non-empty)")
+        .Object("variants", &variants, "family variants of every combination")
+        .Integer("seed", 0, 0, 1'000'000'000'000, "seed of the random axes")
+        .Object("report", &report, "report defaults");
+  }
+};
+
+const SweepSchemas& Schemas() {
+  static const SweepSchemas s;
+  return s;
+}
+
+bool IsScalar(const json& v) { return v.is_number() || v.is_string() || v.is_boolean(); }
+
+// One dimension of the grid: `positions` entries, each a list of settings.
+struct Setting {
+  std::string path;
+  json value;
+  json label;  // a string shown in reports instead of the value, or null
+};
+using Assignment = std::vector<Setting>;
+
+json LabelOf(const json& member, size_t i) {
+  return member.contains("labels") && i < member["labels"].size() ? member["labels"][i] : json(nullptr);
+}
+
+std::vector<Assignment> AxisPositions(const json& axis, size_t axis_index, uint64_t sweep_seed) {
+  std::vector<Assignment> out;
+  if (!axis["zip"].empty()) {
+    const size_t n = axis["zip"][0]["values"].size();
+    for (size_t i = 0; i < n; ++i) {
+      Assignment a;
+      for (const json& m : axis["zip"]) a.push_back({m["path"].get<std::string>(), m["values"][i], LabelOf(m, i)});
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+  const std::string path = axis["path"].get<std::string>();
+  if (!axis["values"].empty()) {
+    for (size_t i = 0; i < axis["values"].size(); ++i) out.push_back({{path, axis["values"][i], LabelOf(axis, i)}});
+    return out;
+  }
+  const std::string dist = axis["distribution"].get<std::string>();
+  const double lo = axis["low"].get<double>(), hi = axis["high"].get<double>();
+  Rng rng = MakeRng(sweep_seed, axis_index, 0, StreamPurpose::kVariant);
+  for (int64_t i = 0; i < axis["count"].get<int64_t>(); ++i) {
+    json v;
+    if (dist == "int_uniform") {
+      const int64_t a = int64_t(std::ceil(lo)), b = int64_t(std::floor(hi));
+      v = a + int64_t(rng.Below(uint32_t(b - a + 1)));
+    } else if (dist == "log_uniform") {
+      v = std::exp(rng.Uniform(std::log(lo), std::log(hi)));
+    } else {
+      v = rng.Uniform(lo, hi);
+    }
+    out.push_back({{path, v, nullptr}});
+  }
+  return out;
+}
+
+std::string SetArg(const std::string& path, const json& v) { return path + "=" + v.dump(); }
+
+// Structural checks the schema cannot express.
+void CheckSweep(const json& s, const std::string& file) {
+  std::vector<Problem> problems;
+  auto add = [&](const std::string& path, const std::string& msg) { problems.push_back({file, path, msg}); };
+  if (!s["set"].is_object()) add("/set", "expected an object {dotted path: value}");
+  else
+    for (auto it = s["set"].begin(); it != s["set"].end(); ++it)
+      if (it.key() == "seed") add("/set/seed", "use \"seeds\" or \"seed_list\" to choose run seeds");
+  int i = 0;
+  std::set<std::string> paths;
+  for (const json& a : s["axes"]) {
+    const std::string here = "/axes/" + std::to_string(i++);
+    const bool has_values = !a["values"].is_array() || !a["values"].empty();
+    const bool has_dist = !a["distribution"].get<std::string>().empty();
+    const bool has_zip = !a["zip"].empty();
+    if (int(has_values) + int(has_dist) + int(has_zip) != 1) {
+      add(here, "an axis needs exactly one of \"values\", \"distribution\" or \"zip\"");
+      continue;
+    }
+    std::vector<std::pair<std::string, const json*>> members;
+    if (has_zip) {
+      int m = 0;
+      for (const json& z : a["zip"]) members.push_back({here + "/zip/" + std::to_string(m++), &z});
+      if (!a["path"].get<std::string>().empty()) add(here + "/path", "a zipped axis names its paths in \"zip\"");
+    } else {
+      members.push_back({here, &a});
+      if (a["path"].get<std::string>().empty()) add(here + "/path", "missing the dotted scenario path");
+    }
+    size_t zip_len = 0;
+    for (const auto& [where, m] : members) {
+      const std::string path = (*m)["path"].get<std::string>();
+      if (path == "seed") add(where + "/path", "use \"seeds\" or \"seed_list\" to vary run seeds");
+      if (!path.empty() && !paths.insert(path).second) add(where + "/path", "\"" + path + "\" is swept twice");
+      // "agent" and "agent.type" both swept: which one wins would depend on order.
+      for (const std::string& other : paths)
+        if (other != path && (other.rfind(path + ".", 0) == 0 || path.rfind(other + ".", 0) == 0))
+          add(where + "/path", "\"" + path + "\" overlaps \"" + other + "\", which is also swept");
+      if (has_dist) continue;
+      const json& values = (*m)["values"];
+      if (!values.is_array() || values.empty()) {
+        add(where + "/values", "expected a non-empty array of values");
+        continue;
+      }
+      const json& labels = (*m)["labels"];
+      if (!labels.is_array()) {
+        add(where + "/labels", "expected an array of strings");
+      } else if (!labels.empty()) {
+        std::set<std::string> seen;
+        if (labels.size() != values.size())
+          add(where + "/labels", "needs one label per value (" + std::to_string(values.size()) + ")");
+        for (size_t j = 0; j < labels.size(); ++j)
+          if (!labels[j].is_string() || labels[j].get<std::string>().empty())
+            add(where + "/labels/" + std::to_string(j), "expected a non-empty string");
+          else if (!seen.insert(labels[j].get<std::string>()).second)
+            add(where + "/labels/" + std::to_string(j), "label \"" + labels[j].get<std::string>() + "\" is repeated");
+      }
+      for (size_t j = 0; j < values.size(); ++j)
+        if (!IsScalar(values[j]) && !values[j].is_object() && !values[j].is_array())
+          add(where + "/values/" + std::to_string(j), "expected a number, string, boolean, object or array");
+        else if (!IsScalar(values[j]) && labels.is_array() && labels.empty())
+          add(where + "/labels", "object and array values need \"labels\" (short names for the report)");
+      if (has_zip && zip_len != 0 && values.size() != zip_len)
+        add(where + "/values", "zipped members need equal lengths (" + std::to_string(zip_len) + " vs " +
+                                   std::to_string(values.size()) + ")");
+      if (zip_len == 0) zip_len = values.size();
+    }
+    if (has_dist) {
+      const double lo = a["low"].get<double>(), hi = a["high"].get<double>();
+      if (lo > hi) add(here + "/low", "low exceeds high");
+      if (a["distribution"] == "log_uniform" && lo <= 0) add(here + "/low", "log_uniform needs low > 0");
+      if (a["distribution"] == "int_uniform" && std::ceil(lo) > std::floor(hi))
+        add(here + "/low", "int_uniform range holds no integer");
+    }
+  }
+  const json& seed_list = s["seed_list"];
+  if (!seed_list.is_array()) add("/seed_list", "expected an array of seeds");
+  else
+    for (size_t j = 0; j < seed_list.size(); ++j)
+      if (!seed_list[j].is_number_unsigned()) add("/seed_list/" + std::to_string(j), "expected an integer >= 0");
+  const json& r = s["report"];
+  auto strings = [&](const json& v, const std::string& path) {
+    if (!v.is_array()) return add(path, "expected an array of strings");
+    for (size_t j = 0; j < v.size(); ++j)
+      if (!v[j].is_string()) add(path + "/" + std::to_string(j), "expected a string");
+  };
+  strings(r["group_by"], "/report/group_by");
+  strings(r["metrics"], "/report/metrics");
+  if (!r["baseline"].is_object()) add("/report/baseline", "expected an object {axis path: value}");
+  if (!problems.empty()) throw InputError(std::move(problems));
+}
+
+std::string LastLines(const std::string& file, int n) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > size_t(n) ? lines.size() - size_t(n) : 0; i < lines.size(); ++i)
+    out += lines[i] + "\n";
+  return out;
+}
+
+}  // namespace
+
+json SweepCell::ToJson() const {
+  json j = {{"cell", id}, {"index", index}, {"axes", axes}, {"seed", seed},
+            {"variant", variant ? json(*variant) : json(nullptr)}, {"dir", dir}};
+  if (!labels.empty()) j["labels"] = labels;
+  return j;
+}
+
+SweepCell SweepCell::FromJson(const json& j) {
+  SweepCell c;
+  c.id = j["cell"].get<std::string>();
+  c.index = j["index"].get<int64_t>();
+  c.axes = j["axes"];
+  c.seed = j["seed"].get<uint64_t>();
+  if (!j["variant"].is_null()) c.variant = j["variant"].get<std::string>();
+  c.dir = j["dir"].get<std::string>();
+  if (j.contains("labels")) c.labels = j["labels"];
+  return c;
+}
+
+std::vector<std::string> SweepCell::RunArgs(const std::string& base, const json& fixed_sets,
+                                            const std::string& out_dir) const {
+  std::vector<std::string> args = {"run", base};
+  for (auto it = fixed_sets.begin(); it != fixed_sets.end(); ++it) {
+    args.push_back("--set");
+    args.push_back(SetArg(it.key(), it.value()));
+  }
+  for (auto it = axes.begin(); it != axes.end(); ++it) {
+    args.push_back("--set");
+    args.push_back(SetArg(it.key(), it.value()));
+  }
+  args.insert(args.end(), {"--seed", std::to_string(seed)});
+  if (variant) args.insert(args.end(), {"--variant", *variant});
+  // One thread per cell: the pool provides the parallelism (results do not
+  // depend on the thread count).
+  args.insert(args.end(), {"--threads", "1", "--out", (fs::path(out_dir) / dir).string(), "--quiet"});
+  return args;
+}
+
+const Schema& SweepSchema() { return Schemas().sweep; }
+
+std::vector<SweepCell> ExpandCells(const json& s) {
+  const uint64_t sweep_seed = s["seed"].get<uint64_t>();
+  std::vector<std::vector<Assignment>> dims;
+  for (size_t i = 0; i < s["axes"].size(); ++i) dims.push_back(AxisPositions(s["axes"][i], i, sweep_seed));
+  std::vector<uint64_t> seeds;
+  if (!s["seed_list"].empty()) {
+    seeds = s["seed_list"].get<std::vector<uint64_t>>();
+  } else {
+    for (int64_t i = 0; i < s["seeds"]["count"].get<int64_t>(); ++i)
+      seeds.push_back(s["seeds"]["start"].get<uint64_t>() + uint64_t(i));
+  }
+  std::vector<std::optional<std::string>> variants = {std::nullopt};
+  const std::string split = s["variants"]["split"].get<std::string>();
+  if (!split.empty()) {
+    variants.clear();
+    for (int64_t i = 0; i < s["variants"]["count"].get<int64_t>(); ++i)
+      variants.push_back(split + ":" + std::to_string(s["variants"]["start"].get<int64_t>() + i));
+  }
+  std::vector<SweepCell> cells;
+  std::vector<size_t> pos(dims.size(), 0);
+  for (;;) {
+    json axes = json::object(), labels = json::object();
+    for (size_t d = 0; d < dims.size(); ++d)
+      for (const Setting& st : dims[d][pos[d]]) {
+        axes[st.path] = st.value;
+        if (!st.label.is_null()) labels[st.path] = st.label;
+      }
+    for (uint64_t seed : seeds)
+      for (const auto& variant : variants) {
+        SweepCell c;
+        c.index = int64_t(cells.size());
+        char id[32];
+        std::snprintf(id, sizeof id, "c%06lld", (long long)c.index);
+        c.id = id;
+        c.dir = "cells/" + c.id;
+        c.axes = axes;
+        c.labels = labels;
+        c.seed = seed;
+        c.variant = variant;
+        cells.push_back(std::move(c));
+      }
+    // Odometer over the axes, last axis fastest.
+    size_t d = dims.size();
+    while (d > 0 && ++pos[d - 1] == dims[d - 1].size()) pos[--d] = 0;
+    if (d == 0) break;
+  }
+  return cells;
+}
+
+Sweep LoadSweep(const std::string& path) {
+  json doc = ReadJsonFile(path);
+  if (!doc.is_object()) throw InputError(path, "", "expected a JSON object at the top level");
+  Sweep sweep;
+  sweep.file = path;
+  sweep.resolved = Validate(doc, SweepSchema(), path);
+  CheckSweep(sweep.resolved, path);
+  const fs::path base = fs::absolute(fs::path(path).parent_path() / sweep.resolved["base"].get<std::string>());
+  sweep.base = base.lexically_normal().string();
+  sweep.resolved["base"] = sweep.base;
+
+  // The base scenario with the fixed overrides, then each axis value alone:
+  // a bad value is reported, with its sweep path, before anything runs.
+  const ComponentRegistry& agents = AgentRegistry();
+  const Schema root = ScenarioSchema(agents);
+  json scenario = ReadJsonFile(sweep.base);
+  std::vector<Problem> problems;
+  auto check = [&](const std::vector<Setting>& sets, const std::string& where) {
+    try {
+      json copy = scenario;
+      for (const Setting& st : sets) ApplyOverride(copy, SetArg(st.path, st.value), root);
+      ParseScenario(copy, sweep.base, agents);
+    } catch (const InputError& e) {
+      for (const Problem& q : e.problems())
+        problems.push_back({path, where, "in " + q.file + ": " + (q.path.empty() ? "" : q.path + ": ") + q.message});
+    }
+  };
+  std::vector<Setting> fixed;
+  for (auto it = sweep.resolved["set"].begin(); it != sweep.resolved["set"].end(); ++it)
+    fixed.push_back({it.key(), it.value(), nullptr});
+  check(fixed, "/set");
+  if (problems.empty()) {
+    const json& axes = sweep.resolved["axes"];
+    for (size_t i = 0; i < axes.size(); ++i) {
+      const auto positions = AxisPositions(axes[i], i, sweep.resolved["seed"].get<uint64_t>());
+      for (size_t j = 0; j < positions.size(); ++j) {
+        auto sets = fixed;
+        sets.insert(sets.end(), positions[j].begin(), positions[j].end());
+        check(sets, "/axes/" + std::to_string(i) + (axes[i]["values"].empty() ? "" : "/values/" + std::to_string(j)));
+      }
+    }
+  }
+  const json& v = sweep.resolved["variants"];
+  if (problems.empty() && !v["split"].get<std::string>().empty()) {
+    json copy = scenario;
+    for (const Setting& st : fixed) ApplyOverride(copy, SetArg(st.path, st.value), root);
+    const Scenario base_scenario = ParseScenario(copy, sweep.base, agents);
+    const VariantFamily family(base_scenario, agents);
+    const std::string split = v["split"].get<std::string>();
+    const int64_t size = family.SplitSize(split);
+    const int64_t last = v["start"].get<int64_t>() + v["count"].get<int64_t>();
+    if (family.empty()) problems.push_back({path, "/variants/split", "the base scenario defines no variant family"});
+    else if (size < 0) {
+      const std::string hint = Suggest(split, family.splits());
+      problems.push_back({path, "/variants/split", "unknown split \"" + split + "\"" +
+                                                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)")});
+    } else if (last > size) {
+      problems.push_back({path, "/variants/count", "variants up to index " + std::to_string(last - 1) +
+                                                        " exceed split \"" + split + "\" of size " + std::to_string(size)});
+    }
+  }
+  if (!problems.empty()) throw InputError(std::move(problems));
+  sweep.cells = ExpandCells(sweep.resolved);
+  return sweep;
+}
+
+CellState StateOf(const std::string& out_dir, const SweepCell& cell) {
+  const fs::path dir = fs::path(out_dir) / cell.dir;
+  if (fs::exists(dir / "summary.json")) return CellState::kDone;
+  if (fs::exists(dir / "error.json")) return CellState::kFailed;
+  return CellState::kPending;
+}
+
+void PrepareSweepDir(const Sweep& sweep, const std::string& out_dir) {
+  fs::create_directories(fs::path(out_dir) / "cells");
+  const fs::path resolved = fs::path(out_dir) / "sweep.resolved.json";
+  if (fs::exists(resolved)) {
+    std::ifstream in(resolved);
+    const json previous = json::parse(in, nullptr, false);
+    if (previous.is_discarded() || previous != sweep.resolved)
+      throw InputError(out_dir, "", "holds a different sweep (sweep.resolved.json differs); choose another --out");
+  }
+  WriteFileAtomic(resolved.string(), sweep.resolved.dump(2) + "\n");
+  std::string lines;
+  for (const SweepCell& c : sweep.cells) lines += c.ToJson().dump() + "\n";
+  WriteFileAtomic((fs::path(out_dir) / "cells.jsonl").string(), lines);
+}
+
+void RecordCellResult(const std::string& out_dir, const SweepCell& cell, int exit_code) {
+  const fs::path dir = fs::path(out_dir) / cell.dir;
+  if (exit_code == 0 && fs::exists(dir / "summary.json")) return;
+  const json error = {{"exit_code", exit_code}, {"message", LastLines((dir / "log.txt").string(), 20)}};
+  WriteFileAtomic((dir / "error.json").string(), error.dump(2) + "\n");
+}
+
+pid_t LaunchCell(const Sweep& sweep, const SweepCell& cell, const SweepOptions& options) {
+  const fs::path dir = fs::path(options.out_dir) / cell.dir;
+  fs::create_directories(dir);
+  fs::remove(dir / "error.json");  // a retry starts clean
+  const std::vector<std::string> args =
+      cell.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir);
+  const std::string log = (dir / "log.txt").string();
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // Child: dies with the sweep (a killed sweep must not leave cells running
+    // that a rerun would start again), one BLAS/OpenMP thread, output to the log.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(137);  // the sweep died before prctl took effect
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    setenv("OMP_NUM_THREADS", "1", 1);
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(options.cohort_binary.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(options.cohort_binary.c_str(), argv.data());
+    std::perror("execv");
+    _exit(127);
+  }
+  return pid;
+}
+
+int ExitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+void SweepProgress::Update(const SweepTotals& t, int running) {
+  if (quiet_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const int64_t finished = t.done + t.failed;
+  const int64_t remaining = t.total - t.skipped - finished;
+  if (remaining > 0 && now - last_ < std::chrono::seconds(tty_ ? 0 : 5) && finished == last_finished_) return;
+  last_ = now;
+  last_finished_ = finished;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = elapsed > 0 ? double(finished) / elapsed : 0.0;
+  const double eta = rate > 0 ? double(remaining) / rate : 0.0;
+  std::fprintf(stderr, "%s[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  ETA %.0fs%s",
+               tty_ ? "\r" : "", (long long)(t.skipped + t.done), (long long)t.total, (long long)t.skipped,
+               (long long)t.failed, running, rate, eta, tty_ && remaining > 0 ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
+  PrepareSweepDir(sweep, options.out_dir);
+  SweepTotals totals;
+  totals.total = int64_t(sweep.cells.size());
+  std::vector<const SweepCell*> pending;
+  for (const SweepCell& c : sweep.cells) {
+    if (StateOf(options.out_dir, c) == CellState::kDone) ++totals.skipped;
+    else pending.push_back(&c);
+  }
+  const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  SweepProgress progress(options.quiet);
+  std::map<pid_t, const SweepCell*> running;
+  size_t next = 0;
+  while (next < pending.size() || !running.empty()) {
+    while (next < pending.size() && int(running.size()) < jobs) {
+      const SweepCell* c = pending[next++];
+      running[LaunchCell(sweep, *c, options)] = c;
+    }
+    progress.Update(totals, int(running.size()));
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) throw std::runtime_error("waitpid failed");
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const int code = ExitCodeOf(status);
+    RecordCellResult(options.out_dir, *it->second, code);
+    (StateOf(options.out_dir, *it->second) == CellState::kDone ? totals.done : totals.failed)++;
+    running.erase(it);
+  }
+  progress.Update(totals, 0);
+  return totals;
+}
+
+}  // namespace cohort
