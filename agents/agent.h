@@ -1,18 +1,47 @@
-// The Agent contract. An agent sees a StepBatch (one observation per user
-// slot, with a set of K candidates) and answers one slate of k distinct
-// candidate indices per active row. Learning agents (later) also Observe the
-// result of each step and Update; non-learning ones ignore both.
+// The Agent contract.
 //
-// Agents are registered by "type" in agents/registry.cc and configured from
-// the scenario's "agent" block like every other component.
+// Each step the runner calls, in this order:
+//   Act(obs, slates)   one slate of k distinct candidate indices per active row
+//   env.Step(slates)   -> result
+//   Observe(result)    the response to those slates (reward, clicks, end flags)
+//                      and, in the same batch, the NEXT observation (rows whose
+//                      episode ended already hold the next user: same-step
+//                      auto-reset; terminated/truncated say which)
+//   Update()           a learning agent updates when it has collected enough
+//                      (every step, every n steps, at the end of a rollout) and
+//                      returns named statistics; an empty map means "no update
+//                      this step"
+//
+// Evaluation: SetTraining(false) switches to the frozen policy (bandits act
+// greedily without exploring; stochastic policies sample with their
+// evaluation stream). In evaluation mode the runner calls only Act, on another
+// VecEnv with the same number of rows, and Act must not change any training
+// state (buffers, statistics, the training random stream): a run with periodic
+// evaluation trains exactly like one without (tested).
+//
+// Checkpoints: Save/Load write and read every piece of state that influences
+// future behaviour, including random streams and rollout buffers, so that a
+// resumed run continues bit-identically.
+//
+// Divergence: a learning agent that finds a NaN/Inf in a loss, gradient or
+// parameter throws TrainingDiverged naming the tensor; the runner adds the
+// step and keeps the last good checkpoint.
+//
+// Agents are registered by "type" (agents/registry.h) and configured from the
+// scenario's "agent" block like every other component. Gradient-based agents
+// never hard-code an optimizer: they own an UpdateRule (agents/update_rules.h)
+// built from their "optimizer" block, the seam the meta layer plugs into.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "env/schema.h"
+#include "env/serialize.h"
 #include "env/vec_env.h"
 
 namespace cohort {
@@ -26,6 +55,14 @@ struct AgentContext {
   uint64_t seed = 0;
   uint64_t variant = 0;
   int num_envs = 1;
+  // Planned training length in environment steps of the whole batch (one
+  // Step() call = 1), for schedules that depend on progress t/T. 0: unknown.
+  int64_t total_steps = 0;
+};
+
+class TrainingDiverged : public std::runtime_error {
+ public:
+  explicit TrainingDiverged(const std::string& what) : std::runtime_error(what) {}
 };
 
 class Agent {
@@ -38,11 +75,17 @@ class Agent {
   // Sees the outcome of the slates just acted on (and the next observation).
   virtual void Observe(const StepBatch& result) {}
   virtual bool learns() const { return false; }
-  // One learning step; returns named training statistics.
+  // One learning step when ready; returns named training statistics (empty:
+  // nothing happened this step).
   virtual std::map<std::string, double> Update() { return {}; }
-  // Checkpoint state as JSON (non-learning agents: their counters, if any).
-  virtual json Save() const { return json::object(); }
-  virtual void Load(const json& state) {}
+  // false: frozen evaluation policy (see the contract above).
+  virtual void SetTraining(bool training) {}
+  // Policy entropy (nats) of the last Act over active rows, for stochastic
+  // policies; NaN when the agent has no such notion.
+  virtual double LastPolicyEntropy() const { return std::nan(""); }
+  // Checkpoint: complete state, bit-exact.
+  virtual void Save(BinaryWriter& out) const {}
+  virtual void Load(BinaryReader& in) {}
 };
 
 }  // namespace cohort

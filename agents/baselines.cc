@@ -97,10 +97,17 @@ void PopularityAgent::Observe(const StepBatch& result) {
   }
 }
 
-json PopularityAgent::Save() const { return {{"clicks", clicks_}, {"shows", shows_}}; }
-void PopularityAgent::Load(const json& state) {
-  clicks_ = state["clicks"].get<std::vector<double>>();
-  shows_ = state["shows"].get<std::vector<double>>();
+void PopularityAgent::Save(BinaryWriter& out) const {
+  RankingAgent::Save(out);
+  out.Vector(clicks_);
+  out.Vector(shows_);
+  out.Vector(last_ids_);
+}
+void PopularityAgent::Load(BinaryReader& in) {
+  RankingAgent::Load(in);
+  in.Vector(clicks_);
+  in.Vector(shows_);
+  in.Vector(last_ids_);
 }
 
 GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)

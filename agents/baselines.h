@@ -25,6 +25,14 @@ class UserStreams {
     }
     return rng_[size_t(row)];
   }
+  void Save(BinaryWriter& out) const {
+    out.Vector(user_);
+    out.Vector(rng_);
+  }
+  void Load(BinaryReader& in) {
+    in.Vector(user_);
+    in.Vector(rng_);
+  }
 
  private:
   uint64_t seed_, variant_;
@@ -38,6 +46,8 @@ class RandomAgent : public Agent {
   RandomAgent(const json& config, const AgentContext& ctx);
   const std::string& type() const override;
   void Act(const StepBatch& obs, SlateBatch& slates) override;
+  void Save(BinaryWriter& out) const override { streams_.Save(out); }
+  void Load(BinaryReader& in) override { streams_.Load(in); }
 
  private:
   UserStreams streams_;
@@ -50,6 +60,8 @@ class RankingAgent : public Agent {
  public:
   RankingAgent(const AgentContext& ctx);
   void Act(const StepBatch& obs, SlateBatch& slates) override;
+  void Save(BinaryWriter& out) const override { streams_.Save(out); }
+  void Load(BinaryReader& in) override { streams_.Load(in); }
 
  protected:
   virtual void Score(const StepBatch& obs, int row, double* scores) = 0;
@@ -68,8 +80,8 @@ class PopularityAgent : public RankingAgent {
   PopularityAgent(const json& config, const AgentContext& ctx);
   const std::string& type() const override;
   void Observe(const StepBatch& result) override;
-  json Save() const override;
-  void Load(const json& state) override;
+  void Save(BinaryWriter& out) const override;
+  void Load(BinaryReader& in) override;
 
  protected:
   void Score(const StepBatch& obs, int row, double* scores) override;

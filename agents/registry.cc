@@ -8,34 +8,31 @@
 namespace cohort {
 namespace {
 
-struct Registry {
-  Schema none{"no parameters"};
-  Schema popularity{"popularity"};
-  Schema greedy{"greedy"};
+struct Registry : AgentRegistrar {
   ComponentRegistry components{"agent"};
   std::map<std::string, AgentFactory> factories;
 
-  template <typename T>
-  void Add(ComponentInfo info) {
-    factories[info.type] = [](const json& config, const AgentContext& ctx) -> std::unique_ptr<Agent> {
-      return std::make_unique<T>(config, ctx);
-    };
+  void Add(ComponentInfo info, AgentFactory factory) override {
+    factories[info.type] = std::move(factory);
     components.Register(std::move(info));
   }
-
-  // Every built-in agent is registered here, explicitly.
-  void RegisterBuiltins() {
-    popularity.Number("prior", 1.0, 0, 1e300, "pseudo-count of the smoothed click-through rate");
-    greedy.String("score", "affinity", {"affinity", "quality", "expected_reward"},
-                  "affinity: observed interests . item features; quality [privileged]: hidden item "
-                  "quality; expected_reward [privileged]: true expected immediate reward");
-    Add<RandomAgent>({"random", "uniformly random slate of distinct candidates", &none});
-    Add<PopularityAgent>({"popularity", "rank by observed click-through rate (per item on live catalogs, per topic otherwise)", &popularity});
-    Add<GreedyAgent>({"greedy", "rank candidates by a named score, fill the slate top-down", &greedy});
-    Add<OracleAgent>({"oracle", "myopic oracle: the slate maximising true expected immediate reward", &none, true});
+  // Every agent family is registered here, explicitly (static self-registration
+  // is dropped by the linker from static libraries).
+  Registry() {
+    RegisterBaselineAgents(*this);
+    RegisterBanditAgents(*this);
+#ifdef COHORT_WITH_TORCH
+    RegisterTorchAgents(*this);
+#endif
   }
-  Registry() { RegisterBuiltins(); }
 };
+
+template <typename T>
+AgentFactory Factory() {
+  return [](const json& config, const AgentContext& ctx) -> std::unique_ptr<Agent> {
+    return std::make_unique<T>(config, ctx);
+  };
+}
 
 Registry& Get() {
   static Registry r;
@@ -43,6 +40,21 @@ Registry& Get() {
 }
 
 }  // namespace
+
+void RegisterBaselineAgents(AgentRegistrar& r) {
+  static Schema none{"no parameters"}, popularity{"popularity"}, greedy{"greedy"};
+  popularity.Number("prior", 1.0, 0, 1e300, "pseudo-count of the smoothed click-through rate");
+  greedy.String("score", "affinity", {"affinity", "quality", "expected_reward"},
+                "affinity: observed interests . item features; quality [privileged]: hidden item "
+                "quality; expected_reward [privileged]: true expected immediate reward");
+  r.Add({"random", "uniformly random slate of distinct candidates", &none}, Factory<RandomAgent>());
+  r.Add({"popularity", "rank by observed click-through rate (per item on live catalogs, per topic otherwise)",
+         &popularity},
+        Factory<PopularityAgent>());
+  r.Add({"greedy", "rank candidates by a named score, fill the slate top-down", &greedy}, Factory<GreedyAgent>());
+  r.Add({"oracle", "myopic oracle: the slate maximising true expected immediate reward", &none, true},
+        Factory<OracleAgent>());
+}
 
 const ComponentRegistry& AgentRegistry() { return Get().components; }
 

@@ -20,4 +20,18 @@ std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx);
 // True when the agent type reads privileged simulator state.
 bool IsPrivileged(const std::string& type);
 
+// Families of agents register from their own files through this interface;
+// the registry calls each Register*Agents function once, explicitly.
+// `info.schema` must outlive the program (a function-local static).
+class AgentRegistrar {
+ public:
+  virtual ~AgentRegistrar() = default;
+  virtual void Add(ComponentInfo info, AgentFactory factory) = 0;
+};
+void RegisterBaselineAgents(AgentRegistrar& r);  // agents/registry.cc
+void RegisterBanditAgents(AgentRegistrar& r);    // agents/bandits.cc
+#ifdef COHORT_WITH_TORCH
+void RegisterTorchAgents(AgentRegistrar& r);     // agents/torch/register.cc
+#endif
+
 }  // namespace cohort

@@ -1,0 +1,35 @@
+// What learning agents see of a (user, candidate) pair: a fixed-length
+// feature vector built only from the observation (never hidden state).
+//
+//   [ u (d) | x (d) | u * x (d) | history match | length / mean length | budget | 1 ]
+//
+// u: observed interests (zeros when hidden), x: item features (one-hot topic
+// or embedding), u * x elementwise (a linear model on it can express the
+// affinity u . x the choice model uses), history match: the fraction of the
+// recent clicked topics equal to the item's topic, budget: the observed
+// remaining budget / its population mean (0 when not observed), 1: bias.
+#pragma once
+
+#include <vector>
+
+#include "env/vec_env.h"
+
+namespace cohort {
+
+class CandidateFeatures {
+ public:
+  explicit CandidateFeatures(const EnvParams& params);
+  int dim() const { return 3 * d_ + 4; }
+  // Row r, candidate c -> out[0..dim()).
+  void Fill(const StepBatch& obs, int r, int c, float* out) const;
+  // All candidates of row r -> out[K * dim()].
+  void FillRow(const StepBatch& obs, int r, float* out) const;
+  // Every row (inactive rows zero) -> out resized to rows * K * dim().
+  void FillAll(const StepBatch& obs, std::vector<float>& out) const;
+
+ private:
+  int d_;
+  double mean_length_, mean_budget_;
+};
+
+}  // namespace cohort

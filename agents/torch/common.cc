@@ -1,0 +1,136 @@
+#include "agents/torch/common.h"
+
+#include <cmath>
+#include <mutex>
+
+namespace cohort::torch_agents {
+
+void UseOneThread() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    torch::set_num_threads(1);
+    try {
+      torch::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+      // Already set (or a parallel region ran): one intra-op thread is what matters.
+    }
+  });
+}
+
+torch::nn::Sequential Mlp(int in, const std::vector<int>& hidden, int out, const std::string& activation) {
+  torch::nn::Sequential net;
+  int prev = in;
+  for (int h : hidden) {
+    net->push_back(torch::nn::Linear(prev, h));
+    if (activation == "tanh") net->push_back(torch::nn::Tanh());
+    else net->push_back(torch::nn::ReLU());
+    prev = h;
+  }
+  net->push_back(torch::nn::Linear(prev, out));
+  return net;
+}
+
+void InitLinear(torch::nn::Sequential& net, Rng& rng, double last_scale) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::nn::LinearImpl*> layers;
+  for (auto& m : net->modules(/*include_self=*/false))
+    if (auto* l = m->as<torch::nn::Linear>()) layers.push_back(l);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const double bound = 1.0 / std::sqrt(double(layers[i]->weight.size(1)));
+    const double scale = i + 1 == layers.size() ? last_scale : 1.0;
+    for (torch::Tensor* t : {&layers[i]->weight, &layers[i]->bias}) {
+      float* p = t->data_ptr<float>();
+      for (int64_t j = 0; j < t->numel(); ++j) p[j] = float(scale * rng.Uniform(-bound, bound));
+    }
+  }
+}
+
+void ParamSet::Add(const std::string& prefix, torch::nn::Module& module, int role) {
+  for (auto& item : module.named_parameters()) {
+    params_.emplace_back(prefix + "." + item.key(), item.value());
+    roles_.push_back(role);
+  }
+}
+
+void ParamSet::SetRule(const json& optimizer_config) {
+  rule_ = MakeUpdateRule(optimizer_config);
+  ZeroGrad();
+  rule_->Init(Refs());
+}
+
+void ParamSet::ZeroGrad() {
+  for (auto& [name, p] : params_) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    else p.mutable_grad().zero_();
+  }
+}
+
+std::vector<ParamRef> ParamSet::Refs() {
+  std::vector<ParamRef> refs;
+  refs.reserve(params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor& p = params_[i].second;
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    refs.push_back({params_[i].first, p.data_ptr<float>(), p.grad().data_ptr<float>(), p.numel(), roles_[i]});
+  }
+  return refs;
+}
+
+void ParamSet::Step(const StepInfo& info) {
+  torch::NoGradGuard no_grad;
+  rule_->Step(Refs(), info);
+}
+
+int64_t ParamSet::NumParameters() const {
+  int64_t n = 0;
+  for (const auto& [name, p] : params_) n += p.numel();
+  return n;
+}
+
+void ParamSet::Save(BinaryWriter& out) const {
+  out.Tag("params");
+  out.Pod<uint64_t>(params_.size());
+  for (const auto& [name, p] : params_) out.Bytes(p.data_ptr<float>(), size_t(p.numel()) * sizeof(float));
+  rule_->Save(out);
+}
+
+void ParamSet::Load(BinaryReader& in) {
+  torch::NoGradGuard no_grad;
+  in.Tag("params");
+  if (in.Get<uint64_t>() != params_.size()) throw std::runtime_error("checkpoint holds a different network");
+  for (auto& [name, p] : params_) in.BytesInto(p.data_ptr<float>(), size_t(p.numel()) * sizeof(float));
+  rule_->Load(in);
+}
+
+void ParamSet::CopyValuesTo(ParamSet& target) const {
+  torch::NoGradGuard no_grad;
+  if (target.params_.size() != params_.size()) throw std::logic_error("CopyValuesTo: different networks");
+  for (size_t i = 0; i < params_.size(); ++i) target.params_[i].second.copy_(params_[i].second);
+}
+
+void CheckFiniteLoss(const torch::Tensor& loss, const std::string& agent, const std::string& name) {
+  const double v = loss.item<double>();
+  if (!std::isfinite(v)) throw TrainingDiverged(agent + ": " + name + " is NaN/Inf");
+}
+
+int SampleIndex(const float* p, int n, Rng& rng) {
+  const double u = rng.Uniform();
+  double c = 0.0;
+  for (int i = 0; i < n; ++i) {
+    c += p[i];
+    if (u < c) return i;
+  }
+  for (int i = n - 1; i >= 0; --i)  // rounding: the last index with mass
+    if (p[i] > 0) return i;
+  return n - 1;
+}
+
+void AddNetworkKeys(Schema& s, std::vector<int> hidden) {
+  json h = json::array();
+  for (int v : hidden) h.push_back(v);
+  s.NumberArray("hidden", h, 1, 4096, "hidden layer sizes", 0, 8)
+      .String("activation", "tanh", {"tanh", "relu"}, "activation between layers")
+      .Component("optimizer", &UpdateRuleRegistry(), "adam", "update rule (agents/update_rules.h)");
+}
+
+}  // namespace cohort::torch_agents

@@ -1,0 +1,76 @@
+// Shared pieces of the LibTorch agents. Included only by agents/torch/*.cc
+// (<torch/torch.h> costs about 20 s per translation unit).
+//
+// Rules every LibTorch agent follows:
+// - one torch thread (UseOneThread) and c10::InferenceMode when acting;
+// - no torch random generator: initialisation (InitLinear) and sampling use
+//   cohort::Rng streams derived from (seed, variant, user/slot, purpose), so
+//   results are reproducible and checkpoints capture every stream;
+// - the optimizer is the agent's UpdateRule, applied through ParamSet::Step;
+// - batch across rows: one forward pass for all active rows of a step.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agents/agent.h"
+#include "agents/features.h"
+#include "agents/update_rules.h"
+#include "env/rng.h"
+
+namespace cohort::torch_agents {
+
+// torch::set_num_threads(1) (and one inter-op thread), once per process.
+void UseOneThread();
+
+// in -> hidden... -> out, with "relu" or "tanh" between layers.
+torch::nn::Sequential Mlp(int in, const std::vector<int>& hidden, int out, const std::string& activation);
+
+// PyTorch's default Linear initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+// for weights and biases, drawn from `rng` instead of torch's generator.
+// `last_scale` multiplies the last layer (e.g. 0.01 for a near-uniform policy).
+void InitLinear(torch::nn::Sequential& net, Rng& rng, double last_scale = 1.0);
+
+// The parameters an agent trains, in a fixed order, with their UpdateRule.
+class ParamSet {
+ public:
+  void Add(const std::string& prefix, torch::nn::Module& module, int role);
+  // Builds the rule from the agent's resolved "optimizer" block.
+  void SetRule(const json& optimizer_config);
+  void ZeroGrad();
+  // Checks gradients, applies the rule (which checks the new values).
+  void Step(const StepInfo& info);
+  double LearningRate(const StepInfo& info) const { return rule_->LearningRate(info); }
+  std::vector<ParamRef> Refs();
+  int64_t NumParameters() const;
+  // Values and rule state, bit-exact.
+  void Save(BinaryWriter& out) const;
+  void Load(BinaryReader& in);
+  // Copies values into another set of the same shapes (target networks).
+  void CopyValuesTo(ParamSet& target) const;
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> params_;
+  std::vector<int> roles_;
+  std::unique_ptr<UpdateRule> rule_;
+};
+
+// Throws TrainingDiverged("<agent>: <name> is NaN/Inf") for a non-finite scalar.
+void CheckFiniteLoss(const torch::Tensor& loss, const std::string& agent, const std::string& name);
+
+// A float vector viewed as a tensor (no copy; the vector must outlive it).
+inline torch::Tensor View(std::vector<float>& v, torch::IntArrayRef shape) {
+  return torch::from_blob(v.data(), shape, torch::kFloat32);
+}
+
+// Samples an index from probabilities p[0..n) (sum 1) with one uniform draw.
+int SampleIndex(const float* p, int n, Rng& rng);
+
+// Schema keys shared by the LibTorch agents: "hidden", "activation",
+// "optimizer" (an update rule, default Adam).
+void AddNetworkKeys(Schema& s, std::vector<int> hidden);
+
+}  // namespace cohort::torch_agents

@@ -1,0 +1,288 @@
+// SGD (with momentum and Nesterov), Adam (bias-corrected, optional decoupled
+// weight decay = AdamW) and RMSProp, each with the shared learning-rate
+// schedule. Arithmetic follows PyTorch's torch.optim definitions.
+#include "agents/update_rules.h"
+
+#include <cmath>
+#include <map>
+#include <numbers>
+#include <stdexcept>
+
+namespace cohort {
+namespace {
+
+struct Schedule {
+  double lr = 1e-3;
+  std::string kind = "constant";
+  double final_fraction = 0.0;
+  int64_t warmup_steps = 0;
+  explicit Schedule(const json& c)
+      : lr(c["lr"].get<double>()),
+        kind(c["schedule"].get<std::string>()),
+        final_fraction(c["final_fraction"].get<double>()),
+        warmup_steps(c["warmup_steps"].get<int64_t>()) {}
+  double At(const StepInfo& info) const {
+    double f = 1.0;
+    const double p = std::min(1.0, std::max(0.0, info.progress));
+    if (kind == "linear") f = 1.0 - (1.0 - final_fraction) * p;
+    else if (kind == "cosine") f = final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + std::cos(std::numbers::pi * p));
+    if (warmup_steps > 0 && info.step < warmup_steps) f *= double(info.step) / double(warmup_steps);
+    return lr * f;
+  }
+};
+
+void AddScheduleKeys(Schema& s, double lr) {
+  s.PositiveNumber("lr", lr, "learning rate")
+      .String("schedule", "constant", {"constant", "linear", "cosine"}, "learning-rate schedule over training progress")
+      .Number("final_fraction", 0.0, 0.0, 1.0, "linear/cosine: lr at the end as a fraction of lr")
+      .Integer("warmup_steps", 0, 0, 1'000'000'000, "linear warm-up over the first updates");
+}
+
+// Per-tensor state vectors, saved and loaded as a block.
+struct Slots {
+  std::vector<std::vector<float>> a, b;
+  void Init(const std::vector<ParamRef>& params, bool two) {
+    a.clear();
+    b.clear();
+    for (const ParamRef& p : params) {
+      a.emplace_back(size_t(p.size), 0.0f);
+      if (two) b.emplace_back(size_t(p.size), 0.0f);
+    }
+  }
+  void Save(BinaryWriter& out) const {
+    out.Pod<uint64_t>(a.size());
+    for (const auto& v : a) out.Vector(v);
+    out.Pod<uint64_t>(b.size());
+    for (const auto& v : b) out.Vector(v);
+  }
+  void Load(BinaryReader& in) {
+    a.resize(size_t(in.Get<uint64_t>()));
+    for (auto& v : a) in.Vector(v);
+    b.resize(size_t(in.Get<uint64_t>()));
+    for (auto& v : b) in.Vector(v);
+  }
+};
+
+void CheckShapes(const std::vector<ParamRef>& params, const Slots& slots, const std::string& rule) {
+  if (params.size() != slots.a.size())
+    throw std::logic_error(rule + ": Step() got " + std::to_string(params.size()) + " tensors, Init() " +
+                           std::to_string(slots.a.size()));
+  for (size_t i = 0; i < params.size(); ++i)
+    if (size_t(params[i].size) != slots.a[i].size())
+      throw std::logic_error(rule + ": tensor " + params[i].name + " changed size since Init()");
+}
+
+// Rejects NaN/Inf in the candidate new values before anything is written.
+void CheckNew(const ParamRef& p, const std::vector<float>& next) {
+  for (float v : next)
+    if (!std::isfinite(v)) throw TrainingDiverged("parameter " + p.name + " would become NaN/Inf");
+}
+
+const std::string kSgd = "sgd", kAdam = "adam", kRmsprop = "rmsprop";
+
+// PyTorch SGD: b = mu*b + (g + wd*x) (b = g at the first step); x -= lr * (nesterov ? g + mu*b : b).
+class Sgd : public UpdateRule {
+ public:
+  explicit Sgd(const json& c)
+      : schedule_(c), momentum_(c["momentum"].get<double>()), nesterov_(c["nesterov"].get<bool>()),
+        weight_decay_(c["weight_decay"].get<double>()) {}
+  const std::string& type() const override { return kSgd; }
+  void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, false); }
+  double LearningRate(const StepInfo& info) const override { return schedule_.At(info); }
+  void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
+    CheckShapes(params, slots_, kSgd);
+    CheckFinite(params, "gradient");
+    const float lr = float(schedule_.At(info)), mu = float(momentum_), wd = float(weight_decay_);
+    for (size_t t = 0; t < params.size(); ++t) {
+      const ParamRef& p = params[t];
+      std::vector<float>& buf = slots_.a[t];
+      next_.resize(size_t(p.size));
+      for (int64_t i = 0; i < p.size; ++i) {
+        const float g = p.grad[i] + wd * p.value[i];
+        float d = g;
+        if (mu != 0.0f) {
+          buf[size_t(i)] = started_ ? mu * buf[size_t(i)] + g : g;
+          d = nesterov_ ? g + mu * buf[size_t(i)] : buf[size_t(i)];
+        }
+        next_[size_t(i)] = p.value[i] - lr * d;
+      }
+      CheckNew(p, next_);
+      std::copy(next_.begin(), next_.end(), p.value);
+    }
+    started_ = true;
+  }
+  void Save(BinaryWriter& out) const override {
+    out.Tag("sgd");
+    out.Pod(started_);
+    slots_.Save(out);
+  }
+  void Load(BinaryReader& in) override {
+    in.Tag("sgd");
+    in.Pod(started_);
+    slots_.Load(in);
+  }
+
+ private:
+  Schedule schedule_;
+  double momentum_;
+  bool nesterov_;
+  double weight_decay_;
+  bool started_ = false;
+  Slots slots_;
+  std::vector<float> next_;
+};
+
+// PyTorch Adam/AdamW: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+// x -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps); weight decay is
+// decoupled (x *= 1 - lr*wd) when "decoupled", else added to g.
+class Adam : public UpdateRule {
+ public:
+  explicit Adam(const json& c)
+      : schedule_(c), beta1_(c["beta1"].get<double>()), beta2_(c["beta2"].get<double>()),
+        eps_(c["eps"].get<double>()), weight_decay_(c["weight_decay"].get<double>()),
+        decoupled_(c["decoupled"].get<bool>()) {}
+  const std::string& type() const override { return kAdam; }
+  void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, true); }
+  double LearningRate(const StepInfo& info) const override { return schedule_.At(info); }
+  void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
+    CheckShapes(params, slots_, kAdam);
+    CheckFinite(params, "gradient");
+    ++t_;
+    const double lr = schedule_.At(info);
+    const double bc1 = 1.0 - std::pow(beta1_, double(t_)), bc2 = 1.0 - std::pow(beta2_, double(t_));
+    const float b1 = float(beta1_), b2 = float(beta2_), eps = float(eps_), wd = float(weight_decay_);
+    const float step_size = float(lr / bc1), inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
+    const float decay = decoupled_ ? float(1.0 - lr * weight_decay_) : 1.0f;
+    for (size_t t = 0; t < params.size(); ++t) {
+      const ParamRef& p = params[t];
+      float* m = slots_.a[t].data();
+      float* v = slots_.b[t].data();
+      next_.resize(size_t(p.size));
+      for (int64_t i = 0; i < p.size; ++i) {
+        const float g = decoupled_ ? p.grad[i] : p.grad[i] + wd * p.value[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        next_[size_t(i)] = p.value[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      }
+      CheckNew(p, next_);
+      std::copy(next_.begin(), next_.end(), p.value);
+    }
+  }
+  void Save(BinaryWriter& out) const override {
+    out.Tag("adam");
+    out.Pod(t_);
+    slots_.Save(out);
+  }
+  void Load(BinaryReader& in) override {
+    in.Tag("adam");
+    in.Pod(t_);
+    slots_.Load(in);
+  }
+
+ private:
+  Schedule schedule_;
+  double beta1_, beta2_, eps_, weight_decay_;
+  bool decoupled_;
+  int64_t t_ = 0;
+  Slots slots_;
+  std::vector<float> next_;
+};
+
+// PyTorch RMSprop (non-centered, optional momentum):
+// v = a*v + (1-a)*g^2; d = g / (sqrt(v) + eps); b = mu*b + d; x -= lr * (mu ? b : d).
+class RmsProp : public UpdateRule {
+ public:
+  explicit RmsProp(const json& c)
+      : schedule_(c), alpha_(c["alpha"].get<double>()), eps_(c["eps"].get<double>()),
+        momentum_(c["momentum"].get<double>()) {}
+  const std::string& type() const override { return kRmsprop; }
+  void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, true); }
+  double LearningRate(const StepInfo& info) const override { return schedule_.At(info); }
+  void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
+    CheckShapes(params, slots_, kRmsprop);
+    CheckFinite(params, "gradient");
+    const float lr = float(schedule_.At(info)), a = float(alpha_), eps = float(eps_), mu = float(momentum_);
+    for (size_t t = 0; t < params.size(); ++t) {
+      const ParamRef& p = params[t];
+      float* v = slots_.a[t].data();
+      float* b = slots_.b[t].data();
+      next_.resize(size_t(p.size));
+      for (int64_t i = 0; i < p.size; ++i) {
+        const float g = p.grad[i];
+        v[i] = a * v[i] + (1.0f - a) * g * g;
+        float d = g / (std::sqrt(v[i]) + eps);
+        if (mu != 0.0f) d = b[i] = mu * b[i] + d;
+        next_[size_t(i)] = p.value[i] - lr * d;
+      }
+      CheckNew(p, next_);
+      std::copy(next_.begin(), next_.end(), p.value);
+    }
+  }
+  void Save(BinaryWriter& out) const override {
+    out.Tag("rmsprop");
+    slots_.Save(out);
+  }
+  void Load(BinaryReader& in) override {
+    in.Tag("rmsprop");
+    slots_.Load(in);
+  }
+
+ private:
+  Schedule schedule_;
+  double alpha_, eps_, momentum_;
+  Slots slots_;
+  std::vector<float> next_;
+};
+
+struct Rules {
+  Schema sgd{"SGD with momentum"}, adam{"Adam (AdamW with decoupled weight decay)"}, rmsprop{"RMSProp"};
+  ComponentRegistry registry{"update rule"};
+  Rules() {
+    AddScheduleKeys(sgd, 1e-2);
+    sgd.Number("momentum", 0.0, 0.0, 0.999999, "momentum coefficient")
+        .Bool("nesterov", false, "Nesterov momentum")
+        .Number("weight_decay", 0.0, 0.0, 1e300, "L2 penalty added to the gradient");
+    AddScheduleKeys(adam, 1e-3);
+    adam.Number("beta1", 0.9, 0.0, 0.999999, "first-moment decay")
+        .Number("beta2", 0.999, 0.0, 0.999999999, "second-moment decay")
+        .PositiveNumber("eps", 1e-8, "denominator constant")
+        .Number("weight_decay", 0.0, 0.0, 1e300, "weight decay")
+        .Bool("decoupled", false, "decoupled weight decay (AdamW) instead of an L2 gradient term");
+    AddScheduleKeys(rmsprop, 1e-3);
+    rmsprop.Number("alpha", 0.99, 0.0, 0.999999, "squared-gradient decay")
+        .PositiveNumber("eps", 1e-8, "denominator constant")
+        .Number("momentum", 0.0, 0.0, 0.999999, "momentum coefficient");
+    registry.Register({"sgd", "SGD with momentum (PyTorch semantics)", &sgd});
+    registry.Register({"adam", "Adam with bias correction (PyTorch semantics); decoupled = AdamW", &adam});
+    registry.Register({"rmsprop", "RMSProp, non-centered, optional momentum (PyTorch semantics)", &rmsprop});
+  }
+};
+
+const Rules& GetRules() {
+  static const Rules r;
+  return r;
+}
+
+}  // namespace
+
+const ComponentRegistry& UpdateRuleRegistry() { return GetRules().registry; }
+
+std::unique_ptr<UpdateRule> MakeUpdateRule(const json& config) {
+  const std::string type = config["type"].get<std::string>();
+  if (type == "sgd") return std::make_unique<Sgd>(config);
+  if (type == "adam") return std::make_unique<Adam>(config);
+  if (type == "rmsprop") return std::make_unique<RmsProp>(config);
+  throw std::invalid_argument("unknown update rule \"" + type + "\"");
+}
+
+void CheckFinite(const std::vector<ParamRef>& params, const char* what) {
+  const bool grad = std::string(what) == "gradient";
+  for (const ParamRef& p : params) {
+    const float* x = grad ? p.grad : p.value;
+    for (int64_t i = 0; i < p.size; ++i)
+      if (!std::isfinite(x[i]))
+        throw TrainingDiverged(std::string(what) + " of " + p.name + " is NaN/Inf (element " + std::to_string(i) + ")");
+  }
+}
+
+}  // namespace cohort
