@@ -1,0 +1,5 @@
+// Tests of agents/torch/dqn.cc (see tests/torch/main.cc: DOCTEST_ macros only).
+#include <doctest/doctest.h>
+
+#include "agent_harness.h"
+#include "agents/torch/common.h"
