@@ -1,1 +1,148 @@
-// placeholder
+// Update rules against hand-computed steps (PyTorch semantics), schedules,
+// divergence detection, checkpoints and configuration errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "agents/update_rules.h"
+
+using namespace cohort;
+
+namespace {
+
+json Resolve(const json& optimizer) {
+  static Schema s = [] {
+    Schema x;
+    x.Component("optimizer", &UpdateRuleRegistry(), "adam", "");
+    return x;
+  }();
+  return Validate(json{{"optimizer", optimizer}}, s, "test.json")["optimizer"];
+}
+
+// One scalar parameter driven by a gradient sequence; the value after each step.
+std::vector<double> Trajectory(const json& optimizer, const std::vector<float>& grads, float x0 = 1.0f) {
+  auto rule = MakeUpdateRule(Resolve(optimizer));
+  float x = x0, g = 0.0f;
+  std::vector<ParamRef> params = {{"w", &x, &g, 1, 0}};
+  rule->Init(params);
+  std::vector<double> out;
+  for (size_t t = 0; t < grads.size(); ++t) {
+    g = grads[t];
+    rule->Step(params, {int64_t(t) + 1, 0.0});
+    out.push_back(x);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("update rules: SGD with momentum and Nesterov, by hand") {
+  // lr 0.1, mu 0.9, g = 1, 1: buf 1 -> x 0.9; buf 1.9 -> x 0.71.
+  auto x = Trajectory({{"type", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}}, {1, 1});
+  CHECK(x[0] == doctest::Approx(0.9).epsilon(1e-6));
+  CHECK(x[1] == doctest::Approx(0.71).epsilon(1e-6));
+  // Nesterov: step g + mu * buf: 1.9 then 1 + 0.9 * 1.9 = 2.71.
+  x = Trajectory({{"type", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}, {"nesterov", true}}, {1, 1});
+  CHECK(x[0] == doctest::Approx(0.81).epsilon(1e-6));
+  CHECK(x[1] == doctest::Approx(0.539).epsilon(1e-6));
+  // Plain SGD with L2 weight decay: g + wd * x = 1 + 0.5 * 1.
+  x = Trajectory({{"type", "sgd"}, {"lr", 0.1}, {"weight_decay", 0.5}}, {1});
+  CHECK(x[0] == doctest::Approx(0.85).epsilon(1e-6));
+}
+
+TEST_CASE("update rules: Adam's bias correction, by hand") {
+  // lr 0.1, g = 1 then -1.
+  // t=1: m = 0.1, v = 0.001, m^ = 1, v^ = 1 -> x = 1 - 0.1 = 0.9.
+  // t=2: m = 0.09 - 0.1 = -0.01, v = 0.000999 + 0.001 = 0.001999,
+  //      m^ = -0.01 / 0.19 = -0.0526316, v^ = 0.001999 / 0.001999 = 1 -> x = 0.9 + 0.00526316.
+  auto x = Trajectory({{"type", "adam"}, {"lr", 0.1}}, {1, -1});
+  CHECK(x[0] == doctest::Approx(0.9).epsilon(1e-6));
+  CHECK(x[1] == doctest::Approx(0.90526316).epsilon(1e-6));
+  // A constant gradient moves by lr per step whatever its scale (bias correction).
+  x = Trajectory({{"type", "adam"}, {"lr", 0.01}}, {1e-3f, 1e-3f, 1e-3f});
+  CHECK(x[2] == doctest::Approx(0.97).epsilon(1e-4));
+  // AdamW: decoupled decay x *= 1 - lr * wd before the Adam step.
+  x = Trajectory({{"type", "adam"}, {"lr", 0.1}, {"weight_decay", 0.5}, {"decoupled", true}}, {1});
+  CHECK(x[0] == doctest::Approx(0.95 - 0.1).epsilon(1e-6));
+}
+
+TEST_CASE("update rules: RMSProp, by hand") {
+  // alpha 0.99, lr 0.01, g = 1: v = 0.01, step = 1 / 0.1 = 10 -> x = 0.9.
+  auto x = Trajectory({{"type", "rmsprop"}, {"lr", 0.01}}, {1, 1});
+  CHECK(x[0] == doctest::Approx(0.9).epsilon(1e-5));
+  // t=2: v = 0.0099 + 0.01 = 0.0199, step = 1 / sqrt(0.0199).
+  CHECK(x[1] == doctest::Approx(0.9 - 0.01 / std::sqrt(0.0199)).epsilon(1e-5));
+}
+
+TEST_CASE("update rules: learning-rate schedules") {
+  auto rule = MakeUpdateRule(Resolve({{"type", "sgd"}, {"lr", 1.0}, {"schedule", "linear"}, {"final_fraction", 0.1}}));
+  CHECK(rule->LearningRate({1, 0.0}) == doctest::Approx(1.0));
+  CHECK(rule->LearningRate({1, 0.5}) == doctest::Approx(0.55));
+  CHECK(rule->LearningRate({1, 1.0}) == doctest::Approx(0.1));
+  rule = MakeUpdateRule(Resolve({{"type", "adam"}, {"lr", 2.0}, {"schedule", "cosine"}}));
+  CHECK(rule->LearningRate({1, 0.5}) == doctest::Approx(1.0));
+  CHECK(rule->LearningRate({1, 1.0}) == doctest::Approx(0.0));
+  rule = MakeUpdateRule(Resolve({{"type", "rmsprop"}, {"lr", 1.0}, {"warmup_steps", 4}}));
+  CHECK(rule->LearningRate({1, 0.0}) == doctest::Approx(0.25));
+  CHECK(rule->LearningRate({4, 0.0}) == doctest::Approx(1.0));
+}
+
+TEST_CASE("update rules: a NaN gradient stops training, names the tensor and changes nothing") {
+  auto rule = MakeUpdateRule(Resolve({{"type", "adam"}}));
+  float a[2] = {1, 2}, ga[2] = {0.1f, 0.2f}, b = 3, gb = NAN;
+  std::vector<ParamRef> params = {{"actor.0.weight", a, ga, 2, 0}, {"critic.bias", &b, &gb, 1, 1}};
+  rule->Init(params);
+  try {
+    rule->Step(params, {1, 0.0});
+    FAIL("no exception");
+  } catch (const TrainingDiverged& e) {
+    CHECK(std::string(e.what()).find("critic.bias") != std::string::npos);
+  }
+  CHECK(a[0] == 1.0f);
+  CHECK(b == 3.0f);
+}
+
+TEST_CASE("update rules: save and load continue bit-identically") {
+  for (const char* type : {"sgd", "adam", "rmsprop"}) {
+    const json config = Resolve({{"type", type}, {"lr", 0.05}});
+    auto a = MakeUpdateRule(config), b = MakeUpdateRule(config);
+    float xa[3] = {1, -2, 0.5f}, xb[3], g[3];
+    std::vector<ParamRef> pa = {{"w", xa, g, 3, 0}}, pb = {{"w", xb, g, 3, 0}};
+    a->Init(pa);
+    b->Init(pb);
+    for (int t = 1; t <= 3; ++t) {
+      for (int i = 0; i < 3; ++i) g[i] = float(std::sin(t * 3 + i));
+      a->Step(pa, {t, 0.0});
+    }
+    BinaryWriter w;
+    a->Save(w);
+    std::copy(xa, xa + 3, xb);
+    BinaryReader r(w.data(), "test");
+    b->Load(r);
+    CHECK(r.done());
+    for (int t = 4; t <= 6; ++t) {
+      for (int i = 0; i < 3; ++i) g[i] = float(std::cos(t + i));
+      a->Step(pa, {t, 0.0});
+      b->Step(pb, {t, 0.0});
+    }
+    for (int i = 0; i < 3; ++i) CHECK(xa[i] == xb[i]);
+  }
+}
+
+TEST_CASE("update rules: configuration errors name the key") {
+  std::string error;
+  try {
+    Resolve({{"type", "adam"}, {"betta1", 0.9}});
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  CHECK(error.find("/optimizer/betta1: unknown key \"betta1\" (did you mean \"beta1\"?)") != std::string::npos);
+  error.clear();
+  try {
+    Resolve({{"type", "adamw"}});
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  CHECK(error.find("adamw") != std::string::npos);
+  CHECK(error.find("adam") != std::string::npos);
+}
