@@ -220,4 +220,28 @@ void Catalog::ShiftQuality(int topic, double amount) {
     if (topic_[i] == topic) quality_[i] = static_cast<float>(quality_[i] + amount);
 }
 
+void Catalog::Save(BinaryWriter& out) const {
+  out.Tag("catalog");
+  out.Pod(dim_);
+  out.Pod(rng_);
+  out.Vector(topic_);
+  out.Vector(quality_);
+  out.Vector(length_);
+  out.Vector(features_);
+  out.Vector(created_);
+  out.Vector(alive_);
+}
+
+void Catalog::Load(BinaryReader& in) {
+  in.Tag("catalog");
+  in.Pod(dim_);
+  in.Pod(rng_);
+  in.Vector(topic_);
+  in.Vector(quality_);
+  in.Vector(length_);
+  in.Vector(features_);
+  in.Vector(created_);
+  in.Vector(alive_);
+}
+
 }  // namespace cohort

@@ -9,6 +9,7 @@
 
 #include "env/params.h"
 #include "env/rng.h"
+#include "env/serialize.h"
 
 namespace cohort {
 
@@ -112,6 +113,8 @@ class Catalog {
             features_.empty() ? nullptr : &features_[size_t(id) * dim_]};
   }
   int64_t created(int64_t id) const { return created_[size_t(id)]; }
+  void Save(BinaryWriter& out) const;
+  void Load(BinaryReader& in);
 
  private:
   int dim_ = 0;

@@ -451,6 +451,80 @@ void VecEnv::EndEpisodeAndReset(int r) {
   StartUser(r, next);
 }
 
+void VecEnv::Save(BinaryWriter& out) const {
+  out.Tag("vec_env");
+  out.Pod(num_envs_);
+  out.Pod(dim_);
+  out.Pod(k_);
+  out.Pod(slate_);
+  out.Pod(tick_);
+  out.Pod<uint64_t>(next_event_);
+  catalog_.Save(out);
+  out.Vector(user_);
+  out.Vector(segment_);
+  out.Vector(interests_);
+  out.Vector(boredom_);
+  for (const auto* v : {&satisfaction_, &budget_, &time_, &budget0_, &patience_, &click_propensity_,
+                        &boredom_sensitivity_, &return_propensity_})
+    out.Vector(*v);
+  out.Vector(history_ring_);
+  out.Vector(history_head_);
+  out.Vector(rng_candidates_);
+  out.Vector(rng_response_);
+  out.Vector(rng_observation_);
+  const StepBatch& b = batch_;
+  out.Tag("batch");
+  out.Pod(b.tick);
+  out.Vector(b.env_id), out.Vector(b.active), out.Vector(b.user_id), out.Vector(b.session_index);
+  out.Vector(b.session_step), out.Vector(b.episode_step), out.Vector(b.reward), out.Vector(b.terminated);
+  out.Vector(b.truncated), out.Vector(b.session_ended), out.Vector(b.end_reason), out.Vector(b.gap);
+  out.Vector(b.click_position), out.Vector(b.examined), out.Vector(b.clicked), out.Vector(b.liked);
+  out.Vector(b.disliked), out.Vector(b.watch_time), out.Vector(b.interests), out.Vector(b.final_interests);
+  out.Vector(b.budget), out.Vector(b.history_topics), out.Vector(b.item_id), out.Vector(b.topic);
+  out.Vector(b.quality), out.Vector(b.length), out.Vector(b.features);
+}
+
+void VecEnv::Load(BinaryReader& in) {
+  in.Tag("vec_env");
+  int shape[4];
+  for (int& v : shape) in.Pod(v);
+  if (shape[0] != num_envs_ || shape[1] != dim_ || shape[2] != k_ || shape[3] != slate_)
+    throw std::runtime_error("checkpoint of a VecEnv with another shape (slots, dim, candidates, slate)");
+  in.Pod(tick_);
+  next_event_ = size_t(in.Get<uint64_t>());
+  // The model as of this tick: the initial parameters plus the model-side
+  // effects of the events already applied (they draw no random numbers).
+  model_ = PopulationModel(initial_params_, model_.seed(), model_.variant());
+  for (size_t i = 0; i < next_event_ && i < sorted_events_.size(); ++i) {
+    const EventParams& e = initial_params_.events[sorted_events_[i]];
+    if (e.kind == EventKind::kPreferenceShift) model_.ApplyPreferenceShift(e.segment, e.topic, e.amount);
+    if (e.kind == EventKind::kQualityShift) model_.ShiftTopicQuality(e.topic, e.amount);
+  }
+  catalog_.Load(in);
+  in.Vector(user_);
+  in.Vector(segment_);
+  in.Vector(interests_);
+  in.Vector(boredom_);
+  for (auto* v : {&satisfaction_, &budget_, &time_, &budget0_, &patience_, &click_propensity_,
+                  &boredom_sensitivity_, &return_propensity_})
+    in.Vector(*v);
+  in.Vector(history_ring_);
+  in.Vector(history_head_);
+  in.Vector(rng_candidates_);
+  in.Vector(rng_response_);
+  in.Vector(rng_observation_);
+  StepBatch& b = batch_;
+  in.Tag("batch");
+  in.Pod(b.tick);
+  in.Vector(b.env_id), in.Vector(b.active), in.Vector(b.user_id), in.Vector(b.session_index);
+  in.Vector(b.session_step), in.Vector(b.episode_step), in.Vector(b.reward), in.Vector(b.terminated);
+  in.Vector(b.truncated), in.Vector(b.session_ended), in.Vector(b.end_reason), in.Vector(b.gap);
+  in.Vector(b.click_position), in.Vector(b.examined), in.Vector(b.clicked), in.Vector(b.liked);
+  in.Vector(b.disliked), in.Vector(b.watch_time), in.Vector(b.interests), in.Vector(b.final_interests);
+  in.Vector(b.budget), in.Vector(b.history_topics), in.Vector(b.item_id), in.Vector(b.topic);
+  in.Vector(b.quality), in.Vector(b.length), in.Vector(b.features);
+}
+
 void VecEnv::ApplyEvents() {
   const EnvParams& p = model_.params();
   size_t& next = next_event_;

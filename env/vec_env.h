@@ -111,6 +111,14 @@ class VecEnv {
   const StepBatch& batch() const { return batch_; }
 
   bool AnyActive() const;
+
+  // Checkpoint of the complete mutable state (slots, random streams, live
+  // catalog, clock, applied events, the current StepBatch). Load() needs a
+  // VecEnv built with the same params, seed, variant and options; it rebuilds
+  // the model by replaying the events already applied. Live edits made
+  // through mutable_model() are not part of a checkpoint.
+  void Save(BinaryWriter& out) const;
+  void Load(BinaryReader& in);
   int num_envs() const { return num_envs_; }
   int64_t tick() const { return tick_; }
   const PopulationModel& model() const { return model_; }
