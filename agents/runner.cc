@@ -18,68 +18,104 @@ json EpisodeRecord::ToJson() const {
           {"terminated", terminated}, {"truncated", truncated}, {"regret", regret}};
 }
 
-Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
-                int64_t done_offset, int64_t total) {
-  const RunParams& run = scenario.run;
-  VecEnv::Options options;
-  // No more slots than users: idle slots would only cost time.
-  options.num_envs = static_cast<int>(std::min<int64_t>(run.num_envs, run.episodes));
-  options.threads = run.threads;
-  options.max_users = run.episodes;
-  VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
-  AgentContext ctx{&scenario.env, &env, scenario.seed, scenario.variant, options.num_envs};
-  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);
+void EpisodeTracker::Start(const StepBatch& batch) {
+  current_.assign(size_t(batch.rows), EpisodeRecord{});
+  for (int r = 0; r < batch.rows; ++r)
+    current_[size_t(r)].user = batch.active[size_t(r)] ? batch.user_id[size_t(r)] : -1;
+}
 
+int64_t EpisodeTracker::Record(const StepBatch& batch, std::vector<EpisodeRecord>& finished) {
+  int64_t steps = 0;
+  for (int r = 0; r < batch.rows; ++r) {
+    EpisodeRecord& e = current_[size_t(r)];
+    if (e.user < 0) continue;  // slot finished its users
+    ++steps;
+    ++e.length;
+    e.ret += batch.reward[size_t(r)];
+    const int32_t click = batch.click_position[size_t(r)];
+    if (click >= 0) {
+      const size_t i = size_t(r) * batch.slate_size + size_t(click);
+      ++e.clicks;
+      e.likes += batch.liked[i];
+      e.dislikes += batch.disliked[i];
+      e.watch_time += batch.watch_time[i];
+    }
+    const bool over = batch.terminated[size_t(r)] || batch.truncated[size_t(r)];
+    if (batch.session_ended[size_t(r)] && !over) {
+      ++e.sessions;
+      ++e.returns;
+    }
+    if (over) {
+      e.terminated = batch.terminated[size_t(r)];
+      e.truncated = batch.truncated[size_t(r)];
+      finished.push_back(e);
+      e = EpisodeRecord{};
+      e.user = batch.active[size_t(r)] ? batch.user_id[size_t(r)] : -1;
+    }
+  }
+  return steps;
+}
+
+Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress,
+                    int64_t done_offset, int64_t total, RolloutExtras* extras) {
   Rollout out;
-  out.agent = agent->type();
-  out.episodes.reserve(size_t(run.episodes));
-  std::vector<EpisodeRecord> current(size_t(options.num_envs));
+  out.agent = agent.type();
+  const int B = env.num_envs(), k = env.model().params().slate_size;
   SlateBatch slates;
-  slates.Resize(options.num_envs, scenario.env.slate_size);
-  std::vector<int32_t> oracle(size_t(scenario.env.slate_size));
+  slates.Resize(B, k);
+  std::vector<int32_t> oracle(static_cast<size_t>(k));
+  EpisodeTracker tracker;
   const auto start = std::chrono::steady_clock::now();
   auto last_report = start;
+  // Coverage, diversity and entropy (evaluation extras).
+  std::vector<uint8_t> seen;
+  int64_t seen_count = 0, slates_shown = 0;
+  double diversity = 0.0, entropy = 0.0;
+  int64_t entropy_steps = 0;
+  const bool per_item = env.model().params().catalog.source == CandidateSource::kLive;
+  const int num_topics = env.model().params().num_topics;
+  if (extras != nullptr && !per_item) seen.assign(size_t(num_topics), 0);
 
   const StepBatch* batch = &env.Reset();
-  for (int r = 0; r < options.num_envs; ++r) current[size_t(r)].user = batch->user_id[size_t(r)];
+  tracker.Start(*batch);
   while (env.AnyActive()) {
-    agent->Act(*batch, slates);
-    if (regret) {
-      for (int r = 0; r < options.num_envs; ++r) {
+    agent.Act(*batch, slates);
+    if (extras != nullptr) {
+      const double h = agent.LastPolicyEntropy();
+      if (std::isfinite(h)) entropy += h, ++entropy_steps;
+      for (int r = 0; r < B; ++r) {
         if (!batch->active[size_t(r)]) continue;
-        current[size_t(r)].regret += env.OracleSlate(r, oracle.data()) - env.ExpectedReward(r, slates.Row(r));
+        const int32_t* slate = slates.Row(r);
+        uint64_t topics_mask[64] = {};  // distinct topics in the slate (k <= 64)
+        int distinct = 0;
+        for (int j = 0; j < k; ++j) {
+          const size_t rc = size_t(r) * size_t(batch->num_candidates) + size_t(slate[j]);
+          const int32_t t = batch->topic[rc];
+          bool dup = false;
+          for (int i = 0; i < j; ++i) dup = dup || topics_mask[i] == uint64_t(t);
+          topics_mask[j] = uint64_t(t);
+          distinct += !dup;
+          const int64_t key = per_item ? batch->item_id[rc] : t;
+          if (key >= int64_t(seen.size())) seen.resize(size_t(key) + 1, 0);
+          if (key >= 0 && !seen[size_t(key)]) seen[size_t(key)] = 1, ++seen_count;
+        }
+        diversity += double(distinct) / double(k);
+        ++slates_shown;
+      }
+    }
+    if (regret) {
+      for (int r = 0; r < B; ++r) {
+        if (!batch->active[size_t(r)]) continue;
+        tracker.current()[size_t(r)].regret +=
+            env.OracleSlate(r, oracle.data()) - env.ExpectedReward(r, slates.Row(r));
       }
     }
     batch = &env.Step(slates);
-    agent->Observe(*batch);
-    if (agent->learns()) agent->Update();
-    for (int r = 0; r < options.num_envs; ++r) {
-      EpisodeRecord& e = current[size_t(r)];
-      if (e.user < 0) continue;  // slot finished its users
-      ++out.steps;
-      ++e.length;
-      e.ret += batch->reward[size_t(r)];
-      const int32_t click = batch->click_position[size_t(r)];
-      if (click >= 0) {
-        const size_t i = size_t(r) * batch->slate_size + size_t(click);
-        ++e.clicks;
-        e.likes += batch->liked[i];
-        e.dislikes += batch->disliked[i];
-        e.watch_time += batch->watch_time[i];
-      }
-      const bool over = batch->terminated[size_t(r)] || batch->truncated[size_t(r)];
-      if (batch->session_ended[size_t(r)] && !over) {
-        ++e.sessions;
-        ++e.returns;
-      }
-      if (over) {
-        e.terminated = batch->terminated[size_t(r)];
-        e.truncated = batch->truncated[size_t(r)];
-        out.episodes.push_back(e);
-        e = EpisodeRecord{};
-        e.user = batch->active[size_t(r)] ? batch->user_id[size_t(r)] : -1;
-      }
+    if (learn) {
+      agent.Observe(*batch);
+      if (agent.learns()) agent.Update();
     }
+    out.steps += tracker.Record(*batch, out.episodes);
     if (progress) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_report > std::chrono::milliseconds(200)) {
@@ -92,12 +128,30 @@ Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret,
   std::sort(out.episodes.begin(), out.episodes.end(),
             [](const EpisodeRecord& a, const EpisodeRecord& b) { return a.user < b.user; });
   if (progress) progress(out.steps, done_offset + int64_t(out.episodes.size()), total);
+  if (extras != nullptr) {
+    const double universe = per_item ? double(env.catalog().total_items()) : double(num_topics);
+    extras->coverage = universe > 0 ? double(seen_count) / universe : 0.0;
+    extras->slate_diversity = slates_shown > 0 ? diversity / double(slates_shown) : 0.0;
+    extras->policy_entropy = entropy_steps > 0 ? entropy / double(entropy_steps) : std::nan("");
+  }
   return out;
 }
 
-namespace {
+Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
+                int64_t done_offset, int64_t total) {
+  const RunParams& run = scenario.run;
+  VecEnv::Options options;
+  // No more slots than users: idle slots would only cost time.
+  options.num_envs = static_cast<int>(std::min<int64_t>(run.num_envs, run.episodes));
+  options.threads = run.threads;
+  options.max_users = run.episodes;
+  VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
+  AgentContext ctx{&scenario.env, &env, scenario.seed, scenario.variant, options.num_envs};
+  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);
+  return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, nullptr);
+}
 
-json Summarize(const Scenario& scenario, const Rollout& r) {
+json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   RunningStat ret, length, clicks, watch, sessions, regret;
   int64_t total_clicks = 0, returns = 0, session_ends = 0;
   for (const EpisodeRecord& e : r.episodes) {
@@ -137,7 +191,6 @@ json Summarize(const Scenario& scenario, const Rollout& r) {
   return s;
 }
 
-}  // namespace
 
 RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
@@ -150,7 +203,7 @@ RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, cons
   const int64_t passes = scenario.run.reference ? 3 : 1;
   RunOutput out;
   out.main = RollOut(scenario, scenario.agent, scenario.run.regret, progress, 0, n * passes);
-  out.summary = Summarize(scenario, out.main);
+  out.summary = SummarizeRollout(scenario, out.main);
   int64_t steps = out.main.steps;
   if (scenario.run.reference) {
     // Reference policies see the same users (user streams depend on the user

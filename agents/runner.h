@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "agents/agent.h"
 #include "env/scenario.h"
+#include "env/vec_env.h"
 
 namespace cohort {
 
@@ -35,12 +37,42 @@ struct Rollout {
   double seconds = 0.0;
 };
 
+// Per-row accumulation of episode records from successive StepBatches.
+class EpisodeTracker {
+ public:
+  // Rows' current users, from the first observation.
+  void Start(const StepBatch& batch);
+  // Adds one step's outcome; appends finished episodes; returns user-steps counted.
+  int64_t Record(const StepBatch& batch, std::vector<EpisodeRecord>& finished);
+  std::vector<EpisodeRecord>& current() { return current_; }
+
+ private:
+  std::vector<EpisodeRecord> current_;
+};
+
+// Evaluation extras of a rollout.
+struct RolloutExtras {
+  double coverage = 0.0;         // distinct items (live catalog) or topics shown / all of them
+  double slate_diversity = 0.0;  // mean fraction of distinct topics in a slate
+  double policy_entropy = 0.0;   // mean LastPolicyEntropy() (NaN if the agent has none)
+};
+
 // Progress over all passes: (user-steps done, episodes done, episodes total).
 using ProgressFn = std::function<void(int64_t steps, int64_t done, int64_t total)>;
+
+// Rolls `agent` over every user of `env` (built with max_users) until no row is
+// active. With `learn`, the agent Observes every result (and learning agents
+// Update): online learning during the run; without, only Act is called (the
+// evaluation of a frozen policy).
+Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress,
+                    int64_t done_offset, int64_t total, RolloutExtras* extras);
 
 // Rolls out `agent_config` for scenario.run.episodes episodes.
 Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
                 int64_t done_offset = 0, int64_t total = 0);
+
+// summary.json keys of a rollout (episodes, returns, clicks, ctr, regret, ...).
+json SummarizeRollout(const Scenario& scenario, const Rollout& r);
 
 struct RunOutput {
   json summary;

@@ -1,6 +1,8 @@
 // The `cohort` command: run, validate, list, bench.
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "agents/registry.h"
 #include "agents/runner.h"
+#include "agents/trainer.h"
 #include "apps/bench.h"
 #include "apps/progress.h"
 #include "apps/sweep.h"
@@ -28,6 +31,7 @@ constexpr const char* kUsage = R"(cohort: a fast simulator of recommender-system
 usage:
   cohort run SCENARIO [--set dotted.path=value]... [--seed N] [--variant SPLIT:INDEX]
                       [--out DIR] [--threads N] [--force] [--quiet]
+  cohort run --resume DIR                                      (continue an interrupted training run)
   cohort validate SCENARIO [--set dotted.path=value]...      (or a SWEEP file: validated and expanded)
   cohort list
   cohort sweep SWEEP.json [--out DIR] [--jobs N] [--quiet]      (under mpirun: cells spread over ranks)
@@ -44,7 +48,7 @@ struct Args {
   std::vector<std::string> scenarios;
   std::vector<std::string> group_by, baseline, metrics;
   int jobs = 0;
-  std::string out, variant;
+  std::string out, variant, resume;
   long long seed = -1;
   int threads = 0, num_envs = 1024;
   double seconds = 2.0;
@@ -92,12 +96,13 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--group-by") a.group_by.push_back(value(i));
     else if (s == "--baseline") a.baseline.push_back(value(i));
     else if (s == "--metric") a.metrics.push_back(value(i));
+    else if (s == "--resume") a.resume = value(i);
     else if (s == "--force") a.force = true;
     else if (s == "--quiet") a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
                                            "--seconds", "--scenario", "--force", "--quiet", "--jobs",
-                                           "--group-by", "--baseline", "--metric"});
+                                           "--group-by", "--baseline", "--metric", "--resume"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
   }
@@ -147,7 +152,44 @@ void PrintTable(const json& summary) {
   }
 }
 
+std::atomic<bool> g_stop{false};
+extern "C" void OnSigint(int) { g_stop.store(true); }
+
+// Training (run.train_steps > 0): checkpoints, SIGINT, --resume.
+int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
+  g_stop.store(false);
+  auto previous = std::signal(SIGINT, OnSigint);
+  Progress progress(s.resolved["name"].get<std::string>() + " training", !quiet, "steps");
+  TrainOptions options;
+  options.out_dir = out;
+  options.resume = resume;
+  options.stop = &g_stop;
+  options.progress = [&](int64_t user_steps, int64_t done, int64_t total) { progress.Update(user_steps, done, total); };
+  const TrainOutput r = TrainScenario(s, options);
+  std::signal(SIGINT, previous);
+  if (r.interrupted) {
+    std::fprintf(stderr, "\ninterrupted at step %lld; checkpoint written. Continue with: cohort run --resume %s\n",
+                 (long long)r.step, out.c_str());
+    return 130;
+  }
+  std::printf("%s  (%s)\n", s.resolved["name"].get<std::string>().c_str(), out.c_str());
+  PrintTable(r.summary);
+  return 0;
+}
+
 int CmdRun(const Args& a) {
+  if (!a.resume.empty()) {
+    if (!a.positional.empty() || !a.sets.empty() || a.seed >= 0 || !a.variant.empty())
+      throw InputError("--resume", "", "takes the run directory only: the scenario is its scenario.resolved.json");
+    const std::string file = (fs::path(a.resume) / "scenario.resolved.json").string();
+    const Scenario s = ParseScenario(ReadJsonFile(file), file, AgentRegistry());
+    if (s.run.train_steps <= 0) throw InputError(file, "/run/train_steps", "only training runs can be resumed");
+    if (fs::exists(fs::path(a.resume) / "summary.json")) {
+      std::fprintf(stderr, "%s is already complete (summary.json exists)\n", a.resume.c_str());
+      return 0;
+    }
+    return Train(s, a.resume, true, a.quiet);
+  }
   const Scenario s = Load(a);
   std::string out = a.out;
   if (out.empty()) {
@@ -173,6 +215,7 @@ int CmdRun(const Args& a) {
     }
     throw InputError(out, "", "holds a finished run of a different scenario; choose another --out or pass --force");
   }
+  if (s.run.train_steps > 0) return Train(s, out, false, a.quiet);
   Progress progress(s.resolved["name"].get<std::string>(), !a.quiet);
   const RunOutput r = RunScenario(s, out, [&](int64_t steps, int64_t done, int64_t total) {
     progress.Update(steps, done, total);

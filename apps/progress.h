@@ -13,8 +13,8 @@ namespace cohort {
 
 class Progress {
  public:
-  Progress(std::string label, bool enabled)
-      : label_(std::move(label)), enabled_(enabled), tty_(isatty(STDERR_FILENO)),
+  Progress(std::string label, bool enabled, std::string unit = "episodes")
+      : label_(std::move(label)), unit_(std::move(unit)), enabled_(enabled), tty_(isatty(STDERR_FILENO)),
         start_(std::chrono::steady_clock::now()), last_(start_) {}
 
   void Update(int64_t steps, int64_t done, int64_t total) {
@@ -30,9 +30,9 @@ class Progress {
     const double rate = elapsed > 0 ? double(steps_base_ + steps) / elapsed : 0.0;
     const double frac = total > 0 ? double(done) / double(total) : 1.0;
     const double eta = frac > 0 ? elapsed * (1.0 - frac) / frac : 0.0;
-    std::fprintf(stderr, "%s[%s] %5.1f%%  %lld/%lld episodes  %s user-steps/s  elapsed %.1fs  ETA %.1fs%s",
+    std::fprintf(stderr, "%s[%s] %5.1f%%  %lld/%lld %s  %s user-steps/s  elapsed %.1fs  ETA %.1fs%s",
                  tty_ ? "\r" : "", label_.c_str(), 100.0 * frac, (long long)done, (long long)total,
-                 Human(rate).c_str(), elapsed, eta, tty_ ? "   " : "\n");
+                 unit_.c_str(), Human(rate).c_str(), elapsed, eta, tty_ ? "   " : "\n");
     if (tty_ && finished) std::fputc('\n', stderr);
     std::fflush(stderr);
   }
@@ -45,7 +45,7 @@ class Progress {
   }
 
  private:
-  std::string label_;
+  std::string label_, unit_;
   bool enabled_, tty_;
   std::chrono::steady_clock::time_point start_, last_;
   int64_t steps_base_ = 0, last_steps_ = 0;

@@ -184,11 +184,17 @@ struct EnvSchemas {
         .Object("retention", &retention, "retention")
         .Object("horizon", &horizon, "truncation")
         .ObjectArray("events", &event, "scheduled events");
-    run.Integer("episodes", 1000, 1, kMaxSteps, "episodes (users) to simulate")
+    run.Integer("episodes", 1000, 1, kMaxSteps,
+                "episodes (users) to simulate; for a learning agent, the users of each evaluation")
         .Integer("num_envs", 256, 1, 1 << 20, "user slots stepped together (B)")
         .Integer("threads", 1, 1, 256, "threads splitting the slots (results do not depend on it)")
         .Bool("reference", true, "also roll out the random and myopic-oracle policies on the same users")
-        .Bool("regret", true, "exact per-step regret against the myopic oracle");
+        .Bool("regret", true, "exact per-step regret against the myopic oracle")
+        .Integer("train_steps", 0, 0, kMaxSteps,
+                 "learning agents: batched environment steps of training (each steps num_envs users); 0: no training")
+        .Integer("eval_every", 0, 0, kMaxSteps, "learning agents: evaluate every this many steps (0: 10 times per run)")
+        .Integer("checkpoint_every", 0, 0, kMaxSteps,
+                 "learning agents: write checkpoint.bin every this many steps (0: at every evaluation)");
   }
 };
 
@@ -413,6 +419,9 @@ RunParams ParseRunParams(const json& r) {
   rp.threads = r["threads"].get<int>();
   rp.reference = r["reference"].get<bool>();
   rp.regret = r["regret"].get<bool>();
+  rp.train_steps = r["train_steps"].get<int64_t>();
+  rp.eval_every = r["eval_every"].get<int64_t>();
+  rp.checkpoint_every = r["checkpoint_every"].get<int64_t>();
   return rp;
 }
 

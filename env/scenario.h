@@ -21,6 +21,11 @@ struct RunParams {
   int threads = 1;
   bool reference = true;  // also roll out random and myopic-oracle policies
   bool regret = true;     // exact per-step regret against the myopic oracle
+  // Learning agents (agents/trainer.h): training length and schedules, in
+  // batched steps (one VecEnv::Step of num_envs users).
+  int64_t train_steps = 0;
+  int64_t eval_every = 0;        // 0: train_steps / 10
+  int64_t checkpoint_every = 0;  // 0: at every evaluation
 };
 
 struct Scenario {

@@ -137,7 +137,7 @@ const StepBatch& VecEnv::Reset() {
         batch_.active[size_t(r)] = 0;
         continue;
       }
-      StartUser(r, r);
+      StartUser(r, options_.first_user + r);
       FillCandidates(r);
       FillObservation(r);
     }
@@ -444,7 +444,7 @@ void VecEnv::StepRow(int r, const int32_t* slate) {
 
 void VecEnv::EndEpisodeAndReset(int r) {
   const int64_t next = user_[size_t(r)] + num_envs_;
-  if (options_.max_users >= 0 && next >= options_.max_users) {
+  if (options_.max_users >= 0 && next - options_.first_user >= options_.max_users) {
     batch_.active[size_t(r)] = 0;
     return;
   }

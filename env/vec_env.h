@@ -11,7 +11,8 @@
 //   when retention is enabled (session_ended marks the boundaries, gap the
 //   time away). terminated = the user is gone (budget spent without
 //   retention, left, churned); truncated = a step or session cap was hit.
-// - Users are numbered globally; slot b serves users b, b+B, b+2B, ... and each
+// - Users are numbered globally; slot b serves users f+b, f+b+B, ... (f =
+//   Options::first_user, usually 0) and each
 //   user's randomness derives from (seed, variant, user, purpose). Results are
 //   therefore the same for any thread count, and for non-learning policies on
 //   a resampled catalog, for any B. With max_users set, a slot whose users are
@@ -100,6 +101,9 @@ class VecEnv {
     int num_envs = 1;
     int threads = 1;
     int64_t max_users = -1;  // -1: unlimited users per run
+    // Users are numbered from here: evaluation users (agents/trainer.h) come
+    // from the same population and catalog as training users, but are others.
+    int64_t first_user = 0;
   };
   VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options options);
   ~VecEnv();

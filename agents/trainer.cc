@@ -1,0 +1,300 @@
+#include "agents/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agents/registry.h"
+#include "env/io.h"
+#include "env/rng.h"
+#include "env/stats.h"
+
+namespace fs = std::filesystem;
+
+namespace cohort {
+namespace {
+
+constexpr const char* kMagic = "cohort-checkpoint";
+constexpr uint32_t kVersion = 1;
+
+// Training statistics between two log lines: episodes that ended in training
+// and the agent's Update() statistics, averaged.
+struct Interval {
+  RunningStat episode_return;
+  int64_t updates = 0;
+  std::map<std::string, std::pair<double, int64_t>> stats;  // sum, count
+
+  void AddStats(const std::map<std::string, double>& s) {
+    if (s.empty()) return;
+    ++updates;
+    for (const auto& [k, v] : s) {
+      auto& [sum, n] = stats[k];
+      sum += v;
+      ++n;
+    }
+  }
+  void Save(BinaryWriter& out) const {
+    out.Pod(episode_return);
+    out.Pod(updates);
+    out.Pod<uint64_t>(stats.size());
+    for (const auto& [k, v] : stats) {
+      out.String(k);
+      out.Pod(v.first);
+      out.Pod(v.second);
+    }
+  }
+  void Load(BinaryReader& in) {
+    in.Pod(episode_return);
+    in.Pod(updates);
+    stats.clear();
+    const uint64_t n = in.Get<uint64_t>();
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string k;
+      in.String(k);
+      auto& v = stats[k];
+      in.Pod(v.first);
+      in.Pod(v.second);
+    }
+  }
+};
+
+class Trainer {
+ public:
+  Trainer(const Scenario& s, const TrainOptions& o)
+      : s_(s),
+        o_(o),
+        B_(s.run.num_envs),
+        total_(s.run.train_steps),
+        eval_every_(s.run.eval_every > 0 ? s.run.eval_every : std::max<int64_t>(1, total_ / 10)),
+        checkpoint_every_(s.run.checkpoint_every > 0 ? s.run.checkpoint_every : eval_every_),
+        env_(s.env, s.seed, s.variant, VecEnv::Options{B_, s.run.threads, -1}) {
+    if (IsPrivileged(s.agent["type"].get<std::string>()))
+      throw InputError(s.file, "/agent/type", "a privileged agent cannot be trained (it reads hidden state)");
+    AgentContext ctx{&s.env, &env_, s.seed, s.variant, B_, total_};
+    agent_ = MakeAgent(s.agent, ctx);
+    if (!agent_->learns())
+      throw InputError(s.file, "/run/train_steps",
+                       "agent \"" + agent_->type() + "\" does not learn; set run.train_steps to 0 to run it");
+    slates_.Resize(B_, s.env.slate_size);
+  }
+
+  TrainOutput Run() {
+    const auto start = std::chrono::steady_clock::now();
+    fs::create_directories(o_.out_dir);
+    WriteFileAtomic(Path("scenario.resolved.json"), s_.resolved.dump(2) + "\n");
+    ComputeReferences();
+    if (o_.resume) {
+      LoadCheckpoint();
+    } else {
+      env_.Reset();
+      tracker_.Start(env_.batch());
+      Evaluate();  // the untrained policy: step 0 of the learning curve
+    }
+    TrainOutput out;
+    auto last_report = std::chrono::steady_clock::now();
+    const auto train_start = last_report;
+    const int64_t first_step = step_;
+    while (step_ < total_) {
+      if ((o_.stop != nullptr && o_.stop->load()) || step_ == o_.stop_at_step) {
+        SaveCheckpoint();
+        out.interrupted = true;
+        out.step = step_;
+        return out;
+      }
+      try {
+        agent_->Act(env_.batch(), slates_);
+        const StepBatch& result = env_.Step(slates_);
+        agent_->Observe(result);
+        interval_.AddStats(agent_->Update());
+      } catch (const TrainingDiverged& e) {
+        throw std::runtime_error(agent_->type() + ": training diverged at step " + std::to_string(step_) + ": " +
+                                 e.what() + "; " +
+                                 (last_checkpoint_ >= 0 ? "the last good checkpoint (step " +
+                                                              std::to_string(last_checkpoint_) + ") is kept in " +
+                                                              Path("checkpoint.bin")
+                                                        : std::string("no checkpoint had been written yet")));
+      }
+      finished_.clear();
+      user_steps_ += tracker_.Record(env_.batch(), finished_);
+      for (const EpisodeRecord& e : finished_) interval_.episode_return.Add(e.ret);
+      ++step_;
+      if (step_ % eval_every_ == 0 || step_ == total_) {
+        LogTraining();
+        Evaluate();
+      }
+      if (step_ % checkpoint_every_ == 0 || step_ == total_) SaveCheckpoint();
+      if (o_.progress) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_report > std::chrono::milliseconds(200) || step_ == total_) {
+          last_report = now;
+          o_.progress(user_steps_, step_, total_);
+        }
+      }
+    }
+    const double train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+    out.summary = final_summary_;
+    out.summary["train_steps"] = total_;
+    out.summary["train_user_steps"] = user_steps_;
+    out.summary["updates"] = updates_;
+    out.summary["steps_per_second"] =
+        train_seconds > 0 ? double((step_ - first_step) * int64_t(B_)) / train_seconds : 0.0;
+    out.summary["elapsed_seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    WriteFileAtomic(Path("summary.json"), out.summary.dump(2) + "\n");
+    out.step = step_;
+    return out;
+  }
+
+ private:
+  std::string Path(const char* name) const { return (fs::path(o_.out_dir) / name).string(); }
+
+  // Evaluation users: the same seed (so the same topic geometry and catalog)
+  // but users numbered from kFirstEvalUser, never seen in training.
+  static constexpr int64_t kFirstEvalUser = int64_t(1) << 40;
+  VecEnv MakeEvalEnv() const {
+    return VecEnv(s_.env, s_.seed, s_.variant, VecEnv::Options{B_, s_.run.threads, s_.run.episodes, kFirstEvalUser});
+  }
+
+  // Random and myopic-oracle returns on the evaluation users (once: they do
+  // not change during training).
+  void ComputeReferences() {
+    for (const char* type : {"random", "oracle"}) {
+      VecEnv env = MakeEvalEnv();
+      AgentContext ctx{&s_.env, &env, s_.seed, s_.variant, B_};
+      auto agent = MakeAgent(json{{"type", type}}, ctx);
+      const Rollout r = RollOutWith(env, *agent, false, false, {}, 0, 0, nullptr);
+      (std::string(type) == "random" ? random_ : oracle_) = r;
+    }
+  }
+
+  void Evaluate() {
+    agent_->SetTraining(false);
+    VecEnv env = MakeEvalEnv();
+    RolloutExtras extras;
+    const Rollout r = RollOutWith(env, *agent_, s_.run.regret, false, {}, 0, 0, &extras);
+    agent_->SetTraining(true);
+    json summary = SummarizeRollout(s_, r);
+    RunningStat rr, ro, diff;
+    for (size_t i = 0; i < r.episodes.size() && i < random_.episodes.size(); ++i) {
+      rr.Add(random_.episodes[i].ret);
+      ro.Add(oracle_.episodes[i].ret);
+      diff.Add(r.episodes[i].ret - random_.episodes[i].ret);
+    }
+    summary["random_return_mean"] = rr.mean();
+    summary["oracle_return_mean"] = ro.mean();
+    const double span = ro.mean() - rr.mean();
+    summary["normalized_score"] = std::abs(span) > 1e-12 ? json(diff.mean() / span) : json(nullptr);
+    summary["normalized_score_ci95"] = std::abs(span) > 1e-12 ? json(diff.ci95() / std::abs(span)) : json(nullptr);
+    summary["coverage"] = extras.coverage;
+    summary["slate_diversity"] = extras.slate_diversity;
+    summary["policy_entropy"] = std::isfinite(extras.policy_entropy) ? json(extras.policy_entropy) : json(nullptr);
+    final_summary_ = summary;
+    json line = {{"kind", "eval"}, {"step", step_}, {"user_steps", user_steps_}};
+    for (auto it = summary.begin(); it != summary.end(); ++it)
+      if (it.key() != "scenario" && it.key() != "agent" && it.key() != "seed" && it.key() != "variant")
+        line[it.key()] = *it;
+    lines_.push_back(line.dump());
+  }
+
+  void LogTraining() {
+    json line = {{"kind", "train"},
+                 {"step", step_},
+                 {"user_steps", user_steps_},
+                 {"episodes", interval_.episode_return.count()},
+                 {"episode_return_mean",
+                  interval_.episode_return.count() > 0 ? json(interval_.episode_return.mean()) : json(nullptr)},
+                 {"updates", interval_.updates}};
+    for (const auto& [k, v] : interval_.stats) line[k] = v.first / double(v.second);
+    lines_.push_back(line.dump());
+    updates_ += interval_.updates;
+    interval_ = Interval{};
+  }
+
+  void WriteMetrics() const {
+    std::string all;
+    for (const std::string& l : lines_) all += l + "\n";
+    WriteFileAtomic(Path("metrics.jsonl"), all);
+  }
+
+  void SaveCheckpoint() {
+    BinaryWriter w;
+    w.String(kMagic);
+    w.Pod(kVersion);
+    w.String(s_.resolved.dump());
+    w.Pod(step_);
+    w.Pod(user_steps_);
+    w.Pod(updates_);
+    env_.Save(w);
+    w.Tag("agent");
+    agent_->Save(w);
+    w.Tag("runner");
+    w.Vector(tracker_.current());
+    interval_.Save(w);
+    w.Pod<uint64_t>(lines_.size());
+    for (const std::string& l : lines_) w.String(l);
+    w.String(final_summary_.dump());
+    WriteMetrics();
+    WriteFileAtomic(Path("checkpoint.bin"), w.data());
+    last_checkpoint_ = step_;
+  }
+
+  void LoadCheckpoint() {
+    std::ifstream in(Path("checkpoint.bin"), std::ios::binary);
+    if (!in) throw InputError(o_.out_dir, "", "has no checkpoint.bin to resume from");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    const std::string data = buffer.str();
+    BinaryReader r(data, Path("checkpoint.bin"));
+    std::string magic, resolved;
+    r.String(magic);
+    if (magic != kMagic) throw std::runtime_error(Path("checkpoint.bin") + " is not a Cohort checkpoint");
+    if (r.Get<uint32_t>() != kVersion) throw std::runtime_error(Path("checkpoint.bin") + " is from another version");
+    r.String(resolved);
+    if (json::parse(resolved) != s_.resolved)
+      throw InputError(o_.out_dir, "", "checkpoint.bin belongs to a different scenario than scenario.resolved.json");
+    r.Pod(step_);
+    r.Pod(user_steps_);
+    r.Pod(updates_);
+    env_.Load(r);
+    r.Tag("agent");
+    agent_->Load(r);
+    r.Tag("runner");
+    r.Vector(tracker_.current());
+    interval_.Load(r);
+    lines_.resize(size_t(r.Get<uint64_t>()));
+    for (std::string& l : lines_) r.String(l);
+    std::string summary;
+    r.String(summary);
+    final_summary_ = json::parse(summary);
+    if (!r.done()) throw std::runtime_error(Path("checkpoint.bin") + " has trailing data");
+    last_checkpoint_ = step_;
+  }
+
+  const Scenario& s_;
+  const TrainOptions& o_;
+  const int B_;
+  const int64_t total_, eval_every_, checkpoint_every_;
+  VecEnv env_;
+  std::unique_ptr<Agent> agent_;
+  SlateBatch slates_;
+  EpisodeTracker tracker_;
+  std::vector<EpisodeRecord> finished_;
+  Interval interval_;
+  Rollout random_, oracle_;
+  std::vector<std::string> lines_;
+  json final_summary_ = json::object();
+  int64_t step_ = 0, user_steps_ = 0, updates_ = 0, last_checkpoint_ = -1;
+};
+
+}  // namespace
+
+TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options) {
+  if (options.out_dir.empty()) throw std::invalid_argument("TrainScenario needs an output directory");
+  Trainer trainer(scenario, options);
+  return trainer.Run();
+}
+
+}  // namespace cohort

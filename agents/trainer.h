@@ -1,0 +1,52 @@
+// Training runner for learning agents: `cohort run` on a scenario whose
+// run.train_steps > 0.
+//
+// Loop: the agent acts on B training slots (users seeded by the scenario's
+// seed), observes and updates; every run.eval_every steps the frozen policy
+// (SetTraining(false)) is evaluated on run.episodes evaluation users: the
+// same population, catalog and topic geometry (same seed), but users numbered
+// from 2^40, never met in training; the same users at every evaluation, so the
+// learning curve is paired across evaluations. Random and myopic-oracle
+// references on those users give the normalized score.
+//
+// Run directory:
+//   scenario.resolved.json
+//   metrics.jsonl   {"kind": "eval", "step", "user_steps", return_mean, ...}
+//                   {"kind": "train", "step", "user_steps", episodes, episode_return_mean,
+//                    updates, <the agent's training statistics, averaged>}
+//   summary.json    the final evaluation, plus train_steps, train_user_steps, updates
+//   checkpoint.bin  everything needed to continue bit-identically (environment,
+//                   agent, runner state, metrics so far); written atomically every
+//                   run.checkpoint_every steps, at the end, and when interrupted
+//
+// Resuming (`cohort run --resume DIR`) continues from checkpoint.bin and gives
+// byte-identical metrics.jsonl and summary.json (timings aside) to an
+// uninterrupted run. A NaN/Inf in training (TrainingDiverged) stops the run
+// with a message naming the agent, the step and the tensor; checkpoint.bin
+// keeps the last good state.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "agents/runner.h"
+
+namespace cohort {
+
+struct TrainOptions {
+  std::string out_dir;                   // required: checkpoints live there
+  bool resume = false;                   // continue from out_dir/checkpoint.bin
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): checkpoint and return
+  ProgressFn progress;                   // (training user-steps, steps done, steps total)
+  int64_t stop_at_step = -1;             // tests: behave as if interrupted before this step
+};
+
+struct TrainOutput {
+  json summary;             // empty when interrupted
+  bool interrupted = false;
+  int64_t step = 0;         // batched steps done
+};
+
+TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options);
+
+}  // namespace cohort

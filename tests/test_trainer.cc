@@ -1,0 +1,117 @@
+// The training runner: learning curves in metrics.jsonl, evaluation that does
+// not disturb training, interruption and bit-identical resume, bad settings.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agents/registry.h"
+#include "agents/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace cohort;
+
+namespace {
+
+Scenario Bandit(int64_t eval_every) {
+  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
+                      {"agent.type=epsilon_greedy", "run.num_envs=32", "run.episodes=40", "run.train_steps=60",
+                       "run.eval_every=" + std::to_string(eval_every), "run.checkpoint_every=7"},
+                      AgentRegistry());
+}
+
+fs::path Fresh(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("cohort_test_trainer_" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+json WithoutTimings(json s) {
+  for (const std::string& k : kTimingKeys) s.erase(k);
+  return s;
+}
+
+std::vector<json> Lines(const fs::path& p) {
+  std::vector<json> out;
+  std::ifstream in(p);
+  for (std::string l; std::getline(in, l);) out.push_back(json::parse(l));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("trainer: learning curve lines, final evaluation and checkpoint") {
+  const Scenario s = Bandit(20);
+  TrainOptions o;
+  o.out_dir = Fresh("curve").string();
+  const TrainOutput r = TrainScenario(s, o);
+  CHECK_FALSE(r.interrupted);
+  CHECK(r.step == 60);
+  const auto lines = Lines(fs::path(o.out_dir) / "metrics.jsonl");
+  // eval at 0, then (train, eval) at 20, 40, 60.
+  REQUIRE(lines.size() == 7);
+  CHECK(lines[0]["kind"] == "eval");
+  CHECK(lines[0]["step"] == 0);
+  CHECK(lines[1]["kind"] == "train");
+  CHECK(lines[1]["user_steps"] == 20 * 32);
+  CHECK(lines[6]["kind"] == "eval");
+  CHECK(lines[6]["step"] == 60);
+  for (const char* key : {"return_mean", "clicks_per_episode", "watch_time_per_episode", "ctr", "episode_length_mean",
+                          "return_rate", "regret_per_episode", "normalized_score", "coverage", "slate_diversity",
+                          "policy_entropy"})
+    CHECK(lines[6].contains(key));
+  CHECK(lines[6]["episodes"] == 40);  // every evaluation sees all its users
+  CHECK(r.summary["train_steps"] == 60);
+  CHECK(r.summary["train_user_steps"] == 60 * 32);
+  CHECK(r.summary["return_mean"] == lines[6]["return_mean"]);
+  CHECK(fs::exists(fs::path(o.out_dir) / "checkpoint.bin"));
+  CHECK(fs::exists(fs::path(o.out_dir) / "summary.json"));
+}
+
+TEST_CASE("trainer: periodic evaluation does not change training") {
+  TrainOptions a, b;
+  a.out_dir = Fresh("eval_often").string();
+  b.out_dir = Fresh("eval_once").string();
+  const TrainOutput often = TrainScenario(Bandit(3), a);
+  const TrainOutput once = TrainScenario(Bandit(60), b);
+  CHECK(WithoutTimings(often.summary) == WithoutTimings(once.summary));
+}
+
+TEST_CASE("trainer: an interrupted run resumes bit-identically") {
+  const Scenario s = Bandit(20);
+  TrainOptions full, part;
+  full.out_dir = Fresh("full").string();
+  part.out_dir = Fresh("part").string();
+  const TrainOutput whole = TrainScenario(s, full);
+  part.stop_at_step = 33;  // mid-interval, not on a checkpoint boundary
+  const TrainOutput stopped = TrainScenario(s, part);
+  CHECK(stopped.interrupted);
+  CHECK(stopped.step == 33);
+  CHECK_FALSE(fs::exists(fs::path(part.out_dir) / "summary.json"));
+  part.stop_at_step = -1;
+  part.resume = true;
+  const TrainOutput resumed = TrainScenario(s, part);
+  CHECK(resumed.step == 60);
+  CHECK(Slurp(fs::path(full.out_dir) / "metrics.jsonl") == Slurp(fs::path(part.out_dir) / "metrics.jsonl"));
+  CHECK(WithoutTimings(whole.summary) == WithoutTimings(resumed.summary));
+  CHECK(Slurp(fs::path(full.out_dir) / "checkpoint.bin") == Slurp(fs::path(part.out_dir) / "checkpoint.bin"));
+}
+
+TEST_CASE("trainer: bad settings are input errors") {
+  const Scenario random = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
+                                       {"run.train_steps=10"}, AgentRegistry());
+  TrainOptions o;
+  o.out_dir = Fresh("bad").string();
+  CHECK_THROWS_WITH_AS(TrainScenario(random, o), doctest::Contains("does not learn"), InputError);
+  const Scenario s = Bandit(20);
+  o.resume = true;
+  CHECK_THROWS_WITH_AS(TrainScenario(s, o), doctest::Contains("no checkpoint.bin"), InputError);
+}
