@@ -1,8 +1,650 @@
-// Bandit agents (torch-free): epsilon-greedy, UCB1, LinUCB, linear Thompson sampling.
+// Bandit agents (torch-free): epsilon-greedy, UCB1, LinUCB, linear Thompson
+// sampling. See agents/bandits.h for the shared conventions (arms, reward
+// attribution, evaluation mode).
+#include "agents/bandits.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "agents/baselines.h"
+#include "agents/features.h"
 #include "agents/registry.h"
 
 namespace cohort {
+namespace bandits {
 
-void RegisterBanditAgents(AgentRegistrar& r) {}
+// ---- Shared pieces --------------------------------------------------------
+
+double Ucb1Score(double sum, double count, double total, double c) {
+  if (count <= 0.0) return std::numeric_limits<double>::infinity();
+  return sum / count + c * std::sqrt(2.0 * std::log(std::max(total, 1.0)) / count);
+}
+
+bool CholeskyLower(const std::vector<double>& m, int d, std::vector<double>& l) {
+  l.assign(size_t(d) * size_t(d), 0.0);
+  for (int i = 0; i < d; ++i) {
+    for (int j = 0; j <= i; ++j) {
+      double s = m[size_t(i) * d + size_t(j)];
+      for (int p = 0; p < j; ++p) s -= l[size_t(i) * d + size_t(p)] * l[size_t(j) * d + size_t(p)];
+      if (i == j) {
+        if (!(s > 0.0)) return false;
+        l[size_t(i) * d + size_t(i)] = std::sqrt(s);
+      } else {
+        l[size_t(i) * d + size_t(j)] = s / l[size_t(j) * d + size_t(j)];
+      }
+    }
+  }
+  return true;
+}
+
+RidgeStats::RidgeStats(int d, double lambda, int64_t reinvert_every)
+    : d_(d), lambda_(lambda), reinvert_every_(reinvert_every) {
+  a_.assign(size_t(d) * size_t(d), 0.0);
+  a_inv_.assign(size_t(d) * size_t(d), 0.0);
+  b_.assign(size_t(d), 0.0);
+  for (int i = 0; i < d; ++i) {
+    a_[size_t(i) * d + size_t(i)] = lambda;
+    a_inv_[size_t(i) * d + size_t(i)] = 1.0 / lambda;
+  }
+}
+
+void RidgeStats::Add(const double* x, double y) {
+  const size_t d = size_t(d_);
+  u_.resize(d);
+  // u = A^-1 x (A^-1 symmetric), then A^-1 -= u u^T / (1 + x^T u).
+  double xu = 0.0;
+  for (size_t i = 0; i < d; ++i) {
+    const double* row = &a_inv_[i * d];
+    double s = 0.0;
+    for (size_t j = 0; j < d; ++j) s += row[j] * x[j];
+    u_[i] = s;
+    xu += x[i] * s;
+  }
+  const double inv = 1.0 / (1.0 + xu);
+  for (size_t i = 0; i < d; ++i) {
+    const double ui = u_[i] * inv;
+    double* row = &a_inv_[i * d];
+    double* arow = &a_[i * d];
+    for (size_t j = 0; j < d; ++j) {
+      row[j] -= ui * u_[j];
+      arow[j] += x[i] * x[j];
+    }
+    b_[i] += y * x[i];
+  }
+  ++n_;
+  if (reinvert_every_ > 0 && n_ % reinvert_every_ == 0) Reinvert();
+}
+
+void RidgeStats::Reinvert() {
+  const int d = d_;
+  std::vector<double> l;
+  if (!CholeskyLower(a_, d, l)) return;  // keep the rank-1 inverse (A is lambda I + PSD: cannot happen)
+  // L^-1 (lower triangular) by forward substitution, then A^-1 = L^-T L^-1.
+  std::vector<double> li(size_t(d) * size_t(d), 0.0);
+  for (int j = 0; j < d; ++j) {
+    li[size_t(j) * d + size_t(j)] = 1.0 / l[size_t(j) * d + size_t(j)];
+    for (int i = j + 1; i < d; ++i) {
+      double s = 0.0;
+      for (int p = j; p < i; ++p) s -= l[size_t(i) * d + size_t(p)] * li[size_t(p) * d + size_t(j)];
+      li[size_t(i) * d + size_t(j)] = s / l[size_t(i) * d + size_t(i)];
+    }
+  }
+  for (int i = 0; i < d; ++i) {
+    for (int j = 0; j <= i; ++j) {
+      double s = 0.0;
+      for (int p = i; p < d; ++p) s += li[size_t(p) * d + size_t(i)] * li[size_t(p) * d + size_t(j)];
+      a_inv_[size_t(i) * d + size_t(j)] = a_inv_[size_t(j) * d + size_t(i)] = s;
+    }
+  }
+}
+
+void RidgeStats::Mean(std::vector<double>& theta) const {
+  const size_t d = size_t(d_);
+  theta.assign(d, 0.0);
+  for (size_t i = 0; i < d; ++i) {
+    double s = 0.0;
+    for (size_t j = 0; j < d; ++j) s += a_inv_[i * d + j] * b_[j];
+    theta[i] = s;
+  }
+}
+
+double RidgeStats::Quadratic(const double* x) const {
+  const size_t d = size_t(d_);
+  double q = 0.0;
+  for (size_t i = 0; i < d; ++i) {
+    const double* row = &a_inv_[i * d];
+    double s = 0.0;
+    for (size_t j = 0; j < d; ++j) s += row[j] * x[j];
+    q += x[i] * s;
+  }
+  return q;
+}
+
+void RidgeStats::Save(BinaryWriter& out) const {
+  out.Tag("ridge");
+  out.Pod(d_);
+  out.Pod(n_);
+  out.Vector(a_);
+  out.Vector(a_inv_);
+  out.Vector(b_);
+}
+
+void RidgeStats::Load(BinaryReader& in) {
+  in.Tag("ridge");
+  int d = 0;
+  in.Pod(d);
+  if (d != d_) throw std::runtime_error("bandit checkpoint: feature dimension " + std::to_string(d) +
+                                       " differs from " + std::to_string(d_));
+  in.Pod(n_);
+  in.Vector(a_);
+  in.Vector(a_inv_);
+  in.Vector(b_);
+}
+
+namespace {
+
+const std::string kEpsilonGreedy = "epsilon_greedy", kUcb1 = "ucb1", kLinUcb = "linucb", kLinearTs = "linear_ts";
+
+// Evaluation tie-breaking streams derive from a different seed than the
+// training ones, so evaluating never advances (or mirrors) a training stream.
+constexpr uint64_t kEvalSeedSalt = 0x65766170ULL;  // "evap"
+
+// Base of every bandit: the training/evaluation switch, the per-user random
+// streams of both modes, the reward target and top-k ranking.
+class BanditBase : public Agent {
+ public:
+  BanditBase(const json& config, const AgentContext& ctx)
+      : ctx_(ctx),
+        reward_target_(config["target"].get<std::string>() == "reward"),
+        train_streams_(ctx.seed, ctx.variant, ctx.num_envs),
+        eval_streams_(EvalStreams(ctx)) {}
+
+  bool learns() const override { return true; }
+  // Every switch restarts the evaluation streams: an evaluation is a function
+  // of the training state alone (paired across evaluation points), and a run
+  // that evaluated checkpoints exactly like one that did not.
+  void SetTraining(bool training) override {
+    training_ = training;
+    eval_streams_ = EvalStreams(ctx_);
+  }
+  std::map<std::string, double> Update() override {
+    if (observed_ == 0) return {};
+    const double n = double(observed_);
+    observed_ = 0;
+    return {{"updates", n}};
+  }
+
+ protected:
+  static UserStreams EvalStreams(const AgentContext& ctx) {
+    return UserStreams(SplitMix64(ctx.seed ^ kEvalSeedSalt), ctx.variant, ctx.num_envs);
+  }
+  Rng& Stream(const StepBatch& obs, int r) {
+    return (training_ ? train_streams_ : eval_streams_).For(r, obs.user_id[size_t(r)]);
+  }
+  // The bandit's target for slate position j of row r in `result`.
+  double Target(const StepBatch& result, int r, int j) const {
+    const bool clicked = result.clicked[size_t(r) * size_t(result.slate_size) + size_t(j)] != 0;
+    if (!reward_target_) return clicked ? 1.0 : 0.0;
+    return clicked ? double(result.reward[size_t(r)]) : 0.0;
+  }
+  // Top-k of scores[0..K) into out[0..k): highest first, ties broken
+  // uniformly at random (K uniforms from `rng`).
+  void RankTopK(const double* scores, int K, int k, Rng& rng, int32_t* out) {
+    jitter_.resize(size_t(K));
+    order_.resize(size_t(K));
+    for (double& j : jitter_) j = rng.Uniform();
+    std::iota(order_.begin(), order_.end(), 0);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](int32_t a, int32_t b) {
+      if (scores[a] != scores[b]) return scores[a] > scores[b];
+      return jitter_[size_t(a)] < jitter_[size_t(b)];
+    });
+    std::copy_n(order_.begin(), k, out);
+  }
+  void SaveBase(BinaryWriter& out) const {
+    out.Tag("bandit");
+    out.Pod(training_);
+    out.Pod(steps_);
+    out.Pod(observed_);
+    train_streams_.Save(out);
+    eval_streams_.Save(out);
+  }
+  void LoadBase(BinaryReader& in) {
+    in.Tag("bandit");
+    in.Pod(training_);
+    in.Pod(steps_);
+    in.Pod(observed_);
+    train_streams_.Load(in);
+    eval_streams_.Load(in);
+  }
+
+  const AgentContext ctx_;
+  const bool reward_target_;
+  bool training_ = true;
+  int64_t steps_ = 0;     // training Act calls (the schedule's t)
+  int64_t observed_ = 0;  // observations absorbed since the last Update
+  std::vector<double> scores_;
+
+ private:
+  UserStreams train_streams_, eval_streams_;
+  std::vector<double> jitter_;
+  std::vector<int32_t> order_;
+};
+
+// ---- Arm bandits: epsilon-greedy and UCB1 ----------------------------------
+
+// Per-arm sums and counts; arms are item ids (live catalog) or topics.
+class ArmBandit : public BanditBase {
+ public:
+  ArmBandit(const json& config, const AgentContext& ctx)
+      : BanditBase(config, ctx), per_item_(ctx.params->catalog.source == CandidateSource::kLive) {
+    if (!per_item_) Grow(ctx.params->num_topics - 1);
+  }
+
+  void Act(const StepBatch& obs, SlateBatch& slates) override {
+    const int K = obs.num_candidates, k = obs.slate_size;
+    scores_.resize(size_t(K));
+    if (training_) last_arms_.assign(size_t(obs.rows) * size_t(k), -1);
+    for (int r = 0; r < obs.rows; ++r) {
+      if (!obs.active[size_t(r)]) continue;
+      Rng& rng = Stream(obs, r);
+      RowScores(obs, r, rng);
+      int32_t* out = slates.Row(r);
+      RankTopK(scores_.data(), K, k, rng, out);
+      if (!training_) continue;
+      for (int j = 0; j < k; ++j) last_arms_[size_t(r) * k + size_t(j)] = Arm(obs, r, out[j]);
+    }
+    if (training_) ++steps_;
+  }
+
+  void Observe(const StepBatch& result) override {
+    if (!training_) return;
+    const int k = result.slate_size;
+    for (size_t i = 0; i < last_arms_.size(); ++i) {
+      const int64_t arm = last_arms_[i];
+      if (arm < 0) continue;
+      Grow(arm);
+      counts_[size_t(arm)] += 1.0;
+      sums_[size_t(arm)] += Target(result, int(i / size_t(k)), int(i % size_t(k)));
+      total_ += 1.0;
+      ++observed_;
+    }
+    last_arms_.clear();  // each slate is learned from once
+  }
+
+  void Save(BinaryWriter& out) const override {
+    SaveBase(out);
+    out.Tag("arms");
+    out.Vector(sums_);
+    out.Vector(counts_);
+    out.Pod(total_);
+    out.Vector(last_arms_);
+  }
+  void Load(BinaryReader& in) override {
+    LoadBase(in);
+    in.Tag("arms");
+    in.Vector(sums_);
+    in.Vector(counts_);
+    in.Pod(total_);
+    in.Vector(last_arms_);
+  }
+
+ protected:
+  // Fills scores_ for row r; may draw from the row's stream (before the
+  // tie-breaking draws).
+  virtual void RowScores(const StepBatch& obs, int r, Rng& rng) = 0;
+
+  int64_t Arm(const StepBatch& obs, int r, int c) const {
+    const size_t i = size_t(r) * size_t(obs.num_candidates) + size_t(c);
+    return per_item_ ? obs.item_id[i] : obs.topic[i];
+  }
+  // Read-only lookups (acting never grows the tables: evaluation must not
+  // touch the training state).
+  double Count(int64_t arm) const { return arm < int64_t(counts_.size()) ? counts_[size_t(arm)] : 0.0; }
+  double Sum(int64_t arm) const { return arm < int64_t(sums_.size()) ? sums_[size_t(arm)] : 0.0; }
+
+  double total_ = 0.0;  // pulls of all arms
+
+ private:
+  void Grow(int64_t arm) {
+    if (arm >= int64_t(counts_.size())) {
+      counts_.resize(size_t(arm) + 1, 0.0);
+      sums_.resize(size_t(arm) + 1, 0.0);
+    }
+  }
+
+  const bool per_item_;
+  std::vector<double> sums_, counts_;  // by arm
+  std::vector<int64_t> last_arms_;     // rows x k arms shown by the last training Act (-1: none)
+};
+
+// Epsilon-greedy: rank by the mean target; with probability epsilon(t) the
+// whole ranking is uniformly random instead.
+class EpsilonGreedyAgent : public ArmBandit {
+ public:
+  EpsilonGreedyAgent(const json& config, const AgentContext& ctx)
+      : ArmBandit(config, ctx),
+        epsilon_(config["epsilon"].get<double>()),
+        epsilon_min_(config["epsilon_min"].get<double>()),
+        schedule_(config["schedule"].get<std::string>()),
+        decay_steps_(config["decay_steps"].get<int64_t>()),
+        decay_rate_(config["decay_rate"].get<double>()),
+        initial_estimate_(config["initial_estimate"].get<double>()) {}
+  const std::string& type() const override { return kEpsilonGreedy; }
+
+  // epsilon after t training steps of T (decay_steps, else the planned run
+  // length; constant when neither is known).
+  double Epsilon() const {
+    const int64_t horizon = decay_steps_ > 0 ? decay_steps_ : ctx_.total_steps;
+    if (schedule_ == "constant" || horizon <= 0) return epsilon_;
+    const double p = std::min(1.0, double(steps_) / double(horizon));
+    if (schedule_ == "linear") return epsilon_ + (std::min(epsilon_min_, epsilon_) - epsilon_) * p;
+    return std::max(std::min(epsilon_min_, epsilon_), epsilon_ * std::exp(-decay_rate_ * p));
+  }
+
+ protected:
+  void RowScores(const StepBatch& obs, int r, Rng& rng) override {
+    const int K = obs.num_candidates;
+    if (training_ && rng.Uniform() < Epsilon()) {
+      std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: the tie-break is a uniform ranking
+      return;
+    }
+    for (int c = 0; c < K; ++c) {
+      const int64_t arm = Arm(obs, r, c);
+      const double n = Count(arm);
+      scores_[size_t(c)] = n > 0.0 ? Sum(arm) / n : initial_estimate_;
+    }
+  }
+
+ private:
+  const double epsilon_, epsilon_min_;
+  const std::string schedule_;
+  const int64_t decay_steps_;
+  const double decay_rate_, initial_estimate_;
+};
+
+class Ucb1Agent : public ArmBandit {
+ public:
+  Ucb1Agent(const json& config, const AgentContext& ctx) : ArmBandit(config, ctx), c_(config["c"].get<double>()) {}
+  const std::string& type() const override { return kUcb1; }
+
+ protected:
+  void RowScores(const StepBatch& obs, int r, Rng&) override {
+    for (int c = 0; c < obs.num_candidates; ++c) {
+      const int64_t arm = Arm(obs, r, c);
+      const double n = Count(arm);
+      if (training_) scores_[size_t(c)] = Ucb1Score(Sum(arm), n, total_, c_);
+      else scores_[size_t(c)] = n > 0.0 ? Sum(arm) / n : 0.0;  // greedy on the mean
+    }
+  }
+
+ private:
+  const double c_;
+};
+
+// ---- Linear bandits: LinUCB and linear Thompson sampling --------------------
+
+// One ridge regression of the target on CandidateFeatures(params) shared by
+// all arms and rows; subclasses score a row's candidates from it.
+class LinearBandit : public BanditBase {
+ public:
+  LinearBandit(const json& config, const AgentContext& ctx)
+      : BanditBase(config, ctx),
+        features_(*ctx.params),
+        dim_(features_.dim()),
+        stats_(dim_, config["lambda"].get<double>(), config["reinvert_every"].get<int64_t>()) {}
+
+  void Act(const StepBatch& obs, SlateBatch& slates) override {
+    const int K = obs.num_candidates, k = obs.slate_size, d = dim_;
+    if (mean_stale_) {
+      stats_.Mean(theta_);
+      mean_stale_ = false;
+    }
+    BeginAct();
+    row_f_.resize(size_t(K) * size_t(d));
+    row_x_.resize(size_t(K) * size_t(d));
+    scores_.resize(size_t(K));
+    if (training_) {
+      last_x_.assign(size_t(obs.rows) * size_t(k) * size_t(d), 0.0);
+      last_shown_.assign(size_t(obs.rows) * size_t(k), 0);
+    }
+    for (int r = 0; r < obs.rows; ++r) {
+      if (!obs.active[size_t(r)]) continue;
+      features_.FillRow(obs, r, row_f_.data());
+      std::copy(row_f_.begin(), row_f_.end(), row_x_.begin());  // float -> double once
+      Rng& rng = Stream(obs, r);
+      RowScores(row_x_.data(), K, rng);
+      int32_t* out = slates.Row(r);
+      RankTopK(scores_.data(), K, k, rng, out);
+      if (!training_) continue;
+      for (int j = 0; j < k; ++j) {
+        std::copy_n(&row_x_[size_t(out[j]) * d], d, &last_x_[(size_t(r) * k + size_t(j)) * d]);
+        last_shown_[size_t(r) * k + size_t(j)] = 1;
+      }
+    }
+    if (training_) ++steps_;
+  }
+
+  void Observe(const StepBatch& result) override {
+    if (!training_) return;
+    const int k = result.slate_size;
+    for (size_t i = 0; i < last_shown_.size(); ++i) {
+      if (!last_shown_[i]) continue;
+      stats_.Add(&last_x_[i * size_t(dim_)], Target(result, int(i / size_t(k)), int(i % size_t(k))));
+      ++observed_;
+      mean_stale_ = true;
+      StatsChanged();
+    }
+    last_shown_.clear();  // each slate is learned from once
+    last_x_.clear();
+  }
+
+  void Save(BinaryWriter& out) const override {
+    SaveBase(out);
+    stats_.Save(out);
+    out.Tag("linear");
+    out.Vector(last_x_);
+    out.Vector(last_shown_);
+  }
+  void Load(BinaryReader& in) override {
+    LoadBase(in);
+    stats_.Load(in);
+    in.Tag("linear");
+    in.Vector(last_x_);
+    in.Vector(last_shown_);
+    mean_stale_ = true;  // theta is a function of the statistics
+  }
+
+ protected:
+  // Called once per Act, before the rows.
+  virtual void BeginAct() {}
+  // Called after each observation is added.
+  virtual void StatsChanged() {}
+  // scores_[c] for the K candidate feature vectors x[c*dim .. (c+1)*dim).
+  virtual void RowScores(const double* x, int K, Rng& rng) = 0;
+
+  double Dot(const double* a, const double* b) const {
+    double s = 0.0;
+    for (int i = 0; i < dim_; ++i) s += a[i] * b[i];
+    return s;
+  }
+
+  const CandidateFeatures features_;
+  const int dim_;
+  RidgeStats stats_;
+  std::vector<double> theta_;  // A^-1 b, cached
+  bool mean_stale_ = true;
+
+ private:
+  std::vector<float> row_f_;
+  std::vector<double> row_x_;
+  std::vector<double> last_x_;        // rows x k x dim: features shown by the last training Act
+  std::vector<uint8_t> last_shown_;   // rows x k
+};
+
+// LinUCB with a shared linear model: theta.x + alpha * sqrt(x^T A^-1 x).
+class LinUcbAgent : public LinearBandit {
+ public:
+  LinUcbAgent(const json& config, const AgentContext& ctx)
+      : LinearBandit(config, ctx), alpha_(config["alpha"].get<double>()) {}
+  const std::string& type() const override { return kLinUcb; }
+
+ protected:
+  void RowScores(const double* x, int K, Rng&) override {
+    for (int c = 0; c < K; ++c) {
+      const double* xc = x + size_t(c) * size_t(dim_);
+      double s = Dot(theta_.data(), xc);
+      if (training_ && alpha_ > 0.0) s += alpha_ * std::sqrt(std::max(0.0, stats_.Quadratic(xc)));
+      scores_[size_t(c)] = s;
+    }
+  }
+
+ private:
+  const double alpha_;
+};
+
+// Linear Thompson sampling: theta_r = mu + v L z, z ~ N(0, I), L L^T = A^-1.
+//
+// Sampling choice: one theta per row (the row's user stream draws z), so rows
+// explore independently; the O(d^3) Cholesky factor of A^-1 is shared by all
+// rows and refreshed at the first Act after at least `refresh` steps that
+// changed the statistics (1: every such step). Per row the cost is then one
+// O(d^2) triangular product, the same order as LinUCB's widths, instead of an
+// O(d^3) factorisation per row and step. mu = A^-1 b is always current; only
+// the covariance may lag by up to `refresh` steps.
+class LinearTsAgent : public LinearBandit {
+ public:
+  LinearTsAgent(const json& config, const AgentContext& ctx)
+      : LinearBandit(config, ctx), v_(config["v"].get<double>()), refresh_(config["refresh"].get<int64_t>()) {}
+  const std::string& type() const override { return kLinearTs; }
+
+  void Save(BinaryWriter& out) const override {
+    LinearBandit::Save(out);
+    out.Tag("thompson");
+    out.Vector(chol_);
+    out.Pod(changed_steps_);
+    out.Pod(changed_this_step_);
+  }
+  void Load(BinaryReader& in) override {
+    LinearBandit::Load(in);
+    in.Tag("thompson");
+    in.Vector(chol_);
+    in.Pod(changed_steps_);
+    in.Pod(changed_this_step_);
+  }
+
+ protected:
+  void StatsChanged() override { changed_this_step_ = 1; }
+
+  void BeginAct() override {
+    if (!training_) return;  // evaluation uses the posterior mean only
+    if (changed_this_step_) {
+      ++changed_steps_;
+      changed_this_step_ = 0;
+    }
+    if (chol_.empty() || changed_steps_ >= refresh_) {
+      // A^-1 is positive definite in exact arithmetic; on round-off failure
+      // recompute it from A and retry.
+      if (!CholeskyLower(stats_.a_inv(), dim_, chol_)) {
+        stats_.Reinvert();
+        stats_.Mean(theta_);
+        if (!CholeskyLower(stats_.a_inv(), dim_, chol_)) throw TrainingDiverged("linear_ts: A^-1 is not positive definite");
+      }
+      changed_steps_ = 0;
+    }
+  }
+
+  void RowScores(const double* x, int K, Rng& rng) override {
+    const size_t d = size_t(dim_);
+    sample_.assign(theta_.begin(), theta_.end());
+    if (training_) {
+      z_.resize(d);
+      for (double& z : z_) z = rng.Normal();
+      for (size_t i = 0; i < d; ++i) {
+        const double* l = &chol_[i * d];
+        double s = 0.0;
+        for (size_t j = 0; j <= i; ++j) s += l[j] * z_[j];
+        sample_[i] += v_ * s;
+      }
+    }
+    for (int c = 0; c < K; ++c) scores_[size_t(c)] = Dot(sample_.data(), x + size_t(c) * d);
+  }
+
+ private:
+  const double v_;
+  const int64_t refresh_;
+  std::vector<double> chol_;         // L with L L^T = A^-1 (possibly up to `refresh` steps old)
+  int64_t changed_steps_ = 0;        // steps with new observations since chol_ was computed
+  uint8_t changed_this_step_ = 0;
+  std::vector<double> sample_, z_;
+};
+
+template <typename T>
+AgentFactory Factory() {
+  return [](const json& config, const AgentContext& ctx) -> std::unique_ptr<Agent> {
+    return std::make_unique<T>(config, ctx);
+  };
+}
+
+void AddTarget(Schema& s) {
+  s.String("target", "click", {"click", "reward"},
+           "what an item is credited with: click = 1 if clicked else 0; reward = the step reward if clicked "
+           "else 0");
+}
+
+void AddRidge(Schema& s) {
+  s.PositiveNumber("lambda", 1.0, "ridge regularisation: A starts at lambda * I");
+  s.Integer("reinvert_every", 100000, 0, 1000000000000LL,
+            "recompute A^-1 exactly from A every this many observations, bounding Sherman-Morrison round-off "
+            "(0 = never)");
+}
+
+}  // namespace
+}  // namespace bandits
+
+void RegisterBanditAgents(AgentRegistrar& r) {
+  using namespace bandits;
+  static Schema epsilon{"epsilon_greedy"}, ucb1{"ucb1"}, linucb{"linucb"}, linear_ts{"linear_ts"};
+  static const bool built = [] {
+    epsilon.Number("epsilon", 0.1, 0, 1, "exploration probability (at the start of a decaying schedule)");
+    epsilon.String("schedule", "constant", {"constant", "linear", "exponential"},
+                   "epsilon over training progress p = t/T: constant; linear from epsilon to epsilon_min; "
+                   "exponential epsilon * exp(-decay_rate * p), floored at epsilon_min");
+    epsilon.Number("epsilon_min", 0.01, 0, 1, "floor of a decaying schedule");
+    epsilon.Integer("decay_steps", 0, 0, 1000000000000LL,
+                    "T of the schedule in training steps (0 = the planned run length; constant if unknown)");
+    epsilon.Number("decay_rate", 5.0, 0, 1e300, "rate of the exponential schedule");
+    epsilon.Number("initial_estimate", 0.0, -1e300, 1e300, "estimate of an arm never shown");
+    AddTarget(epsilon);
+    ucb1.Number("c", 1.0, 0, 1e300, "exploration weight of the UCB1 bonus c * sqrt(2 ln N / n_i)");
+    AddTarget(ucb1);
+    linucb.Number("alpha", 1.0, 0, 1e300, "weight of the confidence width sqrt(x^T A^-1 x)");
+    AddRidge(linucb);
+    AddTarget(linucb);
+    linear_ts.Number("v", 0.5, 0, 1e300, "posterior scale: theta ~ N(A^-1 b, v^2 A^-1)");
+    linear_ts.Integer("refresh", 1, 1, 1000000000000LL,
+                      "recompute the Cholesky factor of A^-1 after this many steps with new observations");
+    AddRidge(linear_ts);
+    AddTarget(linear_ts);
+    return true;
+  }();
+  (void)built;
+  r.Add({"epsilon_greedy",
+         "mean target per arm (item on live catalogs, topic otherwise); a random ranking with probability epsilon",
+         &epsilon},
+        Factory<EpsilonGreedyAgent>());
+  r.Add({"ucb1", "UCB1 per arm (item on live catalogs, topic otherwise): mean + c sqrt(2 ln N / n), unseen first",
+         &ucb1},
+        Factory<Ucb1Agent>());
+  r.Add({"linucb", "LinUCB: one ridge regression over candidate features, theta.x + alpha sqrt(x^T A^-1 x)",
+         &linucb},
+        Factory<LinUcbAgent>());
+  r.Add({"linear_ts", "linear Thompson sampling: ridge posterior over candidate features, x.theta with sampled theta",
+         &linear_ts},
+        Factory<LinearTsAgent>());
+}
 
 }  // namespace cohort

@@ -1,0 +1,88 @@
+// Bandit agents (torch-free), registered by RegisterBanditAgents:
+//
+//   epsilon_greedy  per-arm mean estimate; explore by a random ranking with
+//                   probability epsilon (constant or decaying schedule)
+//   ucb1            per-arm mean + c * sqrt(2 ln N / n_i), unseen arms first
+//   linucb          one shared ridge regression over CandidateFeatures;
+//                   score theta.x + alpha * sqrt(x^T A^-1 x)
+//   linear_ts       same ridge statistics; score x.theta with theta sampled
+//                   from N(mu, v^2 A^-1)
+//
+// Arms: an item id on a live catalog, the topic on a resampled one (items
+// never repeat there), like PopularityAgent. Every agent ranks the K
+// candidates of a row by its score (ties broken at random by the row's user
+// stream) and fills the slate top-down.
+//
+// Reward attribution: the item shown at slate position j of row r gets the
+// target of that position: "click" (default) = result.clicked[r*k+j] (0/1);
+// "reward" = the row's step reward if position j was clicked, else 0 (the
+// simulator's rewards all come from the clicked item).
+//
+// Statistics are updated online in Observe (one observation per shown item);
+// Update() only reports how many observations the last Observe absorbed.
+// Evaluation mode acts greedily on the current estimate (no epsilon, alpha =
+// 0, posterior mean) with separate tie-breaking streams and updates nothing.
+//
+// The pieces below the agents are exposed for tests.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "env/serialize.h"
+
+namespace cohort {
+
+class AgentRegistrar;
+void RegisterBanditAgents(AgentRegistrar& r);
+
+namespace bandits {
+
+// UCB1 index of an arm pulled `count` times with total target `sum`, after
+// `total` pulls of all arms: mean + c * sqrt(2 ln total / count); +infinity
+// for an unseen arm (count 0), so unseen arms are tried first.
+double Ucb1Score(double sum, double count, double total, double c);
+
+// Lower Cholesky factor L (row-major d x d, L L^T = m) of a symmetric
+// positive-definite m. Returns false (L unspecified) when m is not
+// numerically positive definite.
+bool CholeskyLower(const std::vector<double>& m, int d, std::vector<double>& l);
+
+// Ridge regression statistics A = lambda I + sum x x^T, b = sum y x, with
+// A^-1 maintained by Sherman-Morrison rank-1 updates (O(d^2) per
+// observation). A itself is kept too so that A^-1 can be recomputed exactly
+// every `reinvert_every` observations, bounding the round-off drift of long
+// runs of rank-1 updates (0: never).
+class RidgeStats {
+ public:
+  RidgeStats() = default;
+  RidgeStats(int d, double lambda, int64_t reinvert_every);
+  // One observation (x, y): A += x x^T, b += y x, A^-1 by Sherman-Morrison.
+  void Add(const double* x, double y);
+  // A^-1 recomputed from A (Cholesky), O(d^3).
+  void Reinvert();
+  // theta = A^-1 b.
+  void Mean(std::vector<double>& theta) const;
+  // x^T A^-1 x.
+  double Quadratic(const double* x) const;
+
+  int dim() const { return d_; }
+  int64_t count() const { return n_; }
+  const std::vector<double>& a() const { return a_; }
+  const std::vector<double>& a_inv() const { return a_inv_; }
+  const std::vector<double>& b() const { return b_; }
+
+  void Save(BinaryWriter& out) const;
+  void Load(BinaryReader& in);
+
+ private:
+  int d_ = 0;
+  double lambda_ = 1.0;
+  int64_t reinvert_every_ = 0;
+  int64_t n_ = 0;
+  std::vector<double> a_, a_inv_, b_;
+  std::vector<double> u_;  // scratch: A^-1 x
+};
+
+}  // namespace bandits
+}  // namespace cohort
