@@ -1,5 +1,7 @@
 #include "agents/torch/common.h"
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <mutex>
 
@@ -9,6 +11,10 @@ void UseOneThread() {
   static std::once_flag once;
   std::call_once(once, [] {
     torch::set_num_threads(1);
+    // Debian's LibTorch calls OpenBLAS (pthread build), which keeps its own
+    // worker threads despite set_num_threads; turn them off when present.
+    using SetThreads = void (*)(int);
+    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
     try {
       torch::set_num_interop_threads(1);
     } catch (const std::exception&) {

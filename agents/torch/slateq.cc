@@ -1,8 +1,522 @@
+// SlateQ (Ie et al. 2019, "SlateQ: A Tractable Decomposition for
+// Reinforcement Learning with Recommendation Sets").
+//
+//   Q(s, i)  item-wise long-term value: an MLP on CandidateFeatures(s, i)
+//   Q(s, A) = sum_{i in A} P(i | s, A) Q(s, i)    (no-click mass adds 0)
+//
+// Choice model estimate. The agent never reads hidden state: P(i | s, A) is
+// the scenario's choice model (its *form and public parameters*, from
+// ctx.params->choice, as written in the scenario file) applied to the
+// OBSERVED affinity score v = affinity_weight * (observed interests . item
+// features). Terms the user cannot see are left out: hidden quality
+// (quality_weight), boredom, the user's click propensity (taken as 1). With
+// hidden interests the affinity is 0 and P is uniform over the slate.
+//   proportional: w_j = pos_j * max(0, v - min_normalizer),
+//                 P_j = w_j / (no_click_mass - min_normalizer + sum w)
+//   mnl:          w_j = pos_j * exp(v / T), P_j = w_j / (exp(no_click / T) + sum w)
+//   cascade:      P_j = reach_j * pos_j * sigmoid((v - threshold) / T)
+// Position order inside a slate: items sorted by Q (highest first), which is
+// exact when position_decay = 1 (proportional/mnl) and a heuristic otherwise.
+//
+// Slate choice (acting and the TD target): exact enumeration of all C(K, k)
+// slates when there are at most max_enumerated of them, else the paper's
+// top-k: the k candidates with the highest w(s, i) * Q(s, i).
+//
+// Learning (SARSA-free, Q-learning form): only steps with a click update the
+// clicked item i (no click: no item update, as in the paper's decomposition):
+//   y = r + gamma * max_{A'} sum_{j in A'} P(j | s', A') Q_target(s', j)
+// with the target network fed the NEXT state s'. With double_q the next slate
+// is chosen with the online network and valued with the target network.
+// End of episode: terminated => no bootstrap. Truncated episodes would
+// bootstrap, but the VecEnv resets in the same step (the next observation of
+// an ended row belongs to the next user), so every ended row is stored
+// without a next state and treated as terminal.
+//
+// Exploration: epsilon-greedy over slates (a uniformly random slate with
+// probability epsilon, decaying linearly over epsilon_fraction of the planned
+// steps), drawn from per-user training streams. Evaluation (SetTraining(false))
+// is greedy with deterministic tie breaking (lowest index first), stores
+// nothing and touches no random stream.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "agents/baselines.h"
 #include "agents/registry.h"
 #include "agents/torch/common.h"
+#include "agents/torch/replay.h"
 
 namespace cohort::torch_agents {
+namespace {
 
-void RegisterSlateQ(AgentRegistrar& r) {}
+const std::string kType = "slateq";
+constexpr uint64_t kInitEntity = uint64_t(1) << 40;
+constexpr uint64_t kReplayEntity = (uint64_t(1) << 40) + 1;
+
+const Schema& SlateQSchema() {
+  static const Schema s = [] {
+    Schema s("SlateQ: item-wise Q with the slate value decomposed by an estimated choice model");
+    AddNetworkKeys(s, {64, 64});
+    s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
+        .Integer("buffer_size", 50000, 1, 100000000, "replay capacity (transitions with a click)")
+        .Integer("batch_size", 256, 1, 65536, "transitions per gradient step")
+        .Integer("learning_starts", 1000, 1, 100000000, "stored transitions before the first update")
+        .Integer("train_every", 1, 1, 1000000, "environment steps (batch Step calls) between updates")
+        .Integer("gradient_steps", 1, 1, 1000, "gradient steps per update")
+        .Integer("target_update", 100, 1, 100000000, "gradient steps between target syncs")
+        .Number("tau", 1.0, 0.0, 1.0, "target sync: 1 = hard copy, < 1 = Polyak weight of the online net")
+        .Bool("double_q", false, "choose the next slate with the online net, value it with the target net")
+        .Number("epsilon_start", 1.0, 0.0, 1.0, "initial probability of a random slate")
+        .Number("epsilon_end", 0.05, 0.0, 1.0, "final probability of a random slate")
+        .Number("epsilon_fraction", 0.5, 0.0, 1.0, "fraction of the planned steps over which epsilon decays")
+        .Integer("epsilon_steps", 1000, 0, 100000000, "decay length in steps when the planned length is unknown")
+        .Integer("max_enumerated", 2000, 1, 10000000, "enumerate every slate up to this many, else top-k");
+    return s;
+  }();
+  return s;
+}
+
+int64_t Binomial(int n, int k) {
+  double c = 1.0;
+  for (int i = 1; i <= k; ++i) c = c * double(n - k + i) / double(i);
+  return c > 9e18 ? std::numeric_limits<int64_t>::max() : int64_t(std::llround(c));
+}
+
+// The choice model estimate and the slate search (see the top comment).
+class SlateChooser {
+ public:
+  SlateChooser(const EnvParams& p, int64_t max_enumerated)
+      : choice_(p.choice), affinity_weight_(p.score.affinity_weight), K_(p.num_candidates), k_(p.slate_size) {
+    double w = choice_.kind == ChoiceKind::kCascade ? choice_.first_attention : 1.0;
+    for (int j = 0; j < k_; ++j, w *= choice_.position_decay) position_.push_back(w);
+    ordered_ = choice_.kind == ChoiceKind::kCascade || choice_.position_decay != 1.0;
+    if (Binomial(K_, k_) <= max_enumerated) {
+      std::vector<int32_t> c(static_cast<size_t>(k_), 0);
+      std::iota(c.begin(), c.end(), 0);
+      while (true) {  // lexicographic combinations
+        combos_.insert(combos_.end(), c.begin(), c.end());
+        int j = k_ - 1;
+        while (j >= 0 && c[size_t(j)] == K_ - k_ + j) --j;
+        if (j < 0) break;
+        ++c[size_t(j)];
+        for (int m = j + 1; m < k_; ++m) c[size_t(m)] = c[size_t(m - 1)] + 1;
+      }
+    }
+  }
+  bool enumerates() const { return !combos_.empty(); }
+
+  // Observed utility of candidate c of row r.
+  float Score(const StepBatch& obs, int r, int c) const {
+    const float* u = obs.Interests(r);
+    const size_t rc = size_t(r) * size_t(obs.num_candidates) + size_t(c);
+    if (!obs.candidate_features) return float(affinity_weight_ * u[obs.topic[rc]]);
+    const float* x = &obs.features[rc * size_t(obs.dim)];
+    double a = 0.0;
+    for (int i = 0; i < obs.dim; ++i) a += double(u[i]) * x[i];
+    return float(affinity_weight_ * a);
+  }
+
+  // P(item at position j | slate) for utilities v[0..k) in position order.
+  void Probabilities(const float* v, double* p) const {
+    const ChoiceParams& c = choice_;
+    if (c.kind == ChoiceKind::kCascade) {
+      double reach = 1.0;
+      for (int j = 0; j < k_; ++j) {
+        const double click = position_[size_t(j)] / (1.0 + std::exp(-(v[j] - c.threshold) / c.temperature));
+        p[j] = reach * std::min(1.0, click);
+        reach *= 1.0 - std::min(1.0, click);
+      }
+      return;
+    }
+    double total;
+    if (c.kind == ChoiceKind::kProportional) {
+      total = c.no_click_mass - c.min_normalizer;
+      for (int j = 0; j < k_; ++j) total += p[j] = position_[size_t(j)] * std::max(0.0, v[j] - c.min_normalizer);
+    } else {
+      double top = c.no_click_score;
+      for (int j = 0; j < k_; ++j) top = std::max(top, double(v[j]));
+      total = std::exp((c.no_click_score - top) / c.temperature);
+      for (int j = 0; j < k_; ++j) total += p[j] = position_[size_t(j)] * std::exp((v[j] - top) / c.temperature);
+    }
+    for (int j = 0; j < k_; ++j) p[j] /= total;
+  }
+
+  // Q(s, A) for the slate `slate` (position order) given per-candidate q, v.
+  double Value(const int32_t* slate, const float* q, const float* v) const {
+    float vs[kMaxK];
+    double p[kMaxK];
+    for (int j = 0; j < k_; ++j) vs[j] = v[slate[j]];
+    Probabilities(vs, p);
+    double total = 0.0;
+    for (int j = 0; j < k_; ++j) total += p[j] * q[slate[j]];
+    return total;
+  }
+
+  // The slate maximising Q(s, A) (ties: the first found); returns its value.
+  // `select_q` picks the slate, `value_q` values it (double Q); usually equal.
+  double Best(const float* select_q, const float* value_q, const float* v, int32_t* out) const {
+    int32_t cand[kMaxK];
+    double best = -std::numeric_limits<double>::infinity();
+    if (enumerates()) {
+      for (size_t i = 0; i < combos_.size(); i += size_t(k_)) {
+        std::copy_n(&combos_[i], k_, cand);
+        if (ordered_) SortByQ(cand, select_q);
+        const double value = Value(cand, select_q, v);
+        if (value > best) {
+          best = value;
+          std::copy_n(cand, k_, out);
+        }
+      }
+    } else {  // top-k by w(s, i) * Q(s, i)
+      scratch_.resize(size_t(K_));
+      std::iota(scratch_.begin(), scratch_.end(), 0);
+      weight_.resize(size_t(K_));
+      for (int c = 0; c < K_; ++c) weight_[size_t(c)] = ItemWeight(v[c]) * select_q[c];
+      std::stable_sort(scratch_.begin(), scratch_.end(),
+                       [&](int32_t a, int32_t b) { return weight_[size_t(a)] > weight_[size_t(b)]; });
+      std::copy_n(scratch_.begin(), k_, out);
+      if (ordered_) SortByQ(out, select_q);
+    }
+    return value_q == select_q && enumerates() ? best : Value(out, value_q, v);
+  }
+
+  static constexpr int kMaxK = 64;
+
+ private:
+  double ItemWeight(float v) const {
+    const ChoiceParams& c = choice_;
+    switch (c.kind) {
+      case ChoiceKind::kProportional: return std::max(0.0, v - c.min_normalizer);
+      case ChoiceKind::kMultinomialLogit: return std::exp((v - c.no_click_score) / c.temperature);
+      case ChoiceKind::kCascade: return 1.0 / (1.0 + std::exp(-(v - c.threshold) / c.temperature));
+    }
+    return 1.0;
+  }
+  void SortByQ(int32_t* slate, const float* q) const {
+    std::stable_sort(slate, slate + k_, [&](int32_t a, int32_t b) { return q[a] > q[b]; });
+  }
+
+  ChoiceParams choice_;
+  double affinity_weight_;
+  int K_, k_;
+  bool ordered_;
+  std::vector<double> position_;
+  std::vector<int32_t> combos_;
+  mutable std::vector<int32_t> scratch_;
+  mutable std::vector<double> weight_;
+};
+
+class SlateQAgent : public Agent {
+ public:
+  SlateQAgent(const json& config, const AgentContext& ctx)
+      : ctx_(ctx),
+        features_(*ctx.params),
+        chooser_(*ctx.params, config["max_enumerated"].get<int64_t>()),
+        K_(ctx.params->num_candidates),
+        k_(ctx.params->slate_size),
+        F_(features_.dim()),
+        gamma_(config["gamma"].get<double>()),
+        batch_size_(config["batch_size"].get<int>()),
+        learning_starts_(config["learning_starts"].get<int64_t>()),
+        train_every_(config["train_every"].get<int64_t>()),
+        gradient_steps_(config["gradient_steps"].get<int>()),
+        target_update_(config["target_update"].get<int64_t>()),
+        tau_(config["tau"].get<double>()),
+        double_q_(config["double_q"].get<bool>()),
+        eps_start_(config["epsilon_start"].get<double>()),
+        eps_end_(config["epsilon_end"].get<double>()),
+        eps_decay_steps_(ctx.total_steps > 0 ? config["epsilon_fraction"].get<double>() * double(ctx.total_steps)
+                                             : double(config["epsilon_steps"].get<int64_t>())),
+        // [clicked item features F | reward | done | next features K*F | next scores K]
+        replay_(config["buffer_size"].get<int64_t>(), F_ + 2 + int64_t(K_) * F_ + K_),
+        replay_rng_(MakeRng(ctx.seed, ctx.variant, kReplayEntity, StreamPurpose::kPolicy)),
+        explore_(ctx.seed, ctx.variant, ctx.num_envs) {
+    UseOneThread();
+    if (k_ > SlateChooser::kMaxK) throw std::invalid_argument("slateq: slate_size above 64");
+    std::vector<int> hidden;
+    for (const auto& h : config["hidden"]) hidden.push_back(h.get<int>());
+    const std::string activation = config["activation"].get<std::string>();
+    q_ = Mlp(F_, hidden, 1, activation);
+    Rng init = MakeRng(ctx.seed, ctx.variant, kInitEntity, StreamPurpose::kPolicy);
+    InitLinear(q_, init);
+    target_ = std::make_unique<TargetNet>(Mlp(F_, hidden, 1, activation), q_);
+    params_.Add("q", *q_, 1);
+    params_.SetRule(config["optimizer"]);
+    if (ctx.total_steps > 0)
+      planned_updates_ = std::max<int64_t>(1, ctx.total_steps / train_every_ * gradient_steps_);
+  }
+
+  const std::string& type() const override { return kType; }
+  bool learns() const override { return true; }
+  void SetTraining(bool training) override { training_ = training; }
+
+  double Epsilon() const { return LinearEpsilon(eps_start_, eps_end_, steps_, eps_decay_steps_); }
+
+  // Item-wise Q of every candidate of every active row of `obs`, one forward
+  // pass: rows -> active row list, feat -> [n*K, F], q -> [n*K].
+  void CandidateQ(const StepBatch& obs, std::vector<int>& rows, std::vector<float>& feat, std::vector<float>& q) {
+    rows.clear();
+    for (int r = 0; r < obs.rows; ++r)
+      if (obs.active[size_t(r)]) rows.push_back(r);
+    const size_t per_row = size_t(K_) * size_t(F_);
+    feat.resize(rows.size() * per_row);
+    for (size_t i = 0; i < rows.size(); ++i) features_.FillRow(obs, rows[i], &feat[i * per_row]);
+    q.resize(rows.size() * size_t(K_));
+    if (rows.empty()) return;
+    c10::InferenceMode guard;
+    const torch::Tensor out = q_->forward(View(feat, {int64_t(rows.size()) * K_, F_})).reshape({-1}).contiguous();
+    std::copy_n(out.data_ptr<float>(), q.size(), q.data());
+  }
+
+  void Act(const StepBatch& obs, SlateBatch& slates) override {
+    CandidateQ(obs, act_rows_, act_feat_, act_q_);
+    const double eps = Epsilon();
+    score_.resize(size_t(K_));
+    for (size_t i = 0; i < act_rows_.size(); ++i) {
+      const int r = act_rows_[i];
+      int32_t* out = slates.Row(r);
+      if (training_) {
+        Rng& rng = explore_.For(r, obs.user_id[size_t(r)]);
+        if (rng.Uniform() < eps) {
+          RandomSlate(K_, k_, rng, perm_, out);
+          continue;
+        }
+      }
+      for (int c = 0; c < K_; ++c) score_[size_t(c)] = chooser_.Score(obs, r, c);
+      const float* q = &act_q_[i * size_t(K_)];
+      chooser_.Best(q, q, score_.data(), out);
+    }
+    if (training_) {
+      pending_rows_ = act_rows_;
+      pending_feat_.swap(act_feat_);
+      pending_slates_ = slates.index;
+    } else {
+      pending_rows_.clear();
+    }
+  }
+
+  // Stores one transition per clicked row (training only).
+  void Observe(const StepBatch& result) override {
+    if (!training_) return;
+    ++steps_;
+    const size_t per_row = size_t(K_) * size_t(F_);
+    for (size_t i = 0; i < pending_rows_.size(); ++i) {
+      const int r = pending_rows_[i];
+      const int pos = result.click_position[size_t(r)];
+      if (pos < 0) continue;
+      const int c = pending_slates_[size_t(r) * size_t(k_) + size_t(pos)];
+      const bool done = result.terminated[size_t(r)] || result.truncated[size_t(r)] || !result.active[size_t(r)];
+      float* rec = replay_.Push();
+      std::copy_n(&pending_feat_[i * per_row + size_t(c) * size_t(F_)], F_, rec);
+      rec[F_] = result.reward[size_t(r)];
+      rec[F_ + 1] = done ? 1.0f : 0.0f;
+      float* next = rec + F_ + 2;
+      float* next_score = next + per_row;
+      if (done) {  // the next observation belongs to the next user
+        std::fill_n(next, per_row + size_t(K_), 0.0f);
+      } else {
+        features_.FillRow(result, r, next);
+        for (int j = 0; j < K_; ++j) next_score[j] = chooser_.Score(result, r, j);
+      }
+    }
+    pending_rows_.clear();
+  }
+
+  std::map<std::string, double> Update() override {
+    if (!training_ || steps_ % train_every_ != 0 || replay_.size() < learning_starts_) return {};
+    double loss_sum = 0.0, q_sum = 0.0;
+    for (int g = 0; g < gradient_steps_; ++g) {
+      const auto [loss, q_mean] = GradientStep();
+      loss_sum += loss;
+      q_sum += q_mean;
+    }
+    return {{"loss", loss_sum / gradient_steps_},
+            {"q_mean", q_sum / gradient_steps_},
+            {"epsilon", Epsilon()},
+            {"lr", params_.LearningRate(Info())},
+            {"updates", double(updates_)}};
+  }
+
+  std::pair<double, double> GradientStep() {
+    const int n = batch_size_;
+    const size_t per_row = size_t(K_) * size_t(F_);
+    replay_.SampleIndices(n, replay_rng_, idx_);
+    b_feat_.resize(size_t(n) * size_t(F_));
+    b_next_.resize(size_t(n) * per_row);
+    b_score_.resize(size_t(n) * size_t(K_));
+    std::vector<float> reward(static_cast<size_t>(n)), done(static_cast<size_t>(n));
+    for (int b = 0; b < n; ++b) {
+      const float* rec = replay_.Record(idx_[size_t(b)]);
+      std::copy_n(rec, F_, &b_feat_[size_t(b) * size_t(F_)]);
+      reward[size_t(b)] = rec[F_];
+      done[size_t(b)] = rec[F_ + 1];
+      std::copy_n(rec + F_ + 2, per_row, &b_next_[size_t(b) * per_row]);
+      std::copy_n(rec + F_ + 2 + per_row, K_, &b_score_[size_t(b) * size_t(K_)]);
+    }
+    std::vector<float> y;
+    Targets(reward, done, y);
+    params_.ZeroGrad();
+    const torch::Tensor q = q_->forward(View(b_feat_, {n, F_})).reshape({-1});
+    const torch::Tensor loss = HuberLoss(q, View(y, {n}));
+    CheckFiniteLoss(loss, kType, "td_loss");
+    loss.backward();
+    ++updates_;
+    params_.Step(Info());
+    if (tau_ < 1.0) target_->Sync(tau_);
+    else if (updates_ % target_update_ == 0) target_->Sync(1.0);
+    return {loss.item<double>(), q.mean().item<double>()};
+  }
+
+  // TD targets y_b = r_b + gamma * (1 - done_b) * max_A' sum P * Q_target on
+  // the next states held in b_next_ / b_score_ (one target forward pass).
+  void Targets(const std::vector<float>& reward, const std::vector<float>& done, std::vector<float>& y) {
+    const int n = int(reward.size());
+    y.resize(size_t(n));
+    torch::NoGradGuard no_grad;
+    const torch::Tensor next = View(b_next_, {int64_t(n) * K_, F_});
+    const torch::Tensor qt = target_->Forward(next).reshape({-1}).contiguous();
+    torch::Tensor qo = qt;
+    if (double_q_) qo = q_->forward(next).reshape({-1}).contiguous();
+    const float* pt = qt.data_ptr<float>();
+    const float* po = qo.data_ptr<float>();
+    std::vector<int32_t> slate(static_cast<size_t>(k_));
+    for (int b = 0; b < n; ++b) {
+      const size_t o = size_t(b) * size_t(K_);
+      double v_next = 0.0;
+      if (done[size_t(b)] == 0.0f) v_next = chooser_.Best(po + o, pt + o, &b_score_[o], slate.data());
+      y[size_t(b)] = float(reward[size_t(b)] + gamma_ * v_next);
+    }
+  }
+
+  // Test seam: targets for every row of `next` as next state.
+  std::vector<float> TargetsFor(const StepBatch& next, const std::vector<float>& reward,
+                                const std::vector<float>& done) {
+    const size_t per_row = size_t(K_) * size_t(F_);
+    b_next_.resize(size_t(next.rows) * per_row);
+    b_score_.resize(size_t(next.rows) * size_t(K_));
+    for (int r = 0; r < next.rows; ++r) {
+      features_.FillRow(next, r, &b_next_[size_t(r) * per_row]);
+      for (int c = 0; c < K_; ++c) b_score_[size_t(r) * K_ + size_t(c)] = chooser_.Score(next, r, c);
+    }
+    std::vector<float> y;
+    Targets(reward, done, y);
+    return y;
+  }
+  // Test seam: Q of every candidate of every row, online or target network.
+  std::vector<float> QFor(const StepBatch& obs, bool target) {
+    const size_t per_row = size_t(K_) * size_t(F_);
+    std::vector<float> feat(size_t(obs.rows) * per_row);
+    for (int r = 0; r < obs.rows; ++r) features_.FillRow(obs, r, &feat[size_t(r) * per_row]);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = View(feat, {int64_t(obs.rows) * K_, F_});
+    const torch::Tensor q = (target ? target_->Forward(x) : q_->forward(x)).reshape({-1}).contiguous();
+    return std::vector<float>(q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
+  }
+  std::vector<float> ScoresFor(const StepBatch& obs) const {
+    std::vector<float> v(size_t(obs.rows) * size_t(K_));
+    for (int r = 0; r < obs.rows; ++r)
+      for (int c = 0; c < K_; ++c) v[size_t(r) * K_ + size_t(c)] = chooser_.Score(obs, r, c);
+    return v;
+  }
+  // Test seam: shifts the online network's output bias (online != target).
+  void ShiftOnline(float delta) {
+    torch::NoGradGuard no_grad;
+    auto params = q_->parameters();
+    params.back().add_(delta);
+  }
+
+  void Save(BinaryWriter& out) const override {
+    out.Tag("slateq");
+    params_.Save(out);
+    target_->Save(out);
+    replay_.Save(out);
+    out.Pod(replay_rng_);
+    explore_.Save(out);
+    out.Pod(steps_);
+    out.Pod(updates_);
+  }
+  void Load(BinaryReader& in) override {
+    in.Tag("slateq");
+    params_.Load(in);
+    target_->Load(in);
+    replay_.Load(in);
+    in.Pod(replay_rng_);
+    explore_.Load(in);
+    in.Pod(steps_);
+    in.Pod(updates_);
+  }
+
+  void SyncTarget() { target_->Sync(1.0); }
+
+ private:
+  StepInfo Info() const {
+    return {updates_, planned_updates_ > 0 ? std::min(1.0, double(updates_) / double(planned_updates_)) : 0.0};
+  }
+
+  const AgentContext ctx_;
+  CandidateFeatures features_;
+  SlateChooser chooser_;
+  const int K_, k_, F_;
+  const double gamma_;
+  const int batch_size_;
+  const int64_t learning_starts_, train_every_;
+  const int gradient_steps_;
+  const int64_t target_update_;
+  const double tau_;
+  const bool double_q_;
+  const double eps_start_, eps_end_, eps_decay_steps_;
+  int64_t planned_updates_ = 0;
+
+  torch::nn::Sequential q_;
+  std::unique_ptr<TargetNet> target_;
+  ParamSet params_;
+  ReplayBuffer replay_;
+  Rng replay_rng_;
+  UserStreams explore_;
+  bool training_ = true;
+  int64_t steps_ = 0, updates_ = 0;
+
+  // Scratch and the transition waiting for Observe.
+  std::vector<int> act_rows_, pending_rows_;
+  std::vector<float> act_feat_, act_q_, pending_feat_, score_;
+  std::vector<int32_t> pending_slates_, perm_;
+  std::vector<int64_t> idx_;
+  std::vector<float> b_feat_, b_next_, b_score_;
+};
+
+}  // namespace
+
+// Test seam (declared in tests/torch/test_slateq.cc; not part of the Agent
+// interface): the slate search and the TD target of a SlateQ agent.
+namespace slateq_testing {
+double BestSlate(const EnvParams& p, int64_t max_enumerated, const float* q, const float* v, int32_t* out) {
+  return SlateChooser(p, max_enumerated).Best(q, q, v, out);
+}
+double SlateValue(const EnvParams& p, const int32_t* slate, const float* q, const float* v) {
+  return SlateChooser(p, 1).Value(slate, q, v);
+}
+std::vector<float> TdTargets(Agent& a, const StepBatch& next, const std::vector<float>& reward,
+                             const std::vector<float>& done) {
+  return dynamic_cast<SlateQAgent&>(a).TargetsFor(next, reward, done);
+}
+std::vector<float> CandidateQ(Agent& a, const StepBatch& obs, bool target) {
+  return dynamic_cast<SlateQAgent&>(a).QFor(obs, target);
+}
+std::vector<float> ObservedScores(Agent& a, const StepBatch& obs) {
+  return dynamic_cast<SlateQAgent&>(a).ScoresFor(obs);
+}
+void ShiftOnline(Agent& a, float delta) { dynamic_cast<SlateQAgent&>(a).ShiftOnline(delta); }
+void SyncTarget(Agent& a) { dynamic_cast<SlateQAgent&>(a).SyncTarget(); }
+}  // namespace slateq_testing
+
+void RegisterSlateQ(AgentRegistrar& r) {
+  r.Add({kType,
+         "SlateQ: item-wise Q-learning with the slate value decomposed by the scenario's choice model "
+         "applied to observed affinity (replay, target network, epsilon-greedy slates)",
+         &SlateQSchema()},
+        [](const json& config, const AgentContext& ctx) -> std::unique_ptr<Agent> {
+          return std::make_unique<SlateQAgent>(config, ctx);
+        });
+}
 
 }  // namespace cohort::torch_agents

@@ -1,0 +1,555 @@
+// What A2C (a2c.cc) and PPO (ppo.cc) share: the slate policy, the critic, the
+// rollout storage and GAE. Header-only (each algorithm is its own library).
+//
+// Policy: a Plackett-Luce softmax over candidates. One actor MLP scores every
+// (row, candidate) CandidateFeatures vector (weights shared across
+// candidates); the slate's k distinct items are drawn one after another
+// without replacement, each from the softmax over the candidates left:
+//   log pi(slate) = sum_j [ logit(a_j) - logsumexp(logits of candidates not in a_<j) ].
+// The entropy we report and reward is the sum over positions of the
+// conditional entropies along the sampled prefix: by the chain rule its
+// expectation is the slate entropy H(pi), and it costs one softmax per position.
+//
+// Critic: V(s) = MLP(state), state = [ mean over candidates of the
+// CandidateFeatures vectors (F) | episode_step / step_scale ]. The mean holds
+// the observed interests u, the mean item features, u * mean x, history match,
+// length, budget (when observed) and the bias; episode_step is a proxy for the
+// unobserved remaining time budget. step_scale = max_episode_steps when set,
+// else time_budget.mean / length_mean (the episode length if every item were
+// watched).
+//
+// End of episodes (same-step auto-reset): terminated -> no bootstrap.
+// truncated -> bootstrap with V of the ended user's last state, which the
+// VecEnv gives only partly (final_interests; no candidates are drawn for a
+// user who is gone). We rebuild it from the state the last action was taken
+// in: u and u * mean x replaced with final_interests, episode_step + 1; the
+// other fields (mean item features, history match, budget) are kept as they
+// were one step earlier. An approximation, documented here.
+//
+// Random streams (no torch generator): initialisation MakeRng(seed, variant,
+// kInitEntity, kPolicy); training sampling one stream per row (kRowEntity + r);
+// minibatch shuffling kShuffleEntity; evaluation acting draws from a stream
+// made fresh for each (user, episode step) on a salted seed, so evaluation
+// holds no state and never touches a training stream.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "agents/torch/common.h"
+
+namespace cohort::torch_agents {
+
+inline constexpr uint64_t kInitEntity = uint64_t(1) << 40;
+inline constexpr uint64_t kShuffleEntity = (uint64_t(1) << 40) + 1;
+inline constexpr uint64_t kRowEntity = uint64_t(1) << 41;
+inline constexpr uint64_t kEvalSalt = 0x45564131ULL;  // "EVA1"
+
+// GAE(gamma, lambda) over a rollout stored time-major (index t * B + r).
+//   values[t*B+r]      V(s_t) (the state the action was taken in)
+//   last_values[r]     V(s_T), the observation after the rollout
+//   final_values[t*B+r] V(ended user's last state), read only where truncated
+//   active[t*B+r]      0: the row did not act at t (skipped, advantage 0)
+// terminated -> target r_t; truncated -> r_t + gamma * final_value; both
+// stop the lambda-chain (the next row state belongs to another user).
+inline void ComputeGae(int T, int B, const std::vector<float>& rewards, const std::vector<float>& values,
+                       const std::vector<float>& last_values, const std::vector<float>& final_values,
+                       const std::vector<uint8_t>& terminated, const std::vector<uint8_t>& truncated,
+                       const std::vector<uint8_t>& active, double gamma, double lambda,
+                       std::vector<float>& advantages, std::vector<float>& returns) {
+  advantages.assign(size_t(T) * size_t(B), 0.0f);
+  returns.assign(size_t(T) * size_t(B), 0.0f);
+  for (int r = 0; r < B; ++r) {
+    double next_adv = 0.0;  // A_{t+1} of the same user
+    for (int t = T - 1; t >= 0; --t) {
+      const size_t i = size_t(t) * size_t(B) + size_t(r);
+      if (!active[i]) {
+        next_adv = 0.0;
+        continue;
+      }
+      double next_value, chain;
+      if (terminated[i]) {
+        next_value = 0.0, chain = 0.0;
+      } else if (truncated[i]) {
+        next_value = final_values[i], chain = 0.0;
+      } else {
+        next_value = t + 1 < T ? values[i + size_t(B)] : last_values[size_t(r)];
+        chain = 1.0;
+      }
+      const double delta = rewards[i] + gamma * next_value - values[i];
+      const double adv = delta + gamma * lambda * chain * next_adv;
+      advantages[i] = float(adv);
+      returns[i] = float(adv + values[i]);
+      next_adv = adv;
+    }
+  }
+}
+
+// Log-probability of each slate under the Plackett-Luce policy and the sum of
+// the per-position conditional entropies. logits [N, K], slates [N, k] int64.
+inline std::pair<torch::Tensor, torch::Tensor> PlackettLuce(const torch::Tensor& logits,
+                                                            const torch::Tensor& slates) {
+  const int64_t k = slates.size(1);
+  // Removed candidates get a large negative offset (not -inf, so that
+  // p * log p stays 0 instead of NaN).
+  torch::Tensor offset = torch::zeros_like(logits);
+  torch::Tensor logp = torch::zeros({logits.size(0)}, logits.options());
+  torch::Tensor entropy = torch::zeros({logits.size(0)}, logits.options());
+  for (int64_t j = 0; j < k; ++j) {
+    const torch::Tensor lsm = torch::log_softmax(logits + offset, 1);
+    entropy = entropy - (lsm.exp() * lsm).sum(1);
+    const torch::Tensor a = slates.narrow(1, j, 1);
+    logp = logp + lsm.gather(1, a).squeeze(1);
+    if (j + 1 < k) offset = offset.scatter(1, a, -1e9);
+  }
+  return {logp, entropy};
+}
+
+// PPO's clipped surrogate loss: mean of max(-A * ratio, -A * clip(ratio)).
+// Outside the clip range on the side the advantage favours, the gradient is 0.
+inline torch::Tensor ClippedSurrogate(const torch::Tensor& ratio, const torch::Tensor& adv, double eps) {
+  return torch::max(-adv * ratio, -adv * ratio.clamp(1.0 - eps, 1.0 + eps)).mean();
+}
+
+// Schema keys both algorithms have (defaults differ per algorithm).
+struct AcDefaults {
+  int rollout_steps = 16;
+  double gamma = 0.99, gae_lambda = 0.95;
+  double ent_coef = 0.01, vf_coef = 0.5, max_grad_norm = 0.5;
+  bool norm_adv = true;
+  std::vector<int> hidden = {32};
+};
+inline void AddActorCriticKeys(Schema& s, const AcDefaults& d) {
+  AddNetworkKeys(s, d.hidden);
+  s.Integer("rollout_steps", d.rollout_steps, 1, 4096, "steps of all rows collected per rollout (update period)")
+      .Number("gamma", d.gamma, 0.0, 1.0, "discount factor")
+      .Number("gae_lambda", d.gae_lambda, 0.0, 1.0, "GAE lambda (1: Monte Carlo returns, 0: one-step TD)")
+      .Number("ent_coef", d.ent_coef, 0.0, 1e3, "entropy bonus coefficient")
+      .Number("vf_coef", d.vf_coef, 0.0, 1e3, "value loss coefficient")
+      .Number("max_grad_norm", d.max_grad_norm, 0.0, 1e9, "clip the global gradient norm to this (0: off)")
+      .Bool("norm_adv", d.norm_adv, "normalise advantages (per minibatch) to mean 0, std 1")
+      .PositiveNumber("reward_scale", 1.0, "rewards are multiplied by this before learning")
+      .Bool("eval_greedy", false, "evaluation mode takes the top-k logits instead of sampling");
+}
+
+class ActorCriticAgent : public Agent {
+ public:
+  ActorCriticAgent(std::string type, const json& config, const AgentContext& ctx)
+      : type_(std::move(type)),
+        features_(*ctx.params),
+        B_(ctx.num_envs),
+        K_(ctx.params->num_candidates),
+        k_(ctx.params->slate_size),
+        F_(features_.dim()),
+        S_(features_.dim() + 1),
+        d_(ctx.params->FeatureDim()),
+        T_(config["rollout_steps"].get<int>()),
+        gamma_(config["gamma"].get<double>()),
+        lambda_(config["gae_lambda"].get<double>()),
+        ent_coef_(config["ent_coef"].get<double>()),
+        vf_coef_(config["vf_coef"].get<double>()),
+        max_grad_norm_(config["max_grad_norm"].get<double>()),
+        norm_adv_(config["norm_adv"].get<bool>()),
+        reward_scale_(config["reward_scale"].get<double>()),
+        eval_greedy_(config["eval_greedy"].get<bool>()),
+        seed_(ctx.seed),
+        variant_(ctx.variant),
+        shuffle_rng_(MakeRng(ctx.seed, ctx.variant, kShuffleEntity, StreamPurpose::kPolicy)) {
+    UseOneThread();
+    const auto& p = *ctx.params;
+    step_scale_ = p.max_episode_steps > 0 ? double(p.max_episode_steps)
+                                          : std::max(1.0, p.time_budget.mean / std::max(1e-9, p.catalog.length_mean));
+    std::vector<int> hidden;
+    for (const auto& h : config["hidden"]) hidden.push_back(h.get<int>());
+    const std::string act = config["activation"].get<std::string>();
+    actor_ = Mlp(F_, hidden, 1, act);
+    critic_ = Mlp(S_, hidden, 1, act);
+    Rng init = MakeRng(ctx.seed, ctx.variant, kInitEntity, StreamPurpose::kPolicy);
+    InitLinear(actor_, init, 0.01);  // near-uniform initial policy
+    InitLinear(critic_, init, 1.0);
+    params_.Add("actor", *actor_, 0);
+    params_.Add("critic", *critic_, 1);
+    params_.SetRule(config["optimizer"]);
+    for (auto& t : actor_->parameters()) tensors_.push_back(t);
+    for (auto& t : critic_->parameters()) tensors_.push_back(t);
+    row_rng_.reserve(size_t(B_));
+    for (int r = 0; r < B_; ++r)
+      row_rng_.push_back(MakeRng(ctx.seed, ctx.variant, kRowEntity + uint64_t(r), StreamPurpose::kPolicy));
+    const size_t N = size_t(T_) * size_t(B_);
+    feat_.assign(N * size_t(K_) * size_t(F_), 0.0f);
+    state_.assign(N * size_t(S_), 0.0f);
+    final_state_.assign(N * size_t(S_), 0.0f);
+    slate_.assign(N * size_t(k_), 0);
+    logp_.assign(N, 0.0f);
+    reward_.assign(N, 0.0f);
+    terminated_.assign(N, 0);
+    truncated_.assign(N, 0);
+    active_.assign(N, 0);
+    last_state_.assign(size_t(B_) * size_t(S_), 0.0f);
+    if (ctx.total_steps > 0) planned_rollouts_ = ctx.total_steps / T_;
+  }
+
+  const std::string& type() const override { return type_; }
+  bool learns() const override { return true; }
+  void SetTraining(bool training) override { training_ = training; }
+  double LastPolicyEntropy() const override { return training_ ? last_entropy_ : eval_entropy_; }
+  int64_t NumParameters() const { return params_.NumParameters(); }
+
+  void Act(const StepBatch& obs, SlateBatch& slates) override {
+    const size_t per_row = size_t(K_) * size_t(F_);
+    // Training writes straight into rollout slot t; evaluation uses scratch.
+    float* feat;
+    if (training_) {
+      feat = &feat_[size_t(t_) * size_t(B_) * per_row];
+    } else {
+      scratch_feat_.resize(size_t(B_) * per_row);
+      feat = scratch_feat_.data();
+    }
+    for (int r = 0; r < B_; ++r) {
+      if (obs.active[size_t(r)]) features_.FillRow(obs, r, feat + size_t(r) * per_row);
+      else std::fill_n(feat + size_t(r) * per_row, per_row, 0.0f);
+    }
+    {
+      c10::InferenceMode guard;
+      torch::Tensor x = torch::from_blob(feat, {int64_t(B_) * K_, F_}, torch::kFloat32);
+      logits_ = actor_->forward(x).reshape({B_, K_}).contiguous();
+    }
+    const float* logits = logits_.data_ptr<float>();
+    std::vector<double> p(static_cast<size_t>(K_));
+    std::vector<uint8_t> taken(static_cast<size_t>(K_));
+    double entropy_sum = 0.0;
+    int n_active = 0;
+    for (int r = 0; r < B_; ++r) {
+      const size_t i = size_t(t_) * size_t(B_) + size_t(r);
+      if (training_) active_[i] = obs.active[size_t(r)];
+      if (!obs.active[size_t(r)]) continue;
+      ++n_active;
+      const float* lr = logits + size_t(r) * size_t(K_);
+      int32_t* out = slates.Row(r);
+      std::fill(taken.begin(), taken.end(), 0);
+      double logp = 0.0;
+      if (!training_ && eval_greedy_) {
+        for (int j = 0; j < k_; ++j) {
+          int best = -1;
+          for (int c = 0; c < K_; ++c)
+            if (!taken[size_t(c)] && (best < 0 || lr[c] > lr[best])) best = c;
+          taken[size_t(best)] = 1;
+          out[j] = best;
+        }
+        continue;
+      }
+      Rng eval_rng;
+      if (!training_) eval_rng = EvalRng(obs.user_id[size_t(r)], obs.episode_step[size_t(r)]);
+      Rng& rng = training_ ? row_rng_[size_t(r)] : eval_rng;
+      for (int j = 0; j < k_; ++j) {
+        double mx = -1e300;
+        for (int c = 0; c < K_; ++c)
+          if (!taken[size_t(c)]) mx = std::max(mx, double(lr[c]));
+        double z = 0.0;
+        for (int c = 0; c < K_; ++c) {
+          p[size_t(c)] = taken[size_t(c)] ? 0.0 : std::exp(double(lr[c]) - mx);
+          z += p[size_t(c)];
+        }
+        const double log_z = std::log(z) + mx;
+        const double u = rng.Uniform() * z;
+        int pick = -1;
+        double c_sum = 0.0;
+        for (int c = 0; c < K_; ++c) {
+          if (taken[size_t(c)]) continue;
+          pick = c;  // the last untaken candidate absorbs rounding
+          c_sum += p[size_t(c)];
+          if (u < c_sum) break;
+        }
+        for (int c = 0; c < K_; ++c)
+          if (!taken[size_t(c)]) {
+            const double q = p[size_t(c)] / z;
+            if (q > 0.0) entropy_sum -= q * (double(lr[c]) - log_z);
+          }
+        logp += double(lr[pick]) - log_z;
+        taken[size_t(pick)] = 1;
+        out[j] = pick;
+      }
+      if (training_) {
+        logp_[i] = float(logp);
+        for (int j = 0; j < k_; ++j) slate_[i * size_t(k_) + size_t(j)] = out[j];
+        FillState(obs, r, feat + size_t(r) * per_row, &state_[i * size_t(S_)]);
+      }
+    }
+    if (training_) {
+      last_entropy_ = n_active > 0 ? entropy_sum / n_active : std::nan("");
+      acted_ = true;
+    } else {
+      eval_entropy_ = n_active > 0 ? entropy_sum / n_active : std::nan("");
+    }
+  }
+
+  void Observe(const StepBatch& result) override {
+    if (!training_ || !acted_) return;
+    acted_ = false;
+    for (int r = 0; r < B_; ++r) {
+      const size_t i = size_t(t_) * size_t(B_) + size_t(r);
+      if (!active_[i]) continue;
+      reward_[i] = float(result.reward[size_t(r)] * reward_scale_);
+      terminated_[i] = result.terminated[size_t(r)];
+      truncated_[i] = result.truncated[size_t(r)] && !terminated_[i];
+      if (truncated_[i]) {
+        // The ended user's last state, rebuilt (see the header comment).
+        float* s = &final_state_[i * size_t(S_)];
+        std::copy_n(&state_[i * size_t(S_)], S_, s);
+        const float* u = &result.final_interests[size_t(r) * size_t(d_)];
+        for (int e = 0; e < d_; ++e) {
+          s[e] = u[e];
+          s[2 * d_ + e] = u[e] * s[d_ + e];
+        }
+        s[F_] += float(1.0 / step_scale_);
+      }
+    }
+    if (++t_ == T_) {
+      // The bootstrap state after the rollout.
+      scratch_feat_.resize(size_t(K_) * size_t(F_));
+      for (int r = 0; r < B_; ++r) {
+        float* s = &last_state_[size_t(r) * size_t(S_)];
+        if (!result.active[size_t(r)]) {
+          std::fill_n(s, S_, 0.0f);
+          continue;
+        }
+        features_.FillRow(result, r, scratch_feat_.data());
+        FillState(result, r, scratch_feat_.data(), s);
+      }
+    }
+  }
+
+  std::map<std::string, double> Update() override {
+    if (!training_ || t_ < T_) return {};
+    t_ = 0;
+    ComputeAdvantages();
+    std::map<std::string, double> stats = Learn();
+    ++rollouts_;
+    stats["explained_variance"] = explained_variance_;
+    stats["lr"] = params_.LearningRate(StepInfo{std::max<int64_t>(1, steps_), Progress()});
+    return stats;
+  }
+
+  void Save(BinaryWriter& out) const override {
+    out.Tag(type_.c_str());
+    params_.Save(out);
+    out.Tag("rollout");
+    out.Pod<int32_t>(t_);
+    out.Pod<uint8_t>(acted_);
+    out.Pod<int64_t>(steps_);
+    out.Pod<int64_t>(rollouts_);
+    out.Pod<double>(last_entropy_);
+    out.Vector(feat_);
+    out.Vector(state_);
+    out.Vector(final_state_);
+    out.Vector(slate_);
+    out.Vector(logp_);
+    out.Vector(reward_);
+    out.Vector(terminated_);
+    out.Vector(truncated_);
+    out.Vector(active_);
+    out.Vector(last_state_);
+    out.Tag("streams");
+    out.Vector(row_rng_);
+    out.Pod(shuffle_rng_);
+  }
+
+  void Load(BinaryReader& in) override {
+    in.Tag(type_.c_str());
+    params_.Load(in);
+    in.Tag("rollout");
+    int32_t t = 0;
+    in.Pod(t);
+    t_ = t;
+    uint8_t acted = 0;
+    in.Pod(acted);
+    acted_ = acted != 0;
+    in.Pod(steps_);
+    in.Pod(rollouts_);
+    in.Pod(last_entropy_);
+    const size_t n_feat = feat_.size(), n_state = state_.size(), n_rows = size_t(B_);
+    in.Vector(feat_);
+    in.Vector(state_);
+    in.Vector(final_state_);
+    in.Vector(slate_);
+    in.Vector(logp_);
+    in.Vector(reward_);
+    in.Vector(terminated_);
+    in.Vector(truncated_);
+    in.Vector(active_);
+    in.Vector(last_state_);
+    in.Tag("streams");
+    in.Vector(row_rng_);
+    in.Pod(shuffle_rng_);
+    if (feat_.size() != n_feat || state_.size() != n_state || row_rng_.size() != n_rows || t_ < 0 || t_ > T_)
+      throw std::runtime_error(type_ + ": checkpoint from a different configuration (rows, rollout, features)");
+  }
+
+ protected:
+  // One rollout's learning step(s); advantages/returns/values are ready.
+  virtual std::map<std::string, double> Learn() = 0;
+
+  // Progress for the update rule's schedule: update-rule steps done / planned.
+  double Progress() const {
+    const double planned = double(planned_rollouts_) * double(steps_per_rollout_);
+    return planned > 0 ? std::min(1.0, double(steps_) / planned) : 0.0;
+  }
+
+  // Indices (t * B + r) of the samples that acted in this rollout.
+  std::vector<int64_t> ActiveSamples() const {
+    std::vector<int64_t> idx;
+    for (size_t i = 0; i < active_.size(); ++i)
+      if (active_[i]) idx.push_back(int64_t(i));
+    return idx;
+  }
+
+  // Policy and critic on the samples `idx`: log pi(slate), entropy, V(s).
+  struct Eval {
+    torch::Tensor logp, entropy, value;
+  };
+  Eval Evaluate(const torch::Tensor& idx) {
+    const int64_t n = idx.size(0);
+    torch::Tensor feat = torch::from_blob(feat_.data(), {int64_t(feat_.size()) / (K_ * F_), K_ * F_}, torch::kFloat32);
+    torch::Tensor x = feat.index_select(0, idx).reshape({n * K_, F_});
+    torch::Tensor logits = actor_->forward(x).reshape({n, K_});
+    torch::Tensor slates = Samples(slate_, k_, torch::kInt32).index_select(0, idx).to(torch::kInt64);
+    auto [logp, entropy] = PlackettLuce(logits, slates);
+    torch::Tensor s = Samples(state_, S_, torch::kFloat32).index_select(0, idx);
+    return {logp, entropy, critic_->forward(s).squeeze(1)};
+  }
+
+  // Per-sample rollout data [N] (or [N, width]) as tensors (views, no copy).
+  template <typename V>
+  torch::Tensor Samples(V& v, int64_t width, torch::ScalarType type) {
+    return torch::from_blob(v.data(), {int64_t(v.size()) / width, width}, type);
+  }
+  torch::Tensor Column(std::vector<float>& v) { return torch::from_blob(v.data(), {int64_t(v.size())}, torch::kFloat32); }
+
+  // Backward, global-norm clipping, one update-rule step. Returns the norm
+  // before clipping.
+  double Step(const torch::Tensor& loss) {
+    CheckFiniteLoss(loss, type_, "loss");
+    params_.ZeroGrad();
+    loss.backward();
+    double sq = 0.0;
+    for (auto& t : tensors_) {
+      const float* g = t.grad().data_ptr<float>();
+      for (int64_t j = 0; j < t.numel(); ++j) sq += double(g[j]) * double(g[j]);
+    }
+    const double norm = std::sqrt(sq);
+    if (!std::isfinite(norm)) throw TrainingDiverged(type_ + ": gradient norm is NaN/Inf");
+    if (max_grad_norm_ > 0.0 && norm > max_grad_norm_) {
+      const float scale = float(max_grad_norm_ / (norm + 1e-6));
+      for (auto& t : tensors_) {
+        float* g = t.mutable_grad().data_ptr<float>();
+        for (int64_t j = 0; j < t.numel(); ++j) g[j] *= scale;
+      }
+    }
+    params_.Step(StepInfo{++steps_, Progress()});
+    return norm;
+  }
+
+  static torch::Tensor Normalize(const torch::Tensor& a) {
+    if (a.size(0) < 2) return a - a.mean();
+    return (a - a.mean()) / (a.std() + 1e-8);
+  }
+
+  // Filled by ComputeAdvantages (time-major, length T * B).
+  std::vector<float> values_, advantages_, returns_;
+  double explained_variance_ = 0.0;
+
+  std::string type_;
+  CandidateFeatures features_;
+  const int B_, K_, k_, F_, S_, d_, T_;
+  const double gamma_, lambda_, ent_coef_, vf_coef_, max_grad_norm_;
+  const bool norm_adv_;
+  const double reward_scale_;
+  const bool eval_greedy_;
+  torch::nn::Sequential actor_{nullptr}, critic_{nullptr};
+  ParamSet params_;
+  std::vector<torch::Tensor> tensors_;  // the same tensors, for clipping
+  int64_t steps_ = 0;                  // update-rule steps taken
+  int64_t rollouts_ = 0;
+  int64_t planned_rollouts_ = 0;
+  int64_t steps_per_rollout_ = 1;  // update-rule steps per rollout (PPO: epochs x minibatches)
+  const uint64_t seed_, variant_;
+  Rng shuffle_rng_;
+
+  // Evaluation draws for (user, step): a function of its coordinates, so
+  // evaluation holds no state (checkpoints and training are unaffected).
+  Rng EvalRng(int64_t user, int64_t step) const {
+    const uint64_t h = DeriveSeed(seed_ ^ kEvalSalt, variant_, uint64_t(user), StreamPurpose::kPolicy);
+    return Rng(SplitMix64(h ^ (uint64_t(step) * 0x9E3779B97F4A7C15ULL)));
+  }
+
+  // Shuffles idx in place with the training shuffle stream (Fisher-Yates).
+  void Shuffle(std::vector<int64_t>& idx) {
+    for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[shuffle_rng_.Below(uint32_t(i))]);
+  }
+
+ protected:
+  // State vector of row r: mean of its candidate features, then the step feature.
+  void FillState(const StepBatch& obs, int r, const float* feat, float* s) const {
+    std::fill_n(s, S_, 0.0f);
+    for (int c = 0; c < K_; ++c)
+      for (int e = 0; e < F_; ++e) s[e] += feat[size_t(c) * size_t(F_) + size_t(e)];
+    for (int e = 0; e < F_; ++e) s[e] /= float(K_);
+    s[F_] = float(double(obs.episode_step[size_t(r)]) / step_scale_);
+  }
+
+  void ComputeAdvantages() {
+    torch::NoGradGuard no_grad;
+    const int64_t N = int64_t(T_) * B_;
+    values_.resize(size_t(N));
+    std::vector<float> last(static_cast<size_t>(B_)), final_values(static_cast<size_t>(N), 0.0f);
+    Column(values_).copy_(critic_->forward(Samples(state_, S_, torch::kFloat32)).reshape({N}));
+    Column(last).copy_(critic_->forward(Samples(last_state_, S_, torch::kFloat32)).reshape({B_}));
+    std::vector<int64_t> trunc;
+    for (int64_t i = 0; i < N; ++i)
+      if (active_[size_t(i)] && truncated_[size_t(i)]) trunc.push_back(i);
+    if (!trunc.empty()) {
+      torch::Tensor idx = torch::from_blob(trunc.data(), {int64_t(trunc.size())}, torch::kInt64);
+      torch::Tensor v = critic_->forward(Samples(final_state_, S_, torch::kFloat32).index_select(0, idx)).reshape({-1});
+      const float* pv = v.data_ptr<float>();
+      for (size_t j = 0; j < trunc.size(); ++j) final_values[size_t(trunc[j])] = pv[j];
+    }
+    ComputeGae(T_, B_, reward_, values_, last, final_values, terminated_, truncated_, active_, gamma_, lambda_,
+               advantages_, returns_);
+    // Explained variance of the values for the returns, over active samples.
+    double n = 0, sr = 0, srr = 0, se = 0, see = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      if (!active_[size_t(i)]) continue;
+      const double ret = returns_[size_t(i)], err = ret - values_[size_t(i)];
+      n += 1, sr += ret, srr += ret * ret, se += err, see += err * err;
+    }
+    const double var_r = n > 0 ? srr / n - (sr / n) * (sr / n) : 0.0;
+    const double var_e = n > 0 ? see / n - (se / n) * (se / n) : 0.0;
+    explained_variance_ = var_r > 1e-12 ? 1.0 - var_e / var_r : std::nan("");
+  }
+
+  int t_ = 0;            // next slot of the rollout
+  bool acted_ = false;   // a training Act awaits its Observe
+  bool training_ = true;
+  double step_scale_ = 1.0;
+  double last_entropy_ = std::nan("");
+  double eval_entropy_ = std::nan("");
+  std::vector<Rng> row_rng_;
+  torch::Tensor logits_;
+  std::vector<float> scratch_feat_;
+  // Rollout storage, time-major: sample i = t * B + r.
+  std::vector<float> feat_;         // [N, K, F]
+  std::vector<float> state_;        // [N, S]
+  std::vector<float> final_state_;  // [N, S], where truncated
+  std::vector<int32_t> slate_;      // [N, k]
+  std::vector<float> logp_;         // log pi(slate) when acting
+  std::vector<float> reward_;
+  std::vector<uint8_t> terminated_, truncated_, active_;
+  std::vector<float> last_state_;  // [B, S], after the rollout
+};
+
+}  // namespace cohort::torch_agents
