@@ -60,6 +60,26 @@ struct Interval {
   }
 };
 
+// Field by field: EpisodeRecord has padding bytes, which must not reach a
+// checkpoint (they would make identical states differ byte-wise).
+void SaveRecords(BinaryWriter& out, const std::vector<EpisodeRecord>& v) {
+  out.Pod<uint64_t>(v.size());
+  for (const EpisodeRecord& e : v) {
+    out.Pod(e.user), out.Pod(e.ret), out.Pod(e.length), out.Pod(e.clicks), out.Pod(e.likes);
+    out.Pod(e.dislikes), out.Pod(e.watch_time), out.Pod(e.sessions), out.Pod(e.returns);
+    out.Pod(e.terminated), out.Pod(e.truncated), out.Pod(e.regret);
+  }
+}
+
+void LoadRecords(BinaryReader& in, std::vector<EpisodeRecord>& v) {
+  v.resize(size_t(in.Get<uint64_t>()));
+  for (EpisodeRecord& e : v) {
+    in.Pod(e.user), in.Pod(e.ret), in.Pod(e.length), in.Pod(e.clicks), in.Pod(e.likes);
+    in.Pod(e.dislikes), in.Pod(e.watch_time), in.Pod(e.sessions), in.Pod(e.returns);
+    in.Pod(e.terminated), in.Pod(e.truncated), in.Pod(e.regret);
+  }
+}
+
 class Trainer {
  public:
   Trainer(const Scenario& s, const TrainOptions& o)
@@ -74,9 +94,6 @@ class Trainer {
       throw InputError(s.file, "/agent/type", "a privileged agent cannot be trained (it reads hidden state)");
     AgentContext ctx{&s.env, &env_, s.seed, s.variant, B_, total_};
     agent_ = MakeAgent(s.agent, ctx);
-    if (!agent_->learns())
-      throw InputError(s.file, "/run/train_steps",
-                       "agent \"" + agent_->type() + "\" does not learn; set run.train_steps to 0 to run it");
     slates_.Resize(B_, s.env.slate_size);
   }
 
@@ -231,7 +248,7 @@ class Trainer {
     w.Tag("agent");
     agent_->Save(w);
     w.Tag("runner");
-    w.Vector(tracker_.current());
+    SaveRecords(w, tracker_.current());
     interval_.Save(w);
     w.Pod<uint64_t>(lines_.size());
     for (const std::string& l : lines_) w.String(l);
@@ -262,7 +279,7 @@ class Trainer {
     r.Tag("agent");
     agent_->Load(r);
     r.Tag("runner");
-    r.Vector(tracker_.current());
+    LoadRecords(r, tracker_.current());
     interval_.Load(r);
     lines_.resize(size_t(r.Get<uint64_t>()));
     for (std::string& l : lines_) r.String(l);

@@ -9,6 +9,11 @@
 // learning curve is paired across evaluations. Random and myopic-oracle
 // references on those users give the normalized score.
 //
+// Non-learning agents run the same loop (popularity still counts clicks);
+// their evaluations then use the same users as a learning agent's, so tables
+// compare like with like. Privileged agents are refused: they would read the
+// training environment's hidden state while acting in the evaluation one.
+//
 // Run directory:
 //   scenario.resolved.json
 //   metrics.jsonl   {"kind": "eval", "step", "user_steps", return_mean, ...}

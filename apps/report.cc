@@ -323,12 +323,30 @@ std::vector<Group> MakeGroups(const Resolved& r, const std::vector<CellResult>& 
 }
 
 // Cells pair with a baseline cell when they share the seed, the variant and
-// every axis that is not grouped.
-std::string PairKey(const Resolved& r, const SweepCell& c) {
+// every ungrouped axis that varies within a group (an axis zipped with a
+// grouped one, e.g. each agent's own learning rate, is part of the group).
+std::string PairKey(const std::vector<std::string>& pair_axes, const SweepCell& c) {
   json key = json::array({c.seed, c.variant ? json(*c.variant) : json(nullptr)});
-  for (const std::string& a : r.axes)
-    if (std::find(r.group_by.begin(), r.group_by.end(), a) == r.group_by.end()) key.push_back(KeyValue(c, a));
+  for (const std::string& a : pair_axes) key.push_back(KeyValue(c, a));
   return key.dump();
+}
+
+std::vector<std::string> PairAxes(const Resolved& r, const std::vector<CellResult>& cells) {
+  std::vector<std::string> out;
+  for (const std::string& a : r.axes) {
+    if (std::find(r.group_by.begin(), r.group_by.end(), a) != r.group_by.end()) continue;
+    std::map<std::string, std::set<std::string>> values;  // group -> values of a
+    bool varies = false;
+    for (const CellResult& c : cells) {
+      json g = json::array();
+      for (const std::string& k : r.group_by) g.push_back(KeyValue(c.cell, k));
+      auto& v = values[g.dump()];
+      v.insert(KeyValue(c.cell, a).dump());
+      varies = varies || v.size() > 1;
+    }
+    if (varies) out.push_back(a);
+  }
+  return out;
 }
 
 std::vector<double> Values(const Group& g, const std::string& metric) {
@@ -522,6 +540,21 @@ std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, c
   return out;
 }
 
+// A training run's learning curve: (training user-steps, metric) of every
+// "eval" line of its metrics.jsonl (agents/trainer.h); empty for other runs.
+std::vector<std::pair<double, double>> EvalCurve(const std::string& out_dir, const CellResult& c,
+                                                 const std::string& metric) {
+  std::ifstream in(fs::path(out_dir) / c.cell.dir / "metrics.jsonl");
+  std::vector<std::pair<double, double>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("kind", "") != "eval" || !j.contains(metric) || !j[metric].is_number()) continue;
+    out.push_back({j["user_steps"].get<double>(), j[metric].get<double>()});
+  }
+  return out;
+}
+
 int64_t EpisodesOf(const CellResult& c) {
   auto it = c.metrics.find("episodes");
   return it == c.metrics.end() ? 0 : int64_t(it->second);
@@ -634,12 +667,14 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
     for (auto it = r.baseline.begin(); it != r.baseline.end(); ++it)
       base_desc += (base_desc.empty() ? "" : ", ") + it.key() + " = " + Show(*it);
     md << "## Paired differences against the baseline (" << MdCell(base_desc) << ")\n\n"
-       << "A cell is paired with the baseline cell that shares its seed, variant and every ungrouped axis; the "
+       << "A cell is paired with the baseline cell that shares its seed, variant and every ungrouped axis that "
+          "varies within a group; the "
           "table shows the mean of (cell - baseline), its 95% bootstrap interval, and in how many pairs the "
           "cell was higher than, lower than or equal to the baseline (which direction is better depends on the "
           "metric).\n\n";
     std::map<std::string, size_t> group_index;
     for (size_t gi = 0; gi < groups.size(); ++gi) group_index[groups[gi].key.dump()] = gi;
+    const std::vector<std::string> pair_axes = PairAxes(r, cells);
     for (size_t mi = 0; mi < r.metrics.size(); ++mi) {
       const std::string& m = r.metrics[mi];
       md << "### " << m << " minus baseline\n\n| group | pairs | mean difference | 95% CI | higher / lower / equal |\n"
@@ -656,14 +691,14 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
         for (const CellResult* c : groups[bi->second].cells) {
           auto it = c->metrics.find(m);
           if (it == c->metrics.end() || !std::isfinite(it->second)) continue;
-          const std::string k = PairKey(r, c->cell);
+          const std::string k = PairKey(pair_axes, c->cell);
           if (!base_values.emplace(k, it->second).second) ambiguous.insert(k);
         }
         std::vector<double> diffs;
         int higher = 0, lower = 0, equal = 0;
         for (const CellResult* c : groups[gi].cells) {
           auto it = c->metrics.find(m);
-          const std::string k = PairKey(r, c->cell);
+          const std::string k = PairKey(pair_axes, c->cell);
           auto b = base_values.find(k);
           if (it == c->metrics.end() || !std::isfinite(it->second) || b == base_values.end() || ambiguous.count(k))
             continue;
@@ -685,8 +720,49 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
     }
   }
 
-  // Learning curves of the per-episode return, from every finished cell.
+  // Training curves: the periodic evaluations of learning agents, per group
+  // the mean over cells at each evaluation with a 95% t band.
+  bool any_training = false;
   if (done > 0) {
+    for (const char* metric : {"return_mean", "normalized_score"}) {
+      std::vector<Curve> curves;
+      for (size_t gi = 0; gi < groups.size(); ++gi) {
+        std::vector<std::vector<std::pair<double, double>>> per_cell;
+        for (const CellResult* c : groups[gi].cells) {
+          auto cc = EvalCurve(out_dir, *c, metric);
+          if (!cc.empty()) per_cell.push_back(std::move(cc));
+        }
+        if (per_cell.empty()) continue;
+        Curve curve;
+        curve.label = labels[gi];
+        for (size_t i = 0;; ++i) {
+          RunningStat st;
+          double x = 0;
+          for (const auto& cc : per_cell)
+            if (i < cc.size()) st.Add(cc[i].second), x = cc[i].first;
+          if (st.count() == 0) break;
+          curve.x.push_back(x);
+          curve.mean.push_back(st.mean());
+          const bool band = st.count() > 1;
+          curve.lo.push_back(band ? st.mean() - st.ci95() : std::nan(""));
+          curve.hi.push_back(band ? st.mean() + st.ci95() : std::nan(""));
+        }
+        curves.push_back(std::move(curve));
+      }
+      if (curves.empty()) continue;
+      if (!any_training)
+        md << "## Training curves\n\nEach point is an evaluation of the frozen policy on the run's evaluation "
+              "users; the band is a 95% t interval over the group's cells.\n\n";
+      any_training = true;
+      const std::string name = std::string("curve_eval_") + metric + ".svg";
+      write_plot(name, LineChart(std::string(metric) + " during training (evaluations, mean over cells, 95% t band)",
+                                 "training user-steps", metric, curves));
+      md << "![" << metric << " during training](plots/" << name << ")\n\n";
+    }
+  }
+
+  // Learning curves of the per-episode return, from every finished cell.
+  if (done > 0 && !any_training) {
     int64_t max_episodes = 0;
     for (const CellResult& c : cells)
       if (c.state == CellState::kDone) max_episodes = std::max(max_episodes, EpisodesOf(c));
