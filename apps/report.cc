@@ -84,13 +84,6 @@ struct CellResult {
   int exit_code = 0;
 };
 
-json ReadJson(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) throw InputError(p.string(), "", "cannot be read");
-  const json j = json::parse(in, nullptr, false);
-  if (j.is_discarded()) throw InputError(p.string(), "", "is not valid JSON");
-  return j;
-}
 
 std::string FirstLine(const std::string& s) {
   // The last non-empty line of a log is usually the error itself.
@@ -123,14 +116,14 @@ std::vector<CellResult> ReadCells(const std::string& out_dir) {
     r.state = StateOf(out_dir, r.cell);
     const fs::path dir = fs::path(out_dir) / r.cell.dir;
     if (r.state == CellState::kDone) {
-      const json s = ReadJson(dir / "summary.json");
+      const json s = ReadJsonFile((dir / "summary.json").string());
       for (auto it = s.begin(); it != s.end(); ++it)
         if (it->is_number() && !skip.count(it.key())) {
           r.metrics[it.key()] = it->get<double>();
           r.raw[it.key()] = *it;
         }
     } else if (r.state == CellState::kFailed) {
-      const json e = ReadJson(dir / "error.json");
+      const json e = ReadJsonFile((dir / "error.json").string());
       r.exit_code = e.value("exit_code", -1);
       r.error = FirstLine(e.value("message", std::string()));
     }
@@ -227,7 +220,7 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
   const fs::path sweep_file = fs::path(out_dir) / "sweep.resolved.json";
   json defaults = json::object();
   if (fs::exists(sweep_file)) {
-    const json sweep = ReadJson(sweep_file);
+    const json sweep = ReadJsonFile(sweep_file.string());
     r.name = sweep.value("name", std::string());
     if (sweep.contains("report")) defaults = sweep["report"];
   }
@@ -540,17 +533,22 @@ std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, c
   return out;
 }
 
-// A training run's learning curve: (training user-steps, metric) of every
-// "eval" line of its metrics.jsonl (agents/trainer.h); empty for other runs.
-std::vector<std::pair<double, double>> EvalCurve(const std::string& out_dir, const CellResult& c,
-                                                 const std::string& metric) {
+// A training run's learning curves: per metric, (training user-steps, value)
+// of every "eval" line of its metrics.jsonl (agents/trainer.h), read once;
+// empty for other runs.
+using Points = std::vector<std::pair<double, double>>;
+constexpr const char* kCurveMetrics[] = {"return_mean", "normalized_score"};
+
+std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellResult& c) {
   std::ifstream in(fs::path(out_dir) / c.cell.dir / "metrics.jsonl");
-  std::vector<std::pair<double, double>> out;
+  std::map<std::string, Points> out;
   std::string line;
   while (std::getline(in, line)) {
     const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || j.value("kind", "") != "eval" || !j.contains(metric) || !j[metric].is_number()) continue;
-    out.push_back({j["user_steps"].get<double>(), j[metric].get<double>()});
+    if (j.is_discarded() || j.value("kind", "") != "eval") continue;
+    for (const char* metric : kCurveMetrics)
+      if (j.contains(metric) && j[metric].is_number())
+        out[metric].push_back({j["user_steps"].get<double>(), j[metric].get<double>()});
   }
   return out;
 }
@@ -724,13 +722,16 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
   // the mean over cells at each evaluation with a 95% t band.
   bool any_training = false;
   if (done > 0) {
-    for (const char* metric : {"return_mean", "normalized_score"}) {
+    std::map<const CellResult*, std::map<std::string, Points>> eval_curves;
+    for (const Group& g : groups)
+      for (const CellResult* c : g.cells) eval_curves[c] = EvalCurves(out_dir, *c);
+    for (const char* metric : kCurveMetrics) {
       std::vector<Curve> curves;
       for (size_t gi = 0; gi < groups.size(); ++gi) {
-        std::vector<std::vector<std::pair<double, double>>> per_cell;
+        std::vector<Points> per_cell;
         for (const CellResult* c : groups[gi].cells) {
-          auto cc = EvalCurve(out_dir, *c, metric);
-          if (!cc.empty()) per_cell.push_back(std::move(cc));
+          auto it = eval_curves[c].find(metric);
+          if (it != eval_curves[c].end() && !it->second.empty()) per_cell.push_back(it->second);
         }
         if (per_cell.empty()) continue;
         Curve curve;
