@@ -37,6 +37,15 @@ void CandidateFeatures::Fill(const StepBatch& obs, int r, int c, float* out) con
   out[3 * d_ + 3] = 1.0f;
 }
 
+void CandidateFeatures::FillNull(const StepBatch& obs, int r, float* out) const {
+  const float* u = obs.Interests(r);
+  std::copy_n(u, d_, out);
+  std::fill_n(out + d_, 2 * d_ + 2, 0.0f);
+  const float b = obs.budget[size_t(r)];
+  out[3 * d_ + 2] = std::isnan(b) ? 0.0f : float(b / mean_budget_);
+  out[3 * d_ + 3] = 1.0f;
+}
+
 void CandidateFeatures::FillRow(const StepBatch& obs, int r, float* out) const {
   for (int c = 0; c < obs.num_candidates; ++c) Fill(obs, r, c, out + size_t(c) * size_t(dim()));
 }

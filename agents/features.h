@@ -22,6 +22,9 @@ class CandidateFeatures {
   int dim() const { return 3 * d_ + 4; }
   // Row r, candidate c -> out[0..dim()).
   void Fill(const StepBatch& obs, int r, int c, float* out) const;
+  // "No item" for row r (SlateQ's null item): the state part of Fill (u,
+  // budget, bias) with every item part zero (x, u * x, match, length).
+  void FillNull(const StepBatch& obs, int r, float* out) const;
   // All candidates of row r -> out[K * dim()].
   void FillRow(const StepBatch& obs, int r, float* out) const;
   // Every row (inactive rows zero) -> out resized to rows * K * dim().

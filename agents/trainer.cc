@@ -90,8 +90,6 @@ class Trainer {
         eval_every_(s.run.eval_every > 0 ? s.run.eval_every : std::max<int64_t>(1, total_ / 10)),
         checkpoint_every_(s.run.checkpoint_every > 0 ? s.run.checkpoint_every : eval_every_),
         env_(s.env, s.seed, s.variant, VecEnv::Options{B_, s.run.threads, -1}) {
-    if (IsPrivileged(s.agent["type"].get<std::string>()))
-      throw InputError(s.file, "/agent/type", "a privileged agent cannot be trained (it reads hidden state)");
     AgentContext ctx{&s.env, &env_, s.seed, s.variant, B_, total_};
     agent_ = MakeAgent(s.agent, ctx);
     slates_.Resize(B_, s.env.slate_size);
@@ -101,7 +99,7 @@ class Trainer {
     const auto start = std::chrono::steady_clock::now();
     fs::create_directories(o_.out_dir);
     WriteFileAtomic(Path("scenario.resolved.json"), s_.resolved.dump(2) + "\n");
-    ComputeReferences();
+    if (env_.stationary()) ComputeReferences();
     if (o_.resume) {
       LoadCheckpoint();
     } else {
@@ -169,30 +167,43 @@ class Trainer {
   std::string Path(const char* name) const { return (fs::path(o_.out_dir) / name).string(); }
 
   // Evaluation users: the same seed (so the same topic geometry and catalog)
-  // but users numbered from kFirstEvalUser, never seen in training.
+  // but users numbered from kFirstEvalUser, never seen in training. In a
+  // non-stationary world (scheduled events, catalog turnover) they meet the
+  // world as it is at this training step, not the initial one.
   static constexpr int64_t kFirstEvalUser = int64_t(1) << 40;
-  VecEnv MakeEvalEnv() const {
-    return VecEnv(s_.env, s_.seed, s_.variant, VecEnv::Options{B_, s_.run.threads, s_.run.episodes, kFirstEvalUser});
+  std::unique_ptr<VecEnv> MakeEvalEnv() const {
+    auto env = std::make_unique<VecEnv>(s_.env, s_.seed, s_.variant,
+                                        VecEnv::Options{B_, s_.run.threads, s_.run.episodes, kFirstEvalUser});
+    if (!env_.stationary()) env->StartFromWorldOf(env_);
+    return env;
   }
 
-  // Random and myopic-oracle returns on the evaluation users (once: they do
-  // not change during training).
+  // Random and myopic-oracle returns on the evaluation users: once when the
+  // world is stationary, else at every evaluation (the world has moved).
   void ComputeReferences() {
     for (const char* type : {"random", "oracle"}) {
-      VecEnv env = MakeEvalEnv();
-      AgentContext ctx{&s_.env, &env, s_.seed, s_.variant, B_};
+      std::unique_ptr<VecEnv> env = MakeEvalEnv();
+      AgentContext ctx{&s_.env, env.get(), s_.seed, s_.variant, B_};
       auto agent = MakeAgent(json{{"type", type}}, ctx);
-      const Rollout r = RollOutWith(env, *agent, false, false, {}, 0, 0, nullptr);
+      const Rollout r = RollOutWith(*env, *agent, false, false, {}, 0, 0, nullptr);
       (std::string(type) == "random" ? random_ : oracle_) = r;
     }
   }
 
   void Evaluate() {
-    agent_->SetTraining(false);
-    VecEnv env = MakeEvalEnv();
+    if (!env_.stationary()) ComputeReferences();
+    std::unique_ptr<VecEnv> env = MakeEvalEnv();
     RolloutExtras extras;
-    const Rollout r = RollOutWith(env, *agent_, s_.run.regret, false, {}, 0, 0, &extras);
-    agent_->SetTraining(true);
+    Rollout r;
+    if (privileged_) {  // it reads the state of the environment it acts in: a fresh one on `env`
+      AgentContext ctx{&s_.env, env.get(), s_.seed, s_.variant, B_};
+      auto agent = MakeAgent(s_.agent, ctx);
+      r = RollOutWith(*env, *agent, s_.run.regret, false, {}, 0, 0, &extras);
+    } else {
+      agent_->SetTraining(false);
+      r = RollOutWith(*env, *agent_, s_.run.regret, false, {}, 0, 0, &extras);
+      agent_->SetTraining(true);
+    }
     json summary = SummarizeRollout(s_, r);
     RunningStat rr, ro, diff;
     for (size_t i = 0; i < r.episodes.size() && i < random_.episodes.size(); ++i) {
@@ -295,6 +306,10 @@ class Trainer {
   const int B_;
   const int64_t total_, eval_every_, checkpoint_every_;
   VecEnv env_;
+  // Privileged agents (the myopic oracle) read the environment they act in;
+  // they are stateless, so evaluation builds a fresh one on the evaluation env.
+  const bool privileged_ = IsPrivileged(s_.agent["type"].get<std::string>()) ||
+                           (s_.agent["type"] == "greedy" && s_.agent.value("score", "affinity") != "affinity");
   std::unique_ptr<Agent> agent_;
   SlateBatch slates_;
   EpisodeTracker tracker_;

@@ -11,8 +11,15 @@
 //
 // Non-learning agents run the same loop (popularity still counts clicks);
 // their evaluations then use the same users as a learning agent's, so tables
-// compare like with like. Privileged agents are refused: they would read the
-// training environment's hidden state while acting in the evaluation one.
+// compare like with like. Privileged agents (the myopic oracle) are rebuilt on
+// the evaluation environment for each evaluation, since they read the state
+// of the environment they act in.
+//
+// Non-stationary worlds (scheduled events, live-catalog turnover): each
+// evaluation puts the evaluation users in the world as it is at that training
+// step (VecEnv::StartFromWorldOf), and the random and oracle references are
+// recomputed there, so the normalized score compares policies in the same
+// world.
 //
 // Run directory:
 //   scenario.resolved.json

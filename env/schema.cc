@@ -17,7 +17,8 @@ namespace cohort {
 //   kObject:      an object validated against `sub` when absent ({} fills
 //                 every sub-default);
 //   kObjectArray: the default array (usually []);
-//   kComponent:   the default type name, a string.
+//   kComponent:   the default type name, a string (component_defaults may
+//                 add the owner's values for that type's keys).
 
 namespace {
 
@@ -300,8 +301,12 @@ class Validator {
           UnknownTypeMessage(type.get<std::string>(), f.registry ? *f.registry : empty));
       return v;
     }
+    json given = v;
+    if (f.component_defaults.is_object() && type == f.default_value)
+      for (auto it = f.component_defaults.begin(); it != f.component_defaults.end(); ++it)
+        if (it.key() != "type" && !given.contains(it.key())) given[it.key()] = it.value();
     json out = {{"type", type}};
-    out.update(Object(v, info->schema, path, {"type"}));
+    out.update(Object(given, info->schema, path, {"type"}));
     return out;
   }
 
@@ -439,6 +444,15 @@ Schema& Schema::ObjectArray(const std::string& key, const Schema* element, const
 Schema& Schema::Component(const std::string& key, const ComponentRegistry* registry,
                           const std::string& default_type, const std::string& doc) {
   AddField(fields_, key, FieldKind::kComponent, default_type, doc).registry = registry;
+  return *this;
+}
+
+Schema& Schema::WithDefaults(const json& values) {
+  if (fields_.empty() || fields_.back().kind != FieldKind::kComponent || !values.is_object())
+    throw std::logic_error("schema: WithDefaults(object) must follow a Component field");
+  Field& f = fields_.back();
+  f.component_defaults = json{{"type", f.default_value}};
+  f.component_defaults.update(values);
   return *this;
 }
 
@@ -720,6 +734,8 @@ std::string KindText(const Field& f) {
 std::string DefaultText(const Field& f) {
   if (f.default_value.is_null()) return "required";
   if (f.kind == FieldKind::kObject) return "";
+  if (f.kind == FieldKind::kComponent && f.component_defaults.is_object())
+    return "default " + FormatValue(f.component_defaults);
   return "default " + FormatValue(f.default_value);
 }
 

@@ -66,6 +66,10 @@ struct Field {
   std::vector<std::string> choices;            // kString only
   const class Schema* sub = nullptr;           // kObject / kObjectArray
   const ComponentRegistry* registry = nullptr;  // kComponent
+  // kComponent: this owner's defaults for the default type (e.g. an agent's
+  // own learning rate for "adam"); they fill keys the user leaves out when the
+  // type is absent or equal to the default type.
+  json component_defaults;
   std::string doc;
   bool privileged = false;  // documents access to hidden simulator state
 };
@@ -96,6 +100,9 @@ class Schema {
   Schema& ObjectArray(const std::string& key, const Schema* element, const std::string& doc);
   Schema& Component(const std::string& key, const ComponentRegistry* registry,
                     const std::string& default_type, const std::string& doc);
+  // The last field, a kComponent: the owner's own defaults for keys of its
+  // default type's schema (e.g. {"lr": 0.003} for "adam").
+  Schema& WithDefaults(const json& values);
   // Any JSON value (e.g. a map of dotted paths to values); the caller checks it.
   Schema& Any(const std::string& key, json def, const std::string& doc);
   // A field with no default: absent => "missing required key".

@@ -110,11 +110,34 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
 
 VecEnv::~VecEnv() = default;
 
+void VecEnv::StartFromWorldOf(const VecEnv& world) {
+  if (world.dim_ != dim_ || world.k_ != k_ || world.slate_ != slate_ ||
+      world.model_.seed() != model_.seed() || world.model_.variant() != model_.variant())
+    throw std::invalid_argument("StartFromWorldOf: the world comes from another scenario, seed or variant");
+  start_model_ = world.model_;
+  start_catalog_ = world.catalog_;
+  start_tick_ = world.tick_;
+  start_event_ = world.next_event_;
+}
+
+bool VecEnv::stationary() const {
+  const CatalogParams& c = initial_params_.catalog;
+  return initial_params_.events.empty() &&
+         (c.source != CandidateSource::kLive || (c.arrival_rate <= 0.0 && c.max_age <= 0));
+}
+
 const StepBatch& VecEnv::Reset() {
-  tick_ = 0;
-  next_event_ = 0;
-  model_ = PopulationModel(initial_params_, model_.seed(), model_.variant());
-  if (model_.params().catalog.source == CandidateSource::kLive) {
+  if (start_model_) {
+    tick_ = start_tick_;
+    next_event_ = start_event_;
+    model_ = *start_model_;
+    catalog_ = start_catalog_;
+  } else {
+    tick_ = 0;
+    next_event_ = 0;
+    model_ = PopulationModel(initial_params_, model_.seed(), model_.variant());
+  }
+  if (!start_model_ && model_.params().catalog.source == CandidateSource::kLive) {
     catalog_.Reset(model_);
     if (catalog_.alive_count() < k_)
       throw std::runtime_error("live catalog holds fewer items than candidates per step");

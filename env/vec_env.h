@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -109,6 +110,17 @@ class VecEnv {
   ~VecEnv();
 
   const StepBatch& Reset();
+  // Makes every later Reset() start in `world`'s current world (the model with
+  // the events applied so far, the live catalog with its random stream, the
+  // clock) instead of the initial one at tick 0; later events and arrivals
+  // then follow on from there. The trainer evaluates a frozen policy this
+  // way: fresh evaluation users in the world as it is at that training step.
+  // `world` must have been built from the same params, seed and variant. Not
+  // part of a checkpoint.
+  void StartFromWorldOf(const VecEnv& world);
+  // True when every tick's world is the same: no scheduled events and no
+  // live-catalog turnover (arrivals or retirements).
+  bool stationary() const;
   // Throws std::invalid_argument for a malformed slate (wrong shape, index out
   // of range, repeated item), naming the row.
   const StepBatch& Step(const SlateBatch& slates);
@@ -171,6 +183,11 @@ class VecEnv {
   int num_envs_, dim_, num_topics_, k_, slate_;
   int64_t tick_ = 0;
   size_t next_event_ = 0;  // next entry of sorted_events_ to apply
+  // StartFromWorldOf(): where Reset() starts (no value: the initial world).
+  std::optional<PopulationModel> start_model_;
+  Catalog start_catalog_;
+  int64_t start_tick_ = 0;
+  size_t start_event_ = 0;
 
   // Per-slot user state (struct of arrays).
   std::vector<int64_t> user_;

@@ -612,6 +612,69 @@ TEST_CASE("dynamics: preference_shift event") {
   CHECK(low_topic2() > 50);
 }
 
+// StartFromWorldOf: a second VecEnv (other users) starts in the first one's
+// current world: its clock, the events applied so far (new users start
+// shifted), the live catalog and the catalog's random stream, so both worlds
+// then evolve identically (later events and arrivals).
+TEST_CASE("dynamics: StartFromWorldOf starts other users in the current world") {
+  const Scenario s = MakeScenario(json{
+      {"num_topics", 5},
+      {"candidates", 6},
+      {"slate_size", 2},
+      {"catalog", {{"source", "live"}, {"size", 100}, {"arrival_rate", 3.0}, {"max_age", 50}}},
+      {"users", {{"time_budget", {{"mean", 1e9}}}}},
+      {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}}},
+      {"events", json::array({{{"at_step", 3}, {"type", "preference_shift"}, {"topic", 2}, {"amount", 1.5}},
+                              {{"at_step", 8}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
+  const int B = 256;
+  VecEnv world(s.env, 81, 0, VecEnv::Options{B, 1, -1});
+  VecEnv other(s.env, 81, 0, VecEnv::Options{B, 1, -1, int64_t(1) << 40});
+  CHECK_FALSE(world.stationary());
+  const StepBatch* wb = &world.Reset();
+  Rng rng(81);
+  SlateBatch slates;
+  slates.Resize(B, 2);
+  for (int t = 0; t < 5; ++t) {
+    RandomSlates(rng, *wb, slates);
+    wb = &world.Step(slates);
+  }
+  other.StartFromWorldOf(world);
+  const StepBatch* ob = &other.Reset();
+  CHECK(other.tick() == 5);
+  CHECK(ob->user_id[0] == int64_t(1) << 40);
+  int64_t low_topic2 = 0, bad_items = 0;
+  for (int r = 0; r < B; ++r) low_topic2 += other.TrueInterests(r)[2] < 0.5f - 1e-6f;  // U(-1,1) + 1.5, clipped
+  CHECK(low_topic2 == 0);
+  auto same_catalog = [&] {
+    const Catalog &a = world.catalog(), &b = other.catalog();
+    if (a.total_items() != b.total_items() || a.alive_count() != b.alive_count()) return false;
+    for (int64_t id = 0; id < a.total_items(); ++id)
+      if (a.Item(id).topic != b.Item(id).topic || a.Item(id).quality != b.Item(id).quality) return false;
+    return true;
+  };
+  CHECK(world.catalog().total_items() > 100);  // arrivals happened
+  CHECK(same_catalog());
+  for (size_t i = 0; i < ob->item_id.size(); ++i) bad_items += ob->item_id[i] >= world.catalog().total_items();
+  CHECK(bad_items == 0);
+  // Both go on: the step-8 event and the arrivals happen in both, identically.
+  for (int t = 0; t < 5; ++t) {
+    RandomSlates(rng, *wb, slates);
+    wb = &world.Step(slates);
+    RandomSlates(rng, *ob, slates);
+    ob = &other.Step(slates);
+  }
+  CHECK(other.tick() == 10);
+  CHECK(same_catalog());
+  CHECK(other.model().params().catalog.quality_means == world.model().params().catalog.quality_means);
+  // Reset() starts again from the adopted world, reproducibly.
+  const std::vector<int32_t> topics_first = other.Reset().topic;
+  CHECK(other.tick() == 5);
+  CHECK(other.Reset().topic == topics_first);
+  // A world without events or catalog turnover is stationary.
+  const Scenario plain = MakeScenario(json{{"num_topics", 5}, {"candidates", 6}, {"slate_size", 2}});
+  CHECK(VecEnv(plain.env, 1, 0, VecEnv::Options{4, 1, -1}).stationary());
+}
+
 // A quality_shift at step 2 adds its amount to the quality of every catalog
 // item of the topic (and to the topic's mean for future items); candidates
 // shown afterwards carry the shifted quality.

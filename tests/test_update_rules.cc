@@ -146,3 +146,16 @@ TEST_CASE("update rules: configuration errors name the key") {
   CHECK(error.find("adamw") != std::string::npos);
   CHECK(error.find("adam") != std::string::npos);
 }
+
+TEST_CASE("update rules: an owner's defaults for the default type fill only what the user leaves out") {
+  Schema s;
+  s.Component("optimizer", &UpdateRuleRegistry(), "adam", "").WithDefaults({{"lr", 0.01}});
+  auto resolve = [&](const json& config) { return Validate(config, s, "test.json")["optimizer"]; };
+  CHECK(resolve(json::object())["lr"].get<double>() == 0.01);                              // absent
+  CHECK(resolve({{"optimizer", {{"schedule", "linear"}}}})["lr"].get<double>() == 0.01);  // no type
+  CHECK(resolve({{"optimizer", {{"schedule", "linear"}}}})["schedule"] == "linear");
+  CHECK(resolve({{"optimizer", {{"type", "adam"}, {"lr", 0.5}}}})["lr"].get<double>() == 0.5);  // given wins
+  // Another type keeps its own defaults (Adam's lr does not leak into SGD's).
+  CHECK(resolve({{"optimizer", {{"type", "sgd"}}}})["lr"].get<double>() ==
+        Resolve({{"type", "sgd"}})["lr"].get<double>());
+}

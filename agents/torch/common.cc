@@ -131,12 +131,13 @@ int SampleIndex(const float* p, int n, Rng& rng) {
   return n - 1;
 }
 
-void AddNetworkKeys(Schema& s, std::vector<int> hidden) {
+void AddNetworkKeys(Schema& s, std::vector<int> hidden, double lr) {
   json h = json::array();
   for (int v : hidden) h.push_back(v);
   s.NumberArray("hidden", h, 1, 4096, "hidden layer sizes", 0, 8)
       .String("activation", "tanh", {"tanh", "relu"}, "activation between layers")
-      .Component("optimizer", &UpdateRuleRegistry(), "adam", "update rule (agents/update_rules.h)");
+      .Component("optimizer", &UpdateRuleRegistry(), "adam", "update rule (agents/update_rules.h)")
+      .WithDefaults({{"lr", lr}});
 }
 
 }  // namespace cohort::torch_agents

@@ -70,7 +70,7 @@ inline torch::Tensor View(std::vector<float>& v, torch::IntArrayRef shape) {
 int SampleIndex(const float* p, int n, Rng& rng);
 
 // Schema keys shared by the LibTorch agents: "hidden", "activation",
-// "optimizer" (an update rule, default Adam).
-void AddNetworkKeys(Schema& s, std::vector<int> hidden);
+// "optimizer" (an update rule, default Adam with this agent's tuned `lr`).
+void AddNetworkKeys(Schema& s, std::vector<int> hidden, double lr);
 
 }  // namespace cohort::torch_agents

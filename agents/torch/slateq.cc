@@ -2,7 +2,14 @@
 // Reinforcement Learning with Recommendation Sets").
 //
 //   Q(s, i)  item-wise long-term value: an MLP on CandidateFeatures(s, i)
-//   Q(s, A) = sum_{i in A} P(i | s, A) Q(s, i)    (no-click mass adds 0)
+//   Q(s, A) = sum_{i in A} P(i | s, A) Q(s, i) + P(null | s, A) Q(s, null)
+//
+// The null item (no click) has its own learned value Q(s, null), the same
+// network on FillNull features (the state part, item part zero), as in the
+// paper where the null item is always in the slate. With null_item = false a
+// no-click is worth 0 and only steps with a click are learned from; with
+// gamma > 0 that undervalues slates users may pass over (the session goes on
+// after a no-click), which pushes the agent toward myopic click-maximising.
 //
 // Choice model estimate. The agent never reads hidden state: P(i | s, A) is
 // the scenario's choice model (its *form and public parameters*, from
@@ -20,11 +27,12 @@
 //
 // Slate choice (acting and the TD target): exact enumeration of all C(K, k)
 // slates when there are at most max_enumerated of them, else the paper's
-// top-k: the k candidates with the highest w(s, i) * Q(s, i).
+// top-k: the k candidates with the highest w(s, i) * (Q(s, i) - Q(s, null)).
 //
-// Learning (SARSA-free, Q-learning form): only steps with a click update the
-// clicked item i (no click: no item update, as in the paper's decomposition):
-//   y = r + gamma * max_{A'} sum_{j in A'} P(j | s', A') Q_target(s', j)
+// Learning (Q-learning form): a step updates the clicked item i, or the null
+// item when nothing was clicked (skipped with null_item = false):
+//   y = r + gamma * max_{A'} [sum_{j in A'} P(j | s', A') Q_target(s', j)
+//                             + P(null | s', A') Q_target(s', null)]
 // with the target network fed the NEXT state s'. With double_q the next slate
 // is chosen with the online network and valued with the target network.
 // End of episode: terminated => no bootstrap. Truncated episodes would
@@ -56,7 +64,7 @@ constexpr uint64_t kReplayEntity = (uint64_t(1) << 40) + 1;
 const Schema& SlateQSchema() {
   static const Schema s = [] {
     Schema s("SlateQ: item-wise Q with the slate value decomposed by an estimated choice model");
-    AddNetworkKeys(s, {64, 64});
+    AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3);
     s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
         .Integer("buffer_size", 50000, 1, 100000000, "replay capacity (transitions with a click)")
         .Integer("batch_size", 256, 1, 65536, "transitions per gradient step")
@@ -70,7 +78,9 @@ const Schema& SlateQSchema() {
         .Number("epsilon_end", 0.05, 0.0, 1.0, "final probability of a random slate")
         .Number("epsilon_fraction", 0.5, 0.0, 1.0, "fraction of the planned steps over which epsilon decays")
         .Integer("epsilon_steps", 1000, 0, 100000000, "decay length in steps when the planned length is unknown")
-        .Integer("max_enumerated", 2000, 1, 10000000, "enumerate every slate up to this many, else top-k");
+        .Integer("max_enumerated", 2000, 1, 10000000, "enumerate every slate up to this many, else top-k")
+        .Bool("null_item", true,
+              "learn Q(s, null) for the no-click outcome (false: a no-click is worth 0 and only clicks are stored)");
     return s;
   }();
   return s;
@@ -141,43 +151,46 @@ class SlateChooser {
     for (int j = 0; j < k_; ++j) p[j] /= total;
   }
 
-  // Q(s, A) for the slate `slate` (position order) given per-candidate q, v.
-  double Value(const int32_t* slate, const float* q, const float* v) const {
+  // Q(s, A) for the slate `slate` (position order) given per-candidate q, v
+  // and the null item's value.
+  double Value(const int32_t* slate, const float* q, const float* v, float q_null) const {
     float vs[kMaxK];
     double p[kMaxK];
     for (int j = 0; j < k_; ++j) vs[j] = v[slate[j]];
     Probabilities(vs, p);
-    double total = 0.0;
-    for (int j = 0; j < k_; ++j) total += p[j] * q[slate[j]];
-    return total;
+    double total = 0.0, click = 0.0;
+    for (int j = 0; j < k_; ++j) total += p[j] * q[slate[j]], click += p[j];
+    return total + std::max(0.0, 1.0 - click) * q_null;
   }
 
   // The slate maximising Q(s, A) (ties: the first found); returns its value.
   // `select_q` picks the slate, `value_q` values it (double Q); usually equal.
-  double Best(const float* select_q, const float* value_q, const float* v, int32_t* out) const {
+  double Best(const float* select_q, const float* value_q, const float* v, int32_t* out, float select_null = 0.0f,
+              float value_null = 0.0f) const {
     int32_t cand[kMaxK];
     double best = -std::numeric_limits<double>::infinity();
     if (enumerates()) {
       for (size_t i = 0; i < combos_.size(); i += size_t(k_)) {
         std::copy_n(&combos_[i], k_, cand);
         if (ordered_) SortByQ(cand, select_q);
-        const double value = Value(cand, select_q, v);
+        const double value = Value(cand, select_q, v, select_null);
         if (value > best) {
           best = value;
           std::copy_n(cand, k_, out);
         }
       }
-    } else {  // top-k by w(s, i) * Q(s, i)
+    } else {  // top-k by w(s, i) * (Q(s, i) - Q(s, null))
       scratch_.resize(size_t(K_));
       std::iota(scratch_.begin(), scratch_.end(), 0);
       weight_.resize(size_t(K_));
-      for (int c = 0; c < K_; ++c) weight_[size_t(c)] = ItemWeight(v[c]) * select_q[c];
+      for (int c = 0; c < K_; ++c) weight_[size_t(c)] = ItemWeight(v[c]) * (select_q[c] - select_null);
       std::stable_sort(scratch_.begin(), scratch_.end(),
                        [&](int32_t a, int32_t b) { return weight_[size_t(a)] > weight_[size_t(b)]; });
       std::copy_n(scratch_.begin(), k_, out);
       if (ordered_) SortByQ(out, select_q);
     }
-    return value_q == select_q && enumerates() ? best : Value(out, value_q, v);
+    return value_q == select_q && select_null == value_null && enumerates() ? best
+                                                                            : Value(out, value_q, v, value_null);
   }
 
   static constexpr int kMaxK = 64;
@@ -215,6 +228,8 @@ class SlateQAgent : public Agent {
         K_(ctx.params->num_candidates),
         k_(ctx.params->slate_size),
         F_(features_.dim()),
+        null_item_(config["null_item"].get<bool>()),
+        Kq_(K_ + (null_item_ ? 1 : 0)),
         gamma_(config["gamma"].get<double>()),
         batch_size_(config["batch_size"].get<int>()),
         learning_starts_(config["learning_starts"].get<int64_t>()),
@@ -227,8 +242,8 @@ class SlateQAgent : public Agent {
         eps_end_(config["epsilon_end"].get<double>()),
         eps_decay_steps_(ctx.total_steps > 0 ? config["epsilon_fraction"].get<double>() * double(ctx.total_steps)
                                              : double(config["epsilon_steps"].get<int64_t>())),
-        // [clicked item features F | reward | done | next features K*F | next scores K]
-        replay_(config["buffer_size"].get<int64_t>(), F_ + 2 + int64_t(K_) * F_ + K_),
+        // [clicked (or null) item features F | reward | done | next features Kq*F | next scores K]
+        replay_(config["buffer_size"].get<int64_t>(), F_ + 2 + int64_t(Kq_) * F_ + K_),
         replay_rng_(MakeRng(ctx.seed, ctx.variant, kReplayEntity, StreamPurpose::kPolicy)),
         explore_(ctx.seed, ctx.variant, ctx.num_envs) {
     UseOneThread();
@@ -252,21 +267,29 @@ class SlateQAgent : public Agent {
 
   double Epsilon() const { return LinearEpsilon(eps_start_, eps_end_, steps_, eps_decay_steps_); }
 
-  // Item-wise Q of every candidate of every active row of `obs`, one forward
-  // pass: rows -> active row list, feat -> [n*K, F], q -> [n*K].
+  // The K candidates' features of row r, then the null item's (Kq * F).
+  void FillRowQ(const StepBatch& obs, int r, float* out) const {
+    features_.FillRow(obs, r, out);
+    if (null_item_) features_.FillNull(obs, r, out + size_t(K_) * size_t(F_));
+  }
+
+  // Item-wise Q of every candidate (and the null item) of every active row of
+  // `obs`, one forward pass: rows -> active row list, feat -> [n*Kq, F],
+  // q -> [n*Kq].
   void CandidateQ(const StepBatch& obs, std::vector<int>& rows, std::vector<float>& feat, std::vector<float>& q) {
     rows.clear();
     for (int r = 0; r < obs.rows; ++r)
       if (obs.active[size_t(r)]) rows.push_back(r);
-    const size_t per_row = size_t(K_) * size_t(F_);
+    const size_t per_row = size_t(Kq_) * size_t(F_);
     feat.resize(rows.size() * per_row);
-    for (size_t i = 0; i < rows.size(); ++i) features_.FillRow(obs, rows[i], &feat[i * per_row]);
-    q.resize(rows.size() * size_t(K_));
+    for (size_t i = 0; i < rows.size(); ++i) FillRowQ(obs, rows[i], &feat[i * per_row]);
+    q.resize(rows.size() * size_t(Kq_));
     if (rows.empty()) return;
     c10::InferenceMode guard;
-    const torch::Tensor out = q_->forward(View(feat, {int64_t(rows.size()) * K_, F_})).reshape({-1}).contiguous();
+    const torch::Tensor out = q_->forward(View(feat, {int64_t(rows.size()) * Kq_, F_})).reshape({-1}).contiguous();
     std::copy_n(out.data_ptr<float>(), q.size(), q.data());
   }
+  float NullQ(const float* q_row) const { return null_item_ ? q_row[K_] : 0.0f; }
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     CandidateQ(obs, act_rows_, act_feat_, act_q_);
@@ -283,8 +306,8 @@ class SlateQAgent : public Agent {
         }
       }
       for (int c = 0; c < K_; ++c) score_[size_t(c)] = chooser_.Score(obs, r, c);
-      const float* q = &act_q_[i * size_t(K_)];
-      chooser_.Best(q, q, score_.data(), out);
+      const float* q = &act_q_[i * size_t(Kq_)];
+      chooser_.Best(q, q, score_.data(), out, NullQ(q), NullQ(q));
     }
     if (training_) {
       pending_rows_ = act_rows_;
@@ -295,16 +318,17 @@ class SlateQAgent : public Agent {
     }
   }
 
-  // Stores one transition per clicked row (training only).
+  // Stores one transition per row: the clicked item, or the null item
+  // (without it: clicked rows only). Training only.
   void Observe(const StepBatch& result) override {
     if (!training_) return;
     ++steps_;
-    const size_t per_row = size_t(K_) * size_t(F_);
+    const size_t per_row = size_t(Kq_) * size_t(F_);
     for (size_t i = 0; i < pending_rows_.size(); ++i) {
       const int r = pending_rows_[i];
       const int pos = result.click_position[size_t(r)];
-      if (pos < 0) continue;
-      const int c = pending_slates_[size_t(r) * size_t(k_) + size_t(pos)];
+      if (pos < 0 && !null_item_) continue;
+      const int c = pos < 0 ? K_ : pending_slates_[size_t(r) * size_t(k_) + size_t(pos)];
       const bool done = result.terminated[size_t(r)] || result.truncated[size_t(r)] || !result.active[size_t(r)];
       float* rec = replay_.Push();
       std::copy_n(&pending_feat_[i * per_row + size_t(c) * size_t(F_)], F_, rec);
@@ -315,7 +339,7 @@ class SlateQAgent : public Agent {
       if (done) {  // the next observation belongs to the next user
         std::fill_n(next, per_row + size_t(K_), 0.0f);
       } else {
-        features_.FillRow(result, r, next);
+        FillRowQ(result, r, next);
         for (int j = 0; j < K_; ++j) next_score[j] = chooser_.Score(result, r, j);
       }
     }
@@ -339,7 +363,7 @@ class SlateQAgent : public Agent {
 
   std::pair<double, double> GradientStep() {
     const int n = batch_size_;
-    const size_t per_row = size_t(K_) * size_t(F_);
+    const size_t per_row = size_t(Kq_) * size_t(F_);
     replay_.SampleIndices(n, replay_rng_, idx_);
     b_feat_.resize(size_t(n) * size_t(F_));
     b_next_.resize(size_t(n) * per_row);
@@ -373,7 +397,7 @@ class SlateQAgent : public Agent {
     const int n = int(reward.size());
     y.resize(size_t(n));
     torch::NoGradGuard no_grad;
-    const torch::Tensor next = View(b_next_, {int64_t(n) * K_, F_});
+    const torch::Tensor next = View(b_next_, {int64_t(n) * Kq_, F_});
     const torch::Tensor qt = target_->Forward(next).reshape({-1}).contiguous();
     torch::Tensor qo = qt;
     if (double_q_) qo = q_->forward(next).reshape({-1}).contiguous();
@@ -381,9 +405,11 @@ class SlateQAgent : public Agent {
     const float* po = qo.data_ptr<float>();
     std::vector<int32_t> slate(static_cast<size_t>(k_));
     for (int b = 0; b < n; ++b) {
-      const size_t o = size_t(b) * size_t(K_);
+      const size_t o = size_t(b) * size_t(Kq_);
       double v_next = 0.0;
-      if (done[size_t(b)] == 0.0f) v_next = chooser_.Best(po + o, pt + o, &b_score_[o], slate.data());
+      if (done[size_t(b)] == 0.0f)
+        v_next = chooser_.Best(po + o, pt + o, &b_score_[size_t(b) * size_t(K_)], slate.data(), NullQ(po + o),
+                               NullQ(pt + o));
       y[size_t(b)] = float(reward[size_t(b)] + gamma_ * v_next);
     }
   }
@@ -391,24 +417,25 @@ class SlateQAgent : public Agent {
   // Test seam: targets for every row of `next` as next state.
   std::vector<float> TargetsFor(const StepBatch& next, const std::vector<float>& reward,
                                 const std::vector<float>& done) {
-    const size_t per_row = size_t(K_) * size_t(F_);
+    const size_t per_row = size_t(Kq_) * size_t(F_);
     b_next_.resize(size_t(next.rows) * per_row);
     b_score_.resize(size_t(next.rows) * size_t(K_));
     for (int r = 0; r < next.rows; ++r) {
-      features_.FillRow(next, r, &b_next_[size_t(r) * per_row]);
+      FillRowQ(next, r, &b_next_[size_t(r) * per_row]);
       for (int c = 0; c < K_; ++c) b_score_[size_t(r) * K_ + size_t(c)] = chooser_.Score(next, r, c);
     }
     std::vector<float> y;
     Targets(reward, done, y);
     return y;
   }
-  // Test seam: Q of every candidate of every row, online or target network.
+  // Test seam: Q of every candidate (then the null item, if used) of every
+  // row, online or target network.
   std::vector<float> QFor(const StepBatch& obs, bool target) {
-    const size_t per_row = size_t(K_) * size_t(F_);
+    const size_t per_row = size_t(Kq_) * size_t(F_);
     std::vector<float> feat(size_t(obs.rows) * per_row);
-    for (int r = 0; r < obs.rows; ++r) features_.FillRow(obs, r, &feat[size_t(r) * per_row]);
+    for (int r = 0; r < obs.rows; ++r) FillRowQ(obs, r, &feat[size_t(r) * per_row]);
     torch::NoGradGuard no_grad;
-    const torch::Tensor x = View(feat, {int64_t(obs.rows) * K_, F_});
+    const torch::Tensor x = View(feat, {int64_t(obs.rows) * Kq_, F_});
     const torch::Tensor q = (target ? target_->Forward(x) : q_->forward(x)).reshape({-1}).contiguous();
     return std::vector<float>(q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
   }
@@ -457,6 +484,8 @@ class SlateQAgent : public Agent {
   CandidateFeatures features_;
   SlateChooser chooser_;
   const int K_, k_, F_;
+  const bool null_item_;
+  const int Kq_;  // Q rows per user: K candidates (+ the null item)
   const double gamma_;
   const int batch_size_;
   const int64_t learning_starts_, train_every_;
@@ -489,11 +518,12 @@ class SlateQAgent : public Agent {
 // Test seam (declared in tests/torch/test_slateq.cc; not part of the Agent
 // interface): the slate search and the TD target of a SlateQ agent.
 namespace slateq_testing {
-double BestSlate(const EnvParams& p, int64_t max_enumerated, const float* q, const float* v, int32_t* out) {
-  return SlateChooser(p, max_enumerated).Best(q, q, v, out);
+double BestSlate(const EnvParams& p, int64_t max_enumerated, const float* q, const float* v, int32_t* out,
+                 float q_null) {
+  return SlateChooser(p, max_enumerated).Best(q, q, v, out, q_null, q_null);
 }
-double SlateValue(const EnvParams& p, const int32_t* slate, const float* q, const float* v) {
-  return SlateChooser(p, 1).Value(slate, q, v);
+double SlateValue(const EnvParams& p, const int32_t* slate, const float* q, const float* v, float q_null) {
+  return SlateChooser(p, 1).Value(slate, q, v, q_null);
 }
 std::vector<float> TdTargets(Agent& a, const StepBatch& next, const std::vector<float>& reward,
                              const std::vector<float>& done) {

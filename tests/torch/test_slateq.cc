@@ -16,8 +16,9 @@ namespace cohort::torch_agents {
 void RegisterSlateQ(AgentRegistrar& r);
 // Test seam defined in agents/torch/slateq.cc.
 namespace slateq_testing {
-double BestSlate(const EnvParams& p, int64_t max_enumerated, const float* q, const float* v, int32_t* out);
-double SlateValue(const EnvParams& p, const int32_t* slate, const float* q, const float* v);
+double BestSlate(const EnvParams& p, int64_t max_enumerated, const float* q, const float* v, int32_t* out,
+                 float q_null = 0.0f);
+double SlateValue(const EnvParams& p, const int32_t* slate, const float* q, const float* v, float q_null = 0.0f);
 std::vector<float> TdTargets(Agent& a, const StepBatch& next, const std::vector<float>& reward,
                              const std::vector<float>& done);
 std::vector<float> CandidateQ(Agent& a, const StepBatch& obs, bool target);
@@ -136,6 +137,23 @@ DOCTEST_TEST_CASE("slateq slate value, exact enumeration and top-k on a hand cas
   DOCTEST_CHECK(out[0] == 1);
   DOCTEST_CHECK(out[1] == 2);
   DOCTEST_CHECK(greedy == doctest::Approx(1.9 * 1.6 * 2 / 5.8).epsilon(1e-5));
+
+  // With the null item worth 10 (the user goes on after a no-click), a
+  // slate's value adds P(no click) * 10 = 2 / (2 + sum w) * 10: now the slate
+  // users are least likely to click, {0,3}, is the best.
+  best = -1e9;
+  for (int i = 0; i < 6; ++i) {
+    const int a = pairs[i][0], c = pairs[i][1];
+    const double by_hand = (w[a] * q[a] + w[c] * q[c] + 2.0 * 10.0) / (2.0 + w[a] + w[c]);
+    const int32_t slate[2] = {a, c};
+    DOCTEST_CHECK(st::SlateValue(p, slate, q, v, 10.0f) == doctest::Approx(by_hand).epsilon(1e-6));
+    if (by_hand > best + 1e-9) best = by_hand, best_pair = i;
+  }
+  DOCTEST_CHECK(best_pair == 2);
+  DOCTEST_CHECK(best == doctest::Approx((0.1 * 30 + 20.0) / 3.1).epsilon(1e-5));
+  DOCTEST_CHECK(st::BestSlate(p, 2000, q, v, out, 10.0f) == doctest::Approx(best).epsilon(1e-6));
+  DOCTEST_CHECK(out[0] == 0);
+  DOCTEST_CHECK(out[1] == 3);
 }
 
 DOCTEST_TEST_CASE("slateq choice estimate equals the true choice model when interests are visible") {
@@ -173,12 +191,15 @@ DOCTEST_TEST_CASE("slateq TD target uses the target network on the next state") 
   const std::vector<float> reward = {1, 2, 3, 4, 5, 6, 7, 8};
   const std::vector<float> done = {0, 0, 0, 0, 1, 0, 0, 0};
   const std::vector<float> y0 = st::TdTargets(*agent, next, reward, done);
-  // Expected: r + gamma * max_A sum P * Q_target(next, .), by the slate search.
+  // Expected: r + gamma * max_A [sum P * Q_target(next, .) + P(null) *
+  // Q_target(next, null)], by the slate search. Q rows: 10 candidates + null.
   const std::vector<float> qt = st::CandidateQ(*agent, next, /*target=*/true);
+  DOCTEST_REQUIRE(qt.size() == 8 * 11);
   const std::vector<float> v = st::ObservedScores(*agent, next);
   for (int r = 0; r < 8; ++r) {
     int32_t slate[2];
-    const double vn = st::BestSlate(p, 2000, &qt[size_t(r) * 10], &v[size_t(r) * 10], slate);
+    const double vn =
+        st::BestSlate(p, 2000, &qt[size_t(r) * 11], &v[size_t(r) * 10], slate, qt[size_t(r) * 11 + 10]);
     const double expected = reward[size_t(r)] + (done[size_t(r)] ? 0.0 : 0.9 * vn);
     DOCTEST_CHECK(y0[size_t(r)] == doctest::Approx(expected).epsilon(1e-5));
   }
@@ -187,16 +208,29 @@ DOCTEST_TEST_CASE("slateq TD target uses the target network on the next state") 
   const std::vector<float> qo = st::CandidateQ(*agent, next, /*target=*/false);
   DOCTEST_CHECK(qo[0] == doctest::Approx(qt[0] + 5.0f).epsilon(1e-5));
   DOCTEST_CHECK(st::TdTargets(*agent, next, reward, done) == y0);
-  // After a sync the targets follow: + gamma * 5 * P(click on the best slate).
+  // After a sync the targets follow: every Q (the null item's too) rose by 5
+  // and the probabilities sum to 1, so each target rises by gamma * 5.
   st::SyncTarget(*agent);
   const std::vector<float> y1 = st::TdTargets(*agent, next, reward, done);
   for (int r = 0; r < 8; ++r) {
     if (done[size_t(r)]) {
       DOCTEST_CHECK(y1[size_t(r)] == y0[size_t(r)]);
     } else {
-      DOCTEST_CHECK(y1[size_t(r)] > y0[size_t(r)] + 0.5f);
-      DOCTEST_CHECK(y1[size_t(r)] < y0[size_t(r)] + 0.9f * 5.0f);
+      DOCTEST_CHECK(y1[size_t(r)] == doctest::Approx(y0[size_t(r)] + 0.9f * 5.0f).epsilon(1e-5));
     }
+  }
+  // Without the null item a no-click is worth 0: the rise is gamma * 5 *
+  // P(click on the best slate), strictly between 0 and gamma * 5.
+  auto clicks_only = Registrar().Make(json{{"type", "slateq"}, {"gamma", 0.9}, {"null_item", false}}, ctx);
+  DOCTEST_REQUIRE(st::CandidateQ(*clicks_only, next, true).size() == 8 * 10);
+  const std::vector<float> z0 = st::TdTargets(*clicks_only, next, reward, done);
+  st::ShiftOnline(*clicks_only, 5.0f);
+  st::SyncTarget(*clicks_only);
+  const std::vector<float> z1 = st::TdTargets(*clicks_only, next, reward, done);
+  for (int r = 0; r < 8; ++r) {
+    if (done[size_t(r)]) continue;
+    DOCTEST_CHECK(z1[size_t(r)] > z0[size_t(r)] + 0.5f);
+    DOCTEST_CHECK(z1[size_t(r)] < z0[size_t(r)] + 0.9f * 5.0f);
   }
 }
 
