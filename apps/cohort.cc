@@ -36,7 +36,9 @@ usage:
   cohort list
   cohort sweep SWEEP.json [--out DIR] [--jobs N] [--quiet]      (under mpirun: cells spread over ranks)
   cohort report DIR [--group-by PATH]... [--baseline PATH=VALUE]... [--metric KEY]...
-  cohort bench [--scenario NAME_OR_FILE]... [--num-envs B] [--threads N] [--seconds S] [--out FILE]
+  cohort bench [--scenario NAME_OR_FILE]... [--agent TYPE]... [--eval] [--set dotted.path=value]...
+               [--num-envs B] [--threads N] [--seconds S] [--out FILE]
+                 (default agent: random; learners train unless --eval: acting only)
 
 SCENARIO is a JSON file, or the name of a shipped scenario (scenarios/NAME.json).
 Exit codes: 0 success, 1 runtime failure, 2 bad input (file, JSON path and reason on stderr).
@@ -46,6 +48,8 @@ struct Args {
   std::vector<std::string> positional;
   std::vector<std::string> sets;
   std::vector<std::string> scenarios;
+  std::vector<std::string> agents;  // bench
+  bool eval = false;                 // bench: acting only
   std::vector<std::string> group_by, baseline, metrics;
   int jobs = 0;
   std::string out, variant, resume;
@@ -92,6 +96,8 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--num-envs") a.num_envs = int(ParseInt(s, value(i), 1));
     else if (s == "--seconds") a.seconds = ParseSeconds(s, value(i));
     else if (s == "--scenario") a.scenarios.push_back(value(i));
+    else if (s == "--agent") a.agents.push_back(value(i));
+    else if (s == "--eval") a.eval = true;
     else if (s == "--jobs") a.jobs = int(ParseInt(s, value(i), 1));
     else if (s == "--group-by") a.group_by.push_back(value(i));
     else if (s == "--baseline") a.baseline.push_back(value(i));
@@ -101,7 +107,7 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--quiet") a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
-                                           "--seconds", "--scenario", "--force", "--quiet", "--jobs",
+                                           "--seconds", "--scenario", "--agent", "--eval", "--force", "--quiet", "--jobs",
                                            "--group-by", "--baseline", "--metric", "--resume"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
@@ -311,18 +317,25 @@ int CmdReport(const Args& a) {
 int CmdBench(const Args& a) {
   std::vector<std::string> names = a.scenarios;
   if (names.empty()) names = {"recsim_interest_evolution"};
+  std::vector<std::string> agents = a.agents;
+  if (agents.empty()) agents = {"random"};
   json results = json::array();
   for (const std::string& name : names) {
-    const Scenario s = LoadScenario(ResolveScenario(name), a.sets, AgentRegistry());
-    BenchResult b = BenchScenario(s, a.num_envs, a.threads > 0 ? a.threads : 1, a.seconds);
-    json r = b.ToJson();
-    r["scenario"] = name;
-    results.push_back(r);
-    if (!a.quiet)
-      std::fprintf(stderr, "%-32s %s user-steps/s (%s per core; simulator alone %s)\n", name.c_str(),
-                   Progress::Human(b.user_steps_per_second).c_str(),
-                   Progress::Human(b.user_steps_per_second / b.threads).c_str(),
-                   Progress::Human(b.env_user_steps_per_second).c_str());
+    for (const std::string& agent : agents) {
+      std::vector<std::string> sets = {"agent={\"type\": \"" + agent + "\"}"};  // replaces the scenario's agent
+      sets.insert(sets.end(), a.sets.begin(), a.sets.end());
+      const Scenario s = LoadScenario(ResolveScenario(name), sets, AgentRegistry());
+      BenchResult b = BenchScenario(s, a.num_envs, a.threads > 0 ? a.threads : 1, a.seconds, !a.eval);
+      json r = b.ToJson();
+      r["scenario"] = name;
+      results.push_back(r);
+      if (!a.quiet)
+        std::fprintf(stderr, "%-28s %-14s %-5s %9s user-steps/s (%s per core): simulator %4.1f%%, act %4.1f%%, learn %4.1f%%\n",
+                     name.c_str(), agent.c_str(), b.mode.c_str(), Progress::Human(b.user_steps_per_second).c_str(),
+                     Progress::Human(b.user_steps_per_second / b.threads).c_str(),
+                     100.0 * b.env_seconds / b.seconds, 100.0 * b.act_seconds / b.seconds,
+                     100.0 * b.learn_seconds / b.seconds);
+    }
   }
   json doc = {{"benchmark", "cohort bench"},
               {"hardware_threads", std::thread::hardware_concurrency()},

@@ -124,9 +124,10 @@ struct AcDefaults {
   bool norm_adv = true;
   std::vector<int> hidden = {32};
   double lr = 1e-3;  // Adam's, tuned per algorithm (docs/agents_recsim)
+  std::string activation = "tanh";
 };
 inline void AddActorCriticKeys(Schema& s, const AcDefaults& d) {
-  AddNetworkKeys(s, d.hidden, d.lr);
+  AddNetworkKeys(s, d.hidden, d.lr, d.activation);
   s.Integer("rollout_steps", d.rollout_steps, 1, 4096, "steps of all rows collected per rollout (update period)")
       .Number("gamma", d.gamma, 0.0, 1.0, "discount factor")
       .Number("gae_lambda", d.gae_lambda, 0.0, 1.0, "GAE lambda (1: Monte Carlo returns, 0: one-step TD)")

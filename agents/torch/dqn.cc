@@ -37,7 +37,7 @@ constexpr uint64_t kReplayEntity = (uint64_t(1) << 40) + 1;
 const Schema& DqnSchema() {
   static const Schema s = [] {
     Schema s("DQN over candidate items: top-k slate by Q, one transition per shown item");
-    AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3);
+    AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3, "tanh");
     s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
         .Integer("buffer_size", 20000, 1, 100000000, "replay capacity (row-steps, each holding k shown items)")
         .Integer("batch_size", 128, 1, 65536, "row-steps per gradient step (k item transitions each)")

@@ -444,7 +444,7 @@ class ReinforceAgent : public Agent {
 void RegisterReinforce(AgentRegistrar& r) {
   static Schema s{"REINFORCE slate policy (Chen et al. 2019) with top-K correction, on-policy"};
   static const bool init = [] {
-    AddNetworkKeys(s, {64}, /*lr=*/1e-3);
+    AddNetworkKeys(s, {64}, /*lr=*/3e-3, "relu");  // tuned on recsim seed 0; relu: 2x faster
     s.Number("gamma", 0.9, 0.0, 1.0, "discount of the return-to-go within an episode")
         .Integer("rollout_steps", 8, 1, 100000, "environment steps per row between gradient steps")
         .Bool("topk_correction", true,

@@ -64,7 +64,7 @@ constexpr uint64_t kReplayEntity = (uint64_t(1) << 40) + 1;
 const Schema& SlateQSchema() {
   static const Schema s = [] {
     Schema s("SlateQ: item-wise Q with the slate value decomposed by an estimated choice model");
-    AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3);
+    AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3, "tanh");
     s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
         .Integer("buffer_size", 50000, 1, 100000000, "replay capacity (transitions with a click)")
         .Integer("batch_size", 256, 1, 65536, "transitions per gradient step")

@@ -172,7 +172,9 @@ DOCTEST_TEST_CASE("reinforce: schema defaults and one update's statistics") {
     DOCTEST_CHECK(stats.empty() == (i < 3));
   }
   for (const char* key : {"loss", "entropy", "mean_return", "lr", "grad_norm"}) DOCTEST_CHECK(stats.count(key) == 1);
-  DOCTEST_CHECK(stats["lr"] == doctest::Approx(1e-3));
+  DOCTEST_CHECK(stats["lr"] == doctest::Approx(3e-3));  // the agent's own default for Adam
+  DOCTEST_CHECK(c["optimizer"]["lr"] == 3e-3);
+  DOCTEST_CHECK(c["activation"] == "relu");
   DOCTEST_CHECK(stats["grad_norm"] > 0.0);
   DOCTEST_CHECK(stats["mean_return"] > 0.0);
 }
