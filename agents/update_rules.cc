@@ -8,6 +8,8 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "agents/learned_optimizer.h"
+
 namespace cohort {
 namespace {
 
@@ -235,7 +237,8 @@ class RmsProp : public UpdateRule {
 };
 
 struct Rules {
-  Schema sgd{"SGD with momentum"}, adam{"Adam (AdamW with decoupled weight decay)"}, rmsprop{"RMSProp"};
+  Schema sgd{"SGD with momentum"}, adam{"Adam (AdamW with decoupled weight decay)"}, rmsprop{"RMSProp"},
+      learned{"learned per-parameter optimizer, residual on Adam (agents/learned_optimizer.h)"};
   ComponentRegistry registry{"update rule"};
   Rules() {
     AddScheduleKeys(sgd, 1e-2);
@@ -255,6 +258,8 @@ struct Rules {
     registry.Register({"sgd", "SGD with momentum (PyTorch semantics)", &sgd});
     registry.Register({"adam", "Adam with bias correction (PyTorch semantics); decoupled = AdamW", &adam});
     registry.Register({"rmsprop", "RMSProp, non-centered, optional momentum (PyTorch semantics)", &rmsprop});
+    AddLearnedOptimizerKeys(learned);
+    registry.Register({"learned", "meta-learned per-parameter MLP residual on Adam; zero output layer = Adam", &learned});
   }
 };
 
@@ -272,6 +277,7 @@ std::unique_ptr<UpdateRule> MakeUpdateRule(const json& config) {
   if (type == "sgd") return std::make_unique<Sgd>(config);
   if (type == "adam") return std::make_unique<Adam>(config);
   if (type == "rmsprop") return std::make_unique<RmsProp>(config);
+  if (type == "learned") return MakeLearnedOptimizer(config);
   throw std::invalid_argument("unknown update rule \"" + type + "\"");
 }
 

@@ -26,6 +26,7 @@ enum class StreamPurpose : uint64_t {
   kPolicy = 7,       // stochastic policies (random slates, tie breaking)
   kTopics = 8,       // topic geometry (embedding centres)
   kReport = 9,       // bootstrap resampling in `cohort report`
+  kMeta = 10,        // meta layer: ES noise (seed, generation, pair), lifetime draws
 };
 
 inline uint64_t SplitMix64(uint64_t x) {

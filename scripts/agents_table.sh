@@ -1,27 +1,27 @@
 #!/usr/bin/env bash
-# The agents' results table on recsim_interest_evolution, through the sweep
-# path: 8 agents x 5 seeds, each trained for 600 steps x 128 users (the
-# non-learning ones just run the same loop) and evaluated on the same 256
-# held-out users, then `cohort report`, copied to docs/agents_recsim/.
-# Resumable: rerun to finish an interrupted sweep.
-# Then the bandits on scenarios/linear_bandit.json (5 agents x 5 seeds,
-# learning online over 2000 users) -> docs/bandits_linear/.
-# Usage: agents_table.sh [OUT_DIR]
+# The agents' results tables, all through the sweep path (`cohort sweep` +
+# `cohort report`), each copied to docs/<name>/ (results.md, results.csv, plots/):
+#   recsim_agents            -> docs/agents_recsim/      9 agents x 10 seeds, 600 x 128 training steps
+#   long_term_agents         -> docs/agents_long_term/   8 agents x 10 seeds (clickbait vs retention)
+#   preference_shift_agents  -> docs/agents_preference_shift/  6 agents x 10 seeds, 1000 steps, scheduled shifts
+#   linear_bandit_agents     -> docs/bandits_linear/     5 bandits x 5 seeds, online over 2000 users
+# Learning rates were tuned on seed 0; the tables use seeds 1-10.
+# Resumable: rerun to finish an interrupted sweep (cells with summary.json are kept).
+# Usage: agents_table.sh [RUNS_DIR]      (default runs/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-runs/recsim_agents}
+runs=${1:-runs}
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
-./build/cohort sweep scenarios/sweeps/recsim_agents.json --out "$out"
-./build/cohort report "$out"
-mkdir -p docs/agents_recsim
-cp "$out/results.md" docs/agents_recsim/results.md
-cp "$out/results.csv" docs/agents_recsim/results.csv
-rm -rf docs/agents_recsim/plots && cp -r "$out/plots" docs/agents_recsim/plots
-echo "table: docs/agents_recsim/results.md"
-bandits=${out}_bandits
-./build/cohort sweep scenarios/sweeps/linear_bandit_agents.json --out "$bandits"
-./build/cohort report "$bandits"
-mkdir -p docs/bandits_linear
-cp "$bandits/results.md" "$bandits/results.csv" docs/bandits_linear/
-rm -rf docs/bandits_linear/plots && cp -r "$bandits/plots" docs/bandits_linear/plots
-echo "table: docs/bandits_linear/results.md"
+table() {  # SWEEP_NAME DOCS_NAME
+  local out="$runs/$1"
+  ./build/cohort sweep "scenarios/sweeps/$1.json" --out "$out"
+  ./build/cohort report "$out"
+  mkdir -p "docs/$2"
+  cp "$out/results.md" "$out/results.csv" "docs/$2/"
+  rm -rf "docs/$2/plots" && cp -r "$out/plots" "docs/$2/plots"
+  echo "table: docs/$2/results.md"
+}
+table recsim_agents agents_recsim
+table long_term_agents agents_long_term
+table preference_shift_agents agents_preference_shift
+table linear_bandit_agents bandits_linear

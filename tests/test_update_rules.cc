@@ -3,8 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <functional>
 
+#include "agents/learned_optimizer.h"
 #include "agents/update_rules.h"
+#include "env/io.h"
 
 using namespace cohort;
 
@@ -103,8 +107,14 @@ TEST_CASE("update rules: a NaN gradient stops training, names the tensor and cha
 }
 
 TEST_CASE("update rules: save and load continue bit-identically") {
-  for (const char* type : {"sgd", "adam", "rmsprop"}) {
-    const json config = Resolve({{"type", type}, {"lr", 0.05}});
+  for (const char* type : {"sgd", "adam", "rmsprop", "learned"}) {
+    json given = {{"type", type}, {"lr", 0.05}};
+    if (std::string(type) == "learned") {  // a non-trivial rule: random hidden layers, output layer nonzero
+      std::vector<float> theta = InitialLearnedTheta(3);
+      for (size_t i = kLearnedOutputOffset; i < theta.size(); ++i) theta[i] = 0.1f * float(i % 5) - 0.2f;
+      given["theta"] = theta;
+    }
+    const json config = Resolve(given);
     auto a = MakeUpdateRule(config), b = MakeUpdateRule(config);
     float xa[3] = {1, -2, 0.5f}, xb[3], g[3];
     std::vector<ParamRef> pa = {{"w", xa, g, 3, 0}}, pb = {{"w", xb, g, 3, 0}};
@@ -158,4 +168,72 @@ TEST_CASE("update rules: an owner's defaults for the default type fill only what
   // Another type keeps its own defaults (Adam's lr does not leak into SGD's).
   CHECK(resolve({{"optimizer", {{"type", "sgd"}}}})["lr"].get<double>() ==
         Resolve({{"type", "sgd"}})["lr"].get<double>());
+}
+
+// The learned optimizer (agents/learned_optimizer.h) is residual on Adam: a
+// zero output layer is Adam bit for bit, whatever the hidden layers; the
+// output bias shifts (o0) and scales (exp(o1)) Adam's step, by hand.
+TEST_CASE("learned optimizer: zero output layer is exactly Adam; output biases act as documented") {
+  const std::vector<float> grads = {0.5f, -1.0f, 2.0f, 0.1f, -0.3f, 0.7f, 0.0f, -2.0f};
+  for (const json& extra : {json::object(), json{{"schedule", "linear"}, {"weight_decay", 0.01}},
+                            json{{"decoupled", true}, {"weight_decay", 0.1}, {"warmup_steps", 3}}}) {
+    json adam = {{"type", "adam"}, {"lr", 0.05}}, zero = {{"type", "learned"}, {"lr", 0.05}},
+         hidden = {{"type", "learned"}, {"lr", 0.05}, {"theta", InitialLearnedTheta(7)}};
+    adam.update(extra), zero.update(extra), hidden.update(extra);
+    const std::vector<double> a = Trajectory(adam, grads);
+    CHECK(Trajectory(zero, grads) == a);
+    CHECK(Trajectory(hidden, grads) == a);
+  }
+  // Output bias o0 = 0.5: every step moves 0.05 * 0.5 further down than Adam.
+  std::vector<float> theta(size_t(kLearnedThetaSize), 0.0f);
+  theta[size_t(kLearnedThetaSize - 2)] = 0.5f;
+  const std::vector<double> adam = Trajectory({{"type", "adam"}, {"lr", 0.05}}, grads);
+  const std::vector<double> shifted = Trajectory({{"type", "learned"}, {"lr", 0.05}, {"theta", theta}}, grads);
+  for (size_t t = 0; t < grads.size(); ++t)
+    CHECK(shifted[t] == doctest::Approx(adam[t] - 0.05 * 0.5 * double(t + 1)).epsilon(1e-6));
+  // Output bias o1 = log 2 doubles Adam's step; o1 beyond 3 is clipped to 3.
+  for (const double o1 : {std::log(2.0), 10.0}) {
+    theta.assign(size_t(kLearnedThetaSize), 0.0f);
+    theta.back() = float(o1);
+    const std::vector<double> scaled = Trajectory({{"type", "learned"}, {"lr", 0.05}, {"theta", theta}}, grads);
+    const double factor = std::exp(std::min(o1, 3.0));
+    for (size_t t = 0; t < grads.size(); ++t) {
+      const double adam_step = (t == 0 ? adam[0] - 1.0 : adam[t] - adam[t - 1]);
+      const double step = (t == 0 ? scaled[0] - 1.0 : scaled[t] - scaled[t - 1]);
+      CHECK(step == doctest::Approx(factor * adam_step).epsilon(1e-4));
+    }
+  }
+}
+
+TEST_CASE("learned optimizer: rule files round-trip; bad files name the file and the key") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "cohort_test_learned_rule";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::vector<float> theta = InitialLearnedTheta(11);
+  const std::string path = (dir / "rule.json").string();
+  WriteLearnedRule(path, theta, {{"generation", 3}});
+  CHECK(ReadLearnedRule(path) == theta);
+  // "file" in an optimizer block loads it: the same steps as inline theta.
+  const std::vector<float> grads = {0.3f, -0.2f, 0.9f};
+  CHECK(Trajectory({{"type", "learned"}, {"file", path}}, grads) ==
+        Trajectory({{"type", "learned"}, {"theta", theta}}, grads));
+  auto error_of = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string wrong = (dir / "wrong.json").string();
+  WriteFileAtomic(wrong, R"({"kind": "something_else"})");
+  CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("wrong.json: /kind") != std::string::npos);
+  json short_rule = ReadJsonFile(path);
+  short_rule["theta"].erase(0);
+  WriteFileAtomic(wrong, short_rule.dump());
+  CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("/theta") != std::string::npos);
+  CHECK(error_of([&] { Trajectory({{"type", "learned"}, {"theta", {1.0, 2.0}}}, grads); }).find("expected 450") !=
+        std::string::npos);
+  fs::remove_all(dir);
 }

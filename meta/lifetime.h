@@ -1,0 +1,40 @@
+// Lifetime runner: one agent, one update rule, one environment variant,
+// trained for T batched steps; the learning curve is the frozen policy's
+// normalized score on held-out evaluation users at E evenly spaced points
+// (T/E, 2T/E, ..., T), against random and myopic-oracle references on the
+// same users (as agents/trainer.h, in memory and without files).
+//
+//   normalized = mean over users (R_agent - R_random) / (mean R_oracle - mean R_random)
+//   area       = mean of the curve (the ES fitness; META.md)
+//
+// A TrainingDiverged (NaN/Inf) ends the lifetime: diverged = true and area =
+// final = NaN, which ES counts as the worst value.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "env/scenario.h"
+
+namespace cohort {
+
+struct LifetimeSpec {
+  int64_t steps = 100;   // T: batched training steps (one Update call each)
+  int num_envs = 32;     // B: training user slots
+  int eval_users = 64;   // held-out users per evaluation
+  int evals = 4;         // E: evaluation points
+};
+
+struct LifetimeResult {
+  std::vector<double> curve;  // normalized score at each evaluation point
+  double area = 0.0;
+  double final_score = 0.0;
+  bool diverged = false;
+  int64_t user_steps = 0;  // training user-steps done
+};
+
+// `scenario` is a concrete (instantiated) variant; its env, variant id and
+// the given seed fix every random stream; `agent` is a resolved agent config.
+LifetimeResult RunLifetime(const Scenario& scenario, const json& agent, uint64_t seed, const LifetimeSpec& spec);
+
+}  // namespace cohort

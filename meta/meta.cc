@@ -1,0 +1,342 @@
+#include "meta/meta.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include "agents/learned_optimizer.h"
+#include "agents/registry.h"
+#include "agents/update_rules.h"
+#include "env/io.h"
+#include "env/rng.h"
+#include "env/thread_pool.h"
+#include "env/variants.h"
+
+namespace cohort {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kMagic = "cohort-meta-checkpoint";
+constexpr uint32_t kVersion = 1;
+
+struct Schemas {
+  Schema lifetime{"one training lifetime"}, es{"OpenAI-ES"}, validation{"checkpoint selection"}, root{"meta file"};
+  Schemas() {
+    lifetime.Integer("steps", 60, 1, 1'000'000'000, "T: batched training steps per lifetime")
+        .Integer("steps_min", 0, 0, 1'000'000'000, "with steps_max > steps_min: T ~ log-uniform in [min, max]")
+        .Integer("steps_max", 0, 0, 1'000'000'000, "see steps_min (0: every lifetime has `steps`)")
+        .Integer("num_envs", 32, 1, 1 << 20, "training user slots")
+        .Integer("eval_users", 64, 1, 1 << 24, "held-out users per evaluation point")
+        .Integer("evals", 3, 1, 1000, "evaluation points of the learning curve (area = their mean)");
+    es.Integer("pairs", 8, 1, 1 << 20, "antithetic pairs per generation")
+        .Integer("generations", 20, 1, 1'000'000'000, "generations to run")
+        .PositiveNumber("sigma", 0.03, "perturbation scale")
+        .PositiveNumber("lr", 0.02, "Adam step size on the mean")
+        .Number("sigma_decay", 0.999, 0.0, 1.0, "sigma multiplier per generation")
+        .Number("lr_decay", 0.999, 0.0, 1.0, "lr multiplier per generation")
+        .String("shaping", "zscore", {"zscore", "sign"}, "within-pair fitness shaping")
+        .Integer("seed", 0, 0, std::numeric_limits<long long>::max(), "noise, variant and lifetime draws")
+        .Integer("init_seed", 0, 0, std::numeric_limits<long long>::max(),
+                 "the initial hidden layers of the rule (its output layer starts at zero: Adam)");
+    validation.Integer("every", 10, 1, 1'000'000'000, "generations between validations")
+        .Integer("variants", 8, 1, 1 << 20, "validation variants (indices 0..n-1, one seed each)");
+    root.String("name", "meta", {}, "name of the meta run")
+        .String("description", "", {}, "free text")
+        .String("scenario", "", {}, "scenario file with a variant family (relative to this file)")
+        .Required("scenario")
+        .Component("agent", &AgentRegistry(), "reinforce", "the agent trained in every lifetime")
+        .Component("rule", &UpdateRuleRegistry(), "learned", "the learned rule's Adam settings (no theta/file)")
+        .Object("lifetime", &lifetime, "lifetimes")
+        .Object("es", &es, "the outer loop")
+        .Object("validation", &validation, "validation")
+        .Integer("threads", 0, 0, 4096, "lifetimes run in parallel (0: every core)");
+  }
+};
+
+const Schemas& GetSchemas() {
+  static const Schemas s;
+  return s;
+}
+
+struct Task {
+  int64_t variant_index = 0;
+  uint64_t seed = 0;
+  int64_t steps = 0;
+};
+
+// Pair p of generation g: its training variant, lifetime seed and length.
+Task DrawTask(const MetaSpec& spec, int64_t split_size, int64_t generation, int pair) {
+  Rng rng = MakeRng(spec.es.seed ^ 0x6d657461ULL, uint64_t(generation), uint64_t(pair), StreamPurpose::kMeta);
+  Task t;
+  t.variant_index = int64_t(rng.Below(uint32_t(split_size)));
+  t.seed = rng();
+  t.steps = spec.lifetime.steps;
+  if (spec.steps_max > spec.steps_min && spec.steps_min > 0) {
+    const double lo = std::log(double(spec.steps_min)), hi = std::log(double(spec.steps_max));
+    t.steps = std::llround(std::exp(rng.Uniform(lo, hi)));
+  }
+  return t;
+}
+
+int Threads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, int(std::thread::hardware_concurrency()));
+}
+
+// Runs `n` lifetimes in parallel; results by index (thread-count independent).
+std::vector<LifetimeResult> RunAll(int n, int threads, const std::function<LifetimeResult(int)>& one) {
+  std::vector<LifetimeResult> out(static_cast<size_t>(n));
+  std::vector<std::string> errors(static_cast<size_t>(n));
+  auto body = [&](int begin, int end) {
+    for (int i = begin; i < end; ++i) {
+      try {
+        out[size_t(i)] = one(i);
+      } catch (const std::exception& e) {
+        errors[size_t(i)] = e.what();
+      }
+    }
+  };
+  const int t = std::min(threads, n);
+  if (t <= 1) {
+    body(0, n);
+  } else {  // one lifetime per chunk so slow ones do not hold up a whole chunk
+    ThreadPool pool(t);
+    for (int start = 0; start < n; start += t) {
+      const int count = std::min(t, n - start);
+      pool.ParallelFor(count, [&](int b, int e) { body(start + b, start + e); });
+    }
+  }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw std::runtime_error("lifetime failed: " + e);
+  return out;
+}
+
+double Mean(const std::vector<double>& v) {
+  double s = 0.0;
+  int n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) s += x, ++n;
+  return n > 0 ? s / n : std::numeric_limits<double>::quiet_NaN();
+}
+
+json Finite(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+
+}  // namespace
+
+const Schema& MetaSchema() { return GetSchemas().root; }
+
+MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& overrides) {
+  json doc = ReadJsonFile(path);
+  for (const std::string& o : overrides) ApplyOverride(doc, o, MetaSchema());
+  MetaSpec spec;
+  spec.file = path;
+  spec.resolved = Validate(doc, MetaSchema(), path);
+  const json& r = spec.resolved;
+  if (r["rule"]["type"] != "learned")
+    throw InputError(path, "/rule/type", "the meta layer learns the \"learned\" rule; baselines are evaluated with `cohort meta eval --rule adam`");
+  if (!r["rule"]["file"].get<std::string>().empty() || !r["rule"]["theta"].empty())
+    throw InputError(path, "/rule", "meta-training provides theta itself: remove \"file\"/\"theta\"");
+  const fs::path scenario = fs::path(path).parent_path() / r["scenario"].get<std::string>();
+  spec.base = LoadScenario(scenario.string(), {}, AgentRegistry());
+  const VariantFamily family(spec.base, AgentRegistry());
+  if (family.empty()) throw InputError(path, "/scenario", scenario.string() + " defines no variant family");
+  spec.agent = r["agent"];
+  spec.rule = r["rule"];
+  const json& lt = r["lifetime"];
+  spec.lifetime = {lt["steps"].get<int64_t>(), lt["num_envs"].get<int>(), lt["eval_users"].get<int>(),
+                   lt["evals"].get<int>()};
+  spec.steps_min = lt["steps_min"].get<int64_t>();
+  spec.steps_max = lt["steps_max"].get<int64_t>();
+  if (spec.steps_max > 0 && (spec.steps_min < 1 || spec.steps_min >= spec.steps_max))
+    throw InputError(path, "/lifetime/steps_min", "needs 1 <= steps_min < steps_max");
+  const json& es = r["es"];
+  spec.es.pairs = es["pairs"].get<int>();
+  spec.es.sigma = es["sigma"].get<double>();
+  spec.es.lr = es["lr"].get<double>();
+  spec.es.sigma_decay = es["sigma_decay"].get<double>();
+  spec.es.lr_decay = es["lr_decay"].get<double>();
+  spec.es.shaping = es["shaping"].get<std::string>();
+  spec.es.seed = es["seed"].get<uint64_t>();
+  spec.generations = es["generations"].get<int>();
+  spec.init_seed = es["init_seed"].get<uint64_t>();
+  spec.validation_every = r["validation"]["every"].get<int>();
+  spec.validation_variants = r["validation"]["variants"].get<int>();
+  spec.threads = r["threads"].get<int>();
+  // The agent must take an update rule.
+  const ComponentInfo* info = AgentRegistry().Find(spec.agent["type"].get<std::string>());
+  bool has_optimizer = false;
+  if (info != nullptr && info->schema != nullptr)
+    for (const Field& f : info->schema->fields()) has_optimizer |= f.key == "optimizer";
+  if (!has_optimizer)
+    throw InputError(path, "/agent/type", "agent \"" + spec.agent["type"].get<std::string>() +
+                                              "\" has no \"optimizer\": a learned update rule needs a gradient-based agent");
+  return spec;
+}
+
+json AgentWithRule(const MetaSpec& spec, const std::vector<float>& theta) {
+  json agent = spec.agent;
+  json rule = spec.rule;
+  rule["theta"] = theta.empty() ? json::array() : json(theta);
+  agent["optimizer"] = rule;
+  return agent;
+}
+
+std::vector<MetaEvalRow> MetaEvaluate(const MetaSpec& spec, const std::vector<float>& theta, const std::string& split,
+                                      int variants, int seeds, int threads) {
+  const VariantFamily family(spec.base, AgentRegistry());
+  const int64_t size = family.SplitSize(split);
+  const int n_variants = int(std::min<int64_t>(variants, size));
+  const json agent = AgentWithRule(spec, theta);
+  std::vector<MetaEvalRow> rows;
+  for (int v = 0; v < n_variants; ++v)
+    for (int s = 0; s < seeds; ++s) rows.push_back({v, uint64_t(1000003) * uint64_t(s + 1), {}});
+  const std::vector<LifetimeResult> results = RunAll(int(rows.size()), Threads(threads), [&](int i) {
+    const Scenario scenario = family.Instantiate(family.Sample(split, rows[size_t(i)].variant_index));
+    return RunLifetime(scenario, agent, rows[size_t(i)].seed, spec.lifetime);
+  });
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].result = results[i];
+  return rows;
+}
+
+bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  const fs::path dir(o.out_dir);
+  fs::create_directories(dir);
+  const fs::path resolved_path = dir / "meta.resolved.json", checkpoint = dir / "checkpoint.bin";
+  OpenAiEs es(spec.es, InitialLearnedTheta(spec.init_seed));
+  std::vector<std::string> lines;
+  double best_validation = -std::numeric_limits<double>::infinity(), adam_validation = 0.0;
+  bool have_adam = false;
+  if (fs::exists(checkpoint)) {
+    if (!fs::exists(resolved_path) || ReadJsonFile(resolved_path.string()) != spec.resolved)
+      throw InputError(o.out_dir, "", "holds a meta run of another meta file (meta.resolved.json differs)");
+    std::ifstream in(checkpoint, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    const std::string data = buffer.str();
+    BinaryReader r(data, checkpoint.string());
+    std::string magic;
+    r.String(magic);
+    if (magic != kMagic || r.Get<uint32_t>() != kVersion)
+      throw std::runtime_error(checkpoint.string() + " is not a Cohort meta checkpoint of this version");
+    es.Load(r);
+    lines.resize(size_t(r.Get<uint64_t>()));
+    for (std::string& l : lines) r.String(l);
+    r.Pod(best_validation);
+    r.Pod(adam_validation);
+    r.Pod(have_adam);
+  } else {
+    WriteFileAtomic(resolved_path.string(), spec.resolved.dump(2) + "\n");
+  }
+  auto save = [&] {
+    BinaryWriter w;
+    w.String(kMagic);
+    w.Pod(kVersion);
+    es.Save(w);
+    w.Pod<uint64_t>(lines.size());
+    for (const std::string& l : lines) w.String(l);
+    w.Pod(best_validation);
+    w.Pod(adam_validation);
+    w.Pod(have_adam);
+    std::string all;
+    for (const std::string& l : lines) all += l + "\n";
+    WriteFileAtomic((dir / "progress.jsonl").string(), all);
+    WriteLearnedRule((dir / "rule.json").string(), es.mean(),
+                     {{"meta_file", spec.file}, {"generation", es.generation()}, {"agent", spec.agent}});
+    WriteFileAtomic(checkpoint.string(), w.data());
+  };
+
+  const VariantFamily family(spec.base, AgentRegistry());
+  const int64_t train_size = family.SplitSize("train");
+  const int threads = Threads(spec.threads);
+  auto validate = [&](const std::vector<float>& theta) {
+    const std::vector<MetaEvalRow> rows =
+        MetaEvaluate(spec, theta, "validation", spec.validation_variants, 1, threads);
+    std::vector<double> areas;
+    for (const MetaEvalRow& row : rows) areas.push_back(row.result.area);
+    return Mean(areas);
+  };
+  if (!have_adam) {  // Adam on the validation variants: the reference the rule must beat
+    adam_validation = validate({});
+    have_adam = true;
+  }
+  MetaProgress progress;
+  progress.generations = spec.generations;
+  while (es.generation() < spec.generations) {
+    if ((o.stop != nullptr && o.stop->load()) || es.generation() == o.stop_at_generation) {
+      save();
+      return false;
+    }
+    const auto start = Clock::now();
+    const int64_t g = es.generation();
+    const int P = es.pairs();
+    std::vector<Task> tasks;
+    for (int p = 0; p < P; ++p) tasks.push_back(DrawTask(spec, train_size, g, p));
+    const std::vector<LifetimeResult> results = RunAll(2 * P, threads, [&](int i) {
+      const Task& t = tasks[size_t(i / 2)];
+      LifetimeSpec life = spec.lifetime;
+      life.steps = t.steps;
+      const Scenario scenario = family.Instantiate(family.Sample("train", t.variant_index));
+      return RunLifetime(scenario, AgentWithRule(spec, es.Candidate(i / 2, i % 2 == 0 ? 1 : -1)), t.seed, life);
+    });
+    std::vector<double> plus, minus, all;
+    int diverged = 0;
+    int64_t user_steps = 0;
+    for (int p = 0; p < P; ++p) {
+      plus.push_back(results[size_t(2 * p)].area);
+      minus.push_back(results[size_t(2 * p + 1)].area);
+      all.push_back(plus.back());
+      all.push_back(minus.back());
+      diverged += results[size_t(2 * p)].diverged + results[size_t(2 * p + 1)].diverged;
+      user_steps += results[size_t(2 * p)].user_steps + results[size_t(2 * p + 1)].user_steps;
+    }
+    double best = -std::numeric_limits<double>::infinity();
+    for (double f : all)
+      if (std::isfinite(f)) best = std::max(best, f);
+    const double sigma = es.sigma(), lr = es.lr();
+    es.Update(plus, minus);
+    progress.generation = es.generation();
+    progress.fitness_mean = Mean(all);
+    progress.fitness_best = best;
+    lines.push_back(json{{"kind", "generation"},
+                         {"generation", es.generation()},
+                         {"fitness_mean", Finite(progress.fitness_mean)},
+                         {"fitness_best", Finite(best)},
+                         {"diverged", diverged},
+                         {"sigma", sigma},
+                         {"lr", lr},
+                         {"lifetimes", 2 * P},
+                         {"user_steps", user_steps},
+                         {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}}
+                        .dump());
+    if (es.generation() % spec.validation_every == 0 || es.generation() == spec.generations) {
+      const double v = validate(es.mean());
+      progress.validation = v;
+      progress.has_validation = true;
+      lines.push_back(json{{"kind", "validation"},
+                           {"generation", es.generation()},
+                           {"rule_area", Finite(v)},
+                           {"adam_area", Finite(adam_validation)},
+                           {"difference", Finite(v - adam_validation)}}
+                          .dump());
+      if (std::isfinite(v) && v > best_validation) {
+        best_validation = v;
+        WriteLearnedRule((dir / "best_rule.json").string(), es.mean(),
+                         {{"meta_file", spec.file},
+                          {"generation", es.generation()},
+                          {"validation_area", v},
+                          {"adam_validation_area", adam_validation},
+                          {"agent", spec.agent}});
+      }
+    }
+    save();
+    if (o.progress) o.progress(progress);
+  }
+  return true;
+}
+
+}  // namespace cohort
