@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -11,15 +13,18 @@
 #include <thread>
 #include <vector>
 
+#include "agents/learned_optimizer.h"
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/trainer.h"
 #include "apps/bench.h"
+#include "apps/meta_mpi.h"
 #include "apps/progress.h"
 #include "apps/sweep.h"
 #include "env/io.h"
 #include "env/scenario.h"
 #include "env/variants.h"
+#include "meta/meta.h"
 
 namespace fs = std::filesystem;
 using namespace cohort;
@@ -36,6 +41,9 @@ usage:
   cohort list
   cohort sweep SWEEP.json [--out DIR] [--jobs N] [--quiet]      (under mpirun: cells spread over ranks)
   cohort report DIR [--group-by PATH]... [--baseline PATH=VALUE]... [--metric KEY]...
+  cohort meta train META.json [--out DIR] [--set dotted.path=value]... [--quiet]
+                                                              (rerun with the same DIR to resume)
+  cohort meta eval META.json --rule RULE.json|adam [--split NAME] [--variants N] [--seeds N] [--out FILE]
   cohort bench [--scenario NAME_OR_FILE]... [--agent TYPE]... [--eval] [--set dotted.path=value]...
                [--num-envs B] [--threads N] [--seconds S] [--out FILE]
                  (default agent: random; learners train unless --eval: acting only)
@@ -50,6 +58,8 @@ struct Args {
   std::vector<std::string> scenarios;
   std::vector<std::string> agents;  // bench
   bool eval = false;                 // bench: acting only
+  std::string rule, split = "test";  // meta eval
+  int variants = 64, seeds = 2;      // meta eval
   std::vector<std::string> group_by, baseline, metrics;
   int jobs = 0;
   std::string out, variant, resume;
@@ -98,6 +108,10 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--scenario") a.scenarios.push_back(value(i));
     else if (s == "--agent") a.agents.push_back(value(i));
     else if (s == "--eval") a.eval = true;
+    else if (s == "--rule") a.rule = value(i);
+    else if (s == "--split") a.split = value(i);
+    else if (s == "--variants") a.variants = int(ParseInt(s, value(i), 1));
+    else if (s == "--seeds") a.seeds = int(ParseInt(s, value(i), 1));
     else if (s == "--jobs") a.jobs = int(ParseInt(s, value(i), 1));
     else if (s == "--group-by") a.group_by.push_back(value(i));
     else if (s == "--baseline") a.baseline.push_back(value(i));
@@ -107,7 +121,7 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--quiet") a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
-                                           "--seconds", "--scenario", "--agent", "--eval", "--force", "--quiet", "--jobs",
+                                           "--seconds", "--scenario", "--agent", "--eval", "--rule", "--split", "--variants", "--seeds", "--force", "--quiet", "--jobs",
                                            "--group-by", "--baseline", "--metric", "--resume"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
@@ -346,6 +360,70 @@ int CmdBench(const Args& a) {
   return 0;
 }
 
+// `cohort meta train|eval` (meta/meta.h).
+int CmdMeta(const Args& a) {
+  if (a.positional.size() != 2 || (a.positional[0] != "train" && a.positional[0] != "eval"))
+    throw InputError("cohort meta", "", "expected `cohort meta train META.json` or `cohort meta eval META.json --rule R`");
+  const MetaSpec spec = LoadMetaSpec(a.positional[1], a.sets);
+  if (a.positional[0] == "train") {
+    const std::string out =
+        a.out.empty() ? "runs/meta_" + spec.resolved["name"].get<std::string>() : a.out;
+    g_stop.store(false);
+    auto previous = std::signal(SIGINT, OnSigint);
+    const auto start = std::chrono::steady_clock::now();
+    MetaTrainOptions o;
+    o.out_dir = out;
+    o.stop = &g_stop;
+    Distribution dist;
+    const bool mpi = MetaMpiBegin(dist);
+    if (mpi) o.distribution = &dist;
+    int64_t first = -1;
+    o.progress = [&](const MetaProgress& p) {
+      if (a.quiet || dist.rank != 0) return;
+      if (first < 0) first = p.generation - 1;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double per = elapsed / double(std::max<int64_t>(1, p.generation - first));
+      std::fprintf(stderr, "[meta] generation %lld/%lld  fitness mean %.4f best %.4f", (long long)p.generation,
+                   (long long)p.generations, p.fitness_mean, p.fitness_best);
+      if (p.has_validation) std::fprintf(stderr, "  validation %.4f", p.validation);
+      std::fprintf(stderr, "  %.1fs/generation  ETA %.0fs\n", per, per * double(p.generations - p.generation));
+    };
+    const bool done = MetaTrain(spec, o);
+    if (mpi) MetaMpiEnd();
+    std::signal(SIGINT, previous);
+    if (dist.rank != 0) return done ? 0 : 130;
+    if (!done) {
+      std::fprintf(stderr, "interrupted: checkpoint written; rerun `cohort meta train %s --out %s` to resume\n",
+                   a.positional[1].c_str(), out.c_str());
+      return 130;
+    }
+    std::printf("meta run: %s (rule.json: the final mean; best_rule.json: the best on validation)\n", out.c_str());
+    return 0;
+  }
+  if (a.rule.empty()) throw InputError("cohort meta eval", "--rule", "required: a rule file, or \"adam\"");
+  const std::vector<float> theta = a.rule == "adam" ? std::vector<float>{} : ReadLearnedRule(a.rule);
+  const std::vector<MetaEvalRow> rows =
+      MetaEvaluate(spec, theta, a.split, a.variants, a.seeds, spec.threads);
+  std::string lines;
+  double area = 0.0, final_score = 0.0;
+  int n = 0, diverged = 0;
+  for (const MetaEvalRow& r : rows) {
+    json j = {{"split", a.split},      {"variant_index", r.variant_index}, {"seed", r.seed},
+              {"rule", a.rule},        {"diverged", r.result.diverged},    {"curve", r.result.curve},
+              {"user_steps", r.result.user_steps}};
+    j["area"] = std::isfinite(r.result.area) ? json(r.result.area) : json(nullptr);
+    j["final"] = std::isfinite(r.result.final_score) ? json(r.result.final_score) : json(nullptr);
+    lines += j.dump() + "\n";
+    if (r.result.diverged) ++diverged;
+    else area += r.result.area, final_score += r.result.final_score, ++n;
+  }
+  if (!a.out.empty()) WriteFileAtomic(a.out, lines);
+  else std::fputs(lines.c_str(), stdout);
+  std::fprintf(stderr, "%s on %s: %zu lifetimes, area %.4f, final %.4f, diverged %d\n", a.rule.c_str(),
+               a.split.c_str(), rows.size(), n > 0 ? area / n : 0.0, n > 0 ? final_score / n : 0.0, diverged);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -362,7 +440,8 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return CmdBench(a);
     if (cmd == "sweep") return CmdSweep(a, argv[0]);
     if (cmd == "report") return CmdReport(a);
-    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench", "sweep", "report"});
+    if (cmd == "meta") return CmdMeta(a);
+    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench", "sweep", "report", "meta"});
     throw InputError("cohort", "", "unknown command \"" + cmd + "\"" +
                                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                                        "; see cohort --help");

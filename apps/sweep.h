@@ -145,4 +145,7 @@ Interval BootstrapMeanCI(const std::vector<double>& x, int samples, uint64_t see
 // Interquartile mean: mean of the middle 50% (fractional weights at the edges).
 double InterquartileMean(std::vector<double> x);
 
+// True when this process was started by mpirun (OpenMPI, MPICH or PMIx).
+bool UnderMpirun();
+
 }  // namespace cohort

@@ -20,13 +20,14 @@
 #endif
 
 namespace cohort {
-namespace {
 
 bool UnderMpirun() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
     if (std::getenv(v) != nullptr) return true;
   return false;
 }
+
+namespace {
 
 #ifdef COHORT_WITH_MPI
 constexpr int kRequestTag = 1;  // worker -> 0: {finished cell or -1, 1 if it succeeded}

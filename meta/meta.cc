@@ -87,12 +87,16 @@ int Threads(int requested) {
   return std::max(1, int(std::thread::hardware_concurrency()));
 }
 
-// Runs `n` lifetimes in parallel; results by index (thread-count independent).
-std::vector<LifetimeResult> RunAll(int n, int threads, const std::function<LifetimeResult(int)>& one) {
+// Runs `n` lifetimes in parallel; results by index (thread-count and rank
+// independent).
+std::vector<LifetimeResult> RunAll(int n, int threads, const std::function<LifetimeResult(int)>& one,
+                                   const Distribution* dist = nullptr) {
   std::vector<LifetimeResult> out(static_cast<size_t>(n));
   std::vector<std::string> errors(static_cast<size_t>(n));
+  const int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
   auto body = [&](int begin, int end) {
     for (int i = begin; i < end; ++i) {
+      if (i % size != rank) continue;
       try {
         out[size_t(i)] = one(i);
       } catch (const std::exception& e) {
@@ -110,8 +114,33 @@ std::vector<LifetimeResult> RunAll(int n, int threads, const std::function<Lifet
       pool.ParallelFor(count, [&](int b, int e) { body(start + b, start + e); });
     }
   }
+  std::string error;
   for (const std::string& e : errors)
-    if (!e.empty()) throw std::runtime_error("lifetime failed: " + e);
+    if (!e.empty() && error.empty()) error = e;
+  if (dist != nullptr && dist->size > 1) {
+    // Every rank adds its lifetimes' scalars; the others contribute zeros
+    // (x + 0 is exact, so the sums equal the single-process values).
+    std::vector<double> packed(size_t(n) * 4 + 1, 0.0);
+    for (int i = 0; i < n; ++i) {
+      if (i % size != rank) continue;
+      const LifetimeResult& r = out[size_t(i)];
+      packed[size_t(i) * 4] = r.area;
+      packed[size_t(i) * 4 + 1] = r.final_score;
+      packed[size_t(i) * 4 + 2] = r.diverged ? 1.0 : 0.0;
+      packed[size_t(i) * 4 + 3] = double(r.user_steps);
+    }
+    packed.back() = error.empty() ? 0.0 : 1.0;  // any rank failed: all throw
+    dist->sum(packed);
+    for (int i = 0; i < n; ++i) {
+      LifetimeResult& r = out[size_t(i)];
+      r.area = packed[size_t(i) * 4];
+      r.final_score = packed[size_t(i) * 4 + 1];
+      r.diverged = packed[size_t(i) * 4 + 2] != 0.0;
+      r.user_steps = int64_t(packed[size_t(i) * 4 + 3]);
+    }
+    if (packed.back() != 0.0 && error.empty()) error = "on another rank";
+  }
+  if (!error.empty()) throw std::runtime_error("lifetime failed: " + error);
   return out;
 }
 
@@ -186,7 +215,7 @@ json AgentWithRule(const MetaSpec& spec, const std::vector<float>& theta) {
 }
 
 std::vector<MetaEvalRow> MetaEvaluate(const MetaSpec& spec, const std::vector<float>& theta, const std::string& split,
-                                      int variants, int seeds, int threads) {
+                                      int variants, int seeds, int threads, const Distribution* distribution) {
   const VariantFamily family(spec.base, AgentRegistry());
   const int64_t size = family.SplitSize(split);
   const int n_variants = int(std::min<int64_t>(variants, size));
@@ -197,7 +226,7 @@ std::vector<MetaEvalRow> MetaEvaluate(const MetaSpec& spec, const std::vector<fl
   const std::vector<LifetimeResult> results = RunAll(int(rows.size()), Threads(threads), [&](int i) {
     const Scenario scenario = family.Instantiate(family.Sample(split, rows[size_t(i)].variant_index));
     return RunLifetime(scenario, agent, rows[size_t(i)].seed, spec.lifetime);
-  });
+  }, distribution);
   for (size_t i = 0; i < rows.size(); ++i) rows[i].result = results[i];
   return rows;
 }
@@ -207,6 +236,7 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
   const fs::path dir(o.out_dir);
   fs::create_directories(dir);
   const fs::path resolved_path = dir / "meta.resolved.json", checkpoint = dir / "checkpoint.bin";
+  const bool writer = o.distribution == nullptr || o.distribution->rank == 0;
   OpenAiEs es(spec.es, InitialLearnedTheta(spec.init_seed));
   std::vector<std::string> lines;
   double best_validation = -std::numeric_limits<double>::infinity(), adam_validation = 0.0;
@@ -229,10 +259,11 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     r.Pod(best_validation);
     r.Pod(adam_validation);
     r.Pod(have_adam);
-  } else {
+  } else if (writer) {
     WriteFileAtomic(resolved_path.string(), spec.resolved.dump(2) + "\n");
   }
   auto save = [&] {
+    if (!writer) return;
     BinaryWriter w;
     w.String(kMagic);
     w.Pod(kVersion);
@@ -255,7 +286,7 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
   const int threads = Threads(spec.threads);
   auto validate = [&](const std::vector<float>& theta) {
     const std::vector<MetaEvalRow> rows =
-        MetaEvaluate(spec, theta, "validation", spec.validation_variants, 1, threads);
+        MetaEvaluate(spec, theta, "validation", spec.validation_variants, 1, threads, o.distribution);
     std::vector<double> areas;
     for (const MetaEvalRow& row : rows) areas.push_back(row.result.area);
     return Mean(areas);
@@ -267,7 +298,13 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
   MetaProgress progress;
   progress.generations = spec.generations;
   while (es.generation() < spec.generations) {
-    if ((o.stop != nullptr && o.stop->load()) || es.generation() == o.stop_at_generation) {
+    bool stop = (o.stop != nullptr && o.stop->load()) || es.generation() == o.stop_at_generation;
+    if (o.distribution != nullptr && o.distribution->size > 1) {  // ranks agree, or they would deadlock
+      std::vector<double> any = {stop ? 1.0 : 0.0};
+      o.distribution->sum(any);
+      stop = any[0] > 0.0;
+    }
+    if (stop) {
       save();
       return false;
     }
@@ -282,7 +319,7 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
       life.steps = t.steps;
       const Scenario scenario = family.Instantiate(family.Sample("train", t.variant_index));
       return RunLifetime(scenario, AgentWithRule(spec, es.Candidate(i / 2, i % 2 == 0 ? 1 : -1)), t.seed, life);
-    });
+    }, o.distribution);
     std::vector<double> plus, minus, all;
     int diverged = 0;
     int64_t user_steps = 0;
@@ -325,7 +362,8 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
                           .dump());
       if (std::isfinite(v) && v > best_validation) {
         best_validation = v;
-        WriteLearnedRule((dir / "best_rule.json").string(), es.mean(),
+        if (writer)
+          WriteLearnedRule((dir / "best_rule.json").string(), es.mean(),
                          {{"meta_file", spec.file},
                           {"generation", es.generation()},
                           {"validation_area", v},

@@ -58,6 +58,16 @@ const Schema& MetaSchema();
 // The agent config with the learned rule (theta) as its optimizer.
 json AgentWithRule(const MetaSpec& spec, const std::vector<float>& theta);
 
+// Lifetimes spread over processes (MPI ranks; apps/meta_mpi.cc): rank r runs
+// lifetimes i with i % size == r, and `sum` adds every rank's vector in place
+// (MPI_Allreduce). Only the lifetimes' scalars travel (area, final score,
+// divergence, user-steps); every rank then applies the identical ES update,
+// so the result equals a single process's bit for bit. Rank 0 writes files.
+struct Distribution {
+  int rank = 0, size = 1;
+  std::function<void(std::vector<double>&)> sum;
+};
+
 struct MetaProgress {
   int64_t generation = 0, generations = 0;
   double fitness_mean = 0.0, fitness_best = 0.0, validation = 0.0;
@@ -69,6 +79,7 @@ struct MetaTrainOptions {
   const std::atomic<bool>* stop = nullptr;  // checkpoint and return when set
   std::function<void(const MetaProgress&)> progress;
   int64_t stop_at_generation = -1;  // tests: behave as if interrupted there
+  const Distribution* distribution = nullptr;  // null: this process runs every lifetime
 };
 
 // Returns false when interrupted (checkpoint written).
@@ -81,7 +92,9 @@ struct MetaEvalRow {
   uint64_t seed = 0;
   LifetimeResult result;
 };
+// Under a Distribution, curves are not gathered (rows carry area, final,
+// diverged and user_steps).
 std::vector<MetaEvalRow> MetaEvaluate(const MetaSpec& spec, const std::vector<float>& theta, const std::string& split,
-                                      int variants, int seeds, int threads);
+                                      int variants, int seeds, int threads, const Distribution* distribution = nullptr);
 
 }  // namespace cohort
