@@ -151,6 +151,17 @@ class Trainer {
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
     out.summary = final_summary_;
+    // Area under the learning curve: the mean normalized score over the
+    // evaluations after step 0 (the meta layer's fitness, META.md).
+    double area = 0.0;
+    int evals = 0;
+    for (const std::string& l : lines_) {
+      const json j = json::parse(l);
+      if (j["kind"] != "eval" || j["step"].get<int64_t>() == 0 || !j["normalized_score"].is_number()) continue;
+      area += j["normalized_score"].get<double>();
+      ++evals;
+    }
+    out.summary["normalized_score_area"] = evals > 0 ? json(area / evals) : json(nullptr);
     out.summary["train_steps"] = total_;
     out.summary["train_user_steps"] = user_steps_;
     out.summary["updates"] = updates_;

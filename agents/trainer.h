@@ -26,7 +26,9 @@
 //   metrics.jsonl   {"kind": "eval", "step", "user_steps", return_mean, ...}
 //                   {"kind": "train", "step", "user_steps", episodes, episode_return_mean,
 //                    updates, <the agent's training statistics, averaged>}
-//   summary.json    the final evaluation, plus train_steps, train_user_steps, updates
+//   summary.json    the final evaluation, plus normalized_score_area (mean normalized
+//                   score over the evaluations after step 0), train_steps,
+//                   train_user_steps, updates
 //   checkpoint.bin  everything needed to continue bit-identically (environment,
 //                   agent, runner state, metrics so far); written atomically every
 //                   run.checkpoint_every steps, at the end, and when interrupted
