@@ -1,49 +1,60 @@
 #!/usr/bin/env bash
-# The meta-learning evaluation on drifting_family (learned optimizer vs tuned Adam),
-# through `cohort meta train`, then `cohort sweep` + `cohort report`:
-#   1. tune Adam on 32 training variants: lr {0.2, 0.3, 0.5, 0.7} x {constant, linear}
-#      (256 lifetimes; the best must be the one in scenarios/sweeps/meta_eval_drifting.json)
+# The meta-learning evaluation on drifting_family: the learned optimizer (residual on
+# Adam) against Adam tuned on training variants, every number through `cohort sweep` +
+# `cohort report` (each lifetime a `cohort run` training cell: 60 steps x 64 users,
+# evaluated on 64 held-out users at steps 20, 40, 60; fitness = normalized_score_area).
+#   1. tune Adam on 32 training variants: lr {0.1, 0.2, 0.3, 0.5, 0.7, 1.0} x {constant,
+#      linear} (384 lifetimes); the best must be "adam_tuned" in the evaluation sweeps
 #   2. meta-train the learned rule with 3 seeds (scenarios/meta/drifting_optimizer.json,
 #      1,920 lifetimes each)
-#   3. evaluate every rule and tuned Adam on 64 test variants x 2 seeds, each lifetime a
-#      `cohort run` training cell (60 steps, evaluated at 20, 40, 60), paired by
-#      (variant, seed): docs/meta_drifting/
-# Resumable: every step keeps what is done. Run from anywhere; works in the repo root.
-# Usage: meta_table.sh [RUNS_DIR]   (default runs/)
+#   3. evaluate, paired by (variant, seed) against adam_tuned:
+#        test (in distribution)  64 variants x 2 seeds   docs/meta_drifting/test/
+#        ood_high_drift          32 x 2                  docs/meta_drifting/ood_high_drift/
+#        ood_no_drift            32 x 2                  docs/meta_drifting/ood_no_drift/
+#        long_lifetime (T = 180) 32 test variants x 2    docs/meta_drifting/long_lifetime/
+# Resumable: every step keeps what is done. Runs from the repository root (the sweeps
+# name the rule files as runs/meta_drifting_seed*/best_rule.json).
+# Usage: meta_table.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-runs}
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
-meta=scenarios/meta/drifting_optimizer.json
-mkdir -p "$runs"
+mkdir -p runs docs/meta_drifting
 
-tuning="$runs/meta_drifting_adam_grid.txt"
-if [ ! -s "$tuning" ]; then
-  for schedule in constant linear; do
-    for lr in 0.2 0.3 0.5 0.7; do
-      area=$(./build/cohort meta eval "$meta" --rule adam --split train --variants 32 --seeds 1 \
-               --set rule.lr=$lr --set rule.schedule=$schedule 2>&1 >/dev/null | sed -n 's/.* area \([0-9.-]*\),.*/\1/p')
-      echo "$area $schedule $lr"
-    done
-  done | sort -rn > "$tuning.partial"
-  mv "$tuning.partial" "$tuning"
-fi
-echo "Adam grid on 32 training variants (area schedule lr):"; cat "$tuning"
-read -r _ best_schedule best_lr < "$tuning"
-grep -q "\"lr\": $best_lr, \"schedule\": \"$best_schedule\"" scenarios/sweeps/meta_eval_drifting.json || {
-  echo "the tuned Adam ($best_schedule, lr $best_lr) is not the baseline in scenarios/sweeps/meta_eval_drifting.json" >&2
-  exit 1
+publish() {  # SWEEP_NAME DOCS_SUBDIR
+  local out="runs/$1"
+  ./build/cohort sweep "scenarios/sweeps/$1.json" --out "$out"
+  ./build/cohort report "$out"
+  mkdir -p "docs/meta_drifting/$2"
+  cp "$out/results.md" "$out/results.csv" "docs/meta_drifting/$2/"
+  rm -rf "docs/meta_drifting/$2/plots" && cp -r "$out/plots" "docs/meta_drifting/$2/plots"
+  echo "table: docs/meta_drifting/$2/results.md"
 }
 
-for seed in 0 1 2; do
-  ./build/cohort meta train "$meta" --set es.seed=$seed --set es.init_seed=$seed \
-    --out "$runs/meta_drifting_seed$seed" --quiet
+publish meta_tune_adam_drifting adam_tuning
+best=$(python3 - <<'PY'
+import csv, collections
+areas = collections.defaultdict(list)
+for row in csv.DictReader(open("runs/meta_tune_adam_drifting/results.csv")):
+    if row["status"] == "done":
+        areas[(float(row["agent.optimizer.lr"]), row["agent.optimizer.schedule"])].append(float(row["normalized_score_area"]))
+(lr, schedule), v = max(areas.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
+print(f'"lr": {lr:g}, "schedule": "{schedule}"')
+PY
+)
+echo "tuned Adam: $best"
+for f in scenarios/sweeps/meta_eval_drifting*.json; do
+  grep -q "\"optimizer\": {\"type\": \"adam\", $best}" "$f" || {
+    echo "$f: its adam_tuned is not the tuned Adam ($best)" >&2
+    exit 1
+  }
 done
 
-out="$runs/meta_eval_drifting"
-./build/cohort sweep scenarios/sweeps/meta_eval_drifting.json --out "$out"
-./build/cohort report "$out"
-mkdir -p docs/meta_drifting
-cp "$out/results.md" "$out/results.csv" "$tuning" docs/meta_drifting/
-rm -rf docs/meta_drifting/plots && cp -r "$out/plots" docs/meta_drifting/plots
-echo "table: docs/meta_drifting/results.md"
+for seed in 0 1 2; do
+  ./build/cohort meta train scenarios/meta/drifting_optimizer.json --set es.seed=$seed --set es.init_seed=$seed \
+    --out "runs/meta_drifting_seed$seed" --quiet
+done
+
+publish meta_eval_drifting test
+publish meta_eval_drifting_ood_high_drift ood_high_drift
+publish meta_eval_drifting_ood_no_drift ood_no_drift
+publish meta_eval_drifting_long_lifetime long_lifetime
