@@ -12,16 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
-table() {  # SWEEP_NAME DOCS_NAME
-  local out="$runs/$1"
-  ./build/cohort sweep "scenarios/sweeps/$1.json" --out "$out"
-  ./build/cohort report "$out"
-  mkdir -p "docs/$2"
-  cp "$out/results.md" "$out/results.csv" "docs/$2/"
-  rm -rf "docs/$2/plots" && cp -r "$out/plots" "docs/$2/plots"
-  echo "table: docs/$2/results.md"
-}
-table recsim_agents agents_recsim
-table long_term_agents agents_long_term
-table preference_shift_agents agents_preference_shift
-table linear_bandit_agents bandits_linear
+RUNS_DIR=$runs
+. scripts/publish_sweep.sh
+publish_sweep recsim_agents docs/agents_recsim
+publish_sweep long_term_agents docs/agents_long_term
+publish_sweep preference_shift_agents docs/agents_preference_shift
+publish_sweep linear_bandit_agents docs/bandits_linear

@@ -20,15 +20,8 @@ cd "$(dirname "$0")/.."
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
 mkdir -p runs docs/meta_drifting
 
-publish() {  # SWEEP_NAME DOCS_SUBDIR
-  local out="runs/$1"
-  ./build/cohort sweep "scenarios/sweeps/$1.json" --out "$out"
-  ./build/cohort report "$out"
-  mkdir -p "docs/meta_drifting/$2"
-  cp "$out/results.md" "$out/results.csv" "docs/meta_drifting/$2/"
-  rm -rf "docs/meta_drifting/$2/plots" && cp -r "$out/plots" "docs/meta_drifting/$2/plots"
-  echo "table: docs/meta_drifting/$2/results.md"
-}
+. scripts/publish_sweep.sh
+publish() { publish_sweep "$1" "docs/meta_drifting/$2"; }
 
 publish meta_tune_adam_drifting adam_tuning
 best=$(python3 - <<'PY'

@@ -1,0 +1,12 @@
+# Sourced by the table scripts: publish_sweep SWEEP_NAME DOCS_DIR runs
+# scenarios/sweeps/SWEEP_NAME.json into runs/SWEEP_NAME (resumable), reports it and
+# copies results.md, results.csv and plots/ to DOCS_DIR.
+publish_sweep() {
+  local out="${RUNS_DIR:-runs}/$1" docs="$2"
+  ./build/cohort sweep "scenarios/sweeps/$1.json" --out "$out"
+  ./build/cohort report "$out"
+  mkdir -p "$docs"
+  cp "$out/results.md" "$out/results.csv" "$docs/"
+  rm -rf "$docs/plots" && cp -r "$out/plots" "$docs/plots"
+  echo "table: $docs/results.md"
+}
