@@ -4,7 +4,9 @@
 # `cohort report` (each lifetime a `cohort run` training cell: 60 steps x 64 users,
 # evaluated on 64 held-out users at steps 20, 40, 60; fitness = normalized_score_area).
 #   1. tune Adam on 32 training variants: lr {0.1, 0.2, 0.3, 0.5, 0.7, 1.0} x {constant,
-#      linear} (384 lifetimes); the best must be "adam_tuned" in the evaluation sweeps
+#      linear} (384 lifetimes), and SGD with momentum 0.9: lr {0.1, 0.3, 1, 3, 10} x
+#      {constant, linear} (320); the best must be "adam_tuned" / "sgd_tuned" in the
+#      evaluation sweeps
 #   2. meta-train the learned rule with 3 seeds (scenarios/meta/drifting_optimizer.json,
 #      1,920 lifetimes each)
 #   3. evaluate, paired by (variant, seed) against adam_tuned:
@@ -23,24 +25,33 @@ mkdir -p runs docs/meta_drifting
 . scripts/publish_sweep.sh
 publish() { publish_sweep "$1" "docs/meta_drifting/$2"; }
 
-publish meta_tune_adam_drifting adam_tuning
-best=$(python3 - <<'PY'
-import csv, collections
+best_of() {  # TUNING_SWEEP -> '"lr": X, "schedule": "Y"' with the highest mean area
+  python3 - "runs/$1/results.csv" <<'PY'
+import csv, collections, sys
 areas = collections.defaultdict(list)
-for row in csv.DictReader(open("runs/meta_tune_adam_drifting/results.csv")):
+for row in csv.DictReader(open(sys.argv[1])):
     if row["status"] == "done":
         areas[(float(row["agent.optimizer.lr"]), row["agent.optimizer.schedule"])].append(float(row["normalized_score_area"]))
 (lr, schedule), v = max(areas.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
 print(f'"lr": {lr:g}, "schedule": "{schedule}"')
 PY
-)
-echo "tuned Adam: $best"
-for f in scenarios/sweeps/meta_eval_drifting*.json; do
-  grep -q "\"optimizer\": {\"type\": \"adam\", $best}" "$f" || {
-    echo "$f: its adam_tuned is not the tuned Adam ($best)" >&2
-    exit 1
-  }
-done
+}
+check_baseline() {  # PATTERN FILE...
+  local pattern=$1
+  shift
+  for f in "$@"; do
+    grep -qF "$pattern" "$f" || { echo "$f: does not hold the tuned baseline $pattern" >&2; exit 1; }
+  done
+}
+
+publish meta_tune_adam_drifting adam_tuning
+adam=$(best_of meta_tune_adam_drifting)
+echo "tuned Adam: $adam"
+check_baseline "\"optimizer\": {\"type\": \"adam\", $adam}" scenarios/sweeps/meta_eval_drifting*.json
+publish meta_tune_sgd_drifting sgd_tuning
+sgd=$(best_of meta_tune_sgd_drifting)
+echo "tuned SGD (momentum 0.9): $sgd"
+check_baseline "\"optimizer\": {\"type\": \"sgd\", \"momentum\": 0.9, $sgd}" scenarios/sweeps/meta_eval_drifting.json
 
 for seed in 0 1 2; do
   ./build/cohort meta train scenarios/meta/drifting_optimizer.json --set es.seed=$seed --set es.init_seed=$seed \
