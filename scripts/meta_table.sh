@@ -14,6 +14,8 @@
 #        ood_high_drift          32 x 2                  docs/meta_drifting/ood_high_drift/
 #        ood_no_drift            32 x 2                  docs/meta_drifting/ood_no_drift/
 #        long_lifetime (T = 180) 32 test variants x 2    docs/meta_drifting/long_lifetime/
+#   4. the headroom reference: Adam tuned per test variant (chosen on seed 0, scored on
+#      seed 1) against the same learned rules: docs/meta_drifting/headroom.md
 # Resumable: every step keeps what is done. Runs from the repository root (the sweeps
 # name the rule files as runs/meta_drifting_seed*/best_rule.json).
 # Usage: meta_table.sh
@@ -62,3 +64,7 @@ publish meta_eval_drifting test
 publish meta_eval_drifting_ood_high_drift ood_high_drift
 publish meta_eval_drifting_ood_no_drift ood_no_drift
 publish meta_eval_drifting_long_lifetime long_lifetime
+# Headroom: Adam tuned per test variant (six configurations x 64 variants x 2 seeds).
+publish meta_headroom_adam_drifting headroom_grid
+python3 scripts/meta_headroom.py > /dev/null
+echo "table: docs/meta_drifting/headroom.md"
