@@ -38,19 +38,10 @@ const Schema& DqnSchema() {
   static const Schema s = [] {
     Schema s("DQN over candidate items: top-k slate by Q, one transition per shown item");
     AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3, "tanh");
-    s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
-        .Integer("buffer_size", 20000, 1, 100000000, "replay capacity (row-steps, each holding k shown items)")
-        .Integer("batch_size", 128, 1, 65536, "row-steps per gradient step (k item transitions each)")
-        .Integer("learning_starts", 1000, 1, 100000000, "stored row-steps before the first update")
-        .Integer("train_every", 1, 1, 1000000, "environment steps (batch Step calls) between updates")
-        .Integer("gradient_steps", 1, 1, 1000, "gradient steps per update")
-        .Integer("target_update", 100, 1, 100000000, "gradient steps between target syncs")
-        .Number("tau", 1.0, 0.0, 1.0, "target sync: 1 = hard copy, < 1 = Polyak weight of the online net")
-        .Bool("double_q", true, "double DQN: online argmax, target evaluation")
-        .Number("epsilon_start", 1.0, 0.0, 1.0, "initial probability of a random slate")
-        .Number("epsilon_end", 0.05, 0.0, 1.0, "final probability of a random slate")
-        .Number("epsilon_fraction", 0.5, 0.0, 1.0, "fraction of the planned steps over which epsilon decays")
-        .Integer("epsilon_steps", 1000, 0, 100000000, "decay length in steps when the planned length is unknown");
+    AddValueLearningKeys(s, {20000, 128, true, "replay capacity (row-steps, each holding k shown items)",
+                             "row-steps per gradient step (k item transitions each)",
+                             "stored row-steps before the first update",
+                             "double DQN: online argmax, target evaluation"});
     return s;
   }();
   return s;
@@ -63,18 +54,7 @@ class DqnAgent : public Agent {
         K_(ctx.params->num_candidates),
         k_(ctx.params->slate_size),
         F_(features_.dim()),
-        gamma_(config["gamma"].get<double>()),
-        batch_size_(config["batch_size"].get<int>()),
-        learning_starts_(config["learning_starts"].get<int64_t>()),
-        train_every_(config["train_every"].get<int64_t>()),
-        gradient_steps_(config["gradient_steps"].get<int>()),
-        target_update_(config["target_update"].get<int64_t>()),
-        tau_(config["tau"].get<double>()),
-        double_q_(config["double_q"].get<bool>()),
-        eps_start_(config["epsilon_start"].get<double>()),
-        eps_end_(config["epsilon_end"].get<double>()),
-        eps_decay_steps_(ctx.total_steps > 0 ? config["epsilon_fraction"].get<double>() * double(ctx.total_steps)
-                                             : double(config["epsilon_steps"].get<int64_t>())),
+        vl_(config, ctx.total_steps),
         // [shown features k*F | per-position reward k | done | next features K*F]
         replay_(config["buffer_size"].get<int64_t>(), int64_t(k_) * F_ + k_ + 1 + int64_t(K_) * F_),
         replay_rng_(MakeRng(ctx.seed, ctx.variant, kReplayEntity, StreamPurpose::kPolicy)),
@@ -89,15 +69,13 @@ class DqnAgent : public Agent {
     target_ = std::make_unique<TargetNet>(Mlp(F_, hidden, 1, activation), q_);
     params_.Add("q", *q_, 1);
     params_.SetRule(config["optimizer"]);
-    if (ctx.total_steps > 0)
-      planned_updates_ = std::max<int64_t>(1, ctx.total_steps / train_every_ * gradient_steps_);
   }
 
   const std::string& type() const override { return kType; }
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
 
-  double Epsilon() const { return LinearEpsilon(eps_start_, eps_end_, steps_, eps_decay_steps_); }
+  double Epsilon() const { return vl_.Epsilon(steps_); }
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     // Q of every candidate of every active row: one forward pass.
@@ -165,22 +143,22 @@ class DqnAgent : public Agent {
   }
 
   std::map<std::string, double> Update() override {
-    if (!training_ || steps_ % train_every_ != 0 || replay_.size() < learning_starts_) return {};
+    if (!training_ || !vl_.UpdateDue(steps_, replay_.size())) return {};
     double loss_sum = 0.0, q_sum = 0.0;
-    for (int g = 0; g < gradient_steps_; ++g) {
+    for (int g = 0; g < vl_.gradient_steps; ++g) {
       const auto [loss, q_mean] = GradientStep();
       loss_sum += loss;
       q_sum += q_mean;
     }
-    return {{"loss", loss_sum / gradient_steps_},
-            {"q_mean", q_sum / gradient_steps_},
+    return {{"loss", loss_sum / vl_.gradient_steps},
+            {"q_mean", q_sum / vl_.gradient_steps},
             {"epsilon", Epsilon()},
             {"lr", params_.LearningRate(Info())},
             {"updates", double(updates_)}};
   }
 
   std::pair<double, double> GradientStep() {
-    const int n = batch_size_;
+    const int n = vl_.batch_size;
     const size_t per_row = size_t(K_) * size_t(F_), shown = size_t(k_) * size_t(F_);
     replay_.SampleIndices(n, replay_rng_, idx_);
     b_feat_.resize(size_t(n) * shown);
@@ -202,8 +180,7 @@ class DqnAgent : public Agent {
     loss.backward();
     ++updates_;
     params_.Step(Info());
-    if (tau_ < 1.0) target_->Sync(tau_);
-    else if (updates_ % target_update_ == 0) target_->Sync(1.0);
+    vl_.SyncTarget(*target_, updates_);
     return {loss.item<double>(), q.mean().item<double>()};
   }
 
@@ -215,11 +192,11 @@ class DqnAgent : public Agent {
     torch::NoGradGuard no_grad;
     const torch::Tensor next = View(b_next_, {int64_t(n) * K_, F_});
     const torch::Tensor qt = target_->Forward(next).reshape({n, K_});
-    const torch::Tensor select = double_q_ ? q_->forward(next).reshape({n, K_}) : qt;
+    const torch::Tensor select = vl_.double_q ? q_->forward(next).reshape({n, K_}) : qt;
     const torch::Tensor best = qt.gather(1, select.argmax(1, /*keepdim=*/true)).reshape({-1}).contiguous();
     const float* v = best.data_ptr<float>();
     for (int b = 0; b < n; ++b) {
-      const double boot = done[size_t(b)] == 0.0f ? gamma_ * v[b] : 0.0;
+      const double boot = done[size_t(b)] == 0.0f ? vl_.gamma * v[b] : 0.0;
       for (int j = 0; j < k_; ++j) {
         const size_t i = size_t(b) * size_t(k_) + size_t(j);
         y[i] = float(reward[i] + boot);
@@ -280,20 +257,12 @@ class DqnAgent : public Agent {
 
  private:
   StepInfo Info() const {
-    return {updates_, planned_updates_ > 0 ? std::min(1.0, double(updates_) / double(planned_updates_)) : 0.0};
+    return {updates_, vl_.planned_updates > 0 ? std::min(1.0, double(updates_) / double(vl_.planned_updates)) : 0.0};
   }
 
   CandidateFeatures features_;
   const int K_, k_, F_;
-  const double gamma_;
-  const int batch_size_;
-  const int64_t learning_starts_, train_every_;
-  const int gradient_steps_;
-  const int64_t target_update_;
-  const double tau_;
-  const bool double_q_;
-  const double eps_start_, eps_end_, eps_decay_steps_;
-  int64_t planned_updates_ = 0;
+  const ValueLearning vl_;
 
   torch::nn::Sequential q_;
   std::unique_ptr<TargetNet> target_;

@@ -120,6 +120,72 @@ inline double LinearEpsilon(double start, double end, int64_t step, double decay
   return start + (end - start) * f;
 }
 
+// The hyperparameters the value-based agents share (replay, target network,
+// update cadence, epsilon-greedy slates), with each agent's own defaults and
+// wording for what a replay record holds.
+struct ValueLearningDefaults {
+  int64_t buffer_size;
+  int batch_size;
+  bool double_q;
+  const char* buffer_doc;     // "replay capacity (...)"
+  const char* batch_doc;      // "... per gradient step"
+  const char* starts_doc;     // "stored ... before the first update"
+  const char* double_q_doc;
+};
+
+inline void AddValueLearningKeys(Schema& s, const ValueLearningDefaults& d) {
+  s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
+      .Integer("buffer_size", d.buffer_size, 1, 100000000, d.buffer_doc)
+      .Integer("batch_size", d.batch_size, 1, 65536, d.batch_doc)
+      .Integer("learning_starts", 1000, 1, 100000000, d.starts_doc)
+      .Integer("train_every", 1, 1, 1000000, "environment steps (batch Step calls) between updates")
+      .Integer("gradient_steps", 1, 1, 1000, "gradient steps per update")
+      .Integer("target_update", 100, 1, 100000000, "gradient steps between target syncs")
+      .Number("tau", 1.0, 0.0, 1.0, "target sync: 1 = hard copy, < 1 = Polyak weight of the online net")
+      .Bool("double_q", d.double_q, d.double_q_doc)
+      .Number("epsilon_start", 1.0, 0.0, 1.0, "initial probability of a random slate")
+      .Number("epsilon_end", 0.05, 0.0, 1.0, "final probability of a random slate")
+      .Number("epsilon_fraction", 0.5, 0.0, 1.0, "fraction of the planned steps over which epsilon decays")
+      .Integer("epsilon_steps", 1000, 0, 100000000, "decay length in steps when the planned length is unknown");
+}
+
+// Those keys read from a resolved config, and the cadence they define.
+struct ValueLearning {
+  ValueLearning(const json& c, int64_t total_steps)
+      : gamma(c["gamma"].get<double>()),
+        batch_size(c["batch_size"].get<int>()),
+        learning_starts(c["learning_starts"].get<int64_t>()),
+        train_every(c["train_every"].get<int64_t>()),
+        gradient_steps(c["gradient_steps"].get<int>()),
+        target_update(c["target_update"].get<int64_t>()),
+        tau(c["tau"].get<double>()),
+        double_q(c["double_q"].get<bool>()),
+        eps_start(c["epsilon_start"].get<double>()),
+        eps_end(c["epsilon_end"].get<double>()),
+        eps_decay_steps(total_steps > 0 ? c["epsilon_fraction"].get<double>() * double(total_steps)
+                                        : double(c["epsilon_steps"].get<int64_t>())),
+        planned_updates(total_steps > 0 ? std::max<int64_t>(1, total_steps / train_every * gradient_steps) : 0) {}
+
+  double Epsilon(int64_t steps) const { return LinearEpsilon(eps_start, eps_end, steps, eps_decay_steps); }
+  // An Update() after `steps` environment steps with `stored` records learns.
+  bool UpdateDue(int64_t steps, int64_t stored) const { return steps % train_every == 0 && stored >= learning_starts; }
+  // After gradient step number `updates`: Polyak every step, or a hard copy.
+  void SyncTarget(TargetNet& target, int64_t updates) const {
+    if (tau < 1.0) target.Sync(tau);
+    else if (updates % target_update == 0) target.Sync(1.0);
+  }
+
+  const double gamma;
+  const int batch_size;
+  const int64_t learning_starts, train_every;
+  const int gradient_steps;
+  const int64_t target_update;
+  const double tau;
+  const bool double_q;
+  const double eps_start, eps_end, eps_decay_steps;
+  const int64_t planned_updates;  // 0 when the planned length is unknown
+};
+
 // Mean Huber loss (delta 1) of pred - target.
 inline torch::Tensor HuberLoss(const torch::Tensor& pred, const torch::Tensor& target) {
   const torch::Tensor d = pred - target;

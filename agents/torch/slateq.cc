@@ -65,20 +65,11 @@ const Schema& SlateQSchema() {
   static const Schema s = [] {
     Schema s("SlateQ: item-wise Q with the slate value decomposed by an estimated choice model");
     AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3, "tanh");
-    s.Number("gamma", 0.95, 0.0, 1.0, "discount factor")
-        .Integer("buffer_size", 50000, 1, 100000000, "replay capacity (transitions with a click)")
-        .Integer("batch_size", 256, 1, 65536, "transitions per gradient step")
-        .Integer("learning_starts", 1000, 1, 100000000, "stored transitions before the first update")
-        .Integer("train_every", 1, 1, 1000000, "environment steps (batch Step calls) between updates")
-        .Integer("gradient_steps", 1, 1, 1000, "gradient steps per update")
-        .Integer("target_update", 100, 1, 100000000, "gradient steps between target syncs")
-        .Number("tau", 1.0, 0.0, 1.0, "target sync: 1 = hard copy, < 1 = Polyak weight of the online net")
-        .Bool("double_q", false, "choose the next slate with the online net, value it with the target net")
-        .Number("epsilon_start", 1.0, 0.0, 1.0, "initial probability of a random slate")
-        .Number("epsilon_end", 0.05, 0.0, 1.0, "final probability of a random slate")
-        .Number("epsilon_fraction", 0.5, 0.0, 1.0, "fraction of the planned steps over which epsilon decays")
-        .Integer("epsilon_steps", 1000, 0, 100000000, "decay length in steps when the planned length is unknown")
-        .Integer("max_enumerated", 2000, 1, 10000000, "enumerate every slate up to this many, else top-k")
+    AddValueLearningKeys(s, {50000, 256, false, "replay capacity (transitions: one per row-step, or per click without null_item)",
+                             "transitions per gradient step",
+                             "stored transitions before the first update",
+                             "choose the next slate with the online net, value it with the target net"});
+    s.Integer("max_enumerated", 2000, 1, 10000000, "enumerate every slate up to this many, else top-k")
         .Bool("null_item", true,
               "learn Q(s, null) for the no-click outcome (false: a no-click is worth 0 and only clicks are stored)");
     return s;
@@ -230,18 +221,7 @@ class SlateQAgent : public Agent {
         F_(features_.dim()),
         null_item_(config["null_item"].get<bool>()),
         Kq_(K_ + (null_item_ ? 1 : 0)),
-        gamma_(config["gamma"].get<double>()),
-        batch_size_(config["batch_size"].get<int>()),
-        learning_starts_(config["learning_starts"].get<int64_t>()),
-        train_every_(config["train_every"].get<int64_t>()),
-        gradient_steps_(config["gradient_steps"].get<int>()),
-        target_update_(config["target_update"].get<int64_t>()),
-        tau_(config["tau"].get<double>()),
-        double_q_(config["double_q"].get<bool>()),
-        eps_start_(config["epsilon_start"].get<double>()),
-        eps_end_(config["epsilon_end"].get<double>()),
-        eps_decay_steps_(ctx.total_steps > 0 ? config["epsilon_fraction"].get<double>() * double(ctx.total_steps)
-                                             : double(config["epsilon_steps"].get<int64_t>())),
+        vl_(config, ctx.total_steps),
         // [clicked (or null) item features F | reward | done | next features Kq*F | next scores K]
         replay_(config["buffer_size"].get<int64_t>(), F_ + 2 + int64_t(Kq_) * F_ + K_),
         replay_rng_(MakeRng(ctx.seed, ctx.variant, kReplayEntity, StreamPurpose::kPolicy)),
@@ -257,15 +237,13 @@ class SlateQAgent : public Agent {
     target_ = std::make_unique<TargetNet>(Mlp(F_, hidden, 1, activation), q_);
     params_.Add("q", *q_, 1);
     params_.SetRule(config["optimizer"]);
-    if (ctx.total_steps > 0)
-      planned_updates_ = std::max<int64_t>(1, ctx.total_steps / train_every_ * gradient_steps_);
   }
 
   const std::string& type() const override { return kType; }
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
 
-  double Epsilon() const { return LinearEpsilon(eps_start_, eps_end_, steps_, eps_decay_steps_); }
+  double Epsilon() const { return vl_.Epsilon(steps_); }
 
   // The K candidates' features of row r, then the null item's (Kq * F).
   void FillRowQ(const StepBatch& obs, int r, float* out) const {
@@ -347,22 +325,22 @@ class SlateQAgent : public Agent {
   }
 
   std::map<std::string, double> Update() override {
-    if (!training_ || steps_ % train_every_ != 0 || replay_.size() < learning_starts_) return {};
+    if (!training_ || !vl_.UpdateDue(steps_, replay_.size())) return {};
     double loss_sum = 0.0, q_sum = 0.0;
-    for (int g = 0; g < gradient_steps_; ++g) {
+    for (int g = 0; g < vl_.gradient_steps; ++g) {
       const auto [loss, q_mean] = GradientStep();
       loss_sum += loss;
       q_sum += q_mean;
     }
-    return {{"loss", loss_sum / gradient_steps_},
-            {"q_mean", q_sum / gradient_steps_},
+    return {{"loss", loss_sum / vl_.gradient_steps},
+            {"q_mean", q_sum / vl_.gradient_steps},
             {"epsilon", Epsilon()},
             {"lr", params_.LearningRate(Info())},
             {"updates", double(updates_)}};
   }
 
   std::pair<double, double> GradientStep() {
-    const int n = batch_size_;
+    const int n = vl_.batch_size;
     const size_t per_row = size_t(Kq_) * size_t(F_);
     replay_.SampleIndices(n, replay_rng_, idx_);
     b_feat_.resize(size_t(n) * size_t(F_));
@@ -386,8 +364,7 @@ class SlateQAgent : public Agent {
     loss.backward();
     ++updates_;
     params_.Step(Info());
-    if (tau_ < 1.0) target_->Sync(tau_);
-    else if (updates_ % target_update_ == 0) target_->Sync(1.0);
+    vl_.SyncTarget(*target_, updates_);
     return {loss.item<double>(), q.mean().item<double>()};
   }
 
@@ -400,7 +377,7 @@ class SlateQAgent : public Agent {
     const torch::Tensor next = View(b_next_, {int64_t(n) * Kq_, F_});
     const torch::Tensor qt = target_->Forward(next).reshape({-1}).contiguous();
     torch::Tensor qo = qt;
-    if (double_q_) qo = q_->forward(next).reshape({-1}).contiguous();
+    if (vl_.double_q) qo = q_->forward(next).reshape({-1}).contiguous();
     const float* pt = qt.data_ptr<float>();
     const float* po = qo.data_ptr<float>();
     std::vector<int32_t> slate(static_cast<size_t>(k_));
@@ -410,7 +387,7 @@ class SlateQAgent : public Agent {
       if (done[size_t(b)] == 0.0f)
         v_next = chooser_.Best(po + o, pt + o, &b_score_[size_t(b) * size_t(K_)], slate.data(), NullQ(po + o),
                                NullQ(pt + o));
-      y[size_t(b)] = float(reward[size_t(b)] + gamma_ * v_next);
+      y[size_t(b)] = float(reward[size_t(b)] + vl_.gamma * v_next);
     }
   }
 
@@ -477,7 +454,7 @@ class SlateQAgent : public Agent {
 
  private:
   StepInfo Info() const {
-    return {updates_, planned_updates_ > 0 ? std::min(1.0, double(updates_) / double(planned_updates_)) : 0.0};
+    return {updates_, vl_.planned_updates > 0 ? std::min(1.0, double(updates_) / double(vl_.planned_updates)) : 0.0};
   }
 
   const AgentContext ctx_;
@@ -486,15 +463,7 @@ class SlateQAgent : public Agent {
   const int K_, k_, F_;
   const bool null_item_;
   const int Kq_;  // Q rows per user: K candidates (+ the null item)
-  const double gamma_;
-  const int batch_size_;
-  const int64_t learning_starts_, train_every_;
-  const int gradient_steps_;
-  const int64_t target_update_;
-  const double tau_;
-  const bool double_q_;
-  const double eps_start_, eps_end_, eps_decay_steps_;
-  int64_t planned_updates_ = 0;
+  const ValueLearning vl_;
 
   torch::nn::Sequential q_;
   std::unique_ptr<TargetNet> target_;
