@@ -151,6 +151,13 @@ Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret,
   return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, nullptr);
 }
 
+std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs,
+                                    int threads, int64_t users, const VecEnv& world) {
+  auto env = std::make_unique<VecEnv>(params, seed, variant, VecEnv::Options{num_envs, threads, users, kFirstEvalUser});
+  if (!world.stationary()) env->StartFromWorldOf(world);
+  return env;
+}
+
 json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   RunningStat ret, length, clicks, watch, sessions, regret;
   int64_t total_clicks = 0, returns = 0, session_ends = 0;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,15 @@ Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const Pr
 // Rolls out `agent_config` for scenario.run.episodes episodes.
 Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
                 int64_t done_offset = 0, int64_t total = 0);
+
+// Evaluation users: the same population and catalog as training users (same
+// seed and variant) but numbered from kFirstEvalUser, never met in training.
+inline constexpr int64_t kFirstEvalUser = int64_t(1) << 40;
+// `users` evaluation users on `num_envs` slots. When `world` is not
+// stationary (events, catalog turnover) they meet it as it is now
+// (VecEnv::StartFromWorldOf) instead of the initial world.
+std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs,
+                                    int threads, int64_t users, const VecEnv& world);
 
 // summary.json keys of a rollout (episodes, returns, clicks, ctr, regret, ...).
 json SummarizeRollout(const Scenario& scenario, const Rollout& r);

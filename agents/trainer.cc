@@ -177,16 +177,9 @@ class Trainer {
  private:
   std::string Path(const char* name) const { return (fs::path(o_.out_dir) / name).string(); }
 
-  // Evaluation users: the same seed (so the same topic geometry and catalog)
-  // but users numbered from kFirstEvalUser, never seen in training. In a
-  // non-stationary world (scheduled events, catalog turnover) they meet the
-  // world as it is at this training step, not the initial one.
-  static constexpr int64_t kFirstEvalUser = int64_t(1) << 40;
+  // Evaluation users in the world as it is at this training step (runner.h).
   std::unique_ptr<VecEnv> MakeEvalEnv() const {
-    auto env = std::make_unique<VecEnv>(s_.env, s_.seed, s_.variant,
-                                        VecEnv::Options{B_, s_.run.threads, s_.run.episodes, kFirstEvalUser});
-    if (!env_.stationary()) env->StartFromWorldOf(env_);
-    return env;
+    return cohort::MakeEvalEnv(s_.env, s_.seed, s_.variant, B_, s_.run.threads, s_.run.episodes, env_);
   }
 
   // Random and myopic-oracle returns on the evaluation users: once when the

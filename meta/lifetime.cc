@@ -10,15 +10,8 @@
 namespace cohort {
 namespace {
 
-// Users numbered from here are evaluation users (as in the trainer).
-constexpr int64_t kFirstEvalUser = int64_t(1) << 40;
-
 std::unique_ptr<VecEnv> EvalEnv(const Scenario& s, uint64_t seed, const LifetimeSpec& spec, const VecEnv& world) {
-  auto env = std::make_unique<VecEnv>(
-      s.env, seed, s.variant,
-      VecEnv::Options{std::min(spec.eval_users, spec.num_envs), 1, spec.eval_users, kFirstEvalUser});
-  if (!world.stationary()) env->StartFromWorldOf(world);
-  return env;
+  return MakeEvalEnv(s.env, seed, s.variant, std::min(spec.eval_users, spec.num_envs), 1, spec.eval_users, world);
 }
 
 Rollout Reference(const Scenario& s, uint64_t seed, const LifetimeSpec& spec, const VecEnv& world, const char* type) {
