@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agents/rule_schedule.h"
 #include "env/io.h"
 #include "env/rng.h"
 
@@ -29,10 +30,7 @@ struct Net {
 class LearnedOptimizer : public UpdateRule {
  public:
   LearnedOptimizer(const json& c, std::vector<float> theta)
-      : lr_(c["lr"].get<double>()),
-        kind_(c["schedule"].get<std::string>()),
-        final_fraction_(c["final_fraction"].get<double>()),
-        warmup_(c["warmup_steps"].get<int64_t>()),
+      : schedule_(c),
         beta1_(c["beta1"].get<double>()),
         beta2_(c["beta2"].get<double>()),
         eps_(c["eps"].get<double>()),
@@ -50,15 +48,7 @@ class LearnedOptimizer : public UpdateRule {
       slow_.emplace_back(size_t(p.size), 0.0f);
     }
   }
-  // The same schedule as the built-in rules (update_rules.cc).
-  double LearningRate(const StepInfo& info) const override {
-    double f = 1.0;
-    const double p = std::clamp(info.progress, 0.0, 1.0);
-    if (kind_ == "linear") f = 1.0 - (1.0 - final_fraction_) * p;
-    else if (kind_ == "cosine") f = final_fraction_ + (1.0 - final_fraction_) * 0.5 * (1.0 + std::cos(M_PI * p));
-    if (warmup_ > 0 && info.step < warmup_) f *= double(info.step) / double(warmup_);
-    return lr_ * f;
-  }
+  double LearningRate(const StepInfo& info) const override { return schedule_.At(info); }
 
   void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
     if (params.size() != m_.size()) throw std::logic_error("learned: Step() got another tensor list than Init()");
@@ -151,10 +141,7 @@ class LearnedOptimizer : public UpdateRule {
     *o1 = b;
   }
 
-  double lr_;
-  std::string kind_;
-  double final_fraction_;
-  int64_t warmup_;
+  rule_detail::Schedule schedule_;
   double beta1_, beta2_, eps_, weight_decay_;
   bool decoupled_;
   std::vector<float> theta_;
@@ -167,16 +154,9 @@ class LearnedOptimizer : public UpdateRule {
 }  // namespace
 
 void AddLearnedOptimizerKeys(Schema& s) {
-  s.PositiveNumber("lr", 1e-3, "learning rate (Adam's, which the rule scales and corrects)")
-      .String("schedule", "constant", {"constant", "linear", "cosine"}, "learning-rate schedule over training progress")
-      .Number("final_fraction", 0.0, 0.0, 1.0, "linear/cosine: lr at the end as a fraction of lr")
-      .Integer("warmup_steps", 0, 0, 1'000'000'000, "linear warm-up over the first updates")
-      .Number("beta1", 0.9, 0.0, 0.999999, "first-moment decay (Adam)")
-      .Number("beta2", 0.999, 0.0, 0.999999999, "second-moment decay (Adam)")
-      .PositiveNumber("eps", 1e-8, "denominator constant (Adam)")
-      .Number("weight_decay", 0.0, 0.0, 1e300, "weight decay (Adam)")
-      .Bool("decoupled", false, "decoupled weight decay (AdamW)")
-      .String("file", "", {}, "learned rule file (cohort meta train writes rule.json); empty: use theta")
+  rule_detail::AddScheduleKeys(s, 1e-3);  // Adam's lr and schedule, which the rule scales and corrects
+  rule_detail::AddAdamKeys(s);
+  s.String("file", "", {}, "learned rule file (cohort meta train writes rule.json); empty: use theta")
       .NumberArray("theta", json::array(), -1e30, 1e30,
                    "meta-parameters inline (" + std::to_string(kLearnedThetaSize) +
                        " numbers); empty with no file: all zero, i.e. exactly Adam",
