@@ -153,33 +153,28 @@ class LearnedOptimizer : public UpdateRule {
 
 }  // namespace
 
+const LearnableRule& LearnedOptimizerRule() {
+  static const LearnableRule rule = [] {
+    LearnableRule r;
+    r.type = kLearned;
+    r.slot = "optimizer";
+    r.file_kind = kRuleKind;
+    r.theta_size = kLearnedThetaSize;
+    r.shape = {{"inputs", kIn}, {"hidden", {kH, kH}}};
+    r.initial = InitialLearnedTheta;
+    return r;
+  }();
+  return rule;
+}
+
 void AddLearnedOptimizerKeys(Schema& s) {
   rule_detail::AddScheduleKeys(s, 1e-3);  // Adam's lr and schedule, which the rule scales and corrects
   rule_detail::AddAdamKeys(s);
-  s.String("file", "", {}, "learned rule file (cohort meta train writes rule.json); empty: use theta")
-      .NumberArray("theta", json::array(), -1e30, 1e30,
-                   "meta-parameters inline (" + std::to_string(kLearnedThetaSize) +
-                       " numbers); empty with no file: all zero, i.e. exactly Adam",
-                   0, size_t(kLearnedThetaSize));
+  AddThetaKeys(s, LearnedOptimizerRule());
 }
 
 std::unique_ptr<UpdateRule> MakeLearnedOptimizer(const json& config) {
-  std::vector<float> theta;
-  const std::string file = config["file"].get<std::string>();
-  if (!file.empty() && !config["theta"].empty())
-    throw InputError("optimizer", "/theta", "give the learned rule's meta-parameters by \"file\" or \"theta\", not both");
-  if (!file.empty()) {
-    theta = ReadLearnedRule(file);
-  } else if (!config["theta"].empty()) {
-    if (config["theta"].size() != size_t(kLearnedThetaSize))
-      throw InputError("optimizer", "/theta",
-                       "expected " + std::to_string(kLearnedThetaSize) + " numbers, got " +
-                           std::to_string(config["theta"].size()));
-    for (const json& v : config["theta"]) theta.push_back(v.get<float>());
-  } else {
-    theta.assign(size_t(kLearnedThetaSize), 0.0f);
-  }
-  return std::make_unique<LearnedOptimizer>(config, std::move(theta));
+  return std::make_unique<LearnedOptimizer>(config, ThetaFromConfig(config, LearnedOptimizerRule(), "optimizer"));
 }
 
 std::vector<float> InitialLearnedTheta(uint64_t seed) {
@@ -192,32 +187,9 @@ std::vector<float> InitialLearnedTheta(uint64_t seed) {
 }
 
 void WriteLearnedRule(const std::string& path, const std::vector<float>& theta, const json& meta) {
-  json doc = {{"kind", kRuleKind},
-              {"version", 1},
-              {"inputs", kIn},
-              {"hidden", {kH, kH}},
-              {"theta", theta},
-              {"meta", meta}};
-  WriteFileAtomic(path, doc.dump() + "\n");
+  WriteRuleFile(path, LearnedOptimizerRule(), theta, meta);
 }
 
-std::vector<float> ReadLearnedRule(const std::string& path) {
-  const json doc = ReadJsonFile(path);
-  if (!doc.is_object() || doc.value("kind", "") != kRuleKind)
-    throw InputError(path, "/kind", "is not a learned optimizer rule (expected \"" + kRuleKind + "\")");
-  if (doc.value("version", 0) != 1) throw InputError(path, "/version", "unsupported version (expected 1)");
-  if (doc.value("inputs", 0) != kIn || doc.value("hidden", json()) != json{kH, kH})
-    throw InputError(path, "/hidden", "another network shape than this build's (8 inputs, hidden [16, 16])");
-  const json& t = doc["theta"];
-  if (!t.is_array() || t.size() != size_t(kLearnedThetaSize))
-    throw InputError(path, "/theta", "expected " + std::to_string(kLearnedThetaSize) + " numbers");
-  std::vector<float> theta;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (!t[i].is_number() || !std::isfinite(t[i].get<double>()))
-      throw InputError(path, "/theta/" + std::to_string(i), "expected a finite number");
-    theta.push_back(t[i].get<float>());
-  }
-  return theta;
-}
+std::vector<float> ReadLearnedRule(const std::string& path) { return ReadRuleFile(path, LearnedOptimizerRule()); }
 
 }  // namespace cohort

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/learnable.h"
 #include "agents/update_rules.h"
 
 namespace cohort {
@@ -38,6 +39,9 @@ inline constexpr int kLearnedThetaSize = kLearnedInputs * kLearnedHidden + kLear
 // output layer (zero: the rule is Adam).
 inline constexpr int kLearnedOutputOffset = kLearnedThetaSize - (kLearnedHidden * 2 + 2);
 
+// Its entry among the learnable rules (agents/learnable.h).
+const LearnableRule& LearnedOptimizerRule();
+
 // Schema keys of the "learned" rule (update_rules.cc registers it).
 void AddLearnedOptimizerKeys(Schema& s);
 std::unique_ptr<UpdateRule> MakeLearnedOptimizer(const json& config);
@@ -46,8 +50,8 @@ std::unique_ptr<UpdateRule> MakeLearnedOptimizer(const json& config);
 // (scaled 1/sqrt(fan_in)), output layer zero, so the rule starts as Adam.
 std::vector<float> InitialLearnedTheta(uint64_t seed);
 
-// Rule files. Read throws InputError naming the file for a wrong kind,
-// version or size.
+// Rule files (WriteRuleFile/ReadRuleFile with LearnedOptimizerRule()). Read
+// throws InputError naming the file for a wrong kind, version or size.
 void WriteLearnedRule(const std::string& path, const std::vector<float>& theta, const json& meta);
 std::vector<float> ReadLearnedRule(const std::string& path);
 

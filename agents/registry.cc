@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "agents/baselines.h"
+#include "agents/learned_optimizer.h"
 
 namespace cohort {
 namespace {
@@ -16,9 +17,20 @@ struct Registry : AgentRegistrar {
     factories[info.type] = std::move(factory);
     components.Register(std::move(info));
   }
+  void AddLearnable(const LearnableRule& rule) override {
+    if (FindLearnable(rule.type) != nullptr) throw std::logic_error("learnable rule registered twice: " + rule.type);
+    learnables.push_back(rule);
+  }
+  const LearnableRule* FindLearnable(const std::string& type) const {
+    for (const LearnableRule& r : learnables)
+      if (r.type == type) return &r;
+    return nullptr;
+  }
+  std::vector<LearnableRule> learnables;
   // Every agent family is registered here, explicitly (static self-registration
   // is dropped by the linker from static libraries).
   Registry() {
+    AddLearnable(LearnedOptimizerRule());  // the "optimizer" of every gradient-based agent
     RegisterBaselineAgents(*this);
     RegisterBanditAgents(*this);
 #ifdef COHORT_WITH_TORCH
@@ -57,6 +69,9 @@ void RegisterBaselineAgents(AgentRegistrar& r) {
 }
 
 const ComponentRegistry& AgentRegistry() { return Get().components; }
+
+const std::vector<LearnableRule>& LearnableRules() { return Get().learnables; }
+const LearnableRule* FindLearnableRule(const std::string& type) { return Get().FindLearnable(type); }
 
 bool IsPrivileged(const std::string& type) {
   const ComponentInfo* info = Get().components.Find(type);

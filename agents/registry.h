@@ -8,6 +8,7 @@
 #include <string>
 
 #include "agents/agent.h"
+#include "agents/learnable.h"
 
 namespace cohort {
 
@@ -27,6 +28,8 @@ class AgentRegistrar {
  public:
   virtual ~AgentRegistrar() = default;
   virtual void Add(ComponentInfo info, AgentFactory factory) = 0;
+  // A learnable component of these agents (agents/learnable.h).
+  virtual void AddLearnable(const LearnableRule& rule) = 0;
 };
 void RegisterBaselineAgents(AgentRegistrar& r);  // agents/registry.cc
 void RegisterBanditAgents(AgentRegistrar& r);    // agents/bandits.cc

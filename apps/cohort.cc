@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "agents/learned_optimizer.h"
+#include "agents/learnable.h"
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/trainer.h"
@@ -43,7 +43,7 @@ usage:
   cohort report DIR [--group-by PATH]... [--baseline PATH=VALUE]... [--metric KEY]...
   cohort meta train META.json [--out DIR] [--set dotted.path=value]... [--quiet]
                                                               (rerun with the same DIR to resume)
-  cohort meta eval META.json --rule RULE.json|adam [--split NAME] [--variants N] [--seeds N] [--out FILE]
+  cohort meta eval META.json --rule RULE.json|baseline [--split NAME] [--variants N] [--seeds N] [--out FILE]
   cohort bench [--scenario NAME_OR_FILE]... [--agent TYPE]... [--eval] [--set dotted.path=value]...
                [--num-envs B] [--threads N] [--seconds S] [--out FILE]
                  (default agent: random; learners train unless --eval: acting only)
@@ -400,8 +400,10 @@ int CmdMeta(const Args& a) {
     std::printf("meta run: %s (rule.json: the final mean; best_rule.json: the best on validation)\n", out.c_str());
     return 0;
   }
-  if (a.rule.empty()) throw InputError("cohort meta eval", "--rule", "required: a rule file, or \"adam\"");
-  const std::vector<float> theta = a.rule == "adam" ? std::vector<float>{} : ReadLearnedRule(a.rule);
+  if (a.rule.empty()) throw InputError("cohort meta eval", "--rule", "required: a rule file, or \"baseline\"");
+  // "baseline" (or "adam", its name for the learned optimizer): theta = 0.
+  const bool baseline = a.rule == "baseline" || (a.rule == "adam" && spec.learnable->type == "learned");
+  const std::vector<float> theta = baseline ? std::vector<float>{} : ReadRuleFile(a.rule, *spec.learnable);
   const std::vector<MetaEvalRow> rows =
       MetaEvaluate(spec, theta, a.split, a.variants, a.seeds, spec.threads);
   std::string lines;

@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "agents/learned_optimizer.h"
+#include "agents/learnable.h"
 #include "agents/registry.h"
 #include "agents/update_rules.h"
 #include "env/io.h"
@@ -22,6 +22,8 @@ namespace {
 
 constexpr const char* kMagic = "cohort-meta-checkpoint";
 constexpr uint32_t kVersion = 1;
+
+const ComponentRegistry& LearnableRuleRegistry();
 
 struct Schemas {
   Schema lifetime{"one training lifetime"}, es{"OpenAI-ES"}, validation{"checkpoint selection"}, root{"meta file"};
@@ -41,7 +43,7 @@ struct Schemas {
         .String("shaping", "zscore", {"zscore", "sign"}, "within-pair fitness shaping")
         .Integer("seed", 0, 0, std::numeric_limits<long long>::max(), "noise, variant and lifetime draws")
         .Integer("init_seed", 0, 0, std::numeric_limits<long long>::max(),
-                 "the initial hidden layers of the rule (its output layer starts at zero: Adam)");
+                 "the rule's initial theta (which behaves exactly as its baseline, e.g. Adam)");
     validation.Integer("every", 10, 1, 1'000'000'000, "generations between validations")
         .Integer("variants", 8, 1, 1 << 20, "validation variants (indices 0..n-1, one seed each)");
     root.String("name", "meta", {}, "name of the meta run")
@@ -49,7 +51,9 @@ struct Schemas {
         .String("scenario", "", {}, "scenario file with a variant family (relative to this file)")
         .Required("scenario")
         .Component("agent", &AgentRegistry(), "reinforce", "the agent trained in every lifetime")
-        .Component("rule", &UpdateRuleRegistry(), "learned", "the learned rule's Adam settings (no theta/file)")
+        .Component("rule", &LearnableRuleRegistry(), "learned",
+                   "the learnable rule (agents/learnable.h) with its baseline's settings, no theta/file; it "
+                   "fills the agent's slot for that rule")
         .Object("lifetime", &lifetime, "lifetimes")
         .Object("es", &es, "the outer loop")
         .Object("validation", &validation, "validation")
@@ -154,6 +158,44 @@ double Mean(const std::vector<double>& v) {
 
 json Finite(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
+// The agent's component for `rule` in its slot, or null.
+const ComponentInfo* SlotComponent(const ComponentInfo& agent, const LearnableRule& rule) {
+  if (agent.schema == nullptr) return nullptr;
+  for (const Field& f : agent.schema->fields())
+    if (f.key == rule.slot && f.kind == FieldKind::kComponent && f.registry != nullptr &&
+        f.registry->Find(rule.type) != nullptr)
+      return f.registry->Find(rule.type);
+  return nullptr;
+}
+
+// Every learnable rule with its component schema (the "rule" block of a meta
+// file), found in the slot of the agents that take it.
+const ComponentRegistry& LearnableRuleRegistry() {
+  static const ComponentRegistry registry = [] {
+    ComponentRegistry r("learnable rule");
+    for (const LearnableRule& l : LearnableRules())
+      for (const ComponentInfo& agent : AgentRegistry().components())
+        if (const ComponentInfo* c = SlotComponent(agent, l); c != nullptr && r.Find(l.type) == nullptr)
+          r.Register({l.type, c->doc + " [fills the agent's \"" + l.slot + "\"]", c->schema});
+    return r;
+  }();
+  return registry;
+}
+
+// The rule must fill a slot of the agent, without theta or file (meta-training
+// provides theta).
+void ResolveRule(MetaSpec& spec, const std::string& path) {
+  spec.rule = spec.resolved["rule"];
+  spec.learnable = FindLearnableRule(spec.rule["type"].get<std::string>());
+  const std::string agent_type = spec.agent["type"].get<std::string>();
+  const ComponentInfo* agent = AgentRegistry().Find(agent_type);
+  if (agent == nullptr || SlotComponent(*agent, *spec.learnable) == nullptr)
+    throw InputError(path, "/agent/type", "agent \"" + agent_type + "\" has no \"" + spec.learnable->slot +
+                                              "\" that takes the learnable rule \"" + spec.learnable->type + "\"");
+  if (!spec.rule["file"].get<std::string>().empty() || !spec.rule["theta"].empty())
+    throw InputError(path, "/rule", "meta-training provides theta itself: remove \"file\"/\"theta\"");
+}
+
 }  // namespace
 
 const Schema& MetaSchema() { return GetSchemas().root; }
@@ -165,16 +207,11 @@ MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& o
   spec.file = path;
   spec.resolved = Validate(doc, MetaSchema(), path);
   const json& r = spec.resolved;
-  if (r["rule"]["type"] != "learned")
-    throw InputError(path, "/rule/type", "the meta layer learns the \"learned\" rule; baselines are evaluated with `cohort meta eval --rule adam`");
-  if (!r["rule"]["file"].get<std::string>().empty() || !r["rule"]["theta"].empty())
-    throw InputError(path, "/rule", "meta-training provides theta itself: remove \"file\"/\"theta\"");
   const fs::path scenario = fs::path(path).parent_path() / r["scenario"].get<std::string>();
   spec.base = LoadScenario(scenario.string(), {}, AgentRegistry());
   const VariantFamily family(spec.base, AgentRegistry());
   if (family.empty()) throw InputError(path, "/scenario", scenario.string() + " defines no variant family");
   spec.agent = r["agent"];
-  spec.rule = r["rule"];
   const json& lt = r["lifetime"];
   spec.lifetime = {lt["steps"].get<int64_t>(), lt["num_envs"].get<int>(), lt["eval_users"].get<int>(),
                    lt["evals"].get<int>()};
@@ -195,14 +232,7 @@ MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& o
   spec.validation_every = r["validation"]["every"].get<int>();
   spec.validation_variants = r["validation"]["variants"].get<int>();
   spec.threads = r["threads"].get<int>();
-  // The agent must take an update rule.
-  const ComponentInfo* info = AgentRegistry().Find(spec.agent["type"].get<std::string>());
-  bool has_optimizer = false;
-  if (info != nullptr && info->schema != nullptr)
-    for (const Field& f : info->schema->fields()) has_optimizer |= f.key == "optimizer";
-  if (!has_optimizer)
-    throw InputError(path, "/agent/type", "agent \"" + spec.agent["type"].get<std::string>() +
-                                              "\" has no \"optimizer\": a learned update rule needs a gradient-based agent");
+  ResolveRule(spec, path);
   return spec;
 }
 
@@ -210,7 +240,7 @@ json AgentWithRule(const MetaSpec& spec, const std::vector<float>& theta) {
   json agent = spec.agent;
   json rule = spec.rule;
   rule["theta"] = theta.empty() ? json::array() : json(theta);
-  agent["optimizer"] = rule;
+  agent[spec.learnable->slot] = rule;
   return agent;
 }
 
@@ -237,10 +267,10 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
   fs::create_directories(dir);
   const fs::path resolved_path = dir / "meta.resolved.json", checkpoint = dir / "checkpoint.bin";
   const bool writer = o.distribution == nullptr || o.distribution->rank == 0;
-  OpenAiEs es(spec.es, InitialLearnedTheta(spec.init_seed));
+  OpenAiEs es(spec.es, InitialTheta(*spec.learnable, spec.init_seed));
   std::vector<std::string> lines;
-  double best_validation = -std::numeric_limits<double>::infinity(), adam_validation = 0.0;
-  bool have_adam = false;
+  double best_validation = -std::numeric_limits<double>::infinity(), baseline_validation = 0.0;
+  bool have_baseline = false;
   if (fs::exists(checkpoint)) {
     if (!fs::exists(resolved_path) || ReadJsonFile(resolved_path.string()) != spec.resolved)
       throw InputError(o.out_dir, "", "holds a meta run of another meta file (meta.resolved.json differs)");
@@ -257,8 +287,8 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     lines.resize(size_t(r.Get<uint64_t>()));
     for (std::string& l : lines) r.String(l);
     r.Pod(best_validation);
-    r.Pod(adam_validation);
-    r.Pod(have_adam);
+    r.Pod(baseline_validation);
+    r.Pod(have_baseline);
   } else if (writer) {
     WriteFileAtomic(resolved_path.string(), spec.resolved.dump(2) + "\n");
   }
@@ -271,12 +301,12 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     w.Pod<uint64_t>(lines.size());
     for (const std::string& l : lines) w.String(l);
     w.Pod(best_validation);
-    w.Pod(adam_validation);
-    w.Pod(have_adam);
+    w.Pod(baseline_validation);
+    w.Pod(have_baseline);
     std::string all;
     for (const std::string& l : lines) all += l + "\n";
     WriteFileAtomic((dir / "progress.jsonl").string(), all);
-    WriteLearnedRule((dir / "rule.json").string(), es.mean(),
+    WriteRuleFile((dir / "rule.json").string(), *spec.learnable, es.mean(),
                      {{"meta_file", spec.file}, {"generation", es.generation()}, {"agent", spec.agent}});
     WriteFileAtomic(checkpoint.string(), w.data());
   };
@@ -291,9 +321,9 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     for (const MetaEvalRow& row : rows) areas.push_back(row.result.area);
     return Mean(areas);
   };
-  if (!have_adam) {  // Adam on the validation variants: the reference the rule must beat
-    adam_validation = validate({});
-    have_adam = true;
+  if (!have_baseline) {  // the baseline (theta = 0) on the validation variants: the reference to beat
+    baseline_validation = validate({});
+    have_baseline = true;
   }
   MetaProgress progress;
   progress.generations = spec.generations;
@@ -357,17 +387,17 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
       lines.push_back(json{{"kind", "validation"},
                            {"generation", es.generation()},
                            {"rule_area", Finite(v)},
-                           {"adam_area", Finite(adam_validation)},
-                           {"difference", Finite(v - adam_validation)}}
+                           {"baseline_area", Finite(baseline_validation)},
+                           {"difference", Finite(v - baseline_validation)}}
                           .dump());
       if (std::isfinite(v) && v > best_validation) {
         best_validation = v;
         if (writer)
-          WriteLearnedRule((dir / "best_rule.json").string(), es.mean(),
+          WriteRuleFile((dir / "best_rule.json").string(), *spec.learnable, es.mean(),
                          {{"meta_file", spec.file},
                           {"generation", es.generation()},
                           {"validation_area", v},
-                          {"adam_validation_area", adam_validation},
+                          {"baseline_validation_area", baseline_validation},
                           {"agent", spec.agent}});
       }
     }

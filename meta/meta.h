@@ -3,7 +3,9 @@
 //
 //   {"name": "...", "scenario": "../drifting_family.json",   a scenario with a variant family
 //    "agent": {"type": "reinforce", ...},                     trained in every lifetime
-//    "rule": {"lr": 0.003, ...},                               Adam's settings the learned rule is residual on
+//    "rule": {"type": "learned", "lr": 0.003, ...},            a learnable rule (agents/learnable.h) with
+//                                                             its baseline's settings; it fills its slot
+//                                                             of the agent ("learned": "optimizer")
 //    "lifetime": {"steps": 60, "steps_min": 0, "steps_max": 0, "num_envs": 32, "eval_users": 64, "evals": 3},
 //    "es": {"pairs": 8, "generations": 40, "sigma": 0.03, "lr": 0.02, "sigma_decay": 0.999,
 //           "lr_decay": 0.999, "shaping": "zscore", "seed": 0, "init_seed": 0},
@@ -19,8 +21,9 @@
 //   meta.resolved.json   every default filled in
 //   progress.jsonl       {"kind": "generation", generation, fitness_mean, fitness_best, diverged,
 //                         sigma, lr, lifetimes, user_steps, seconds}
-//                        {"kind": "validation", generation, rule_area, adam_area, difference}
-//   rule.json            the current mean as a learned rule file (agents/learned_optimizer.h)
+//                        {"kind": "validation", generation, rule_area, baseline_area, difference}
+//                        (baseline: the rule at theta = 0, e.g. Adam)
+//   rule.json            the current mean as a rule file (agents/learnable.h)
 //   best_rule.json       the mean with the best validation area so far
 //   checkpoint.bin       ES state, the lines so far, the best validation area
 #pragma once
@@ -30,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/learnable.h"
 #include "env/scenario.h"
 #include "meta/es.h"
 #include "meta/lifetime.h"
@@ -40,8 +44,9 @@ struct MetaSpec {
   std::string file;  // the meta file
   json resolved;
   Scenario base;     // the scenario with its family
-  json agent;        // resolved agent config (its optimizer is replaced by the rule)
-  json rule;         // resolved "learned" update-rule config without theta
+  json agent;        // resolved agent config (its slot for the rule is replaced by the rule)
+  json rule;         // resolved rule config without theta
+  const LearnableRule* learnable = nullptr;  // the rule's type
   LifetimeSpec lifetime;
   int64_t steps_min = 0, steps_max = 0;
   EsConfig es;
@@ -55,7 +60,7 @@ struct MetaSpec {
 MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& overrides);
 const Schema& MetaSchema();
 
-// The agent config with the learned rule (theta) as its optimizer.
+// The agent config with the rule (theta; empty: zeros = the baseline) in its slot.
 json AgentWithRule(const MetaSpec& spec, const std::vector<float>& theta);
 
 // Lifetimes spread over processes (MPI ranks; apps/meta_mpi.cc): rank r runs
@@ -86,7 +91,7 @@ struct MetaTrainOptions {
 bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& options);
 
 // Evaluation of one rule on a split: every (variant index < variants, seed <
-// seeds) lifetime, in that order. theta empty: Adam (the rule's baseline).
+// seeds) lifetime, in that order. theta empty: the rule's baseline (e.g. Adam).
 struct MetaEvalRow {
   int64_t variant_index = 0;
   uint64_t seed = 0;

@@ -31,10 +31,13 @@ class TestRegistrar : public AgentRegistrar {
     return factories_.at(config["type"].get<std::string>())(Resolve(config), ctx);
   }
   bool Has(const std::string& type) const { return factories_.count(type) > 0; }
+  void AddLearnable(const LearnableRule& rule) override { learnables_.push_back(rule.type); }
+  const std::vector<std::string>& learnables() const { return learnables_; }
 
  private:
   std::map<std::string, ComponentInfo> infos_;
   std::map<std::string, AgentFactory> factories_;
+  std::vector<std::string> learnables_;
 };
 
 }  // namespace cohort::testing

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "agents/learned_optimizer.h"
+#include "agents/registry.h"
 #include "agents/update_rules.h"
 #include "env/io.h"
 
@@ -235,5 +236,23 @@ TEST_CASE("learned optimizer: rule files round-trip; bad files name the file and
   CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("/theta") != std::string::npos);
   CHECK(error_of([&] { Trajectory({{"type", "learned"}, {"theta", {1.0, 2.0}}}, grads); }).find("expected 450") !=
         std::string::npos);
+  // Another network shape than this build's is refused, naming the key.
+  json other_shape = ReadJsonFile(path);
+  other_shape["hidden"] = {32, 32};
+  WriteFileAtomic(wrong, other_shape.dump());
+  CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("wrong.json: /hidden") != std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_CASE("learnable rules: the learned optimizer is registered for the optimizer slot") {
+  const LearnableRule* rule = FindLearnableRule("learned");
+  REQUIRE(rule != nullptr);
+  CHECK(rule->slot == "optimizer");
+  CHECK(rule->theta_size == kLearnedThetaSize);
+  CHECK(InitialTheta(*rule, 5) == InitialLearnedTheta(5));
+  CHECK(FindLearnableRule("adam") == nullptr);  // a baseline, not learnable
+  for (const LearnableRule& l : LearnableRules()) {
+    CHECK(l.theta_size > 0);
+    CHECK(InitialTheta(l, 1).size() == size_t(l.theta_size));
+  }
 }
