@@ -1,5 +1,5 @@
 // SGD (with momentum and Nesterov), Adam (bias-corrected, optional decoupled
-// weight decay = AdamW) and RMSProp, each with the shared learning-rate
+// weight decay = AdamW), Adam with a hypergradient-tuned lr and RMSProp, each with the shared learning-rate
 // schedule. Arithmetic follows PyTorch's torch.optim definitions.
 #include "agents/update_rules.h"
 
@@ -58,7 +58,7 @@ void CheckNew(const ParamRef& p, const std::vector<float>& next) {
     if (!std::isfinite(v)) throw TrainingDiverged("parameter " + p.name + " would become NaN/Inf");
 }
 
-const std::string kSgd = "sgd", kAdam = "adam", kRmsprop = "rmsprop";
+const std::string kSgd = "sgd", kAdam = "adam", kAdamHd = "adam_hd", kRmsprop = "rmsprop";
 
 // PyTorch SGD: b = mu*b + (g + wd*x) (b = g at the first step); x -= lr * (nesterov ? g + mu*b : b).
 class Sgd : public UpdateRule {
@@ -125,13 +125,18 @@ class Adam : public UpdateRule {
   void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, true); }
   double LearningRate(const StepInfo& info) const override { return schedule_.At(info); }
   void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
+    StepWithLr(params, schedule_.At(info), nullptr);
+  }
+  // One Adam step with this learning rate; `direction` (when given, one
+  // vector per tensor) receives the bias-corrected direction
+  // m_hat / (sqrt(v_hat) + eps) the step moved against.
+  void StepWithLr(const std::vector<ParamRef>& params, double lr, std::vector<std::vector<float>>* direction) {
     CheckShapes(params, slots_, kAdam);
     CheckFinite(params, "gradient");
     ++t_;
-    const double lr = schedule_.At(info);
     const double bc1 = 1.0 - std::pow(beta1_, double(t_)), bc2 = 1.0 - std::pow(beta2_, double(t_));
     const float b1 = float(beta1_), b2 = float(beta2_), eps = float(eps_), wd = float(weight_decay_);
-    const float step_size = float(lr / bc1), inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
+    const float step_size = float(lr / bc1), inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2)), inv_bc1 = float(1.0 / bc1);
     const float decay = decoupled_ ? float(1.0 - lr * weight_decay_) : 1.0f;
     for (size_t t = 0; t < params.size(); ++t) {
       const ParamRef& p = params[t];
@@ -145,6 +150,11 @@ class Adam : public UpdateRule {
         next_[size_t(i)] = p.value[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
       }
       CheckNew(p, next_);
+      if (direction != nullptr) {
+        std::vector<float>& d = (*direction)[t];
+        d.resize(size_t(p.size));
+        for (int64_t i = 0; i < p.size; ++i) d[size_t(i)] = m[i] * inv_bc1 / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      }
       std::copy(next_.begin(), next_.end(), p.value);
     }
   }
@@ -166,6 +176,75 @@ class Adam : public UpdateRule {
   int64_t t_ = 0;
   Slots slots_;
   std::vector<float> next_;
+};
+
+// Adam with its learning rate tuned online by hypergradient descent (Baydin
+// et al. 2018, "Online Learning Rate Adaptation with Hypergradient Descent"):
+// the meta-gradient baseline, which needs no meta-training. The step is
+//   p -= lr_t * u_t,  u_t = Adam's direction,  lr_t = schedule(t) * s_t
+// and the scale s follows the derivative of the loss after the last step
+// with respect to its learning rate, d f(p_t) / d lr = -g_t . u_{t-1}:
+//   "multiplicative" (default): s_t = s_{t-1} * exp(hyper_lr * cos(g_t, u_{t-1}))
+//                               (scale-free: the same hyper_lr for any loss scale)
+//   "additive" (the paper's Adam-HD): s_t = s_{t-1} + hyper_lr * g_t . u_{t-1} / lr,
+//                               floored at 0 (no gradient ascent)
+// hyper_lr = 0 keeps s = 1: exactly "adam" (a unit test).
+class AdamHd : public UpdateRule {
+ public:
+  explicit AdamHd(const json& c)
+      : adam_(c), schedule_(c), hyper_lr_(c["hyper_lr"].get<double>()),
+        multiplicative_(c["form"].get<std::string>() == "multiplicative") {}
+  const std::string& type() const override { return kAdamHd; }
+  void Init(const std::vector<ParamRef>& params) override {
+    adam_.Init(params);
+    direction_.assign(params.size(), {});
+    have_direction_ = false;
+  }
+  double LearningRate(const StepInfo& info) const override { return schedule_.At(info) * scale_; }
+  void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
+    if (have_direction_ && hyper_lr_ != 0.0) {
+      double dot = 0.0, gg = 0.0, uu = 0.0;
+      for (size_t t = 0; t < params.size() && t < direction_.size(); ++t) {
+        const float* g = params[t].grad;
+        const std::vector<float>& u = direction_[t];
+        for (int64_t i = 0; i < params[t].size && size_t(i) < u.size(); ++i)
+          dot += double(g[i]) * u[size_t(i)], gg += double(g[i]) * g[i], uu += double(u[size_t(i)]) * u[size_t(i)];
+      }
+      if (!std::isfinite(dot)) throw TrainingDiverged("adam_hd: hypergradient is NaN/Inf");
+      if (multiplicative_) {
+        if (gg > 0.0 && uu > 0.0) scale_ *= std::exp(hyper_lr_ * dot / std::sqrt(gg * uu));
+      } else {
+        scale_ = std::max(0.0, scale_ + hyper_lr_ * dot / schedule_.lr);
+      }
+    }
+    adam_.StepWithLr(params, LearningRate(info), &direction_);
+    have_direction_ = true;
+  }
+  void Save(BinaryWriter& out) const override {
+    out.Tag("adam_hd");
+    adam_.Save(out);
+    out.Pod(scale_);
+    out.Pod(have_direction_);
+    out.Pod<uint64_t>(direction_.size());
+    for (const auto& d : direction_) out.Vector(d);
+  }
+  void Load(BinaryReader& in) override {
+    in.Tag("adam_hd");
+    adam_.Load(in);
+    in.Pod(scale_);
+    in.Pod(have_direction_);
+    direction_.resize(size_t(in.Get<uint64_t>()));
+    for (auto& d : direction_) in.Vector(d);
+  }
+
+ private:
+  Adam adam_;
+  Schedule schedule_;
+  double hyper_lr_;
+  bool multiplicative_;
+  double scale_ = 1.0;
+  bool have_direction_ = false;
+  std::vector<std::vector<float>> direction_;  // u_{t-1} per tensor
 };
 
 // PyTorch RMSprop (non-centered, optional momentum):
@@ -216,6 +295,7 @@ class RmsProp : public UpdateRule {
 
 struct Rules {
   Schema sgd{"SGD with momentum"}, adam{"Adam (AdamW with decoupled weight decay)"}, rmsprop{"RMSProp"},
+      adam_hd{"Adam with a hypergradient-tuned learning rate"},
       learned{"learned per-parameter optimizer, residual on Adam (agents/learned_optimizer.h)"};
   ComponentRegistry registry{"update rule"};
   Rules() {
@@ -225,12 +305,19 @@ struct Rules {
         .Number("weight_decay", 0.0, 0.0, 1e300, "L2 penalty added to the gradient");
     AddScheduleKeys(adam, 1e-3);
     AddAdamKeys(adam);
+    AddScheduleKeys(adam_hd, 1e-3);
+    AddAdamKeys(adam_hd);
+    adam_hd.Number("hyper_lr", 0.01, 0.0, 1e300, "step size of the learning-rate adaptation (0: plain Adam)")
+        .String("form", "multiplicative", {"multiplicative", "additive"},
+                "multiplicative: lr *= exp(hyper_lr * cos(g_t, u_t-1)); additive: lr += hyper_lr * g_t . u_t-1");
     AddScheduleKeys(rmsprop, 1e-3);
     rmsprop.Number("alpha", 0.99, 0.0, 0.999999, "squared-gradient decay")
         .PositiveNumber("eps", 1e-8, "denominator constant")
         .Number("momentum", 0.0, 0.0, 0.999999, "momentum coefficient");
     registry.Register({"sgd", "SGD with momentum (PyTorch semantics)", &sgd});
     registry.Register({"adam", "Adam with bias correction (PyTorch semantics); decoupled = AdamW", &adam});
+    registry.Register({"adam_hd", "Adam whose lr adapts online by hypergradient descent (Baydin et al. 2018): "
+                                  "the self-tuning baseline", &adam_hd});
     registry.Register({"rmsprop", "RMSProp, non-centered, optional momentum (PyTorch semantics)", &rmsprop});
     AddLearnedOptimizerKeys(learned);
     registry.Register({"learned", "meta-learned per-parameter MLP residual on Adam; zero output layer = Adam", &learned});
@@ -250,6 +337,7 @@ std::unique_ptr<UpdateRule> MakeUpdateRule(const json& config) {
   const std::string type = config["type"].get<std::string>();
   if (type == "sgd") return std::make_unique<Sgd>(config);
   if (type == "adam") return std::make_unique<Adam>(config);
+  if (type == "adam_hd") return std::make_unique<AdamHd>(config);
   if (type == "rmsprop") return std::make_unique<RmsProp>(config);
   if (type == "learned") return MakeLearnedOptimizer(config);
   throw std::invalid_argument("unknown update rule \"" + type + "\"");

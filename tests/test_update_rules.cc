@@ -71,6 +71,51 @@ TEST_CASE("update rules: Adam's bias correction, by hand") {
   CHECK(x[0] == doctest::Approx(0.95 - 0.1).epsilon(1e-6));
 }
 
+TEST_CASE("update rules: adam_hd (hypergradient lr) by hand; hyper_lr 0 is Adam bit for bit") {
+  const std::vector<float> grads = {0.3f, -1.2f, 0.7f, 0.7f, -0.1f, 2.0f};
+  CHECK(Trajectory({{"type", "adam_hd"}, {"lr", 0.05}, {"hyper_lr", 0.0}}, grads) ==
+        Trajectory({{"type", "adam"}, {"lr", 0.05}}, grads));
+  CHECK(Trajectory({{"type", "adam_hd"}, {"lr", 0.05}, {"hyper_lr", 0.0}, {"form", "additive"}}, grads) ==
+        Trajectory({{"type", "adam"}, {"lr", 0.05}}, grads));
+  // Multiplicative, lr 0.1, hyper_lr 0.5. Step 1 as Adam: x = 0.9, u_1 = 1.
+  // g_2 = 1 agrees with u_1 (cos 1): lr_2 = 0.1 e^0.5, u_2 = 1 -> x = 0.9 - 0.1 e^0.5.
+  auto x = Trajectory({{"type", "adam_hd"}, {"lr", 0.1}, {"hyper_lr", 0.5}}, {1, 1});
+  CHECK(x[0] == doctest::Approx(0.9).epsilon(1e-6));
+  CHECK(x[1] == doctest::Approx(0.9 - 0.1 * std::exp(0.5)).epsilon(1e-5));  // float32 moments
+  // g_2 = -1 (cos -1): lr_2 = 0.1 e^-0.5 along Adam's u_2 = -0.0526316 (see above).
+  x = Trajectory({{"type", "adam_hd"}, {"lr", 0.1}, {"hyper_lr", 0.5}}, {1, -1});
+  CHECK(x[1] == doctest::Approx(0.9 + 0.1 * std::exp(-0.5) * 0.0526316).epsilon(1e-6));
+  // Additive (the paper's Adam-HD): lr_2 = 0.1 + 0.05 * g_2 u_1 = 0.15.
+  x = Trajectory({{"type", "adam_hd"}, {"lr", 0.1}, {"hyper_lr", 0.05}, {"form", "additive"}}, {1, 1});
+  CHECK(x[1] == doctest::Approx(0.75).epsilon(1e-5));
+  // ... floored at 0: a large negative hypergradient stops the steps, never reverses them.
+  x = Trajectory({{"type", "adam_hd"}, {"lr", 0.1}, {"hyper_lr", 10.0}, {"form", "additive"}}, {1, -1, -1});
+  CHECK(x[1] == x[0]);
+  // Save/Load mid-run continues identically (the lr scale and u_{t-1} are state).
+  auto run = [&](bool reload) {
+    auto rule = MakeUpdateRule(Resolve({{"type", "adam_hd"}, {"lr", 0.1}, {"hyper_lr", 0.3}}));
+    float w = 1.0f, g = 0.0f;
+    std::vector<ParamRef> params = {{"w", &w, &g, 1, 0}};
+    rule->Init(params);
+    for (int t = 0; t < 5; ++t) {
+      if (reload && t == 3) {
+        BinaryWriter out;
+        rule->Save(out);
+        auto fresh = MakeUpdateRule(Resolve({{"type", "adam_hd"}, {"lr", 0.1}, {"hyper_lr", 0.3}}));
+        fresh->Init(params);
+        BinaryReader in(out.data(), "state");
+        fresh->Load(in);
+        rule = std::move(fresh);
+      }
+      g = grads[size_t(t)];
+      rule->Step(params, {t + 1, 0.0});
+    }
+    return std::make_pair(w, rule->LearningRate({6, 0.0}));
+  };
+  CHECK(run(false) == run(true));
+  CHECK(run(false).second != doctest::Approx(0.1));  // the lr did adapt
+}
+
 TEST_CASE("update rules: RMSProp, by hand") {
   // alpha 0.99, lr 0.01, g = 1: v = 0.01, step = 1 / 0.1 = 10 -> x = 0.9.
   auto x = Trajectory({{"type", "rmsprop"}, {"lr", 0.01}}, {1, 1});
@@ -108,7 +153,7 @@ TEST_CASE("update rules: a NaN gradient stops training, names the tensor and cha
 }
 
 TEST_CASE("update rules: save and load continue bit-identically") {
-  for (const char* type : {"sgd", "adam", "rmsprop", "learned"}) {
+  for (const char* type : {"sgd", "adam", "adam_hd", "rmsprop", "learned"}) {
     json given = {{"type", type}, {"lr", 0.05}};
     if (std::string(type) == "learned") {  // a non-trivial rule: random hidden layers, output layer nonzero
       std::vector<float> theta = InitialLearnedTheta(3);
