@@ -16,26 +16,37 @@
 #        long_lifetime (T = 180) 32 test variants x 2    docs/meta_drifting/long_lifetime/
 #   4. the headroom reference: Adam tuned per test variant (chosen on seed 0, scored on
 #      seed 1) against the same learned rules: docs/meta_drifting/headroom.md
+#   5. the meta-gradient baseline: adam_hd (hypergradient-tuned lr) tuned on the same 32
+#      training variants over lr {0.1, 0.3, 1} x hyper_lr {0.01, 0.03, 0.1, 0.3} (384
+#      lifetimes), on the test pairs: docs/meta_drifting/metagrad/
+#   6. another agent architecture (OOD): a one-hidden-layer MLP policy (16 relu units),
+#      Adam re-tuned for it (lr {0.01, 0.03, 0.1, 0.3} x {constant, linear}, 256
+#      lifetimes), the linear-agent rules with the same base lr: docs/meta_drifting/ood_mlp/
+#   7. the stationary control family (scenarios/stationary_family.json): Adam tuned (384),
+#      3 meta-training seeds, test 64 x 2, headroom: docs/meta_stationary/
 # Resumable: every step keeps what is done. Runs from the repository root (the sweeps
 # name the rule files as runs/meta_drifting_seed*/best_rule.json).
 # Usage: meta_table.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
-mkdir -p runs docs/meta_drifting
+mkdir -p runs docs/meta_drifting docs/meta_stationary
 
 . scripts/publish_sweep.sh
 publish() { publish_sweep "$1" "docs/meta_drifting/$2"; }
 
-best_of() {  # TUNING_SWEEP -> '"lr": X, "schedule": "Y"' with the highest mean area
-  python3 - "runs/$1/results.csv" <<'PY'
-import csv, collections, sys
+best_of() {  # TUNING_SWEEP [KEY] -> '"lr": X, "KEY": Y' with the highest mean area (KEY: schedule)
+  python3 - "runs/$1/results.csv" "${2:-schedule}" <<'PY'
+import csv, collections, json, sys
+key = sys.argv[2]
 areas = collections.defaultdict(list)
 for row in csv.DictReader(open(sys.argv[1])):
     if row["status"] == "done":
-        areas[(float(row["agent.optimizer.lr"]), row["agent.optimizer.schedule"])].append(float(row["normalized_score_area"]))
-(lr, schedule), v = max(areas.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
-print(f'"lr": {lr:g}, "schedule": "{schedule}"')
+        value = row["agent.optimizer." + key]
+        value = float(value) if key != "schedule" else value
+        areas[(float(row["agent.optimizer.lr"]), value)].append(float(row["normalized_score_area"]))
+(lr, value), v = max(areas.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
+print(f'"lr": {lr:g}, "{key}": ' + (f"{value:g}" if key != "schedule" else json.dumps(value)))
 PY
 }
 check_baseline() {  # PATTERN FILE...
@@ -68,3 +79,31 @@ publish meta_eval_drifting_long_lifetime long_lifetime
 publish meta_headroom_adam_drifting headroom_grid
 python3 scripts/meta_headroom.py > /dev/null
 echo "table: docs/meta_drifting/headroom.md"
+
+# 5. The meta-gradient baseline (no meta-training): adam_hd tuned on training variants.
+publish meta_tune_adam_hd_drifting adam_hd_tuning
+hd=$(best_of meta_tune_adam_hd_drifting hyper_lr)
+echo "tuned adam_hd: $hd"
+check_baseline "\"optimizer\": {\"type\": \"adam_hd\", $hd}" scenarios/sweeps/meta_eval_drifting_metagrad.json
+publish meta_eval_drifting_metagrad metagrad
+
+# 6. Another agent architecture: the rules meta-trained on a linear policy, on an MLP.
+publish meta_tune_adam_mlp_drifting adam_mlp_tuning
+mlp=$(best_of meta_tune_adam_mlp_drifting)
+echo "tuned Adam for the MLP agent: $mlp"
+check_baseline "\"optimizer\": {\"type\": \"adam\", $mlp}" scenarios/sweeps/meta_eval_drifting_ood_mlp.json
+publish meta_eval_drifting_ood_mlp ood_mlp
+
+# 7. The stationary control family.
+publish_sweep meta_tune_adam_stationary docs/meta_stationary/adam_tuning
+stationary=$(best_of meta_tune_adam_stationary)
+echo "tuned Adam (stationary): $stationary"
+check_baseline "\"optimizer\": {\"type\": \"adam\", $stationary}" scenarios/sweeps/meta_eval_stationary.json
+for seed in 0 1 2; do
+  ./build/cohort meta train scenarios/meta/stationary_optimizer.json --set es.seed=$seed --set es.init_seed=$seed \
+    --out "runs/meta_stationary_seed$seed" --quiet
+done
+publish_sweep meta_eval_stationary docs/meta_stationary/test
+publish_sweep meta_headroom_adam_stationary docs/meta_stationary/headroom_grid
+python3 scripts/meta_headroom.py stationary "$(echo "$stationary" | tr -d '"')" > /dev/null
+echo "table: docs/meta_stationary/headroom.md"
