@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Per-variant tuned Adam, the headroom reference of the meta evaluation (META.md).
 
-For every test variant, the Adam configuration with the best area on seed 0 (of the six
-best of the training grid, runs/meta_headroom_adam_FAMILY) is scored on seed 1; the
+For every test variant, the Adam configuration with the best area on seed 0 (of the
+best few of the training grid, runs/meta_headroom_adam_FAMILY) is scored on seed 1; the
 result is compared, paired by variant on seed 1, with the globally tuned Adam and the
 learned rules of runs/meta_eval_FAMILY. Also shown: the per-variant best on seed 1
 itself (an optimistic bound: selection and score on the same run).
