@@ -12,7 +12,6 @@ const std::string kLpo = "lpo";
 const std::string kLpoKind = "cohort_lpo_drift";
 constexpr int kIn = kLpoInputs, kH = kLpoHidden;
 constexpr double kInputClip = 3.0;
-constexpr double kRatioScale = 0.1;  // s in drift.h
 // Its own stream: not a row, init or shuffle entity of any agent.
 constexpr uint64_t kLpoInitEntity = (uint64_t(1) << 42) + 1;
 
@@ -79,8 +78,7 @@ class LpoDrift : public Drift {
     const torch::Tensor zero = torch::zeros_like(adv);
     const torch::Tensor x = torch::stack({d, lr, d * adv, lr * adv, adv, t}, 1);
     const torch::Tensor x1 = torch::stack({zero, zero, zero, zero, adv, t}, 1);
-    const torch::Tensor scaled = d / kRatioScale;
-    return torch::relu(H(x) - H(x1)) * scaled * scaled;
+    return torch::relu(H(x) - H(x1)) * d * d;
   }
 
   ClipDrift clip_;

@@ -9,11 +9,12 @@
 //         A >= 0: relu((r - 1) A - alpha tanh((r - 1) A / alpha))
 //         A <  0: relu(log(r) A - beta tanh(log(r) A / beta))
 //   lpo   a learned residual on PPO-clip (a learnable rule, agents/learnable.h):
-//         f = f_clip + g_theta, g_theta = relu(h(x) - h(x1)) * ((r - 1) / s)^2,
+//         f = f_clip + g_theta, g_theta = relu(h(x) - h(x1)) * (r - 1)^2,
 //         h(x) = w2 . tanh(W1^T x + b1), x = clamp([r - 1, log r, (r - 1) A,
-//         log(r) A, A, t/T], +-3), x1 = x at r = 1 (= [0, 0, 0, 0, A, t/T]),
-//         s = 0.1 (ratio deviations in units of a typical PPO step, so that
-//         ES's sigma on w2 moves the policy gradient by a visible fraction).
+//         log(r) A, A, t/T], +-3), x1 = x at r = 1 (= [0, 0, 0, 0, A, t/T]).
+//         (A unit scale on (r - 1)^2: on drifting_family's tuned PPO, w2 ~
+//         N(0, 0.05^2) costs ~0.03 of score area, N(0, 0.5^2) ~0.14; a
+//         scale of 0.1 made ES's first perturbations wreck training.)
 //         g >= 0 by the relu; g(1, A) = 0 and dg/dr(1, A) = 0 by the factor
 //         (r - 1)^2 (both terms of the product rule vanish at r = 1) for every
 //         theta, so f stays a valid drift whatever ES finds. w2 = 0 (theta = 0
