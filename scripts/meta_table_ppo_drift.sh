@@ -88,3 +88,29 @@ done
 echo "table: docs/meta_ppo_drift/meta_training.md"
 
 publish meta_eval_ppo_drift test
+
+# The verdict, from the paired table of the report (normalized_score_area minus clip_tuned).
+python3 - > docs/meta_ppo_drift/summary.md <<'PY'
+import re
+md = open("docs/meta_ppo_drift/test/results.md").read()
+block = md.split("### normalized_score_area minus baseline")[1].split("###")[0]
+print("# Learned drift (LPO-style, residual on PPO-clip) vs PPO-clip tuned on training variants\n")
+print("Test split, 64 variants x 2 seeds, paired by (variant, seed) against clip_tuned (lr 0.3, clip_eps 0.5); "
+      "metric normalized_score_area; details in test/results.md, meta_training.md, clip_tuning/, dpo_tuning/.\n")
+print("| method | mean difference | 95% CI | higher / lower / equal | verdict |")
+print("|---|---|---|---|---|")
+for line in block.splitlines():
+    m = re.match(r"\| (\S+) \| \d+ \| (\S+) \| \[(\S+), (\S+)\] \| (.+) \|$", line)
+    if not m:
+        continue
+    group, mean, lo, hi, wins = m.groups()
+    verdict = ("better than tuned PPO-clip" if float(lo) > 0 else
+               "worse than tuned PPO-clip" if float(hi) < 0 else "no significant difference from tuned PPO-clip")
+    print(f"| {group} | {mean} | [{lo}, {hi}] | {wins} | {verdict} |")
+print("\nCompute (a lifetime = 60 steps x 64 users = 3,840 user-steps of training, about 0.7 s on one core): "
+      "PPO-clip tuning 256 lifetimes (lr {0.1, 0.2, 0.3, 0.5} x clip_eps {0.1, 0.2, 0.3, 0.5} x 16 training "
+      "variants; the best, clip_eps 0.5, is on the grid's edge); DPO tuning 64 (lr x 16 variants); meta-training "
+      "per seed 25 generations x 6 pairs = 300 lifetimes of 30-120 steps plus 48 validation lifetimes "
+      "(meta_training.md). The learned drift can only add penalty to PPO-clip (f = f_clip + g, g >= 0).")
+PY
+echo "table: docs/meta_ppo_drift/summary.md"
