@@ -4,12 +4,15 @@
 // Every rollout_steps steps of all rows: GAE advantages, then `epochs` passes
 // over the rollout's active samples in `minibatches` shuffled minibatches
 // (cohort::Rng shuffle stream), each one update-rule step on
-//   loss = clipped surrogate - ent_coef * entropy + vf_coef * value loss
+//   loss = policy loss - ent_coef * entropy + vf_coef * value loss
+// where the policy loss is -mean(r A - f(r, A)) for the "drift" f (drift.h):
+// PPO-clip's clipped surrogate by default, DPO's closed form, or a learned one
 // with advantages normalised per minibatch and the global gradient norm
 // clipped to max_grad_norm before the step.
 #include "agents/registry.h"
 #include "agents/torch/actor_critic.h"
 #include "agents/torch/common.h"
+#include "agents/torch/drift.h"
 
 namespace cohort::torch_agents {
 namespace {
@@ -24,7 +27,9 @@ const Schema& PpoSchema() {
         .Integer("minibatches", 4, 1, 1 << 20, "minibatches per pass (shuffled)")
         .Number("clip_eps", 0.2, 0.0, 10.0, "surrogate clipping: ratio kept in [1 - clip_eps, 1 + clip_eps]")
         .Bool("clip_vloss", false, "clip the value change to clip_eps around the rollout's values")
-        .Number("target_kl", 0.0, 0.0, 1e3, "stop the epochs early when approx_kl exceeds this (0: off)");
+        .Number("target_kl", 0.0, 0.0, 1e3, "stop the epochs early when approx_kl exceeds this (0: off)")
+        .Component("drift", &DriftRegistry(), "clip",
+                   "policy objective -mean(r A - f(r, A)): f = clip (PPO), dpo, lpo (learned; agents/torch/drift.h)");
     return s;
   }();
   return schema;
@@ -38,7 +43,8 @@ class Ppo : public ActorCriticAgent {
         minibatches_(config["minibatches"].get<int>()),
         clip_eps_(config["clip_eps"].get<double>()),
         clip_vloss_(config["clip_vloss"].get<bool>()),
-        target_kl_(config["target_kl"].get<double>()) {
+        target_kl_(config["target_kl"].get<double>()),
+        drift_(MakeDrift(config["drift"], clip_eps_)) {
     // Planned update-rule steps (for schedules) = rollouts x epochs x minibatches.
     steps_per_rollout_ = int64_t(epochs_) * minibatches_;
   }
@@ -66,7 +72,7 @@ class Ppo : public ActorCriticAgent {
         if (norm_adv_) adv = Normalize(adv);
         const torch::Tensor log_ratio = e.logp - old_logp;
         const torch::Tensor ratio = log_ratio.exp();
-        const torch::Tensor pg_loss = ClippedSurrogate(ratio, adv, clip_eps_);
+        const torch::Tensor pg_loss = drift_->PolicyLoss(ratio, adv, Progress());
         const torch::Tensor ret = ret_all.index_select(0, b);
         torch::Tensor v_loss;
         if (clip_vloss_) {
@@ -99,11 +105,13 @@ class Ppo : public ActorCriticAgent {
   const double clip_eps_;
   const bool clip_vloss_;
   const double target_kl_;
+  const std::unique_ptr<Drift> drift_;
 };
 
 }  // namespace
 
 void RegisterPpo(AgentRegistrar& r) {
+  r.AddLearnable(LpoDriftRule());
   r.Add({"ppo", "PPO: clipped surrogate, GAE, Plackett-Luce slate policy (LibTorch)", &PpoSchema()},
         [](const json& config, const AgentContext& ctx) { return std::make_unique<Ppo>(config, ctx); });
 }

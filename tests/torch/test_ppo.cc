@@ -2,14 +2,18 @@
 // (agents/torch/actor_critic.h). See tests/torch/main.cc: DOCTEST_ macros only.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 
 #include "agent_harness.h"
 #include "agents/baselines.h"
 #include "agents/torch/actor_critic.h"
 #include "agents/torch/common.h"
+#include "agents/torch/drift.h"
+#include "env/io.h"
 #include "env/scenario.h"
 
 namespace cohort::torch_agents {
@@ -231,6 +235,152 @@ DOCTEST_TEST_CASE("ppo: learns on recsim_interest_evolution (beats random on eva
                                        << "; eval reward/step trained " << trained << " vs random " << baseline
                                        << " (greedy affinity " << reference << ")");
   DOCTEST_CHECK(trained > baseline * 1.05);
+}
+
+// --- The "drift" component (agents/torch/drift.h) ---
+
+// 30 training steps of a small PPO (7 updates); the trace and the final checkpoint.
+std::pair<Trace, std::string> ShortRun(const json& drift) {
+  const EnvParams params = SmallCapped();
+  const int B = 8;
+  json config = {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"epochs", 2}, {"hidden", {16}}};
+  if (!drift.is_null()) config["drift"] = drift;
+  AgentContext ctx{&params, nullptr, 7, 0, B, 40};
+  VecEnv env(params, 3, 0, VecEnv::Options{B, 1, -1});
+  auto agent = Registrar().Make(config, ctx);
+  Trace t;
+  Train(*agent, env, &env.Reset(), 30, t);
+  return {t, Checkpoint(*agent)};
+}
+
+std::vector<float> TestTheta(uint64_t seed, double output_scale) {
+  std::vector<float> theta = torch_agents::InitialLpoTheta(seed);
+  Rng rng = MakeRng(seed, 0, 1, StreamPurpose::kPolicy);
+  for (int i = torch_agents::kLpoInputs * torch_agents::kLpoHidden; i < torch_agents::kLpoThetaSize; ++i)
+    theta[size_t(i)] = float(rng.Normal(0.0, output_scale));  // b1 and w2
+  return theta;
+}
+
+DOCTEST_TEST_CASE("ppo drift: clip is today's loss; lpo at theta = 0 and Initial(seed) is clip, bit for bit") {
+  // The clip drift's loss is ClippedSurrogate itself; its f agrees with it.
+  Rng rng = MakeRng(1, 0, 2, StreamPurpose::kPolicy);
+  std::vector<float> r(64), a(64);
+  for (size_t i = 0; i < r.size(); ++i) r[i] = float(std::exp(rng.Normal(0.0, 0.4))), a[i] = float(rng.Normal());
+  const torch::Tensor ratio = torch::tensor(r), adv = torch::tensor(a);
+  const auto clip = torch_agents::MakeDrift({{"type", "clip"}}, 0.2);
+  DOCTEST_CHECK(torch::equal(clip->PolicyLoss(ratio, adv, 0.5), torch_agents::ClippedSurrogate(ratio, adv, 0.2)));
+  DOCTEST_CHECK(torch::allclose(-(ratio * adv - clip->Value(ratio, adv, 0.5)).mean(),
+                                torch_agents::ClippedSurrogate(ratio, adv, 0.2)));
+  // Whole short training runs: explicit clip, lpo theta = 0 and lpo at its
+  // initial theta (random hidden layer, zero output) equal the default config.
+  const auto [base_trace, base_ckpt] = ShortRun(json());
+  DOCTEST_CHECK(base_trace.updates == 7);
+  const json lpo_init = {{"type", "lpo"}, {"theta", torch_agents::InitialLpoTheta(4)}};
+  for (const json& drift : {json{{"type", "clip"}}, json{{"type", "lpo"}}, lpo_init}) {
+    const auto [trace, ckpt] = ShortRun(drift);
+    DOCTEST_CHECK(trace.slates == base_trace.slates);
+    DOCTEST_CHECK(trace.reward == base_trace.reward);
+    DOCTEST_CHECK(ckpt == base_ckpt);
+  }
+}
+
+DOCTEST_TEST_CASE("ppo drift: DPO matches hand-computed values on both advantage branches") {
+  // alpha 2, beta 0.6. A >= 0: relu(x - 2 tanh(x / 2)), x = (r - 1) A;
+  // A < 0: relu(y - 0.6 tanh(y / 0.6)), y = log(r) A.
+  //   (1.5, 1): x = 0.5, 0.5 - 2 tanh(0.25) = 0.0101626752
+  //   (2, 3): x = 3, 3 - 2 tanh(1.5) = 1.1897034927
+  //   (0.5, 1): x = -0.5 -> negative -> 0
+  //   (0.5, -1): y = log 2, log 2 - 0.6 tanh(log 2 / 0.6) = 0.2014566037
+  //   (0.25, -2): y = 2 log 4 -> 2.1727049757
+  //   (2, -1): y = -log 2 -> 0; (1, +-2): 0
+  const torch::Tensor ratio = torch::tensor({1.5f, 2.0f, 0.5f, 0.5f, 0.25f, 2.0f, 1.0f, 1.0f});
+  const torch::Tensor adv = torch::tensor({1.0f, 3.0f, 1.0f, -1.0f, -2.0f, -1.0f, 2.0f, -2.0f});
+  const std::vector<double> want = {0.0101626752, 1.1897034927, 0, 0.2014566037, 2.1727049757, 0, 0, 0};
+  const auto dpo = torch_agents::MakeDrift({{"type", "dpo"}, {"alpha", 2.0}, {"beta", 0.6}}, 0.2);
+  const torch::Tensor f = dpo->Value(ratio, adv, 0.0);
+  for (size_t i = 0; i < want.size(); ++i)
+    DOCTEST_CHECK(f[int64_t(i)].item<double>() == doctest::Approx(want[i]).epsilon(1e-5));
+  // The schema defaults are the paper's alpha = 2, beta = 0.6.
+  const json resolved = Registrar().Resolve({{"type", "ppo"}, {"drift", {{"type", "dpo"}}}});
+  DOCTEST_CHECK(resolved["drift"]["alpha"] == 2.0);
+  DOCTEST_CHECK(resolved["drift"]["beta"] == 0.6);
+}
+
+DOCTEST_TEST_CASE("ppo drift: lpo is a valid drift for random theta (>= clip, 0 and flat at r = 1)") {
+  std::vector<float> r, a;
+  for (float ri : {0.3f, 0.8f, 0.95f, 1.0f, 1.05f, 1.3f, 2.5f})
+    for (float ai : {-2.0f, -0.5f, 0.0f, 0.7f, 2.0f, 5.0f}) r.push_back(ri), a.push_back(ai);
+  const torch::Tensor adv = torch::tensor(a);
+  const auto clip = torch_agents::MakeDrift({{"type", "clip"}}, 0.2);
+  for (uint64_t seed : {1, 2, 3}) {
+    const auto lpo = torch_agents::MakeDrift({{"type", "lpo"}, {"file", ""}, {"theta", TestTheta(seed, 1.0)}}, 0.2);
+    for (double progress : {0.0, 0.6}) {
+      torch::Tensor ratio = torch::tensor(r).requires_grad_(true);
+      const torch::Tensor f = lpo->Value(ratio, adv, progress);
+      f.sum().backward();
+      const torch::Tensor g = (f - clip->Value(ratio, adv, progress)).detach();
+      double residual = 0;
+      for (size_t i = 0; i < r.size(); ++i) {
+        const double gi = g[int64_t(i)].item<double>();
+        DOCTEST_CHECK(f[int64_t(i)].item<double>() >= 0.0);
+        DOCTEST_CHECK(gi >= 0.0);
+        residual += gi;
+        if (r[i] == 1.0f) {
+          DOCTEST_CHECK(f[int64_t(i)].item<double>() == 0.0);
+          DOCTEST_CHECK(ratio.grad()[int64_t(i)].item<double>() == 0.0);  // df/dr(1, A) = 0
+        }
+      }
+      DOCTEST_CHECK(residual > 0.0);  // the network does act away from r = 1
+    }
+  }
+}
+
+DOCTEST_TEST_CASE("ppo drift: a non-zero lpo theta changes training; so does dpo") {
+  const auto [base_trace, base_ckpt] = ShortRun(json());
+  const auto [lpo_trace, lpo_ckpt] = ShortRun({{"type", "lpo"}, {"theta", TestTheta(5, 1.0)}});
+  const auto [dpo_trace, dpo_ckpt] = ShortRun({{"type", "dpo"}});
+  DOCTEST_CHECK(lpo_ckpt != base_ckpt);
+  DOCTEST_CHECK(dpo_ckpt != base_ckpt);
+  DOCTEST_CHECK(std::isfinite(lpo_trace.reward));
+}
+
+DOCTEST_TEST_CASE("ppo drift: lpo is a learnable rule; rule files round-trip; bad theta is an InputError") {
+  namespace fs = std::filesystem;
+  const LearnableRule& rule = torch_agents::LpoDriftRule();
+  DOCTEST_CHECK(rule.slot == "drift");
+  DOCTEST_CHECK(rule.theta_size == torch_agents::kLpoThetaSize);
+  DOCTEST_CHECK(InitialTheta(rule, 9) == torch_agents::InitialLpoTheta(9));
+  const auto& learnables = Registrar().learnables();
+  DOCTEST_CHECK(std::find(learnables.begin(), learnables.end(), "lpo") != learnables.end());
+
+  const fs::path dir = fs::temp_directory_path() / "cohort_test_lpo_rule";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "rule.json").string();
+  const std::vector<float> theta = TestTheta(6, 0.5);
+  WriteRuleFile(path, rule, theta, {{"generation", 1}});
+  DOCTEST_CHECK(ReadRuleFile(path, rule) == theta);
+  DOCTEST_CHECK(ShortRun({{"type", "lpo"}, {"file", path}}).second ==
+                ShortRun({{"type", "lpo"}, {"theta", theta}}).second);
+  auto error_of = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  DOCTEST_CHECK(error_of([] { ShortRun({{"type", "lpo"}, {"theta", {1.0, 2.0, 3.0}}}); }).find("expected 128") !=
+                std::string::npos);
+  const std::string wrong = (dir / "wrong.json").string();
+  json short_rule = ReadJsonFile(path);
+  short_rule["theta"].erase(0);
+  WriteFileAtomic(wrong, short_rule.dump());
+  DOCTEST_CHECK(error_of([&] { ReadRuleFile(wrong, rule); }).find("wrong.json: /theta") != std::string::npos);
+  WriteFileAtomic(wrong, R"({"kind": "cohort_learned_optimizer", "version": 1})");
+  DOCTEST_CHECK(error_of([&] { ShortRun({{"type", "lpo"}, {"file", wrong}}); }).find("wrong.json: /kind") !=
+                std::string::npos);
+  fs::remove_all(dir);
 }
 
 // CPU seconds of this process (the test machine may be shared: wall time is noisy).
