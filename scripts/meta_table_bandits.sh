@@ -18,10 +18,13 @@
 #      x 16 pairs = 3,200 lifetimes + 176 validation lifetimes each)
 #   3. ablations of seed 0's rule: prior_only (schedule terms zeroed), schedule_only
 #      (prior terms zeroed)
-#   4. evaluate, paired by (variant, seed) against linucb_tuned:
+#   4. evaluate, paired by (variant, seed) against linucb_tuned, with greedy_affinity
+#      (rank by observed interests . item features, no learning) as the reference for
+#      what knowing "clicks follow affinity" is worth here:
 #        test (in distribution)   64 variants x 2 seeds  docs/meta_bandits/test/
 #        ood_weak_signal          64 x 2                 docs/meta_bandits/ood_weak_signal/
 #        ood_noisy_items          64 x 2                 docs/meta_bandits/ood_noisy_items/
+#        ood_reversed_affinity    64 x 2                 docs/meta_bandits/ood_reversed_affinity/
 #        long_lifetime (T = 160)  32 test variants x 2   docs/meta_bandits/long_lifetime/
 # Resumable: every step keeps what is done. Runs from the repository root (the sweeps
 # name the rule files as runs/meta_bandits_seed*/...).
@@ -90,4 +93,5 @@ cp runs/meta_bandits_seed0/progress.jsonl docs/meta_bandits/progress_seed0.jsonl
 publish meta_eval_bandits test
 publish meta_eval_bandits_ood_weak_signal ood_weak_signal
 publish meta_eval_bandits_ood_noisy_items ood_noisy_items
+publish meta_eval_bandits_ood_reversed_affinity ood_reversed_affinity
 publish meta_eval_bandits_long_lifetime long_lifetime
