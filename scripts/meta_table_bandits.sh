@@ -95,3 +95,4 @@ publish meta_eval_bandits_ood_weak_signal ood_weak_signal
 publish meta_eval_bandits_ood_noisy_items ood_noisy_items
 publish meta_eval_bandits_ood_reversed_affinity ood_reversed_affinity
 publish meta_eval_bandits_long_lifetime long_lifetime
+python3 scripts/meta_bandits_pairs.py
