@@ -4,7 +4,9 @@
 //
 //   type   slot         agent(s)                 what theta sets
 //   learned     optimizer    gradient-based agents  per-parameter MLP residual on Adam
-//   (others register from their own files: bandit exploration, PPO drift)
+//   meta_schedule exploration  bandits (agents/bandits.h) exploration scale in t/T, log T;
+//                                                    ridge prior (linucb, linear_ts)
+//   (others register from their own files: PPO drift)
 //
 // The contract every learnable rule keeps:
 //   * its component takes "file" (a rule file) or "theta" (inline), not both;
