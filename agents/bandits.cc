@@ -52,6 +52,12 @@ RidgeStats::RidgeStats(int d, double lambda, int64_t reinvert_every)
   }
 }
 
+RidgeStats::RidgeStats(int d, double lambda, int64_t reinvert_every, const std::vector<double>& prior_mean)
+    : RidgeStats(d, lambda, reinvert_every) {
+  if (prior_mean.size() != size_t(d)) throw std::logic_error("RidgeStats: prior mean of another dimension");
+  for (int i = 0; i < d; ++i) b_[size_t(i)] = lambda * prior_mean[size_t(i)];
+}
+
 void RidgeStats::Add(const double* x, double y) {
   const size_t d = size_t(d_);
   u_.resize(d);
@@ -145,6 +151,56 @@ void RidgeStats::Load(BinaryReader& in) {
   in.Vector(b_);
 }
 
+// ---- Exploration component -------------------------------------------------
+
+namespace {
+constexpr double kMaxLogScale = 5.0;  // scales stay in [e^-5, e^5]: no overflow for any theta
+const std::string kMetaSchedule = "meta_schedule";
+}  // namespace
+
+const LearnableRule& ExplorationRule() {
+  static const LearnableRule rule = [] {
+    LearnableRule r;
+    r.type = kMetaSchedule;
+    r.slot = "exploration";
+    r.file_kind = "cohort_bandit_exploration";
+    r.theta_size = kExplorationThetaSize;
+    r.shape = {{"schedule_terms", kScheduleTerms}, {"prior_blocks", kPriorBlocks}};
+    return r;  // initial theta: zeros (exactly the agent's own exploration)
+  }();
+  return rule;
+}
+
+Exploration::Exploration(const json& config, const std::string& where) {
+  if (config["type"].get<std::string>() == kMetaSchedule) theta_ = ThetaFromConfig(config, ExplorationRule(), where);
+}
+
+double Exploration::Scale(int64_t t, int64_t total) const {
+  if (theta_.empty()) return 1.0;
+  const double p = total > 0 ? std::min(1.0, double(t) / double(total)) : 0.0;
+  const double log_t = total > 0 ? std::log(double(total)) / 10.0 : 0.0;
+  const double z = double(theta_[0]) + double(theta_[1]) * p + double(theta_[2]) * p * p + double(theta_[3]) * log_t;
+  return std::exp(std::clamp(z, -kMaxLogScale, kMaxLogScale));
+}
+
+double Exploration::PrecisionScale() const {
+  if (theta_.empty()) return 1.0;
+  return std::exp(std::clamp(double(theta_[kScheduleTerms]), -kMaxLogScale, kMaxLogScale));
+}
+
+std::vector<double> Exploration::PriorMean(int d) const {
+  std::vector<double> m(size_t(3 * d + 4), 0.0);
+  if (theta_.empty()) return m;
+  const float* w = &theta_[kScheduleTerms + 1];
+  for (int i = 0; i < d; ++i) {
+    m[size_t(i)] = w[0];
+    m[size_t(d + i)] = w[1];
+    m[size_t(2 * d + i)] = w[2];
+  }
+  for (int j = 0; j < 4; ++j) m[size_t(3 * d + j)] = w[3 + j];
+  return m;
+}
+
 namespace {
 
 const std::string kEpsilonGreedy = "epsilon_greedy", kUcb1 = "ucb1", kLinUcb = "linucb", kLinearTs = "linear_ts";
@@ -160,6 +216,7 @@ class BanditBase : public Agent {
   BanditBase(const json& config, const AgentContext& ctx)
       : ctx_(ctx),
         reward_target_(config["target"].get<std::string>() == "reward"),
+        exploration_(config["exploration"], "exploration"),
         train_streams_(ctx.seed, ctx.variant, ctx.num_envs),
         eval_streams_(EvalStreams(ctx)) {}
 
@@ -221,8 +278,12 @@ class BanditBase : public Agent {
     eval_streams_.Load(in);
   }
 
+  // The exploration component's multiplier at the current training step.
+  double ExplorationScale() const { return exploration_.Scale(steps_, ctx_.total_steps); }
+
   const AgentContext ctx_;
   const bool reward_target_;
+  const Exploration exploration_;
   bool training_ = true;
   int64_t steps_ = 0;     // training Act calls (the schedule's t)
   int64_t observed_ = 0;  // observations absorbed since the last Update
@@ -348,7 +409,7 @@ class EpsilonGreedyAgent : public ArmBandit {
  protected:
   void RowScores(const StepBatch& obs, int r, Rng& rng) override {
     const int K = obs.num_candidates;
-    if (training_ && rng.Uniform() < Epsilon()) {
+    if (training_ && rng.Uniform() < std::min(1.0, Epsilon() * ExplorationScale())) {
       std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: the tie-break is a uniform ranking
       return;
     }
@@ -373,10 +434,11 @@ class Ucb1Agent : public ArmBandit {
 
  protected:
   void RowScores(const StepBatch& obs, int r, Rng&) override {
+    const double scale = ExplorationScale();
     for (int c = 0; c < obs.num_candidates; ++c) {
       const int64_t arm = Arm(obs, r, c);
       const double n = Count(arm);
-      if (training_) scores_[size_t(c)] = Ucb1Score(Sum(arm), n, total_, c_);
+      if (training_) scores_[size_t(c)] = Ucb1Score(Sum(arm), n, total_, c_ * scale);
       else scores_[size_t(c)] = n > 0.0 ? Sum(arm) / n : 0.0;  // greedy on the mean
     }
   }
@@ -395,7 +457,8 @@ class LinearBandit : public BanditBase {
       : BanditBase(config, ctx),
         features_(*ctx.params),
         dim_(features_.dim()),
-        stats_(dim_, config["lambda"].get<double>(), config["reinvert_every"].get<int64_t>()) {}
+        stats_(dim_, config["lambda"].get<double>() * exploration_.PrecisionScale(),
+               config["reinvert_every"].get<int64_t>(), exploration_.PriorMean(ctx.params->FeatureDim())) {}
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     const int K = obs.num_candidates, k = obs.slate_size, d = dim_;
@@ -494,10 +557,11 @@ class LinUcbAgent : public LinearBandit {
 
  protected:
   void RowScores(const double* x, int K, Rng&) override {
+    const double alpha = alpha_ * ExplorationScale();
     for (int c = 0; c < K; ++c) {
       const double* xc = x + size_t(c) * size_t(dim_);
       double s = Dot(theta_.data(), xc);
-      if (training_ && alpha_ > 0.0) s += alpha_ * std::sqrt(std::max(0.0, stats_.Quadratic(xc)));
+      if (training_ && alpha > 0.0) s += alpha * std::sqrt(std::max(0.0, stats_.Quadratic(xc)));
       scores_[size_t(c)] = s;
     }
   }
@@ -561,13 +625,14 @@ class LinearTsAgent : public LinearBandit {
     const size_t d = size_t(dim_);
     sample_.assign(theta_.begin(), theta_.end());
     if (training_) {
+      const double v = v_ * ExplorationScale();
       z_.resize(d);
       for (double& z : z_) z = rng.Normal();
       for (size_t i = 0; i < d; ++i) {
         const double* l = &chol_[i * d];
         double s = 0.0;
         for (size_t j = 0; j <= i; ++j) s += l[j] * z_[j];
-        sample_[i] += v_ * s;
+        sample_[i] += v * s;
       }
     }
     for (int c = 0; c < K; ++c) scores_[size_t(c)] = Dot(sample_.data(), x + size_t(c) * d);
@@ -595,6 +660,28 @@ void AddTarget(Schema& s) {
            "else 0");
 }
 
+// The "exploration" component of every bandit: "fixed" or the learnable rule.
+const ComponentRegistry& ExplorationRegistry() {
+  static Schema fixed{"the agent's own exploration keys"}, learned{"meta-learned exploration schedule and prior"};
+  static const ComponentRegistry registry = [] {
+    AddThetaKeys(learned, ExplorationRule());
+    ComponentRegistry r("exploration");
+    r.Register({"fixed", "the agent's own epsilon / c / alpha / v and ridge prior N(0, I / lambda)", &fixed});
+    r.Register({kMetaSchedule,
+                "meta-learned: exploration scale exp(theta . [1, t/T, (t/T)^2, log(T)/10]) on epsilon / c / alpha / "
+                "v, and (linear bandits) prior precision and per-block prior mean of the ridge model "
+                "(agents/bandits.h); theta = 0 is \"fixed\"",
+                &learned});
+    return r;
+  }();
+  return registry;
+}
+
+void AddExploration(Schema& s) {
+  s.Component("exploration", &ExplorationRegistry(), "fixed",
+              "exploration component: fixed (the keys above) or meta_schedule (a learnable rule)");
+}
+
 void AddRidge(Schema& s) {
   s.PositiveNumber("lambda", 1.0, "ridge regularisation: A starts at lambda * I");
   s.Integer("reinvert_every", 100000, 0, 1000000000000LL,
@@ -619,19 +706,24 @@ void RegisterBanditAgents(AgentRegistrar& r) {
     epsilon.Number("decay_rate", 5.0, 0, 1e300, "rate of the exponential schedule");
     epsilon.Number("initial_estimate", 0.0, -1e300, 1e300, "estimate of an arm never shown");
     AddTarget(epsilon);
+    AddExploration(epsilon);
     ucb1.Number("c", 1.0, 0, 1e300, "exploration weight of the UCB1 bonus c * sqrt(2 ln N / n_i)");
     AddTarget(ucb1);
+    AddExploration(ucb1);
     linucb.Number("alpha", 1.0, 0, 1e300, "weight of the confidence width sqrt(x^T A^-1 x)");
     AddRidge(linucb);
     AddTarget(linucb);
+    AddExploration(linucb);
     linear_ts.Number("v", 0.5, 0, 1e300, "posterior scale: theta ~ N(A^-1 b, v^2 A^-1)");
     linear_ts.Integer("refresh", 1, 1, 1000000000000LL,
                       "recompute the Cholesky factor of A^-1 after this many steps with new observations");
     AddRidge(linear_ts);
     AddTarget(linear_ts);
+    AddExploration(linear_ts);
     return true;
   }();
   (void)built;
+  r.AddLearnable(ExplorationRule());
   r.Add({"epsilon_greedy",
          "mean target per arm (item on live catalogs, topic otherwise); a random ranking with probability epsilon",
          &epsilon},

@@ -23,12 +23,32 @@
 // Evaluation mode acts greedily on the current estimate (no epsilon, alpha =
 // 0, posterior mean) with separate tie-breaking streams and updates nothing.
 //
+// Exploration component ("exploration" key of every bandit; META.md rule 2):
+//   "fixed"          (default) the agent's own epsilon / c / alpha / v and, for
+//                    the linear bandits, the prior N(0, lambda^-1 I)
+//   "meta_schedule"  a learnable rule (agents/learnable.h, rule files of kind
+//                    "cohort_bandit_exploration"), kExplorationThetaSize numbers:
+//     theta[0..4)  exploration scale s(p, T) = exp(clip(theta . [1, p, p^2, log(T)/10], +-5))
+//                  with p = t/T (t: training Act calls so far, T: planned steps,
+//                  AgentContext::total_steps; p = 0 and log T = 0 when T is
+//                  unknown); it multiplies epsilon (capped at 1), c, alpha, v
+//     theta[4]     prior precision: lambda' = lambda * exp(clip(theta[4], +-5))
+//     theta[5..12) prior mean weight of each CandidateFeatures block
+//                  [u, x, u*x, history match, length, budget, bias]: every
+//                  coordinate of a block gets its block's weight
+//   The linear bandits' ridge model is then the posterior of that prior:
+//   A = lambda' I + sum x x^T, b = lambda' m + sum y x, mean A^-1 b. The arm
+//   bandits (epsilon_greedy, ucb1) use the schedule only. theta = 0 is exactly
+//   "fixed" (s = 1, lambda' = lambda, m = 0), bit for bit.
+//
 // The pieces below the agents are exposed for tests.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "agents/learnable.h"
 #include "env/serialize.h"
 
 namespace cohort {
@@ -37,6 +57,31 @@ class AgentRegistrar;
 void RegisterBanditAgents(AgentRegistrar& r);
 
 namespace bandits {
+
+inline constexpr int kScheduleTerms = 4;
+inline constexpr int kPriorBlocks = 7;
+inline constexpr int kExplorationThetaSize = kScheduleTerms + 1 + kPriorBlocks;
+
+// Its entry among the learnable rules (slot "exploration").
+const LearnableRule& ExplorationRule();
+
+// A resolved "exploration" component.
+class Exploration {
+ public:
+  Exploration() = default;  // "fixed"
+  // `where` names the config in errors (e.g. "exploration").
+  Exploration(const json& config, const std::string& where);
+  // Multiplier of the agent's exploration parameter after t of T training steps.
+  double Scale(int64_t t, int64_t total) const;
+  // lambda' / lambda.
+  double PrecisionScale() const;
+  // Prior mean over CandidateFeatures of embedding dimension d (3d + 4 numbers).
+  std::vector<double> PriorMean(int d) const;
+  const std::vector<float>& theta() const { return theta_; }
+
+ private:
+  std::vector<float> theta_;  // empty: "fixed"
+};
 
 // UCB1 index of an arm pulled `count` times with total target `sum`, after
 // `total` pulls of all arms: mean + c * sqrt(2 ln total / count); +infinity
@@ -57,6 +102,9 @@ class RidgeStats {
  public:
   RidgeStats() = default;
   RidgeStats(int d, double lambda, int64_t reinvert_every);
+  // With a prior mean m (size d): b starts at lambda * m, so the mean is the
+  // posterior mean (lambda I + sum x x^T)^-1 (lambda m + sum y x).
+  RidgeStats(int d, double lambda, int64_t reinvert_every, const std::vector<double>& prior_mean);
   // One observation (x, y): A += x x^T, b += y x, A^-1 by Sherman-Morrison.
   void Add(const double* x, double y);
   // A^-1 recomputed from A (Cholesky), O(d^3).

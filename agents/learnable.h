@@ -2,9 +2,13 @@
 // meta-parameters theta, which the meta layer (meta/meta.h) searches with ES
 // and saves as a small rule file (META.md, "What is learned").
 //
-//   type   slot         agent(s)                 what theta sets
-//   learned     optimizer    gradient-based agents  per-parameter MLP residual on Adam
-//   (others register from their own files: bandit exploration, PPO drift)
+//   type           slot         agents                 what theta sets
+//   learned        optimizer    gradient-based agents  per-parameter MLP residual on Adam
+//                                                      (agents/learned_optimizer.h)
+//   meta_schedule  exploration  bandits                exploration scale in t/T, log T;
+//                                                      ridge prior (agents/bandits.h)
+//   lpo            drift        ppo                    drift residual on PPO-clip
+//                                                      (agents/torch/drift.h)
 //
 // The contract every learnable rule keeps:
 //   * its component takes "file" (a rule file) or "theta" (inline), not both;

@@ -162,6 +162,22 @@ class Trainer {
       ++evals;
     }
     out.summary["normalized_score_area"] = evals > 0 ? json(area / evals) : json(nullptr);
+    // The training users' episodes on the same scale (the last evaluation's
+    // references): what exploring cost them, which the greedy evaluation of
+    // a bandit does not show.
+    double train_return = 0.0;
+    int64_t train_episodes = 0;
+    for (const std::string& l : lines_) {
+      const json j = json::parse(l);
+      if (j["kind"] != "train" || !j["episode_return_mean"].is_number()) continue;
+      train_return += j["episode_return_mean"].get<double>() * j["episodes"].get<double>();
+      train_episodes += j["episodes"].get<int64_t>();
+    }
+    const double ref_span = final_summary_.value("oracle_return_mean", 0.0) - final_summary_.value("random_return_mean", 0.0);
+    out.summary["train_normalized_score"] =
+        train_episodes > 0 && std::abs(ref_span) > 1e-12
+            ? json((train_return / double(train_episodes) - final_summary_.value("random_return_mean", 0.0)) / ref_span)
+            : json(nullptr);
     out.summary["train_steps"] = total_;
     out.summary["train_user_steps"] = user_steps_;
     out.summary["updates"] = updates_;

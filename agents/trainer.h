@@ -27,7 +27,9 @@
 //                   {"kind": "train", "step", "user_steps", episodes, episode_return_mean,
 //                    updates, <the agent's training statistics, averaged>}
 //   summary.json    the final evaluation, plus normalized_score_area (mean normalized
-//                   score over the evaluations after step 0), train_steps,
+//                   score over the evaluations after step 0), train_normalized_score
+//                   (the mean return of the finished training episodes, normalized
+//                   by the last evaluation's random and oracle means), train_steps,
 //                   train_user_steps, updates
 //   checkpoint.bin  everything needed to continue bit-identically (environment,
 //                   agent, runner state, metrics so far); written atomically every

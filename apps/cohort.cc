@@ -407,7 +407,7 @@ int CmdMeta(const Args& a) {
   const std::vector<MetaEvalRow> rows =
       MetaEvaluate(spec, theta, a.split, a.variants, a.seeds, spec.threads);
   std::string lines;
-  double area = 0.0, final_score = 0.0;
+  double area = 0.0, final_score = 0.0, train = 0.0;
   int n = 0, diverged = 0;
   for (const MetaEvalRow& r : rows) {
     json j = {{"split", a.split},      {"variant_index", r.variant_index}, {"seed", r.seed},
@@ -415,14 +415,16 @@ int CmdMeta(const Args& a) {
               {"user_steps", r.result.user_steps}};
     j["area"] = std::isfinite(r.result.area) ? json(r.result.area) : json(nullptr);
     j["final"] = std::isfinite(r.result.final_score) ? json(r.result.final_score) : json(nullptr);
+    j["train_score"] = std::isfinite(r.result.train_score) ? json(r.result.train_score) : json(nullptr);
     lines += j.dump() + "\n";
     if (r.result.diverged) ++diverged;
-    else area += r.result.area, final_score += r.result.final_score, ++n;
+    else area += r.result.area, final_score += r.result.final_score, train += r.result.train_score, ++n;
   }
   if (!a.out.empty()) WriteFileAtomic(a.out, lines);
   else std::fputs(lines.c_str(), stdout);
-  std::fprintf(stderr, "%s on %s: %zu lifetimes, area %.4f, final %.4f, diverged %d\n", a.rule.c_str(),
-               a.split.c_str(), rows.size(), n > 0 ? area / n : 0.0, n > 0 ? final_score / n : 0.0, diverged);
+  std::fprintf(stderr, "%s on %s: %zu lifetimes, area %.4f, final %.4f, train_score %.4f, diverged %d\n",
+               a.rule.c_str(), a.split.c_str(), rows.size(), n > 0 ? area / n : 0.0, n > 0 ? final_score / n : 0.0,
+               n > 0 ? train / n : 0.0, diverged);
   return 0;
 }
 

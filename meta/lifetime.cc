@@ -21,11 +21,21 @@ Rollout Reference(const Scenario& s, uint64_t seed, const LifetimeSpec& spec, co
   return RollOutWith(*env, *agent, false, false, {}, 0, 0, nullptr);
 }
 
+// Reward per user-step of a rollout.
+double PerStep(const Rollout& r) {
+  double ret = 0.0;
+  int64_t steps = 0;
+  for (const EpisodeRecord& e : r.episodes) ret += e.ret, steps += e.length;
+  return steps > 0 ? ret / double(steps) : 0.0;
+}
+
 }  // namespace
 
 LifetimeResult RunLifetime(const Scenario& s, const json& agent_config, uint64_t seed, const LifetimeSpec& spec) {
   if (spec.steps < 1 || spec.evals < 1 || spec.num_envs < 1 || spec.eval_users < 1)
     throw std::invalid_argument("lifetime: steps, evals, num_envs and eval_users must be >= 1");
+  if (spec.fitness != "eval_area" && spec.fitness != "train_score")
+    throw std::invalid_argument("lifetime: unknown fitness \"" + spec.fitness + "\"");
   VecEnv env(s.env, seed, s.variant, VecEnv::Options{spec.num_envs, 1, -1});
   AgentContext ctx{&s.env, &env, seed, s.variant, spec.num_envs, spec.steps};
   auto agent = MakeAgent(agent_config, ctx);
@@ -41,10 +51,19 @@ LifetimeResult RunLifetime(const Scenario& s, const json& agent_config, uint64_t
 
   LifetimeResult out;
   int next_eval = 1;
+  double train_reward = 0.0;
+  int64_t acted = 0;  // user-steps acted on (the train_score's denominator)
+  std::vector<uint8_t> active;
   try {
     for (int64_t t = 1; t <= spec.steps; ++t) {
       agent->Act(*batch, slates);
+      active = batch->active;  // Step overwrites the batch
       batch = &env.Step(slates);
+      for (int r = 0; r < spec.num_envs; ++r) {
+        if (!active[size_t(r)]) continue;
+        train_reward += batch->reward[size_t(r)];
+        ++acted;
+      }
       agent->Observe(*batch);
       agent->Update();
       for (int r = 0; r < spec.num_envs; ++r) out.user_steps += batch->active[size_t(r)] ? 1 : 0;
@@ -72,6 +91,9 @@ LifetimeResult RunLifetime(const Scenario& s, const json& agent_config, uint64_t
   for (double c : out.curve) sum += c;
   out.area = sum / double(out.curve.size());
   out.final_score = out.curve.back();
+  const double rand_rate = PerStep(random), span = PerStep(oracle) - rand_rate;
+  out.train_score = acted > 0 && std::abs(span) > 1e-12 ? (train_reward / double(acted) - rand_rate) / span : 0.0;
+  if (spec.fitness == "train_score") out.area = out.train_score;
   return out;
 }
 

@@ -33,7 +33,11 @@ struct Schemas {
         .Integer("steps_max", 0, 0, 1'000'000'000, "see steps_min (0: every lifetime has `steps`)")
         .Integer("num_envs", 32, 1, 1 << 20, "training user slots")
         .Integer("eval_users", 64, 1, 1 << 24, "held-out users per evaluation point")
-        .Integer("evals", 3, 1, 1000, "evaluation points of the learning curve (area = their mean)");
+        .Integer("evals", 3, 1, 1000, "evaluation points of the learning curve (area = their mean)")
+        .String("fitness", "eval_area", {"eval_area", "train_score"},
+                "ES fitness: eval_area = mean of the frozen policy's normalized-score curve; train_score = the "
+                "training users' normalized reward per step (bandits: charges exploration's regret; "
+                "meta/lifetime.h)");
     es.Integer("pairs", 8, 1, 1 << 20, "antithetic pairs per generation")
         .Integer("generations", 20, 1, 1'000'000'000, "generations to run")
         .PositiveNumber("sigma", 0.03, "perturbation scale")
@@ -215,6 +219,7 @@ MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& o
   const json& lt = r["lifetime"];
   spec.lifetime = {lt["steps"].get<int64_t>(), lt["num_envs"].get<int>(), lt["eval_users"].get<int>(),
                    lt["evals"].get<int>()};
+  spec.lifetime.fitness = lt["fitness"].get<std::string>();
   spec.steps_min = lt["steps_min"].get<int64_t>();
   spec.steps_max = lt["steps_max"].get<int64_t>();
   if (spec.steps_max > 0 && (spec.steps_min < 1 || spec.steps_min >= spec.steps_max))
@@ -272,7 +277,11 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
   double best_validation = -std::numeric_limits<double>::infinity(), baseline_validation = 0.0;
   bool have_baseline = false;
   if (fs::exists(checkpoint)) {
-    if (!fs::exists(resolved_path) || ReadJsonFile(resolved_path.string()) != spec.resolved)
+    json stored = fs::exists(resolved_path) ? ReadJsonFile(resolved_path.string()) : json();
+    // Runs from before lifetime.fitness existed used the (default) eval_area.
+    if (stored.is_object() && stored.contains("lifetime") && !stored["lifetime"].contains("fitness"))
+      stored["lifetime"]["fitness"] = "eval_area";
+    if (stored != spec.resolved)
       throw InputError(o.out_dir, "", "holds a meta run of another meta file (meta.resolved.json differs)");
     std::ifstream in(checkpoint, std::ios::binary);
     std::stringstream buffer;

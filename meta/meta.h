@@ -6,7 +6,8 @@
 //    "rule": {"type": "learned", "lr": 0.003, ...},            a learnable rule (agents/learnable.h) with
 //                                                             its baseline's settings; it fills its slot
 //                                                             of the agent ("learned": "optimizer")
-//    "lifetime": {"steps": 60, "steps_min": 0, "steps_max": 0, "num_envs": 32, "eval_users": 64, "evals": 3},
+//    "lifetime": {"steps": 60, "steps_min": 0, "steps_max": 0, "num_envs": 32, "eval_users": 64, "evals": 3,
+//                 "fitness": "eval_area"},                    or "train_score" (meta/lifetime.h)
 //    "es": {"pairs": 8, "generations": 40, "sigma": 0.03, "lr": 0.02, "sigma_decay": 0.999,
 //           "lr_decay": 0.999, "shaping": "zscore", "seed": 0, "init_seed": 0},
 //    "validation": {"every": 10, "variants": 8},

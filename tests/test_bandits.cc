@@ -2,15 +2,19 @@
 // cases, checkpoints, evaluation mode, and learning on
 // scenarios/linear_bandit.json (cumulative regret against the myopic oracle).
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "agent_harness.h"
 #include "agents/bandits.h"
+#include "agents/learnable.h"
 #include "agents/registry.h"
+#include "env/io.h"
 
 namespace cohort {
 namespace {
@@ -424,6 +428,173 @@ TEST_CASE("bandit learning: linear bandits have sublinear regret below epsilon-g
   }
   // Epsilon-greedy over topics learns something (below random) but stays linear.
   CHECK(Sum(eps.regret, 0, n) < Sum(random_eps.regret, 0, n));
+}
+
+// ---- Exploration component ("fixed" / learnable "meta_schedule") -----------
+
+json WithExploration(json config, const json& exploration) {
+  config["exploration"] = exploration;
+  return config;
+}
+
+std::vector<float> ExplorationTheta(std::vector<float> schedule, float log_precision, std::vector<float> prior) {
+  std::vector<float> t = std::move(schedule);
+  t.push_back(log_precision);
+  t.insert(t.end(), prior.begin(), prior.end());
+  return t;
+}
+
+TEST_CASE("bandit exploration: meta_schedule at theta = 0 and at InitialTheta equals fixed bit for bit") {
+  const Scenario sc = LinearBanditScenario();
+  const int B = 16, steps = 60;
+  const uint64_t seed = 3;
+  const std::vector<float> initial = InitialTheta(bandits::ExplorationRule(), 5);
+  REQUIRE(initial.size() == size_t(bandits::kExplorationThetaSize));
+  for (const json& config : AllBandits()) {
+    INFO(config.dump());
+    const Trace fixed = Train(sc, WithExploration(config, {{"type", "fixed"}}), seed, B, steps);
+    const Trace plain = Train(sc, config, seed, B, steps);  // "fixed" is the default
+    const Trace zeros = Train(sc, WithExploration(config, {{"type", "meta_schedule"}}), seed, B, steps);
+    const Trace init = Train(sc, WithExploration(config, {{"type", "meta_schedule"}, {"theta", initial}}), seed, B, steps);
+    CHECK(plain.slates == fixed.slates);
+    CHECK(plain.checkpoint == fixed.checkpoint);
+    CHECK(zeros.slates == fixed.slates);
+    CHECK(zeros.checkpoint == fixed.checkpoint);
+    CHECK(init.slates == fixed.slates);
+    CHECK(init.checkpoint == fixed.checkpoint);
+    // A nonzero schedule does change what the agent does (the slot is live).
+    const Trace more = Train(
+        sc, WithExploration(config, {{"type", "meta_schedule"}, {"theta", ExplorationTheta({1.5f, 0, 0, 0}, 0, {0, 0, 0, 0, 0, 0, 0})}}),
+        seed, B, steps);
+    CHECK(more.slates != fixed.slates);
+  }
+}
+
+TEST_CASE("bandit exploration schedule by hand at a few t/T") {
+  // theta . [1, p, p^2, log(T)/10] with theta = [0.5, -1, 2, 0.3], T = 100:
+  // log(100)/10 = 0.46052, so z(p) = 0.63816 - p + 2 p^2.
+  const json config = {{"type", "meta_schedule"}, {"file", ""},
+                       {"theta", ExplorationTheta({0.5f, -1.0f, 2.0f, 0.3f}, 0, {0, 0, 0, 0, 0, 0, 0})}};
+  const bandits::Exploration e(config, "exploration");
+  CHECK(e.Scale(0, 100) == doctest::Approx(1.8929853).epsilon(1e-6));   // exp(0.63816)
+  CHECK(e.Scale(25, 100) == doctest::Approx(1.6705537).epsilon(1e-6));  // exp(0.51316)
+  CHECK(e.Scale(100, 100) == doctest::Approx(5.1456675).epsilon(1e-6)); // exp(1.63816)
+  CHECK(e.Scale(500, 100) == e.Scale(100, 100));                        // p is capped at 1
+  CHECK(e.Scale(7, 0) == doctest::Approx(std::exp(0.5)).epsilon(1e-6)); // T unknown: p = 0, log T = 0
+  CHECK(e.PrecisionScale() == 1.0);
+  // The log-scale is clipped at +-5.
+  const bandits::Exploration big({{"type", "meta_schedule"}, {"file", ""},
+                                  {"theta", ExplorationTheta({40.0f, 0, 0, 0}, -40.0f, {0, 0, 0, 0, 0, 0, 0})}},
+                                 "exploration");
+  CHECK(big.Scale(3, 10) == doctest::Approx(std::exp(5.0)));
+  CHECK(big.PrecisionScale() == doctest::Approx(std::exp(-5.0)));
+  // "fixed": the agent's own parameters.
+  const bandits::Exploration fixed({{"type", "fixed"}}, "exploration");
+  CHECK(fixed.Scale(3, 10) == 1.0);
+  CHECK(fixed.PriorMean(2) == std::vector<double>(10, 0.0));
+}
+
+TEST_CASE("bandit exploration prior enters the ridge posterior mean") {
+  SUBCASE("2-d by hand") {
+    // lambda = 2, prior mean m = (1, -0.5); one observation x = (1, 1), y = 0:
+    // A = [[3, 1], [1, 3]], b = lambda m = (2, -1), A^-1 = [[3, -1], [-1, 3]] / 8,
+    // mean = (6 + 1, -2 - 3) / 8 = (0.875, -0.625).
+    bandits::RidgeStats st(2, 2.0, 0, {1.0, -0.5});
+    std::vector<double> mean;
+    st.Mean(mean);
+    CHECK(mean[0] == doctest::Approx(1.0));  // no data: the prior mean
+    CHECK(mean[1] == doctest::Approx(-0.5));
+    const double x[2] = {1.0, 1.0};
+    st.Add(x, 0.0);
+    st.Mean(mean);
+    CHECK(mean[0] == doctest::Approx(0.875));
+    CHECK(mean[1] == doctest::Approx(-0.625));
+  }
+  SUBCASE("block layout and precision") {
+    // d = 2: [u u | x x | ux ux | match | length | budget | bias].
+    const bandits::Exploration e({{"type", "meta_schedule"}, {"file", ""},
+                                  {"theta", ExplorationTheta({0, 0, 0, 0}, float(std::log(2.0)),
+                                                             {1, 2, 3, 4, 5, 6, 7})}},
+                                 "exploration");
+    CHECK(e.PriorMean(2) == std::vector<double>{1, 1, 2, 2, 3, 3, 4, 5, 6, 7});
+    CHECK(e.PrecisionScale() == doctest::Approx(2.0));
+  }
+  SUBCASE("an untrained linear bandit ranks by the prior mean") {
+    // f_c = [u, x_c, u x_c, 0, 1, 0, 1] with u = 0.5, x = (0.2, -0.9, 0.6):
+    // a prior weight +1 on the u*x block scores u x_c (candidate 2 best),
+    // -1 scores -u x_c (candidate 1 best); greedy evaluation, no data.
+    const Scenario sc = LinearBanditScenario(
+        {"env.catalog.embedding_dim=1", "env.users.segments.0.center=[]", "env.candidates=3", "env.slate_size=1",
+         "env.catalog.length_mean=4"});
+    TinyBatch tb(0.5, {0.2f, -0.9f, 0.6f});
+    SlateBatch s;
+    s.Resize(1, 1);
+    for (const char* type : {"linucb", "linear_ts"}) {
+      for (float w : {1.0f, -1.0f}) {
+        INFO(type << " weight " << w);
+        AgentContext ctx{&sc.env, nullptr, 7, 0, 1, 10};
+        const json theta = ExplorationTheta({0, 0, 0, 0}, 0, {0, 0, w, 0, 0, 0, 0});
+        auto agent = Bandits().Make(
+            json{{"type", type}, {"exploration", {{"type", "meta_schedule"}, {"theta", theta}}}}, ctx);
+        agent->SetTraining(false);
+        agent->Act(tb.b, s);
+        CHECK(s.Row(0)[0] == (w > 0 ? 2 : 1));
+      }
+    }
+  }
+}
+
+TEST_CASE("bandit exploration rule file round trip") {
+  namespace fs = std::filesystem;
+  const LearnableRule& rule = bandits::ExplorationRule();
+  CHECK(rule.slot == "exploration");
+  CHECK(rule.theta_size == bandits::kExplorationThetaSize);
+  CHECK(Bandits().learnables() == std::vector<std::string>{"meta_schedule"});
+  const fs::path dir = fs::temp_directory_path() / ("cohort_test_bandit_rule_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "rule.json").string();
+  const std::vector<float> theta = ExplorationTheta({0.25f, -0.5f, 0.125f, 1.0f}, 0.3f, {0, 0.1f, 0.7f, 0, 0, 0, -0.2f});
+  WriteRuleFile(path, rule, theta, {{"note", "test"}});
+  CHECK(ReadRuleFile(path, rule) == theta);
+  // The agent reads the file exactly as the inline theta.
+  const Scenario sc = LinearBanditScenario();
+  const json base = {{"type", "linear_ts"}};
+  const Trace from_file = Train(sc, WithExploration(base, {{"type", "meta_schedule"}, {"file", path}}), 2, 8, 30);
+  const Trace inline_theta = Train(sc, WithExploration(base, {{"type", "meta_schedule"}, {"theta", theta}}), 2, 8, 30);
+  CHECK(from_file.slates == inline_theta.slates);
+  CHECK(from_file.checkpoint == inline_theta.checkpoint);
+  // Another rule's file is refused, naming the file and its kind.
+  json doc = ReadJsonFile(path);
+  doc["kind"] = "cohort_learned_optimizer";
+  WriteFileAtomic(path, doc.dump());
+  try {
+    ReadRuleFile(path, rule);
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find("/kind") != std::string::npos);
+    CHECK(std::string(e.what()).find(path) != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bandit exploration theta of the wrong size is an InputError naming the key") {
+  const Scenario sc = LinearBanditScenario();
+  AgentContext ctx{&sc.env, nullptr, 1, 0, 1, 10};
+  try {
+    Bandits().Make(json{{"type", "linucb"}, {"exploration", {{"type", "meta_schedule"}, {"theta", {0.1, 0.2, 0.3}}}}},
+                   ctx);
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    CHECK(what.find("exploration") != std::string::npos);
+    CHECK(what.find("/theta") != std::string::npos);
+    CHECK(what.find("expected 12 numbers, got 3") != std::string::npos);
+  }
+  // Both a file and an inline theta: refused too.
+  CHECK_THROWS_AS(Bandits().Make(json{{"type", "linucb"},
+                                      {"exploration", {{"type", "meta_schedule"}, {"file", "x.json"}, {"theta", json::array({0.1})}}}},
+                                 ctx),
+                  InputError);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "env/io.h"
 #include "env/variants.h"
 #include "meta/es.h"
+#include "meta/lifetime.h"
 #include "meta/meta.h"
 
 namespace fs = std::filesystem;
@@ -232,4 +233,52 @@ TEST_CASE("meta: bad meta files are input errors naming the file and the key") {
   CHECK(error({"agent={\"type\": \"random\"}"}).find("no \"optimizer\"") != std::string::npos);
   CHECK(error({"scenario=" + std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json"})
             .find("no variant family") != std::string::npos);
+}
+
+TEST_CASE("meta: the bandit exploration rule meta-trains torch-free; theta = 0 is the fixed agent") {
+  const fs::path dir = fs::temp_directory_path() / "cohort_test_meta_bandit";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const json meta = {
+      {"name", "test_meta_bandit"},
+      {"scenario", std::string(COHORT_SOURCE_DIR) + "/scenarios/bandit_family.json"},
+      {"agent", {{"type", "linear_ts"}, {"v", 0.5}}},
+      {"rule", {{"type", "meta_schedule"}}},
+      {"lifetime", {{"steps", 6}, {"num_envs", 8}, {"eval_users", 16}, {"evals", 2}, {"fitness", "train_score"}}},
+      {"es", {{"pairs", 2}, {"generations", 2}, {"sigma", 0.1}, {"seed", 3}}},
+      {"validation", {{"every", 2}, {"variants", 2}}},
+      {"threads", 1}};
+  WriteFileAtomic((dir / "meta.json").string(), meta.dump(2));
+  const MetaSpec spec = LoadMetaSpec((dir / "meta.json").string(), {});
+  CHECK(spec.learnable->slot == "exploration");
+
+  // The rule at theta = 0 in the agent's slot is the agent with "fixed" exploration.
+  const std::vector<MetaEvalRow> rows = MetaEvaluate(spec, {}, "test", 2, 1, 1);
+  const VariantFamily family(spec.base, AgentRegistry());
+  json fixed = spec.agent;
+  fixed["exploration"] = {{"type", "fixed"}};
+  for (const MetaEvalRow& row : rows) {
+    const Scenario s = family.Instantiate(family.Sample("test", row.variant_index));
+    const LifetimeResult direct = RunLifetime(s, fixed, row.seed, spec.lifetime);
+    CHECK(row.result.curve == direct.curve);
+    CHECK(row.result.train_score == direct.train_score);
+    // fitness = train_score: the area ES sees is the training users' score.
+    CHECK(row.result.area == row.result.train_score);
+    CHECK(std::isfinite(row.result.train_score));
+  }
+  LifetimeSpec eval_area = spec.lifetime;
+  eval_area.fitness = "eval_area";
+  const Scenario s0 = family.Instantiate(family.Sample("test", 0));
+  const LifetimeResult by_curve = RunLifetime(s0, fixed, rows[0].seed, eval_area);
+  CHECK(by_curve.area == doctest::Approx((by_curve.curve[0] + by_curve.curve[1]) / 2.0));
+  CHECK(by_curve.train_score == rows[0].result.train_score);
+
+  MetaTrainOptions o;
+  o.out_dir = (dir / "run").string();
+  CHECK(MetaTrain(spec, o));
+  const json rule = json::parse(Slurp(dir / "run" / "rule.json"));
+  CHECK(rule["kind"] == "cohort_bandit_exploration");
+  CHECK(rule["theta"].size() == 12);
+  CHECK(rule["theta"] != json(std::vector<float>(12, 0.0f)));
+  fs::remove_all(dir);
 }
