@@ -1,0 +1,117 @@
+// The visualizer's UI-independent logic (viz/view_model.h), without a window.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "viz/view_model.h"
+
+using namespace cohort;
+using namespace cohort::viz;
+
+TEST_CASE("viz: time series keeps the newest points, min/max skip non-finite, buckets average") {
+  TimeSeries s(4);
+  for (double x : {1.0, 5.0, 2.0, std::nan(""), 3.0, 4.0}) s.Push(x);
+  CHECK(s.size() == 4);
+  CHECK(s.pushed() == 6);
+  CHECK(s.at(0) == 2.0);  // 1 and 5 fell out
+  CHECK(s.last() == 4.0);
+  CHECK(s.min() == 2.0);
+  CHECK(s.max() == 4.0);
+  const std::vector<float> b = s.Bucketed(2);  // [2, NaN] -> 2, [3, 4] -> 3.5
+  REQUIRE(b.size() == 2);
+  CHECK(b[0] == 2.0f);
+  CHECK(b[1] == 3.5f);
+  CHECK(s.Bucketed(10).size() == 4);  // never more buckets than points
+  CHECK(TimeSeries(8).Bucketed(3).empty());
+  CHECK(TimeSeries(8).min() == 0.0);
+}
+
+TEST_CASE("viz: slate heatmap counts topics by position from a batch; entropy and coverage by hand") {
+  StepBatch b;
+  b.rows = 2, b.num_candidates = 3, b.slate_size = 2;
+  b.active = {1, 0};  // the second row's user is gone: not counted
+  b.topic = {4, 1, 2, /* row 1 */ 0, 0, 0};
+  SlateBatch slates;
+  slates.Resize(2, 2);
+  slates.Row(0)[0] = 2, slates.Row(0)[1] = 0;  // topics 2 then 4
+  slates.Row(1)[0] = 1, slates.Row(1)[1] = 2;
+  SlateHeatmap h(5, 2);
+  h.AddBatch(b, slates);
+  h.AddBatch(b, slates);
+  h.Add(4, 0);
+  CHECK(h.total() == 5);
+  CHECK(h.count(2, 0) == 2);
+  CHECK(h.count(4, 1) == 2);
+  CHECK(h.count(4, 0) == 1);
+  CHECK(h.count(0, 0) == 0);
+  CHECK(h.Frequency(2, 0) == doctest::Approx(2.0 / 3.0));
+  CHECK(h.Frequency(4, 1) == 1.0);
+  // Topic 2: 2 of 5, topic 4: 3 of 5.
+  CHECK(h.TopicEntropy() == doctest::Approx(-(0.4 * std::log(0.4) + 0.6 * std::log(0.6))));
+  CHECK(h.Coverage() == doctest::Approx(2.0 / 5.0));
+  h.Add(7, 0);   // unknown topic: ignored
+  h.Add(1, -1);  // bad position: ignored
+  CHECK(h.total() == 5);
+  h.Clear();
+  CHECK(h.total() == 0);
+  CHECK(h.TopicEntropy() == 0.0);
+  CHECK(h.Frequency(2, 0) == 0.0);
+}
+
+TEST_CASE("viz: PCA finds the axes of an elongated cloud, deterministically") {
+  // Points along (1, 1, 0) with spread 10, along (1, -1, 0) with spread 1, offset (5, 5, 5).
+  std::vector<float> data;
+  for (int i = -10; i <= 10; ++i)
+    for (int j = -1; j <= 1; ++j) {
+      const float a = float(i), c = float(j) * 0.1f;
+      data.insert(data.end(), {5 + a + c, 5 + a - c, 5});
+    }
+  const int rows = int(data.size() / 3);
+  const Projection2D p = Projection2D::Pca(data, rows, 3);
+  const float s = float(1.0 / std::sqrt(2.0));
+  CHECK(p.axis(0)[0] == doctest::Approx(s).epsilon(1e-4));
+  CHECK(p.axis(0)[1] == doctest::Approx(s).epsilon(1e-4));
+  CHECK(std::abs(p.axis(1)[0]) == doctest::Approx(s).epsilon(1e-3));
+  CHECK(p.axis(1)[0] == doctest::Approx(-p.axis(1)[1]).epsilon(1e-3));
+  CHECK(p.mean()[2] == doctest::Approx(5.0));
+  const float x[3] = {7, 7, 5};  // the mean + 2 along the first axis
+  const auto xy = p.Project(x);
+  CHECK(xy[0] == doctest::Approx(2 * std::sqrt(2.0)).epsilon(1e-4));
+  CHECK(xy[1] == doctest::Approx(0.0).epsilon(1e-3));
+  const Projection2D again = Projection2D::Pca(data, rows, 3);
+  CHECK(again.axis(0) == p.axis(0));
+  CHECK(again.axis(1) == p.axis(1));
+}
+
+TEST_CASE("viz: topic circle puts pure interests on their topic's point") {
+  const Projection2D p = Projection2D::TopicCircle(4);
+  const float topic1[4] = {0, 1, 0, 0}, mixed[4] = {1, 1, -3, 0}, none[4] = {-1, 0, 0, -2};
+  auto a = p.Project(topic1);
+  CHECK(a[0] == doctest::Approx(0.0).epsilon(1e-6));
+  CHECK(a[1] == doctest::Approx(1.0));
+  a = p.Project(mixed);  // halfway between topics 0 and 1; negative weights ignored
+  CHECK(a[0] == doctest::Approx(0.5));
+  CHECK(a[1] == doctest::Approx(0.5));
+  a = p.Project(none);
+  CHECK(a[0] == 0.0f);
+  CHECK(a[1] == 0.0f);
+}
+
+TEST_CASE("viz: user samples are distinct, sorted, in range and reproducible") {
+  const std::vector<int64_t> s = SampleIndices(100000, 2000, 7);
+  REQUIRE(s.size() == 2000);
+  CHECK(std::set<int64_t>(s.begin(), s.end()).size() == 2000);
+  CHECK(std::is_sorted(s.begin(), s.end()));
+  CHECK(s.front() >= 0);
+  CHECK(s.back() < 100000);
+  CHECK(SampleIndices(100000, 2000, 7) == s);
+  CHECK(SampleIndices(100000, 2000, 8) != s);
+  CHECK(SampleIndices(5, 10, 1) == std::vector<int64_t>{0, 1, 2, 3, 4});
+  CHECK(SampleIndices(0, 10, 1).empty());
+  // Roughly uniform: about half the sample in the lower half of the range.
+  const auto lower = std::count_if(s.begin(), s.end(), [](int64_t i) { return i < 50000; });
+  CHECK(lower > 900);
+  CHECK(lower < 1100);
+}
