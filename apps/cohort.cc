@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "agents/learnable.h"
+#ifdef COHORT_WITH_VIZ
+#include "viz/app.h"
+#endif
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/trainer.h"
@@ -44,6 +47,8 @@ usage:
   cohort meta train META.json [--out DIR] [--set dotted.path=value]... [--quiet]
                                                               (rerun with the same DIR to resume)
   cohort meta eval META.json --rule RULE.json|baseline [--split NAME] [--variants N] [--seeds N] [--out FILE]
+  cohort viz SCENARIO [--set dotted.path=value]... [--headless --frames N --screenshot FILE.png]
+                 (live window: SDL2 + Dear ImGui; headless: Mesa offscreen, writes a PNG)
   cohort bench [--scenario NAME_OR_FILE]... [--agent TYPE]... [--eval] [--set dotted.path=value]...
                [--num-envs B] [--threads N] [--seconds S] [--out FILE]
                  (default agent: random; learners train unless --eval: acting only)
@@ -67,6 +72,9 @@ struct Args {
   int threads = 0, num_envs = 1024;
   double seconds = 2.0;
   bool force = false, quiet = false;
+  bool headless = false;  // viz
+  int frames = 60;
+  std::string screenshot;
 };
 
 long long ParseInt(const std::string& flag, const std::string& v, long long lo) {
@@ -118,11 +126,14 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--metric") a.metrics.push_back(value(i));
     else if (s == "--resume") a.resume = value(i);
     else if (s == "--force") a.force = true;
+    else if (s == "--headless") a.headless = true;
+    else if (s == "--frames") a.frames = int(ParseInt(s, value(i), 1));
+    else if (s == "--screenshot") a.screenshot = value(i);
     else if (s == "--quiet") a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
                                            "--seconds", "--scenario", "--agent", "--eval", "--rule", "--split", "--variants", "--seeds", "--force", "--quiet", "--jobs",
-                                           "--group-by", "--baseline", "--metric", "--resume"});
+                                           "--group-by", "--baseline", "--metric", "--resume", "--headless", "--frames", "--screenshot"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
   }
@@ -428,6 +439,23 @@ int CmdMeta(const Args& a) {
   return 0;
 }
 
+int CmdViz(const Args& a) {
+  if (a.positional.size() != 1) throw InputError("cohort viz", "", "expected `cohort viz SCENARIO`");
+  if (a.headless && a.screenshot.empty()) throw InputError("cohort viz", "--screenshot", "--headless needs a PNG path");
+#ifdef COHORT_WITH_VIZ
+  viz::VizOptions o;
+  o.scenario = ResolveScenario(a.positional[0]);
+  o.overrides = a.sets;
+  o.headless = a.headless;
+  o.frames = a.frames;
+  o.screenshot = a.screenshot;
+  return viz::RunViz(o);
+#else
+  std::fprintf(stderr, "error: this cohort was built without the visualizer (SDL2, Dear ImGui, OpenGL not found)\n");
+  return 1;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -445,7 +473,8 @@ int main(int argc, char** argv) {
     if (cmd == "sweep") return CmdSweep(a, argv[0]);
     if (cmd == "report") return CmdReport(a);
     if (cmd == "meta") return CmdMeta(a);
-    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench", "sweep", "report", "meta"});
+    if (cmd == "viz") return CmdViz(a);
+    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench", "sweep", "report", "meta", "viz"});
     throw InputError("cohort", "", "unknown command \"" + cmd + "\"" +
                                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                                        "; see cohort --help");

@@ -1,0 +1,37 @@
+// `cohort viz --headless`: renders through SDL's offscreen driver (Mesa) and
+// writes a PNG; read back here with stb_image, no display needed.
+#include <doctest/doctest.h>
+
+#include <stb_image.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "viz/app.h"
+
+TEST_CASE("viz: a headless run writes a non-trivial PNG of the requested size") {
+  namespace fs = std::filesystem;
+  const fs::path png = fs::temp_directory_path() / "cohort_test_viz.png";
+  fs::remove(png);
+  cohort::viz::VizOptions o;
+  o.scenario = std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json";
+  o.overrides = {"run.num_envs=64"};
+  o.headless = true;
+  o.frames = 5;
+  o.screenshot = png.string();
+  o.width = 640, o.height = 400;
+  REQUIRE(cohort::viz::RunViz(o) == 0);
+  REQUIRE(fs::exists(png));
+  CHECK(!fs::exists(png.string() + ".partial"));
+  int w = 0, h = 0, channels = 0;
+  unsigned char* pixels = stbi_load(png.string().c_str(), &w, &h, &channels, 3);
+  REQUIRE(pixels != nullptr);
+  CHECK(w == 640);
+  CHECK(h == 400);
+  std::set<int> colours;  // windows, text, users and plots: many distinct colours
+  for (int i = 0; i < w * h; i += 7) colours.insert(pixels[3 * i] << 16 | pixels[3 * i + 1] << 8 | pixels[3 * i + 2]);
+  CHECK(colours.size() > 20);
+  stbi_image_free(pixels);
+  fs::remove(png);
+}
