@@ -7,8 +7,9 @@ packages=(
   # LibTorch agents (agents/); libopenblas0-pthread must be named, or LibTorch
   # falls back to reference BLAS (15-40x slower).
   libtorch-dev libopenblas0-pthread
-  # Visualizer (viz/) and distributed runs (meta/, sweeps).
-  libsdl2-dev libimgui-dev libstb-dev openmpi-bin libopenmpi-dev
+  # Visualizer (viz/) and distributed runs (meta/, sweeps); Mesa's software GL and
+  # EGL let `cohort viz --headless` (and its ctest) render without a display.
+  libsdl2-dev libimgui-dev libstb-dev libgl1-mesa-dri libegl-mesa0 openmpi-bin libopenmpi-dev
 )
 missing=()
 for p in "${packages[@]}"; do
