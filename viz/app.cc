@@ -103,7 +103,7 @@ void PopulationMap(const Sim& sim, int& selected) {
     for (int k = 0; k < topics; ++k) {  // topic anchors with labels
       const ImVec2 p(centre.x + scale * sim.map.axis(0)[size_t(k)], centre.y - scale * sim.map.axis(1)[size_t(k)]);
       draw->AddCircleFilled(p, 6.0f, TopicColor(k, topics));
-      char label[16];
+      char label[32];
       std::snprintf(label, sizeof label, "topic %d", k);
       draw->AddText(ImVec2(p.x + 8, p.y - 7), IM_COL32(220, 220, 220, 255), label);
     }
@@ -148,13 +148,13 @@ void Heatmap(const SlateHeatmap& h) {
   for (int t = 0; t < h.num_topics(); ++t)
     for (int j = 0; j < h.slate_size(); ++j) top = std::max(top, h.Frequency(t, j));
   for (int j = 0; j < h.slate_size(); ++j) {
-    char label[16];
+    char label[32];
     std::snprintf(label, sizeof label, "pos %d", j);
     draw->AddText(ImVec2(origin.x + label_w + j * cell_w, origin.y), IM_COL32(220, 220, 220, 255), label);
   }
   for (int t = 0; t < h.num_topics(); ++t) {
     const float y = origin.y + 18.0f + t * cell_h;
-    char label[16];
+    char label[32];
     std::snprintf(label, sizeof label, "topic %d", t);
     draw->AddText(ImVec2(origin.x, y), IM_COL32(220, 220, 220, 255), label);
     for (int j = 0; j < h.slate_size(); ++j) {
