@@ -159,15 +159,12 @@ const std::string kMetaSchedule = "meta_schedule";
 }  // namespace
 
 const LearnableRule& ExplorationRule() {
-  static const LearnableRule rule = [] {
-    LearnableRule r;
-    r.type = kMetaSchedule;
-    r.slot = "exploration";
-    r.file_kind = "cohort_bandit_exploration";
-    r.theta_size = kExplorationThetaSize;
-    r.shape = {{"schedule_terms", kScheduleTerms}, {"prior_blocks", kPriorBlocks}};
-    return r;  // initial theta: zeros (exactly the agent's own exploration)
-  }();
+  static const LearnableRule rule{.type = kMetaSchedule,
+                                  .slot = "exploration",
+                                  .file_kind = "cohort_bandit_exploration",
+                                  .theta_size = kExplorationThetaSize,
+                                  .shape = {{"schedule_terms", kScheduleTerms}, {"prior_blocks", kPriorBlocks}},
+                                  .initial = nullptr};  // start from zeros: exactly the agent's own exploration
   return rule;
 }
 

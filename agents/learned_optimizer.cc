@@ -154,16 +154,12 @@ class LearnedOptimizer : public UpdateRule {
 }  // namespace
 
 const LearnableRule& LearnedOptimizerRule() {
-  static const LearnableRule rule = [] {
-    LearnableRule r;
-    r.type = kLearned;
-    r.slot = "optimizer";
-    r.file_kind = kRuleKind;
-    r.theta_size = kLearnedThetaSize;
-    r.shape = {{"inputs", kIn}, {"hidden", {kH, kH}}};
-    r.initial = InitialLearnedTheta;
-    return r;
-  }();
+  static const LearnableRule rule{.type = kLearned,
+                                  .slot = "optimizer",
+                                  .file_kind = kRuleKind,
+                                  .theta_size = kLearnedThetaSize,
+                                  .shape = {{"inputs", kIn}, {"hidden", {kH, kH}}},
+                                  .initial = InitialLearnedTheta};
   return rule;
 }
 

@@ -130,16 +130,12 @@ std::unique_ptr<Drift> MakeDrift(const json& config, double clip_eps) {
 }
 
 const LearnableRule& LpoDriftRule() {
-  static const LearnableRule rule = [] {
-    LearnableRule r;
-    r.type = kLpo;
-    r.slot = "drift";
-    r.file_kind = kLpoKind;
-    r.theta_size = kLpoThetaSize;
-    r.shape = {{"inputs", kIn}, {"hidden", {kH}}};
-    r.initial = InitialLpoTheta;
-    return r;
-  }();
+  static const LearnableRule rule{.type = kLpo,
+                                  .slot = "drift",
+                                  .file_kind = kLpoKind,
+                                  .theta_size = kLpoThetaSize,
+                                  .shape = {{"inputs", kIn}, {"hidden", {kH}}},
+                                  .initial = InitialLpoTheta};
   return rule;
 }
 
