@@ -49,13 +49,6 @@ for row in csv.DictReader(open(sys.argv[1])):
 print(f'"lr": {lr:g}, "{key}": ' + (f"{value:g}" if key != "schedule" else json.dumps(value)))
 PY
 }
-check_baseline() {  # PATTERN FILE...
-  local pattern=$1
-  shift
-  for f in "$@"; do
-    grep -qF "$pattern" "$f" || { echo "$f: does not hold the tuned baseline $pattern" >&2; exit 1; }
-  done
-}
 
 publish meta_tune_adam_drifting adam_tuning
 adam=$(best_of meta_tune_adam_drifting)

@@ -54,13 +54,6 @@ def value(s):
 print(f"{sum(v) / len(v):.4f}\t" + ", ".join(f'"{a[len("agent."):]}": {value(k)}' for a, k in zip(axes, key)))
 PY
 }
-check_baseline() {  # PATTERN FILE...
-  local pattern=$1
-  shift
-  for f in "$@"; do
-    grep -qF "$pattern" "$f" || { echo "$f: does not hold the tuned baseline $pattern" >&2; exit 1; }
-  done
-}
 
 publish meta_tune_ts_bandits ts_tuning
 publish meta_tune_linucb_bandits linucb_tuning

@@ -36,13 +36,6 @@ best, _ = max(areas.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
 print(", ".join(f'"{k.split(".")[-1]}": {v:g}' for k, v in zip(keys, best)))
 PY
 }
-check() {  # PATTERN FILE...
-  local pattern=$1
-  shift
-  for f in "$@"; do
-    grep -qF "$pattern" "$f" || { echo "$f: does not hold the tuned baseline $pattern" >&2; exit 1; }
-  done
-}
 
 publish meta_tune_ppo_clip_drifting clip_tuning
 clip=$(best_of meta_tune_ppo_clip_drifting clip_eps optimizer.lr)
@@ -52,9 +45,9 @@ dpo=$(best_of meta_tune_ppo_dpo_drifting optimizer.lr)
 echo "tuned DPO: $dpo"
 eps=$(sed 's/"clip_eps": \([^,]*\),.*/\1/' <<<"$clip")
 lr=$(sed 's/.*"lr": \(.*\)/\1/' <<<"$clip")
-check "\"clip_eps\": $eps, \"optimizer\": {\"lr\": $lr}}" scenarios/meta/drifting_ppo_drift.json
-check "\"clip_eps\": $eps, \"optimizer\": {\"lr\": $lr}}" scenarios/sweeps/meta_eval_ppo_drift.json
-check "\"drift\": {\"type\": \"dpo\"}, \"optimizer\": {$dpo}}" scenarios/sweeps/meta_eval_ppo_drift.json
+check_baseline "\"clip_eps\": $eps, \"optimizer\": {\"lr\": $lr}}" scenarios/meta/drifting_ppo_drift.json
+check_baseline "\"clip_eps\": $eps, \"optimizer\": {\"lr\": $lr}}" scenarios/sweeps/meta_eval_ppo_drift.json
+check_baseline "\"drift\": {\"type\": \"dpo\"}, \"optimizer\": {$dpo}}" scenarios/sweeps/meta_eval_ppo_drift.json
 
 for seed in $(seq 0 $((SEEDS - 1))); do
   ./build/cohort meta train scenarios/meta/drifting_ppo_drift.json --set es.seed=$seed --set es.init_seed=$seed \
