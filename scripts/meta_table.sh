@@ -53,7 +53,9 @@ PY
 publish meta_tune_adam_drifting adam_tuning
 adam=$(best_of meta_tune_adam_drifting)
 echo "tuned Adam: $adam"
-check_baseline "\"optimizer\": {\"type\": \"adam\", $adam}" scenarios/sweeps/meta_eval_drifting*.json
+# (not meta_eval_drifting_ood_mlp.json: its Adam is tuned for the MLP agent, section 6)
+check_baseline "\"optimizer\": {\"type\": \"adam\", $adam}" scenarios/sweeps/meta_eval_drifting.json \
+  scenarios/sweeps/meta_eval_drifting_{ood_high_drift,ood_no_drift,long_lifetime,metagrad}.json
 publish meta_tune_sgd_drifting sgd_tuning
 sgd=$(best_of meta_tune_sgd_drifting)
 echo "tuned SGD (momentum 0.9): $sgd"
