@@ -15,6 +15,7 @@
 #include "meta/es.h"
 #include "meta/lifetime.h"
 #include "meta/meta.h"
+#include "tests/input_error_of.h"
 
 namespace fs = std::filesystem;
 using namespace cohort;
@@ -220,12 +221,7 @@ TEST_CASE("meta: bad meta files are input errors naming the file and the key") {
   const fs::path dir = WriteMetaFile("bad", 1);
   const std::string file = (dir / "meta.json").string();
   auto error = [&](const std::vector<std::string>& sets) {
-    try {
-      LoadMetaSpec(file, sets);
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return testing::InputErrorOf([&] { LoadMetaSpec(file, sets); });
   };
   CHECK(error({"es.pairz=3"}).find("did you mean \"pairs\"") != std::string::npos);
   CHECK(error({"es.sigma=-1"}).find("/es/sigma") != std::string::npos);

@@ -4,12 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 
 #include "agents/learned_optimizer.h"
 #include "agents/registry.h"
 #include "agents/update_rules.h"
 #include "env/io.h"
+#include "tests/input_error_of.h"
 
 using namespace cohort;
 
@@ -264,28 +264,20 @@ TEST_CASE("learned optimizer: rule files round-trip; bad files name the file and
   const std::vector<float> grads = {0.3f, -0.2f, 0.9f};
   CHECK(Trajectory({{"type", "learned"}, {"file", path}}, grads) ==
         Trajectory({{"type", "learned"}, {"theta", theta}}, grads));
-  auto error_of = [](const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   const std::string wrong = (dir / "wrong.json").string();
   WriteFileAtomic(wrong, R"({"kind": "something_else"})");
-  CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("wrong.json: /kind") != std::string::npos);
+  CHECK(testing::InputErrorOf([&] { ReadLearnedRule(wrong); }).find("wrong.json: /kind") != std::string::npos);
   json short_rule = ReadJsonFile(path);
   short_rule["theta"].erase(0);
   WriteFileAtomic(wrong, short_rule.dump());
-  CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("/theta") != std::string::npos);
-  CHECK(error_of([&] { Trajectory({{"type", "learned"}, {"theta", {1.0, 2.0}}}, grads); }).find("expected 450") !=
+  CHECK(testing::InputErrorOf([&] { ReadLearnedRule(wrong); }).find("/theta") != std::string::npos);
+  CHECK(testing::InputErrorOf([&] { Trajectory({{"type", "learned"}, {"theta", {1.0, 2.0}}}, grads); }).find("expected 450") !=
         std::string::npos);
   // Another network shape than this build's is refused, naming the key.
   json other_shape = ReadJsonFile(path);
   other_shape["hidden"] = {32, 32};
   WriteFileAtomic(wrong, other_shape.dump());
-  CHECK(error_of([&] { ReadLearnedRule(wrong); }).find("wrong.json: /hidden") != std::string::npos);
+  CHECK(testing::InputErrorOf([&] { ReadLearnedRule(wrong); }).find("wrong.json: /hidden") != std::string::npos);
   fs::remove_all(dir);
 }
 

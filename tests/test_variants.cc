@@ -14,8 +14,11 @@
 #include "env/scenario.h"
 #include "env/stats.h"
 #include "env/variants.h"
+#include "tests/input_error_of.h"
 
 namespace cohort {
+
+using testing::InputErrorOf;
 namespace {
 
 const char kDrift[] = "env.dynamics.interest.drift_std";
@@ -43,17 +46,6 @@ double ValueOf(const Variant& v, const std::string& path) {
   for (const auto& [p, x] : v.values)
     if (p == path) return x;
   return std::nan("");
-}
-
-// The message of the InputError thrown by `fn`, or "" when none is thrown.
-template <typename Fn>
-std::string InputErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // Splits come in the documented order with their sizes; the same family

@@ -15,6 +15,7 @@
 #include "agents/torch/drift.h"
 #include "env/io.h"
 #include "env/scenario.h"
+#include "tests/input_error_of.h"
 
 namespace cohort::torch_agents {
 void RegisterPpo(AgentRegistrar& r);
@@ -362,23 +363,15 @@ DOCTEST_TEST_CASE("ppo drift: lpo is a learnable rule; rule files round-trip; ba
   DOCTEST_CHECK(ReadRuleFile(path, rule) == theta);
   DOCTEST_CHECK(ShortRun({{"type", "lpo"}, {"file", path}}).second ==
                 ShortRun({{"type", "lpo"}, {"theta", theta}}).second);
-  auto error_of = [](const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  DOCTEST_CHECK(error_of([] { ShortRun({{"type", "lpo"}, {"theta", {1.0, 2.0, 3.0}}}); }).find("expected 128") !=
+  DOCTEST_CHECK(testing::InputErrorOf([] { ShortRun({{"type", "lpo"}, {"theta", {1.0, 2.0, 3.0}}}); }).find("expected 128") !=
                 std::string::npos);
   const std::string wrong = (dir / "wrong.json").string();
   json short_rule = ReadJsonFile(path);
   short_rule["theta"].erase(0);
   WriteFileAtomic(wrong, short_rule.dump());
-  DOCTEST_CHECK(error_of([&] { ReadRuleFile(wrong, rule); }).find("wrong.json: /theta") != std::string::npos);
+  DOCTEST_CHECK(testing::InputErrorOf([&] { ReadRuleFile(wrong, rule); }).find("wrong.json: /theta") != std::string::npos);
   WriteFileAtomic(wrong, R"({"kind": "cohort_learned_optimizer", "version": 1})");
-  DOCTEST_CHECK(error_of([&] { ShortRun({{"type", "lpo"}, {"file", wrong}}); }).find("wrong.json: /kind") !=
+  DOCTEST_CHECK(testing::InputErrorOf([&] { ShortRun({{"type", "lpo"}, {"file", wrong}}); }).find("wrong.json: /kind") !=
                 std::string::npos);
   fs::remove_all(dir);
 }
