@@ -152,27 +152,24 @@ class Trainer {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
     out.summary = final_summary_;
     // Area under the learning curve: the mean normalized score over the
-    // evaluations after step 0 (the meta layer's fitness, META.md).
-    double area = 0.0;
-    int evals = 0;
-    for (const std::string& l : lines_) {
-      const json j = json::parse(l);
-      if (j["kind"] != "eval" || j["step"].get<int64_t>() == 0 || !j["normalized_score"].is_number()) continue;
-      area += j["normalized_score"].get<double>();
-      ++evals;
-    }
-    out.summary["normalized_score_area"] = evals > 0 ? json(area / evals) : json(nullptr);
-    // The training users' episodes on the same scale (the last evaluation's
+    // evaluations after step 0 (the meta layer's fitness, META.md). And the
+    // training users' episodes on the same scale (the last evaluation's
     // references): what exploring cost them, which the greedy evaluation of
-    // a bandit does not show.
-    double train_return = 0.0;
+    // a bandit does not show. One pass over the progress lines.
+    double area = 0.0, train_return = 0.0;
+    int evals = 0;
     int64_t train_episodes = 0;
     for (const std::string& l : lines_) {
       const json j = json::parse(l);
-      if (j["kind"] != "train" || !j["episode_return_mean"].is_number()) continue;
-      train_return += j["episode_return_mean"].get<double>() * j["episodes"].get<double>();
-      train_episodes += j["episodes"].get<int64_t>();
+      if (j["kind"] == "eval" && j["step"].get<int64_t>() != 0 && j["normalized_score"].is_number()) {
+        area += j["normalized_score"].get<double>();
+        ++evals;
+      } else if (j["kind"] == "train" && j["episode_return_mean"].is_number()) {
+        train_return += j["episode_return_mean"].get<double>() * j["episodes"].get<double>();
+        train_episodes += j["episodes"].get<int64_t>();
+      }
     }
+    out.summary["normalized_score_area"] = evals > 0 ? json(area / evals) : json(nullptr);
     const double ref_span = final_summary_.value("oracle_return_mean", 0.0) - final_summary_.value("random_return_mean", 0.0);
     out.summary["train_normalized_score"] =
         train_episodes > 0 && std::abs(ref_span) > 1e-12

@@ -124,6 +124,7 @@ class Adam : public UpdateRule {
   const std::string& type() const override { return kAdam; }
   void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, true); }
   double LearningRate(const StepInfo& info) const override { return schedule_.At(info); }
+  const Schedule& schedule() const { return schedule_; }
   void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
     StepWithLr(params, schedule_.At(info), nullptr);
   }
@@ -192,7 +193,7 @@ class Adam : public UpdateRule {
 class AdamHd : public UpdateRule {
  public:
   explicit AdamHd(const json& c)
-      : adam_(c), schedule_(c), hyper_lr_(c["hyper_lr"].get<double>()),
+      : adam_(c), hyper_lr_(c["hyper_lr"].get<double>()),
         multiplicative_(c["form"].get<std::string>() == "multiplicative") {}
   const std::string& type() const override { return kAdamHd; }
   void Init(const std::vector<ParamRef>& params) override {
@@ -200,7 +201,7 @@ class AdamHd : public UpdateRule {
     direction_.assign(params.size(), {});
     have_direction_ = false;
   }
-  double LearningRate(const StepInfo& info) const override { return schedule_.At(info) * scale_; }
+  double LearningRate(const StepInfo& info) const override { return adam_.LearningRate(info) * scale_; }
   void Step(const std::vector<ParamRef>& params, const StepInfo& info) override {
     if (have_direction_ && hyper_lr_ != 0.0) {
       double dot = 0.0, gg = 0.0, uu = 0.0;
@@ -214,7 +215,7 @@ class AdamHd : public UpdateRule {
       if (multiplicative_) {
         if (gg > 0.0 && uu > 0.0) scale_ *= std::exp(hyper_lr_ * dot / std::sqrt(gg * uu));
       } else {
-        scale_ = std::max(0.0, scale_ + hyper_lr_ * dot / schedule_.lr);
+        scale_ = std::max(0.0, scale_ + hyper_lr_ * dot / adam_.schedule().lr);
       }
     }
     adam_.StepWithLr(params, LearningRate(info), &direction_);
@@ -238,8 +239,7 @@ class AdamHd : public UpdateRule {
   }
 
  private:
-  Adam adam_;
-  Schedule schedule_;
+  Adam adam_;  // its schedule is the base the scale multiplies
   double hyper_lr_;
   bool multiplicative_;
   double scale_ = 1.0;
