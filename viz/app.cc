@@ -23,7 +23,7 @@
 namespace cohort::viz {
 namespace {
 
-// Everything that restarts with a new seed.
+// The scenario (loaded once) and everything that restarts with a new seed.
 struct Sim {
   Scenario scenario;
   std::unique_ptr<VecEnv> env;
@@ -36,8 +36,12 @@ struct Sim {
   Projection2D map = Projection2D::TopicCircle(1);
   std::vector<int64_t> drawn;
 
+  std::vector<uint8_t> acted;  // rows active when the last slates were shown
+
+  // Bad scenarios throw here, before a window opens.
+  void Load(const VizOptions& o) { scenario = LoadScenario(o.scenario, o.overrides, AgentRegistry()); }
+
   void Start(const VizOptions& o, uint64_t seed) {
-    scenario = LoadScenario(o.scenario, o.overrides, AgentRegistry());
     scenario.seed = seed;
     const int users = std::max(1, std::min(o.max_users, scenario.run.num_envs));
     env = std::make_unique<VecEnv>(scenario.env, seed, scenario.variant, VecEnv::Options{users, 1, -1});
@@ -56,7 +60,7 @@ struct Sim {
   void Step() {
     agent->Act(*batch, slates);
     heatmap->AddBatch(*batch, slates);
-    std::vector<uint8_t> acted = batch->active;
+    acted = batch->active;  // Step overwrites the batch
     batch = &env->Step(slates);
     agent->Observe(*batch);
     agent->Update();
@@ -188,8 +192,9 @@ bool WritePng(const std::string& path, int width, int height) {
 
 int RunViz(const VizOptions& o) {
   Sim sim;
-  const uint64_t seed = LoadScenario(o.scenario, o.overrides, AgentRegistry()).seed;
-  sim.Start(o, seed);  // bad scenarios throw before a window opens
+  sim.Load(o);
+  const uint64_t seed = sim.scenario.seed;
+  sim.Start(o, seed);
   if (o.headless) setenv("SDL_VIDEODRIVER", "offscreen", 1);
   if (SDL_Init(SDL_INIT_VIDEO) != 0) {
     std::fprintf(stderr, "error: cannot start SDL video: %s\n", SDL_GetError());
