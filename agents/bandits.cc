@@ -185,16 +185,13 @@ double Exploration::PrecisionScale() const {
   return std::exp(std::clamp(double(theta_[kScheduleTerms]), -kMaxLogScale, kMaxLogScale));
 }
 
+static_assert(kPriorBlocks == CandidateFeatures::kBlocks, "one prior-mean weight per CandidateFeatures block");
+
 std::vector<double> Exploration::PriorMean(int d) const {
-  std::vector<double> m(size_t(3 * d + 4), 0.0);
+  std::vector<double> m(size_t(CandidateFeatures::Dim(d)), 0.0);
   if (theta_.empty()) return m;
   const float* w = &theta_[kScheduleTerms + 1];
-  for (int i = 0; i < d; ++i) {
-    m[size_t(i)] = w[0];
-    m[size_t(d + i)] = w[1];
-    m[size_t(2 * d + i)] = w[2];
-  }
-  for (int j = 0; j < 4; ++j) m[size_t(3 * d + j)] = w[3 + j];
+  for (int i = 0; i < CandidateFeatures::Dim(d); ++i) m[size_t(i)] = w[CandidateFeatures::BlockOf(i, d)];
   return m;
 }
 

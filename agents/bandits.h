@@ -75,7 +75,8 @@ class Exploration {
   double Scale(int64_t t, int64_t total) const;
   // lambda' / lambda.
   double PrecisionScale() const;
-  // Prior mean over CandidateFeatures of embedding dimension d (3d + 4 numbers).
+  // Prior mean over CandidateFeatures of embedding dimension d: its block's weight
+  // for every feature (CandidateFeatures::BlockOf).
   std::vector<double> PriorMean(int d) const;
   const std::vector<float>& theta() const { return theta_; }
 

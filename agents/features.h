@@ -19,7 +19,12 @@ namespace cohort {
 class CandidateFeatures {
  public:
   explicit CandidateFeatures(const EnvParams& params);
-  int dim() const { return 3 * d_ + 4; }
+  // The layout's blocks: u, x, u * x, history match, length, budget, bias.
+  static constexpr int kBlocks = 7;
+  static constexpr int Dim(int d) { return 3 * d + 4; }
+  // The block (0..kBlocks) of feature i for embedding dimension d.
+  static constexpr int BlockOf(int i, int d) { return i < 3 * d ? i / d : 3 + (i - 3 * d); }
+  int dim() const { return Dim(d_); }
   // Row r, candidate c -> out[0..dim()).
   void Fill(const StepBatch& obs, int r, int c, float* out) const;
   // "No item" for row r (SlateQ's null item): the state part of Fill (u,
