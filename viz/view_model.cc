@@ -83,12 +83,17 @@ double SlateHeatmap::Frequency(int topic, int position) const {
   return n > 0 ? double(count(topic, position)) / double(n) : 0.0;
 }
 
+int64_t SlateHeatmap::TopicCount(int topic) const {
+  int64_t n = 0;
+  for (int j = 0; j < slots_; ++j) n += count(topic, j);
+  return n;
+}
+
 double SlateHeatmap::TopicEntropy() const {
   if (total_ == 0) return 0.0;
   double h = 0.0;
   for (int t = 0; t < topics_; ++t) {
-    int64_t n = 0;
-    for (int j = 0; j < slots_; ++j) n += count(t, j);
+    const int64_t n = TopicCount(t);
     if (n > 0) {
       const double p = double(n) / double(total_);
       h -= p * std::log(p);
@@ -99,11 +104,7 @@ double SlateHeatmap::TopicEntropy() const {
 
 double SlateHeatmap::Coverage() const {
   int shown = 0;
-  for (int t = 0; t < topics_; ++t) {
-    int64_t n = 0;
-    for (int j = 0; j < slots_; ++j) n += count(t, j);
-    shown += n > 0;
-  }
+  for (int t = 0; t < topics_; ++t) shown += TopicCount(t) > 0;
   return double(shown) / double(topics_);
 }
 

@@ -56,6 +56,8 @@ class SlateHeatmap {
   int slate_size() const { return slots_; }
   int64_t count(int topic, int position) const { return counts_[size_t(topic) * size_t(slots_) + size_t(position)]; }
   int64_t total() const { return total_; }
+  // Items of this topic shown at any position.
+  int64_t TopicCount(int topic) const;
   // count / (items shown at this position); 0 when none were.
   double Frequency(int topic, int position) const;
   // Entropy (nats) of the topic distribution over all positions.
