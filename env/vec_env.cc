@@ -126,6 +126,22 @@ bool VecEnv::stationary() const {
          (c.source != CandidateSource::kLive || (c.arrival_rate <= 0.0 && c.max_age <= 0));
 }
 
+void VecEnv::EditParams(const std::function<void(EnvParams&)>& edit) {
+  EnvParams p = model_.params();
+  edit(p);
+  const EnvParams& q = model_.params();
+  const bool same_shape = p.num_topics == q.num_topics && p.num_candidates == q.num_candidates &&
+                          p.slate_size == q.slate_size && p.FeatureDim() == q.FeatureDim() &&
+                          p.catalog.features == q.catalog.features && p.catalog.source == q.catalog.source &&
+                          p.observation.history == q.observation.history &&
+                          p.observation.interests == q.observation.interests &&
+                          p.observation.budget == q.observation.budget && p.segments.size() == q.segments.size();
+  if (!same_shape) throw std::invalid_argument("VecEnv::EditParams: a live edit must not change the observation shape");
+  model_.mutable_params() = std::move(p);
+  model_.Refresh();
+  if (boredom_.empty() && model_.params().BoredomEnabled()) boredom_.assign(size_t(num_envs_) * num_topics_, 0.0f);
+}
+
 const StepBatch& VecEnv::Reset() {
   if (start_model_) {
     tick_ = start_tick_;

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -132,14 +133,20 @@ class VecEnv {
   // catalog, clock, applied events, the current StepBatch). Load() needs a
   // VecEnv built with the same params, seed, variant and options; it rebuilds
   // the model by replaying the events already applied. Live edits made
-  // through mutable_model() are not part of a checkpoint.
+  // through EditParams() are not part of a checkpoint.
   void Save(BinaryWriter& out) const;
   void Load(BinaryReader& in);
   int num_envs() const { return num_envs_; }
   int64_t tick() const { return tick_; }
   const PopulationModel& model() const { return model_; }
-  // Live edits (visualizer, tests): take effect from the next step.
-  PopulationModel& mutable_model() { return model_; }
+  // Live edit (the visualizer's parameter panel): applies `edit` to the
+  // model's parameters between steps; it takes effect from the next step.
+  // Turning boredom on in a population that had none starts every user's
+  // boredom at zero. The shape of observations (topics, candidates, slate
+  // size, features, catalog source, history, observability) must not change:
+  // throws std::invalid_argument, leaving the model as it was. Reset()
+  // returns to the constructor's parameters.
+  void EditParams(const std::function<void(EnvParams&)>& edit);
   const Catalog& catalog() const { return catalog_; }
 
   // Ground truth for the current observation of row r [privileged].

@@ -916,4 +916,55 @@ TEST_CASE("dynamics: max_users quota") {
 }
 
 }  // namespace
+
+// ---- live edits (the visualizer's parameter panel) --------------------------
+
+// EditParams changes the model between steps: a new temperature changes the
+// exact click probabilities of the same slate; turning boredom on in a
+// population without it starts accumulating from zero; a shape change is
+// refused and leaves the model as it was; Reset() returns to the original.
+TEST_CASE("dynamics: EditParams edits the model live") {
+  const Scenario s = MakeScenario(json{{"num_topics", 4}, {"candidates", 6}, {"slate_size", 2},
+                                       {"choice", {{"type", "mnl"}, {"temperature", 1.0}}}});
+  REQUIRE_FALSE(s.env.BoredomEnabled());
+  const int B = 8;
+  VecEnv env(s.env, 5, 0, VecEnv::Options{B, 1, -1});
+  env.Reset();
+  REQUIRE(env.Boredom(0) == nullptr);
+  const int32_t slate[2] = {0, 1};
+  double before[2], after[2];
+  const double none_before = env.ChoiceProbabilities(0, slate, before);
+  env.EditParams([](EnvParams& p) { p.choice.temperature = 0.25; });
+  CHECK(env.model().params().choice.temperature == 0.25);
+  const double none_after = env.ChoiceProbabilities(0, slate, after);
+  CHECK(none_after != doctest::Approx(none_before));
+  // MNL by hand at the new temperature.
+  const StepBatch& b = env.batch();
+  double total = 1.0, e[2];
+  for (int j = 0; j < 2; ++j) total += e[j] = std::exp(env.TrueInterests(0)[b.topic[size_t(slate[j])]] / 0.25);
+  CHECK(after[0] == doctest::Approx(e[0] / total));
+  CHECK(none_after == doctest::Approx(1.0 / total));
+
+  CHECK_THROWS_AS(env.EditParams([](EnvParams& p) { p.slate_size = 3; }), std::invalid_argument);
+  CHECK(env.model().params().slate_size == 2);
+  CHECK(env.model().params().choice.temperature == 0.25);
+
+  env.EditParams([](EnvParams& p) { p.dynamics.boredom_increment = 0.5; });
+  REQUIRE(env.Boredom(0) != nullptr);
+  for (int t = 0; t < 3; ++t) env.Step([&] {
+      SlateBatch sl;
+      sl.Resize(B, 2);
+      for (int r = 0; r < B; ++r) sl.Row(r)[0] = 0, sl.Row(r)[1] = 1;
+      return sl;
+    }());
+  double boredom = 0.0;
+  for (int r = 0; r < B; ++r)
+    for (int k = 0; k < 4; ++k) boredom += env.Boredom(r)[k];
+  CHECK(boredom > 0.0);  // 8 users x 3 steps: some clicks (P(no click) < 1)
+
+  env.Reset();
+  CHECK(env.model().params().choice.temperature == 1.0);
+  CHECK(env.model().params().dynamics.boredom_increment == 0.0);
+}
+
 }  // namespace cohort
