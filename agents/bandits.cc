@@ -158,13 +158,27 @@ constexpr double kMaxLogScale = 5.0;  // scales stay in [e^-5, e^5]: no overflow
 const std::string kMetaSchedule = "meta_schedule";
 }  // namespace
 
+namespace {
+// Meta view: the exploration scale along t/T for a lifetime of T steps.
+RuleProbe ExplorationProbe() {
+  return {.output = "exploration scale (x epsilon / c / alpha / v)",
+          .inputs = {{"progress t/T", 0.0, 1.0, 0.0}, {"lifetime T (steps)", 2.0, 1e5, 60.0, true}},
+          .evaluate = [](const std::vector<float>& theta, const std::vector<double>& at, const json&) {
+            const Exploration e({{"type", kMetaSchedule}, {"file", ""}, {"theta", theta}}, "exploration");
+            const int64_t total = std::max<int64_t>(1, std::llround(at[1]));
+            return e.Scale(std::llround(at[0] * double(total)), total);
+          }};
+}
+}  // namespace
+
 const LearnableRule& ExplorationRule() {
   static const LearnableRule rule{.type = kMetaSchedule,
                                   .slot = "exploration",
                                   .file_kind = "cohort_bandit_exploration",
                                   .theta_size = kExplorationThetaSize,
                                   .shape = {{"schedule_terms", kScheduleTerms}, {"prior_blocks", kPriorBlocks}},
-                                  .initial = nullptr};  // start from zeros: exactly the agent's own exploration
+                                  .initial = nullptr,  // start from zeros: exactly the agent's own exploration
+                                  .probe = ExplorationProbe()};
   return rule;
 }
 

@@ -33,6 +33,22 @@
 
 namespace cohort {
 
+// The meta view (`cohort viz`): one scalar output of a rule as a function of
+// its inputs, drawn along inputs[0] with the others on sliders, next to the
+// baseline's output (theta = 0).
+struct RuleProbe {
+  struct Input {
+    std::string name;
+    double lo = 0.0, hi = 1.0, value = 0.0;
+    bool log_scale = false;  // a slider in log space (e.g. the lifetime T)
+  };
+  std::string output;         // what is plotted, e.g. "update / lr"
+  std::vector<Input> inputs;  // inputs[0] runs along the x axis
+  // The output at `at` (one value per input) for `theta`; `agent` is the
+  // resolved agent config (e.g. PPO's clip_eps). Null: the rule has no view.
+  std::function<double(const std::vector<float>& theta, const std::vector<double>& at, const json& agent)> evaluate;
+};
+
 struct LearnableRule {
   std::string type;       // the component's "type"
   std::string slot;       // the agent config key the component fills
@@ -40,6 +56,7 @@ struct LearnableRule {
   int theta_size = 0;
   json shape = json::object();  // extra keys a rule file must carry (network shape)
   std::function<std::vector<float>(uint64_t seed)> initial;  // null: zeros
+  RuleProbe probe;
 };
 
 // Every learnable rule (registered with the agents: agents/registry.cc).

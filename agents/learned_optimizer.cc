@@ -27,6 +27,22 @@ struct Net {
         b3(w3 + kH * 2) {}
 };
 
+// The rule's MLP on one element's inputs x[kIn].
+void Forward(const Net& n, const float* x, float* h1, float* h2, float* o0, float* o1) {
+  for (int j = 0; j < kH; ++j) h1[j] = n.b1[j];
+  for (int i = 0; i < kIn; ++i)
+    for (int j = 0; j < kH; ++j) h1[j] += x[i] * n.w1[i * kH + j];
+  for (int j = 0; j < kH; ++j) h1[j] = std::tanh(h1[j]);
+  for (int j = 0; j < kH; ++j) h2[j] = n.b2[j];
+  for (int i = 0; i < kH; ++i)
+    for (int j = 0; j < kH; ++j) h2[j] += h1[i] * n.w2[i * kH + j];
+  for (int j = 0; j < kH; ++j) h2[j] = std::tanh(h2[j]);
+  float a = n.b3[0], b = n.b3[1];
+  for (int i = 0; i < kH; ++i) a += h2[i] * n.w3[i * 2], b += h2[i] * n.w3[i * 2 + 1];
+  *o0 = a;
+  *o1 = b;
+}
+
 class LearnedOptimizer : public UpdateRule {
  public:
   LearnedOptimizer(const json& c, std::vector<float> theta)
@@ -126,21 +142,6 @@ class LearnedOptimizer : public UpdateRule {
  private:
   static constexpr double kSlowBeta = 0.99;
 
-  static void Forward(const Net& n, const float* x, float* h1, float* h2, float* o0, float* o1) {
-    for (int j = 0; j < kH; ++j) h1[j] = n.b1[j];
-    for (int i = 0; i < kIn; ++i)
-      for (int j = 0; j < kH; ++j) h1[j] += x[i] * n.w1[i * kH + j];
-    for (int j = 0; j < kH; ++j) h1[j] = std::tanh(h1[j]);
-    for (int j = 0; j < kH; ++j) h2[j] = n.b2[j];
-    for (int i = 0; i < kH; ++i)
-      for (int j = 0; j < kH; ++j) h2[j] += h1[i] * n.w2[i * kH + j];
-    for (int j = 0; j < kH; ++j) h2[j] = std::tanh(h2[j]);
-    float a = n.b3[0], b = n.b3[1];
-    for (int i = 0; i < kH; ++i) a += h2[i] * n.w3[i * 2], b += h2[i] * n.w3[i * 2 + 1];
-    *o0 = a;
-    *o1 = b;
-  }
-
   rule_detail::Schedule schedule_;
   double beta1_, beta2_, eps_, weight_decay_;
   bool decoupled_;
@@ -151,7 +152,42 @@ class LearnedOptimizer : public UpdateRule {
   std::vector<float> next_;
 };
 
+// Meta view: inputs in the order of RuleProbe::inputs below.
+double ProbeUpdate(const std::vector<float>& theta, const std::vector<double>& at, const json&) {
+  const double adam_dir = at[0];
+  float x[kIn];
+  x[0] = float(adam_dir);
+  x[1] = float(at[1] * adam_dir);
+  x[2] = float(at[2] * adam_dir);
+  x[3] = float(at[3]);
+  x[4] = float(at[4]);
+  x[5] = float(1.0 - at[4]);
+  x[6] = float(std::log(std::max(1.0, at[5])) / 10.0);
+  x[7] = float(at[6]);
+  return LearnedUpdatePerLr(theta, x);
+}
+
+RuleProbe LearnedOptimizerProbe() {
+  return {.output = "update / lr",
+          .inputs = {{"Adam direction m/sqrt(v)", -3.0, 3.0, 0.0},
+                     {"gradient / Adam direction", -2.0, 3.0, 1.0},
+                     {"slow momentum / Adam direction", -2.0, 3.0, 1.0},
+                     {"parameter / rms", -3.0, 3.0, 1.0},
+                     {"progress t/T", 0.0, 1.0, 0.5},
+                     {"lifetime T (updates)", 2.0, 1e5, 60.0, true},
+                     {"role (0 actor, 1 critic)", 0.0, 1.0, 0.0}},
+          .evaluate = ProbeUpdate};
+}
+
 }  // namespace
+
+double LearnedUpdatePerLr(const std::vector<float>& theta, const float* x) {
+  if (theta.size() != size_t(kLearnedThetaSize))
+    throw std::invalid_argument("LearnedUpdatePerLr: theta has " + std::to_string(theta.size()) + " numbers");
+  float h1[kH], h2[kH], o0 = 0.0f, o1 = 0.0f;
+  Forward(Net(theta), x, h1, h2, &o0, &o1);
+  return std::exp(std::clamp(double(o1), -3.0, 3.0)) * (double(x[0]) + double(o0));
+}
 
 const LearnableRule& LearnedOptimizerRule() {
   static const LearnableRule rule{.type = kLearned,
@@ -159,7 +195,8 @@ const LearnableRule& LearnedOptimizerRule() {
                                   .file_kind = kRuleKind,
                                   .theta_size = kLearnedThetaSize,
                                   .shape = {{"inputs", kIn}, {"hidden", {kH, kH}}},
-                                  .initial = InitialLearnedTheta};
+                                  .initial = InitialLearnedTheta,
+                                  .probe = LearnedOptimizerProbe()};
   return rule;
 }
 

@@ -39,6 +39,11 @@ inline constexpr int kLearnedThetaSize = kLearnedInputs * kLearnedHidden + kLear
 // output layer (zero: the rule is Adam).
 inline constexpr int kLearnedOutputOffset = kLearnedThetaSize - (kLearnedHidden * 2 + 2);
 
+// One element's update in units of the learning rate, exp(clip(o1)) (x0 + o0),
+// for inputs x[kLearnedInputs] laid out as above (Adam's is x0). The meta view
+// of `cohort viz` draws it against Adam's (the rule's RuleProbe).
+double LearnedUpdatePerLr(const std::vector<float>& theta, const float* x);
+
 // Its entry among the learnable rules (agents/learnable.h).
 const LearnableRule& LearnedOptimizerRule();
 

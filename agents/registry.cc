@@ -73,6 +73,15 @@ const ComponentRegistry& AgentRegistry() { return Get().components; }
 const std::vector<LearnableRule>& LearnableRules() { return Get().learnables; }
 const LearnableRule* FindLearnableRule(const std::string& type) { return Get().FindLearnable(type); }
 
+const ComponentInfo* LearnableSlot(const ComponentInfo& agent, const LearnableRule& rule) {
+  if (agent.schema == nullptr) return nullptr;
+  for (const Field& f : agent.schema->fields())
+    if (f.key == rule.slot && f.kind == FieldKind::kComponent && f.registry != nullptr &&
+        f.registry->Find(rule.type) != nullptr)
+      return f.registry->Find(rule.type);
+  return nullptr;
+}
+
 bool IsPrivileged(const std::string& type) {
   const ComponentInfo* info = Get().components.Find(type);
   return info != nullptr && info->privileged;

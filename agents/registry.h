@@ -18,6 +18,10 @@ using AgentFactory = std::function<std::unique_ptr<Agent>(const json& config, co
 const ComponentRegistry& AgentRegistry();
 // Builds the agent described by a resolved "agent" block.
 std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx);
+// The component of `agent`'s slot for the learnable `rule` (e.g. the "learned"
+// update rule in a gradient agent's "optimizer"), or null when the agent has
+// no such slot.
+const ComponentInfo* LearnableSlot(const ComponentInfo& agent, const LearnableRule& rule);
 // True when the agent type reads privileged simulator state.
 bool IsPrivileged(const std::string& type);
 

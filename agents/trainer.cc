@@ -80,6 +80,24 @@ void LoadRecords(BinaryReader& in, std::vector<EpisodeRecord>& v) {
   }
 }
 
+std::string ReadCheckpointBytes(const std::string& file, const std::string& where) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(where, "", "has no checkpoint.bin");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Magic and version checked; returns the run's resolved scenario.
+json ReadHeader(BinaryReader& r, const std::string& file) {
+  std::string magic, resolved;
+  r.String(magic);
+  if (magic != kMagic) throw std::runtime_error(file + " is not a Cohort checkpoint");
+  if (r.Get<uint32_t>() != kVersion) throw std::runtime_error(file + " is from another version");
+  r.String(resolved);
+  return json::parse(resolved);
+}
+
 class Trainer {
  public:
   Trainer(const Scenario& s, const TrainOptions& o)
@@ -287,18 +305,9 @@ class Trainer {
   }
 
   void LoadCheckpoint() {
-    std::ifstream in(Path("checkpoint.bin"), std::ios::binary);
-    if (!in) throw InputError(o_.out_dir, "", "has no checkpoint.bin to resume from");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string data = buffer.str();
+    const std::string data = ReadCheckpointBytes(Path("checkpoint.bin"), o_.out_dir);
     BinaryReader r(data, Path("checkpoint.bin"));
-    std::string magic, resolved;
-    r.String(magic);
-    if (magic != kMagic) throw std::runtime_error(Path("checkpoint.bin") + " is not a Cohort checkpoint");
-    if (r.Get<uint32_t>() != kVersion) throw std::runtime_error(Path("checkpoint.bin") + " is from another version");
-    r.String(resolved);
-    if (json::parse(resolved) != s_.resolved)
+    if (ReadHeader(r, Path("checkpoint.bin")) != s_.resolved)
       throw InputError(o_.out_dir, "", "checkpoint.bin belongs to a different scenario than scenario.resolved.json");
     r.Pod(step_);
     r.Pod(user_steps_);
@@ -339,6 +348,34 @@ class Trainer {
 };
 
 }  // namespace
+
+CheckpointInfo ReadCheckpointInfo(const std::string& path) {
+  CheckpointInfo info;
+  info.file = fs::is_directory(path) ? (fs::path(path) / "checkpoint.bin").string() : path;
+  const std::string data = ReadCheckpointBytes(info.file, path);
+  BinaryReader r(data, info.file);
+  info.scenario = ReadHeader(r, info.file);
+  r.Pod(info.step);
+  return info;
+}
+
+void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent& agent) {
+  const std::string data = ReadCheckpointBytes(info.file, info.file);
+  BinaryReader r(data, info.file);
+  if (ReadHeader(r, info.file) != run.resolved)
+    throw std::invalid_argument("LoadCheckpointAgent: `run` is not the checkpoint's scenario");
+  int64_t step = 0, user_steps = 0, updates = 0;
+  r.Pod(step);
+  r.Pod(user_steps);
+  r.Pod(updates);
+  // The environment's state comes first; read past it with an environment of
+  // the same shape (its own state is not wanted here).
+  VecEnv env(run.env, run.seed, run.variant, VecEnv::Options{run.run.num_envs, 1, -1});
+  env.Load(r);
+  r.Tag("agent");
+  agent.Load(r);
+  r.Tag("runner");
+}
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options) {
   if (options.out_dir.empty()) throw std::invalid_argument("TrainScenario needs an output directory");

@@ -65,4 +65,19 @@ struct TrainOutput {
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options);
 
+// A training checkpoint read for its policy (`cohort viz --agent`). `path` is
+// a run directory or its checkpoint.bin. ReadCheckpointInfo gives the run's
+// resolved scenario and the step the checkpoint was written at;
+// LoadCheckpointAgent restores the agent's state into `agent`, which must be
+// built from that scenario's "agent" block with its run.num_envs slots
+// (rollout buffers are per slot). Throws InputError for a missing file and
+// std::runtime_error for a corrupt one.
+struct CheckpointInfo {
+  std::string file;  // the checkpoint.bin read
+  json scenario;     // scenario.resolved of the run
+  int64_t step = 0;  // training steps done
+};
+CheckpointInfo ReadCheckpointInfo(const std::string& path);
+void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent& agent);
+
 }  // namespace cohort

@@ -162,16 +162,6 @@ double Mean(const std::vector<double>& v) {
 
 json Finite(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
-// The agent's component for `rule` in its slot, or null.
-const ComponentInfo* SlotComponent(const ComponentInfo& agent, const LearnableRule& rule) {
-  if (agent.schema == nullptr) return nullptr;
-  for (const Field& f : agent.schema->fields())
-    if (f.key == rule.slot && f.kind == FieldKind::kComponent && f.registry != nullptr &&
-        f.registry->Find(rule.type) != nullptr)
-      return f.registry->Find(rule.type);
-  return nullptr;
-}
-
 // Every learnable rule with its component schema (the "rule" block of a meta
 // file), found in the slot of the agents that take it.
 const ComponentRegistry& LearnableRuleRegistry() {
@@ -179,7 +169,7 @@ const ComponentRegistry& LearnableRuleRegistry() {
     ComponentRegistry r("learnable rule");
     for (const LearnableRule& l : LearnableRules())
       for (const ComponentInfo& agent : AgentRegistry().components())
-        if (const ComponentInfo* c = SlotComponent(agent, l); c != nullptr && r.Find(l.type) == nullptr)
+        if (const ComponentInfo* c = LearnableSlot(agent, l); c != nullptr && r.Find(l.type) == nullptr)
           r.Register({l.type, c->doc + " [fills the agent's \"" + l.slot + "\"]", c->schema});
     return r;
   }();
@@ -193,7 +183,7 @@ void ResolveRule(MetaSpec& spec, const std::string& path) {
   spec.learnable = FindLearnableRule(spec.rule["type"].get<std::string>());
   const std::string agent_type = spec.agent["type"].get<std::string>();
   const ComponentInfo* agent = AgentRegistry().Find(agent_type);
-  if (agent == nullptr || SlotComponent(*agent, *spec.learnable) == nullptr)
+  if (agent == nullptr || LearnableSlot(*agent, *spec.learnable) == nullptr)
     throw InputError(path, "/agent/type", "agent \"" + agent_type + "\" has no \"" + spec.learnable->slot +
                                               "\" that takes the learnable rule \"" + spec.learnable->type + "\"");
   if (!spec.rule["file"].get<std::string>().empty() || !spec.rule["theta"].empty())

@@ -281,6 +281,31 @@ TEST_CASE("learned optimizer: rule files round-trip; bad files name the file and
   fs::remove_all(dir);
 }
 
+// The meta view's probe (`cohort viz`) reads the same function the optimizer
+// steps with: on a first step (m_hat = g, v_hat = g^2, slow_hat = g) of a
+// one-element tensor, the update / lr is the probe's value at Adam direction
+// g / (|g| + eps), gradient and slow momentum ratios 1, parameter / rms 1, and
+// the step's progress and lifetime; at theta = 0 it is Adam's direction.
+TEST_CASE("learned optimizer: the meta view's probe is the rule's update") {
+  const RuleProbe& probe = LearnedOptimizerRule().probe;
+  REQUIRE(probe.evaluate);
+  REQUIRE(probe.inputs.size() == 7);
+  std::vector<float> theta = InitialLearnedTheta(3);
+  for (int i = kLearnedOutputOffset; i < kLearnedThetaSize; ++i) theta[size_t(i)] = 0.3f * float((i % 5) - 2);
+  const double lr = 0.1, g = 0.3, p0 = 0.5;
+  std::unique_ptr<UpdateRule> rule = MakeUpdateRule(Resolve({{"type", "learned"}, {"lr", lr}, {"theta", theta}}));
+  float value = float(p0), grad = float(g);
+  const std::vector<ParamRef> params = {{"w", &value, &grad, 1, 0}};
+  rule->Init(params);
+  rule->Step(params, {25, 0.25});  // T = 25 / 0.25 = 100 planned updates
+  const double adam_dir = g / (std::abs(g) + 1e-8);
+  const std::vector<double> at = {adam_dir, 1.0, 1.0, 1.0, 0.25, 100.0, 0.0};
+  const double update = (p0 - double(value)) / lr;
+  CHECK(update == doctest::Approx(probe.evaluate(theta, at, json::object())).epsilon(1e-5));
+  CHECK(std::abs(update - adam_dir) > 0.05);  // the rule does differ from Adam here
+  CHECK(probe.evaluate(std::vector<float>(theta.size(), 0.0f), at, json::object()) == doctest::Approx(adam_dir));
+}
+
 TEST_CASE("learnable rules: the learned optimizer is registered for the optimizer slot") {
   const LearnableRule* rule = FindLearnableRule("learned");
   REQUIRE(rule != nullptr);
