@@ -28,6 +28,22 @@ TEST_CASE("viz: time series keeps the newest points, min/max skip non-finite, bu
   CHECK(TimeSeries(8).min() == 0.0);
 }
 
+TEST_CASE("viz: bucket means sit at their centre environment step, after old points fell out") {
+  TimeSeries s(5);
+  for (double x : {9.0, 9.0, 9.0, 1.0, 2.0, std::nan(""), 4.0, 6.0}) s.Push(x);  // steps 0..7; 3..7 held
+  const TimeSeries::Steps b = s.BucketedSteps(3);  // per 2: [1, 2] [NaN, 4] [6]
+  REQUIRE(b.step.size() == 3);
+  REQUIRE(b.mean.size() == 3);
+  CHECK(b.step == std::vector<double>{3.5, 5.5, 7.0});
+  CHECK(b.mean == std::vector<double>{1.5, 4.0, 6.0});
+  const TimeSeries::Steps all = s.BucketedSteps(100);  // one point per bucket: its own step
+  CHECK(all.step == std::vector<double>{3, 4, 5, 6, 7});
+  CHECK(std::isnan(all.mean[2]));
+  CHECK(s.Bucketed(3) == std::vector<float>{1.5f, 4.0f, 6.0f});  // the same buckets
+  CHECK(TimeSeries(4).BucketedSteps(3).step.empty());
+  CHECK(s.BucketedSteps(0).mean.empty());
+}
+
 TEST_CASE("viz: slate heatmap counts topics by position from a batch; entropy and coverage by hand") {
   StepBatch b;
   b.rows = 2, b.num_candidates = 3, b.slate_size = 2;

@@ -18,6 +18,7 @@
 #include "agents/registry.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
+#include "viz/plot.h"
 #include "viz/view_model.h"
 
 namespace cohort::viz {
@@ -84,14 +85,21 @@ ImU32 TopicColor(int topic, int topics, float alpha = 1.0f) {
   return ImGui::ColorConvertFloat4ToU32(ImVec4(r, g, b, alpha));
 }
 
-void Curve(const char* label, const TimeSeries& s) {
-  const std::vector<float> values = s.Bucketed(400);
-  char overlay[96];
-  std::snprintf(overlay, sizeof overlay, "last %.4g  min %.4g  max %.4g", s.empty() ? 0.0 : s.last(), s.min(),
+// Bucket means of one series against the environment step, stats in the title.
+void Curve(const char* name, const TimeSeries& s, ImU32 color, bool from_zero, ImVec2 size) {
+  constexpr size_t kBuckets = 400;  // about one per pixel column whatever the history
+  TimeSeries::Steps b = s.BucketedSteps(kBuckets);
+  char title[160], legend[96];
+  std::snprintf(title, sizeof title, "%s   last %.4g  min %.4g  max %.4g", name, s.empty() ? 0.0 : s.last(), s.min(),
                 s.max());
-  const float width = std::max(50.0f, ImGui::GetContentRegionAvail().x);  // PlotLines needs a positive width
-  ImGui::PlotLines(label, values.data(), int(values.size()), 0, overlay, float(s.min()), float(s.max()) + 1e-6f,
-                   ImVec2(width - 80.0f, 90.0f));
+  std::snprintf(legend, sizeof legend, "mean of %zu steps", (s.size() + kBuckets - 1) / kBuckets);
+  PlotOptions options;
+  options.title = title;
+  options.x_label = "environment step";
+  options.y_from_zero = from_zero;
+  std::vector<PlotLine> lines(1);
+  lines[0] = PlotLine{s.size() > kBuckets ? legend : "", std::move(b.step), std::move(b.mean), color};
+  LinePlot(name, lines, size, options);
 }
 
 void PopulationMap(const Sim& sim, int& selected) {
@@ -264,8 +272,13 @@ int RunViz(const VizOptions& o) {
     ImGui::SetNextWindowPos(ImVec2(0, h * 0.62f), ImGuiCond_FirstUseEver);
     ImGui::SetNextWindowSize(ImVec2(w, h * 0.38f), ImGuiCond_FirstUseEver);
     ImGui::Begin("Curves");
-    Curve("reward / user-step", sim.reward);
-    Curve("CTR", sim.ctr);
+    {
+      const ImVec2 avail = ImGui::GetContentRegionAvail();
+      const ImVec2 half((avail.x - ImGui::GetStyle().ItemSpacing.x) / 2, avail.y);
+      Curve("reward / user-step", sim.reward, PlotColor(0), false, half);
+      ImGui::SameLine();
+      Curve("CTR", sim.ctr, PlotColor(1), true, half);
+    }
     ImGui::End();
     ImGui::Render();
     glViewport(0, 0, o.width, o.height);

@@ -32,15 +32,23 @@ double TimeSeries::max() const {
 }
 
 std::vector<float> TimeSeries::Bucketed(size_t buckets) const {
-  std::vector<float> out;
+  const std::vector<double> means = BucketedSteps(buckets).mean;
+  return std::vector<float>(means.begin(), means.end());
+}
+
+TimeSeries::Steps TimeSeries::BucketedSteps(size_t buckets) const {
+  Steps out;
   if (buckets == 0 || values_.empty()) return out;
   const size_t per = (values_.size() + buckets - 1) / buckets;
+  const double first_step = double(pushed_) - double(values_.size());
   for (size_t start = 0; start < values_.size(); start += per) {
+    const size_t end = std::min(values_.size(), start + per);
     double sum = 0.0;
     int n = 0;
-    for (size_t i = start; i < std::min(values_.size(), start + per); ++i)
+    for (size_t i = start; i < end; ++i)
       if (std::isfinite(values_[i])) sum += values_[i], ++n;
-    out.push_back(n > 0 ? float(sum / n) : std::numeric_limits<float>::quiet_NaN());
+    out.step.push_back(first_step + 0.5 * double(start + end - 1));
+    out.mean.push_back(n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN());
   }
   return out;
 }

@@ -37,6 +37,12 @@ class TimeSeries {
   // At most `buckets` means of consecutive points (equal-size buckets, the
   // last one shorter), so a plot costs O(width) whatever the history.
   std::vector<float> Bucketed(size_t buckets) const;
+  // The same buckets as x/y for a plot against the environment step: point i
+  // held is step pushed() - size() + i, a bucket sits at its centre step.
+  struct Steps {
+    std::vector<double> step, mean;
+  };
+  Steps BucketedSteps(size_t buckets) const;
   int64_t pushed() const { return pushed_; }  // all points ever pushed
 
  private:
