@@ -19,6 +19,12 @@
 // state (buffers, statistics, the training random stream): a run with periodic
 // evaluation trains exactly like one without (tested).
 //
+// Inspection: CandidateScores(obs, row, scores) gives the agent's own score of
+// each candidate of one row (Q-value, logit, UCB index, ...), the quantity its
+// greedy / training Act ranks by, for the visualizer's session inspector. It is
+// const in the strict sense: no random draws, statistics, buffers or caches
+// change, so calling it between any two calls leaves the run bit-identical.
+//
 // Checkpoints: Save/Load write and read every piece of state that influences
 // future behaviour, including random streams and rollout buffers, so that a
 // resumed run continues bit-identically.
@@ -80,6 +86,14 @@ class Agent {
   virtual std::map<std::string, double> Update() { return {}; }
   // false: frozen evaluation policy (see the contract above).
   virtual void SetTraining(bool training) {}
+  // Inspection (the visualizer's session inspector): the agent's own score of
+  // every candidate of row `row` of `obs` -- what it ranks by -- written to
+  // scores[0 .. obs.num_candidates). Returns the score's name ("logit",
+  // "Q-value", "UCB index", ...), or "" when the agent has no per-candidate
+  // score (random) or the row is inactive (scores then left untouched). Must
+  // not change any state (no random draws, no statistics, no buffers): calling
+  // it between steps leaves the run bit-identical.
+  virtual std::string CandidateScores(const StepBatch& obs, int row, double* scores) const { return ""; }
   // Policy entropy (nats) of the last Act over active rows, for stochastic
   // policies; NaN when the agent has no such notion.
   virtual double LastPolicyEntropy() const { return std::nan(""); }

@@ -320,7 +320,8 @@ class ArmBandit : public BanditBase {
     for (int r = 0; r < obs.rows; ++r) {
       if (!obs.active[size_t(r)]) continue;
       Rng& rng = Stream(obs, r);
-      RowScores(obs, r, rng);
+      if (ExploresRow(rng)) std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: a uniform ranking
+      else Scores(obs, r, scores_.data());
       int32_t* out = slates.Row(r);
       RankTopK(scores_.data(), K, k, rng, out);
       if (!training_) continue;
@@ -344,6 +345,11 @@ class ArmBandit : public BanditBase {
     last_arms_.clear();  // each slate is learned from once
   }
 
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
+    if (!obs.active[size_t(row)]) return "";
+    return Scores(obs, row, scores);
+  }
+
   void Save(BinaryWriter& out) const override {
     SaveBase(out);
     out.Tag("arms");
@@ -362,9 +368,12 @@ class ArmBandit : public BanditBase {
   }
 
  protected:
-  // Fills scores_ for row r; may draw from the row's stream (before the
-  // tie-breaking draws).
-  virtual void RowScores(const StepBatch& obs, int r, Rng& rng) = 0;
+  // Whether row r ranks at random this step instead of by Scores; may draw
+  // from the row's stream (before the tie-breaking draws).
+  virtual bool ExploresRow(Rng& rng) { return false; }
+  // The score of each candidate of row r (out[0..K)) that Act ranks by when
+  // not exploring; returns its name. Read-only (CandidateScores).
+  virtual std::string Scores(const StepBatch& obs, int r, double* out) const = 0;
 
   int64_t Arm(const StepBatch& obs, int r, int c) const {
     const size_t i = size_t(r) * size_t(obs.num_candidates) + size_t(c);
@@ -415,17 +424,16 @@ class EpsilonGreedyAgent : public ArmBandit {
   }
 
  protected:
-  void RowScores(const StepBatch& obs, int r, Rng& rng) override {
-    const int K = obs.num_candidates;
-    if (training_ && rng.Uniform() < std::min(1.0, Epsilon() * ExplorationScale())) {
-      std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: the tie-break is a uniform ranking
-      return;
-    }
-    for (int c = 0; c < K; ++c) {
+  bool ExploresRow(Rng& rng) override {
+    return training_ && rng.Uniform() < std::min(1.0, Epsilon() * ExplorationScale());
+  }
+  std::string Scores(const StepBatch& obs, int r, double* out) const override {
+    for (int c = 0; c < obs.num_candidates; ++c) {
       const int64_t arm = Arm(obs, r, c);
       const double n = Count(arm);
-      scores_[size_t(c)] = n > 0.0 ? Sum(arm) / n : initial_estimate_;
+      out[c] = n > 0.0 ? Sum(arm) / n : initial_estimate_;
     }
+    return "mean estimate";
   }
 
  private:
@@ -441,14 +449,15 @@ class Ucb1Agent : public ArmBandit {
   const std::string& type() const override { return kUcb1; }
 
  protected:
-  void RowScores(const StepBatch& obs, int r, Rng&) override {
+  std::string Scores(const StepBatch& obs, int r, double* out) const override {
     const double scale = ExplorationScale();
     for (int c = 0; c < obs.num_candidates; ++c) {
       const int64_t arm = Arm(obs, r, c);
       const double n = Count(arm);
-      if (training_) scores_[size_t(c)] = Ucb1Score(Sum(arm), n, total_, c_ * scale);
-      else scores_[size_t(c)] = n > 0.0 ? Sum(arm) / n : 0.0;  // greedy on the mean
+      if (training_) out[c] = Ucb1Score(Sum(arm), n, total_, c_ * scale);
+      else out[c] = n > 0.0 ? Sum(arm) / n : 0.0;  // greedy on the mean
     }
+    return training_ ? "UCB index" : "mean estimate";
   }
 
  private:
@@ -513,6 +522,18 @@ class LinearBandit : public BanditBase {
     last_x_.clear();
   }
 
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
+    if (!obs.active[size_t(row)]) return "";
+    const int K = obs.num_candidates;
+    std::vector<float> f(size_t(K) * size_t(dim_));
+    features_.FillRow(obs, row, f.data());
+    const std::vector<double> x(f.begin(), f.end());
+    // theta_ is Act's cache of A^-1 b: recompute a copy rather than refresh it.
+    std::vector<double> theta;
+    if (mean_stale_) stats_.Mean(theta);
+    return Scores(x.data(), K, mean_stale_ ? theta : theta_, scores);
+  }
+
   void Save(BinaryWriter& out) const override {
     SaveBase(out);
     stats_.Save(out);
@@ -534,8 +555,15 @@ class LinearBandit : public BanditBase {
   virtual void BeginAct() {}
   // Called after each observation is added.
   virtual void StatsChanged() {}
-  // scores_[c] for the K candidate feature vectors x[c*dim .. (c+1)*dim).
-  virtual void RowScores(const double* x, int K, Rng& rng) = 0;
+  // scores_[c] for the K candidate feature vectors x[c*dim .. (c+1)*dim);
+  // by default Scores with the current mean.
+  virtual void RowScores(const double* x, int K, Rng& rng) { Scores(x, K, theta_, scores_.data()); }
+  // The deterministic score out[c] of each candidate given the posterior mean
+  // `theta` (read-only: CandidateScores); returns its name. Default x.theta.
+  virtual std::string Scores(const double* x, int K, const std::vector<double>& theta, double* out) const {
+    for (int c = 0; c < K; ++c) out[c] = Dot(theta.data(), x + size_t(c) * size_t(dim_));
+    return "posterior mean";
+  }
 
   double Dot(const double* a, const double* b) const {
     double s = 0.0;
@@ -564,14 +592,15 @@ class LinUcbAgent : public LinearBandit {
   const std::string& type() const override { return kLinUcb; }
 
  protected:
-  void RowScores(const double* x, int K, Rng&) override {
+  std::string Scores(const double* x, int K, const std::vector<double>& theta, double* out) const override {
     const double alpha = alpha_ * ExplorationScale();
     for (int c = 0; c < K; ++c) {
       const double* xc = x + size_t(c) * size_t(dim_);
-      double s = Dot(theta_.data(), xc);
+      double s = Dot(theta.data(), xc);
       if (training_ && alpha > 0.0) s += alpha * std::sqrt(std::max(0.0, stats_.Quadratic(xc)));
-      scores_[size_t(c)] = s;
+      out[c] = s;
     }
+    return training_ ? "UCB index" : "posterior mean";
   }
 
  private:
@@ -579,6 +608,7 @@ class LinUcbAgent : public LinearBandit {
 };
 
 // Linear Thompson sampling: theta_r = mu + v L z, z ~ N(0, I), L L^T = A^-1.
+// CandidateScores shows the posterior mean x.mu (a sample would draw).
 //
 // Sampling choice: one theta per row (the row's user stream draws z), so rows
 // explore independently; the O(d^3) Cholesky factor of A^-1 is shared by all

@@ -18,6 +18,11 @@
 // "reward" = the row's step reward if position j was clicked, else 0 (the
 // simulator's rewards all come from the clicked item).
 //
+// CandidateScores (agent.h) shows what each ranks by, without exploration
+// draws: epsilon_greedy the mean estimate, ucb1 the UCB1 index (evaluation:
+// the mean), linucb theta.x + alpha * width at the current exploration scale
+// (evaluation: theta.x), linear_ts the posterior mean x.theta (not a sample).
+//
 // Statistics are updated online in Observe (one observation per shown item);
 // Update() only reports how many observations the last Observe absorbed.
 // Evaluation mode acts greedily on the current estimate (no epsilon, alpha =

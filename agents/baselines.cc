@@ -50,6 +50,12 @@ void RankingAgent::Act(const StepBatch& obs, SlateBatch& slates) {
   }
 }
 
+std::string RankingAgent::CandidateScores(const StepBatch& obs, int row, double* scores) const {
+  if (!obs.active[size_t(row)]) return "";
+  Score(obs, row, scores);
+  return ScoreName();
+}
+
 PopularityAgent::PopularityAgent(const json& config, const AgentContext& ctx)
     : RankingAgent(ctx),
       per_item_(ctx.params->catalog.source == CandidateSource::kLive),
@@ -65,17 +71,25 @@ void PopularityAgent::Grow(int64_t id) {
   }
 }
 
-void PopularityAgent::Score(const StepBatch& obs, int row, double* scores) {
+void PopularityAgent::Score(const StepBatch& obs, int row, double* scores) const {
   for (int c = 0; c < obs.num_candidates; ++c) {
     const size_t i = size_t(row) * obs.num_candidates + size_t(c);
-    const int64_t id = per_item_ ? obs.item_id[i] : obs.topic[i];
-    Grow(id);
-    // Smoothed click-through rate: (clicks + prior * 1) / (shows + prior).
-    scores[c] = (clicks_[size_t(id)] + prior_) / (shows_[size_t(id)] + 2.0 * prior_);
+    const size_t id = size_t(per_item_ ? obs.item_id[i] : obs.topic[i]);
+    const double clicks = id < clicks_.size() ? clicks_[id] : 0.0, shows = id < shows_.size() ? shows_[id] : 0.0;
+    // Smoothed click-through rate: the Beta(prior, prior) posterior mean.
+    scores[c] = (clicks + prior_) / (shows + 2.0 * prior_);
   }
 }
 
 void PopularityAgent::Act(const StepBatch& obs, SlateBatch& slates) {
+  const int K = obs.num_candidates;
+  for (int r = 0; r < obs.rows; ++r) {
+    if (!obs.active[size_t(r)]) continue;
+    for (int c = 0; c < K; ++c) {
+      const size_t i = size_t(r) * K + size_t(c);
+      Grow(per_item_ ? obs.item_id[i] : obs.topic[i]);
+    }
+  }
   RankingAgent::Act(obs, slates);
   const int k = obs.slate_size;
   last_ids_.assign(size_t(obs.rows) * k, -1);
@@ -114,7 +128,12 @@ GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)
     : RankingAgent(ctx), score_(config["score"].get<std::string>()) {}
 const std::string& GreedyAgent::type() const { return kGreedy; }
 
-void GreedyAgent::Score(const StepBatch& obs, int row, double* scores) {
+std::string GreedyAgent::ScoreName() const {
+  if (score_ == "expected_reward") return "expected reward (alone)";
+  return score_;  // "affinity" or "quality"
+}
+
+void GreedyAgent::Score(const StepBatch& obs, int row, double* scores) const {
   const int K = obs.num_candidates;
   if (score_ == "quality") {
     for (int c = 0; c < K; ++c) scores[c] = obs.quality[size_t(row) * K + size_t(c)];
@@ -142,6 +161,12 @@ const std::string& OracleAgent::type() const { return kOracle; }
 void OracleAgent::Act(const StepBatch& obs, SlateBatch& slates) {
   for (int r = 0; r < obs.rows; ++r)
     if (obs.active[size_t(r)]) env_->OracleSlate(r, slates.Row(r));
+}
+
+std::string OracleAgent::CandidateScores(const StepBatch& obs, int row, double* scores) const {
+  if (!obs.active[size_t(row)]) return "";
+  env_->CandidateExpectedRewards(row, scores);
+  return "expected reward (alone)";
 }
 
 }  // namespace cohort

@@ -60,11 +60,14 @@ class RankingAgent : public Agent {
  public:
   RankingAgent(const AgentContext& ctx);
   void Act(const StepBatch& obs, SlateBatch& slates) override;
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override;
   void Save(BinaryWriter& out) const override { streams_.Save(out); }
   void Load(BinaryReader& in) override { streams_.Load(in); }
 
  protected:
-  virtual void Score(const StepBatch& obs, int row, double* scores) = 0;
+  // Read-only, so that CandidateScores can show exactly what Act ranks by.
+  virtual void Score(const StepBatch& obs, int row, double* scores) const = 0;
+  virtual std::string ScoreName() const = 0;
   const AgentContext ctx_;
 
  private:
@@ -75,6 +78,7 @@ class RankingAgent : public Agent {
 
 // Observed click counts (per item on a live catalog, per topic otherwise),
 // with a prior pseudo-count so unseen items are not ranked last forever.
+// Score: the smoothed click-through rate.
 class PopularityAgent : public RankingAgent {
  public:
   PopularityAgent(const json& config, const AgentContext& ctx);
@@ -84,7 +88,8 @@ class PopularityAgent : public RankingAgent {
   void Load(BinaryReader& in) override;
 
  protected:
-  void Score(const StepBatch& obs, int row, double* scores) override;
+  void Score(const StepBatch& obs, int row, double* scores) const override;
+  std::string ScoreName() const override { return "smoothed CTR"; }
 
  private:
   bool per_item_;
@@ -95,7 +100,8 @@ class PopularityAgent : public RankingAgent {
   void Grow(int64_t id);
 
  public:
-  // Remembers the slates so Observe can attribute clicks (called by Act).
+  // Grows the tables to the offered ids (Score only reads them) and
+  // remembers the slates so Observe can attribute clicks.
   void Act(const StepBatch& obs, SlateBatch& slates) override;
 };
 
@@ -108,20 +114,26 @@ class GreedyAgent : public RankingAgent {
   const std::string& type() const override;
 
  protected:
-  void Score(const StepBatch& obs, int row, double* scores) override;
+  void Score(const StepBatch& obs, int row, double* scores) const override;
+  std::string ScoreName() const override;
 
  private:
   std::string score_;
-  std::vector<float> features_;
+  mutable std::vector<float> features_;  // scratch of Score, no state
 };
 
 // The myopic oracle: the slate with the highest true expected immediate
 // reward (exact enumeration, greedy beyond VecEnv::kMaxEnumeratedSlates).
+// Its per-candidate score is the expected reward of each candidate shown
+// alone (VecEnv::CandidateExpectedRewards of the env's current observation):
+// the slate's items are the top-k by it when k = 1, not in general (the
+// items of a slate compete for the click).
 class OracleAgent : public Agent {
  public:
   OracleAgent(const json& config, const AgentContext& ctx);
   const std::string& type() const override;
   void Act(const StepBatch& obs, SlateBatch& slates) override;
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override;
 
  private:
   const VecEnv* env_;

@@ -2,12 +2,17 @@
 // registry, and drive an agent in a VecEnv.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agents/registry.h"
 #include "env/scenario.h"
+#include "env/vec_env.h"
 
 namespace cohort::testing {
 
@@ -39,5 +44,64 @@ class TestRegistrar : public AgentRegistrar {
   std::map<std::string, AgentFactory> factories_;
   std::vector<std::string> learnables_;
 };
+
+// "" when slate[0..k) is a top-k of scores (distinct, in descending order,
+// no candidate left out scores higher), up to `tol` for scores computed in a
+// differently shaped forward pass; else what is wrong. Ties may go either way.
+inline std::string TopKMismatch(const std::vector<double>& scores, const int32_t* slate, int k, double tol = 0.0) {
+  const int K = int(scores.size());
+  std::vector<uint8_t> chosen(size_t(K), 0);
+  double lowest = std::numeric_limits<double>::infinity();
+  for (int j = 0; j < k; ++j) {
+    const int32_t c = slate[j];
+    if (c < 0 || c >= K || chosen[size_t(c)]) return "slate position " + std::to_string(j) + " is not a new candidate";
+    chosen[size_t(c)] = 1;
+    if (j > 0 && scores[size_t(c)] > scores[size_t(slate[j - 1])] + tol)
+      return "slate position " + std::to_string(j) + " scores above position " + std::to_string(j - 1);
+    lowest = std::min(lowest, scores[size_t(c)]);
+  }
+  for (int c = 0; c < K; ++c)
+    if (!chosen[size_t(c)] && scores[size_t(c)] > lowest + tol)
+      return "candidate " + std::to_string(c) + " (" + std::to_string(scores[size_t(c)]) +
+             ") outranks the slate's lowest (" + std::to_string(lowest) + ")";
+  return "";
+}
+
+// Agent::CandidateScores on every row of `obs`, as the visualizer's inspector
+// may between steps; returns how many rows gave a named score.
+inline int InspectAllRows(const Agent& agent, const StepBatch& obs) {
+  std::vector<double> scores(size_t(obs.num_candidates));
+  int named = 0;
+  for (int r = 0; r < obs.rows; ++r) named += !agent.CandidateScores(obs, r, scores.data()).empty();
+  return named;
+}
+
+// Evaluation acting (Act only) for `steps` steps of `env` from `obs`: before
+// each Act every active row's CandidateScores must be named `name`, and the
+// slate must be their top-k (TopKMismatch, `tol`). Returns the first problem
+// or ""; *distinct counts the rows whose scores were not all equal.
+inline std::string ActsByTopScores(Agent& agent, VecEnv& env, const StepBatch*& obs, int steps,
+                                   const std::string& name, double tol, int* distinct) {
+  SlateBatch s;
+  s.Resize(obs->rows, obs->slate_size);
+  std::vector<std::vector<double>> scores(size_t(obs->rows), std::vector<double>(size_t(obs->num_candidates)));
+  for (int t = 0; t < steps; ++t) {
+    for (int r = 0; r < obs->rows; ++r) {
+      if (!obs->active[size_t(r)]) continue;
+      std::vector<double>& v = scores[size_t(r)];
+      const std::string got = agent.CandidateScores(*obs, r, v.data());
+      if (got != name) return "row " + std::to_string(r) + ": score named \"" + got + "\", not \"" + name + "\"";
+      *distinct += *std::max_element(v.begin(), v.end()) != *std::min_element(v.begin(), v.end());
+    }
+    agent.Act(*obs, s);
+    for (int r = 0; r < obs->rows; ++r) {
+      if (!obs->active[size_t(r)]) continue;
+      const std::string problem = TopKMismatch(scores[size_t(r)], s.Row(r), obs->slate_size, tol);
+      if (!problem.empty()) return "step " + std::to_string(t) + ", row " + std::to_string(r) + ": " + problem;
+    }
+    obs = &env.Step(s);
+  }
+  return "";
+}
 
 }  // namespace cohort::testing

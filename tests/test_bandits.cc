@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -74,13 +75,16 @@ struct Trace {
 
 // Drives `agent` for `steps` steps on `env` (already Reset, current batch `b`),
 // appending to `trace`. Regret: oracle value minus the chosen slate's
-// expected reward, both for the observation the slate answers.
-const StepBatch* Drive(Agent& agent, VecEnv& env, const StepBatch* b, int steps, Trace& trace) {
+// expected reward, both for the observation the slate answers. With
+// `inspect`, CandidateScores on every row before and after each Act.
+const StepBatch* Drive(Agent& agent, VecEnv& env, const StepBatch* b, int steps, Trace& trace, bool inspect = false) {
   SlateBatch s;
   s.Resize(env.num_envs(), b->slate_size);
   std::vector<int32_t> oracle(size_t(b->slate_size));
   for (int t = 0; t < steps; ++t) {
+    if (inspect) testing::InspectAllRows(agent, *b);
     agent.Act(*b, s);
+    if (inspect) testing::InspectAllRows(agent, *b);
     double regret = 0.0;
     for (int r = 0; r < b->rows; ++r) {
       if (!b->active[size_t(r)]) continue;
@@ -99,13 +103,13 @@ AgentContext Context(const Scenario& sc, const VecEnv& env, uint64_t seed, int B
   return AgentContext{&sc.env, &env, seed, 0, B, total_steps};
 }
 
-Trace Train(const Scenario& sc, const json& config, uint64_t seed, int B, int steps) {
+Trace Train(const Scenario& sc, const json& config, uint64_t seed, int B, int steps, bool inspect = false) {
   VecEnv::Options o;
   o.num_envs = B;
   VecEnv env(sc.env, seed, 0, o);
   auto agent = Bandits().Make(config, Context(sc, env, seed, B, steps));
   Trace trace;
-  Drive(*agent, env, &env.Reset(), steps, trace);
+  Drive(*agent, env, &env.Reset(), steps, trace, inspect);
   BinaryWriter w;
   agent->Save(w);
   trace.checkpoint = w.data();
@@ -400,6 +404,116 @@ TEST_CASE("bandit evaluation mode is greedy and deterministic") {
   // Greedy on topic means beats the training policy's uniform ranking.
   MESSAGE("greedy " << Sum(t1.regret, 0, t1.regret.size()) << " random " << Sum(trace.regret, 280, 300));
   CHECK(Sum(t1.regret, 0, t1.regret.size()) < Sum(trace.regret, 280, 300));
+}
+
+// The scores of every active row of `b` (empty vectors for inactive rows),
+// checking each is named `name`.
+std::vector<std::vector<double>> RowScores(const Agent& agent, const StepBatch& b, const std::string& name) {
+  std::vector<std::vector<double>> out(size_t(b.rows));
+  for (int r = 0; r < b.rows; ++r) {
+    if (!b.active[size_t(r)]) continue;
+    out[size_t(r)].resize(size_t(b.num_candidates));
+    CHECK(agent.CandidateScores(b, r, out[size_t(r)].data()) == name);
+  }
+  return out;
+}
+
+TEST_CASE("bandit CandidateScores are what Act ranks by") {
+  struct Case {
+    json config;
+    std::string train_name, eval_name;  // train_name "": training ranks by samples or at random
+  };
+  const std::vector<Case> cases = {
+      {{{"type", "epsilon_greedy"}, {"epsilon", 0.0}}, "mean estimate", "mean estimate"},
+      {{{"type", "epsilon_greedy"}, {"epsilon", 0.2}}, "", "mean estimate"},
+      {{{"type", "ucb1"}}, "UCB index", "mean estimate"},
+      {{{"type", "linucb"}}, "UCB index", "posterior mean"},
+      {{{"type", "linear_ts"}}, "", "posterior mean"},
+  };
+  const Scenario sc = LinearBanditScenario();
+  const int B = 16;
+  for (const Case& c : cases) {
+    INFO(c.config.dump());
+    VecEnv::Options o;
+    o.num_envs = B;
+    VecEnv env(sc.env, 9, 0, o), eval_env(sc.env, 10, 0, o);
+    auto agent = Bandits().Make(c.config, Context(sc, env, 9, B, 0));
+    SlateBatch s;
+    s.Resize(B, sc.env.slate_size);
+    const StepBatch* b = &env.Reset();
+    for (int t = 0; t < 40; ++t) {
+      if (!c.train_name.empty()) {
+        const auto scores = RowScores(*agent, *b, c.train_name);
+        agent->Act(*b, s);
+        for (int r = 0; r < B; ++r)
+          if (b->active[size_t(r)]) CHECK(testing::TopKMismatch(scores[size_t(r)], s.Row(r), b->slate_size) == "");
+      } else {
+        agent->Act(*b, s);
+      }
+      b = &env.Step(s);
+      agent->Observe(*b);
+      agent->Update();
+    }
+    agent->SetTraining(false);
+    const StepBatch* e = &eval_env.Reset();
+    int distinct = 0;  // rows whose scores are not all equal: the check has teeth
+    for (int t = 0; t < 10; ++t) {
+      const auto scores = RowScores(*agent, *e, c.eval_name);
+      agent->Act(*e, s);
+      for (int r = 0; r < B; ++r) {
+        if (!e->active[size_t(r)]) continue;
+        const std::vector<double>& v = scores[size_t(r)];
+        CHECK(testing::TopKMismatch(v, s.Row(r), e->slate_size) == "");
+        distinct += *std::max_element(v.begin(), v.end()) != *std::min_element(v.begin(), v.end());
+      }
+      e = &eval_env.Step(s);
+    }
+    CHECK(distinct > 10 * B / 2);
+    StepBatch inactive = *e;
+    inactive.active[0] = 0;
+    std::vector<double> none(size_t(e->num_candidates));
+    CHECK(agent->CandidateScores(inactive, 0, none.data()) == "");
+  }
+}
+
+TEST_CASE("bandit linear_ts shows the posterior mean in both modes; linucb adds its width in training") {
+  const Scenario sc = LinearBanditScenario();
+  const int B = 8;
+  for (const char* type : {"linear_ts", "linucb"}) {
+    INFO(type);
+    VecEnv::Options o;
+    o.num_envs = B;
+    VecEnv env(sc.env, 12, 0, o);
+    auto agent = Bandits().Make(json{{"type", type}}, Context(sc, env, 12, B, 0));
+    Trace trace;
+    const StepBatch* b = Drive(*agent, env, &env.Reset(), 25, trace);
+    const auto training = RowScores(*agent, *b, type == std::string("linucb") ? "UCB index" : "posterior mean");
+    agent->SetTraining(false);
+    const auto eval = RowScores(*agent, *b, "posterior mean");
+    int wider = 0;
+    for (int r = 0; r < B; ++r) {
+      for (size_t c = 0; c < training[size_t(r)].size(); ++c) {
+        if (type == std::string("linear_ts")) {
+          CHECK(training[size_t(r)][c] == eval[size_t(r)][c]);
+        } else {
+          CHECK(training[size_t(r)][c] >= eval[size_t(r)][c]);
+          wider += training[size_t(r)][c] > eval[size_t(r)][c];
+        }
+      }
+    }
+    if (type == std::string("linucb")) CHECK(wider > 0);
+  }
+}
+
+TEST_CASE("bandit CandidateScores between steps leaves the run bit-identical") {
+  const Scenario sc = LinearBanditScenario();
+  for (const json& config : AllBandits()) {
+    INFO(config.dump());
+    const Trace plain = Train(sc, config, 6, 16, 50), inspected = Train(sc, config, 6, 16, 50, /*inspect=*/true);
+    CHECK(plain.slates == inspected.slates);
+    CHECK(plain.regret == inspected.regret);
+    CHECK(plain.checkpoint == inspected.checkpoint);
+  }
 }
 
 TEST_CASE("bandit learning: linear bandits have sublinear regret below epsilon-greedy") {

@@ -201,6 +201,12 @@ class ActorCriticAgent : public Agent {
   void SetTraining(bool training) override { training_ = training; }
   double LastPolicyEntropy() const override { return training_ ? last_entropy_ : eval_entropy_; }
   int64_t NumParameters() const { return params_.NumParameters(); }
+  // The actor's logits (eval_greedy takes the top-k of them).
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
+    if (!obs.active[size_t(row)]) return "";
+    CandidateForward(actor_, features_, obs, row, scores);
+    return "logit";
+  }
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     const size_t per_row = size_t(K_) * size_t(F_);

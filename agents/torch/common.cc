@@ -126,6 +126,17 @@ void CheckFiniteLoss(const torch::Tensor& loss, const std::string& agent, const 
   if (!std::isfinite(v)) throw TrainingDiverged(agent + ": " + name + " is NaN/Inf");
 }
 
+void CandidateForward(torch::nn::Sequential net, const CandidateFeatures& features, const StepBatch& obs, int row,
+                      double* out) {
+  const int K = obs.num_candidates, F = features.dim();
+  std::vector<float> x(size_t(K) * size_t(F));
+  features.FillRow(obs, row, x.data());
+  c10::InferenceMode guard;
+  const torch::Tensor y = net->forward(View(x, {K, F})).reshape({-1}).contiguous();
+  const float* p = y.data_ptr<float>();
+  for (int c = 0; c < K; ++c) out[c] = double(p[c]);
+}
+
 int SampleIndex(const float* p, int n, Rng& rng) {
   const double u = rng.Uniform();
   double c = 0.0;

@@ -66,6 +66,13 @@ inline torch::Tensor View(std::vector<float>& v, torch::IntArrayRef shape) {
   return torch::from_blob(v.data(), shape, torch::kFloat32);
 }
 
+// Agent::CandidateScores of the item-wise networks: `net` on the
+// CandidateFeatures of each candidate of row `row` of `obs` (one [K, F]
+// forward under InferenceMode) -> out[0..K). Changes no state: the holder is
+// taken by value because forward() is not const in LibTorch.
+void CandidateForward(torch::nn::Sequential net, const CandidateFeatures& features, const StepBatch& obs, int row,
+                      double* out);
+
 // Samples an index from probabilities p[0..n) (sum 1) with one uniform draw.
 int SampleIndex(const float* p, int n, Rng& rng);
 

@@ -77,6 +77,13 @@ class DqnAgent : public Agent {
 
   double Epsilon() const { return vl_.Epsilon(steps_); }
 
+  // The online network's Q(s, i): the greedy slate is their top-k.
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
+    if (!obs.active[size_t(row)]) return "";
+    CandidateForward(q_, features_, obs, row, scores);
+    return "Q-value";
+  }
+
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     // Q of every candidate of every active row: one forward pass.
     act_rows_.clear();

@@ -140,6 +140,12 @@ class ReinforceAgent : public Agent {
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
   double LastPolicyEntropy() const override { return last_entropy_; }
+  // The policy logits (pi = their softmax; greedy evaluation takes the top-k).
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
+    if (!obs.active[size_t(row)]) return "";
+    CandidateForward(policy_, features_, obs, row, scores);
+    return "logit";
+  }
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     if (training_ && t_ >= rollout_steps_) throw std::logic_error("reinforce: Act after a full rollout without Update()");

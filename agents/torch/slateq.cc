@@ -245,6 +245,14 @@ class SlateQAgent : public Agent {
 
   double Epsilon() const { return vl_.Epsilon(steps_); }
 
+  // The online item-wise Q(s, i) (not Q(s, null)). The slate is chosen by the
+  // slate value Q(s, A) above, so it is not simply the top-k of these.
+  std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
+    if (!obs.active[size_t(row)]) return "";
+    CandidateForward(q_, features_, obs, row, scores);
+    return "item Q-value";
+  }
+
   // The K candidates' features of row r, then the null item's (Kq * F).
   void FillRowQ(const StepBatch& obs, int r, float* out) const {
     features_.FillRow(obs, r, out);

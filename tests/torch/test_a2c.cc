@@ -45,12 +45,16 @@ struct Trace {
   int updates = 0;
 };
 
-// Trains `agent` for `steps` steps on `env` (continuing from `obs`).
-const StepBatch* Train(Agent& agent, VecEnv& env, const StepBatch* obs, int steps, Trace& trace) {
+// Trains `agent` for `steps` steps on `env` (continuing from `obs`). With
+// `inspect`, CandidateScores on every row before and after each Act.
+const StepBatch* Train(Agent& agent, VecEnv& env, const StepBatch* obs, int steps, Trace& trace,
+                       bool inspect = false) {
   SlateBatch s;
   s.Resize(obs->rows, obs->slate_size);
   for (int i = 0; i < steps; ++i) {
+    if (inspect) testing::InspectAllRows(agent, *obs);
     agent.Act(*obs, s);
+    if (inspect) testing::InspectAllRows(agent, *obs);
     trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
     obs = &env.Step(s);
     agent.Observe(*obs);
@@ -141,6 +145,43 @@ DOCTEST_TEST_CASE("a2c: Save/Load mid-rollout continues bit-identically") {
   auto c2 = Registrar().Make(config, ctx);
   Train(*c2, env_c, obs, 20, tc);
   DOCTEST_CHECK(tc.slates != ta.slates);
+}
+
+DOCTEST_TEST_CASE("a2c: CandidateScores are the actor's logits; eval_greedy takes their top-k") {
+  const EnvParams params = SmallCapped();
+  const int B = 8;
+  json config = {{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}};
+  config["eval_greedy"] = true;
+  AgentContext ctx{&params, nullptr, 13, 0, B, 0};
+  VecEnv env(params, 13, 0, VecEnv::Options{B, 1, -1}), eval_env(params, 14, 0, VecEnv::Options{B, 1, -1});
+  auto agent = Registrar().Make(config, ctx);
+  Trace trace;
+  Train(*agent, env, &env.Reset(), 24, trace);  // 6 rollouts: the logits are no longer near-uniform
+  DOCTEST_REQUIRE(trace.updates == 6);
+  agent->SetTraining(false);
+  const StepBatch* e = &eval_env.Reset();
+  int distinct = 0;
+  DOCTEST_CHECK(testing::ActsByTopScores(*agent, eval_env, e, 10, "logit", 1e-5, &distinct) == "");
+  DOCTEST_CHECK(distinct > 10 * B / 2);
+}
+
+DOCTEST_TEST_CASE("a2c: CandidateScores between steps leaves training bit-identical") {
+  const EnvParams params = SmallCapped();
+  const int B = 8;
+  const json config = {{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}};
+  AgentContext ctx{&params, nullptr, 15, 0, B, 0};
+  Trace traces[2];
+  std::string ends[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    VecEnv env(params, 15, 0, VecEnv::Options{B, 1, -1});
+    auto agent = Registrar().Make(config, ctx);
+    Train(*agent, env, &env.Reset(), 18, traces[pass], /*inspect=*/pass == 1);  // ends mid-rollout
+    ends[pass] = Checkpoint(*agent);
+  }
+  DOCTEST_CHECK(traces[0].updates == 4);
+  DOCTEST_CHECK(traces[0].slates == traces[1].slates);
+  DOCTEST_CHECK(traces[0].reward == traces[1].reward);
+  DOCTEST_CHECK(ends[0] == ends[1]);
 }
 
 DOCTEST_TEST_CASE("a2c: evaluation mode does not change training") {

@@ -49,11 +49,14 @@ struct Trace {
   std::vector<int32_t> slates;
   std::vector<double> stats;
 };
-void Train(Agent& agent, VecEnv& env, const StepBatch*& b, int steps, Trace& trace) {
+// With `inspect`, CandidateScores on every row before and after each Act.
+void Train(Agent& agent, VecEnv& env, const StepBatch*& b, int steps, Trace& trace, bool inspect = false) {
   SlateBatch s;
   s.Resize(env.num_envs(), b->slate_size);
   for (int t = 0; t < steps; ++t) {
+    if (inspect) testing::InspectAllRows(agent, *b);
     agent.Act(*b, s);
+    if (inspect) testing::InspectAllRows(agent, *b);
     trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
     b = &env.Step(s);
     for (int r = 0; r < b->rows; ++r) trace.reward += b->reward[size_t(r)];
@@ -114,6 +117,55 @@ DOCTEST_TEST_CASE("dqn acts with the top-k candidates by Q when greedy") {
     std::sort(sorted.rbegin(), sorted.rend());
     for (int j = 0; j < 3; ++j) DOCTEST_CHECK(row[size_t(s.Row(r)[j])] == sorted[size_t(j)]);
   }
+}
+
+DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the greedy slate is") {
+  const EnvParams p = Recsim({"env.slate_size=3"});
+  const int B = 8;
+  VecEnv::Options o;
+  o.num_envs = B;
+  VecEnv env(p, 2, 0, o);
+  AgentContext ctx{&p, &env, 2, 0, B, 0};
+  auto agent = Registrar().Make(SmallConfig(), ctx);
+  const StepBatch* b = &env.Reset();
+  Trace trace;
+  Train(*agent, env, b, 60, trace);  // some updates: Q is no longer the initial network
+  DOCTEST_REQUIRE(!trace.stats.empty());
+  agent->SetTraining(false);
+  // The same values as the whole batch's forward pass (the test seam).
+  const std::vector<float> q = dt::CandidateQ(*agent, *b, false);
+  std::vector<double> scores(10);
+  for (int r = 0; r < B; ++r) {
+    if (!b->active[size_t(r)]) continue;
+    DOCTEST_CHECK(agent->CandidateScores(*b, r, scores.data()) == "Q-value");
+    for (int c = 0; c < 10; ++c)
+      DOCTEST_CHECK(scores[size_t(c)] == doctest::Approx(q[size_t(r) * 10 + size_t(c)]).epsilon(1e-5));
+  }
+  int distinct = 0;
+  DOCTEST_CHECK(testing::ActsByTopScores(*agent, env, b, 10, "Q-value", 1e-5, &distinct) == "");
+  DOCTEST_CHECK(distinct > 10 * B / 2);
+}
+
+DOCTEST_TEST_CASE("dqn CandidateScores between steps leaves training bit-identical") {
+  const EnvParams p = Recsim();
+  const int B = 16;
+  Trace traces[2];
+  std::string ends[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    VecEnv::Options o;
+    o.num_envs = B;
+    VecEnv env(p, 31, 0, o);
+    AgentContext ctx{&p, &env, 31, 0, B, 0};
+    auto agent = Registrar().Make(SmallConfig(), ctx);
+    const StepBatch* b = &env.Reset();
+    Train(*agent, env, b, 60, traces[pass], /*inspect=*/pass == 1);
+    ends[pass] = Checkpoint(*agent);
+  }
+  DOCTEST_CHECK(!traces[0].stats.empty());
+  DOCTEST_CHECK(traces[0].slates == traces[1].slates);
+  DOCTEST_CHECK(traces[0].reward == traces[1].reward);
+  DOCTEST_CHECK(traces[0].stats == traces[1].stats);
+  DOCTEST_CHECK(ends[0] == ends[1]);
 }
 
 DOCTEST_TEST_CASE("dqn TD target: online argmax on the next state, evaluated by the target network") {

@@ -49,10 +49,14 @@ std::string Checkpoint(const Agent& a) {
   return w.data();
 }
 
-// Runs `steps` training steps; appends every slate and update statistic to `trace`.
-void Train(Agent& agent, VecEnv& env, const StepBatch*& b, SlateBatch& s, int steps, std::vector<double>& trace) {
+// Runs `steps` training steps; appends every slate and update statistic to
+// `trace`. With `inspect`, CandidateScores on every row before and after each Act.
+void Train(Agent& agent, VecEnv& env, const StepBatch*& b, SlateBatch& s, int steps, std::vector<double>& trace,
+           bool inspect = false) {
   for (int i = 0; i < steps; ++i) {
+    if (inspect) testing::InspectAllRows(agent, *b);
     agent.Act(*b, s);
+    if (inspect) testing::InspectAllRows(agent, *b);
     for (int32_t v : s.index) trace.push_back(v);
     b = &env.Step(s);
     agent.Observe(*b);
@@ -214,6 +218,47 @@ DOCTEST_TEST_CASE("reinforce: same seed gives identical runs; evaluation acting 
     // The evaluation streams moved, the rest is identical: compare lengths.
     DOCTEST_CHECK(checkpoints[0].size() == checkpoints[2].size());
   }
+}
+
+DOCTEST_TEST_CASE("reinforce: CandidateScores are the policy logits; greedy evaluation takes their top-k") {
+  const EnvParams params = RecSimParams();
+  const int B = 16;
+  VecEnv::Options o;
+  o.num_envs = B;
+  VecEnv env(params, 13, 0, o), eval_env(params, 14, 0, o);
+  AgentContext ctx{&params, &env, 13, 0, B, 0};
+  auto agent = Registrar().Make(Config({{"rollout_steps", 4}, {"eval", "greedy"}}), ctx);
+  const StepBatch* b = &env.Reset();
+  SlateBatch s;
+  s.Resize(B, params.slate_size);
+  std::vector<double> trace;
+  Train(*agent, env, b, s, 24, trace);  // 6 updates: the logits are no longer near-uniform
+  agent->SetTraining(false);
+  const StepBatch* e = &eval_env.Reset();
+  int distinct = 0;
+  DOCTEST_CHECK(testing::ActsByTopScores(*agent, eval_env, e, 10, "logit", 1e-5, &distinct) == "");
+  DOCTEST_CHECK(distinct > 10 * B / 2);
+}
+
+DOCTEST_TEST_CASE("reinforce: CandidateScores between steps leaves training bit-identical") {
+  const EnvParams params = RecSimParams();
+  std::vector<double> traces[2];
+  std::string ends[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    VecEnv::Options o;
+    o.num_envs = 16;
+    VecEnv env(params, 17, 0, o);
+    AgentContext ctx{&params, &env, 17, 0, 16, 0};
+    auto agent = Registrar().Make(Config({{"rollout_steps", 4}}), ctx);
+    const StepBatch* b = &env.Reset();
+    SlateBatch s;
+    s.Resize(16, params.slate_size);
+    Train(*agent, env, b, s, 18, traces[pass], /*inspect=*/pass == 1);  // mid-rollout at the end
+    ends[pass] = Checkpoint(*agent);
+  }
+  DOCTEST_CHECK(traces[0].size() > 18 * 16 * 2);  // slates and some updates
+  DOCTEST_CHECK(traces[0] == traces[1]);
+  DOCTEST_CHECK(ends[0] == ends[1]);
 }
 
 DOCTEST_TEST_CASE("reinforce: save/load mid-rollout continues bit-identically") {
