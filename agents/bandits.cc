@@ -162,6 +162,7 @@ namespace {
 // Meta view: the exploration scale along t/T for a lifetime of T steps.
 RuleProbe ExplorationProbe() {
   return {.output = "exploration scale (x epsilon / c / alpha / v)",
+          .baseline = "fixed exploration",
           .inputs = {{"progress t/T", 0.0, 1.0, 0.0}, {"lifetime T (steps)", 2.0, 1e5, 60.0, true}},
           .evaluate = [](const std::vector<float>& theta, const std::vector<double>& at, const json&) {
             const Exploration e({{"type", kMetaSchedule}, {"file", ""}, {"theta", theta}}, "exploration");

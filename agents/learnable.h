@@ -43,6 +43,7 @@ struct RuleProbe {
     bool log_scale = false;  // a slider in log space (e.g. the lifetime T)
   };
   std::string output;         // what is plotted, e.g. "update / lr"
+  std::string baseline;       // what theta = 0 is, e.g. "Adam"
   std::vector<Input> inputs;  // inputs[0] runs along the x axis
   // The output at `at` (one value per input) for `theta`; `agent` is the
   // resolved agent config (e.g. PPO's clip_eps). Null: the rule has no view.

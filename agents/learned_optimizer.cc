@@ -169,6 +169,7 @@ double ProbeUpdate(const std::vector<float>& theta, const std::vector<double>& a
 
 RuleProbe LearnedOptimizerProbe() {
   return {.output = "update / lr",
+          .baseline = "Adam",
           .inputs = {{"Adam direction m/sqrt(v)", -3.0, 3.0, 0.0},
                      {"gradient / Adam direction", -2.0, 3.0, 1.0},
                      {"slow momentum / Adam direction", -2.0, 3.0, 1.0},

@@ -133,6 +133,7 @@ namespace {
 // Meta view: f(r, A) along the ratio r at a fixed advantage and progress.
 RuleProbe LpoProbe() {
   return {.output = "drift f(r, A)",
+          .baseline = "PPO-clip",
           .inputs = {{"probability ratio r", 0.2, 2.5, 1.0}, {"advantage A", -3.0, 3.0, 1.0}, {"progress t/T", 0.0, 1.0, 0.5}},
           .evaluate = [](const std::vector<float>& theta, const std::vector<double>& at, const json& agent) {
             c10::InferenceMode guard;
