@@ -47,8 +47,12 @@ usage:
   cohort meta train META.json [--out DIR] [--set dotted.path=value]... [--quiet]
                                                               (rerun with the same DIR to resume)
   cohort meta eval META.json --rule RULE.json|baseline [--split NAME] [--variants N] [--seeds N] [--out FILE]
-  cohort viz SCENARIO [--set dotted.path=value]... [--headless --frames N --screenshot FILE.png]
-                 (live window: SDL2 + Dear ImGui; headless: Mesa offscreen, writes a PNG)
+  cohort viz SCENARIO [--set dotted.path=value]... [--agent RUN_DIR|CHECKPOINT] [--rule RULE.json]
+                      [--select SLOT] [--steps-per-frame N] [--views map,session,policy,curves,meta|none]
+                      [--color-by interest|segment|satisfaction|budget]
+                      [--headless --frames N --screenshot FILE.png]
+                 (live window: SDL2 + Dear ImGui; headless: Mesa offscreen, writes a PNG;
+                  --agent: a training run's policy; --rule: a learned rule in its agent slot)
   cohort bench [--scenario NAME_OR_FILE]... [--agent TYPE]... [--eval] [--set dotted.path=value]...
                [--num-envs B] [--threads N] [--seconds S] [--out FILE]
                  (default agent: random; learners train unless --eval: acting only)
@@ -73,7 +77,8 @@ struct Args {
   double seconds = 2.0;
   bool force = false, quiet = false;
   bool headless = false;  // viz
-  int frames = 60;
+  int frames = 60, select = -1, steps_per_frame = 1;
+  std::string views, color_by = "interest";
   std::string screenshot;
 };
 
@@ -128,12 +133,17 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--force") a.force = true;
     else if (s == "--headless") a.headless = true;
     else if (s == "--frames") a.frames = int(ParseInt(s, value(i), 1));
+    else if (s == "--views") a.views = value(i);
+    else if (s == "--color-by") a.color_by = value(i);
+    else if (s == "--select") a.select = int(ParseInt(s, value(i), 0));
+    else if (s == "--steps-per-frame") a.steps_per_frame = int(ParseInt(s, value(i), 0));
     else if (s == "--screenshot") a.screenshot = value(i);
     else if (s == "--quiet") a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
                                            "--seconds", "--scenario", "--agent", "--eval", "--rule", "--split", "--variants", "--seeds", "--force", "--quiet", "--jobs",
-                                           "--group-by", "--baseline", "--metric", "--resume", "--headless", "--frames", "--screenshot"});
+                                           "--group-by", "--baseline", "--metric", "--resume", "--headless", "--frames", "--screenshot",
+                                           "--select", "--steps-per-frame", "--views", "--color-by"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
   }
@@ -443,9 +453,34 @@ int CmdViz(const Args& a) {
   if (a.positional.size() != 1) throw InputError("cohort viz", "", "expected `cohort viz SCENARIO`");
   if (a.headless && a.screenshot.empty()) throw InputError("cohort viz", "--screenshot", "--headless needs a PNG path");
 #ifdef COHORT_WITH_VIZ
+  if (a.agents.size() > 1) throw InputError("cohort viz", "--agent", "give one training run (--agent RUN_DIR)");
   viz::VizOptions o;
-  o.scenario = ResolveScenario(a.positional[0]);
-  o.overrides = a.sets;
+  o.sim.scenario = ResolveScenario(a.positional[0]);
+  o.sim.overrides = a.sets;
+  if (!a.agents.empty()) o.sim.agent_checkpoint = a.agents.front();
+  o.sim.rule = a.rule;
+  o.select = a.select;
+  o.steps_per_frame = a.steps_per_frame;
+  if (!a.views.empty()) {
+    o.views.clear();
+    const std::vector<std::string> known = {"map", "session", "policy", "curves", "meta"};
+    for (size_t begin = 0; begin <= a.views.size();) {
+      const size_t end = std::min(a.views.find(',', begin), a.views.size());
+      const std::string view = a.views.substr(begin, end - begin);
+      if (view != "none" && std::find(known.begin(), known.end(), view) == known.end()) {
+        const std::string hint = Suggest(view, known);
+        throw InputError("cohort viz", "--views", "unknown view \"" + view + "\"" +
+                                                      (hint.empty() ? " (views: map, session, policy, curves, meta, none)"
+                                                                    : " (did you mean \"" + hint + "\"?)"));
+      }
+      if (view != "none") o.views.push_back(view);
+      begin = end + 1;
+    }
+  }
+  const std::vector<std::string> colors = {"interest", "segment", "satisfaction", "budget"};
+  if (std::find(colors.begin(), colors.end(), a.color_by) == colors.end())
+    throw InputError("cohort viz", "--color-by", "\"" + a.color_by + "\" is not one of interest, segment, satisfaction, budget");
+  o.color_by = a.color_by;
   o.headless = a.headless;
   o.frames = a.frames;
   o.screenshot = a.screenshot;

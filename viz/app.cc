@@ -12,72 +12,22 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
 #include <memory>
 #include <stdexcept>
 
-#include "agents/registry.h"
-#include "env/scenario.h"
-#include "env/vec_env.h"
 #include "viz/plot.h"
-#include "viz/view_model.h"
+
+namespace fs = std::filesystem;
 
 namespace cohort::viz {
 namespace {
 
-// The scenario (loaded once) and everything that restarts with a new seed.
-struct Sim {
-  Scenario scenario;
-  std::unique_ptr<VecEnv> env;
-  std::unique_ptr<Agent> agent;
-  SlateBatch slates;
-  const StepBatch* batch = nullptr;
-  int64_t steps = 0;
-  TimeSeries reward{2000}, ctr{2000};
-  std::unique_ptr<SlateHeatmap> heatmap;
-  Projection2D map = Projection2D::TopicCircle(1);
-  std::vector<int64_t> drawn;
-
-  std::vector<uint8_t> acted;  // rows active when the last slates were shown
-
-  // Bad scenarios throw here, before a window opens.
-  void Load(const VizOptions& o) { scenario = LoadScenario(o.scenario, o.overrides, AgentRegistry()); }
-
-  void Start(const VizOptions& o, uint64_t seed) {
-    scenario.seed = seed;
-    const int users = std::max(1, std::min(o.max_users, scenario.run.num_envs));
-    env = std::make_unique<VecEnv>(scenario.env, seed, scenario.variant, VecEnv::Options{users, 1, -1});
-    AgentContext ctx{&scenario.env, env.get(), seed, scenario.variant, users};
-    agent = MakeAgent(scenario.agent, ctx);
-    slates.Resize(users, scenario.env.slate_size);
-    batch = &env->Reset();
-    steps = 0;
-    reward = TimeSeries(2000), ctr = TimeSeries(2000);
-    heatmap = std::make_unique<SlateHeatmap>(scenario.env.num_topics, scenario.env.slate_size);
-    map = batch->dim == scenario.env.num_topics ? Projection2D::TopicCircle(batch->dim)
-                                               : Projection2D::Pca(batch->interests, batch->rows, batch->dim);
-    drawn = SampleIndices(users, o.drawn_users, seed);
-  }
-
-  void Step() {
-    agent->Act(*batch, slates);
-    heatmap->AddBatch(*batch, slates);
-    acted = batch->active;  // Step overwrites the batch
-    batch = &env->Step(slates);
-    agent->Observe(*batch);
-    agent->Update();
-    double r = 0.0, clicks = 0.0;
-    int n = 0;
-    for (int row = 0; row < batch->rows; ++row) {
-      if (!acted[size_t(row)]) continue;
-      r += batch->reward[size_t(row)];
-      clicks += batch->click_position[size_t(row)] >= 0 ? 1.0 : 0.0;
-      ++n;
-    }
-    reward.Push(n > 0 ? r / n : 0.0);
-    ctr.Push(n > 0 ? clicks / n : 0.0);
-    ++steps;
-  }
-};
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 ImU32 TopicColor(int topic, int topics, float alpha = 1.0f) {
   float r, g, b;
@@ -85,103 +35,609 @@ ImU32 TopicColor(int topic, int topics, float alpha = 1.0f) {
   return ImGui::ColorConvertFloat4ToU32(ImVec4(r, g, b, alpha));
 }
 
-// Bucket means of one series against the environment step, stats in the title.
-void Curve(const char* name, const TimeSeries& s, ImU32 color, bool from_zero, ImVec2 size) {
-  constexpr size_t kBuckets = 400;  // about one per pixel column whatever the history
-  TimeSeries::Steps b = s.BucketedSteps(kBuckets);
-  char title[160], legend[96];
-  std::snprintf(title, sizeof title, "%s   last %.4g  min %.4g  max %.4g", name, s.empty() ? 0.0 : s.last(), s.min(),
-                s.max());
-  std::snprintf(legend, sizeof legend, "mean of %zu steps", (s.size() + kBuckets - 1) / kBuckets);
-  PlotOptions options;
-  options.title = title;
-  options.x_label = "environment step";
-  options.y_from_zero = from_zero;
-  std::vector<PlotLine> lines(1);
-  lines[0] = PlotLine{s.size() > kBuckets ? legend : "", std::move(b.step), std::move(b.mean), color};
-  LinePlot(name, lines, size, options);
+// A sequential colour scale for continuous values (blue -> yellow), t in [0, 1].
+ImU32 ScaleColor(double t, float alpha = 1.0f) {
+  t = std::isfinite(t) ? std::clamp(t, 0.0, 1.0) : 0.0;
+  return ImGui::ColorConvertFloat4ToU32(
+      ImVec4(float(0.15 + 0.85 * t), float(0.3 + 0.6 * t), float(0.9 - 0.75 * t), alpha));
 }
 
-void PopulationMap(const Sim& sim, int& selected) {
+
+// A TimeSeries as a plot line: at most `buckets` bucket means at their centre
+// steps (1 = the series' first step since Restart).
+PlotLine SeriesLine(const std::string& label, const TimeSeries& s, ImU32 color, size_t buckets = 600) {
+  TimeSeries::Steps b = s.BucketedSteps(buckets);
+  for (double& x : b.step) x += 1.0;
+  return PlotLine{label, std::move(b.step), std::move(b.mean), color};
+}
+
+PlotOptions Opts(std::string title, std::string x_label, std::string y_label = "", bool y_from_zero = false) {
+  PlotOptions o;
+  o.title = std::move(title), o.x_label = std::move(x_label), o.y_label = std::move(y_label);
+  o.y_from_zero = y_from_zero;
+  return o;
+}
+
+// ---------------------------------------------------------------- run metrics
+// metrics.jsonl of the --agent run, reread when it changes (a run in progress
+// rewrites it atomically at each checkpoint).
+struct RunMetrics {
+  std::string path;
+  fs::file_time_type stamp{};
+  std::map<std::string, PlotLine> eval, train;  // key -> curve over training step
+  int64_t lines = 0;
+
+  void Refresh() {
+    std::error_code ec;
+    if (path.empty() || !fs::exists(path, ec)) return;
+    const auto now = fs::last_write_time(path, ec);
+    if (ec || now == stamp) return;
+    stamp = now;
+    eval.clear(), train.clear(), lines = 0;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("step")) continue;
+      ++lines;
+      auto& into = j.value("kind", "") == "eval" ? eval : train;
+      const double step = j["step"].get<double>();
+      for (const auto& [k, v] : j.items()) {
+        if (!v.is_number() || k == "step" || k == "user_steps") continue;
+        PlotLine& l = into[k];
+        l.label = k;
+        l.x.push_back(step);
+        l.y.push_back(v.get<double>());
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------- view state
+enum class ColorBy { kInterest = 0, kSegment, kSatisfaction, kBudget };
+const char* const kColorByNames[] = {"strongest interest", "segment", "satisfaction", "budget left"};
+const char* const kColorByKeys[] = {"interest", "segment", "satisfaction", "budget"};  // --color-by
+
+struct ViewState {
+  bool playing = false, max_speed = false, learning = true;
+  int steps_per_frame = 1;
+  float frame_budget_ms = 30.0f;
+  int seed_input = 0;
+  // Views shown (closing a window hides it: nothing of it is computed).
+  bool show_map = true, show_session = true, show_policy = true, show_curves = true, show_meta = true;
+  bool policy_visible = true, curves_visible = true;  // drawn last frame (not collapsed)
+  // Map.
+  int color_by = 0;
+  bool true_interests = false, show_density = true, show_items = true, show_trail = true;
+  DensityGrid density;
+  int64_t density_step = -1;
+  std::vector<std::array<float, 2>> trail;  // the selected user's projected interests
+  int64_t trail_user = -1;
+  // Meta view.
+  int probe_x = 0;
+  std::vector<double> probe_at;
+  // Speed.
+  double frame_ms = 0.0, sim_ms = 0.0;
+  double sim_rate = 0.0;  // user-steps per second of simulation time
+  RunMetrics run;
+};
+
+// ---------------------------------------------------------------- controls
+void Controls(Sim& sim, ViewState& v) {
+  ImGui::TextWrapped("%s  |  agent: %s", sim.scenario().resolved.value("name", "").c_str(), sim.agent_label().c_str());
+  ImGui::Text("step %lld  |  %d user slots  |  %lld user-steps  |  %lld updates", (long long)sim.steps(), sim.rows(),
+              (long long)sim.user_steps(), (long long)sim.updates());
+  if (ImGui::Button(v.playing ? "Pause" : "Play")) v.playing = !v.playing;
+  ImGui::SameLine();
+  if (ImGui::Button("Step")) sim.Step();
+  ImGui::SameLine();
+  ImGui::Checkbox("max speed", &v.max_speed);
+  if (v.max_speed)
+    ImGui::SliderFloat("ms of simulation / frame", &v.frame_budget_ms, 5.0f, 200.0f, "%.0f");
+  else
+    ImGui::SliderInt("steps / frame", &v.steps_per_frame, 1, 200);
+  ImGui::InputInt("seed", &v.seed_input);
+  ImGui::SameLine();
+  if (ImGui::Button("Restart")) sim.Restart(uint64_t(std::max(0, v.seed_input))), v.trail.clear();
+  if (sim.learns()) {
+    if (ImGui::Checkbox("learning (off: the frozen evaluation policy)", &v.learning)) sim.SetLearning(v.learning);
+  }
+  ImGui::Text("simulation: %.3g user-steps/s (%.1f ms of a %.1f ms frame)", v.sim_rate, v.sim_ms, v.frame_ms);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("environment + agent + recording, measured per frame; drawing is the rest of the frame.\n"
+                      "Hidden views cost nothing; with max speed the simulation gets a fixed time per frame.");
+  ImGui::Separator();
+  ImGui::TextUnformatted("Environment (live; kept across restarts)");
+  LiveParams p = sim.live();
+  const ChoiceKind kind = sim.scenario().env.choice.kind;
+  bool changed = false;
+  float drift = float(p.drift_std), step = float(p.interest_step), inc = float(p.boredom_increment),
+        decay = float(p.boredom_decay), temp = float(p.temperature), none = float(p.no_click);
+  changed |= ImGui::SliderFloat("interest drift std", &drift, 0.0f, 0.2f, "%.4f");
+  changed |= ImGui::SliderFloat("interest step", &step, 0.0f, 1.0f, "%.3f");
+  changed |= ImGui::SliderFloat("boredom increment", &inc, 0.0f, 2.0f, "%.3f");
+  changed |= ImGui::SliderFloat("boredom decay", &decay, 0.0f, 1.0f, "%.3f");
+  if (kind != ChoiceKind::kProportional)
+    changed |= ImGui::SliderFloat("choice temperature", &temp, 0.02f, 5.0f, "%.3f", ImGuiSliderFlags_Logarithmic);
+  if (kind == ChoiceKind::kProportional)
+    changed |= ImGui::SliderFloat("no-click mass", &none, 0.0f, 20.0f, "%.3f");
+  else if (kind == ChoiceKind::kMultinomialLogit)
+    changed |= ImGui::SliderFloat("no-click score", &none, -5.0f, 5.0f, "%.3f");
+  if (changed) {
+    p.drift_std = drift, p.interest_step = step, p.boredom_increment = inc, p.boredom_decay = decay;
+    p.temperature = temp, p.no_click = none;
+    sim.SetLive(p);
+  }
+  if (!(sim.live() == sim.scenario_live()) && ImGui::Button("Back to the scenario's values")) sim.SetLive(sim.scenario_live());
+  ImGui::Separator();
+  ImGui::TextUnformatted("Views");
+  ImGui::Checkbox("map", &v.show_map), ImGui::SameLine(), ImGui::Checkbox("session", &v.show_session), ImGui::SameLine();
+  ImGui::Checkbox("policy", &v.show_policy), ImGui::SameLine(), ImGui::Checkbox("curves", &v.show_curves);
+  if (sim.rule() != nullptr && sim.rule()->probe.evaluate) ImGui::SameLine(), ImGui::Checkbox("meta", &v.show_meta);
+}
+
+// ---------------------------------------------------------------- population map
+struct MapFrame {
+  ImVec2 centre;
+  float scale;
+  float extent;
+  ImVec2 At(std::array<float, 2> xy) const { return {centre.x + scale * xy[0], centre.y - scale * xy[1]}; }
+};
+
+// The colour of user row r under the chosen mode; `range` normalises continuous values.
+ImU32 UserColor(const Sim& sim, int r, int mode, const float* u, int dim, double lo, double hi, float alpha) {
+  switch (ColorBy(mode)) {
+    case ColorBy::kSegment:
+      return TopicColor(sim.env().Segment(r), std::max<int>(2, int(sim.scenario().env.segments.size())), alpha);
+    case ColorBy::kSatisfaction:
+      return ScaleColor((sim.env().Satisfaction(r) - lo) / std::max(1e-9, hi - lo), alpha);
+    case ColorBy::kBudget:
+      return ScaleColor((sim.env().Budget(r) - lo) / std::max(1e-9, hi - lo), alpha);
+    case ColorBy::kInterest:
+    default: {
+      int best = 0;
+      for (int k = 1; k < dim; ++k)
+        if (u[k] > u[best]) best = k;
+      return TopicColor(best, dim, alpha);
+    }
+  }
+}
+
+void PopulationMap(Sim& sim, ViewState& v) {
+  ImGui::SetNextItemWidth(170);
+  ImGui::Combo("colour", &v.color_by, kColorByNames, IM_ARRAYSIZE(kColorByNames));
+  ImGui::SameLine();
+  ImGui::Checkbox("true interests", &v.true_interests);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("privileged: the simulator's hidden interests (off: what the agent observes)");
+  ImGui::Checkbox("density of all users", &v.show_density);
+  ImGui::SameLine();
+  ImGui::Checkbox("items", &v.show_items);
+  ImGui::SameLine();
+  ImGui::Checkbox("trail", &v.show_trail);
+
+  const StepBatch& b = sim.batch();
+  const Projection2D& map = sim.topic_map();
+  const int dim = b.dim, topics = sim.scenario().env.num_topics;
+  auto interests = [&](int r) { return v.true_interests ? sim.env().TrueInterests(r) : b.Interests(r); };
+
+  // Continuous colour range over the drawn users.
+  double lo = 0.0, hi = 1.0;
+  if (v.color_by == int(ColorBy::kSatisfaction) || v.color_by == int(ColorBy::kBudget)) {
+    lo = 1e300, hi = -1e300;
+    for (int64_t row : sim.drawn()) {
+      const double x = v.color_by == int(ColorBy::kSatisfaction) ? sim.env().Satisfaction(int(row))
+                                                                  : sim.env().Budget(int(row));
+      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+    }
+    if (lo > hi) lo = 0.0, hi = 1.0;
+  }
+
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const ImVec2 size(std::max(100.0f, ImGui::GetContentRegionAvail().x), std::max(100.0f, ImGui::GetContentRegionAvail().y));
-  const float scale = 0.42f * std::min(size.x, size.y);
-  const ImVec2 centre(origin.x + size.x / 2, origin.y + size.y / 2);
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const ImVec2 size(std::max(100.0f, avail.x), std::max(100.0f, avail.y - 24.0f));
+  const float extent = map.pca() ? 2.5f : 1.0f;
+  const MapFrame f{ImVec2(origin.x + size.x / 2, origin.y + size.y / 2), 0.46f * std::min(size.x, size.y) / extent,
+                   extent};
   draw->AddRectFilled(origin, ImVec2(origin.x + size.x, origin.y + size.y), IM_COL32(20, 22, 28, 255));
-  const StepBatch& b = *sim.batch;
-  const int topics = sim.scenario.env.num_topics;
-  if (!sim.map.pca())
-    for (int k = 0; k < topics; ++k) {  // topic anchors with labels
-      const ImVec2 p(centre.x + scale * sim.map.axis(0)[size_t(k)], centre.y - scale * sim.map.axis(1)[size_t(k)]);
-      draw->AddCircleFilled(p, 6.0f, TopicColor(k, topics));
-      char label[32];
-      std::snprintf(label, sizeof label, "topic %d", k);
-      draw->AddText(ImVec2(p.x + 8, p.y - 7), IM_COL32(220, 220, 220, 255), label);
+  draw->PushClipRect(origin, ImVec2(origin.x + size.x, origin.y + size.y), true);
+
+  // Every active user, aggregated (recomputed only when the simulation moved).
+  if (v.show_density) {
+    if (v.density_step != sim.steps() || v.density.bins == 0) {
+      v.density = sim.Density(map, v.true_interests, 96);
+      v.density_step = sim.steps();
     }
-  for (int64_t row : sim.drawn) {
-    const float* u = &b.interests[size_t(row) * size_t(b.dim)];
-    const auto xy = sim.map.Project(u);
-    const ImVec2 p(centre.x + scale * xy[0], centre.y - scale * xy[1]);
-    int best = 0;  // colour: the user's strongest interest
-    for (int k = 1; k < b.dim; ++k)
-      if (u[k] > u[best]) best = k;
-    const bool active = b.active[size_t(row)] != 0;
-    draw->AddCircleFilled(p, row == selected ? 6.0f : 2.5f, TopicColor(best, b.dim, active ? 0.9f : 0.25f));
-    if (ImGui::IsMouseHoveringRect(ImVec2(p.x - 4, p.y - 4), ImVec2(p.x + 4, p.y + 4)) &&
-        ImGui::IsWindowHovered()) {
-      ImGui::SetTooltip("user slot %lld (user %lld)\nepisode step %lld\nlast reward %.3f",
-                        (long long)row, (long long)b.user_id[size_t(row)], (long long)b.episode_step[size_t(row)],
-                        b.reward[size_t(row)]);
-      if (ImGui::IsMouseClicked(0)) selected = int(row);
-    }
-  }
-  if (selected >= 0 && selected < b.rows) {  // the selected user's slate: lines to its topics
-    const auto xy = sim.map.Project(&b.interests[size_t(selected) * size_t(b.dim)]);
-    const ImVec2 p(centre.x + scale * xy[0], centre.y - scale * xy[1]);
-    draw->AddCircle(p, 9.0f, IM_COL32(255, 255, 255, 255), 0, 2.0f);
-    if (!sim.map.pca())
-      for (int j = 0; j < sim.slates.slate_size; ++j) {
-        const int c = sim.slates.Row(selected)[j];
-        const int t = b.topic[size_t(selected) * size_t(b.num_candidates) + size_t(c)];
-        const ImVec2 q(centre.x + scale * sim.map.axis(0)[size_t(t)], centre.y - scale * sim.map.axis(1)[size_t(t)]);
-        const bool clicked = b.clicked[size_t(selected) * size_t(sim.slates.slate_size) + size_t(j)] != 0;
-        draw->AddLine(p, q, clicked ? IM_COL32(255, 255, 80, 255) : IM_COL32(160, 160, 160, 160), clicked ? 3.0f : 1.0f);
+    const DensityGrid& g = v.density;
+    const float cell = 2.0f * g.extent * f.scale / float(g.bins);
+    const ImVec2 top_left = f.At({-g.extent, g.extent});
+    for (int j = 0; j < g.bins; ++j)
+      for (int i = 0; i < g.bins; ++i) {
+        const float c = g.count[size_t(j) * size_t(g.bins) + size_t(i)];
+        if (c <= 0.0f) continue;
+        const float t = std::log1p(c) / std::log1p(std::max(1.0f, g.max));
+        const ImVec2 a(top_left.x + float(i) * cell, top_left.y + float(j) * cell);
+        draw->AddRectFilled(a, ImVec2(a.x + cell, a.y + cell), IM_COL32(70, 90, 140, int(30 + 150 * t)));
       }
   }
+  if (!map.pca())
+    for (int k = 0; k < topics; ++k) {  // topic anchors with labels
+      const ImVec2 p = f.At({map.axis(0)[size_t(k)], map.axis(1)[size_t(k)]});
+      draw->AddCircleFilled(p, 5.0f, TopicColor(k, topics));
+      char label[32];
+      std::snprintf(label, sizeof label, "topic %d", k);
+      draw->AddText(ImVec2(p.x + 7, p.y - 7), IM_COL32(220, 220, 220, 255), label);
+    }
+  // A live catalog's items (a sample of at most 400 alive ones); items of one
+  // topic share its anchor on the topic circle, so they are spread around it.
+  if (v.show_items && sim.scenario().env.catalog.source == CandidateSource::kLive) {
+    const Catalog& cat = sim.env().catalog();
+    const int64_t alive = cat.alive_count(), stride = std::max<int64_t>(1, alive / 400);
+    std::vector<float> x(static_cast<size_t>(dim));
+    for (int64_t i = 0; i < alive; i += stride) {
+      const ItemView item = cat.Item(cat.AliveItem(i));
+      std::fill(x.begin(), x.end(), 0.0f);
+      if (item.features != nullptr) std::copy_n(item.features, dim, x.data());
+      else x[size_t(item.topic)] = 1.0f;
+      ImVec2 q = f.At(map.Project(x.data()));
+      if (item.features == nullptr) {
+        const float angle = 2.39996f * float(i / stride), radius = 10.0f + 2.0f * float((i / stride) % 7);
+        q = ImVec2(q.x + radius * std::cos(angle), q.y + radius * std::sin(angle));
+      }
+      draw->AddRectFilled(ImVec2(q.x - 1.5f, q.y - 1.5f), ImVec2(q.x + 1.5f, q.y + 1.5f), TopicColor(item.topic, topics, 0.45f));
+    }
+  }
+  int hovered = -1;
+  for (int64_t row64 : sim.drawn()) {
+    const int row = int(row64);
+    const ImVec2 p = f.At(map.Project(interests(row)));
+    const bool active = b.active[size_t(row)] != 0;
+    draw->AddCircleFilled(p, 2.5f, UserColor(sim, row, v.color_by, interests(row), dim, lo, hi, active ? 0.9f : 0.2f));
+    if (ImGui::IsWindowHovered() && ImGui::IsMouseHoveringRect(ImVec2(p.x - 4, p.y - 4), ImVec2(p.x + 4, p.y + 4)))
+      hovered = row;
+  }
+  if (hovered >= 0) {
+    ImGui::SetTooltip("user slot %d (user %lld, segment %d)\nepisode step %lld, session %d\nsatisfaction %.3f, budget "
+                      "%.2f\nlast reward %.3f\nclick to inspect",
+                      hovered, (long long)b.user_id[size_t(hovered)], sim.env().Segment(hovered),
+                      (long long)b.episode_step[size_t(hovered)], b.session_index[size_t(hovered)],
+                      sim.env().Satisfaction(hovered), sim.env().Budget(hovered), b.reward[size_t(hovered)]);
+    if (ImGui::IsMouseClicked(0)) sim.Select(hovered), v.trail.clear();
+  }
+
+  const int sel = sim.selected();
+  if (sel >= 0) {
+    const ImVec2 p = f.At(map.Project(interests(sel)));
+    // Trail: where the selected user's interests have been (this user only).
+    if (v.trail_user != b.user_id[size_t(sel)]) v.trail.clear(), v.trail_user = b.user_id[size_t(sel)];
+    const auto xy = map.Project(interests(sel));
+    if (v.trail.empty() || v.trail.back() != xy) v.trail.push_back(xy);
+    if (v.trail.size() > 400) v.trail.erase(v.trail.begin());
+    if (v.show_trail)
+      for (size_t i = 1; i < v.trail.size(); ++i)
+        draw->AddLine(f.At(v.trail[i - 1]), f.At(v.trail[i]),
+                      IM_COL32(255, 255, 255, int(40 + 200 * double(i) / double(v.trail.size()))), 1.5f);
+    // The selected user's candidates (items) and the last slate and click.
+    const int k = b.num_candidates;
+    for (int c = 0; c < k; ++c) {
+      const int t = b.topic[size_t(sel) * size_t(k) + size_t(c)];
+      std::vector<float> x(size_t(dim), 0.0f);
+      if (b.candidate_features) std::copy_n(&b.features[(size_t(sel) * size_t(k) + size_t(c)) * size_t(dim)], dim, x.data());
+      else x[size_t(t)] = 1.0f;
+      ImVec2 q = f.At(map.Project(x.data()));
+      // Items of one topic share an anchor: fan them out so each is visible.
+      const float angle = 6.2831853f * float(c) / float(k);
+      q = ImVec2(q.x + 9.0f * std::cos(angle), q.y + 9.0f * std::sin(angle));
+      if (v.show_items) {
+        draw->AddRectFilled(ImVec2(q.x - 3, q.y - 3), ImVec2(q.x + 3, q.y + 3), TopicColor(t, topics, 0.9f));
+        if (ImGui::IsWindowHovered() && ImGui::IsMouseHoveringRect(ImVec2(q.x - 4, q.y - 4), ImVec2(q.x + 4, q.y + 4)))
+          ImGui::SetTooltip("candidate %d of user slot %d\ntopic %d, quality %.3f, length %.2f", c, sel, t,
+                            b.quality[size_t(sel) * size_t(k) + size_t(c)], b.length[size_t(sel) * size_t(k) + size_t(c)]);
+      }
+    }
+    const auto& log = sim.session();
+    if (!log.empty() && log.back().step == sim.steps()) {  // the slate just shown (its candidates are gone now)
+      const SessionRecord& rec = log.back();
+      for (size_t j = 0; j < rec.slate.size(); ++j) {
+        const int c = rec.slate[j];
+        std::vector<float> x(size_t(dim), 0.0f);
+        if (!rec.features.empty()) std::copy_n(&rec.features[size_t(c) * size_t(dim)], dim, x.data());
+        else x[size_t(rec.topic[size_t(c)])] = 1.0f;
+        const bool clicked = int(j) == rec.clicked;
+        draw->AddLine(p, f.At(map.Project(x.data())), clicked ? IM_COL32(255, 255, 80, 255) : IM_COL32(180, 180, 180, 170),
+                      clicked ? 3.0f : 1.2f);
+      }
+    }
+    draw->AddCircle(p, 8.0f, IM_COL32(255, 255, 255, 255), 0, 2.0f);
+  }
+  draw->PopClipRect();
   ImGui::Dummy(size);
+  // Legend.
+  if (v.color_by == int(ColorBy::kSatisfaction) || v.color_by == int(ColorBy::kBudget)) {
+    const ImVec2 a = ImGui::GetCursorScreenPos();
+    for (int i = 0; i < 100; ++i)
+      draw->AddRectFilled(ImVec2(a.x + 2.0f * float(i), a.y + 4), ImVec2(a.x + 2.0f * float(i + 1), a.y + 16),
+                          ScaleColor(i / 99.0));
+    ImGui::Dummy(ImVec2(204, 18));
+    ImGui::SameLine();
+    ImGui::Text("%s from %.3g to %.3g (drawn users)", kColorByNames[v.color_by], lo, hi);
+  } else {
+    ImGui::Text("%zu of %d users drawn%s; shaded: density of all %lld active users; squares: the selected user's "
+                "candidates; white: interest trail; lines: last slate (yellow: clicked)",
+                sim.drawn().size(), sim.rows(), map.pca() ? " (PCA)" : " (topic circle)", (long long)v.density.users);
+  }
 }
 
+// ---------------------------------------------------------------- session inspector
+const char* EndReasonName(EndReason r) {
+  switch (r) {
+    case EndReason::kBudget: return "budget spent";
+    case EndReason::kLeft: return "left (dissatisfied)";
+    case EndReason::kSessionCap: return "session step cap";
+    case EndReason::kEpisodeCap: return "episode cap";
+    default: return "";
+  }
+}
+
+void SessionInspector(Sim& sim) {
+  const int sel = sim.selected();
+  if (sel < 0) {
+    ImGui::TextUnformatted("Click a user on the map to follow it.");
+    return;
+  }
+  const VecEnv& env = sim.env();
+  const StepBatch& b = sim.batch();
+  ImGui::Text("user slot %d: user %lld, segment %d, session %d, step %lld of its episode", sel,
+              (long long)b.user_id[size_t(sel)], env.Segment(sel), b.session_index[size_t(sel)],
+              (long long)b.episode_step[size_t(sel)]);
+  const float* bored = env.Boredom(sel);
+  ImGui::Text("now: budget %.2f, satisfaction %.3f, max boredom %s", env.Budget(sel), env.Satisfaction(sel),
+              bored ? std::to_string(*std::max_element(bored, bored + sim.scenario().env.num_topics)).c_str() : "(off)");
+  const auto& log = sim.session();
+  if (log.empty()) {
+    ImGui::TextUnformatted("(no steps recorded yet for this user slot: press Step or Play)");
+    return;
+  }
+  // The user's state over the recorded steps (a gap where the slot changed user).
+  {
+    PlotLine budget{"budget left", {}, {}, PlotColor(0)}, sat{"satisfaction", {}, {}, PlotColor(1)},
+        bored{"boredom (clicked topic)", {}, {}, PlotColor(2)};
+    std::vector<double> ends;
+    for (const SessionRecord& r : log) {
+      const bool gone = r.terminated || r.truncated;
+      budget.x.push_back(double(r.step)), budget.y.push_back(gone ? kNaN : r.budget);
+      sat.x.push_back(double(r.step)), sat.y.push_back(r.satisfaction);
+      bored.x.push_back(double(r.step)), bored.y.push_back(r.boredom);
+      if (r.session_ended) ends.push_back(double(r.step));
+    }
+    const float half = (ImGui::GetContentRegionAvail().x - 8.0f) / 2.0f;
+    PlotOptions o = Opts("budget (lines: session ends)", "step");
+    o.x_markers = ends;
+    LinePlot("##budget", {budget}, ImVec2(half, 130.0f), o);
+    ImGui::SameLine();
+    PlotOptions q = Opts("satisfaction, boredom", "step");
+    q.x_markers = ends;
+    std::vector<PlotLine> lines = {sat};
+    if (sim.env().Boredom(sel) != nullptr) lines.push_back(bored);
+    LinePlot("##satisfaction", lines, ImVec2(half, 130.0f), q);
+  }
+  // The latest step in full: every candidate with the agent's score.
+  const SessionRecord& last = log.back();
+  const std::string score = last.score_name.empty() ? "agent score (none)" : "agent: " + last.score_name;
+  ImGui::Text("step %lld: %zu candidates; the slate is marked with its position, [*] clicked", (long long)last.step,
+              last.topic.size());
+  const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
+                                ImGuiTableFlags_SizingFixedFit;
+  if (ImGui::BeginTable("candidates", 6, flags, ImVec2(0, 26.0f + 18.0f * float(std::min<size_t>(last.topic.size(), 8))))) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    for (const char* h : {"cand", "topic", "quality", "length", "slate pos  P(click)"}) ImGui::TableSetupColumn(h);
+    ImGui::TableSetupColumn(score.c_str());
+    ImGui::TableHeadersRow();
+    for (size_t c = 0; c < last.topic.size(); ++c) {
+      ImGui::TableNextRow();
+      int pos = -1;
+      for (size_t j = 0; j < last.slate.size(); ++j)
+        if (size_t(last.slate[j]) == c) pos = int(j);
+      ImGui::TableSetColumnIndex(0), ImGui::Text("%zu", c);
+      ImGui::TableSetColumnIndex(1), ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(TopicColor(last.topic[c], sim.scenario().env.num_topics)), "%d", last.topic[c]);
+      ImGui::TableSetColumnIndex(2), ImGui::Text("%.3f", last.quality[c]);
+      ImGui::TableSetColumnIndex(3), ImGui::Text("%.2f", last.length[c]);
+      ImGui::TableSetColumnIndex(4);
+      if (pos >= 0) ImGui::Text("%d%s  p=%.3f", pos, pos == last.clicked ? " [*]" : "", last.click_prob[size_t(pos)]);
+      ImGui::TableSetColumnIndex(5), ImGui::Text("%.4g", last.agent_score[c]);
+    }
+    ImGui::EndTable();
+  }
+  // Every recorded step, newest first.
+  ImGui::Text("history (newest first, %zu steps kept): true P(click) of each slate item vs the agent's score", log.size());
+  if (ImGui::BeginTable("history", 8, flags, ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y)))) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    for (const char* h : {"step", "sess", "slate: topic p(click) | score", "P(none)", "click", "watch", "budget / sat / bored", "event"})
+      ImGui::TableSetupColumn(h);
+    ImGui::TableHeadersRow();
+    for (auto it = log.rbegin(); it != log.rend(); ++it) {
+      const SessionRecord& r = *it;
+      ImGui::TableNextRow();
+      ImGui::TableSetColumnIndex(0), ImGui::Text("%lld", (long long)r.step);
+      ImGui::TableSetColumnIndex(1), ImGui::Text("%d.%lld", r.session, (long long)r.session_step);
+      ImGui::TableSetColumnIndex(2);
+      std::string s;
+      for (size_t j = 0; j < r.slate.size(); ++j) {
+        char cell[64];
+        std::snprintf(cell, sizeof cell, "%st%d %.2f|%.3g", j ? "  " : "", r.topic[size_t(r.slate[j])], r.click_prob[j],
+                      r.agent_score[size_t(r.slate[j])]);
+        s += cell;
+      }
+      ImGui::TextUnformatted(s.c_str());
+      ImGui::TableSetColumnIndex(3), ImGui::Text("%.3f", r.no_click_prob);
+      ImGui::TableSetColumnIndex(4);
+      if (r.clicked >= 0) ImGui::Text("pos %d", r.clicked);
+      else ImGui::TextDisabled("none");
+      ImGui::TableSetColumnIndex(5), ImGui::Text("%.2f", r.watch_time);
+      ImGui::TableSetColumnIndex(6), ImGui::Text("%.2f / %.3f / %.3g", r.budget, r.satisfaction, r.boredom);
+      ImGui::TableSetColumnIndex(7);
+      if (r.terminated || r.truncated)
+        ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "%s: gone; next user %lld", EndReasonName(r.end_reason),
+                           (long long)r.next_user);
+      else if (r.session_ended)
+        ImGui::TextColored(ImVec4(0.5f, 0.9f, 1, 1), "%s; returns after %.1f", EndReasonName(r.end_reason), r.return_gap);
+    }
+    ImGui::EndTable();
+  }
+}
+
+// ---------------------------------------------------------------- policy
 void Heatmap(const SlateHeatmap& h) {
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const float cell_w = 42.0f, cell_h = 16.0f, label_w = 60.0f;
+  const float label_w = 62.0f;
+  const float cell_w = std::clamp((ImGui::GetContentRegionAvail().x - label_w) / float(h.slate_size()), 18.0f, 60.0f);
+  const float cell_h = std::clamp(240.0f / float(h.num_topics()), 6.0f, 16.0f);
   double top = 1e-12;  // colours scale to the most frequent cell, so 20 topics are not all dark
   for (int t = 0; t < h.num_topics(); ++t)
     for (int j = 0; j < h.slate_size(); ++j) top = std::max(top, h.Frequency(t, j));
   for (int j = 0; j < h.slate_size(); ++j) {
     char label[32];
     std::snprintf(label, sizeof label, "pos %d", j);
-    draw->AddText(ImVec2(origin.x + label_w + j * cell_w, origin.y), IM_COL32(220, 220, 220, 255), label);
+    draw->AddText(ImVec2(origin.x + label_w + float(j) * cell_w, origin.y), IM_COL32(220, 220, 220, 255), label);
   }
+  const int label_every = cell_h >= 13.0f ? 1 : int(std::ceil(13.0f / cell_h));
   for (int t = 0; t < h.num_topics(); ++t) {
-    const float y = origin.y + 18.0f + t * cell_h;
-    char label[32];
-    std::snprintf(label, sizeof label, "topic %d", t);
-    draw->AddText(ImVec2(origin.x, y), IM_COL32(220, 220, 220, 255), label);
+    const float y = origin.y + 18.0f + float(t) * cell_h;
+    if (t % label_every == 0) {
+      char label[32];
+      std::snprintf(label, sizeof label, "topic %d", t);
+      draw->AddText(ImVec2(origin.x, y), IM_COL32(220, 220, 220, 255), label);
+    }
     for (int j = 0; j < h.slate_size(); ++j) {
-      const double f = h.Frequency(t, j), c = f / top;
-      const ImVec2 a(origin.x + label_w + j * cell_w, y), z(a.x + cell_w - 2, a.y + cell_h - 2);
+      const double fr = h.Frequency(t, j), c = fr / top;
+      const ImVec2 a(origin.x + label_w + float(j) * cell_w, y), z(a.x + cell_w - 2, a.y + cell_h - 1);
       draw->AddRectFilled(a, z, IM_COL32(int(40 + 215 * c), int(60 + 120 * c), int(120 - 100 * c), 255));
       if (ImGui::IsMouseHoveringRect(a, z))
-        ImGui::SetTooltip("topic %d at position %d: %.4f of the items shown there (%lld)", t, j, f,
+        ImGui::SetTooltip("topic %d at position %d: %.4f of the items shown there (%lld)", t, j, fr,
                           (long long)h.count(t, j));
     }
   }
-  ImGui::Dummy(ImVec2(label_w + h.slate_size() * cell_w, 18.0f + h.num_topics() * cell_h));
+  ImGui::Dummy(ImVec2(label_w + float(h.slate_size()) * cell_w, 18.0f + float(h.num_topics()) * cell_h));
   ImGui::Text("brightest cell: %.3f of its position's items", top);
-  ImGui::Text("topic entropy %.3f nats (max %.3f), coverage %.2f", h.TopicEntropy(), std::log(double(h.num_topics())),
-              h.Coverage());
+  ImGui::Text("since the last clear: topic entropy %.3f nats (max %.3f), coverage %.2f", h.TopicEntropy(),
+              std::log(double(h.num_topics())), h.Coverage());
+}
+
+void PolicyView(Sim& sim) {
+  if (ImGui::Button("Clear heatmap")) sim.ClearHeatmap();
+  Heatmap(sim.heatmap());
+  const Sim::Series& s = sim.series();
+  std::vector<PlotLine> lines = {SeriesLine("slate diversity", s.slate_diversity, PlotColor(0)),
+                                 SeriesLine("topic coverage", s.coverage, PlotColor(1))};
+  const double max_entropy = std::log(double(sim.scenario().env.num_topics));
+  PlotLine entropy = SeriesLine("topic entropy / max", s.topic_entropy, PlotColor(2));
+  for (double& y : entropy.y) y /= max_entropy;
+  lines.push_back(entropy);
+  if (!s.policy_entropy.empty() && std::isfinite(s.policy_entropy.last())) {
+    PlotLine pe = SeriesLine("policy entropy / log K", s.policy_entropy, PlotColor(3));
+    for (double& y : pe.y) y /= std::log(double(sim.batch().num_candidates));
+    lines.push_back(pe);
+  }
+  LinePlot("##policy", lines, ImVec2(-1, std::max(140.0f, ImGui::GetContentRegionAvail().y)),
+           Opts("what the policy shows, per step", "step", "fraction"));
+}
+
+// ---------------------------------------------------------------- curves
+void CurvesView(Sim& sim, ViewState& v) {
+  const Sim::Series& s = sim.series();
+  const float w = ImGui::GetContentRegionAvail().x;
+  const int columns = w > 900 ? 3 : 2;
+  const ImVec2 cell((w - 8.0f * float(columns - 1)) / float(columns), 190.0f);
+  int slot = 0;
+  auto next = [&] {
+    if (slot++ % columns != 0) ImGui::SameLine();
+  };
+  next();
+  LinePlot("##reward", {SeriesLine("reward / user-step", s.reward, PlotColor(0))}, cell,
+           Opts("reward per user-step", "step"));
+  next();
+  LinePlot("##ctr", {SeriesLine("CTR", s.ctr, PlotColor(1))}, cell, Opts("click-through rate", "step", "", true));
+  next();
+  LinePlot("##return", {SeriesLine("episode return", s.episode_return, PlotColor(2))}, cell,
+           Opts("return of the episodes that ended", "step", ""));
+  if (sim.scenario().env.retention.enabled) {
+    next();
+    LinePlot("##retention", {SeriesLine("sessions followed by a return", s.retention, PlotColor(3))}, cell,
+             Opts("retention", "step", "", true));
+  }
+  next();
+  LinePlot("##normalized", {SeriesLine("myopic normalized reward", s.normalized_reward, PlotColor(4))}, cell,
+           Opts("myopic normalized reward (64 users)", "step"));
+  for (const auto& [name, series] : sim.train_stats()) {
+    next();
+    LinePlot(("##train_" + name).c_str(), {SeriesLine(name, series, PlotColor(5), 400)}, cell,
+             Opts("training: " + name + " (per update)", "update", ""));
+  }
+  if (!sim.run_dir().empty()) {
+    v.run.path = (fs::path(sim.run_dir()) / "metrics.jsonl").string();
+    if (ImGui::GetFrameCount() % 60 == 1) v.run.Refresh();
+    ImGui::Separator();
+    ImGui::Text("the training run %s (metrics.jsonl, %lld lines, reread when it changes)", sim.run_dir().c_str(),
+                (long long)v.run.lines);
+    slot = 0;
+    for (const char* key : {"normalized_score", "return_mean", "ctr", "return_rate", "slate_diversity"}) {
+      auto it = v.run.eval.find(key);
+      if (it == v.run.eval.end()) continue;
+      next();
+      PlotLine l = it->second;
+      l.color = PlotColor(slot % 6);
+      LinePlot(("##run_" + std::string(key)).c_str(), {l}, cell, Opts(std::string("evaluation: ") + key, "training step", ""));
+    }
+    for (const char* key : {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}) {
+      auto it = v.run.train.find(key);
+      if (it == v.run.train.end()) continue;
+      next();
+      PlotLine l = it->second;
+      l.color = PlotColor(slot % 6);
+      LinePlot(("##runt_" + std::string(key)).c_str(), {l}, cell, Opts(std::string("training: ") + key, "training step", ""));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- meta view
+void MetaView(const Sim& sim, ViewState& v) {
+  const LearnableRule& rule = *sim.rule();
+  const RuleProbe& probe = rule.probe;
+  if (v.probe_at.size() != probe.inputs.size()) {
+    v.probe_at.clear();
+    for (const auto& in : probe.inputs) v.probe_at.push_back(in.value);
+  }
+  ImGui::TextWrapped("The %s rule in the agent's \"%s\" (%d meta-parameters) against its baseline (theta = 0). "
+                     "Pick the input along x; the others are fixed on the sliders.",
+                     rule.type.c_str(), rule.slot.c_str(), rule.theta_size);
+  std::vector<const char*> names;
+  for (const auto& in : probe.inputs) names.push_back(in.name.c_str());
+  ImGui::SetNextItemWidth(260);
+  ImGui::Combo("x axis", &v.probe_x, names.data(), int(names.size()));
+  for (size_t i = 0; i < probe.inputs.size(); ++i) {
+    if (int(i) == v.probe_x) continue;
+    const RuleProbe::Input& in = probe.inputs[i];
+    float x = float(v.probe_at[i]);
+    ImGui::SetNextItemWidth(260);
+    if (ImGui::SliderFloat(in.name.c_str(), &x, float(in.lo), float(in.hi), "%.3g",
+                           in.log_scale ? ImGuiSliderFlags_Logarithmic : 0))
+      v.probe_at[i] = x;
+  }
+  const RuleProbe::Input& xin = probe.inputs[size_t(v.probe_x)];
+  PlotLine learned{"learned rule", {}, {}, PlotColor(1), 2.0f}, baseline{probe.baseline + " (theta = 0)", {}, {}, PlotColor(0)};
+  const std::vector<float> zeros(sim.rule_theta().size(), 0.0f);
+  std::vector<double> at = v.probe_at;
+  for (int i = 0; i <= 200; ++i) {
+    const double u = double(i) / 200.0;
+    at[size_t(v.probe_x)] = xin.log_scale ? xin.lo * std::pow(xin.hi / xin.lo, u) : xin.lo + (xin.hi - xin.lo) * u;
+    learned.x.push_back(at[size_t(v.probe_x)]);
+    baseline.x.push_back(at[size_t(v.probe_x)]);
+    learned.y.push_back(probe.evaluate(sim.rule_theta(), at, sim.agent_config()));
+    baseline.y.push_back(probe.evaluate(zeros, at, sim.agent_config()));
+  }
+  LinePlot("##meta", {baseline, learned}, ImVec2(-1, std::max(160.0f, ImGui::GetContentRegionAvail().y)),
+           Opts(probe.output, xin.name, probe.output));
 }
 
 bool WritePng(const std::string& path, int width, int height) {
@@ -199,10 +655,10 @@ bool WritePng(const std::string& path, int width, int height) {
 }  // namespace
 
 int RunViz(const VizOptions& o) {
-  Sim sim;
-  sim.Load(o);
-  const uint64_t seed = sim.scenario.seed;
-  sim.Start(o, seed);
+  Sim sim(o.sim);  // bad input throws here, before a window opens
+  if (o.select >= sim.rows()) throw InputError("cohort viz", "--select", "user slot " + std::to_string(o.select) +
+                                                                         " >= " + std::to_string(sim.rows()) + " slots");
+  sim.Select(o.select >= 0 ? o.select : (sim.drawn().empty() ? -1 : int(sim.drawn().front())));
   if (o.headless) setenv("SDL_VIDEODRIVER", "offscreen", 1);
   if (SDL_Init(SDL_INIT_VIDEO) != 0) {
     std::fprintf(stderr, "error: cannot start SDL video: %s\n", SDL_GetError());
@@ -218,6 +674,7 @@ int RunViz(const VizOptions& o) {
     SDL_Quit();
     return 1;
   }
+  if (!o.headless) SDL_GL_SetSwapInterval(1);
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini next to the user's files
@@ -225,75 +682,111 @@ int RunViz(const VizOptions& o) {
   ImGui_ImplSDL2_InitForOpenGL(window, gl);
   ImGui_ImplOpenGL3_Init("#version 130");
 
-  bool playing = o.headless, quit = false;
-  int steps_per_frame = o.steps_per_frame, selected = sim.drawn.empty() ? -1 : int(sim.drawn.front());
-  int seed_input = int(seed);
-  double steps_per_second = 0.0;
+  ViewState v;
+  auto open = [&](const char* name) { return std::find(o.views.begin(), o.views.end(), name) != o.views.end(); };
+  v.show_map = open("map"), v.show_session = open("session"), v.show_policy = open("policy");
+  v.show_curves = open("curves"), v.show_meta = open("meta");
+  v.playing = o.headless && o.steps_per_frame > 0;
+  for (int i = 0; i < IM_ARRAYSIZE(kColorByKeys); ++i)
+    if (o.color_by == kColorByKeys[i]) v.color_by = i;
+  v.learning = sim.learning();
+  v.steps_per_frame = o.steps_per_frame;
+  v.seed_input = int(sim.seed());
+  const bool has_meta = sim.rule() != nullptr && bool(sim.rule()->probe.evaluate);
   int exit_code = 0;
-  for (int frame = 0; !quit; ++frame) {
+  const auto run_start = Clock::now();
+  double sim_seconds_total = 0.0;
+  int frames = 0;
+  for (bool quit = false; !quit; ++frames) {
+    const auto frame_start = Clock::now();
     SDL_Event event;
     while (SDL_PollEvent(&event)) {
       ImGui_ImplSDL2_ProcessEvent(&event);
       if (event.type == SDL_QUIT) quit = true;
     }
-    const auto start = std::chrono::steady_clock::now();
-    if (playing)
-      for (int i = 0; i < steps_per_frame; ++i) sim.Step();
-    if (playing)
-      steps_per_second = double(steps_per_frame) * sim.batch->rows /
-                         std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    int width = o.width, height = o.height;
+    SDL_GetWindowSize(window, &width, &height);
+    // Simulate: a fixed number of steps, or (max speed) as many as fit the
+    // frame's time budget. Headless runs step a fixed number for reproducibility.
+    sim.SetRecording({.series = v.curves_visible, .policy = v.policy_visible});
+    const auto sim_start = Clock::now();
+    const int64_t user_steps_before = sim.user_steps();
+    if (v.playing) {
+      if (v.max_speed && !o.headless) {
+        do sim.Step();
+        while (std::chrono::duration<double, std::milli>(Clock::now() - sim_start).count() < v.frame_budget_ms);
+      } else {
+        for (int i = 0; i < v.steps_per_frame; ++i) sim.Step();
+      }
+    }
+    const double sim_seconds = std::chrono::duration<double>(Clock::now() - sim_start).count();
+    sim_seconds_total += sim_seconds;
+    if (v.playing && sim_seconds > 0) {
+      v.sim_ms = 1e3 * sim_seconds;
+      v.sim_rate = double(sim.user_steps() - user_steps_before) / sim_seconds;
+    }
+
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplSDL2_NewFrame();
     ImGui::NewFrame();
-    const float w = float(o.width), h = float(o.height);
-    ImGui::SetNextWindowPos(ImVec2(0, 0), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(w * 0.3f, h * 0.62f), ImGuiCond_FirstUseEver);
+    const float w = float(width), h = float(height);
+    auto place = [](float x, float y, float ww, float hh) {
+      ImGui::SetNextWindowPos(ImVec2(x, y), ImGuiCond_FirstUseEver);
+      ImGui::SetNextWindowSize(ImVec2(ww, hh), ImGuiCond_FirstUseEver);
+    };
+    place(0, 0, w * 0.27f, h * 0.55f);
     ImGui::Begin("Controls");
-    ImGui::Text("%s  (agent %s)", sim.scenario.resolved.value("name", "").c_str(),
-                sim.scenario.agent["type"].get<std::string>().c_str());
-    ImGui::Text("step %lld, %d user slots", (long long)sim.steps, sim.batch->rows);
-    if (ImGui::Button(playing ? "Pause" : "Play")) playing = !playing;
-    ImGui::SameLine();
-    if (ImGui::Button("Step")) sim.Step();
-    ImGui::SliderInt("steps / frame", &steps_per_frame, 1, 100);
-    ImGui::InputInt("seed", &seed_input);
-    if (ImGui::Button("Restart with this seed")) sim.Start(o, uint64_t(std::max(0, seed_input))), selected = -1;
-    ImGui::Text("simulation + policy: %.3g user-steps/s", steps_per_second);
-    ImGui::Separator();
-    Heatmap(*sim.heatmap);
+    Controls(sim, v);
     ImGui::End();
-    ImGui::SetNextWindowPos(ImVec2(w * 0.3f, 0), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(w * 0.7f, h * 0.62f), ImGuiCond_FirstUseEver);
-    ImGui::Begin("Population map");
-    ImGui::Text("%zu of %d users drawn (observed interests%s); click a user to select",
-                sim.drawn.size(), sim.batch->rows, sim.map.pca() ? ", PCA" : " on a topic circle");
-    PopulationMap(sim, selected);
-    ImGui::End();
-    ImGui::SetNextWindowPos(ImVec2(0, h * 0.62f), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(w, h * 0.38f), ImGuiCond_FirstUseEver);
-    ImGui::Begin("Curves");
-    {
-      const ImVec2 avail = ImGui::GetContentRegionAvail();
-      const ImVec2 half((avail.x - ImGui::GetStyle().ItemSpacing.x) / 2, avail.y);
-      Curve("reward / user-step", sim.reward, PlotColor(0), false, half);
-      ImGui::SameLine();
-      Curve("CTR", sim.ctr, PlotColor(1), true, half);
+    if (v.show_map) {
+      place(w * 0.27f, 0, w * 0.40f, h * 0.55f);
+      if (ImGui::Begin("Population map", &v.show_map)) PopulationMap(sim, v);
+      ImGui::End();
     }
-    ImGui::End();
+    if (v.show_session) {
+      place(w * 0.67f, 0, w * 0.33f, h * 0.55f);
+      if (ImGui::Begin("Session inspector", &v.show_session)) SessionInspector(sim);
+      ImGui::End();
+    }
+    // A collapsed or closed view is not drawn and what only it reads is not recorded.
+    v.policy_visible = v.curves_visible = false;
+    if (v.show_policy) {
+      place(0, h * 0.55f, w * 0.27f, h * 0.45f);
+      if (ImGui::Begin("Policy", &v.show_policy)) PolicyView(sim), v.policy_visible = true;
+      ImGui::End();
+    }
+    if (v.show_curves) {
+      place(w * 0.27f, h * 0.55f, has_meta ? w * 0.46f : w * 0.73f, h * 0.45f);
+      if (ImGui::Begin("Curves", &v.show_curves)) CurvesView(sim, v), v.curves_visible = true;
+      ImGui::End();
+    }
+    if (has_meta && v.show_meta) {
+      place(w * 0.73f, h * 0.55f, w * 0.27f, h * 0.45f);
+      if (ImGui::Begin("Meta view", &v.show_meta)) MetaView(sim, v);
+      ImGui::End();
+    }
     ImGui::Render();
-    glViewport(0, 0, o.width, o.height);
+    glViewport(0, 0, width, height);
     glClearColor(0.08f, 0.08f, 0.1f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (o.headless && frame + 1 >= o.frames) {
-      if (!o.screenshot.empty() && !WritePng(o.screenshot, o.width, o.height)) {
+    if (o.headless && frames + 1 >= o.frames) {
+      if (!o.screenshot.empty() && !WritePng(o.screenshot, width, height)) {
         std::fprintf(stderr, "error: cannot write %s\n", o.screenshot.c_str());
         exit_code = 1;
       }
       quit = true;
     }
     SDL_GL_SwapWindow(window);
+    v.frame_ms = std::chrono::duration<double, std::milli>(Clock::now() - frame_start).count();
   }
+  const double wall = std::chrono::duration<double>(Clock::now() - run_start).count();
+  std::fprintf(stderr,
+               "viz: %d frames in %.2f s (%.1f frames/s), %lld steps of %d user slots: %.3g user-steps/s while "
+               "simulating, %.3g user-steps/s overall (simulation %.0f%% of wall time)\n",
+               frames, wall, frames / std::max(1e-9, wall), (long long)sim.steps(), sim.rows(),
+               double(sim.user_steps()) / std::max(1e-9, sim_seconds_total), double(sim.user_steps()) / std::max(1e-9, wall),
+               100.0 * sim_seconds_total / std::max(1e-9, wall));
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplSDL2_Shutdown();
   ImGui::DestroyContext();

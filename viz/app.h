@@ -1,31 +1,52 @@
-// `cohort viz SCENARIO`: the scenario's environment and agent stepping live in
-// an SDL2 + Dear ImGui (OpenGL3) window. A first version (issue 5): controls
-// (play, pause, single step, speed, restart with a new seed), the population
-// map (sampled users' observed interests on a topic circle, the selected
-// user's slate and click), the topic x slate-position heatmap with policy
-// entropy and coverage, and the reward / CTR curves. With `headless` it
-// renders through SDL's offscreen driver (Mesa) and writes a PNG.
+// `cohort viz SCENARIO [--agent CHECKPOINT] [--rule RULE]`: the scenario's
+// environment and agent stepping live in an SDL2 + Dear ImGui (OpenGL3)
+// window. Views (each a window that can be collapsed or closed; a hidden view
+// costs nothing):
+//   Controls        play, pause, single step, speed (steps per frame or a
+//                   per-frame time budget), restart with a seed, learning on
+//                   or off, live environment parameters, measured speed
+//   Population map  users (a sample drawn, every user aggregated as a density)
+//                   and the selected user's candidates in a 2-D projection
+//                   (topic circle or PCA), interest trails, the slate and the
+//                   click; colour by interest, segment, satisfaction or budget
+//   Session         the selected user's steps: candidates, slate, true click
+//                   probabilities next to the agent's own scores, click, watch
+//                   time, budget, boredom, satisfaction, leaving and returning
+//   Policy          topic x slate-position heatmap; entropy, coverage and
+//                   diversity over time
+//   Curves          reward, CTR, return, retention, myopic normalized reward,
+//                   the agent's training statistics, and with --agent the
+//                   training run's own metrics.jsonl as it grows
+//   Meta view       the learned rule's output against its baseline's (Adam,
+//                   PPO-clip, fixed exploration) along one input, the others
+//                   (including progress t/T) on sliders
+// With `headless` it renders through SDL's offscreen driver (Mesa), writes a
+// PNG and prints the measured speed.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "viz/sim.h"
+
 namespace cohort::viz {
 
 struct VizOptions {
-  std::string scenario;
-  std::vector<std::string> overrides;  // --set
+  SimOptions sim;
   bool headless = false;
-  int frames = 60;                     // headless: frames to render (playing)
-  std::string screenshot;              // headless: PNG written after the last frame
-  int width = 1280, height = 800;
+  int frames = 60;         // headless: frames to render (playing)
+  std::string screenshot;  // headless: PNG written after the last frame
+  int width = 1600, height = 1000;
   int steps_per_frame = 1;
-  int max_users = 4096;                // user slots simulated (the scenario's num_envs, capped)
-  int drawn_users = 500;               // users drawn on the map (the rest are aggregated)
+  int select = -1;         // user slot selected at start (-1: the first drawn user)
+  // Views open at start (Controls is always open): any of map, session,
+  // policy, curves, meta.
+  std::vector<std::string> views = {"map", "session", "policy", "curves", "meta"};
+  std::string color_by = "interest";  // the map's colouring: interest, segment, satisfaction, budget
 };
 
-// Returns the process exit code; throws InputError for a bad scenario.
+// Returns the process exit code; throws InputError for bad input.
 int RunViz(const VizOptions& options);
 
 }  // namespace cohort::viz

@@ -1,0 +1,254 @@
+// The visualizer's simulation (viz/sim.h), without a window: recording the
+// views does not change the run, the session log tells the truth about each
+// step, live edits, the population aggregate, and loading a trained agent
+// (--agent) or a learned rule (--rule), with their input errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "agents/bandits.h"
+#include "agents/learnable.h"
+#include "agents/registry.h"
+#include "agents/trainer.h"
+#include "env/io.h"
+#include "input_error_of.h"
+#include "viz/sim.h"
+
+namespace fs = std::filesystem;
+
+namespace cohort {
+namespace {
+
+const std::string kRecsim = std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json";
+
+viz::SimOptions Options(std::vector<std::string> sets) {
+  viz::SimOptions o;
+  o.scenario = kRecsim;
+  o.overrides = std::move(sets);
+  o.drawn_users = 16;
+  return o;
+}
+
+std::string AgentBytes(const Agent& a) {
+  BinaryWriter w;
+  a.Save(w);
+  return w.data();
+}
+
+fs::path Fresh(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("cohort_test_viz_sim_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+}  // namespace
+
+// The window's loop (with every view recorded and a user followed) is the
+// runner's loop: the same slates and rewards as Act/Step/Observe/Update by hand,
+// and the same learned state.
+TEST_CASE("viz sim: recording the views does not change the run") {
+  viz::Sim sim(Options({"agent.type=linucb", "run.num_envs=48"}));
+  sim.Select(5);
+  const Scenario s = LoadScenario(kRecsim, {"agent.type=linucb", "run.num_envs=48"}, AgentRegistry());
+  VecEnv env(s.env, s.seed, s.variant, VecEnv::Options{48, 1, -1});
+  AgentContext ctx{&s.env, &env, s.seed, s.variant, 48, s.run.train_steps};
+  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx);
+  SlateBatch slates;
+  slates.Resize(48, s.env.slate_size);
+  const StepBatch* batch = &env.Reset();
+  for (int t = 0; t < 120; ++t) {
+    agent->Act(*batch, slates);
+    batch = &env.Step(slates);
+    agent->Observe(*batch);
+    agent->Update();
+    sim.Step();
+    REQUIRE(sim.slates().index == slates.index);
+    REQUIRE(sim.batch().reward == batch->reward);
+  }
+  CHECK(AgentBytes(sim.agent()) == AgentBytes(*agent));
+  CHECK(sim.series().reward.size() == 120);
+  CHECK(sim.steps() == 120);
+}
+
+// Each record: the slate's true click probabilities and P(no click) sum to 1,
+// the click and watch time match the step's outcome, the agent's scores rank
+// its slate (LinUCB acts greedily on its index), and an ended episode names the
+// slot's next user.
+TEST_CASE("viz sim: the session log of the selected user") {
+  viz::Sim sim(Options({"agent.type=linucb", "run.num_envs=8", "env.users.time_budget.mean=12"}));
+  sim.Select(3);
+  int ended = 0, clicks = 0;
+  for (int t = 0; t < 200; ++t) {
+    sim.Step();
+    REQUIRE_FALSE(sim.session().empty());
+    const viz::SessionRecord& r = sim.session().back();
+    CHECK(r.step == sim.steps());
+    double total = r.no_click_prob;
+    for (double p : r.click_prob) total += p;
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-9));
+    CHECK(r.clicked == sim.batch().click_position[3]);
+    CHECK((r.watch_time > 0.0) == (r.clicked >= 0));
+    clicks += r.clicked >= 0;
+    REQUIRE(r.score_name == "UCB index");
+    std::vector<double> in_slate;
+    double best_outside = -1e300;
+    for (size_t c = 0; c < r.agent_score.size(); ++c) {
+      const bool shown = std::find(r.slate.begin(), r.slate.end(), int32_t(c)) != r.slate.end();
+      if (shown) in_slate.push_back(r.agent_score[c]);
+      else best_outside = std::max(best_outside, r.agent_score[c]);
+    }
+    CHECK(*std::min_element(in_slate.begin(), in_slate.end()) >= best_outside);
+    if (r.terminated) {
+      ++ended;
+      CHECK(r.next_user != r.user);
+      CHECK(r.end_reason == EndReason::kBudget);
+    }
+  }
+  CHECK(ended > 3);
+  CHECK(clicks > 20);
+  CHECK(sim.session().size() == 200);
+  sim.Select(4);
+  CHECK(sim.session().empty());
+}
+
+TEST_CASE("viz sim: live edits take effect, survive a restart and can be undone") {
+  viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=16"}));
+  viz::LiveParams p = sim.live();
+  CHECK(p.temperature == sim.scenario().env.choice.temperature);
+  p.temperature = 0.05;
+  p.boredom_increment = 0.4;
+  sim.SetLive(p);
+  CHECK(sim.env().model().params().choice.temperature == 0.05);
+  CHECK(sim.env().Boredom(0) != nullptr);
+  for (int t = 0; t < 5; ++t) sim.Step();
+  sim.Restart(9);
+  CHECK(sim.seed() == 9);
+  CHECK(sim.steps() == 0);
+  CHECK(sim.env().model().params().choice.temperature == 0.05);
+  CHECK(sim.env().model().params().dynamics.boredom_increment == 0.4);
+  sim.SetLive(sim.scenario_live());
+  CHECK(sim.env().model().params().choice.temperature == sim.scenario().env.choice.temperature);
+}
+
+// The aggregate behind the drawn sample bins every active user once.
+TEST_CASE("viz sim: the density grid aggregates every user") {
+  viz::Sim sim(Options({"agent.type=random", "run.num_envs=5000"}));
+  sim.Step();
+  const viz::DensityGrid g = sim.Density(sim.topic_map(), true, 32);
+  int64_t active = 0;
+  for (int r = 0; r < sim.rows(); ++r) active += sim.batch().active[size_t(r)];
+  CHECK(g.users == active);
+  CHECK(std::accumulate(g.count.begin(), g.count.end(), 0.0) == doctest::Approx(double(active)));
+  CHECK(g.max > 1.0f);
+  CHECK(sim.drawn().size() == 16);
+}
+
+// Series are per-step means over the users that acted.
+TEST_CASE("viz sim: per-step series") {
+  viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=32"}));
+  for (int t = 0; t < 30; ++t) sim.Step();
+  const auto& s = sim.series();
+  CHECK(s.reward.size() == 30);
+  double mean = 0.0;
+  for (int r = 0; r < 32; ++r) mean += sim.batch().reward[size_t(r)] / 32.0;
+  CHECK(s.reward.last() == doctest::Approx(mean));
+  for (size_t i = 0; i < s.slate_diversity.size(); ++i) {
+    CHECK(s.slate_diversity.at(i) > 0.0);
+    CHECK(s.slate_diversity.at(i) <= 1.0);
+    CHECK(s.coverage.at(i) <= 1.0);
+  }
+  // The myopic normalized reward of the myopic oracle is 1 by construction.
+  viz::Sim oracle(Options({"agent.type=oracle", "run.num_envs=32"}));
+  oracle.Step();
+  CHECK(oracle.series().normalized_reward.last() == doctest::Approx(1.0));
+}
+
+TEST_CASE("viz sim: --agent loads a training checkpoint's policy") {
+  const fs::path dir = Fresh("checkpoint");
+  const Scenario run = LoadScenario(kRecsim,
+                                    {"agent.type=epsilon_greedy", "run.num_envs=16", "run.episodes=16",
+                                     "run.train_steps=40", "run.eval_every=20"},
+                                    AgentRegistry());
+  TrainOptions t;
+  t.out_dir = dir.string();
+  REQUIRE_FALSE(TrainScenario(run, t).interrupted);
+
+  viz::SimOptions o = Options({"agent.type=random"});  // the checkpoint's agent replaces the scenario's
+  o.agent_checkpoint = dir.string();
+  viz::Sim sim(o);
+  CHECK(sim.agent().type() == "epsilon_greedy");
+  CHECK(sim.rows() == 16);
+  CHECK_FALSE(sim.learning());
+  CHECK(sim.run_dir() == dir.string());
+  CHECK(sim.agent_label().find("checkpoint at step 40") != std::string::npos);
+  // The trained state, not a fresh agent's.
+  const CheckpointInfo info = ReadCheckpointInfo(dir.string());
+  VecEnv env(run.env, run.seed, run.variant, VecEnv::Options{16, 1, -1});
+  AgentContext ctx{&run.env, &env, run.seed, run.variant, 16, run.run.train_steps};
+  std::unique_ptr<Agent> fresh = MakeAgent(run.agent, ctx), loaded = MakeAgent(run.agent, ctx);
+  LoadCheckpointAgent(info, run, *loaded);
+  loaded->SetTraining(false);
+  fresh->SetTraining(false);
+  CHECK(AgentBytes(sim.agent()) == AgentBytes(*loaded));
+  CHECK(AgentBytes(sim.agent()) != AgentBytes(*fresh));
+  // Frozen: the evaluation loop (Act only), exactly as the runner evaluates.
+  VecEnv shown(sim.scenario().env, sim.seed(), 0, VecEnv::Options{16, 1, -1});
+  SlateBatch slates;
+  slates.Resize(16, run.env.slate_size);
+  const StepBatch* batch = &shown.Reset();
+  for (int i = 0; i < 10; ++i) {
+    sim.Step();
+    loaded->Act(*batch, slates);
+    batch = &shown.Step(slates);
+    REQUIRE(sim.slates().index == slates.index);
+  }
+  CHECK(AgentBytes(sim.agent()) == AgentBytes(*loaded));
+  CHECK(sim.updates() == 0);
+
+  viz::SimOptions shape = Options({"env.slate_size=3"});
+  shape.agent_checkpoint = dir.string();
+  CHECK(testing::InputErrorOf([&] { viz::Sim s(shape); }).find("/env/slate_size: differs from the trained agent") !=
+        std::string::npos);
+  viz::SimOptions missing = Options({});
+  missing.agent_checkpoint = (dir / "nothing_here").string();
+  CHECK(testing::InputErrorOf([&] { viz::Sim s(missing); }).find("has no checkpoint.bin") != std::string::npos);
+}
+
+TEST_CASE("viz sim: --rule puts a learned rule in its slot") {
+  const fs::path dir = Fresh("rule");
+  const LearnableRule& rule = bandits::ExplorationRule();
+  std::vector<float> theta(size_t(rule.theta_size), 0.0f);
+  theta[0] = 0.7f;
+  const std::string path = (dir / "rule.json").string();
+  WriteRuleFile(path, rule, theta, json::object());
+
+  viz::SimOptions o = Options({"agent.type=linucb", "run.num_envs=8"});
+  o.rule = path;
+  viz::Sim sim(o);
+  REQUIRE(sim.rule() == FindLearnableRule("meta_schedule"));
+  CHECK(sim.rule_theta() == theta);
+  CHECK(sim.agent_config()["exploration"]["type"] == "meta_schedule");
+  // The meta view's probe: exp(0.7) at every t/T; the baseline 1.
+  const RuleProbe& probe = sim.rule()->probe;
+  REQUIRE(probe.evaluate);
+  CHECK(probe.evaluate(theta, {0.5, 60.0}, sim.agent_config()) == doctest::Approx(std::exp(0.7)));
+  CHECK(probe.evaluate(std::vector<float>(theta.size(), 0.0f), {0.5, 60.0}, sim.agent_config()) == 1.0);
+  sim.Step();
+
+  viz::SimOptions wrong_agent = Options({"agent.type=greedy"});
+  wrong_agent.rule = path;
+  CHECK(testing::InputErrorOf([&] { viz::Sim s(wrong_agent); }).find("does not have") != std::string::npos);
+  viz::SimOptions both = o;
+  both.agent_checkpoint = dir.string();
+  CHECK(testing::InputErrorOf([&] { viz::Sim s(both); }).find("not both") != std::string::npos);
+  const std::string bad = (dir / "bad.json").string();
+  WriteFileAtomic(bad, R"({"kind": "cohort_something_else", "version": 1, "theta": []})");
+  viz::SimOptions unknown = o;
+  unknown.rule = bad;
+  CHECK(testing::InputErrorOf([&] { viz::Sim s(unknown); }).find("unknown rule kind") != std::string::npos);
+}
+
+}  // namespace cohort
