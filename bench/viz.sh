@@ -15,6 +15,11 @@ shift $(( $# > 2 ? 2 : $# )) || true
 users=("$@")
 [ ${#users[@]} -gt 0 ] || users=(1000 100000)
 export SDL_VIDEODRIVER=offscreen
+# llvmpipe rasterizes on worker threads that run on while the next frame
+# simulates; on 2 cores they take the simulation's cores (a GPU would not).
+# LP_NUM_THREADS=0 rasterizes inside the frame's drawing time instead, so
+# "while simulating" measures Cohort alone; override with LP_NUM_THREADS=...
+export LP_NUM_THREADS=${LP_NUM_THREADS:-0}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 frames=60

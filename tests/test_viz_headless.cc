@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "agents/registry.h"
+#include "agents/trainer.h"
 #include "viz/app.h"
 
 namespace {
@@ -46,6 +48,34 @@ TEST_CASE("viz: a headless run with a learned rule draws every view") {
   CHECK(w == 1200);
   CHECK(h == 800);
   fs::remove(png);
+}
+
+// --agent: a training run's policy, frozen, with the run's metrics.jsonl in Curves.
+TEST_CASE("viz: a headless run shows a training run's policy") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "cohort_test_viz_agent";
+  fs::remove_all(dir);
+  const std::string scenario = std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json";
+  cohort::TrainOptions t;
+  t.out_dir = (dir / "run").string();
+  REQUIRE_FALSE(cohort::TrainScenario(cohort::LoadScenario(scenario,
+                                                           {"agent.type=ucb1", "run.num_envs=16", "run.episodes=16",
+                                                            "run.train_steps=30", "run.eval_every=10"},
+                                                           cohort::AgentRegistry()),
+                                      t)
+                    .interrupted);
+  cohort::viz::VizOptions o;
+  o.sim.scenario = scenario;
+  o.sim.agent_checkpoint = t.out_dir;
+  o.headless = true;
+  o.frames = 5;
+  o.screenshot = (dir / "shot.png").string();
+  o.width = 1000, o.height = 700;
+  REQUIRE(cohort::viz::RunViz(o) == 0);
+  int w = 0, h = 0;
+  CHECK(Colours(o.screenshot, &w, &h) > 20);
+  CHECK(w == 1000);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("viz: a headless run writes a non-trivial PNG of the requested size") {

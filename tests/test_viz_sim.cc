@@ -137,7 +137,7 @@ TEST_CASE("viz sim: live edits take effect, survive a restart and can be undone"
 TEST_CASE("viz sim: the density grid aggregates every user") {
   viz::Sim sim(Options({"agent.type=random", "run.num_envs=5000"}));
   sim.Step();
-  const viz::DensityGrid g = sim.Density(sim.topic_map(), true, 32);
+  const viz::DensityGrid g = sim.Density(sim.topic_map(), true, 32, 1.0f);  // the topic circle lies in the unit disc
   int64_t active = 0;
   for (int r = 0; r < sim.rows(); ++r) active += sim.batch().active[size_t(r)];
   CHECK(g.users == active);

@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr uint64_t kProbeEntity = uint64_t(1) << 43;  // the viz's own stream (normalized reward)
-constexpr int kProbeRows = 64;
+constexpr int kProbeRows = 32;  // its cost: an exact oracle slate per row and step
 constexpr int kRandomSlates = 4;
 
 // The learnable rule whose rule file this is (its "kind").
@@ -352,10 +352,10 @@ void Sim::RecordSlates() {
   series_.coverage.Push(rows > 0 ? double(covered) / topics : kNaN);
 }
 
-DensityGrid Sim::Density(const Projection2D& map, bool true_interests, int bins) const {
+DensityGrid Sim::Density(const Projection2D& map, bool true_interests, int bins, float extent) const {
   DensityGrid g;
   g.bins = bins;
-  g.extent = map.pca() ? 2.5f : 1.0f;
+  g.extent = extent;
   g.count.assign(size_t(bins) * size_t(bins), 0.0f);
   const StepBatch& b = *batch_;
   for (int r = 0; r < b.rows; ++r) {

@@ -125,8 +125,9 @@ class Sim {
   const std::deque<SessionRecord>& session() const { return session_; }
   static constexpr size_t kSessionCapacity = 400;
 
-  // All active users' interests (true or observed) projected by `map`.
-  DensityGrid Density(const Projection2D& map, bool true_interests, int bins) const;
+  // All active users' interests (true or observed) projected by `map`, on
+  // [-extent, extent]^2 (users outside are not counted).
+  DensityGrid Density(const Projection2D& map, bool true_interests, int bins, float extent) const;
 
   const Scenario& scenario() const { return scenario_; }
   const VecEnv& env() const { return *env_; }
