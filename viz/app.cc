@@ -599,22 +599,24 @@ void CurvesView(Sim& sim, ViewState& v) {
     ImGui::Text("the training run %s (metrics.jsonl, %lld lines, reread when it changes)", sim.run_dir().c_str(),
                 (long long)v.run.lines);
     slot = 0;
-    for (const char* key : {"normalized_score", "return_mean", "ctr", "return_rate", "slate_diversity"}) {
-      auto it = v.run.eval.find(key);
-      if (it == v.run.eval.end()) continue;
-      next();
-      PlotLine l = it->second;
-      l.color = PlotColor(slot % 6);
-      LinePlot(("##run_" + std::string(key)).c_str(), {l}, cell, Opts(std::string("evaluation: ") + key, "training step", ""));
-    }
-    for (const char* key : {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}) {
-      auto it = v.run.train.find(key);
-      if (it == v.run.train.end()) continue;
-      next();
-      PlotLine l = it->second;
-      l.color = PlotColor(slot % 6);
-      LinePlot(("##runt_" + std::string(key)).c_str(), {l}, cell, Opts(std::string("training: ") + key, "training step", ""));
-    }
+    struct Section {
+      const std::map<std::string, PlotLine>* lines;
+      const char* kind;
+      std::vector<const char*> keys;
+    };
+    const Section sections[] = {
+        {&v.run.eval, "evaluation", {"normalized_score", "return_mean", "ctr", "return_rate", "slate_diversity"}},
+        {&v.run.train, "training", {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}}};
+    for (const Section& section : sections)
+      for (const char* key : section.keys) {
+        auto it = section.lines->find(key);
+        if (it == section.lines->end()) continue;
+        next();
+        PlotLine l = it->second;
+        l.color = PlotColor(slot % 6);
+        const std::string title = std::string(section.kind) + ": " + key;
+        LinePlot(("##run " + title).c_str(), {l}, cell, Opts(title, "training step"));
+      }
   }
 }
 
