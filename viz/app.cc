@@ -113,6 +113,8 @@ struct ViewState {
   int64_t density_step = -1;
   bool density_true = false;
   float pca_extent = 0.0f;
+  bool use_pca = false;
+  Projection2D pca = Projection2D::TopicCircle(1);
   Clock::time_point density_time{};
   std::vector<std::array<float, 2>> trail;  // the selected user's projected interests
   int64_t trail_user = -1;
@@ -210,7 +212,7 @@ void PopulationMap(Sim& sim, ViewState& v) {
   ImGui::SetNextItemWidth(170);
   ImGui::Combo("colour", &v.color_by, kColorByNames, IM_ARRAYSIZE(kColorByNames));
   ImGui::SameLine();
-  ImGui::Checkbox("true interests", &v.true_interests);
+  if (ImGui::Checkbox("true interests", &v.true_interests)) v.trail.clear();
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("privileged: the simulator's hidden interests (off: what the agent observes)");
   ImGui::Checkbox("density of all users", &v.show_density);
   ImGui::SameLine();
@@ -219,7 +221,15 @@ void PopulationMap(Sim& sim, ViewState& v) {
   ImGui::Checkbox("trail", &v.show_trail);
 
   const StepBatch& b = sim.batch();
-  const Projection2D& map = sim.topic_map();
+  if (!sim.topic_map().pca()) {  // per-topic interests: the topic circle, or PCA on demand
+    ImGui::SameLine();
+    if (ImGui::Checkbox("PCA", &v.use_pca)) {
+      if (v.use_pca) v.pca = sim.PcaNow(v.true_interests), v.pca_extent = 0.0f;
+      v.trail.clear(), v.density.bins = 0;  // both are in the old projection
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("principal axes of the current interests (fixed until toggled again)");
+  }
+  const Projection2D& map = v.use_pca && !sim.topic_map().pca() ? v.pca : sim.topic_map();
   const int dim = b.dim, topics = sim.scenario().env.num_topics;
   auto interests = [&](int r) { return v.true_interests ? sim.env().TrueInterests(r) : b.Interests(r); };
 

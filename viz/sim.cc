@@ -352,6 +352,14 @@ void Sim::RecordSlates() {
   series_.coverage.Push(rows > 0 ? double(covered) / topics : kNaN);
 }
 
+Projection2D Sim::PcaNow(bool true_interests) const {
+  const int n = std::min(users_, 4096), dim = batch_->dim;
+  std::vector<float> data(size_t(n) * size_t(dim));
+  for (int r = 0; r < n; ++r)
+    std::copy_n(true_interests ? env_->TrueInterests(r) : batch_->Interests(r), dim, &data[size_t(r) * size_t(dim)]);
+  return Projection2D::Pca(data, n, dim);
+}
+
 DensityGrid Sim::Density(const Projection2D& map, bool true_interests, int bins, float extent) const {
   DensityGrid g;
   g.bins = bins;

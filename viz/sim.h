@@ -139,7 +139,11 @@ class Sim {
   uint64_t seed() const { return seed_; }
   int64_t steps() const { return steps_; }
   const std::vector<int64_t>& drawn() const { return drawn_; }
+  // The scenario's map: topics on a circle when observations are per topic,
+  // else PCA of the first users' interests.
   const Projection2D& topic_map() const { return topic_map_; }
+  // PCA of the current interests (true or observed) of up to 4096 users.
+  Projection2D PcaNow(bool true_interests) const;
   const SlateHeatmap& heatmap() const { return *heatmap_; }
   void ClearHeatmap() { heatmap_->Clear(); }
   std::string agent_label() const;  // "reinforce (checkpoint step 600, frozen)" etc.
