@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agents/registry.h"
+#include "env/serialize.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
 
@@ -101,6 +102,68 @@ inline std::string ActsByTopScores(Agent& agent, VecEnv& env, const StepBatch*& 
     }
     obs = &env.Step(s);
   }
+  return "";
+}
+
+// What a training run did: every slate, the summed reward, user-steps, the
+// number of updates and every Update() statistic in order.
+struct Trace {
+  std::vector<int32_t> slates;
+  double reward = 0.0;
+  int64_t user_steps = 0;
+  int updates = 0;
+  std::vector<double> stats;
+};
+
+// Trains `agent` for `steps` steps of `env` from `obs` (Act, Step, Observe,
+// Update) and returns the last observation. With `inspect`, CandidateScores
+// on every row before and after each Act.
+inline const StepBatch* Train(Agent& agent, VecEnv& env, const StepBatch* obs, int steps, Trace& trace,
+                              bool inspect = false) {
+  SlateBatch s;
+  s.Resize(obs->rows, obs->slate_size);
+  for (int i = 0; i < steps; ++i) {
+    if (inspect) InspectAllRows(agent, *obs);
+    agent.Act(*obs, s);
+    if (inspect) InspectAllRows(agent, *obs);
+    trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
+    obs = &env.Step(s);
+    agent.Observe(*obs);
+    const std::map<std::string, double> stats = agent.Update();
+    if (!stats.empty()) ++trace.updates;
+    for (const auto& [name, v] : stats) trace.stats.push_back(v);
+    for (int r = 0; r < obs->rows; ++r) trace.reward += obs->reward[size_t(r)];
+    trace.user_steps += obs->rows;
+  }
+  return obs;
+}
+
+// The agent's Save() bytes.
+inline std::string Checkpoint(const Agent& agent) {
+  BinaryWriter w;
+  agent.Save(w);
+  return w.data();
+}
+
+// Trains two agents from `make` (each on its own env from `make_env`) for
+// `steps` steps, the second inspecting every row around each Act; returns the
+// first difference in slates, rewards, statistics or Save() bytes, or "".
+// *trace receives the first run's trace (for the caller's sanity checks).
+template <typename MakeEnv, typename MakeAgent>
+std::string InspectionChangesTraining(const MakeEnv& make_env, const MakeAgent& make, int steps, Trace* trace) {
+  Trace traces[2];
+  std::string ends[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    std::unique_ptr<VecEnv> env = make_env();
+    std::unique_ptr<Agent> agent = make(*env);
+    Train(*agent, *env, &env->Reset(), steps, traces[pass], /*inspect=*/pass == 1);
+    ends[pass] = Checkpoint(*agent);
+  }
+  *trace = traces[0];
+  if (traces[0].slates != traces[1].slates) return "slates differ";
+  if (traces[0].reward != traces[1].reward) return "rewards differ";
+  if (traces[0].stats != traces[1].stats) return "update statistics differ";
+  if (ends[0] != ends[1]) return "Save() bytes differ";
   return "";
 }
 

@@ -25,6 +25,9 @@ void SyncTarget(Agent& a);
 namespace {
 
 using namespace cohort;
+using testing::Checkpoint;
+using testing::Trace;
+using testing::Train;
 namespace dt = cohort::torch_agents::dqn_testing;
 
 EnvParams Recsim(const std::vector<std::string>& sets = {}) {
@@ -42,33 +45,6 @@ const testing::TestRegistrar& Registrar() {
     return reg;
   }();
   return *r;
-}
-
-struct Trace {
-  double reward = 0.0;
-  std::vector<int32_t> slates;
-  std::vector<double> stats;
-};
-// With `inspect`, CandidateScores on every row before and after each Act.
-void Train(Agent& agent, VecEnv& env, const StepBatch*& b, int steps, Trace& trace, bool inspect = false) {
-  SlateBatch s;
-  s.Resize(env.num_envs(), b->slate_size);
-  for (int t = 0; t < steps; ++t) {
-    if (inspect) testing::InspectAllRows(agent, *b);
-    agent.Act(*b, s);
-    if (inspect) testing::InspectAllRows(agent, *b);
-    trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
-    b = &env.Step(s);
-    for (int r = 0; r < b->rows; ++r) trace.reward += b->reward[size_t(r)];
-    agent.Observe(*b);
-    for (const auto& [name, v] : agent.Update()) trace.stats.push_back(v);
-  }
-}
-
-std::string Checkpoint(const Agent& a) {
-  BinaryWriter w;
-  a.Save(w);
-  return w.data();
 }
 
 json SmallConfig() {
@@ -129,7 +105,7 @@ DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the gre
   auto agent = Registrar().Make(SmallConfig(), ctx);
   const StepBatch* b = &env.Reset();
   Trace trace;
-  Train(*agent, env, b, 60, trace);  // some updates: Q is no longer the initial network
+  b = Train(*agent, env, b, 60, trace);  // some updates: Q is no longer the initial network
   DOCTEST_REQUIRE(!trace.stats.empty());
   agent->SetTraining(false);
   // The same values as the whole batch's forward pass (the test seam).
@@ -149,23 +125,11 @@ DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the gre
 DOCTEST_TEST_CASE("dqn CandidateScores between steps leaves training bit-identical") {
   const EnvParams p = Recsim();
   const int B = 16;
-  Trace traces[2];
-  std::string ends[2];
-  for (int pass = 0; pass < 2; ++pass) {
-    VecEnv::Options o;
-    o.num_envs = B;
-    VecEnv env(p, 31, 0, o);
-    AgentContext ctx{&p, &env, 31, 0, B, 0};
-    auto agent = Registrar().Make(SmallConfig(), ctx);
-    const StepBatch* b = &env.Reset();
-    Train(*agent, env, b, 60, traces[pass], /*inspect=*/pass == 1);
-    ends[pass] = Checkpoint(*agent);
-  }
-  DOCTEST_CHECK(!traces[0].stats.empty());
-  DOCTEST_CHECK(traces[0].slates == traces[1].slates);
-  DOCTEST_CHECK(traces[0].reward == traces[1].reward);
-  DOCTEST_CHECK(traces[0].stats == traces[1].stats);
-  DOCTEST_CHECK(ends[0] == ends[1]);
+  auto make_env = [&] { return std::make_unique<VecEnv>(p, 31, 0, VecEnv::Options{B, 1, -1}); };
+  auto make = [&](VecEnv& env) { return Registrar().Make(SmallConfig(), AgentContext{&p, &env, 31, 0, B, 0}); };
+  Trace trace;
+  DOCTEST_CHECK(testing::InspectionChangesTraining(make_env, make, 60, &trace) == "");
+  DOCTEST_CHECK(!trace.stats.empty());
 }
 
 DOCTEST_TEST_CASE("dqn TD target: online argmax on the next state, evaluated by the target network") {
@@ -219,7 +183,7 @@ DOCTEST_TEST_CASE("dqn Save/Load round trip continues bit-identically (replay in
     AgentContext ctx{&p, &env, 11, 0, B, first + second};
     auto agent = Registrar().Make(SmallConfig(), ctx);
     const StepBatch* b = &env.Reset();
-    Train(*agent, env, b, first + second, whole);
+    b = Train(*agent, env, b, first + second, whole);
     end_whole = Checkpoint(*agent);
   }
   {
@@ -229,7 +193,7 @@ DOCTEST_TEST_CASE("dqn Save/Load round trip continues bit-identically (replay in
     AgentContext ctx{&p, &env, 11, 0, B, first + second};
     auto agent = Registrar().Make(SmallConfig(), ctx);
     const StepBatch* b = &env.Reset();
-    Train(*agent, env, b, first, resumed);
+    b = Train(*agent, env, b, first, resumed);
     const std::string saved = Checkpoint(*agent);
     DOCTEST_CHECK(saved.size() > 16 * 1000);  // the replay buffer is in it
     agent.reset();
@@ -237,7 +201,7 @@ DOCTEST_TEST_CASE("dqn Save/Load round trip continues bit-identically (replay in
     BinaryReader in(saved, "test");
     fresh->Load(in);
     DOCTEST_CHECK(in.done());
-    Train(*fresh, env, b, second, resumed);
+    b = Train(*fresh, env, b, second, resumed);
     end_resumed = Checkpoint(*fresh);
   }
   DOCTEST_CHECK(!whole.stats.empty());
@@ -263,7 +227,7 @@ DOCTEST_TEST_CASE("dqn evaluation mode does not change training") {
     SlateBatch es;
     es.Resize(B, p.slate_size);
     for (int chunk = 0; chunk < 8; ++chunk) {
-      Train(*agent, env, b, 10, trace);
+      b = Train(*agent, env, b, 10, trace);
       if (pass == 1) {
         agent->SetTraining(false);
         for (int t = 0; t < 5; ++t) {
@@ -290,7 +254,7 @@ DOCTEST_TEST_CASE("dqn learns on recsim_interest_evolution: beats random on rewa
   auto agent = Registrar().Make(json{{"type", "dqn"}, {"gamma", 0.9}}, ctx);
   const StepBatch* b = &env.Reset();
   Trace trace;
-  Train(*agent, env, b, steps, trace);
+  b = Train(*agent, env, b, steps, trace);
   agent->SetTraining(false);
   double dqn_step, random_step, greedy_step;
   const double dqn_return = EpisodeReturn(*agent, p, 1000, B, &dqn_step);

@@ -24,6 +24,10 @@ void RegisterPpo(AgentRegistrar& r);
 namespace cohort {
 namespace {
 
+using testing::Checkpoint;
+using testing::Trace;
+using testing::Train;
+
 using torch_agents::ComputeGae;
 
 // The env block of a scenario file, validated and typed; `edit` changes the
@@ -44,33 +48,6 @@ testing::TestRegistrar& Registrar() {
   return r;
 }
 
-struct Trace {
-  std::vector<int32_t> slates;
-  double reward = 0;
-  int64_t user_steps = 0;
-  int updates = 0;
-};
-
-// Trains `agent` for `steps` steps on `env` (continuing from `obs`). With
-// `inspect`, CandidateScores on every row before and after each Act.
-const StepBatch* Train(Agent& agent, VecEnv& env, const StepBatch* obs, int steps, Trace& trace,
-                       bool inspect = false) {
-  SlateBatch s;
-  s.Resize(obs->rows, obs->slate_size);
-  for (int i = 0; i < steps; ++i) {
-    if (inspect) testing::InspectAllRows(agent, *obs);
-    agent.Act(*obs, s);
-    if (inspect) testing::InspectAllRows(agent, *obs);
-    trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
-    obs = &env.Step(s);
-    agent.Observe(*obs);
-    if (!agent.Update().empty()) ++trace.updates;
-    for (int r = 0; r < obs->rows; ++r) trace.reward += obs->reward[size_t(r)];
-    trace.user_steps += obs->rows;
-  }
-  return obs;
-}
-
 // Mean reward per user-step of `agent` acting (no Observe/Update) on a fresh env.
 double Evaluate(Agent& agent, const EnvParams& params, uint64_t seed, int rows, int steps) {
   VecEnv env(params, seed, 0, VecEnv::Options{rows, 1, -1});
@@ -84,12 +61,6 @@ double Evaluate(Agent& agent, const EnvParams& params, uint64_t seed, int rows, 
     for (int r = 0; r < rows; ++r) total += obs->reward[size_t(r)];
   }
   return total / (double(rows) * steps);
-}
-
-std::string Checkpoint(const Agent& agent) {
-  BinaryWriter w;
-  agent.Save(w);
-  return w.data();
 }
 
 DOCTEST_TEST_CASE("ppo: GAE matches a hand computation (terminated, truncated, inactive)") {
@@ -214,19 +185,11 @@ DOCTEST_TEST_CASE("ppo: CandidateScores between steps leaves training bit-identi
   const EnvParams params = SmallCapped();
   const int B = 8;
   const json config = {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"hidden", {16}}};
-  AgentContext ctx{&params, nullptr, 15, 0, B, 0};
-  Trace traces[2];
-  std::string ends[2];
-  for (int pass = 0; pass < 2; ++pass) {
-    VecEnv env(params, 15, 0, VecEnv::Options{B, 1, -1});
-    auto agent = Registrar().Make(config, ctx);
-    Train(*agent, env, &env.Reset(), 18, traces[pass], /*inspect=*/pass == 1);  // ends mid-rollout
-    ends[pass] = Checkpoint(*agent);
-  }
-  DOCTEST_CHECK(traces[0].updates == 4);
-  DOCTEST_CHECK(traces[0].slates == traces[1].slates);
-  DOCTEST_CHECK(traces[0].reward == traces[1].reward);
-  DOCTEST_CHECK(ends[0] == ends[1]);
+  auto make_env = [&] { return std::make_unique<VecEnv>(params, 15, 0, VecEnv::Options{B, 1, -1}); };
+  auto make = [&](VecEnv&) { return Registrar().Make(config, AgentContext{&params, nullptr, 15, 0, B, 0}); };
+  Trace trace;
+  DOCTEST_CHECK(testing::InspectionChangesTraining(make_env, make, 18, &trace) == "");  // ends mid-rollout
+  DOCTEST_CHECK(trace.updates == 4);
 }
 
 DOCTEST_TEST_CASE("ppo: evaluation mode does not change training") {

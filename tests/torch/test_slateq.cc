@@ -31,6 +31,9 @@ void SyncTarget(Agent& a);
 namespace {
 
 using namespace cohort;
+using testing::Checkpoint;
+using testing::Trace;
+using testing::Train;
 namespace st = cohort::torch_agents::slateq_testing;
 
 EnvParams Recsim(const std::vector<std::string>& sets = {}) {
@@ -48,35 +51,6 @@ const testing::TestRegistrar& Registrar() {
     return reg;
   }();
   return *r;
-}
-
-// A short training run: act, step, observe, update; returns the total reward
-// and (optionally) the statistics of every update and every slate.
-struct Trace {
-  double reward = 0.0;
-  std::vector<int32_t> slates;
-  std::vector<double> stats;
-};
-// With `inspect`, CandidateScores on every row before and after each Act.
-void Train(Agent& agent, VecEnv& env, const StepBatch*& b, int steps, Trace& trace, bool inspect = false) {
-  SlateBatch s;
-  s.Resize(env.num_envs(), b->slate_size);
-  for (int t = 0; t < steps; ++t) {
-    if (inspect) testing::InspectAllRows(agent, *b);
-    agent.Act(*b, s);
-    if (inspect) testing::InspectAllRows(agent, *b);
-    trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
-    b = &env.Step(s);
-    for (int r = 0; r < b->rows; ++r) trace.reward += b->reward[size_t(r)];
-    agent.Observe(*b);
-    for (const auto& [name, v] : agent.Update()) trace.stats.push_back(v);
-  }
-}
-
-std::string Checkpoint(const Agent& a) {
-  BinaryWriter w;
-  a.Save(w);
-  return w.data();
 }
 
 json SmallConfig() {
@@ -193,7 +167,7 @@ DOCTEST_TEST_CASE("slateq CandidateScores: the online item-wise Q of each candid
   auto agent = Registrar().Make(SmallConfig(), ctx);
   const StepBatch* b = &env.Reset();
   Trace trace;
-  Train(*agent, env, b, 40, trace);
+  b = Train(*agent, env, b, 40, trace);
   DOCTEST_REQUIRE(!trace.stats.empty());
   // CandidateQ: K candidates then the null item per row (the whole batch at once).
   const std::vector<float> q = st::CandidateQ(*agent, *b, false);
@@ -213,23 +187,11 @@ DOCTEST_TEST_CASE("slateq CandidateScores: the online item-wise Q of each candid
 DOCTEST_TEST_CASE("slateq CandidateScores between steps leaves training bit-identical") {
   const EnvParams p = Recsim();
   const int B = 16;
-  Trace traces[2];
-  std::string ends[2];
-  for (int pass = 0; pass < 2; ++pass) {
-    VecEnv::Options o;
-    o.num_envs = B;
-    VecEnv env(p, 33, 0, o);
-    AgentContext ctx{&p, &env, 33, 0, B, 0};
-    auto agent = Registrar().Make(SmallConfig(), ctx);
-    const StepBatch* b = &env.Reset();
-    Train(*agent, env, b, 50, traces[pass], /*inspect=*/pass == 1);
-    ends[pass] = Checkpoint(*agent);
-  }
-  DOCTEST_CHECK(!traces[0].stats.empty());
-  DOCTEST_CHECK(traces[0].slates == traces[1].slates);
-  DOCTEST_CHECK(traces[0].reward == traces[1].reward);
-  DOCTEST_CHECK(traces[0].stats == traces[1].stats);
-  DOCTEST_CHECK(ends[0] == ends[1]);
+  auto make_env = [&] { return std::make_unique<VecEnv>(p, 33, 0, VecEnv::Options{B, 1, -1}); };
+  auto make = [&](VecEnv& env) { return Registrar().Make(SmallConfig(), AgentContext{&p, &env, 33, 0, B, 0}); };
+  Trace trace;
+  DOCTEST_CHECK(testing::InspectionChangesTraining(make_env, make, 50, &trace) == "");
+  DOCTEST_CHECK(!trace.stats.empty());
 }
 
 DOCTEST_TEST_CASE("slateq TD target uses the target network on the next state") {
@@ -298,7 +260,7 @@ DOCTEST_TEST_CASE("slateq Save/Load round trip continues bit-identically (replay
     AgentContext ctx{&p, &env, 11, 0, B, first + second};
     auto agent = Registrar().Make(SmallConfig(), ctx);
     const StepBatch* b = &env.Reset();
-    Train(*agent, env, b, first + second, whole);
+    b = Train(*agent, env, b, first + second, whole);
     end_whole = Checkpoint(*agent);
   }
   {
@@ -308,7 +270,7 @@ DOCTEST_TEST_CASE("slateq Save/Load round trip continues bit-identically (replay
     AgentContext ctx{&p, &env, 11, 0, B, first + second};
     auto agent = Registrar().Make(SmallConfig(), ctx);
     const StepBatch* b = &env.Reset();
-    Train(*agent, env, b, first, resumed);
+    b = Train(*agent, env, b, first, resumed);
     const std::string saved = Checkpoint(*agent);
     DOCTEST_CHECK(saved.size() > 16 * 1000);  // the replay buffer is in it
     agent.reset();
@@ -316,7 +278,7 @@ DOCTEST_TEST_CASE("slateq Save/Load round trip continues bit-identically (replay
     BinaryReader in(saved, "test");
     fresh->Load(in);
     DOCTEST_CHECK(in.done());
-    Train(*fresh, env, b, second, resumed);
+    b = Train(*fresh, env, b, second, resumed);
     end_resumed = Checkpoint(*fresh);
   }
   DOCTEST_CHECK(!whole.stats.empty());  // updates happened after the resume point
@@ -342,7 +304,7 @@ DOCTEST_TEST_CASE("slateq evaluation mode does not change training") {
     SlateBatch es;
     es.Resize(B, p.slate_size);
     for (int chunk = 0; chunk < 8; ++chunk) {
-      Train(*agent, env, b, 10, trace);
+      b = Train(*agent, env, b, 10, trace);
       if (pass == 1) {
         agent->SetTraining(false);
         DOCTEST_CHECK(agent->Update().empty());
@@ -370,7 +332,7 @@ DOCTEST_TEST_CASE("slateq learns on recsim_interest_evolution: beats random on r
   auto agent = Registrar().Make(json{{"type", "slateq"}, {"gamma", 0.9}}, ctx);
   const StepBatch* b = &env.Reset();
   Trace trace;
-  Train(*agent, env, b, steps, trace);
+  b = Train(*agent, env, b, steps, trace);
   agent->SetTraining(false);
   double slateq_step, random_step, greedy_step;
   const double slateq_return = EpisodeReturn(*agent, p, 1000, B, &slateq_step);
@@ -406,9 +368,9 @@ DOCTEST_TEST_CASE("slateq experiment: speed at B=1024 and episode return vs rand
     auto agent = Registrar().Make(json{{"type", "slateq"}, {"learning_starts", 1000}}, ctx);
     const StepBatch* b = &env.Reset();
     Trace trace;
-    Train(*agent, env, b, 5, trace);  // fill past learning_starts
+    b = Train(*agent, env, b, 5, trace);  // fill past learning_starts
     const auto t0 = std::chrono::steady_clock::now();
-    Train(*agent, env, b, steps, trace);
+    b = Train(*agent, env, b, steps, trace);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("speed: B=%d act+observe+update %.0f user-steps/s (%.2f ms per step)\n", B, B * steps / sec,
                 1e3 * sec / steps);
@@ -424,7 +386,7 @@ DOCTEST_TEST_CASE("slateq experiment: speed at B=1024 and episode return vs rand
     const StepBatch* b = &env.Reset();
     Trace trace;
     const auto t0 = std::chrono::steady_clock::now();
-    Train(*agent, env, b, steps, trace);
+    b = Train(*agent, env, b, steps, trace);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     agent->SetTraining(false);
     double s1, s2, s3;
