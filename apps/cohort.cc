@@ -49,7 +49,7 @@ usage:
   cohort meta eval META.json --rule RULE.json|baseline [--split NAME] [--variants N] [--seeds N] [--out FILE]
   cohort viz SCENARIO [--set dotted.path=value]... [--agent RUN_DIR|CHECKPOINT] [--rule RULE.json]
                       [--select SLOT] [--steps-per-frame N] [--views map,session,policy,curves,meta|none]
-                      [--color-by interest|segment|satisfaction|budget]
+                      [--color-by interest|segment|satisfaction|budget] [--tails]
                       [--headless --frames N --screenshot FILE.png]
                  (live window: SDL2 + Dear ImGui; headless: Mesa offscreen, writes a PNG;
                   --agent: a training run's policy; --rule: a learned rule in its agent slot)
@@ -79,6 +79,7 @@ struct Args {
   bool headless = false;  // viz
   int frames = 60, select = -1, steps_per_frame = 1;
   std::string views, color_by = "interest";
+  bool tails = false;
   std::string screenshot;
 };
 
@@ -135,6 +136,7 @@ Args ParseArgs(int argc, char** argv, int first) {
     else if (s == "--frames") a.frames = int(ParseInt(s, value(i), 1));
     else if (s == "--views") a.views = value(i);
     else if (s == "--color-by") a.color_by = value(i);
+    else if (s == "--tails") a.tails = true;
     else if (s == "--select") a.select = int(ParseInt(s, value(i), 0));
     else if (s == "--steps-per-frame") a.steps_per_frame = int(ParseInt(s, value(i), 0));
     else if (s == "--screenshot") a.screenshot = value(i);
@@ -143,7 +145,7 @@ Args ParseArgs(int argc, char** argv, int first) {
       const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
                                            "--seconds", "--scenario", "--agent", "--eval", "--rule", "--split", "--variants", "--seeds", "--force", "--quiet", "--jobs",
                                            "--group-by", "--baseline", "--metric", "--resume", "--headless", "--frames", "--screenshot",
-                                           "--select", "--steps-per-frame", "--views", "--color-by"});
+                                           "--select", "--steps-per-frame", "--views", "--color-by", "--tails"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
     } else a.positional.push_back(s);
   }
@@ -481,6 +483,7 @@ int CmdViz(const Args& a) {
   if (std::find(colors.begin(), colors.end(), a.color_by) == colors.end())
     throw InputError("cohort viz", "--color-by", "\"" + a.color_by + "\" is not one of interest, segment, satisfaction, budget");
   o.color_by = a.color_by;
+  o.tails = a.tails;
   o.headless = a.headless;
   o.frames = a.frames;
   o.screenshot = a.screenshot;

@@ -108,7 +108,14 @@ struct ViewState {
   bool policy_visible = true, curves_visible = true;  // drawn last frame (not collapsed)
   // Map.
   int color_by = 0;
-  bool true_interests = false, show_density = true, show_items = true, show_trail = true;
+  bool true_interests = false, show_density = true, show_items = true, show_trail = true, show_tails = false;
+  // Tails: the drawn users' last kTail projected positions (ring buffers),
+  // appended once per simulation step; cleared with the projection.
+  static constexpr int kTail = 24;
+  std::vector<std::array<float, 2>> tails;
+  std::vector<int64_t> tail_user;
+  int tail_len = 0, tail_head = 0;
+  int64_t tail_step = -1;
   DensityGrid density;
   int64_t density_step = -1;
   bool density_true = false;
@@ -212,20 +219,22 @@ void PopulationMap(Sim& sim, ViewState& v) {
   ImGui::SetNextItemWidth(170);
   ImGui::Combo("colour", &v.color_by, kColorByNames, IM_ARRAYSIZE(kColorByNames));
   ImGui::SameLine();
-  if (ImGui::Checkbox("true interests", &v.true_interests)) v.trail.clear();
+  if (ImGui::Checkbox("true interests", &v.true_interests)) v.trail.clear(), v.tail_len = 0;
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("privileged: the simulator's hidden interests (off: what the agent observes)");
   ImGui::Checkbox("density of all users", &v.show_density);
   ImGui::SameLine();
   ImGui::Checkbox("items", &v.show_items);
   ImGui::SameLine();
   ImGui::Checkbox("trail", &v.show_trail);
+  ImGui::SameLine();
+  if (ImGui::Checkbox("tails of all drawn users", &v.show_tails)) v.tail_len = 0;
 
   const StepBatch& b = sim.batch();
   if (!sim.topic_map().pca()) {  // per-topic interests: the topic circle, or PCA on demand
     ImGui::SameLine();
     if (ImGui::Checkbox("PCA", &v.use_pca)) {
       if (v.use_pca) v.pca = sim.PcaNow(v.true_interests), v.pca_extent = 0.0f;
-      v.trail.clear(), v.density.bins = 0;  // both are in the old projection
+      v.trail.clear(), v.density.bins = 0, v.tail_len = 0;  // all are in the old projection
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("principal axes of the current interests (fixed until toggled again)");
   }
@@ -314,6 +323,34 @@ void PopulationMap(Sim& sim, ViewState& v) {
       }
       draw->AddRectFilled(ImVec2(q.x - 1.5f, q.y - 1.5f), ImVec2(q.x + 1.5f, q.y + 1.5f), TopicColor(item.topic, topics, 0.45f));
     }
+  }
+  // How the drawn users' interests moved over the last steps (a slot that
+  // changed user starts a new tail).
+  if (v.show_tails) {
+    const size_t n = sim.drawn().size();
+    if (v.tails.size() != n * ViewState::kTail || sim.steps() < v.tail_step) {
+      v.tails.assign(n * ViewState::kTail, {0.0f, 0.0f});
+      v.tail_user.assign(n * ViewState::kTail, -1);
+      v.tail_len = 0, v.tail_head = 0;
+    }
+    if (sim.steps() != v.tail_step) {
+      for (size_t i = 0; i < n; ++i) {
+        const int row = int(sim.drawn()[i]);
+        v.tails[i * ViewState::kTail + size_t(v.tail_head)] = map.Project(interests(row));
+        v.tail_user[i * ViewState::kTail + size_t(v.tail_head)] = b.user_id[size_t(row)];
+      }
+      v.tail_head = (v.tail_head + 1) % ViewState::kTail;
+      v.tail_len = std::min(v.tail_len + 1, ViewState::kTail);
+      v.tail_step = sim.steps();
+    }
+    for (size_t i = 0; i < n; ++i)
+      for (int k = 1; k < v.tail_len; ++k) {  // oldest to newest
+        const int older = (v.tail_head - v.tail_len + k - 1 + 2 * ViewState::kTail) % ViewState::kTail;
+        const int newer = (older + 1) % ViewState::kTail;
+        const size_t a = i * ViewState::kTail + size_t(older), z = i * ViewState::kTail + size_t(newer);
+        if (v.tail_user[a] != v.tail_user[z]) continue;
+        draw->AddLine(f.At(v.tails[a]), f.At(v.tails[z]), IM_COL32(200, 200, 220, 20 + 110 * k / v.tail_len), 1.0f);
+      }
   }
   int hovered = -1;
   for (int64_t row64 : sim.drawn()) {
@@ -717,6 +754,7 @@ int RunViz(const VizOptions& o) {
   v.show_map = open("map"), v.show_session = open("session"), v.show_policy = open("policy");
   v.show_curves = open("curves"), v.show_meta = open("meta");
   v.playing = o.headless && o.steps_per_frame > 0;
+  v.show_tails = o.tails;
   for (int i = 0; i < IM_ARRAYSIZE(kColorByKeys); ++i)
     if (o.color_by == kColorByKeys[i]) v.color_by = i;
   v.learning = sim.learning();

@@ -44,6 +44,7 @@ struct VizOptions {
   // policy, curves, meta.
   std::vector<std::string> views = {"map", "session", "policy", "curves", "meta"};
   std::string color_by = "interest";  // the map's colouring: interest, segment, satisfaction, budget
+  bool tails = false;                 // the map draws every drawn user's recent movement
 };
 
 // Returns the process exit code; throws InputError for bad input.
