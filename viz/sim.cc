@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include "agents/registry.h"
 #include "agents/trainer.h"
@@ -133,7 +134,10 @@ void Sim::Restart(uint64_t seed) {
   seed_ = seed;
   EnvParams params = scenario_.env;
   live_.ApplyTo(params);
-  env_ = std::make_unique<VecEnv>(params, seed, scenario_.variant, VecEnv::Options{users_, options_.threads, -1});
+  const int threads = options_.threads > 0
+                          ? options_.threads
+                          : std::clamp(std::min(int(std::thread::hardware_concurrency()), users_ / 1000), 1, 8);
+  env_ = std::make_unique<VecEnv>(params, seed, scenario_.variant, VecEnv::Options{users_, threads, -1});
   const int64_t total = checkpoint_scenario_.is_null() ? scenario_.run.train_steps
                                                        : checkpoint_scenario_["run"]["train_steps"].get<int64_t>();
   AgentContext ctx{&scenario_.env, env_.get(), seed, scenario_.variant, users_, total};

@@ -39,7 +39,9 @@ struct SimOptions {
   std::string rule;
   int max_users = 1 << 17;  // user slots simulated (the scenario's run.num_envs, capped)
   int drawn_users = 500;    // users drawn on the map (the rest are aggregated)
-  int threads = 2;          // VecEnv threads (results do not depend on it)
+  // VecEnv threads (results do not depend on it); 0: the machine's cores,
+  // at most 8, and never more than one per 1000 users.
+  int threads = 0;
 };
 
 // The environment parameters the window edits live (VecEnv::EditParams).
