@@ -145,6 +145,17 @@ inline std::string Checkpoint(const Agent& agent) {
   return w.data();
 }
 
+// Trains `agent` for `steps` steps on `env`, then acts frozen
+// (SetTraining(false)) on `eval_env` for `eval_steps` steps checking
+// ActsByTopScores (named `name`, tolerance `tol`). Returns its problem or "".
+inline std::string TrainedActsByTopScores(Agent& agent, VecEnv& env, VecEnv& eval_env, int steps, int eval_steps,
+                                          const std::string& name, double tol, Trace* trace, int* distinct) {
+  Train(agent, env, &env.Reset(), steps, *trace);
+  agent.SetTraining(false);
+  const StepBatch* obs = &eval_env.Reset();
+  return ActsByTopScores(agent, eval_env, obs, eval_steps, name, tol, distinct);
+}
+
 // Trains two agents from `make` (each on its own env from `make_env`) for
 // `steps` steps, the second inspecting every row around each Act; returns the
 // first difference in slates, rewards, statistics or Save() bytes, or "".
