@@ -61,10 +61,7 @@ sgd=$(best_of meta_tune_sgd_drifting)
 echo "tuned SGD (momentum 0.9): $sgd"
 check_baseline "\"optimizer\": {\"type\": \"sgd\", \"momentum\": 0.9, $sgd}" scenarios/sweeps/meta_eval_drifting.json
 
-for seed in 0 1 2; do
-  ./build/cohort meta train scenarios/meta/drifting_optimizer.json --set es.seed=$seed --set es.init_seed=$seed \
-    --out "runs/meta_drifting_seed$seed" --quiet
-done
+meta_train_seeds drifting_optimizer meta_drifting 0 1 2
 
 publish meta_eval_drifting test
 publish meta_eval_drifting_ood_high_drift ood_high_drift
@@ -94,10 +91,7 @@ publish_sweep meta_tune_adam_stationary docs/meta_stationary/adam_tuning
 stationary=$(best_of meta_tune_adam_stationary)
 echo "tuned Adam (stationary): $stationary"
 check_baseline "\"optimizer\": {\"type\": \"adam\", $stationary}" scenarios/sweeps/meta_eval_stationary.json
-for seed in 0 1 2; do
-  ./build/cohort meta train scenarios/meta/stationary_optimizer.json --set es.seed=$seed --set es.init_seed=$seed \
-    --out "runs/meta_stationary_seed$seed" --quiet
-done
+meta_train_seeds stationary_optimizer meta_stationary 0 1 2
 publish_sweep meta_eval_stationary docs/meta_stationary/test
 publish_sweep meta_headroom_adam_stationary docs/meta_stationary/headroom_grid
 python3 scripts/meta_headroom.py stationary "$(echo "$stationary" | tr -d '"')" > /dev/null

@@ -68,10 +68,7 @@ check_baseline "{\"type\": \"epsilon_greedy\", $eps}" scenarios/sweeps/meta_eval
 python3 -c "import sys; s = [float(x) for x in sys.argv[1:]]; sys.exit(0 if s[0] >= max(s) else 1)" \
   "$ucb_score" "$ts_score" "$eps_score" || { echo "linucb_tuned is not the best tuned baseline" >&2; exit 1; }
 
-for seed in 0 1 2; do
-  ./build/cohort meta train scenarios/meta/bandit_exploration.json --set es.seed=$seed --set es.init_seed=$seed \
-    --out "runs/meta_bandits_seed$seed" --quiet
-done
+meta_train_seeds bandit_exploration meta_bandits 0 1 2
 python3 - <<'PY'
 import json
 rule = json.load(open("runs/meta_bandits_seed0/best_rule.json"))

@@ -49,10 +49,7 @@ check_baseline "\"clip_eps\": $eps, \"optimizer\": {\"lr\": $lr}}" scenarios/met
 check_baseline "\"clip_eps\": $eps, \"optimizer\": {\"lr\": $lr}}" scenarios/sweeps/meta_eval_ppo_drift.json
 check_baseline "\"drift\": {\"type\": \"dpo\"}, \"optimizer\": {$dpo}}" scenarios/sweeps/meta_eval_ppo_drift.json
 
-for seed in $(seq 0 $((SEEDS - 1))); do
-  ./build/cohort meta train scenarios/meta/drifting_ppo_drift.json --set es.seed=$seed --set es.init_seed=$seed \
-    --out "runs/meta_ppo_drift_seed$seed" --quiet
-done
+meta_train_seeds drifting_ppo_drift meta_ppo_drift $(seq 0 $((SEEDS - 1)))
 
 # Meta-training record: validation history, compute, and the rule files the table used.
 mkdir -p docs/meta_ppo_drift/rules
