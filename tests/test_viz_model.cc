@@ -70,6 +70,16 @@ TEST_CASE("viz: slate heatmap counts topics by position from a batch; entropy an
   h.Add(7, 0);   // unknown topic: ignored
   h.Add(1, -1);  // bad position: ignored
   CHECK(h.total() == 5);
+  // Adding a heatmap (the visualizer's per-step heatmap into the running one)
+  // adds every count.
+  SlateHeatmap sum(5, 2);
+  sum.Add(4, 0);
+  sum.Add(h);
+  CHECK(sum.total() == 6);
+  CHECK(sum.count(4, 0) == 2);
+  CHECK(sum.count(2, 0) == 2);
+  CHECK(sum.Frequency(4, 1) == 1.0);
+  CHECK_THROWS_AS(sum.Add(SlateHeatmap(4, 2)), std::invalid_argument);
   h.Clear();
   CHECK(h.total() == 0);
   CHECK(h.TopicEntropy() == 0.0);
@@ -99,11 +109,21 @@ TEST_CASE("viz: PCA finds the axes of an elongated cloud, deterministically") {
   const Projection2D again = Projection2D::Pca(data, rows, 3);
   CHECK(again.axis(0) == p.axis(0));
   CHECK(again.axis(1) == p.axis(1));
+  // A one-hot item projects like its topic's unit vector, with or without it built.
+  for (int t = 0; t < 3; ++t) {
+    float unit[3] = {0, 0, 0};
+    unit[t] = 1;
+    const auto built = p.Project(unit), item = p.ProjectItem(t, nullptr);
+    CHECK(item[0] == doctest::Approx(built[0]).epsilon(1e-5));
+    CHECK(item[1] == doctest::Approx(built[1]).epsilon(1e-5));
+    CHECK(p.ProjectItem(t, x) == p.Project(x));
+  }
 }
 
 TEST_CASE("viz: topic circle puts pure interests on their topic's point") {
   const Projection2D p = Projection2D::TopicCircle(4);
   const float topic1[4] = {0, 1, 0, 0}, mixed[4] = {1, 1, -3, 0}, none[4] = {-1, 0, 0, -2};
+  CHECK(p.ProjectItem(1, nullptr) == p.Project(topic1));
   auto a = p.Project(topic1);
   CHECK(a[0] == doctest::Approx(0.0).epsilon(1e-6));
   CHECK(a[1] == doctest::Approx(1.0));

@@ -99,7 +99,7 @@ const char* const kColorByNames[] = {"strongest interest", "segment", "satisfact
 const char* const kColorByKeys[] = {"interest", "segment", "satisfaction", "budget"};  // --color-by
 
 struct ViewState {
-  bool playing = false, max_speed = false, learning = true;
+  bool playing = false, max_speed = false;
   int steps_per_frame = 1;
   float frame_budget_ms = 30.0f;
   int seed_input = 0;
@@ -128,6 +128,9 @@ struct ViewState {
   // Meta view.
   int probe_x = 0;
   std::vector<double> probe_at;
+  std::vector<PlotLine> probe_lines;  // drawn for probe_lines_x / probe_lines_at
+  int probe_lines_x = -1;
+  std::vector<double> probe_lines_at;
   // Speed.
   double frame_ms = 0.0, sim_ms = 0.0;
   double sim_rate = 0.0;  // user-steps per second of simulation time
@@ -152,7 +155,8 @@ void Controls(Sim& sim, ViewState& v) {
   ImGui::SameLine();
   if (ImGui::Button("Restart")) sim.Restart(uint64_t(std::max(0, v.seed_input))), v.trail.clear();
   if (sim.learns()) {
-    if (ImGui::Checkbox("learning (off: the frozen evaluation policy)", &v.learning)) sim.SetLearning(v.learning);
+    bool learning = sim.learning();
+    if (ImGui::Checkbox("learning (off: the frozen evaluation policy)", &learning)) sim.SetLearning(learning);
   }
   ImGui::Text("simulation: %.3g user-steps/s (%.1f ms of a %.1f ms frame)", v.sim_rate, v.sim_ms, v.frame_ms);
   if (ImGui::IsItemHovered())
@@ -310,13 +314,9 @@ void PopulationMap(Sim& sim, ViewState& v) {
   if (v.show_items && sim.scenario().env.catalog.source == CandidateSource::kLive) {
     const Catalog& cat = sim.env().catalog();
     const int64_t alive = cat.alive_count(), stride = std::max<int64_t>(1, alive / 400);
-    std::vector<float> x(static_cast<size_t>(dim));
     for (int64_t i = 0; i < alive; i += stride) {
       const ItemView item = cat.Item(cat.AliveItem(i));
-      std::fill(x.begin(), x.end(), 0.0f);
-      if (item.features != nullptr) std::copy_n(item.features, dim, x.data());
-      else x[size_t(item.topic)] = 1.0f;
-      ImVec2 q = f.At(map.Project(x.data()));
+      ImVec2 q = f.At(map.ProjectItem(item.topic, item.features));
       if (item.features == nullptr) {
         const float angle = 2.39996f * float(i / stride), radius = 10.0f + 2.0f * float((i / stride) % 7);
         q = ImVec2(q.x + radius * std::cos(angle), q.y + radius * std::sin(angle));
@@ -385,11 +385,9 @@ void PopulationMap(Sim& sim, ViewState& v) {
     // The selected user's candidates (items) and the last slate and click.
     const int k = b.num_candidates;
     for (int c = 0; c < k; ++c) {
-      const int t = b.topic[size_t(sel) * size_t(k) + size_t(c)];
-      std::vector<float> x(size_t(dim), 0.0f);
-      if (b.candidate_features) std::copy_n(&b.features[(size_t(sel) * size_t(k) + size_t(c)) * size_t(dim)], dim, x.data());
-      else x[size_t(t)] = 1.0f;
-      ImVec2 q = f.At(map.Project(x.data()));
+      const size_t i = size_t(sel) * size_t(k) + size_t(c);
+      const int t = b.topic[i];
+      ImVec2 q = f.At(map.ProjectItem(t, b.candidate_features ? &b.features[i * size_t(dim)] : nullptr));
       // Items of one topic share an anchor: fan them out so each is visible.
       const float angle = 6.2831853f * float(c) / float(k);
       q = ImVec2(q.x + 9.0f * std::cos(angle), q.y + 9.0f * std::sin(angle));
@@ -404,12 +402,10 @@ void PopulationMap(Sim& sim, ViewState& v) {
     if (!log.empty() && log.back().step == sim.steps()) {  // the slate just shown (its candidates are gone now)
       const SessionRecord& rec = log.back();
       for (size_t j = 0; j < rec.slate.size(); ++j) {
-        const int c = rec.slate[j];
-        std::vector<float> x(size_t(dim), 0.0f);
-        if (!rec.features.empty()) std::copy_n(&rec.features[size_t(c) * size_t(dim)], dim, x.data());
-        else x[size_t(rec.topic[size_t(c)])] = 1.0f;
+        const size_t c = size_t(rec.slate[j]);
+        const ImVec2 q = f.At(map.ProjectItem(rec.topic[c], rec.features.empty() ? nullptr : &rec.features[c * size_t(dim)]));
         const bool clicked = int(j) == rec.clicked;
-        draw->AddLine(p, f.At(map.Project(x.data())), clicked ? IM_COL32(255, 255, 80, 255) : IM_COL32(180, 180, 180, 170),
+        draw->AddLine(p, q, clicked ? IM_COL32(255, 255, 80, 255) : IM_COL32(180, 180, 180, 170),
                       clicked ? 3.0f : 1.2f);
       }
     }
@@ -692,18 +688,25 @@ void MetaView(const Sim& sim, ViewState& v) {
       v.probe_at[i] = x;
   }
   const RuleProbe::Input& xin = probe.inputs[size_t(v.probe_x)];
-  PlotLine learned{"learned rule", {}, {}, PlotColor(1), 2.0f}, baseline{probe.baseline + " (theta = 0)", {}, {}, PlotColor(0)};
-  const std::vector<float> zeros(sim.rule_theta().size(), 0.0f);
-  std::vector<double> at = v.probe_at;
-  for (int i = 0; i <= 200; ++i) {
-    const double u = double(i) / 200.0;
-    at[size_t(v.probe_x)] = xin.log_scale ? xin.lo * std::pow(xin.hi / xin.lo, u) : xin.lo + (xin.hi - xin.lo) * u;
-    learned.x.push_back(at[size_t(v.probe_x)]);
-    baseline.x.push_back(at[size_t(v.probe_x)]);
-    learned.y.push_back(probe.evaluate(sim.rule_theta(), at, sim.agent_config()));
-    baseline.y.push_back(probe.evaluate(zeros, at, sim.agent_config()));
+  // 402 evaluations (the LPO probe runs LibTorch ops): only when an input moved.
+  if (v.probe_lines.empty() || v.probe_lines_x != v.probe_x || v.probe_lines_at != v.probe_at) {
+    PlotLine learned{"learned rule", {}, {}, PlotColor(1), 2.0f};
+    PlotLine baseline{probe.baseline + " (theta = 0)", {}, {}, PlotColor(0)};
+    const std::vector<float> zeros(sim.rule_theta().size(), 0.0f);
+    std::vector<double> at = v.probe_at;
+    for (int i = 0; i <= 200; ++i) {
+      const double u = double(i) / 200.0;
+      at[size_t(v.probe_x)] = xin.log_scale ? xin.lo * std::pow(xin.hi / xin.lo, u) : xin.lo + (xin.hi - xin.lo) * u;
+      learned.x.push_back(at[size_t(v.probe_x)]);
+      baseline.x.push_back(at[size_t(v.probe_x)]);
+      learned.y.push_back(probe.evaluate(sim.rule_theta(), at, sim.agent_config()));
+      baseline.y.push_back(probe.evaluate(zeros, at, sim.agent_config()));
+    }
+    v.probe_lines = {baseline, learned};
+    v.probe_lines_x = v.probe_x;
+    v.probe_lines_at = v.probe_at;
   }
-  LinePlot("##meta", {baseline, learned}, ImVec2(-1, std::max(160.0f, ImGui::GetContentRegionAvail().y)),
+  LinePlot("##meta", v.probe_lines, ImVec2(-1, std::max(160.0f, ImGui::GetContentRegionAvail().y)),
            Opts(probe.output, xin.name, probe.output));
 }
 
@@ -757,7 +760,6 @@ int RunViz(const VizOptions& o) {
   v.show_tails = o.tails;
   for (int i = 0; i < IM_ARRAYSIZE(kColorByKeys); ++i)
     if (o.color_by == kColorByKeys[i]) v.color_by = i;
-  v.learning = sim.learning();
   v.steps_per_frame = o.steps_per_frame;
   v.seed_input = int(sim.seed());
   const bool has_meta = sim.rule() != nullptr && bool(sim.rule()->probe.evaluate);

@@ -1,14 +1,12 @@
 #include "viz/sim.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 #include <thread>
 
 #include "agents/registry.h"
-#include "agents/trainer.h"
 
 namespace fs = std::filesystem;
 
@@ -102,14 +100,12 @@ Sim::Sim(const SimOptions& o) : options_(o) {
   scenario_ = LoadScenario(o.scenario, overrides, AgentRegistry());
   users_ = std::max(1, std::min(o.max_users, scenario_.run.num_envs));
   if (!o.agent_checkpoint.empty()) {
-    const CheckpointInfo info = ReadCheckpointInfo(o.agent_checkpoint);
-    const Scenario run = ParseScenario(info.scenario, info.file, AgentRegistry());
-    CheckSameShape(scenario_, run, info.file);
-    checkpoint_scenario_ = info.scenario;
-    checkpoint_step_ = info.step;
-    run_dir_ = fs::path(info.file).parent_path().string();
-    scenario_.agent = run.agent;
-    users_ = run.run.num_envs;  // the agent's per-slot state has the run's shape
+    checkpoint_ = ReadCheckpointInfo(o.agent_checkpoint);
+    checkpoint_run_ = ParseScenario(checkpoint_->scenario, checkpoint_->file, AgentRegistry());
+    CheckSameShape(scenario_, checkpoint_run_, checkpoint_->file);
+    run_dir_ = fs::path(checkpoint_->file).parent_path().string();
+    scenario_.agent = checkpoint_run_.agent;
+    users_ = checkpoint_run_.run.num_envs;  // the agent's per-slot state has the run's shape
     learning_ = false;          // show the trained policy; the window can resume learning
   }
   for (const LearnableRule& r : LearnableRules())
@@ -125,7 +121,7 @@ Sim::Sim(const SimOptions& o) : options_(o) {
 std::string Sim::agent_label() const {
   std::string s = scenario_.agent["type"].get<std::string>();
   if (rule_ != nullptr) s += " + " + rule_->type + " " + rule_->slot;
-  if (checkpoint_step_ >= 0) s += " (checkpoint at step " + std::to_string(checkpoint_step_) + ")";
+  if (checkpoint_) s += " (checkpoint at step " + std::to_string(checkpoint_->step) + ")";
   if (agent_->learns()) s += learning_ ? ", learning" : ", frozen";
   return s;
 }
@@ -138,23 +134,19 @@ void Sim::Restart(uint64_t seed) {
                           ? options_.threads
                           : std::clamp(std::min(int(std::thread::hardware_concurrency()), users_ / 1000), 1, 8);
   env_ = std::make_unique<VecEnv>(params, seed, scenario_.variant, VecEnv::Options{users_, threads, -1});
-  const int64_t total = checkpoint_scenario_.is_null() ? scenario_.run.train_steps
-                                                       : checkpoint_scenario_["run"]["train_steps"].get<int64_t>();
+  const int64_t total = (checkpoint_ ? checkpoint_run_ : scenario_).run.train_steps;
   AgentContext ctx{&scenario_.env, env_.get(), seed, scenario_.variant, users_, total};
   agent_ = MakeAgent(scenario_.agent, ctx);
-  if (checkpoint_step_ >= 0) {
-    const CheckpointInfo info = ReadCheckpointInfo(options_.agent_checkpoint);
-    LoadCheckpointAgent(info, ParseScenario(info.scenario, info.file, AgentRegistry()), *agent_);
-  }
+  if (checkpoint_) LoadCheckpointAgent(*checkpoint_, checkpoint_run_, *agent_);
   agent_->SetTraining(learning_);
   slates_.Resize(users_, scenario_.env.slate_size);
   batch_ = &env_->Reset();
   acted_.assign(size_t(users_), 0);
   steps_ = updates_ = user_steps_ = 0;
-  step_seconds_ = 0.0;
   series_ = Series();
   train_stats_.clear();
   heatmap_ = std::make_unique<SlateHeatmap>(scenario_.env.num_topics, scenario_.env.slate_size);
+  step_heatmap_ = std::make_unique<SlateHeatmap>(scenario_.env.num_topics, scenario_.env.slate_size);
   topic_map_ = batch_->dim == scenario_.env.num_topics
                    ? Projection2D::TopicCircle(batch_->dim)
                    : Projection2D::Pca(std::vector<float>(batch_->interests.begin(),
@@ -164,7 +156,6 @@ void Sim::Restart(uint64_t seed) {
   drawn_ = SampleIndices(users_, options_.drawn_users, seed);
   probe_rows_ = SampleIndices(users_, kProbeRows, seed ^ 0x5eed);
   probe_rng_ = MakeRng(seed, scenario_.variant, kProbeEntity, StreamPurpose::kPolicy);
-  returns_.assign(size_t(users_), 0);
   episode_return_.assign(size_t(users_), 0.0);
   session_.clear();
   if (selected_ >= users_) selected_ = -1;
@@ -187,35 +178,12 @@ void Sim::Select(int row) {
 }
 
 void Sim::Step() {
-  const auto start = std::chrono::steady_clock::now();
   RecordBefore();
   agent_->Act(*batch_, slates_);
   acted_ = batch_->active;  // Step overwrites the batch
-  if (recording_.policy) {
-    heatmap_->AddBatch(*batch_, slates_);
-    RecordSlates();
-  }
-  // The myopic normalized reward needs the observation the slates answer.
-  double agent_er = 0.0, random_er = 0.0, oracle_er = 0.0;
-  int probed = 0;
-  if (recording_.series) {
-    std::vector<int32_t> slate(size_t(slates_.slate_size)), perm(size_t(batch_->num_candidates));
-    for (int64_t row : probe_rows_) {
-      const int r = int(row);
-      if (!acted_[size_t(r)]) continue;
-      agent_er += env_->ExpectedReward(r, slates_.Row(r));
-      oracle_er += env_->OracleSlate(r, slate.data());
-      for (int s = 0; s < kRandomSlates; ++s) {  // partial Fisher-Yates from the viz's own stream
-        for (size_t i = 0; i < perm.size(); ++i) perm[i] = int32_t(i);
-        for (int j = 0; j < slates_.slate_size; ++j) {
-          const int pick = j + int(probe_rng_.Below(uint32_t(perm.size() - size_t(j))));
-          std::swap(perm[size_t(j)], perm[size_t(pick)]);
-        }
-        random_er += env_->ExpectedReward(r, perm.data()) / kRandomSlates;
-      }
-      ++probed;
-    }
-  }
+  if (recording_.policy) RecordSlates();
+  // The probe needs the observation the slates answer, so it runs before the step.
+  const double normalized_reward = recording_.series ? MyopicNormalizedReward() : kNaN;
   if (selected_ >= 0 && acted_[size_t(selected_)]) {
     pending_.slate.assign(slates_.Row(selected_), slates_.Row(selected_) + slates_.slate_size);
     pending_.click_prob.assign(size_t(slates_.slate_size), 0.0);
@@ -234,11 +202,33 @@ void Sim::Step() {
   ++steps_;
   RecordAfter();
   RecordSeries();
-  if (recording_.series) {
-    const double gap = oracle_er - random_er;
-    series_.normalized_reward.Push(probed > 0 && std::abs(gap) > 1e-12 ? (agent_er - random_er) / gap : kNaN);
+  if (recording_.series) series_.normalized_reward.Push(normalized_reward);
+}
+
+// (E[reward | the agent's slate] - E[reward | a random slate]) / (myopic oracle
+// - random) over the probe rows that acted, from exact expectations; NaN when
+// none acted or the oracle is no better than random.
+double Sim::MyopicNormalizedReward() {
+  double agent_er = 0.0, random_er = 0.0, oracle_er = 0.0;
+  int probed = 0;
+  std::vector<int32_t> slate(size_t(slates_.slate_size)), perm(size_t(batch_->num_candidates));
+  for (int64_t row : probe_rows_) {
+    const int r = int(row);
+    if (!acted_[size_t(r)]) continue;
+    agent_er += env_->ExpectedReward(r, slates_.Row(r));
+    oracle_er += env_->OracleSlate(r, slate.data());
+    for (int s = 0; s < kRandomSlates; ++s) {  // partial Fisher-Yates from the viz's own stream
+      for (size_t i = 0; i < perm.size(); ++i) perm[i] = int32_t(i);
+      for (int j = 0; j < slates_.slate_size; ++j) {
+        const int pick = j + int(probe_rng_.Below(uint32_t(perm.size() - size_t(j))));
+        std::swap(perm[size_t(j)], perm[size_t(pick)]);
+      }
+      random_er += env_->ExpectedReward(r, perm.data()) / kRandomSlates;
+    }
+    ++probed;
   }
-  step_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double gap = oracle_er - random_er;
+  return probed > 0 && std::abs(gap) > 1e-12 ? (agent_er - random_er) / gap : kNaN;
 }
 
 void Sim::RecordBefore() {
@@ -321,14 +311,18 @@ void Sim::RecordSeries() {
 }
 
 // What the policy showed this step (the candidates' topics are overwritten by
-// the step): slate diversity (distinct topics per slate / the most a slate can
-// have), the entropy of all shown items' topics and the topics' coverage.
+// the step): the heatmap of this step's slates, which also gives the entropy
+// of all shown items' topics and the topics' coverage, added to the running
+// heatmap; and slate diversity (distinct topics per slate / the most a slate
+// can have).
 void Sim::RecordSlates() {
   const StepBatch& b = *batch_;
+  step_heatmap_->Clear();
+  step_heatmap_->AddBatch(b, slates_);
+  heatmap_->Add(*step_heatmap_);
   const int k = slates_.slate_size, topics = scenario_.env.num_topics;
-  std::vector<int64_t> shown(size_t(topics), 0);
   double diversity = 0.0;
-  int64_t rows = 0, items = 0;
+  int64_t rows = 0;
   int32_t slate_topics[64];  // VecEnv caps slates at 64 items
   for (int r = 0; r < b.rows; ++r) {
     if (!acted_[size_t(r)]) continue;
@@ -336,24 +330,14 @@ void Sim::RecordSlates() {
     for (int j = 0; j < k; ++j) {
       const int32_t t = b.topic[size_t(r) * size_t(b.num_candidates) + size_t(slates_.Row(r)[j])];
       slate_topics[j] = t;
-      ++shown[size_t(t)];
       distinct += std::find(slate_topics, slate_topics + j, t) == slate_topics + j;
     }
     diversity += double(distinct) / double(std::min(k, topics));
     ++rows;
-    items += k;
-  }
-  double entropy = 0.0;
-  int covered = 0;
-  for (int64_t c : shown) {
-    if (c == 0) continue;
-    ++covered;
-    const double p = double(c) / double(items);
-    entropy -= p * std::log(p);
   }
   series_.slate_diversity.Push(rows > 0 ? diversity / double(rows) : kNaN);
-  series_.topic_entropy.Push(rows > 0 ? entropy : kNaN);
-  series_.coverage.Push(rows > 0 ? double(covered) / topics : kNaN);
+  series_.topic_entropy.Push(rows > 0 ? step_heatmap_->TopicEntropy() : kNaN);
+  series_.coverage.Push(rows > 0 ? step_heatmap_->Coverage() : kNaN);
 }
 
 Projection2D Sim::PcaNow(bool true_interests) const {

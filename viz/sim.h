@@ -15,11 +15,13 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agents/agent.h"
 #include "agents/learnable.h"
+#include "agents/trainer.h"
 #include "env/rng.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
@@ -169,21 +171,22 @@ class Sim {
   // The training run of --agent ("" without): its metrics.jsonl is drawn too.
   const std::string& run_dir() const { return run_dir_; }
 
-  // Seconds spent in Step() (environment + agent + recording) since Restart.
-  double step_seconds() const { return step_seconds_; }
-  int64_t user_steps() const { return user_steps_; }
+  int64_t user_steps() const { return user_steps_; }  // since Restart
 
  private:
   void RecordBefore();
   void RecordAfter();
   void RecordSeries();
   void RecordSlates();
+  double MyopicNormalizedReward();
 
   SimOptions options_;
   Scenario scenario_;
   std::string run_dir_;
-  int64_t checkpoint_step_ = -1;
-  json checkpoint_scenario_;  // the run's resolved scenario (--agent)
+  // --agent: the checkpoint and its run's scenario (read once; Restart loads
+  // the agent's state from it again).
+  std::optional<CheckpointInfo> checkpoint_;
+  Scenario checkpoint_run_;
   int users_ = 1;
   uint64_t seed_ = 0;
   LiveParams live_, scenario_live_;
@@ -196,14 +199,13 @@ class Sim {
   const StepBatch* batch_ = nullptr;
   std::vector<uint8_t> acted_;
   int64_t steps_ = 0, updates_ = 0, user_steps_ = 0;
-  double step_seconds_ = 0.0;
 
   Series series_;
   std::map<std::string, TimeSeries> train_stats_;
-  std::unique_ptr<SlateHeatmap> heatmap_;
+  std::unique_ptr<SlateHeatmap> heatmap_;       // since Restart or the last clear
+  std::unique_ptr<SlateHeatmap> step_heatmap_;  // this step's slates
   Projection2D topic_map_ = Projection2D::TopicCircle(1);
   std::vector<int64_t> drawn_;
-  std::vector<int64_t> returns_;  // per row: sessions followed by a return, this episode
   std::vector<double> episode_return_;  // per row: return so far this episode
 
   int selected_ = -1;

@@ -80,6 +80,13 @@ void SlateHeatmap::AddBatch(const StepBatch& b, const SlateBatch& slates) {
   }
 }
 
+void SlateHeatmap::Add(const SlateHeatmap& other) {
+  if (other.topics_ != topics_ || other.slots_ != slots_) throw std::invalid_argument("SlateHeatmap::Add: shapes differ");
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  for (size_t j = 0; j < per_position_.size(); ++j) per_position_[j] += other.per_position_[j];
+  total_ += other.total_;
+}
+
 void SlateHeatmap::Clear() {
   std::fill(counts_.begin(), counts_.end(), 0);
   std::fill(per_position_.begin(), per_position_.end(), 0);
@@ -193,6 +200,17 @@ std::array<float, 2> Projection2D::Project(const float* v) const {
     x += weight * axes_[0][size_t(k)], y += weight * axes_[1][size_t(k)], w += weight;
   }
   return w > 0.0 ? std::array<float, 2>{float(x / w), float(y / w)} : std::array<float, 2>{0.0f, 0.0f};
+}
+
+std::array<float, 2> Projection2D::ProjectItem(int topic, const float* features) const {
+  if (features != nullptr) return Project(features);
+  if (!pca_) return {axes_[0][size_t(topic)], axes_[1][size_t(topic)]};  // weight 1 on one topic
+  std::array<float, 2> out{0.0f, 0.0f};
+  for (int a = 0; a < 2; ++a) {  // (e_topic - mean) . axis
+    out[size_t(a)] = axes_[size_t(a)][size_t(topic)];
+    for (int i = 0; i < dim_; ++i) out[size_t(a)] -= mean_[size_t(i)] * axes_[size_t(a)][size_t(i)];
+  }
+  return out;
 }
 
 std::vector<int64_t> SampleIndices(int64_t total, int64_t count, uint64_t seed) {

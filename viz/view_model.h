@@ -57,6 +57,8 @@ class SlateHeatmap {
   void Add(int topic, int position);
   // Every active row's slate: the topic of the candidate at each position.
   void AddBatch(const StepBatch& observed, const SlateBatch& slates);
+  // Every count of `other`, which has the same topics and positions.
+  void Add(const SlateHeatmap& other);
   void Clear();
   int num_topics() const { return topics_; }
   int slate_size() const { return slots_; }
@@ -88,6 +90,9 @@ class Projection2D {
   // weighted mean of the topic points by max(v_k, 0) (the origin if none).
   static Projection2D TopicCircle(int dim);
   std::array<float, 2> Project(const float* v) const;
+  // An item: Project(features), or for a one-hot item (features null) the
+  // projection of its topic's unit vector, without building it.
+  std::array<float, 2> ProjectItem(int topic, const float* features) const;
   int dim() const { return dim_; }
   bool pca() const { return pca_; }
   const std::vector<float>& mean() const { return mean_; }
