@@ -78,7 +78,7 @@ struct Args {
   bool force = false, quiet = false;
   bool headless = false;  // viz
   int frames = 60, select = -1, steps_per_frame = 1;
-  std::string views, color_by = "interest";
+  std::string views, color_by;  // viz
   bool tails = false;
   std::string screenshot;
 };
@@ -465,24 +465,26 @@ int CmdViz(const Args& a) {
   o.steps_per_frame = a.steps_per_frame;
   if (!a.views.empty()) {
     o.views.clear();
-    const std::vector<std::string> known = {"map", "session", "policy", "curves", "meta"};
+    const std::vector<std::string>& known = viz::kViews;
     for (size_t begin = 0; begin <= a.views.size();) {
       const size_t end = std::min(a.views.find(',', begin), a.views.size());
       const std::string view = a.views.substr(begin, end - begin);
       if (view != "none" && std::find(known.begin(), known.end(), view) == known.end()) {
         const std::string hint = Suggest(view, known);
         throw InputError("cohort viz", "--views", "unknown view \"" + view + "\"" +
-                                                      (hint.empty() ? " (views: map, session, policy, curves, meta, none)"
+                                                      (hint.empty() ? " (views: " + Join(known) + ", none)"
                                                                     : " (did you mean \"" + hint + "\"?)"));
       }
       if (view != "none") o.views.push_back(view);
       begin = end + 1;
     }
   }
-  const std::vector<std::string> colors = {"interest", "segment", "satisfaction", "budget"};
-  if (std::find(colors.begin(), colors.end(), a.color_by) == colors.end())
-    throw InputError("cohort viz", "--color-by", "\"" + a.color_by + "\" is not one of interest, segment, satisfaction, budget");
-  o.color_by = a.color_by;
+  if (!a.color_by.empty()) {
+    const std::vector<std::string>& colors = viz::kColorings;
+    if (std::find(colors.begin(), colors.end(), a.color_by) == colors.end())
+      throw InputError("cohort viz", "--color-by", "\"" + a.color_by + "\" is not one of " + Join(colors));
+    o.color_by = a.color_by;
+  }
   o.tails = a.tails;
   o.headless = a.headless;
   o.frames = a.frames;

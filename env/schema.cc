@@ -32,16 +32,6 @@ std::string Quote(const std::string& s) {
   return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string Join(const std::vector<std::string>& items, const std::string& sep,
-                 bool quote = false) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += sep;
-    out += quote ? Quote(items[i]) : items[i];
-  }
-  return out;
-}
-
 // Shortest text that reads back as the same double: 1, 0.5, 1e-06.
 std::string FormatNumber(double x) {
   if (std::isnan(x)) return "nan";
@@ -678,6 +668,15 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
 }
 
 // ---------------------------------------------------------------- helpers
+
+std::string Join(const std::vector<std::string>& items, const std::string& sep, bool quote) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += quote ? Quote(items[i]) : items[i];
+  }
+  return out;
+}
 
 std::string Suggest(const std::string& key, const std::vector<std::string>& candidates) {
   auto lower = [](std::string s) {

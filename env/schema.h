@@ -164,6 +164,9 @@ json ReadJsonFile(const std::string& path);
 // objects are created.
 void ApplyOverride(json& doc, const std::string& assignment, const Schema& schema);
 
+// items separated by `sep` ("a, b, c"), each JSON-quoted with `quote`.
+std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ", bool quote = false);
+
 // Nearest key by edit distance, or "" when nothing is close enough
 // (distance <= max(2, key.size() / 3)).
 std::string Suggest(const std::string& key, const std::vector<std::string>& candidates);

@@ -95,8 +95,8 @@ struct RunMetrics {
 
 // ---------------------------------------------------------------- view state
 enum class ColorBy { kInterest = 0, kSegment, kSatisfaction, kBudget };
+// Shown in the window for kColorings' entries, in their order.
 const char* const kColorByNames[] = {"strongest interest", "segment", "satisfaction", "budget left"};
-const char* const kColorByKeys[] = {"interest", "segment", "satisfaction", "budget"};  // --color-by
 
 struct ViewState {
   bool playing = false, max_speed = false;
@@ -758,8 +758,8 @@ int RunViz(const VizOptions& o) {
   v.show_curves = open("curves"), v.show_meta = open("meta");
   v.playing = o.headless && o.steps_per_frame > 0;
   v.show_tails = o.tails;
-  for (int i = 0; i < IM_ARRAYSIZE(kColorByKeys); ++i)
-    if (o.color_by == kColorByKeys[i]) v.color_by = i;
+  for (size_t i = 0; i < kColorings.size(); ++i)
+    if (o.color_by == kColorings[i]) v.color_by = int(i);
   v.steps_per_frame = o.steps_per_frame;
   v.seed_input = int(sim.seed());
   const bool has_meta = sim.rule() != nullptr && bool(sim.rule()->probe.evaluate);

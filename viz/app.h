@@ -32,6 +32,11 @@
 
 namespace cohort::viz {
 
+// The views `--views` opens (Controls is always open) and the map colourings
+// of `--color-by`.
+inline const std::vector<std::string> kViews = {"map", "session", "policy", "curves", "meta"};
+inline const std::vector<std::string> kColorings = {"interest", "segment", "satisfaction", "budget"};
+
 struct VizOptions {
   SimOptions sim;
   bool headless = false;
@@ -40,10 +45,8 @@ struct VizOptions {
   int width = 1600, height = 1000;
   int steps_per_frame = 1;
   int select = -1;         // user slot selected at start (-1: the first drawn user)
-  // Views open at start (Controls is always open): any of map, session,
-  // policy, curves, meta.
-  std::vector<std::string> views = {"map", "session", "policy", "curves", "meta"};
-  std::string color_by = "interest";  // the map's colouring: interest, segment, satisfaction, budget
+  std::vector<std::string> views = kViews;  // open at start
+  std::string color_by = kColorings[0];     // the map's colouring
   bool tails = false;                 // the map draws every drawn user's recent movement
 };
 

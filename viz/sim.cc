@@ -28,9 +28,7 @@ const LearnableRule& RuleOfFile(const std::string& path) {
     if (r.file_kind == doc["kind"]) return r;
     kinds.push_back(r.file_kind);
   }
-  std::string known;
-  for (const std::string& k : kinds) known += (known.empty() ? "" : ", ") + k;
-  throw InputError(path, "/kind", "unknown rule kind \"" + doc["kind"].get<std::string>() + "\" (known: " + known + ")");
+  throw InputError(path, "/kind", "unknown rule kind \"" + doc["kind"].get<std::string>() + "\" (known: " + Join(kinds) + ")");
 }
 
 // The observation shape a trained policy depends on.
