@@ -156,9 +156,7 @@ void RidgeStats::Load(BinaryReader& in) {
 namespace {
 constexpr double kMaxLogScale = 5.0;  // scales stay in [e^-5, e^5]: no overflow for any theta
 const std::string kMetaSchedule = "meta_schedule";
-}  // namespace
 
-namespace {
 // Meta view: the exploration scale along t/T for a lifetime of T steps.
 RuleProbe ExplorationProbe() {
   return {.output = "exploration scale (x epsilon / c / alpha / v)",

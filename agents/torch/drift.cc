@@ -108,6 +108,18 @@ const Schema& LpoSchema() {
   return s;
 }
 
+// Meta view: f(r, A) along the ratio r at a fixed advantage and progress.
+RuleProbe LpoProbe() {
+  return {.output = "drift f(r, A)",
+          .baseline = "PPO-clip",
+          .inputs = {{"probability ratio r", 0.2, 2.5, 1.0}, {"advantage A", -3.0, 3.0, 1.0}, {"progress t/T", 0.0, 1.0, 0.5}},
+          .evaluate = [](const std::vector<float>& theta, const std::vector<double>& at, const json& agent) {
+            c10::InferenceMode guard;
+            const LpoDrift drift(agent.value("clip_eps", 0.2), theta);
+            return drift.Value(torch::tensor({float(at[0])}), torch::tensor({float(at[1])}), at[2]).item<double>();
+          }};
+}
+
 }  // namespace
 
 const ComponentRegistry& DriftRegistry() {
@@ -128,20 +140,6 @@ std::unique_ptr<Drift> MakeDrift(const json& config, double clip_eps) {
   if (type == kLpo) return std::make_unique<LpoDrift>(clip_eps, ThetaFromConfig(config, LpoDriftRule(), "drift"));
   throw std::invalid_argument("unknown drift \"" + type + "\"");
 }
-
-namespace {
-// Meta view: f(r, A) along the ratio r at a fixed advantage and progress.
-RuleProbe LpoProbe() {
-  return {.output = "drift f(r, A)",
-          .baseline = "PPO-clip",
-          .inputs = {{"probability ratio r", 0.2, 2.5, 1.0}, {"advantage A", -3.0, 3.0, 1.0}, {"progress t/T", 0.0, 1.0, 0.5}},
-          .evaluate = [](const std::vector<float>& theta, const std::vector<double>& at, const json& agent) {
-            c10::InferenceMode guard;
-            const LpoDrift drift(agent.value("clip_eps", 0.2), theta);
-            return drift.Value(torch::tensor({float(at[0])}), torch::tensor({float(at[1])}), at[2]).item<double>();
-          }};
-}
-}  // namespace
 
 const LearnableRule& LpoDriftRule() {
   static const LearnableRule rule{.type = kLpo,
