@@ -3,6 +3,8 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
+  # scripts/regression.py (a ctest) and the table scripts
+  python3
   nlohmann-json3-dev libboost-random-dev doctest-dev
   # LibTorch agents (agents/); libopenblas0-pthread must be named, or LibTorch
   # falls back to reference BLAS (15-40x slower).
