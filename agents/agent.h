@@ -46,8 +46,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "env/schema.h"
-#include "env/serialize.h"
+#include "core/schema.h"
+#include "core/serialize.h"
 #include "env/vec_env.h"
 
 namespace cohort {

@@ -54,7 +54,7 @@
 #include <vector>
 
 #include "agents/learnable.h"
-#include "env/serialize.h"
+#include "core/serialize.h"
 
 namespace cohort {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "agents/agent.h"
-#include "env/rng.h"
+#include "core/rng.h"
 
 namespace cohort {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "env/io.h"
+#include "core/io.h"
 
 namespace cohort {
 

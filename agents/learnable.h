@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "env/schema.h"
+#include "core/schema.h"
 
 namespace cohort {
 

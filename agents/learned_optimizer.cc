@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "agents/rule_schedule.h"
-#include "env/io.h"
-#include "env/rng.h"
+#include "core/io.h"
+#include "core/rng.h"
 
 namespace cohort {
 namespace {

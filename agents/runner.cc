@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "agents/registry.h"
-#include "env/io.h"
-#include "env/stats.h"
+#include "core/io.h"
+#include "core/stats.h"
 #include "env/vec_env.h"
 
 namespace cohort {

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "agents/registry.h"
-#include "env/io.h"
-#include "env/rng.h"
-#include "env/stats.h"
+#include "core/io.h"
+#include "core/rng.h"
+#include "core/stats.h"
 
 namespace fs = std::filesystem;
 

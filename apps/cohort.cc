@@ -24,7 +24,7 @@
 #include "apps/meta_mpi.h"
 #include "apps/progress.h"
 #include "apps/sweep.h"
-#include "env/io.h"
+#include "core/io.h"
 #include "env/scenario.h"
 #include "env/variants.h"
 #include "meta/meta.h"

@@ -13,9 +13,10 @@
 
 #include "agents/runner.h"
 #include "apps/sweep.h"
-#include "env/io.h"
-#include "env/rng.h"
-#include "env/stats.h"
+#include "core/io.h"
+#include "core/rng.h"
+#include "core/stats.h"
+#include "core/ticks.h"
 
 namespace fs = std::filesystem;
 
@@ -25,15 +26,6 @@ namespace cohort {
 
 namespace {
 
-// Linear interpolation between order statistics (Hyndman-Fan type 7, numpy's default).
-double Quantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return std::nan("");
-  const double pos = q * double(sorted.size() - 1);
-  const size_t i = size_t(std::floor(pos));
-  const double frac = pos - double(i);
-  return i + 1 < sorted.size() ? sorted[i] + frac * (sorted[i + 1] - sorted[i]) : sorted[i];
-}
-
 double Mean(const std::vector<double>& x) {
   double s = 0.0;
   for (double v : x) s += v;
@@ -41,35 +33,6 @@ double Mean(const std::vector<double>& x) {
 }
 
 }  // namespace
-
-Interval BootstrapMeanCI(const std::vector<double>& x, int samples, uint64_t seed, double level) {
-  if (x.empty()) return {std::nan(""), std::nan("")};
-  if (x.size() == 1) return {x[0], x[0]};
-  Rng rng(seed);
-  const uint32_t n = uint32_t(x.size());
-  std::vector<double> means(size_t(std::max(samples, 1)));
-  for (double& m : means) {
-    double s = 0.0;
-    for (uint32_t i = 0; i < n; ++i) s += x[rng.Below(n)];
-    m = s / double(n);
-  }
-  std::sort(means.begin(), means.end());
-  const double alpha = 1.0 - level;
-  return {Quantile(means, alpha / 2), Quantile(means, 1.0 - alpha / 2)};
-}
-
-double InterquartileMean(std::vector<double> x) {
-  if (x.empty()) return std::nan("");
-  std::sort(x.begin(), x.end());
-  // Each point carries mass 1 on [i, i+1); keep the mass in [n/4, 3n/4].
-  const double n = double(x.size()), a = n / 4, b = 3 * n / 4;
-  double sum = 0.0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double w = std::min(double(i) + 1, b) - std::max(double(i), a);
-    if (w > 0) sum += w * x[i];
-  }
-  return sum / (b - a);
-}
 
 // ---- reading a sweep directory ---------------------------------------------
 
@@ -155,7 +118,7 @@ std::string Num(double v, int digits = 4) {
 }
 
 // "[lo, hi]", or "n/a" when a single sample gives no interval.
-std::string IntervalText(const Interval& ci, size_t n) {
+std::string IntervalText(const ConfidenceInterval& ci, size_t n) {
   if (n < 2) return "n/a";
   std::string s = "[";
   s += Num(ci.lo);
@@ -354,7 +317,7 @@ std::vector<double> Values(const Group& g, const std::string& metric) {
 struct Summary {
   size_t n = 0;
   double mean = std::nan(""), iqm = std::nan("");
-  Interval ci{std::nan(""), std::nan("")};
+  ConfidenceInterval ci{std::nan(""), std::nan("")};
 };
 
 uint64_t StreamSeed(uint64_t seed, size_t a, size_t b) {
@@ -373,24 +336,11 @@ Summary Summarize(const std::vector<double>& v, const ReportOptions& o, size_t a
 
 // ---- SVG -------------------------------------------------------------------
 
+// At most this many ticks per axis (core/ticks.h).
+constexpr int kMaxTicks = 7;
+
 const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                 "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-
-// "Nice" tick positions covering [lo, hi].
-std::vector<double> Ticks(double lo, double hi, int target = 5) {
-  if (!(hi > lo)) return {lo};
-  const double raw = (hi - lo) / target;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = mag;
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-    if (m * mag >= raw) {
-      step = m * mag;
-      break;
-    }
-  std::vector<double> t;
-  for (double x = std::ceil(lo / step) * step; x <= hi + step * 1e-9; x += step) t.push_back(std::abs(x) < step * 1e-9 ? 0 : x);
-  return t;
-}
 
 std::string SvgHeader(int w, int h, const std::string& title) {
   std::ostringstream s;
@@ -419,10 +369,11 @@ std::string BarChart(const std::string& metric, const std::vector<std::string>& 
   std::ostringstream s;
   s << SvgHeader(w, h, metric + " (mean, 95% bootstrap CI)");
   const int axis_y = top + row_h * int(labels.size());
-  for (double t : Ticks(lo, hi)) {
+  const std::vector<double> ticks = NiceTicks(lo, hi, kMaxTicks);
+  for (double t : ticks) {
     s << "<line x1=\"" << X(t) << "\" y1=\"" << top << "\" x2=\"" << X(t) << "\" y2=\"" << axis_y
       << "\" stroke=\"#ddd\"/>\n<text x=\"" << X(t) << "\" y=\"" << axis_y + 16 << "\" text-anchor=\"middle\">"
-      << Num(t) << "</text>\n";
+      << FormatTick(t, TickStep(ticks)) << "</text>\n";
   }
   s << "<line x1=\"" << X(0) << "\" y1=\"" << top << "\" x2=\"" << X(0) << "\" y2=\"" << axis_y
     << "\" stroke=\"#333\"/>\n";
@@ -474,13 +425,14 @@ std::string LineChart(const std::string& title, const std::string& xlabel, const
   auto Y = [&](double v) { return top + plot_h - (v - ylo) / (yhi - ylo) * plot_h; };
   std::ostringstream s;
   s << SvgHeader(w, h, title);
-  for (double t : Ticks(ylo, yhi))
+  const std::vector<double> y_ticks = NiceTicks(ylo, yhi, kMaxTicks), x_ticks = NiceTicks(xlo, xhi, kMaxTicks);
+  for (double t : y_ticks)
     s << "<line x1=\"" << left << "\" y1=\"" << Y(t) << "\" x2=\"" << left + plot_w << "\" y2=\"" << Y(t)
       << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << Y(t) + 4 << "\" text-anchor=\"end\">"
-      << Num(t) << "</text>\n";
-  for (double t : Ticks(xlo, xhi))
-    s << "<text x=\"" << X(t) << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"middle\">" << Num(t)
-      << "</text>\n";
+      << FormatTick(t, TickStep(y_ticks)) << "</text>\n";
+  for (double t : x_ticks)
+    s << "<text x=\"" << X(t) << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"middle\">"
+      << FormatTick(t, TickStep(x_ticks)) << "</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
   for (size_t ci = 0; ci < curves.size(); ++ci) {
@@ -709,7 +661,7 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
           md << "n/a (no cells share a seed and variant with the baseline) | | |\n";
           continue;
         }
-        const Interval ci = BootstrapMeanCI(diffs, options.bootstrap_samples,
+        const ConfidenceInterval ci = BootstrapMeanCI(diffs, options.bootstrap_samples,
                                             StreamSeed(options.seed, gi + 1000003, mi));
         md << Num(Mean(diffs)) << " | " << IntervalText(ci, diffs.size())
            << " | " << higher << " / " << lower << " / " << equal << " |\n";

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "agents/registry.h"
-#include "env/io.h"
-#include "env/rng.h"
+#include "core/io.h"
+#include "core/rng.h"
 #include "env/scenario.h"
 #include "env/variants.h"
 

@@ -42,7 +42,7 @@
 #include <string>
 #include <vector>
 
-#include "env/schema.h"
+#include "core/schema.h"
 
 namespace cohort {
 
@@ -135,15 +135,6 @@ struct ReportOptions {
 // OUT/plots/*.svg atomically. Options given as empty fall back to the sweep
 // file's "report" block.
 void WriteReport(const std::string& out_dir, const ReportOptions& options);
-
-// Statistics used by the report (exposed for tests).
-struct Interval {
-  double lo = 0.0, hi = 0.0;
-};
-// Percentile bootstrap interval of the mean, `samples` resamples, seeded.
-Interval BootstrapMeanCI(const std::vector<double>& x, int samples, uint64_t seed, double level = 0.95);
-// Interquartile mean: mean of the middle 50% (fractional weights at the edges).
-double InterquartileMean(std::vector<double> x);
 
 // True when this process was started by mpirun (OpenMPI, MPICH or PMIx).
 bool UnderMpirun();

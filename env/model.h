@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "env/params.h"
-#include "env/rng.h"
-#include "env/serialize.h"
+#include "core/rng.h"
+#include "core/serialize.h"
 
 namespace cohort {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "env/params.h"
-#include "env/schema.h"
+#include "core/schema.h"
 
 namespace cohort {
 

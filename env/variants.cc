@@ -3,7 +3,7 @@
 #include <cmath>
 #include <set>
 
-#include "env/rng.h"
+#include "core/rng.h"
 
 namespace cohort {
 namespace {

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "env/model.h"
-#include "env/thread_pool.h"
+#include "core/thread_pool.h"
 
 namespace cohort {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "env/rng.h"
+#include "core/rng.h"
 
 namespace cohort {
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "env/serialize.h"
+#include "core/serialize.h"
 
 namespace cohort {
 

@@ -11,9 +11,9 @@
 #include "agents/learnable.h"
 #include "agents/registry.h"
 #include "agents/update_rules.h"
-#include "env/io.h"
-#include "env/rng.h"
-#include "env/thread_pool.h"
+#include "core/io.h"
+#include "core/rng.h"
+#include "core/thread_pool.h"
 #include "env/variants.h"
 
 namespace cohort {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "agents/registry.h"
-#include "env/serialize.h"
+#include "core/serialize.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
 

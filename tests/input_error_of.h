@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "env/schema.h"
+#include "core/schema.h"
 
 namespace cohort::testing {
 

@@ -15,7 +15,7 @@
 #include "agents/bandits.h"
 #include "agents/learnable.h"
 #include "agents/registry.h"
-#include "env/io.h"
+#include "core/io.h"
 
 namespace cohort {
 namespace {

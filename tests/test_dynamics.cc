@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "agents/registry.h"
-#include "env/rng.h"
+#include "core/rng.h"
 #include "env/scenario.h"
-#include "env/stats.h"
+#include "core/stats.h"
+#include "goodness_of_fit.h"
 #include "env/vec_env.h"
 
 namespace cohort {

@@ -10,7 +10,7 @@
 
 #include "agents/learned_optimizer.h"
 #include "agents/registry.h"
-#include "env/io.h"
+#include "core/io.h"
 #include "env/variants.h"
 #include "meta/es.h"
 #include "meta/lifetime.h"

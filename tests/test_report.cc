@@ -10,7 +10,8 @@
 #include <sstream>
 
 #include "apps/sweep.h"
-#include "env/rng.h"
+#include "core/rng.h"
+#include "core/stats.h"
 
 namespace fs = std::filesystem;
 using namespace cohort;
@@ -28,14 +29,14 @@ TEST_CASE("report: interquartile mean, hand-worked") {
 }
 
 TEST_CASE("report: bootstrap interval, degenerate inputs and reproducibility") {
-  const Interval one = BootstrapMeanCI({2.5}, 1000, 0);
+  const ConfidenceInterval one = BootstrapMeanCI({2.5}, 1000, 0);
   CHECK(one.lo == 2.5);
   CHECK(one.hi == 2.5);
-  const Interval flat = BootstrapMeanCI({1, 1, 1, 1}, 1000, 0);
+  const ConfidenceInterval flat = BootstrapMeanCI({1, 1, 1, 1}, 1000, 0);
   CHECK(flat.lo == 1.0);
   CHECK(flat.hi == 1.0);
   const std::vector<double> x = {1, 4, 2, 8, 5, 7};
-  const Interval a = BootstrapMeanCI(x, 2000, 7), b = BootstrapMeanCI(x, 2000, 7), c = BootstrapMeanCI(x, 2000, 8);
+  const ConfidenceInterval a = BootstrapMeanCI(x, 2000, 7), b = BootstrapMeanCI(x, 2000, 7), c = BootstrapMeanCI(x, 2000, 8);
   CHECK(a.lo == b.lo);
   CHECK(a.hi == b.hi);
   CHECK((a.lo != c.lo || a.hi != c.hi));
@@ -59,7 +60,7 @@ double Coverage(Draw draw, double true_mean, double sigma, double* mean_width) {
   for (int r = 0; r < reps; ++r) {
     std::vector<double> x(n);
     for (double& v : x) v = draw(rng);
-    const Interval ci = BootstrapMeanCI(x, 1000, uint64_t(r) + 1);
+    const ConfidenceInterval ci = BootstrapMeanCI(x, 1000, uint64_t(r) + 1);
     hits += ci.lo <= true_mean && true_mean <= ci.hi;
     width += (ci.hi - ci.lo) / (2 * 1.959964 * sigma / std::sqrt(double(n)));
   }

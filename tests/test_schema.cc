@@ -4,7 +4,7 @@
 #include <fstream>
 #include <string>
 
-#include "env/schema.h"
+#include "core/schema.h"
 
 namespace cohort {
 namespace {

@@ -8,7 +8,7 @@
 #include "agents/learned_optimizer.h"
 #include "agents/registry.h"
 #include "agents/update_rules.h"
-#include "env/io.h"
+#include "core/io.h"
 #include "tests/input_error_of.h"
 
 using namespace cohort;

@@ -12,7 +12,7 @@
 
 #include "agents/registry.h"
 #include "env/scenario.h"
-#include "env/stats.h"
+#include "goodness_of_fit.h"
 #include "env/variants.h"
 #include "tests/input_error_of.h"
 

@@ -12,7 +12,7 @@
 #include "agents/learnable.h"
 #include "agents/registry.h"
 #include "agents/trainer.h"
-#include "env/io.h"
+#include "core/io.h"
 #include "input_error_of.h"
 #include "viz/sim.h"
 

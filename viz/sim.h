@@ -22,7 +22,7 @@
 #include "agents/agent.h"
 #include "agents/learnable.h"
 #include "agents/trainer.h"
-#include "env/rng.h"
+#include "core/rng.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
 #include "viz/view_model.h"

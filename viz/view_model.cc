@@ -7,7 +7,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "env/rng.h"
+#include "core/rng.h"
 
 namespace cohort::viz {
 

@@ -19,7 +19,7 @@
 #include "agents/agent.h"
 #include "agents/features.h"
 #include "agents/update_rules.h"
-#include "env/rng.h"
+#include "core/rng.h"
 
 namespace cohort::torch_agents {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "agents/torch/common.h"
-#include "env/rng.h"
-#include "env/serialize.h"
+#include "core/rng.h"
+#include "core/serialize.h"
 
 namespace cohort::torch_agents {
 

@@ -14,7 +14,7 @@
 #include "agents/torch/actor_critic.h"
 #include "agents/torch/common.h"
 #include "agents/torch/drift.h"
-#include "env/io.h"
+#include "core/io.h"
 #include "env/scenario.h"
 #include "tests/input_error_of.h"
 

@@ -1,4 +1,4 @@
-#include "env/schema.h"
+#include "core/schema.h"
 
 #include <algorithm>
 #include <cctype>

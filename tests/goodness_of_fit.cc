@@ -1,22 +1,10 @@
-#include "env/stats.h"
+#include "goodness_of_fit.h"
+
+#include <cmath>
 
 #include <boost/math/special_functions/gamma.hpp>
 
 namespace cohort {
-
-double StudentT975(int64_t dof) {
-  static const double kTable[] = {0,      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                  2.201,  2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                  2.080,  2.074,  2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-  if (dof < 1) return 0.0;
-  if (dof <= 30) return kTable[dof];
-  return 1.959964 + 2.4 / double(dof);  // within 0.1% of the exact quantile for dof > 30
-}
-
-double RunningStat::ci95() const {
-  if (n_ < 2) return 0.0;
-  return StudentT975(n_ - 1) * stddev() / std::sqrt(double(n_));
-}
 
 double ChiSquareSurvival(double x, int k) {
   if (x <= 0) return 1.0;

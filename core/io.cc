@@ -1,4 +1,4 @@
-#include "env/io.h"
+#include "core/io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
