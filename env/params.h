@@ -1,6 +1,7 @@
 // Typed environment parameters, built from a validated scenario ("env" block).
-// Every field here has a key, a default, a range and a doc line in
-// scenario.cc's schema; this struct is what the hot path reads.
+// Each member's initializer here IS the scenario key's default: env/scenario.cc
+// binds every key to its member (core/bind.h) with its range and doc, so a
+// default is written once. This struct is what the hot path reads.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +42,7 @@ struct CatalogParams {
 };
 
 struct SegmentParams {
-  std::string name;
+  std::string name = "all";
   double weight = 1.0;
   bool normal = false;             // false: uniform [low, high]; true: Normal(mean, std)
   double low = -1.0, high = 1.0;   // uniform
@@ -118,7 +119,7 @@ struct ObservationParams {
 };
 
 struct EventParams {
-  int64_t at_step = 0;
+  int64_t at_step = 1;
   EventKind kind = EventKind::kPreferenceShift;
   int segment = -1;  // -1: all segments
   int topic = 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/bind.h"
 #include "env/variants.h"
 
 namespace cohort {
@@ -11,90 +12,110 @@ constexpr double kInf = 1e300;
 constexpr long long kMaxSteps = 1'000'000'000'000;  // readable bound in `cohort list`
 constexpr long long kMaxCount = 100'000'000;
 
+// The one table of each enumeration's names (schema choices and reading).
+const EnumTable<CandidateSource> kCandidateSources = {{CandidateSource::kResample, "resample"},
+                                                      {CandidateSource::kLive, "live"}};
+const EnumTable<FeatureKind> kFeatureKinds = {{FeatureKind::kOneHot, "one_hot"}, {FeatureKind::kEmbedding, "embedding"}};
+const EnumTable<bool> kSegmentDistributions = {{false, "uniform"}, {true, "normal"}};
+const EnumTable<Observability> kObservabilities = {
+    {Observability::kVisible, "visible"}, {Observability::kNoisy, "noisy"}, {Observability::kHidden, "hidden"}};
+const EnumTable<InterestRule> kInterestRules = {{InterestRule::kNone, "none"},
+                                                {InterestRule::kRecSim, "recsim"},
+                                                {InterestRule::kToward, "toward"},
+                                                {InterestRule::kAway, "away"}};
+const EnumTable<EventKind> kEventKinds = {{EventKind::kPreferenceShift, "preference_shift"},
+                                          {EventKind::kQualityShift, "quality_shift"},
+                                          {EventKind::kNewItems, "new_items"}};
+
 // All environment schemas live in one struct so their addresses are stable
-// (fields point at sub-schemas) and they are built exactly once.
+// (fields point at sub-schemas) and they are built exactly once. Every key is
+// bound to the member it fills (core/bind.h): its default is that member's
+// initializer in env/params.h, and ParseEnvParams only adds the cross-field
+// checks.
 struct EnvSchemas {
-  Schema catalog{"items: topics, features, hidden quality, length, arrival and retirement"};
-  Schema segment{"one mixture component of the user population's interests"};
-  Schema time_budget{"per-user session time budget ~ Normal(mean, std), clipped"};
-  Schema patience{"per-user patience (divides the leave probability)"};
-  Schema click_propensity{"per-user multiplier on click odds"};
-  Schema boredom_sensitivity{"per-user weight of boredom in the item score"};
-  Schema return_propensity{"per-user multiplier on the return probability"};
-  Schema users{"the population: interest segments and per-user traits"};
-  Schema observation{"what the agent observes about the user"};
+  static inline const EnvParams kDefaults{};
+  BoundSchema<CatalogParams> catalog{"items: topics, features, hidden quality, length, arrival and retirement"};
+  BoundSchema<SegmentParams> segment{"one mixture component of the user population's interests"};
+  BoundSchema<Trait> time_budget{"per-user session time budget ~ Normal(mean, std), clipped", kDefaults.time_budget};
+  BoundSchema<Trait> patience{"per-user patience (divides the leave probability)", kDefaults.patience};
+  BoundSchema<Trait> click_propensity{"per-user multiplier on click odds", kDefaults.click_propensity};
+  BoundSchema<Trait> boredom_sensitivity{"per-user weight of boredom in the item score", kDefaults.boredom_sensitivity};
+  BoundSchema<Trait> return_propensity{"per-user multiplier on the return probability", kDefaults.return_propensity};
+  BoundSchema<EnvParams> users{"the population: interest segments and per-user traits"};
+  BoundSchema<ObservationParams> observation{"what the agent observes about the user"};
   Schema proportional{"RecSim's multinomial proportional model"};
   Schema mnl{"multinomial logit"};
   Schema cascade{"cascade"};
   ComponentRegistry choice{"choice model"};
-  Schema score{"item utility = affinity_weight*affinity + quality_weight*quality - boredom_weight*sensitivity*boredom"};
-  Schema response{"behaviours after a click"};
-  Schema reward{"reward = weighted sum of behaviours"};
-  Schema interest{"interest evolution after a click, and drift"};
-  Schema boredom{"per-topic boredom"};
-  Schema satisfaction{"satisfaction: an exponential moving average of experienced utility"};
-  Schema budget{"time-budget consumption"};
-  Schema leave{"leaving mid-session"};
-  Schema dynamics{"user state dynamics"};
-  Schema retention{"returning for further sessions"};
-  Schema horizon{"step caps (truncation)"};
-  Schema event{"a scheduled change at a global step"};
-  Schema env{"the simulated population and catalog"};
-  Schema run{"how `cohort run` executes the scenario"};
+  BoundSchema<ScoreParams> score{
+      "item utility = affinity_weight*affinity + quality_weight*quality - boredom_weight*sensitivity*boredom"};
+  BoundSchema<ResponseParams> response{"behaviours after a click"};
+  BoundSchema<RewardParams> reward{"reward = weighted sum of behaviours"};
+  BoundSchema<DynamicsParams> interest{"interest evolution after a click, and drift"};
+  BoundSchema<DynamicsParams> boredom{"per-topic boredom"};
+  BoundSchema<DynamicsParams> satisfaction{"satisfaction: an exponential moving average of experienced utility"};
+  BoundSchema<DynamicsParams> budget{"time-budget consumption"};
+  BoundSchema<DynamicsParams> leave{"leaving mid-session"};
+  BoundSchema<DynamicsParams> dynamics{"user state dynamics"};
+  BoundSchema<RetentionParams> retention{"returning for further sessions"};
+  BoundSchema<EnvParams> horizon{"step caps (truncation)"};
+  BoundSchema<EventParams> event{"a scheduled change at a global step"};
+  BoundSchema<EnvParams> env{"the simulated population and catalog"};
+  BoundSchema<RunParams> run{"how `cohort run` executes the scenario"};
 
   EnvSchemas() {
+    using C = CatalogParams;
     catalog
-        .String("source", "resample", {"resample", "live"},
-                "resample: K fresh items every step (RecSim); live: K distinct items of a persistent catalog")
-        .String("features", "one_hot", {"one_hot", "embedding"},
-                "item features: one-hot topic, or a topic-centred embedding in R^embedding_dim")
-        .Integer("embedding_dim", 8, 1, 1024, "embedding dimension (features = embedding)")
-        .Number("topic_spread", 0.3, 0, kInf, "embedding: norm of item noise around its topic centre")
-        .NumberArray("topic_weights", json::array(), 0, kInf, "topic sampling weights; [] = uniform")
-        .NumberArray("quality_means", json::array(), -kInf, kInf,
+        .Enum("source", &C::source, kCandidateSources,
+              "resample: K fresh items every step (RecSim); live: K distinct items of a persistent catalog")
+        .Enum("features", &C::features, kFeatureKinds,
+              "item features: one-hot topic, or a topic-centred embedding in R^embedding_dim")
+        .Integer("embedding_dim", &C::embedding_dim, 1, 1024, "embedding dimension (features = embedding)")
+        .Number("topic_spread", &C::topic_spread, 0, kInf, "embedding: norm of item noise around its topic centre")
+        .NumberArray("topic_weights", &C::topic_weights, 0, kInf, "topic sampling weights; [] = uniform")
+        .NumberArray("quality_means", &C::quality_means, -kInf, kInf,
                      "per-topic mean of hidden quality; [] = quality_mean for all")
-        .Number("quality_mean", 0.0, -kInf, kInf, "mean hidden quality when quality_means is []")
-        .Number("quality_std", 0.1, 0, kInf, "std of hidden quality around its topic mean")
-        .PositiveNumber("length_mean", 4.0, "item length (time units)")
-        .Number("length_std", 0.0, 0, kInf, "std of item length (0 = constant)")
-        .PositiveNumber("length_min", 0.5, "lower clip of item length")
-        .Integer("size", 1000, 1, 100000000, "live: items at reset")
-        .Number("arrival_rate", 0.0, 0, kInf, "live: new items per step (Poisson)")
-        .Integer("max_age", 0, 0, kMaxSteps, "live: retire items older than this many steps (0 = never)");
+        .Number("quality_mean", &C::quality_mean, -kInf, kInf, "mean hidden quality when quality_means is []")
+        .Number("quality_std", &C::quality_std, 0, kInf, "std of hidden quality around its topic mean")
+        .PositiveNumber("length_mean", &C::length_mean, "item length (time units)")
+        .Number("length_std", &C::length_std, 0, kInf, "std of item length (0 = constant)")
+        .PositiveNumber("length_min", &C::length_min, "lower clip of item length")
+        .Integer("size", &C::size, 1, 100000000, "live: items at reset")
+        .Number("arrival_rate", &C::arrival_rate, 0, kInf, "live: new items per step (Poisson)")
+        .Integer("max_age", &C::max_age, 0, kMaxSteps, "live: retire items older than this many steps (0 = never)");
 
-    segment.String("name", "all", {}, "segment label")
-        .PositiveNumber("weight", 1.0, "mixture weight")
-        .String("distribution", "uniform", {"uniform", "normal"}, "per-dimension interest distribution")
-        .Number("low", -1.0, -1, 1, "uniform: lower bound")
-        .Number("high", 1.0, -1, 1, "uniform: upper bound")
-        .Number("mean", 0.0, -1, 1, "normal: mean")
-        .Number("std", 0.5, 0, kInf, "normal: std")
-        .NumberArray("center", json::array(), -2, 2,
-                     "per-dimension offset added to sampled interests; [] = none");
+    using S = SegmentParams;
+    segment.String("name", &S::name, "segment label")
+        .PositiveNumber("weight", &S::weight, "mixture weight")
+        .Enum("distribution", &S::normal, kSegmentDistributions, "per-dimension interest distribution")
+        .Number("low", &S::low, -1, 1, "uniform: lower bound")
+        .Number("high", &S::high, -1, 1, "uniform: upper bound")
+        .Number("mean", &S::mean, -1, 1, "normal: mean")
+        .Number("std", &S::std, 0, kInf, "normal: std")
+        .NumberArray("center", &S::center, -2, 2, "per-dimension offset added to sampled interests; [] = none");
 
-    auto trait = [](Schema& s, double mean, double std, double lo, double hi, bool positive) {
-      if (positive) s.PositiveNumber("mean", mean, "mean", hi);
-      else s.Number("mean", mean, lo, hi, "mean");
-      s.Number("std", std, 0, kInf, "std (0 = every user has the mean)");
-    };
-    trait(time_budget, 200.0, 0.0, 0, kInf, true);
-    trait(patience, 1.0, 0.0, 0, kInf, true);
-    trait(click_propensity, 1.0, 0.0, 0, kInf, false);
-    trait(boredom_sensitivity, 1.0, 0.0, 0, kInf, false);
-    trait(return_propensity, 1.0, 0.0, 0, 1, false);
+    // A trait's clip bounds [lo, hi] are also the range of its mean (a
+    // positive lower bound: the mean must be > 0).
+    for (BoundSchema<Trait>* t : {&time_budget, &patience, &click_propensity, &boredom_sensitivity, &return_propensity}) {
+      const Trait& d = t->defaults();
+      if (d.lo > 0) t->PositiveNumber("mean", &Trait::mean, "mean", d.hi);
+      else t->Number("mean", &Trait::mean, d.lo, d.hi, "mean");
+      t->Number("std", &Trait::std, 0, kInf, "std (0 = every user has the mean)");
+    }
 
-    users.ObjectArray("segments", &segment, "interest mixture; [] = one segment uniform in [-1, 1]")
-        .Object("time_budget", &time_budget, "session time budget")
-        .Object("patience", &patience, "patience trait")
-        .Object("click_propensity", &click_propensity, "click propensity trait")
-        .Object("boredom_sensitivity", &boredom_sensitivity, "boredom sensitivity trait")
-        .Object("return_propensity", &return_propensity, "return propensity trait");
+    using E = EnvParams;
+    users.ObjectArray("segments", &E::segments, &segment, "interest mixture; [] = one segment uniform in [-1, 1]")
+        .Object("time_budget", &E::time_budget, &time_budget, "session time budget")
+        .Object("patience", &E::patience, &patience, "patience trait")
+        .Object("click_propensity", &E::click_propensity, &click_propensity, "click propensity trait")
+        .Object("boredom_sensitivity", &E::boredom_sensitivity, &boredom_sensitivity, "boredom sensitivity trait")
+        .Object("return_propensity", &E::return_propensity, &return_propensity, "return propensity trait");
 
-    observation
-        .String("interests", "visible", {"visible", "noisy", "hidden"}, "user interests in the observation")
-        .Number("noise_std", 0.1, 0, kInf, "noisy: Gaussian noise std")
-        .Integer("history", 0, 0, 1024, "recently clicked topics in the observation")
-        .Bool("budget", false, "remaining time budget in the observation");
+    using O = ObservationParams;
+    observation.Enum("interests", &O::interests, kObservabilities, "user interests in the observation")
+        .Number("noise_std", &O::noise_std, 0, kInf, "noisy: Gaussian noise std")
+        .Integer("history", &O::history, 0, 1024, "recently clicked topics in the observation")
+        .Bool("budget", &O::budget, "remaining time budget in the observation");
 
     proportional
         .Number("no_click_mass", 1.0, -kInf, kInf, "weight of not clicking (before the shift)")
@@ -111,89 +132,104 @@ struct EnvSchemas {
     choice.Register({"mnl", "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", &mnl});
     choice.Register({"cascade", "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", &cascade});
 
-    score.Number("affinity_weight", 1.0, -kInf, kInf, "weight of user-item affinity (interests . features)")
-        .Number("quality_weight", 0.0, -kInf, kInf, "weight of hidden quality")
-        .Number("boredom_weight", 1.0, -kInf, kInf, "weight of topic boredom (times the user's sensitivity)");
+    using Sc = ScoreParams;
+    score.Number("affinity_weight", &Sc::affinity_weight, -kInf, kInf, "weight of user-item affinity (interests . features)")
+        .Number("quality_weight", &Sc::quality_weight, -kInf, kInf, "weight of hidden quality")
+        .Number("boredom_weight", &Sc::boredom_weight, -kInf, kInf, "weight of topic boredom (times the user's sensitivity)");
 
-    response.Number("completion_base", 1.0, 0, 1, "fraction of an item watched after a click")
-        .Number("completion_quality", 0.0, -kInf, kInf, "completion += this * quality (clipped to [0, 1])")
-        .Bool("like", false, "enable likes after a (not disliked) click")
-        .Number("like_bias", -1.0, -kInf, kInf, "P(like) = sigmoid(bias + quality*q + affinity*a)")
-        .Number("like_quality", 1.0, -kInf, kInf, "like: quality weight")
-        .Number("like_affinity", 0.0, -kInf, kInf, "like: affinity weight")
-        .Bool("dislike", false, "enable dislikes (skips) after a click")
-        .Number("dislike_bias", -2.0, -kInf, kInf, "P(dislike) = sigmoid(bias + quality*q)")
-        .Number("dislike_quality", -1.0, -kInf, kInf, "dislike: quality weight")
-        .Number("dislike_completion", 0.1, 0, 1, "fraction watched when disliked");
+    using R = ResponseParams;
+    response.Number("completion_base", &R::completion_base, 0, 1, "fraction of an item watched after a click")
+        .Number("completion_quality", &R::completion_quality, -kInf, kInf, "completion += this * quality (clipped to [0, 1])")
+        .Bool("like", &R::like_enabled, "enable likes after a (not disliked) click")
+        .Number("like_bias", &R::like_bias, -kInf, kInf, "P(like) = sigmoid(bias + quality*q + affinity*a)")
+        .Number("like_quality", &R::like_quality, -kInf, kInf, "like: quality weight")
+        .Number("like_affinity", &R::like_affinity, -kInf, kInf, "like: affinity weight")
+        .Bool("dislike", &R::dislike_enabled, "enable dislikes (skips) after a click")
+        .Number("dislike_bias", &R::dislike_bias, -kInf, kInf, "P(dislike) = sigmoid(bias + quality*q)")
+        .Number("dislike_quality", &R::dislike_quality, -kInf, kInf, "dislike: quality weight")
+        .Number("dislike_completion", &R::dislike_completion, 0, 1, "fraction watched when disliked");
 
-    reward.Number("click", 0.0, -kInf, kInf, "per click")
-        .Number("watch_time", 1.0, -kInf, kInf, "per unit of watch time")
-        .Number("like", 0.0, -kInf, kInf, "per like")
-        .Number("dislike", 0.0, -kInf, kInf, "per dislike")
-        .Number("quality", 0.0, -kInf, kInf, "times the clicked item's hidden quality");
+    using W = RewardParams;
+    reward.Number("click", &W::click, -kInf, kInf, "per click")
+        .Number("watch_time", &W::watch_time, -kInf, kInf, "per unit of watch time")
+        .Number("like", &W::like, -kInf, kInf, "per like")
+        .Number("dislike", &W::dislike, -kInf, kInf, "per dislike")
+        .Number("quality", &W::quality, -kInf, kInf, "times the clicked item's hidden quality");
 
-    interest.String("rule", "recsim", {"none", "recsim", "toward", "away"},
-                    "after a click: recsim = toward the item with probability (a+1)/2 else away")
-        .Number("step", 0.3, 0, 1, "step size; the step is step*(1-|a|) of the distance to the item")
-        .Number("drift_std", 0.0, 0, kInf, "random-walk std per step and dimension");
-    boredom.Number("increment", 0.0, 0, kInf, "added to the clicked topic's boredom")
-        .Number("decay", 1.0, 0, 1, "boredom multiplier per step")
-        .Number("gap_decay", 1.0, 0, 1, "boredom multiplier per unit of time away");
-    satisfaction.Number("initial", 0.0, -kInf, kInf, "satisfaction of a new user")
-        .Number("decay", 0.9, 0, 1, "EMA weight of the past")
-        .Number("quality", 1.0, -kInf, kInf, "weight of the clicked item's quality")
-        .Number("affinity", 0.0, -kInf, kInf, "weight of the clicked item's affinity")
-        .Number("boredom", 0.0, -kInf, kInf, "weight of the clicked topic's boredom (subtracted)")
-        .Number("no_click", 0.0, -kInf, kInf, "experienced utility of a step without a click")
-        .Number("gap_decay", 1.0, 0, 1, "satisfaction multiplier per unit of time away");
-    budget.Number("no_click_cost", 0.5, 0, kInf, "budget spent by a step without a click")
-        .Number("quality_gain", 0.0, -kInf, kInf, "click: budget -= watch * (1 - quality_gain*q - affinity_gain*a)")
-        .Number("affinity_gain", 0.0, -kInf, kInf, "see quality_gain");
-    leave.Number("base", 0.0, 0, 1, "P(leave) per step = (base + dissatisfaction*max(0,-s)) / patience")
-        .Number("dissatisfaction", 0.0, 0, kInf, "see base");
-    dynamics.Object("interest", &interest, "interest evolution")
-        .Object("boredom", &boredom, "boredom")
-        .Object("satisfaction", &satisfaction, "satisfaction")
-        .Object("budget", &budget, "budget")
-        .Object("leave", &leave, "leaving");
-    retention.Bool("enabled", false, "users may return after a session ends")
-        .Integer("max_sessions", 1, 1, 1000000, "sessions per episode (truncated after the last)")
-        .Number("return_base", 1.0, -kInf, kInf, "P(return) = clip(base + satisfaction*s, 0, 1) * propensity")
-        .Number("return_satisfaction", 0.0, -kInf, kInf, "see return_base")
-        .PositiveNumber("gap_mean", 24.0, "time away ~ Exponential(mean = gap_mean * exp(-gap_satisfaction*s))")
-        .Number("gap_satisfaction", 0.0, -kInf, kInf, "see gap_mean");
-    horizon.Integer("max_session_steps", 0, 0, kMaxSteps, "truncate a session after this many steps (0 = none)")
-        .Integer("max_episode_steps", 0, 0, kMaxSteps, "truncate an episode after this many steps (0 = none)");
-    event.Integer("at_step", 1, 1, kMaxSteps, "global step (VecEnv tick) at which it happens")
-        .String("type", "preference_shift", {"preference_shift", "quality_shift", "new_items"}, "what happens")
-        .Integer("segment", -1, -1, 1000000, "preference_shift: segment index (-1 = all)")
-        .Integer("topic", 0, -1, 1000000, "topic shifted / topic of new items (-1 = sampled)")
-        .Number("amount", 0.0, -kInf, kInf, "shift of interest in the topic, or of the topic's quality")
-        .Integer("count", 0, 0, 100000000, "new_items: number of items");
-    env.Integer("num_topics", 20, 1, 4096, "number of topics")
-        .Integer("candidates", 10, 1, 100000, "candidates K offered per step")
-        .Integer("slate_size", 2, 1, 64, "slate size k (distinct candidates)")
-        .Object("catalog", &catalog, "catalog")
-        .Object("users", &users, "population")
-        .Object("observation", &observation, "observability")
+    using D = DynamicsParams;
+    interest.Enum("rule", &D::interest_rule, kInterestRules,
+                  "after a click: recsim = toward the item with probability (a+1)/2 else away")
+        .Number("step", &D::interest_step, 0, 1, "step size; the step is step*(1-|a|) of the distance to the item")
+        .Number("drift_std", &D::drift_std, 0, kInf, "random-walk std per step and dimension");
+    boredom.Number("increment", &D::boredom_increment, 0, kInf, "added to the clicked topic's boredom")
+        .Number("decay", &D::boredom_decay, 0, 1, "boredom multiplier per step")
+        .Number("gap_decay", &D::boredom_gap_decay, 0, 1, "boredom multiplier per unit of time away");
+    satisfaction.Number("initial", &D::satisfaction_initial, -kInf, kInf, "satisfaction of a new user")
+        .Number("decay", &D::satisfaction_decay, 0, 1, "EMA weight of the past")
+        .Number("quality", &D::satisfaction_quality, -kInf, kInf, "weight of the clicked item's quality")
+        .Number("affinity", &D::satisfaction_affinity, -kInf, kInf, "weight of the clicked item's affinity")
+        .Number("boredom", &D::satisfaction_boredom, -kInf, kInf, "weight of the clicked topic's boredom (subtracted)")
+        .Number("no_click", &D::satisfaction_no_click, -kInf, kInf, "experienced utility of a step without a click")
+        .Number("gap_decay", &D::satisfaction_gap_decay, 0, 1, "satisfaction multiplier per unit of time away");
+    budget.Number("no_click_cost", &D::budget_no_click_cost, 0, kInf, "budget spent by a step without a click")
+        .Number("quality_gain", &D::budget_quality_gain, -kInf, kInf,
+                "click: budget -= watch * (1 - quality_gain*q - affinity_gain*a)")
+        .Number("affinity_gain", &D::budget_affinity_gain, -kInf, kInf, "see quality_gain");
+    leave.Number("base", &D::leave_base, 0, 1, "P(leave) per step = (base + dissatisfaction*max(0,-s)) / patience")
+        .Number("dissatisfaction", &D::leave_dissatisfaction, 0, kInf, "see base");
+    dynamics.Flatten("interest", &interest, "interest evolution")
+        .Flatten("boredom", &boredom, "boredom")
+        .Flatten("satisfaction", &satisfaction, "satisfaction")
+        .Flatten("budget", &budget, "budget")
+        .Flatten("leave", &leave, "leaving");
+
+    using Rt = RetentionParams;
+    retention.Bool("enabled", &Rt::enabled, "users may return after a session ends")
+        .Integer("max_sessions", &Rt::max_sessions, 1, 1000000, "sessions per episode (truncated after the last)")
+        .Number("return_base", &Rt::return_base, -kInf, kInf, "P(return) = clip(base + satisfaction*s, 0, 1) * propensity")
+        .Number("return_satisfaction", &Rt::return_satisfaction, -kInf, kInf, "see return_base")
+        .PositiveNumber("gap_mean", &Rt::gap_mean, "time away ~ Exponential(mean = gap_mean * exp(-gap_satisfaction*s))")
+        .Number("gap_satisfaction", &Rt::gap_satisfaction, -kInf, kInf, "see gap_mean");
+    horizon
+        .Integer("max_session_steps", &E::max_session_steps, 0, kMaxSteps,
+                 "truncate a session after this many steps (0 = none)")
+        .Integer("max_episode_steps", &E::max_episode_steps, 0, kMaxSteps,
+                 "truncate an episode after this many steps (0 = none)");
+
+    using Ev = EventParams;
+    event.Integer("at_step", &Ev::at_step, 1, kMaxSteps, "global step (VecEnv tick) at which it happens")
+        .Enum("type", &Ev::kind, kEventKinds, "what happens")
+        .Integer("segment", &Ev::segment, -1, 1000000, "preference_shift: segment index (-1 = all)")
+        .Integer("topic", &Ev::topic, -1, 1000000, "topic shifted / topic of new items (-1 = sampled)")
+        .Number("amount", &Ev::amount, -kInf, kInf, "shift of interest in the topic, or of the topic's quality")
+        .Integer("count", &Ev::count, 0, 100000000, "new_items: number of items");
+    env.Integer("num_topics", &E::num_topics, 1, 4096, "number of topics")
+        .Integer("candidates", &E::num_candidates, 1, 100000, "candidates K offered per step")
+        .Integer("slate_size", &E::slate_size, 1, 64, "slate size k (distinct candidates)")
+        .Object("catalog", &E::catalog, &catalog, "catalog")
+        .Flatten("users", &users, "population")
+        .Object("observation", &E::observation, &observation, "observability")
         .Component("choice", &choice, "mnl", "choice model")
-        .Object("score", &score, "item utility")
-        .Object("response", &response, "behaviours")
-        .Object("reward", &reward, "reward weights")
-        .Object("dynamics", &dynamics, "dynamics")
-        .Object("retention", &retention, "retention")
-        .Object("horizon", &horizon, "truncation")
-        .ObjectArray("events", &event, "scheduled events");
-    run.Integer("episodes", 1000, 1, kMaxSteps,
+        .Object("score", &E::score, &score, "item utility")
+        .Object("response", &E::response, &response, "behaviours")
+        .Object("reward", &E::reward, &reward, "reward weights")
+        .Object("dynamics", &E::dynamics, &dynamics, "dynamics")
+        .Object("retention", &E::retention, &retention, "retention")
+        .Flatten("horizon", &horizon, "truncation")
+        .ObjectArray("events", &E::events, &event, "scheduled events");
+
+    using Ru = RunParams;
+    run.Integer("episodes", &Ru::episodes, 1, kMaxSteps,
                 "episodes (users) to simulate; for a learning agent, the users of each evaluation")
-        .Integer("num_envs", 256, 1, 1 << 20, "user slots stepped together (B)")
-        .Integer("threads", 1, 1, 256, "threads splitting the slots (results do not depend on it)")
-        .Bool("reference", true, "also roll out the random and myopic-oracle policies on the same users")
-        .Bool("regret", true, "exact per-step regret against the myopic oracle")
-        .Integer("train_steps", 0, 0, kMaxSteps,
+        .Integer("num_envs", &Ru::num_envs, 1, 1 << 20, "user slots stepped together (B)")
+        .Integer("threads", &Ru::threads, 1, 256, "threads splitting the slots (results do not depend on it)")
+        .Bool("reference", &Ru::reference, "also roll out the random and myopic-oracle policies on the same users")
+        .Bool("regret", &Ru::regret, "exact per-step regret against the myopic oracle")
+        .Integer("train_steps", &Ru::train_steps, 0, kMaxSteps,
                  "learning agents: batched environment steps of training (each steps num_envs users); 0: no training")
-        .Integer("eval_every", 0, 0, kMaxSteps, "learning agents: evaluate every this many steps (0: 10 times per run)")
-        .Integer("checkpoint_every", 0, 0, kMaxSteps,
+        .Integer("eval_every", &Ru::eval_every, 0, kMaxSteps,
+                 "learning agents: evaluate every this many steps (0: 10 times per run)")
+        .Integer("checkpoint_every", &Ru::checkpoint_every, 0, kMaxSteps,
                  "learning agents: write checkpoint.bin every this many steps (0: at every evaluation)");
   }
 };
@@ -203,10 +239,6 @@ const EnvSchemas& Schemas() {
   return schemas;
 }
 
-Trait ParseTrait(const json& j, double lo, double hi) {
-  return Trait{j["mean"].get<double>(), j["std"].get<double>(), lo, hi};
-}
-
 void Check(std::vector<Problem>& problems, bool ok, const std::string& file, const std::string& path,
            const std::string& message) {
   if (!ok) problems.push_back({file, path, message});
@@ -214,8 +246,8 @@ void Check(std::vector<Problem>& problems, bool ok, const std::string& file, con
 
 }  // namespace
 
-const Schema& EnvSchema() { return Schemas().env; }
-const Schema& RunSchema() { return Schemas().run; }
+const Schema& EnvSchema() { return Schemas().env.schema(); }
+const Schema& RunSchema() { return Schemas().run.schema(); }
 const ComponentRegistry& ChoiceModelRegistry() { return Schemas().choice; }
 
 Schema ScenarioSchema(const ComponentRegistry& agents) {
@@ -231,30 +263,16 @@ Schema ScenarioSchema(const ComponentRegistry& agents) {
 }
 
 EnvParams ParseEnvParams(const json& e, const std::string& file, const std::string& base) {
-  EnvParams p;
+  // Every key is copied by its binding (EnvSchemas); what remains here is the
+  // choice model (its keys depend on its type) and the checks that relate
+  // one value to another.
+  EnvParams p = Schemas().env.Read(e);
+  if (p.segments.empty()) p.segments.push_back(SegmentParams{});
   std::vector<Problem> problems;
-  p.num_topics = e["num_topics"].get<int>();
-  p.num_candidates = e["candidates"].get<int>();
-  p.slate_size = e["slate_size"].get<int>();
   Check(problems, p.slate_size <= p.num_candidates, file, base + "/slate_size",
         "slate_size " + std::to_string(p.slate_size) + " exceeds candidates " + std::to_string(p.num_candidates));
 
-  const json& c = e["catalog"];
-  CatalogParams& cp = p.catalog;
-  cp.source = c["source"] == "live" ? CandidateSource::kLive : CandidateSource::kResample;
-  cp.features = c["features"] == "embedding" ? FeatureKind::kEmbedding : FeatureKind::kOneHot;
-  cp.embedding_dim = c["embedding_dim"].get<int>();
-  cp.topic_spread = c["topic_spread"].get<double>();
-  cp.topic_weights = c["topic_weights"].get<std::vector<double>>();
-  cp.quality_means = c["quality_means"].get<std::vector<double>>();
-  cp.quality_mean = c["quality_mean"].get<double>();
-  cp.quality_std = c["quality_std"].get<double>();
-  cp.length_mean = c["length_mean"].get<double>();
-  cp.length_std = c["length_std"].get<double>();
-  cp.length_min = c["length_min"].get<double>();
-  cp.size = c["size"].get<int>();
-  cp.arrival_rate = c["arrival_rate"].get<double>();
-  cp.max_age = c["max_age"].get<int64_t>();
+  const CatalogParams& cp = p.catalog;
   const std::string n_topics = std::to_string(p.num_topics);
   Check(problems, cp.topic_weights.empty() || int(cp.topic_weights.size()) == p.num_topics, file,
         base + "/catalog/topic_weights", "expected " + n_topics + " weights (one per topic) or []");
@@ -268,39 +286,13 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
         base + "/catalog/size", "live catalog size " + std::to_string(cp.size) + " is smaller than candidates " +
                                     std::to_string(p.num_candidates));
   const int dim = p.FeatureDim();
-
-  const json& u = e["users"];
-  int si = 0;
-  for (const json& s : u["segments"]) {
-    SegmentParams sp;
-    sp.name = s["name"].get<std::string>();
-    sp.weight = s["weight"].get<double>();
-    sp.normal = s["distribution"] == "normal";
-    sp.low = s["low"].get<double>();
-    sp.high = s["high"].get<double>();
-    sp.mean = s["mean"].get<double>();
-    sp.std = s["std"].get<double>();
-    sp.center = s["center"].get<std::vector<double>>();
-    const std::string path = base + "/users/segments/" + std::to_string(si++);
+  for (size_t si = 0; si < p.segments.size(); ++si) {
+    const SegmentParams& sp = p.segments[si];
+    const std::string path = base + "/users/segments/" + std::to_string(si);
     Check(problems, sp.low <= sp.high, file, path + "/low", "low must not exceed high");
     Check(problems, sp.center.empty() || int(sp.center.size()) == dim, file, path + "/center",
           "expected " + std::to_string(dim) + " values (the feature dimension) or []");
-    p.segments.push_back(std::move(sp));
   }
-  if (p.segments.empty()) p.segments.push_back(SegmentParams{});
-  p.time_budget = ParseTrait(u["time_budget"], 1e-9, 1e300);
-  p.patience = ParseTrait(u["patience"], 1e-9, 1e300);
-  p.click_propensity = ParseTrait(u["click_propensity"], 0, 1e300);
-  p.boredom_sensitivity = ParseTrait(u["boredom_sensitivity"], 0, 1e300);
-  p.return_propensity = ParseTrait(u["return_propensity"], 0, 1);
-
-  const json& o = e["observation"];
-  p.observation.interests = o["interests"] == "hidden"  ? Observability::kHidden
-                            : o["interests"] == "noisy" ? Observability::kNoisy
-                                                        : Observability::kVisible;
-  p.observation.noise_std = o["noise_std"].get<double>();
-  p.observation.history = o["history"].get<int>();
-  p.observation.budget = o["budget"].get<bool>();
 
   const json& ch = e["choice"];
   ChoiceParams& cm = p.choice;
@@ -323,80 +315,16 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
     cm.first_attention = ch["first_attention"].get<double>();
   }
 
-  const json& sc = e["score"];
-  p.score = {sc["affinity_weight"].get<double>(), sc["quality_weight"].get<double>(),
-             sc["boredom_weight"].get<double>()};
-  const json& r = e["response"];
-  ResponseParams& rp = p.response;
-  rp.completion_base = r["completion_base"].get<double>();
-  rp.completion_quality = r["completion_quality"].get<double>();
-  rp.like_enabled = r["like"].get<bool>();
-  rp.like_bias = r["like_bias"].get<double>();
-  rp.like_quality = r["like_quality"].get<double>();
-  rp.like_affinity = r["like_affinity"].get<double>();
-  rp.dislike_enabled = r["dislike"].get<bool>();
-  rp.dislike_bias = r["dislike_bias"].get<double>();
-  rp.dislike_quality = r["dislike_quality"].get<double>();
-  rp.dislike_completion = r["dislike_completion"].get<double>();
-  const json& w = e["reward"];
-  p.reward = {w["click"].get<double>(), w["watch_time"].get<double>(), w["like"].get<double>(),
-              w["dislike"].get<double>(), w["quality"].get<double>()};
-
-  const json& d = e["dynamics"];
-  DynamicsParams& dp = p.dynamics;
-  const std::string rule = d["interest"]["rule"].get<std::string>();
-  dp.interest_rule = rule == "none"     ? InterestRule::kNone
-                     : rule == "toward" ? InterestRule::kToward
-                     : rule == "away"   ? InterestRule::kAway
-                                        : InterestRule::kRecSim;
-  dp.interest_step = d["interest"]["step"].get<double>();
-  dp.drift_std = d["interest"]["drift_std"].get<double>();
-  dp.boredom_increment = d["boredom"]["increment"].get<double>();
-  dp.boredom_decay = d["boredom"]["decay"].get<double>();
-  dp.boredom_gap_decay = d["boredom"]["gap_decay"].get<double>();
-  const json& sat = d["satisfaction"];
-  dp.satisfaction_initial = sat["initial"].get<double>();
-  dp.satisfaction_decay = sat["decay"].get<double>();
-  dp.satisfaction_quality = sat["quality"].get<double>();
-  dp.satisfaction_affinity = sat["affinity"].get<double>();
-  dp.satisfaction_boredom = sat["boredom"].get<double>();
-  dp.satisfaction_no_click = sat["no_click"].get<double>();
-  dp.satisfaction_gap_decay = sat["gap_decay"].get<double>();
-  dp.budget_no_click_cost = d["budget"]["no_click_cost"].get<double>();
-  dp.budget_quality_gain = d["budget"]["quality_gain"].get<double>();
-  dp.budget_affinity_gain = d["budget"]["affinity_gain"].get<double>();
-  dp.leave_base = d["leave"]["base"].get<double>();
-  dp.leave_dissatisfaction = d["leave"]["dissatisfaction"].get<double>();
-
-  const json& rt = e["retention"];
-  RetentionParams& ret = p.retention;
-  ret.enabled = rt["enabled"].get<bool>();
-  ret.max_sessions = rt["max_sessions"].get<int>();
-  ret.return_base = rt["return_base"].get<double>();
-  ret.return_satisfaction = rt["return_satisfaction"].get<double>();
-  ret.gap_mean = rt["gap_mean"].get<double>();
-  ret.gap_satisfaction = rt["gap_satisfaction"].get<double>();
-  p.max_session_steps = e["horizon"]["max_session_steps"].get<int64_t>();
-  p.max_episode_steps = e["horizon"]["max_episode_steps"].get<int64_t>();
   // A session only ends when the budget runs out, the user leaves or a cap is
   // hit; refuse configurations whose episodes could never end.
+  const DynamicsParams& dp = p.dynamics;
   const bool budget_ends = dp.budget_no_click_cost > 0 || p.max_session_steps > 0 || dp.leave_base > 0;
   Check(problems, budget_ends || p.max_episode_steps > 0, file, base + "/horizon/max_episode_steps",
         "episodes may never end: set dynamics.budget.no_click_cost > 0, dynamics.leave.base > 0 or a step cap");
 
-  int ei = 0;
-  for (const json& ev : e["events"]) {
-    EventParams evp;
-    const std::string path = base + "/events/" + std::to_string(ei++);
-    evp.at_step = ev["at_step"].get<int64_t>();
-    const std::string kind = ev["type"].get<std::string>();
-    evp.kind = kind == "quality_shift" ? EventKind::kQualityShift
-               : kind == "new_items"   ? EventKind::kNewItems
-                                       : EventKind::kPreferenceShift;
-    evp.segment = ev["segment"].get<int>();
-    evp.topic = ev["topic"].get<int>();
-    evp.amount = ev["amount"].get<double>();
-    evp.count = ev["count"].get<int>();
+  for (size_t ei = 0; ei < p.events.size(); ++ei) {
+    const EventParams& evp = p.events[ei];
+    const std::string path = base + "/events/" + std::to_string(ei);
     Check(problems, evp.topic < p.num_topics, file, path + "/topic",
           "topic " + std::to_string(evp.topic) + " >= num_topics " + n_topics);
     Check(problems, evp.kind == EventKind::kNewItems || evp.topic >= 0, file, path + "/topic",
@@ -406,24 +334,12 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
               " segments)");
     Check(problems, evp.kind != EventKind::kNewItems || cp.source == CandidateSource::kLive, file,
           path + "/type", "new_items needs catalog.source = \"live\"");
-    p.events.push_back(evp);
   }
   if (!problems.empty()) throw InputError(std::move(problems));
   return p;
 }
 
-RunParams ParseRunParams(const json& r) {
-  RunParams rp;
-  rp.episodes = r["episodes"].get<int64_t>();
-  rp.num_envs = r["num_envs"].get<int>();
-  rp.threads = r["threads"].get<int>();
-  rp.reference = r["reference"].get<bool>();
-  rp.regret = r["regret"].get<bool>();
-  rp.train_steps = r["train_steps"].get<int64_t>();
-  rp.eval_every = r["eval_every"].get<int64_t>();
-  rp.checkpoint_every = r["checkpoint_every"].get<int64_t>();
-  return rp;
-}
+RunParams ParseRunParams(const json& r) { return Schemas().run.Read(r); }
 
 Scenario ParseScenario(const json& doc, const std::string& file, const ComponentRegistry& agents) {
   const Schema root = ScenarioSchema(agents);
@@ -431,7 +347,7 @@ Scenario ParseScenario(const json& doc, const std::string& file, const Component
   // An empty segment list means one default segment; write it out in full so
   // scenario.resolved.json shows what ran.
   json& segments = resolved["env"]["users"]["segments"];
-  if (segments.empty()) segments.push_back(Validate(json::object(), Schemas().segment, file));
+  if (segments.empty()) segments.push_back(Validate(json::object(), Schemas().segment.schema(), file));
   Scenario s;
   s.file = file;
   s.seed = resolved["seed"].get<uint64_t>();
