@@ -10,6 +10,7 @@
 
 #include "agents/learned_optimizer.h"
 #include "agents/rule_schedule.h"
+#include "core/registry.h"
 
 namespace cohort {
 namespace {
@@ -293,11 +294,17 @@ class RmsProp : public UpdateRule {
   std::vector<float> next_;
 };
 
+template <typename T>
+std::unique_ptr<UpdateRule> Make(const json& config) {
+  return std::make_unique<T>(config);
+}
+
+// Every update rule: name, doc, schema and factory in one entry each.
 struct Rules {
   Schema sgd{"SGD with momentum"}, adam{"Adam (AdamW with decoupled weight decay)"}, rmsprop{"RMSProp"},
       adam_hd{"Adam with a hypergradient-tuned learning rate"},
       learned{"learned per-parameter optimizer, residual on Adam (agents/learned_optimizer.h)"};
-  ComponentRegistry registry{"update rule"};
+  Registry<std::unique_ptr<UpdateRule> (*)(const json&)> registry{"update rule"};
   Rules() {
     AddScheduleKeys(sgd, 1e-2);
     sgd.Number("momentum", 0.0, 0.0, 0.999999, "momentum coefficient")
@@ -314,13 +321,16 @@ struct Rules {
     rmsprop.Number("alpha", 0.99, 0.0, 0.999999, "squared-gradient decay")
         .PositiveNumber("eps", 1e-8, "denominator constant")
         .Number("momentum", 0.0, 0.0, 0.999999, "momentum coefficient");
-    registry.Register({"sgd", "SGD with momentum (PyTorch semantics)", &sgd});
-    registry.Register({"adam", "Adam with bias correction (PyTorch semantics); decoupled = AdamW", &adam});
-    registry.Register({"adam_hd", "Adam whose lr adapts online by hypergradient descent (Baydin et al. 2018): "
-                                  "the self-tuning baseline", &adam_hd});
-    registry.Register({"rmsprop", "RMSProp, non-centered, optional momentum (PyTorch semantics)", &rmsprop});
     AddLearnedOptimizerKeys(learned);
-    registry.Register({"learned", "meta-learned per-parameter MLP residual on Adam; zero output layer = Adam", &learned});
+    registry.Add({"sgd", "SGD with momentum (PyTorch semantics)", &sgd}, Make<Sgd>)
+        .Add({"adam", "Adam with bias correction (PyTorch semantics); decoupled = AdamW", &adam}, Make<Adam>)
+        .Add({"adam_hd",
+              "Adam whose lr adapts online by hypergradient descent (Baydin et al. 2018): the self-tuning baseline",
+              &adam_hd},
+             Make<AdamHd>)
+        .Add({"rmsprop", "RMSProp, non-centered, optional momentum (PyTorch semantics)", &rmsprop}, Make<RmsProp>)
+        .Add({"learned", "meta-learned per-parameter MLP residual on Adam; zero output layer = Adam", &learned},
+             MakeLearnedOptimizer);
   }
 };
 
@@ -333,15 +343,7 @@ const Rules& GetRules() {
 
 const ComponentRegistry& UpdateRuleRegistry() { return GetRules().registry; }
 
-std::unique_ptr<UpdateRule> MakeUpdateRule(const json& config) {
-  const std::string type = config["type"].get<std::string>();
-  if (type == "sgd") return std::make_unique<Sgd>(config);
-  if (type == "adam") return std::make_unique<Adam>(config);
-  if (type == "adam_hd") return std::make_unique<AdamHd>(config);
-  if (type == "rmsprop") return std::make_unique<RmsProp>(config);
-  if (type == "learned") return MakeLearnedOptimizer(config);
-  throw std::invalid_argument("unknown update rule \"" + type + "\"");
-}
+std::unique_ptr<UpdateRule> MakeUpdateRule(const json& config) { return GetRules().registry.FactoryOf(config)(config); }
 
 void CheckFinite(const std::vector<ParamRef>& params, const char* what) {
   const bool grad = std::string(what) == "gradient";

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "agents/torch/actor_critic.h"
+#include "core/registry.h"
 
 namespace cohort::torch_agents {
 namespace {
@@ -122,23 +123,34 @@ RuleProbe LpoProbe() {
 
 }  // namespace
 
-const ComponentRegistry& DriftRegistry() {
-  static const ComponentRegistry r = [] {
-    ComponentRegistry c("drift");
-    c.Register({"clip", "PPO's clipped surrogate (default)", &ClipSchema()});
-    c.Register({"dpo", "Discovered Policy Optimisation's closed-form drift", &DpoSchema()});
-    c.Register({kLpo, "LPO-style learned drift: MLP residual on PPO-clip (learnable, theta)", &LpoSchema()});
+namespace {
+
+// Every drift: name, doc, schema and factory (config, PPO's clip_eps) in one entry each.
+using DriftFactory = std::unique_ptr<Drift> (*)(const json& config, double clip_eps);
+const Registry<DriftFactory>& Drifts() {
+  static const Registry<DriftFactory> r = [] {
+    Registry<DriftFactory> c("drift");
+    c.Add({"clip", "PPO's clipped surrogate (default)", &ClipSchema()},
+          [](const json&, double clip_eps) -> std::unique_ptr<Drift> { return std::make_unique<ClipDrift>(clip_eps); })
+        .Add({"dpo", "Discovered Policy Optimisation's closed-form drift", &DpoSchema()},
+             [](const json& config, double) -> std::unique_ptr<Drift> {
+               return std::make_unique<DpoDrift>(config["alpha"].get<double>(), config["beta"].get<double>());
+             })
+        .Add({kLpo, "LPO-style learned drift: MLP residual on PPO-clip (learnable, theta)", &LpoSchema()},
+             [](const json& config, double clip_eps) -> std::unique_ptr<Drift> {
+               return std::make_unique<LpoDrift>(clip_eps, ThetaFromConfig(config, LpoDriftRule(), "drift"));
+             });
     return c;
   }();
   return r;
 }
 
+}  // namespace
+
+const ComponentRegistry& DriftRegistry() { return Drifts(); }
+
 std::unique_ptr<Drift> MakeDrift(const json& config, double clip_eps) {
-  const std::string type = config["type"].get<std::string>();
-  if (type == "clip") return std::make_unique<ClipDrift>(clip_eps);
-  if (type == "dpo") return std::make_unique<DpoDrift>(config["alpha"].get<double>(), config["beta"].get<double>());
-  if (type == kLpo) return std::make_unique<LpoDrift>(clip_eps, ThetaFromConfig(config, LpoDriftRule(), "drift"));
-  throw std::invalid_argument("unknown drift \"" + type + "\"");
+  return Drifts().FactoryOf(config)(config, clip_eps);
 }
 
 const LearnableRule& LpoDriftRule() {
