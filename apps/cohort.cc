@@ -496,6 +496,23 @@ int CmdViz(const Args& a) {
 #endif
 }
 
+// Every subcommand, once: dispatch and the unknown-command suggestion both
+// read this table.
+struct Command {
+  const char* name;
+  int (*run)(const Args& args, const char* argv0);
+};
+const Command kCommands[] = {
+    {"run", [](const Args& a, const char*) { return CmdRun(a); }},
+    {"validate", [](const Args& a, const char*) { return CmdValidate(a); }},
+    {"list", [](const Args&, const char*) { return CmdList(); }},
+    {"bench", [](const Args& a, const char*) { return CmdBench(a); }},
+    {"sweep", [](const Args& a, const char* argv0) { return CmdSweep(a, argv0); }},
+    {"report", [](const Args& a, const char*) { return CmdReport(a); }},
+    {"meta", [](const Args& a, const char*) { return CmdMeta(a); }},
+    {"viz", [](const Args& a, const char*) { return CmdViz(a); }},
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -506,15 +523,12 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   try {
     const Args a = ParseArgs(argc, argv, 2);
-    if (cmd == "run") return CmdRun(a);
-    if (cmd == "validate") return CmdValidate(a);
-    if (cmd == "list") return CmdList();
-    if (cmd == "bench") return CmdBench(a);
-    if (cmd == "sweep") return CmdSweep(a, argv[0]);
-    if (cmd == "report") return CmdReport(a);
-    if (cmd == "meta") return CmdMeta(a);
-    if (cmd == "viz") return CmdViz(a);
-    const std::string hint = Suggest(cmd, {"run", "validate", "list", "bench", "sweep", "report", "meta", "viz"});
+    std::vector<std::string> names;
+    for (const Command& c : kCommands) {
+      if (cmd == c.name) return c.run(a, argv[0]);
+      names.push_back(c.name);
+    }
+    const std::string hint = Suggest(cmd, names);
     throw InputError("cohort", "", "unknown command \"" + cmd + "\"" +
                                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                                        "; see cohort --help");
