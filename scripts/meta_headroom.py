@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Per-variant tuned Adam, the headroom reference of the meta evaluation (META.md).
+"""Per-variant tuned Adam, the headroom reference of the meta evaluation (docs/meta.md).
 
 For every test variant, the Adam configuration with the best area on seed 0 (of the
 best few of the training grid, runs/meta_headroom_adam_FAMILY) is scored on seed 1; the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The learned-drift evaluation on drifting_family (META.md rule 3): an LPO-style learned
+# The learned-drift evaluation on drifting_family (docs/meta.md): an LPO-style learned
 # drift (agents/torch/drift.h, a residual on PPO-clip) against PPO-clip tuned on training
 # variants, with DPO's closed-form drift as a baseline. Every number goes through
 # `cohort sweep` + `cohort report`; each lifetime is a `cohort run` training cell of a
