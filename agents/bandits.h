@@ -28,7 +28,7 @@
 // Evaluation mode acts greedily on the current estimate (no epsilon, alpha =
 // 0, posterior mean) with separate tie-breaking streams and updates nothing.
 //
-// Exploration component ("exploration" key of every bandit; META.md rule 2):
+// Exploration component ("exploration" key of every bandit; docs/meta.md):
 //   "fixed"          (default) the agent's own epsilon / c / alpha / v and, for
 //                    the linear bandits, the prior N(0, lambda^-1 I)
 //   "meta_schedule"  a learnable rule (agents/learnable.h, rule files of kind

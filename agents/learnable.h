@@ -1,6 +1,6 @@
 // Learnable rules: agent components whose behaviour is set by a flat vector of
 // meta-parameters theta, which the meta layer (meta/meta.h) searches with ES
-// and saves as a small rule file (META.md, "What is learned").
+// and saves as a small rule file (docs/meta.md, "What is learned").
 //
 //   type           slot         agents                 what theta sets
 //   learned        optimizer    gradient-based agents  per-parameter MLP residual on Adam

@@ -1,4 +1,4 @@
-// A learned per-parameter optimizer, residual on Adam (META.md, rule 1).
+// A learned per-parameter optimizer, residual on Adam (docs/meta.md, "What is learned").
 //
 // For every element of every parameter tensor a small MLP (shared by all
 // elements; its weights are the meta-parameters theta) reads

@@ -170,7 +170,7 @@ class Trainer {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
     out.summary = final_summary_;
     // Area under the learning curve: the mean normalized score over the
-    // evaluations after step 0 (the meta layer's fitness, META.md). And the
+    // evaluations after step 0 (the meta layer's fitness, docs/meta.md). And the
     // training users' episodes on the same scale (the last evaluation's
     // references): what exploring cost them, which the greedy evaluation of
     // a bandit does not show. One pass over the progress lines.

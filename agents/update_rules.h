@@ -1,7 +1,7 @@
 // Update rules: how a gradient-based agent turns gradients into parameter
 // changes. They are separate objects, registered by "type" and configured in
 // the agent's "optimizer" block, so that no agent hard-codes its optimizer and
-// the meta layer can plug a learned rule into the same seam (META.md).
+// the meta layer can plug a learned rule into the same seam (docs/meta.md).
 //
 // Torch-free on purpose: a rule sees each parameter tensor as a flat float
 // array with its gradient (LibTorch agents pass tensor data pointers; the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The simulation speed with the visualizer's window open (issue 5), headless
+# The simulation speed with the visualizer's window open, headless
 # (SDL offscreen driver, Mesa llvmpipe: software rendering, so the frame cost
 # here is an upper bound of a GPU's). For each population size it prints:
 #   bench          `cohort bench`: environment + agent alone (no window), user-steps/s

@@ -1,4 +1,4 @@
-// OpenAI-ES (Salimans et al. 2017) for meta-parameters, as META.md lays out.
+// OpenAI-ES (Salimans et al. 2017) for meta-parameters; docs/meta.md describes the design.
 //
 // Generation g evaluates `pairs` antithetic pairs mean +/- sigma * eps_p. The
 // noise eps_p is regenerated from (seed, g, p) wherever it is needed, so

@@ -5,7 +5,7 @@
 // same users (as agents/trainer.h, in memory and without files).
 //
 //   normalized = mean over users (R_agent - R_random) / (mean R_oracle - mean R_random)
-//   area       = mean of the curve (the ES fitness; META.md)
+//   area       = mean of the curve (the ES fitness; docs/meta.md)
 //
 // The training users' reward is scored the same way (per user-step rates on
 // the same references, which the stationary worlds of bandit families make

@@ -7,7 +7,7 @@ the tuned Thompson sampling it could at best reproduce, and the learned rules ag
 greedy_affinity (rank by observed interests . item features, no learning), the
 reference for what knowing "clicks follow affinity" is worth. Paired by (variant, seed),
 95% percentile bootstrap of the mean difference (10000 resamples, seed 0).
-Writes docs/meta_bandits/pairs.md. Usage: meta_bandits_pairs.py (from the repository root)
+Writes docs/results/meta_bandits/pairs.md. Usage: meta_bandits_pairs.py (from the repository root)
 """
 import csv
 import os
@@ -75,5 +75,5 @@ for split, sweep in SPLITS:
             out.append(f"| {a} | {b} | {m} | {len(d)} | {sum(d) / len(d):+.4f} | [{lo:+.4f}, {hi:+.4f}] | "
                        f"{hl[0]} / {hl[1]} / {hl[2]} |")
     out.append("")
-open("docs/meta_bandits/pairs.md", "w").write("\n".join(out))
-print("table: docs/meta_bandits/pairs.md")
+open("docs/results/meta_bandits/pairs.md", "w").write("\n".join(out))
+print("table: docs/results/meta_bandits/pairs.md")

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Per-variant tuned Adam, the headroom reference of the meta evaluation (META.md).
+"""Per-variant tuned Adam, the headroom reference of the meta evaluation (docs/meta.md).
 
 For every test variant, the Adam configuration with the best area on seed 0 (of the
 best few of the training grid, runs/meta_headroom_adam_FAMILY) is scored on seed 1; the
 result is compared, paired by variant on seed 1, with the globally tuned Adam and the
 learned rules of runs/meta_eval_FAMILY. Also shown: the per-variant best on seed 1
 itself (an optimistic bound: selection and score on the same run).
-Writes docs/meta_FAMILY/headroom.md.
+Writes docs/results/meta_FAMILY/headroom.md.
 Usage: meta_headroom.py [FAMILY [TUNED]] (from the repository root; FAMILY defaults to
 drifting, TUNED describes the globally tuned Adam, default "lr 0.5, linear decay")
 """
@@ -58,5 +58,5 @@ for i, (name, scores) in enumerate(methods):
     lo, hi = ci(d, seed=i)
     out.append(f"| {name} | {sum(scores[v] for v in variants) / len(variants):.3f} | {sum(d) / len(d):+.3f} | "
                f"[{lo:+.3f}, {hi:+.3f}] | {sum(x > 0 for x in d)} / {sum(x < 0 for x in d)} |")
-open(f"docs/meta_{family}/headroom.md", "w").write("\n".join(out) + "\n")
+open(f"docs/results/meta_{family}/headroom.md", "w").write("\n".join(out) + "\n")
 print("\n".join(out))

@@ -10,30 +10,30 @@
 #   2. meta-train the learned rule with 3 seeds (scenarios/meta/drifting_optimizer.json,
 #      1,920 lifetimes each)
 #   3. evaluate, paired by (variant, seed) against adam_tuned:
-#        test (in distribution)  64 variants x 2 seeds   docs/meta_drifting/test/
-#        ood_high_drift          32 x 2                  docs/meta_drifting/ood_high_drift/
-#        ood_no_drift            32 x 2                  docs/meta_drifting/ood_no_drift/
-#        long_lifetime (T = 180) 32 test variants x 2    docs/meta_drifting/long_lifetime/
+#        test (in distribution)  64 variants x 2 seeds   docs/results/meta_drifting/test/
+#        ood_high_drift          32 x 2                  docs/results/meta_drifting/ood_high_drift/
+#        ood_no_drift            32 x 2                  docs/results/meta_drifting/ood_no_drift/
+#        long_lifetime (T = 180) 32 test variants x 2    docs/results/meta_drifting/long_lifetime/
 #   4. the headroom reference: Adam tuned per test variant (chosen on seed 0, scored on
-#      seed 1) against the same learned rules: docs/meta_drifting/headroom.md
+#      seed 1) against the same learned rules: docs/results/meta_drifting/headroom.md
 #   5. the meta-gradient baseline: adam_hd (hypergradient-tuned lr) tuned on the same 32
 #      training variants over lr {0.1, 0.3, 1} x hyper_lr {0.01, 0.03, 0.1, 0.3} (384
-#      lifetimes), on the test pairs: docs/meta_drifting/metagrad/
+#      lifetimes), on the test pairs: docs/results/meta_drifting/metagrad/
 #   6. another agent architecture (OOD): a one-hidden-layer MLP policy (16 relu units),
 #      Adam re-tuned for it (lr {0.01, 0.03, 0.1, 0.3} x {constant, linear}, 256
-#      lifetimes), the linear-agent rules with the same base lr: docs/meta_drifting/ood_mlp/
+#      lifetimes), the linear-agent rules with the same base lr: docs/results/meta_drifting/ood_mlp/
 #   7. the stationary control family (scenarios/stationary_family.json): Adam tuned (384),
-#      3 meta-training seeds, test 64 x 2, headroom: docs/meta_stationary/
+#      3 meta-training seeds, test 64 x 2, headroom: docs/results/meta_stationary/
 # Resumable: every step keeps what is done. Runs from the repository root (the sweeps
 # name the rule files as runs/meta_drifting_seed*/best_rule.json).
 # Usage: meta_table.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
-mkdir -p runs docs/meta_drifting docs/meta_stationary
+mkdir -p runs docs/results/meta_drifting docs/results/meta_stationary
 
 . scripts/publish_sweep.sh
-publish() { publish_sweep "$1" "docs/meta_drifting/$2"; }
+publish() { publish_sweep "$1" "docs/results/meta_drifting/$2"; }
 
 best_of() {  # TUNING_SWEEP [KEY] -> '"lr": X, "KEY": Y' with the highest mean area (KEY: schedule)
   python3 - "runs/$1/results.csv" "${2:-schedule}" <<'PY'
@@ -70,7 +70,7 @@ publish meta_eval_drifting_long_lifetime long_lifetime
 # Headroom: Adam tuned per test variant (six configurations x 64 variants x 2 seeds).
 publish meta_headroom_adam_drifting headroom_grid
 python3 scripts/meta_headroom.py > /dev/null
-echo "table: docs/meta_drifting/headroom.md"
+echo "table: docs/results/meta_drifting/headroom.md"
 
 # 5. The meta-gradient baseline (no meta-training): adam_hd tuned on training variants.
 publish meta_tune_adam_hd_drifting adam_hd_tuning
@@ -87,12 +87,12 @@ check_baseline "\"optimizer\": {\"type\": \"adam\", $mlp}" scenarios/sweeps/meta
 publish meta_eval_drifting_ood_mlp ood_mlp
 
 # 7. The stationary control family.
-publish_sweep meta_tune_adam_stationary docs/meta_stationary/adam_tuning
+publish_sweep meta_tune_adam_stationary docs/results/meta_stationary/adam_tuning
 stationary=$(best_of meta_tune_adam_stationary)
 echo "tuned Adam (stationary): $stationary"
 check_baseline "\"optimizer\": {\"type\": \"adam\", $stationary}" scenarios/sweeps/meta_eval_stationary.json
 meta_train_seeds stationary_optimizer meta_stationary 0 1 2
-publish_sweep meta_eval_stationary docs/meta_stationary/test
-publish_sweep meta_headroom_adam_stationary docs/meta_stationary/headroom_grid
+publish_sweep meta_eval_stationary docs/results/meta_stationary/test
+publish_sweep meta_headroom_adam_stationary docs/results/meta_stationary/headroom_grid
 python3 scripts/meta_headroom.py stationary "$(echo "$stationary" | tr -d '"')" > /dev/null
-echo "table: docs/meta_stationary/headroom.md"
+echo "table: docs/results/meta_stationary/headroom.md"

@@ -21,21 +21,21 @@
 #   4. evaluate, paired by (variant, seed) against linucb_tuned, with greedy_affinity
 #      (rank by observed interests . item features, no learning) as the reference for
 #      what knowing "clicks follow affinity" is worth here:
-#        test (in distribution)   64 variants x 2 seeds  docs/meta_bandits/test/
-#        ood_weak_signal          64 x 2                 docs/meta_bandits/ood_weak_signal/
-#        ood_noisy_items          64 x 2                 docs/meta_bandits/ood_noisy_items/
-#        ood_reversed_affinity    64 x 2                 docs/meta_bandits/ood_reversed_affinity/
-#        long_lifetime (T = 160)  32 test variants x 2   docs/meta_bandits/long_lifetime/
+#        test (in distribution)   64 variants x 2 seeds  docs/results/meta_bandits/test/
+#        ood_weak_signal          64 x 2                 docs/results/meta_bandits/ood_weak_signal/
+#        ood_noisy_items          64 x 2                 docs/results/meta_bandits/ood_noisy_items/
+#        ood_reversed_affinity    64 x 2                 docs/results/meta_bandits/ood_reversed_affinity/
+#        long_lifetime (T = 160)  32 test variants x 2   docs/results/meta_bandits/long_lifetime/
 # Resumable: every step keeps what is done. Runs from the repository root (the sweeps
 # name the rule files as runs/meta_bandits_seed*/...).
 # Usage: meta_table_bandits.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOHORT_WITH_TORCH=OFF && cmake --build build; }
-mkdir -p runs docs/meta_bandits
+mkdir -p runs docs/results/meta_bandits
 
 . scripts/publish_sweep.sh
-publish() { publish_sweep "$1" "docs/meta_bandits/$2"; }
+publish() { publish_sweep "$1" "docs/results/meta_bandits/$2"; }
 
 best_of() {  # TUNING_SWEEP -> 'MEAN<TAB>"key": value, ...' with the highest mean train_normalized_score
   python3 - "runs/$1/results.csv" <<'PY'
@@ -77,8 +77,8 @@ for name, keep in (("prior_only", lambda i: i >= 4), ("schedule_only", lambda i:
     r["meta"] = dict(rule["meta"], ablation=name)
     json.dump(r, open(f"runs/meta_bandits_seed0/{name}.json", "w"))
 PY
-for seed in 0 1 2; do cp "runs/meta_bandits_seed$seed/best_rule.json" "docs/meta_bandits/rule_seed$seed.json"; done
-cp runs/meta_bandits_seed0/progress.jsonl docs/meta_bandits/progress_seed0.jsonl
+for seed in 0 1 2; do cp "runs/meta_bandits_seed$seed/best_rule.json" "docs/results/meta_bandits/rule_seed$seed.json"; done
+cp runs/meta_bandits_seed0/progress.jsonl docs/results/meta_bandits/progress_seed0.jsonl
 
 publish meta_eval_bandits test
 publish meta_eval_bandits_ood_weak_signal ood_weak_signal

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The learned-drift evaluation on drifting_family (META.md rule 3): an LPO-style learned
+# The learned-drift evaluation on drifting_family (docs/meta.md): an LPO-style learned
 # drift (agents/torch/drift.h, a residual on PPO-clip) against PPO-clip tuned on training
 # variants, with DPO's closed-form drift as a baseline. Every number goes through
 # `cohort sweep` + `cohort report`; each lifetime is a `cohort run` training cell of a
@@ -11,18 +11,18 @@
 #      sweep, and the meta file's agent must be clip_tuned's config.
 #   2. meta-train the learned drift with seeds 0..$SEEDS-1 (scenarios/meta/drifting_ppo_drift.json)
 #   3. evaluate on the test split, 64 variants x 2 seeds, paired by (variant, seed) against
-#      clip_tuned: docs/meta_ppo_drift/test/
+#      clip_tuned: docs/results/meta_ppo_drift/test/
 # Resumable: every step keeps what is done. Runs from the repository root (the sweep names
 # the rule files as runs/meta_ppo_drift_seed*/best_rule.json).
 # Usage: meta_table_ppo_drift.sh   (SEEDS=1 meta_table_ppo_drift.sh: one meta-training seed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/cohort ] || { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build; }
-mkdir -p runs docs/meta_ppo_drift
+mkdir -p runs docs/results/meta_ppo_drift
 SEEDS=${SEEDS:-3}
 
 . scripts/publish_sweep.sh
-publish() { publish_sweep "$1" "docs/meta_ppo_drift/$2"; }
+publish() { publish_sweep "$1" "docs/results/meta_ppo_drift/$2"; }
 
 best_of() {  # TUNING_SWEEP KEY... -> '"KEY": X, ...' of the configuration with the highest mean area
   python3 - "runs/$1/results.csv" "${@:2}" <<'PY'
@@ -52,8 +52,8 @@ check_baseline "\"drift\": {\"type\": \"dpo\"}, \"optimizer\": {$dpo}}" scenario
 meta_train_seeds drifting_ppo_drift meta_ppo_drift $(seq 0 $((SEEDS - 1)))
 
 # Meta-training record: validation history, compute, and the rule files the table used.
-mkdir -p docs/meta_ppo_drift/rules
-python3 - "$SEEDS" > docs/meta_ppo_drift/meta_training.md <<'PY'
+mkdir -p docs/results/meta_ppo_drift/rules
+python3 - "$SEEDS" > docs/results/meta_ppo_drift/meta_training.md <<'PY'
 import json, sys
 print("# Meta-training of the learned drift (scenarios/meta/drifting_ppo_drift.json)\n")
 print("Validation: 8 held-out variants; baseline = theta 0 = the agent's PPO-clip. best_rule.json is the mean "
@@ -73,16 +73,16 @@ for seed in range(int(sys.argv[1])):
     print(f"- seed {seed}: " + ", ".join(f"g{l['generation']} {l['difference']:+.4f}" for l in vals if l["kind"] == "validation"))
 PY
 for seed in $(seq 0 $((SEEDS - 1))); do
-  cp "runs/meta_ppo_drift_seed$seed/best_rule.json" "docs/meta_ppo_drift/rules/lpo_seed$seed.json"
+  cp "runs/meta_ppo_drift_seed$seed/best_rule.json" "docs/results/meta_ppo_drift/rules/lpo_seed$seed.json"
 done
-echo "table: docs/meta_ppo_drift/meta_training.md"
+echo "table: docs/results/meta_ppo_drift/meta_training.md"
 
 publish meta_eval_ppo_drift test
 
 # The verdict, from the paired table of the report (normalized_score_area minus clip_tuned).
-python3 - > docs/meta_ppo_drift/summary.md <<'PY'
+python3 - > docs/results/meta_ppo_drift/summary.md <<'PY'
 import re
-md = open("docs/meta_ppo_drift/test/results.md").read()
+md = open("docs/results/meta_ppo_drift/test/results.md").read()
 block = md.split("### normalized_score_area minus baseline")[1].split("###")[0]
 print("# Learned drift (LPO-style, residual on PPO-clip) vs PPO-clip tuned on training variants\n")
 print("Test split, 64 variants x 2 seeds, paired by (variant, seed) against clip_tuned (lr 0.3, clip_eps 0.5); "
@@ -103,4 +103,4 @@ print("\nCompute (a lifetime = 60 steps x 64 users = 3,840 user-steps of trainin
       "per seed 25 generations x 6 pairs = 300 lifetimes of 30-120 steps plus 48 validation lifetimes "
       "(meta_training.md). The learned drift can only add penalty to PPO-clip (f = f_clip + g, g >= 0).")
 PY
-echo "table: docs/meta_ppo_drift/summary.md"
+echo "table: docs/results/meta_ppo_drift/summary.md"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the README's visualizer screenshots with `cohort viz --headless`
+# Regenerates the visualizer screenshots of docs/viz.md with `cohort viz --headless`
 # (SDL offscreen driver + Mesa: no display needed). Each run is seeded, so the
 # simulation shown is reproducible; the images are not byte-identical across
 # runs because the speed readout is measured.

@@ -195,7 +195,7 @@ TEST_CASE("scenarios: every registered agent type runs recsim_interest_evolution
 }  // namespace
 
 // long_term_value does what its description claims, with non-learning
-// policies (the learners' side is docs/agents_long_term): the myopic
+// policies (the learners' side is docs/results/agents_long_term): the myopic
 // click-maximiser has the highest CTR and loses users, a quality-first policy
 // keeps them (more sessions, higher return) at a lower CTR. 1000 users, seed 0;
 // the gaps are many standard errors wide (return: ~6 vs ~35, CTR: 0.91 vs 0.62).

@@ -1,4 +1,4 @@
-// The visualizer's UI-independent logic (issue 5), torch-free and GL-free so
+// The visualizer's UI-independent logic, torch-free and GL-free so
 // it is unit-tested without a window: what the views draw is computed here,
 // the ImGui layer only paints it.
 //

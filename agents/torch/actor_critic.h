@@ -123,7 +123,7 @@ struct AcDefaults {
   double ent_coef = 0.01, vf_coef = 0.5, max_grad_norm = 0.5;
   bool norm_adv = true;
   std::vector<int> hidden = {32};
-  double lr = 1e-3;  // Adam's, tuned per algorithm (docs/agents_recsim)
+  double lr = 1e-3;  // Adam's, tuned per algorithm (docs/results/agents_recsim)
   std::string activation = "tanh";
 };
 inline void AddActorCriticKeys(Schema& s, const AcDefaults& d) {
