@@ -13,6 +13,7 @@
 #include "agents/baselines.h"
 #include "agents/features.h"
 #include "agents/registry.h"
+#include "core/registry.h"
 
 namespace cohort {
 namespace bandits {
@@ -168,6 +169,29 @@ RuleProbe ExplorationProbe() {
             return e.Scale(std::llround(at[0] * double(total)), total);
           }};
 }
+// The "exploration" component of every bandit: "fixed" or the learnable rule.
+// An entry's factory gives the rule's theta (empty: fixed exploration).
+using ThetaFactory = std::vector<float> (*)(const json& config, const std::string& where);
+const Registry<ThetaFactory>& ExplorationRegistry() {
+  static Schema fixed{"the agent's own exploration keys"}, learned{"meta-learned exploration schedule and prior"};
+  static const Registry<ThetaFactory> registry = [] {
+    AddThetaKeys(learned, ExplorationRule());
+    Registry<ThetaFactory> r("exploration");
+    r.Add({"fixed", "the agent's own epsilon / c / alpha / v and ridge prior N(0, I / lambda)", &fixed},
+          [](const json&, const std::string&) { return std::vector<float>{}; })
+        .Add({kMetaSchedule,
+              "meta-learned: exploration scale exp(theta . [1, t/T, (t/T)^2, log(T)/10]) on epsilon / c / alpha / "
+              "v, and (linear bandits) prior precision and per-block prior mean of the ridge model "
+              "(agents/bandits.h); theta = 0 is \"fixed\"",
+              &learned},
+             [](const json& config, const std::string& where) {
+               return ThetaFromConfig(config, ExplorationRule(), where);
+             });
+    return r;
+  }();
+  return registry;
+}
+
 }  // namespace
 
 const LearnableRule& ExplorationRule() {
@@ -181,9 +205,8 @@ const LearnableRule& ExplorationRule() {
   return rule;
 }
 
-Exploration::Exploration(const json& config, const std::string& where) {
-  if (config["type"].get<std::string>() == kMetaSchedule) theta_ = ThetaFromConfig(config, ExplorationRule(), where);
-}
+Exploration::Exploration(const json& config, const std::string& where)
+    : theta_(ExplorationRegistry().FactoryOf(config)(config, where)) {}
 
 double Exploration::Scale(int64_t t, int64_t total) const {
   if (theta_.empty()) return 1.0;
@@ -695,23 +718,6 @@ void AddTarget(Schema& s) {
   s.String("target", "click", {"click", "reward"},
            "what an item is credited with: click = 1 if clicked else 0; reward = the step reward if clicked "
            "else 0");
-}
-
-// The "exploration" component of every bandit: "fixed" or the learnable rule.
-const ComponentRegistry& ExplorationRegistry() {
-  static Schema fixed{"the agent's own exploration keys"}, learned{"meta-learned exploration schedule and prior"};
-  static const ComponentRegistry registry = [] {
-    AddThetaKeys(learned, ExplorationRule());
-    ComponentRegistry r("exploration");
-    r.Register({"fixed", "the agent's own epsilon / c / alpha / v and ridge prior N(0, I / lambda)", &fixed});
-    r.Register({kMetaSchedule,
-                "meta-learned: exploration scale exp(theta . [1, t/T, (t/T)^2, log(T)/10]) on epsilon / c / alpha / "
-                "v, and (linear bandits) prior precision and per-block prior mean of the ridge model "
-                "(agents/bandits.h); theta = 0 is \"fixed\"",
-                &learned});
-    return r;
-  }();
-  return registry;
 }
 
 void AddExploration(Schema& s) {
