@@ -23,10 +23,6 @@ struct EnvSchemas {
   Schema return_propensity{"per-user multiplier on the return probability"};
   Schema users{"the population: interest segments and per-user traits"};
   Schema observation{"what the agent observes about the user"};
-  Schema proportional{"RecSim's multinomial proportional model"};
-  Schema mnl{"multinomial logit"};
-  Schema cascade{"cascade"};
-  ComponentRegistry choice{"choice model"};
   Schema score{"item utility = affinity_weight*affinity + quality_weight*quality - boredom_weight*sensitivity*boredom"};
   Schema response{"behaviours after a click"};
   Schema reward{"reward = weighted sum of behaviours"};
@@ -96,21 +92,6 @@ struct EnvSchemas {
         .Integer("history", 0, 0, 1024, "recently clicked topics in the observation")
         .Bool("budget", false, "remaining time budget in the observation");
 
-    proportional
-        .Number("no_click_mass", 1.0, -kInf, kInf, "weight of not clicking (before the shift)")
-        .Number("min_normalizer", -1.0, -kInf, kInf, "every weight is shifted by -min_normalizer")
-        .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
-    mnl.PositiveNumber("temperature", 1.0, "softmax temperature")
-        .Number("no_click_score", 0.0, -kInf, kInf, "utility of not clicking")
-        .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
-    cascade.PositiveNumber("temperature", 1.0, "click = sigmoid((score - threshold) / temperature)")
-        .Number("threshold", 0.0, -kInf, kInf, "score with a 50% click chance when examined")
-        .Number("first_attention", 1.0, 0, 1, "examination probability of position 0")
-        .PositiveNumber("position_decay", 1.0, "examination of position j = first_attention * decay^j", 1.0);
-    choice.Register({"proportional", "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer", &proportional});
-    choice.Register({"mnl", "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", &mnl});
-    choice.Register({"cascade", "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", &cascade});
-
     score.Number("affinity_weight", 1.0, -kInf, kInf, "weight of user-item affinity (interests . features)")
         .Number("quality_weight", 0.0, -kInf, kInf, "weight of hidden quality")
         .Number("boredom_weight", 1.0, -kInf, kInf, "weight of topic boredom (times the user's sensitivity)");
@@ -176,7 +157,7 @@ struct EnvSchemas {
         .Object("catalog", &catalog, "catalog")
         .Object("users", &users, "population")
         .Object("observation", &observation, "observability")
-        .Component("choice", &choice, "mnl", "choice model")
+        .Component("choice", &ChoiceModelRegistry(), "mnl", "choice model")
         .Object("score", &score, "item utility")
         .Object("response", &response, "behaviours")
         .Object("reward", &reward, "reward weights")
@@ -216,7 +197,6 @@ void Check(std::vector<Problem>& problems, bool ok, const std::string& file, con
 
 const Schema& EnvSchema() { return Schemas().env; }
 const Schema& RunSchema() { return Schemas().run; }
-const ComponentRegistry& ChoiceModelRegistry() { return Schemas().choice; }
 
 Schema ScenarioSchema(const ComponentRegistry& agents) {
   Schema root("a Cohort scenario");
@@ -302,26 +282,7 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
   p.observation.history = o["history"].get<int>();
   p.observation.budget = o["budget"].get<bool>();
 
-  const json& ch = e["choice"];
-  ChoiceParams& cm = p.choice;
-  const std::string type = ch["type"].get<std::string>();
-  cm.kind = type == "proportional" ? ChoiceKind::kProportional
-            : type == "cascade"    ? ChoiceKind::kCascade
-                                   : ChoiceKind::kMultinomialLogit;
-  cm.position_decay = ch["position_decay"].get<double>();
-  if (cm.kind == ChoiceKind::kProportional) {
-    cm.no_click_mass = ch["no_click_mass"].get<double>();
-    cm.min_normalizer = ch["min_normalizer"].get<double>();
-    Check(problems, cm.no_click_mass > cm.min_normalizer, file, base + "/choice/no_click_mass",
-          "must exceed min_normalizer, or P(no click) would be <= 0");
-  } else if (cm.kind == ChoiceKind::kMultinomialLogit) {
-    cm.temperature = ch["temperature"].get<double>();
-    cm.no_click_score = ch["no_click_score"].get<double>();
-  } else {
-    cm.temperature = ch["temperature"].get<double>();
-    cm.threshold = ch["threshold"].get<double>();
-    cm.first_attention = ch["first_attention"].get<double>();
-  }
+  p.choice = ParseChoiceParams(e["choice"], file, base + "/choice", problems);
 
   const json& sc = e["score"];
   p.score = {sc["affinity_weight"].get<double>(), sc["quality_weight"].get<double>(),
