@@ -8,8 +8,6 @@
 namespace cohort {
 namespace {
 
-double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
 std::vector<double> Cumulative(const std::vector<double>& weights) {
   std::vector<double> cdf(weights.size());
   double total = 0.0;
@@ -59,10 +57,7 @@ void PopulationModel::Refresh() {
   for (const auto& s : params_.segments) sw.push_back(s.weight);
   if (sw.empty()) sw.push_back(1.0);
   segment_cdf_ = Cumulative(sw);
-  const ChoiceParams& c = params_.choice;
-  position_weight_.resize(size_t(params_.slate_size));
-  double w = c.kind == ChoiceKind::kCascade ? c.first_attention : 1.0;
-  for (int j = 0; j < params_.slate_size; ++j, w *= c.position_decay) position_weight_[size_t(j)] = w;
+  choice_ = ChoiceModel(params_.choice, params_.slate_size);
 }
 
 int PopulationModel::SampleTopicByWeight(Rng& rng) const { return SampleCdf(topic_cdf_, rng.Uniform()); }
@@ -76,53 +71,6 @@ void PopulationModel::SampleFeatures(Rng& rng, int topic, float* features) const
   const float* center = TopicCenter(topic);
   const double noise = params_.catalog.topic_spread / std::sqrt(double(dim_));
   for (int i = 0; i < dim_; ++i) features[i] = static_cast<float>(center[i] + noise * rng.Normal());
-}
-
-double PopulationModel::ChoiceProbabilities(const double* scores, int k, double click_propensity,
-                                            double* probs) const {
-  const ChoiceParams& c = params_.choice;
-  switch (c.kind) {
-    case ChoiceKind::kProportional: {
-      // RecSim's MultinomialProportionalChoiceModel: every score, the no-click
-      // mass included, is shifted by -min_normalizer before normalising.
-      double total = c.no_click_mass - c.min_normalizer;
-      const double no_click = total;
-      for (int j = 0; j < k; ++j) {
-        const double w = position_weight_[size_t(j)] * click_propensity *
-                         std::max(0.0, scores[j] - c.min_normalizer);
-        probs[j] = w;
-        total += w;
-      }
-      for (int j = 0; j < k; ++j) probs[j] /= total;
-      return no_click / total;
-    }
-    case ChoiceKind::kMultinomialLogit: {
-      double top = c.no_click_score;
-      for (int j = 0; j < k; ++j) top = std::max(top, scores[j]);
-      const double no_click = std::exp((c.no_click_score - top) / c.temperature);
-      double total = no_click;
-      for (int j = 0; j < k; ++j) {
-        probs[j] = position_weight_[size_t(j)] * click_propensity *
-                   std::exp((scores[j] - top) / c.temperature);
-        total += probs[j];
-      }
-      for (int j = 0; j < k; ++j) probs[j] /= total;
-      return no_click / total;
-    }
-    case ChoiceKind::kCascade: {
-      // Examine top-down; stop at the first click.
-      double reach = 1.0;
-      for (int j = 0; j < k; ++j) {
-        const double click = std::min(
-            1.0, click_propensity * Sigmoid((scores[j] - c.threshold) / c.temperature));
-        const double p = position_weight_[size_t(j)] * click;
-        probs[j] = reach * p;
-        reach *= 1.0 - p;
-      }
-      return reach;
-    }
-  }
-  return 1.0;
 }
 
 double PopulationModel::ExpectedRewardGivenClick(const ItemView& item, double affinity,

@@ -50,8 +50,8 @@ class PopulationModel {
     if (features != nullptr) SampleFeatures(rng, t, features);
   }
 
-  // Position bias of slate position j (examination probability for cascade).
-  double PositionWeight(int j) const { return position_weight_[j]; }
+  // The choice model bound to this population's parameters and slate size.
+  const ChoiceModel& choice() const { return choice_; }
 
   // User utility of an item: affinity (+quality) (-boredom), the score every
   // choice model turns into probabilities.
@@ -61,11 +61,6 @@ class PopulationModel {
     for (int i = 0; i < dim_; ++i) a += double(interests[i]) * item.features[i];
     return a;
   }
-
-  // Exact click probabilities for the k slate items; returns P(no click).
-  // `scores` holds each item's utility; click_propensity scales click odds.
-  double ChoiceProbabilities(const double* scores, int k, double click_propensity,
-                             double* probs) const;
 
   // Expected immediate reward given a click on this item (exact; averages
   // over like/dislike and the completion rule).
@@ -90,7 +85,7 @@ class PopulationModel {
   std::vector<double> topic_quality_mean_;
   std::vector<double> topic_cdf_;
   std::vector<double> segment_cdf_;
-  std::vector<double> position_weight_;
+  ChoiceModel choice_;
 };
 
 // Live catalog: items that exist across steps, with creation time; new items

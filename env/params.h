@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "env/choice.h"
+
 namespace cohort {
 
 enum class CandidateSource { kResample, kLive };
 enum class FeatureKind { kOneHot, kEmbedding };
-enum class ChoiceKind { kProportional, kMultinomialLogit, kCascade };
 enum class InterestRule { kNone, kRecSim, kToward, kAway };
 enum class Observability { kVisible, kNoisy, kHidden };
 enum class EventKind { kPreferenceShift, kQualityShift, kNewItems };
@@ -50,16 +51,7 @@ struct SegmentParams {
   std::vector<double> center;      // optional per-dimension offset (size = feature dim)
 };
 
-struct ChoiceParams {
-  ChoiceKind kind = ChoiceKind::kMultinomialLogit;
-  double no_click_mass = 1.0;   // proportional
-  double min_normalizer = -1.0; // proportional
-  double temperature = 1.0;     // mnl, cascade
-  double no_click_score = 0.0;  // mnl
-  double threshold = 0.0;       // cascade: score at which a click is 50% likely
-  double first_attention = 1.0; // cascade: examination probability of position 0
-  double position_decay = 1.0;  // bias of position j = position_decay^j
-};
+// ChoiceKind and ChoiceParams: env/choice.h.
 
 struct ScoreParams {  // user utility of an item, used by every choice model
   double affinity_weight = 1.0;

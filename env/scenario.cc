@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/bind.h"
+#include "env/choice.h"
 #include "env/variants.h"
 
 namespace cohort {
@@ -43,10 +44,6 @@ struct EnvSchemas {
   BoundSchema<Trait> return_propensity{"per-user multiplier on the return probability", kDefaults.return_propensity};
   BoundSchema<EnvParams> users{"the population: interest segments and per-user traits"};
   BoundSchema<ObservationParams> observation{"what the agent observes about the user"};
-  Schema proportional{"RecSim's multinomial proportional model"};
-  Schema mnl{"multinomial logit"};
-  Schema cascade{"cascade"};
-  ComponentRegistry choice{"choice model"};
   BoundSchema<ScoreParams> score{
       "item utility = affinity_weight*affinity + quality_weight*quality - boredom_weight*sensitivity*boredom"};
   BoundSchema<ResponseParams> response{"behaviours after a click"};
@@ -116,21 +113,6 @@ struct EnvSchemas {
         .Number("noise_std", &O::noise_std, 0, kInf, "noisy: Gaussian noise std")
         .Integer("history", &O::history, 0, 1024, "recently clicked topics in the observation")
         .Bool("budget", &O::budget, "remaining time budget in the observation");
-
-    proportional
-        .Number("no_click_mass", 1.0, -kInf, kInf, "weight of not clicking (before the shift)")
-        .Number("min_normalizer", -1.0, -kInf, kInf, "every weight is shifted by -min_normalizer")
-        .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
-    mnl.PositiveNumber("temperature", 1.0, "softmax temperature")
-        .Number("no_click_score", 0.0, -kInf, kInf, "utility of not clicking")
-        .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
-    cascade.PositiveNumber("temperature", 1.0, "click = sigmoid((score - threshold) / temperature)")
-        .Number("threshold", 0.0, -kInf, kInf, "score with a 50% click chance when examined")
-        .Number("first_attention", 1.0, 0, 1, "examination probability of position 0")
-        .PositiveNumber("position_decay", 1.0, "examination of position j = first_attention * decay^j", 1.0);
-    choice.Register({"proportional", "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer", &proportional});
-    choice.Register({"mnl", "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", &mnl});
-    choice.Register({"cascade", "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", &cascade});
 
     using Sc = ScoreParams;
     score.Number("affinity_weight", &Sc::affinity_weight, -kInf, kInf, "weight of user-item affinity (interests . features)")
@@ -209,7 +191,7 @@ struct EnvSchemas {
         .Object("catalog", &E::catalog, &catalog, "catalog")
         .Flatten("users", &users, "population")
         .Object("observation", &E::observation, &observation, "observability")
-        .Component("choice", &choice, "mnl", "choice model")
+        .Component("choice", &ChoiceModelRegistry(), "mnl", "choice model")
         .Object("score", &E::score, &score, "item utility")
         .Object("response", &E::response, &response, "behaviours")
         .Object("reward", &E::reward, &reward, "reward weights")
@@ -248,7 +230,6 @@ void Check(std::vector<Problem>& problems, bool ok, const std::string& file, con
 
 const Schema& EnvSchema() { return Schemas().env.schema(); }
 const Schema& RunSchema() { return Schemas().run.schema(); }
-const ComponentRegistry& ChoiceModelRegistry() { return Schemas().choice; }
 
 Schema ScenarioSchema(const ComponentRegistry& agents) {
   Schema root("a Cohort scenario");
@@ -264,8 +245,8 @@ Schema ScenarioSchema(const ComponentRegistry& agents) {
 
 EnvParams ParseEnvParams(const json& e, const std::string& file, const std::string& base) {
   // Every key is copied by its binding (EnvSchemas); what remains here is the
-  // choice model (its keys depend on its type) and the checks that relate
-  // one value to another.
+  // choice model (env/choice.cc: its keys depend on its type) and the checks
+  // that relate one value to another.
   EnvParams p = Schemas().env.Read(e);
   if (p.segments.empty()) p.segments.push_back(SegmentParams{});
   std::vector<Problem> problems;
@@ -294,26 +275,7 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
           "expected " + std::to_string(dim) + " values (the feature dimension) or []");
   }
 
-  const json& ch = e["choice"];
-  ChoiceParams& cm = p.choice;
-  const std::string type = ch["type"].get<std::string>();
-  cm.kind = type == "proportional" ? ChoiceKind::kProportional
-            : type == "cascade"    ? ChoiceKind::kCascade
-                                   : ChoiceKind::kMultinomialLogit;
-  cm.position_decay = ch["position_decay"].get<double>();
-  if (cm.kind == ChoiceKind::kProportional) {
-    cm.no_click_mass = ch["no_click_mass"].get<double>();
-    cm.min_normalizer = ch["min_normalizer"].get<double>();
-    Check(problems, cm.no_click_mass > cm.min_normalizer, file, base + "/choice/no_click_mass",
-          "must exceed min_normalizer, or P(no click) would be <= 0");
-  } else if (cm.kind == ChoiceKind::kMultinomialLogit) {
-    cm.temperature = ch["temperature"].get<double>();
-    cm.no_click_score = ch["no_click_score"].get<double>();
-  } else {
-    cm.temperature = ch["temperature"].get<double>();
-    cm.threshold = ch["threshold"].get<double>();
-    cm.first_attention = ch["first_attention"].get<double>();
-  }
+  p.choice = ParseChoiceParams(e["choice"], file, base + "/choice", problems);
 
   // A session only ends when the budget runs out, the user leaves or a cap is
   // hit; refuse configurations whose episodes could never end.

@@ -42,7 +42,6 @@ struct Scenario {
 const Schema& EnvSchema();
 const Schema& RunSchema();
 const Schema& FamilySchema();
-const ComponentRegistry& ChoiceModelRegistry();
 // Root schema given the agent registry of the calling layer.
 Schema ScenarioSchema(const ComponentRegistry& agents);
 

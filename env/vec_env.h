@@ -1,5 +1,13 @@
 // VecEnv: B user slots stepping together (EnvPool style).
 //
+// Words used throughout env/
+// - A *row* is one of the B user slots of a batch: row r of every per-row
+//   array (StepBatch, SlateBatch, VecEnv's user state) belongs to the user
+//   that slot r is serving now. "Slot", "env" and "row" all name this index;
+//   code says row (r).
+// - K = num_candidates: items offered to a row per step; k = slate_size: the
+//   candidates the agent puts in front of the user, in position order.
+//
 // Contract
 // - Reset() starts every slot on its first user and returns the first
 //   observation. Step(slates) applies one slate per row and returns, per row,
@@ -23,8 +31,10 @@
 // - Output buffers are owned by the VecEnv and reused across steps.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -95,6 +105,49 @@ struct StepBatch {
   const float* Interests(int r) const { return &interests[size_t(r) * dim]; }
   // Dense feature vector of candidate c of row r (one-hot built on the fly).
   void CandidateFeatures(int r, int c, float* out) const;
+
+  // The one list of the arrays above, in checkpoint order. Calls
+  // f(name, vector, width, initial, step_output) per array: `width`
+  // elements per row (0 when this configuration has none), `initial` the
+  // value the constructor fills in (-1 for "none" ids and positions, NaN
+  // for an unobserved budget), `step_output` true for the response to the
+  // last slate, which Reset() clears. env_id is filled with the row index.
+  template <class F> void ForEachField(F&& f) { VisitFields(*this, f); }
+  template <class F> void ForEachField(F&& f) const { VisitFields(*this, f); }
+
+ private:
+  template <class Self, class F>
+  static void VisitFields(Self& b, F& f) {
+    const int K = b.num_candidates, k = b.slate_size;
+    const double none = -1.0, nan = std::numeric_limits<double>::quiet_NaN();
+    f("env_id", b.env_id, 1, 0.0, false);
+    f("active", b.active, 1, 0.0, false);
+    f("user_id", b.user_id, 1, none, false);
+    f("session_index", b.session_index, 1, 0.0, false);
+    f("session_step", b.session_step, 1, 0.0, false);
+    f("episode_step", b.episode_step, 1, 0.0, false);
+    f("reward", b.reward, 1, 0.0, true);
+    f("terminated", b.terminated, 1, 0.0, true);
+    f("truncated", b.truncated, 1, 0.0, true);
+    f("session_ended", b.session_ended, 1, 0.0, true);
+    f("end_reason", b.end_reason, 1, 0.0, true);
+    f("gap", b.gap, 1, 0.0, true);
+    f("click_position", b.click_position, 1, none, true);
+    f("examined", b.examined, k, 0.0, true);
+    f("clicked", b.clicked, k, 0.0, true);
+    f("liked", b.liked, k, 0.0, true);
+    f("disliked", b.disliked, k, 0.0, true);
+    f("watch_time", b.watch_time, k, 0.0, true);
+    f("interests", b.interests, b.dim, 0.0, false);
+    f("final_interests", b.final_interests, b.dim, 0.0, true);
+    f("budget", b.budget, 1, nan, false);
+    f("history_topics", b.history_topics, b.history, none, false);
+    f("item_id", b.item_id, K, none, false);
+    f("topic", b.topic, K, 0.0, false);
+    f("quality", b.quality, K, 0.0, false);
+    f("length", b.length, K, 0.0, false);
+    f("features", b.features, b.candidate_features ? K * b.dim : 0, 0.0, false);
+  }
 };
 
 class VecEnv {
@@ -149,20 +202,21 @@ class VecEnv {
   void EditParams(const std::function<void(EnvParams&)>& edit);
   const Catalog& catalog() const { return catalog_; }
 
-  // Ground truth for the current observation of row r [privileged].
-  // Fills probs[0..k) with each slate item's click probability; returns
-  // P(no click).
+  // Ground truth for the current observation of row r [privileged]
+  // (env/oracle.cc). Fills probs[0..k) with each slate item's click
+  // probability (a marginal for multi-click models); returns P(no click).
   double ChoiceProbabilities(int r, const int32_t* slate, double* probs) const;
   double ExpectedReward(int r, const int32_t* slate) const;
   // Per-candidate expected reward if shown alone at position 0.
   void CandidateExpectedRewards(int r, double* out) const;
   // The myopic oracle's slate (maximum expected immediate reward): exact by
-  // enumeration when there are at most kMaxEnumeratedSlates slates, greedy
-  // position-by-position otherwise. Returns its expected reward.
+  // enumeration (env/slate_search.h) when there are at most
+  // kMaxEnumeratedSlates slates, greedy position-by-position otherwise.
+  // Returns its expected reward.
   double OracleSlate(int r, int32_t* slate) const;
   static constexpr int64_t kMaxEnumeratedSlates = 20000;
 
-  // Hidden user state of slot r (for tests, the visualizer and privileged baselines).
+  // Hidden user state of row r (for tests, the visualizer and privileged baselines).
   const float* TrueInterests(int r) const { return &interests_[size_t(r) * dim_]; }
   double Satisfaction(int r) const { return satisfaction_[size_t(r)]; }
   double Budget(int r) const { return budget_[size_t(r)]; }
@@ -173,21 +227,67 @@ class VecEnv {
   }
 
  private:
+  struct ShownSlate;  // one row's slate as the user sees it (env/dynamics.cc)
+
   void StartUser(int r, int64_t user);
   void StartSession(int r);
-  void StepRow(int r, const int32_t* slate);
-  void EndEpisodeAndReset(int r);
   void FillCandidates(int r);
   void FillObservation(int r);
   ItemView Candidate(int r, int c) const;
   double Score(int r, const ItemView& item, double* affinity) const;
+  static float ClipInterest(double x) { return static_cast<float>(std::clamp(x, -1.0, 1.0)); }
+
+  // The step of one row, as the stages of env/dynamics.cc.
+  void StepRow(int r, const int32_t* slate);
+  void Choose(int r, const int32_t* slate, ShownSlate& shown);
+  double Respond(int r, const ShownSlate& shown, int position, double budget);
+  void EvolveInterests(int r, const ItemView& item, double affinity);
+  void UpdateAfterClick(int r, const ItemView& item, double affinity, double watch, bool first_click);
+  void UpdateAfterNoClick(int r);
+  void Drift(int r);
+  EndReason SessionEnd(int r);
+  bool EndSession(int r, EndReason reason);
+  void Finish(int r, bool episode_over);
+  void EndEpisodeAndReset(int r);
+
+  // Scheduled events (between steps). ApplyEventToModel is an event's effect
+  // on the model, shared by ApplyEvents and Load's replay.
   void ApplyEvents();
+  static void ApplyEventToModel(PopulationModel& model, const EventParams& e);
+
+  // The one list of the per-row user state, in checkpoint order. Calls
+  // f(name, vector, width, initial) per array: `width` elements per row (0
+  // when this configuration has none), `initial` the constructor's value
+  // (non-numeric elements are default-constructed).
+  template <class Self, class F>
+  static void VisitState(Self& e, F&& f) {
+    const int H = std::max(e.model_.params().observation.history, 1);
+    f("user", e.user_, 1, -1.0);
+    f("segment", e.segment_, 1, 0.0);
+    f("interests", e.interests_, e.dim_, 0.0);
+    f("boredom", e.boredom_, e.model_.params().BoredomEnabled() ? e.num_topics_ : 0, 0.0);
+    f("satisfaction", e.satisfaction_, 1, 0.0);
+    f("budget", e.budget_, 1, 0.0);
+    f("time", e.time_, 1, 0.0);
+    f("budget0", e.budget0_, 1, 0.0);
+    f("patience", e.patience_, 1, 1.0);
+    f("click_propensity", e.click_propensity_, 1, 1.0);
+    f("boredom_sensitivity", e.boredom_sensitivity_, 1, 0.0);
+    f("return_propensity", e.return_propensity_, 1, 1.0);
+    f("history_ring", e.history_ring_, H, -1.0);
+    f("history_head", e.history_head_, 1, 0.0);
+    f("rng_candidates", e.rng_candidates_, 1, 0.0);
+    f("rng_response", e.rng_response_, 1, 0.0);
+    f("rng_observation", e.rng_observation_, 1, 0.0);
+  }
 
   EnvParams initial_params_;  // Reset() restores it (events edit model_)
   PopulationModel model_;
   Catalog catalog_;
   Options options_;
-  int num_envs_, dim_, num_topics_, k_, slate_;
+  int num_envs_, dim_, num_topics_;
+  int num_candidates_;  // K
+  int slate_size_;      // k
   int64_t tick_ = 0;
   size_t next_event_ = 0;  // next entry of sorted_events_ to apply
   // StartFromWorldOf(): where Reset() starts (no value: the initial world).
@@ -196,7 +296,7 @@ class VecEnv {
   int64_t start_tick_ = 0;
   size_t start_event_ = 0;
 
-  // Per-slot user state (struct of arrays).
+  // Per-row user state (struct of arrays; VisitState lists it).
   std::vector<int64_t> user_;
   std::vector<int32_t> segment_;
   std::vector<float> interests_;  // B x dim

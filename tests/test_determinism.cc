@@ -110,7 +110,6 @@ std::string FirstDifference(const StepBatch& a, const StepBatch& b) {
   COHORT_COMPARE(history_topics)
   COHORT_COMPARE(item_id)
   COHORT_COMPARE(topic)
-  COHORT_COMPARE(quality)
   COHORT_COMPARE(length)
   COHORT_COMPARE(features)
 #undef COHORT_COMPARE

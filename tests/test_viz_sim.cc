@@ -117,20 +117,25 @@ TEST_CASE("viz sim: the session log of the selected user") {
 TEST_CASE("viz sim: live edits take effect, survive a restart and can be undone") {
   viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=16"}));
   viz::LiveParams p = sim.live();
-  CHECK(p.temperature == sim.scenario().env.choice.temperature);
-  p.temperature = 0.05;
+  REQUIRE(p.choice.size() == 1);  // the proportional model's one live key, its no-click mass
+  CHECK(p.choice[0] == sim.scenario().env.choice.no_click_mass);
+  p.choice[0] = 3.5;
   p.boredom_increment = 0.4;
   sim.SetLive(p);
-  CHECK(sim.env().model().params().choice.temperature == 0.05);
+  CHECK(sim.env().model().params().choice.no_click_mass == 3.5);
   CHECK(sim.env().Boredom(0) != nullptr);
   for (int t = 0; t < 5; ++t) sim.Step();
   sim.Restart(9);
   CHECK(sim.seed() == 9);
   CHECK(sim.steps() == 0);
-  CHECK(sim.env().model().params().choice.temperature == 0.05);
+  CHECK(sim.env().model().params().choice.no_click_mass == 3.5);
   CHECK(sim.env().model().params().dynamics.boredom_increment == 0.4);
   sim.SetLive(sim.scenario_live());
-  CHECK(sim.env().model().params().choice.temperature == sim.scenario().env.choice.temperature);
+  CHECK(sim.env().model().params().choice.no_click_mass == sim.scenario().env.choice.no_click_mass);
+  // A value past the model's constraint is clamped to a valid model.
+  p.choice[0] = sim.scenario().env.choice.min_normalizer - 5.0;
+  sim.SetLive(p);
+  CHECK(sim.env().model().params().choice.no_click_mass > sim.env().model().params().choice.min_normalizer);
 }
 
 // The aggregate behind the drawn sample bins every active user once.

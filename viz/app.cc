@@ -165,23 +165,26 @@ void Controls(Sim& sim, ViewState& v) {
   ImGui::Separator();
   ImGui::TextUnformatted("Environment (live; kept across restarts)");
   LiveParams p = sim.live();
-  const ChoiceKind kind = sim.scenario().env.choice.kind;
   bool changed = false;
   float drift = float(p.drift_std), step = float(p.interest_step), inc = float(p.boredom_increment),
-        decay = float(p.boredom_decay), temp = float(p.temperature), none = float(p.no_click);
+        decay = float(p.boredom_decay);
   changed |= ImGui::SliderFloat("interest drift std", &drift, 0.0f, 0.2f, "%.4f");
   changed |= ImGui::SliderFloat("interest step", &step, 0.0f, 1.0f, "%.3f");
   changed |= ImGui::SliderFloat("boredom increment", &inc, 0.0f, 2.0f, "%.3f");
   changed |= ImGui::SliderFloat("boredom decay", &decay, 0.0f, 1.0f, "%.3f");
-  if (kind != ChoiceKind::kProportional)
-    changed |= ImGui::SliderFloat("choice temperature", &temp, 0.02f, 5.0f, "%.3f", ImGuiSliderFlags_Logarithmic);
-  if (kind == ChoiceKind::kProportional)
-    changed |= ImGui::SliderFloat("no-click mass", &none, 0.0f, 20.0f, "%.3f");
-  else if (kind == ChoiceKind::kMultinomialLogit)
-    changed |= ImGui::SliderFloat("no-click score", &none, -5.0f, 5.0f, "%.3f");
+  // The choice model lists its own live keys and their ranges (env/choice.h).
+  const EnvParams& env = sim.scenario().env;
+  const std::vector<ChoiceLiveKey>& keys = ChoiceModel(env.choice, env.slate_size).LiveKeys();
+  for (size_t i = 0; i < keys.size() && i < p.choice.size(); ++i) {
+    float value = float(p.choice[i]);
+    if (ImGui::SliderFloat(keys[i].label.c_str(), &value, float(keys[i].min), float(keys[i].max), "%.3f",
+                           keys[i].log_scale ? ImGuiSliderFlags_Logarithmic : 0)) {
+      p.choice[i] = value;
+      changed = true;
+    }
+  }
   if (changed) {
     p.drift_std = drift, p.interest_step = step, p.boredom_increment = inc, p.boredom_decay = decay;
-    p.temperature = temp, p.no_click = none;
     sim.SetLive(p);
   }
   if (!(sim.live() == sim.scenario_live()) && ImGui::Button("Back to the scenario's values")) sim.SetLive(sim.scenario_live());

@@ -59,8 +59,8 @@ LiveParams LiveParams::From(const EnvParams& p) {
   l.interest_step = p.dynamics.interest_step;
   l.boredom_increment = p.dynamics.boredom_increment;
   l.boredom_decay = p.dynamics.boredom_decay;
-  l.temperature = p.choice.temperature;
-  l.no_click = p.choice.kind == ChoiceKind::kProportional ? p.choice.no_click_mass : p.choice.no_click_score;
+  for (const ChoiceLiveKey& key : ChoiceModel(p.choice, p.slate_size).LiveKeys())
+    l.choice.push_back(p.choice.*key.member);
   return l;
 }
 
@@ -69,11 +69,8 @@ void LiveParams::ApplyTo(EnvParams& p) const {
   p.dynamics.interest_step = std::clamp(interest_step, 0.0, 1.0);
   p.dynamics.boredom_increment = std::max(0.0, boredom_increment);
   p.dynamics.boredom_decay = std::clamp(boredom_decay, 0.0, 1.0);
-  p.choice.temperature = std::max(1e-3, temperature);  // the schema's (0, inf)
-  if (p.choice.kind == ChoiceKind::kProportional)
-    p.choice.no_click_mass = std::max(no_click, p.choice.min_normalizer + 1e-6);  // must exceed it
-  else
-    p.choice.no_click_score = no_click;
+  const std::vector<ChoiceLiveKey>& keys = ChoiceModel(p.choice, p.slate_size).LiveKeys();
+  for (size_t i = 0; i < keys.size() && i < choice.size(); ++i) ApplyLiveEdit(p.choice, keys[i], choice[i]);
 }
 
 Sim::Sim(const SimOptions& o) : options_(o) {

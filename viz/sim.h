@@ -52,8 +52,9 @@ struct LiveParams {
   double interest_step = 0.0;      // dynamics.interest.step
   double boredom_increment = 0.0;  // dynamics.boredom.increment
   double boredom_decay = 1.0;      // dynamics.boredom.decay
-  double temperature = 1.0;        // choice.temperature (mnl, cascade)
-  double no_click = 0.0;           // choice.no_click_mass (proportional) or no_click_score (mnl)
+  // The choice model's live keys (ChoiceModel::LiveKeys(), env/choice.h),
+  // one value per key in that order.
+  std::vector<double> choice;
   static LiveParams From(const EnvParams& p);
   void ApplyTo(EnvParams& p) const;
   bool operator==(const LiveParams&) const = default;

@@ -13,15 +13,14 @@
 //
 // Choice model estimate. The agent never reads hidden state: P(i | s, A) is
 // the scenario's choice model (its *form and public parameters*, from
-// ctx.params->choice, as written in the scenario file) applied to the
-// OBSERVED affinity score v = affinity_weight * (observed interests . item
-// features). Terms the user cannot see are left out: hidden quality
-// (quality_weight), boredom, the user's click propensity (taken as 1). With
-// hidden interests the affinity is 0 and P is uniform over the slate.
-//   proportional: w_j = pos_j * max(0, v - min_normalizer),
-//                 P_j = w_j / (no_click_mass - min_normalizer + sum w)
-//   mnl:          w_j = pos_j * exp(v / T), P_j = w_j / (exp(no_click / T) + sum w)
-//   cascade:      P_j = reach_j * pos_j * sigmoid((v - threshold) / T)
+// ctx.params->choice, as written in the scenario file; the formulas are the
+// env's own, env/choice.h) applied to the OBSERVED affinity score v =
+// affinity_weight * (observed interests . item features). Terms the user
+// cannot see are left out: hidden quality (quality_weight), boredom, the
+// user's click propensity (taken as 1). With hidden interests the affinity
+// is 0 and P is uniform over the slate. P(null | s, A) is the model's
+// P(no click); for a multi-click model (pbm) the decomposition weighs each
+// item by its marginal click probability.
 // Position order inside a slate: items sorted by Q (highest first), which is
 // exact when position_decay = 1 (proportional/mnl) and a heuristic otherwise.
 //
@@ -53,6 +52,8 @@
 #include "agents/registry.h"
 #include "agents/torch/common.h"
 #include "agents/torch/replay.h"
+#include "env/choice.h"
+#include "env/slate_search.h"
 
 namespace cohort::torch_agents {
 namespace {
@@ -87,24 +88,13 @@ int64_t Binomial(int n, int k) {
 class SlateChooser {
  public:
   SlateChooser(const EnvParams& p, int64_t max_enumerated)
-      : choice_(p.choice), affinity_weight_(p.score.affinity_weight), K_(p.num_candidates), k_(p.slate_size) {
-    double w = choice_.kind == ChoiceKind::kCascade ? choice_.first_attention : 1.0;
-    for (int j = 0; j < k_; ++j, w *= choice_.position_decay) position_.push_back(w);
-    ordered_ = choice_.kind == ChoiceKind::kCascade || choice_.position_decay != 1.0;
-    if (Binomial(K_, k_) <= max_enumerated) {
-      std::vector<int32_t> c(static_cast<size_t>(k_), 0);
-      std::iota(c.begin(), c.end(), 0);
-      while (true) {  // lexicographic combinations
-        combos_.insert(combos_.end(), c.begin(), c.end());
-        int j = k_ - 1;
-        while (j >= 0 && c[size_t(j)] == K_ - k_ + j) --j;
-        if (j < 0) break;
-        ++c[size_t(j)];
-        for (int m = j + 1; m < k_; ++m) c[size_t(m)] = c[size_t(m - 1)] + 1;
-      }
-    }
-  }
-  bool enumerates() const { return !combos_.empty(); }
+      : choice_(p.choice, p.slate_size),
+        affinity_weight_(p.score.affinity_weight),
+        K_(p.num_candidates),
+        k_(p.slate_size),
+        ordered_(choice_.order_matters()),
+        enumerates_(Binomial(K_, k_) <= max_enumerated) {}
+  bool enumerates() const { return enumerates_; }
 
   // Observed utility of candidate c of row r.
   float Score(const StepBatch& obs, int r, int c) const {
@@ -117,95 +107,59 @@ class SlateChooser {
     return float(affinity_weight_ * a);
   }
 
-  // P(item at position j | slate) for utilities v[0..k) in position order.
-  void Probabilities(const float* v, double* p) const {
-    const ChoiceParams& c = choice_;
-    if (c.kind == ChoiceKind::kCascade) {
-      double reach = 1.0;
-      for (int j = 0; j < k_; ++j) {
-        const double click = position_[size_t(j)] / (1.0 + std::exp(-(v[j] - c.threshold) / c.temperature));
-        p[j] = reach * std::min(1.0, click);
-        reach *= 1.0 - std::min(1.0, click);
-      }
-      return;
-    }
-    double total;
-    if (c.kind == ChoiceKind::kProportional) {
-      total = c.no_click_mass - c.min_normalizer;
-      for (int j = 0; j < k_; ++j) total += p[j] = position_[size_t(j)] * std::max(0.0, v[j] - c.min_normalizer);
-    } else {
-      double top = c.no_click_score;
-      for (int j = 0; j < k_; ++j) top = std::max(top, double(v[j]));
-      total = std::exp((c.no_click_score - top) / c.temperature);
-      for (int j = 0; j < k_; ++j) total += p[j] = position_[size_t(j)] * std::exp((v[j] - top) / c.temperature);
-    }
-    for (int j = 0; j < k_; ++j) p[j] /= total;
-  }
-
   // Q(s, A) for the slate `slate` (position order) given per-candidate q, v
-  // and the null item's value.
+  // and the null item's value: the env's choice model (env/choice.h) on the
+  // observed utilities, with a click propensity of 1.
   double Value(const int32_t* slate, const float* q, const float* v, float q_null) const {
-    float vs[kMaxK];
-    double p[kMaxK];
+    double vs[kMaxK], p[kMaxK];
     for (int j = 0; j < k_; ++j) vs[j] = v[slate[j]];
-    Probabilities(vs, p);
-    double total = 0.0, click = 0.0;
-    for (int j = 0; j < k_; ++j) total += p[j] * q[slate[j]], click += p[j];
-    return total + std::max(0.0, 1.0 - click) * q_null;
+    const double none = choice_.Probabilities(vs, k_, 1.0, p);
+    double total = 0.0;
+    for (int j = 0; j < k_; ++j) total += p[j] * q[slate[j]];
+    return total + none * q_null;
   }
 
   // The slate maximising Q(s, A) (ties: the first found); returns its value.
   // `select_q` picks the slate, `value_q` values it (double Q); usually equal.
+  // Exact: every combination, in Q order when order matters (the first
+  // combination of maximal value wins). Beyond: top-k by the choice model's
+  // attraction weight times (Q(s, i) - Q(s, null)), in Q order.
   double Best(const float* select_q, const float* value_q, const float* v, int32_t* out, float select_null = 0.0f,
               float value_null = 0.0f) const {
-    int32_t cand[kMaxK];
     double best = -std::numeric_limits<double>::infinity();
     if (enumerates()) {
-      for (size_t i = 0; i < combos_.size(); i += size_t(k_)) {
-        std::copy_n(&combos_[i], k_, cand);
-        if (ordered_) SortByQ(cand, select_q);
-        const double value = Value(cand, select_q, v, select_null);
-        if (value > best) {
-          best = value;
-          std::copy_n(cand, k_, out);
-        }
-      }
-    } else {  // top-k by w(s, i) * (Q(s, i) - Q(s, null))
-      scratch_.resize(size_t(K_));
-      std::iota(scratch_.begin(), scratch_.end(), 0);
+      int32_t cand[kMaxK];
+      best = slate_search::Exact(
+          K_, k_, /*ordered=*/false,
+          [&](const int32_t* combo) {
+            std::copy_n(combo, k_, cand);
+            if (ordered_) SortByQ(cand, select_q);
+            return Value(cand, select_q, v, select_null);
+          },
+          out);
+      if (ordered_) SortByQ(out, select_q);
+    } else {
       weight_.resize(size_t(K_));
-      for (int c = 0; c < K_; ++c) weight_[size_t(c)] = ItemWeight(v[c]) * (select_q[c] - select_null);
-      std::stable_sort(scratch_.begin(), scratch_.end(),
-                       [&](int32_t a, int32_t b) { return weight_[size_t(a)] > weight_[size_t(b)]; });
-      std::copy_n(scratch_.begin(), k_, out);
+      for (int c = 0; c < K_; ++c) weight_[size_t(c)] = choice_.Attraction(v[c]) * (select_q[c] - select_null);
+      slate_search::TopByWeight(K_, k_, weight_.data(), out, scratch_);
       if (ordered_) SortByQ(out, select_q);
     }
     return value_q == select_q && select_null == value_null && enumerates() ? best
                                                                             : Value(out, value_q, v, value_null);
   }
 
-  static constexpr int kMaxK = 64;
+  static constexpr int kMaxK = slate_search::kMaxSlateSize;
 
  private:
-  double ItemWeight(float v) const {
-    const ChoiceParams& c = choice_;
-    switch (c.kind) {
-      case ChoiceKind::kProportional: return std::max(0.0, v - c.min_normalizer);
-      case ChoiceKind::kMultinomialLogit: return std::exp((v - c.no_click_score) / c.temperature);
-      case ChoiceKind::kCascade: return 1.0 / (1.0 + std::exp(-(v - c.threshold) / c.temperature));
-    }
-    return 1.0;
-  }
   void SortByQ(int32_t* slate, const float* q) const {
     std::stable_sort(slate, slate + k_, [&](int32_t a, int32_t b) { return q[a] > q[b]; });
   }
 
-  ChoiceParams choice_;
+  ChoiceModel choice_;
   double affinity_weight_;
   int K_, k_;
   bool ordered_;
-  std::vector<double> position_;
-  std::vector<int32_t> combos_;
+  bool enumerates_;
   mutable std::vector<int32_t> scratch_;
   mutable std::vector<double> weight_;
 };

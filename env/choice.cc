@@ -1,0 +1,349 @@
+#include "env/choice.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <stdexcept>
+
+#include "core/rng.h"
+#include "core/schema.h"
+
+namespace cohort {
+
+// One model's entry: everything about the model that the rest of the
+// simulator needs, as data and plain functions (the step calls through it
+// once per row, so a pointer call costs nothing measurable).
+struct ChoiceForm {
+  ChoiceKind kind;
+  std::string name;         // the scenario's "type"
+  std::string schema_doc;   // the schema's one-line doc
+  std::string formula_doc;  // the registry's doc: the model's formula
+  // Keys of the block besides "type", in listing order.
+  void (*declare)(Schema& schema);
+  // Reads this model's keys of a resolved block; appends cross-field problems.
+  void (*parse)(const json& block, ChoiceParams& p, const std::string& file, const std::string& path,
+                std::vector<Problem>& problems);
+  // Exact probabilities (choice.h's conventions); `position` holds the
+  // precomputed position weights.
+  double (*probabilities)(const ChoiceParams& p, const double* position, const double* scores, int k,
+                          double click_propensity, double* probs);
+  // Draws examined/clicked flags (already zeroed) and returns the first click.
+  int (*sample)(const double* position, const double* probs, int k, Rng& rng, uint8_t* examined, uint8_t* clicked);
+  double (*attraction)(const ChoiceParams& p, double score);
+  bool (*order_matters)(const ChoiceParams& p);
+  // Restores the model's cross-field constraints after a live edit.
+  void (*repair)(ChoiceParams& p);
+  bool multi_click;
+  // Whether position 0's weight is first_attention (examination models) or 1.
+  bool first_attention;
+  std::vector<ChoiceLiveKey> live_keys;
+};
+
+namespace {
+
+constexpr double kInf = 1e300;
+
+// ---- Shared pieces ---------------------------------------------------------
+
+// Examination models click an examined item with this probability: the
+// user's propensity times a sigmoid of the score, clipped to 1.
+double ExaminedClick(const ChoiceParams& p, double score, double click_propensity) {
+  return std::min(1.0, click_propensity * Sigmoid((score - p.threshold) / p.temperature));
+}
+
+double SigmoidAttraction(const ChoiceParams& p, double score) { return Sigmoid((score - p.threshold) / p.temperature); }
+
+// Single-choice models: one uniform picks the clicked position (or none)
+// from the categorical distribution; every position counts as examined.
+int SampleCategorical(const double*, const double* probs, int k, Rng& rng, uint8_t* examined, uint8_t* clicked) {
+  std::fill_n(examined, k, 1);
+  double u = rng.Uniform();
+  for (int j = 0; j < k; ++j) {
+    if (u < probs[j]) {
+      clicked[j] = 1;
+      return j;
+    }
+    u -= probs[j];
+  }
+  return -1;
+}
+
+// Position weights only scale the items' weights, and a categorical choice
+// over weighted items depends on the order only through those weights.
+bool OrderMattersWithDecay(const ChoiceParams& p) { return p.position_decay != 1.0; }
+bool AlwaysOrdered(const ChoiceParams&) { return true; }
+
+void ParsePositionDecay(const json& block, ChoiceParams& p) { p.position_decay = block["position_decay"].get<double>(); }
+
+// ---- proportional: RecSim's MultinomialProportionalChoiceModel -------------
+
+void DeclareProportional(Schema& s) {
+  s.Number("no_click_mass", 1.0, -kInf, kInf, "weight of not clicking (before the shift)")
+      .Number("min_normalizer", -1.0, -kInf, kInf, "every weight is shifted by -min_normalizer")
+      .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
+}
+
+void ParseProportional(const json& block, ChoiceParams& p, const std::string& file, const std::string& path,
+                       std::vector<Problem>& problems) {
+  ParsePositionDecay(block, p);
+  p.no_click_mass = block["no_click_mass"].get<double>();
+  p.min_normalizer = block["min_normalizer"].get<double>();
+  if (!(p.no_click_mass > p.min_normalizer))
+    problems.push_back({file, path + "/no_click_mass", "must exceed min_normalizer, or P(no click) would be <= 0"});
+}
+
+// Every score, the no-click mass included, is shifted by -min_normalizer
+// before normalising (negative weights are cut at zero).
+double ProportionalProbabilities(const ChoiceParams& c, const double* position, const double* scores, int k,
+                                 double click_propensity, double* probs) {
+  double total = c.no_click_mass - c.min_normalizer;
+  const double no_click = total;
+  for (int j = 0; j < k; ++j) {
+    const double w = position[j] * click_propensity * std::max(0.0, scores[j] - c.min_normalizer);
+    probs[j] = w;
+    total += w;
+  }
+  for (int j = 0; j < k; ++j) probs[j] /= total;
+  return no_click / total;
+}
+
+void RepairProportional(ChoiceParams& p) { p.no_click_mass = std::max(p.no_click_mass, p.min_normalizer + 1e-6); }
+void NoRepair(ChoiceParams&) {}
+
+double ProportionalAttraction(const ChoiceParams& c, double score) { return std::max(0.0, score - c.min_normalizer); }
+
+// ---- mnl: position-biased multinomial logit --------------------------------
+
+void DeclareMnl(Schema& s) {
+  s.PositiveNumber("temperature", 1.0, "softmax temperature")
+      .Number("no_click_score", 0.0, -kInf, kInf, "utility of not clicking")
+      .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
+}
+
+void ParseMnl(const json& block, ChoiceParams& p, const std::string&, const std::string&, std::vector<Problem>&) {
+  ParsePositionDecay(block, p);
+  p.temperature = block["temperature"].get<double>();
+  p.no_click_score = block["no_click_score"].get<double>();
+}
+
+// Shifted by the largest utility so that exp never overflows.
+double MnlProbabilities(const ChoiceParams& c, const double* position, const double* scores, int k,
+                        double click_propensity, double* probs) {
+  double top = c.no_click_score;
+  for (int j = 0; j < k; ++j) top = std::max(top, scores[j]);
+  const double no_click = std::exp((c.no_click_score - top) / c.temperature);
+  double total = no_click;
+  for (int j = 0; j < k; ++j) {
+    probs[j] = position[j] * click_propensity * std::exp((scores[j] - top) / c.temperature);
+    total += probs[j];
+  }
+  for (int j = 0; j < k; ++j) probs[j] /= total;
+  return no_click / total;
+}
+
+double MnlAttraction(const ChoiceParams& c, double score) {
+  return std::exp((score - c.no_click_score) / c.temperature);
+}
+
+// ---- cascade: examine top-down, stop at the first click --------------------
+
+void DeclareExamination(Schema& s, const std::string& decay_doc) {
+  s.PositiveNumber("temperature", 1.0, "click = sigmoid((score - threshold) / temperature)")
+      .Number("threshold", 0.0, -kInf, kInf, "score with a 50% click chance when examined")
+      .Number("first_attention", 1.0, 0, 1, "examination probability of position 0")
+      .PositiveNumber("position_decay", 1.0, decay_doc, 1.0);
+}
+
+void DeclareCascade(Schema& s) { DeclareExamination(s, "examination of position j = first_attention * decay^j"); }
+
+void ParseExamination(const json& block, ChoiceParams& p, const std::string&, const std::string&,
+                      std::vector<Problem>&) {
+  ParsePositionDecay(block, p);
+  p.temperature = block["temperature"].get<double>();
+  p.threshold = block["threshold"].get<double>();
+  p.first_attention = block["first_attention"].get<double>();
+}
+
+// P(click at j) = P(reach j) * e_j * c_j, where reaching j means no click
+// before it; P(no click) is the probability of reaching past the end.
+double CascadeProbabilities(const ChoiceParams& c, const double* position, const double* scores, int k,
+                            double click_propensity, double* probs) {
+  double reach = 1.0;
+  for (int j = 0; j < k; ++j) {
+    const double p = position[j] * ExaminedClick(c, scores[j], click_propensity);
+    probs[j] = reach * p;
+    reach *= 1.0 - p;
+  }
+  return reach;
+}
+
+// One uniform per position reached decides both flags: examined when
+// u < e_j, clicked (and the scan stops) when u < e_j * c_j, recovered from
+// the exact probabilities as probs[j] / P(reach j).
+int SampleCascade(const double* position, const double* probs, int k, Rng& rng, uint8_t* examined, uint8_t* clicked) {
+  double reach = 1.0;
+  int click = -1;
+  for (int j = 0; j < k && click < 0; ++j) {
+    const double stop = reach > 0.0 ? probs[j] / reach : 0.0;  // = e_j * c_j
+    reach -= probs[j];
+    const double u = rng.Uniform();
+    if (u < position[j]) examined[j] = 1;
+    if (u < stop) click = j;
+  }
+  if (click >= 0) clicked[click] = 1;
+  return click;
+}
+
+// ---- pbm: position-based model, independent clicks per position ------------
+
+void DeclarePbm(Schema& s) {
+  DeclareExamination(s, "examination of position j = first_attention * decay^j (independent per position)");
+}
+
+// Positions are independent: P(click at j) = e_j * c_j, P(no click) is the
+// product of the misses.
+double PbmProbabilities(const ChoiceParams& c, const double* position, const double* scores, int k,
+                        double click_propensity, double* probs) {
+  double none = 1.0;
+  for (int j = 0; j < k; ++j) {
+    probs[j] = position[j] * ExaminedClick(c, scores[j], click_propensity);
+    none *= 1.0 - probs[j];
+  }
+  return none;
+}
+
+// One uniform per position, every position: examined when u < e_j, clicked
+// when u < e_j * c_j (so a click is always examined).
+int SamplePbm(const double* position, const double* probs, int k, Rng& rng, uint8_t* examined, uint8_t* clicked) {
+  int first = -1;
+  for (int j = 0; j < k; ++j) {
+    const double u = rng.Uniform();
+    if (u < position[j]) examined[j] = 1;
+    if (u < probs[j]) {
+      clicked[j] = 1;
+      if (first < 0) first = j;
+    }
+  }
+  return first;
+}
+
+// ---- The table --------------------------------------------------------------
+
+const ChoiceLiveKey kTemperatureKey{"temperature", "choice temperature", 0.02, 5.0, true, &ChoiceParams::temperature};
+
+const std::vector<ChoiceForm>& Forms() {
+  static const std::vector<ChoiceForm> forms = {
+      {ChoiceKind::kProportional, "proportional", "RecSim's multinomial proportional model",
+       "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer", DeclareProportional,
+       ParseProportional, ProportionalProbabilities, SampleCategorical, ProportionalAttraction,
+       OrderMattersWithDecay, RepairProportional, false, false,
+       {{"no_click_mass", "no-click mass", 0.0, 20.0, false, &ChoiceParams::no_click_mass}}},
+      {ChoiceKind::kMultinomialLogit, "mnl", "multinomial logit",
+       "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", DeclareMnl, ParseMnl, MnlProbabilities,
+       SampleCategorical, MnlAttraction, OrderMattersWithDecay, NoRepair, false, false,
+       {kTemperatureKey, {"no_click_score", "no-click score", -5.0, 5.0, false, &ChoiceParams::no_click_score}}},
+      {ChoiceKind::kCascade, "cascade", "cascade",
+       "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", DeclareCascade,
+       ParseExamination, CascadeProbabilities, SampleCascade, SigmoidAttraction, AlwaysOrdered, NoRepair, false, true,
+       {kTemperatureKey}},
+      {ChoiceKind::kPositionBased, "pbm", "position-based model",
+       "examine position j with first_attention * decay^j, click an examined item with sigmoid((s - threshold)/T), "
+       "positions independent (several clicks per slate)",
+       DeclarePbm, ParseExamination, PbmProbabilities, SamplePbm, SigmoidAttraction, OrderMattersWithDecay, NoRepair,
+       true, true, {kTemperatureKey}},
+  };
+  return forms;
+}
+
+const ChoiceForm& FormOf(ChoiceKind kind) {
+  for (const ChoiceForm& f : Forms())
+    if (f.kind == kind) return f;
+  throw std::logic_error("choice model without an entry in choice.cc's table");
+}
+
+// The schemas must outlive the registry that points at them: both are built
+// once, from the table, in registration order.
+struct ChoiceSchemas {
+  std::deque<Schema> schemas;
+  ComponentRegistry registry{"choice model"};
+  ChoiceSchemas() {
+    for (const ChoiceForm& f : Forms()) {
+      f.declare(schemas.emplace_back(f.schema_doc));
+      registry.Register({f.name, f.formula_doc, &schemas.back()});
+    }
+  }
+};
+
+}  // namespace
+
+const std::string& ChoiceKindName(ChoiceKind kind) { return FormOf(kind).name; }
+
+ChoiceKind ChoiceKindFromName(const std::string& name) {
+  for (const ChoiceForm& f : Forms())
+    if (f.name == name) return f.kind;
+  throw std::invalid_argument("unknown choice model \"" + name + "\"");
+}
+
+const ComponentRegistry& ChoiceModelRegistry() {
+  static const ChoiceSchemas schemas;
+  return schemas.registry;
+}
+
+ChoiceParams ParseChoiceParams(const json& block, const std::string& file, const std::string& path,
+                               std::vector<Problem>& problems) {
+  ChoiceParams p;
+  p.kind = ChoiceKindFromName(block["type"].get<std::string>());
+  FormOf(p.kind).parse(block, p, file, path, problems);
+  return p;
+}
+
+void ApplyLiveEdit(ChoiceParams& params, const ChoiceLiveKey& key, double value) {
+  params.*key.member = std::clamp(value, key.min, key.max);
+  FormOf(params.kind).repair(params);
+}
+
+ChoiceModel::ChoiceModel(const ChoiceParams& params, int slate_size) : params_(params), form_(&FormOf(params.kind)) {
+  position_weight_.resize(size_t(std::max(slate_size, 0)));
+  double w = form_->first_attention ? params_.first_attention : 1.0;
+  for (int j = 0; j < slate_size; ++j, w *= params_.position_decay) position_weight_[size_t(j)] = w;
+}
+
+bool ChoiceModel::multi_click() const { return form_->multi_click; }
+bool ChoiceModel::order_matters() const { return form_->order_matters(params_); }
+
+double ChoiceModel::Probabilities(const double* scores, int k, double click_propensity, double* probs) const {
+  return form_->probabilities(params_, position_weight_.data(), scores, k, click_propensity, probs);
+}
+
+int ChoiceModel::Sample(const double* probs, int k, Rng& rng, uint8_t* examined, uint8_t* clicked) const {
+  std::fill_n(examined, k, 0);
+  std::fill_n(clicked, k, 0);
+  return form_->sample(position_weight_.data(), probs, k, rng, examined, clicked);
+}
+
+// Single-click models: the probability of the one observed outcome.
+// Multi-click models: positions are independent Bernoulli variables.
+double ChoiceModel::LogLikelihood(const double* scores, int k, double click_propensity,
+                                  const uint8_t* clicked) const {
+  std::vector<double> probs(size_t(std::max(k, 0)));
+  const double none = Probabilities(scores, k, click_propensity, probs.data());
+  if (form_->multi_click) {
+    double ll = 0.0;
+    for (int j = 0; j < k; ++j) ll += std::log(clicked[j] ? probs[size_t(j)] : 1.0 - probs[size_t(j)]);
+    return ll;
+  }
+  int click = -1;
+  for (int j = 0; j < k; ++j) {
+    if (!clicked[j]) continue;
+    if (click >= 0) return -std::numeric_limits<double>::infinity();
+    click = j;
+  }
+  return std::log(click < 0 ? none : probs[size_t(click)]);
+}
+
+double ChoiceModel::Attraction(double score) const { return form_->attraction(params_, score); }
+
+const std::vector<ChoiceLiveKey>& ChoiceModel::LiveKeys() const { return form_->live_keys; }
+
+}  // namespace cohort
