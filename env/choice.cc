@@ -7,7 +7,8 @@
 #include <stdexcept>
 
 #include "core/rng.h"
-#include "core/schema.h"
+#include "core/bind.h"
+#include "core/registry.h"
 
 namespace cohort {
 
@@ -19,10 +20,11 @@ struct ChoiceForm {
   std::string name;         // the scenario's "type"
   std::string schema_doc;   // the schema's one-line doc
   std::string formula_doc;  // the registry's doc: the model's formula
-  // Keys of the block besides "type", in listing order.
-  void (*declare)(Schema& schema);
-  // Reads this model's keys of a resolved block; appends cross-field problems.
-  void (*parse)(const json& block, ChoiceParams& p, const std::string& file, const std::string& path,
+  // Keys of the block besides "type", in listing order, each bound to its
+  // ChoiceParams member (core/bind.h: the default is the member's initializer).
+  void (*bind)(BoundSchema<ChoiceParams>& schema);
+  // Cross-field checks of a parsed block (one key against another).
+  void (*check)(const ChoiceParams& p, const std::string& file, const std::string& path,
                 std::vector<Problem>& problems);
   // Exact probabilities (choice.h's conventions); `position` holds the
   // precomputed position weights.
@@ -74,21 +76,20 @@ int SampleCategorical(const double*, const double* probs, int k, Rng& rng, uint8
 bool OrderMattersWithDecay(const ChoiceParams& p) { return p.position_decay != 1.0; }
 bool AlwaysOrdered(const ChoiceParams&) { return true; }
 
-void ParsePositionDecay(const json& block, ChoiceParams& p) { p.position_decay = block["position_decay"].get<double>(); }
-
 // ---- proportional: RecSim's MultinomialProportionalChoiceModel -------------
 
-void DeclareProportional(Schema& s) {
-  s.Number("no_click_mass", 1.0, -kInf, kInf, "weight of not clicking (before the shift)")
-      .Number("min_normalizer", -1.0, -kInf, kInf, "every weight is shifted by -min_normalizer")
-      .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
+using P = ChoiceParams;
+
+void NoCheck(const ChoiceParams&, const std::string&, const std::string&, std::vector<Problem>&) {}
+
+void BindProportional(BoundSchema<P>& s) {
+  s.Number("no_click_mass", &P::no_click_mass, -kInf, kInf, "weight of not clicking (before the shift)")
+      .Number("min_normalizer", &P::min_normalizer, -kInf, kInf, "every weight is shifted by -min_normalizer")
+      .PositiveNumber("position_decay", &P::position_decay, "weight of position j = decay^j", 1.0);
 }
 
-void ParseProportional(const json& block, ChoiceParams& p, const std::string& file, const std::string& path,
+void CheckProportional(const ChoiceParams& p, const std::string& file, const std::string& path,
                        std::vector<Problem>& problems) {
-  ParsePositionDecay(block, p);
-  p.no_click_mass = block["no_click_mass"].get<double>();
-  p.min_normalizer = block["min_normalizer"].get<double>();
   if (!(p.no_click_mass > p.min_normalizer))
     problems.push_back({file, path + "/no_click_mass", "must exceed min_normalizer, or P(no click) would be <= 0"});
 }
@@ -115,16 +116,10 @@ double ProportionalAttraction(const ChoiceParams& c, double score) { return std:
 
 // ---- mnl: position-biased multinomial logit --------------------------------
 
-void DeclareMnl(Schema& s) {
-  s.PositiveNumber("temperature", 1.0, "softmax temperature")
-      .Number("no_click_score", 0.0, -kInf, kInf, "utility of not clicking")
-      .PositiveNumber("position_decay", 1.0, "weight of position j = decay^j", 1.0);
-}
-
-void ParseMnl(const json& block, ChoiceParams& p, const std::string&, const std::string&, std::vector<Problem>&) {
-  ParsePositionDecay(block, p);
-  p.temperature = block["temperature"].get<double>();
-  p.no_click_score = block["no_click_score"].get<double>();
+void BindMnl(BoundSchema<P>& s) {
+  s.PositiveNumber("temperature", &P::temperature, "softmax temperature")
+      .Number("no_click_score", &P::no_click_score, -kInf, kInf, "utility of not clicking")
+      .PositiveNumber("position_decay", &P::position_decay, "weight of position j = decay^j", 1.0);
 }
 
 // Shifted by the largest utility so that exp never overflows.
@@ -148,22 +143,14 @@ double MnlAttraction(const ChoiceParams& c, double score) {
 
 // ---- cascade: examine top-down, stop at the first click --------------------
 
-void DeclareExamination(Schema& s, const std::string& decay_doc) {
-  s.PositiveNumber("temperature", 1.0, "click = sigmoid((score - threshold) / temperature)")
-      .Number("threshold", 0.0, -kInf, kInf, "score with a 50% click chance when examined")
-      .Number("first_attention", 1.0, 0, 1, "examination probability of position 0")
-      .PositiveNumber("position_decay", 1.0, decay_doc, 1.0);
+void BindExamination(BoundSchema<P>& s, const std::string& decay_doc) {
+  s.PositiveNumber("temperature", &P::temperature, "click = sigmoid((score - threshold) / temperature)")
+      .Number("threshold", &P::threshold, -kInf, kInf, "score with a 50% click chance when examined")
+      .Number("first_attention", &P::first_attention, 0, 1, "examination probability of position 0")
+      .PositiveNumber("position_decay", &P::position_decay, decay_doc, 1.0);
 }
 
-void DeclareCascade(Schema& s) { DeclareExamination(s, "examination of position j = first_attention * decay^j"); }
-
-void ParseExamination(const json& block, ChoiceParams& p, const std::string&, const std::string&,
-                      std::vector<Problem>&) {
-  ParsePositionDecay(block, p);
-  p.temperature = block["temperature"].get<double>();
-  p.threshold = block["threshold"].get<double>();
-  p.first_attention = block["first_attention"].get<double>();
-}
+void BindCascade(BoundSchema<P>& s) { BindExamination(s, "examination of position j = first_attention * decay^j"); }
 
 // P(click at j) = P(reach j) * e_j * c_j, where reaching j means no click
 // before it; P(no click) is the probability of reaching past the end.
@@ -197,8 +184,8 @@ int SampleCascade(const double* position, const double* probs, int k, Rng& rng, 
 
 // ---- pbm: position-based model, independent clicks per position ------------
 
-void DeclarePbm(Schema& s) {
-  DeclareExamination(s, "examination of position j = first_attention * decay^j (independent per position)");
+void BindPbm(BoundSchema<P>& s) {
+  BindExamination(s, "examination of position j = first_attention * decay^j (independent per position)");
 }
 
 // Positions are independent: P(click at j) = e_j * c_j, P(no click) is the
@@ -235,22 +222,22 @@ const ChoiceLiveKey kTemperatureKey{"temperature", "choice temperature", 0.02, 5
 const std::vector<ChoiceForm>& Forms() {
   static const std::vector<ChoiceForm> forms = {
       {ChoiceKind::kProportional, "proportional", "RecSim's multinomial proportional model",
-       "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer", DeclareProportional,
-       ParseProportional, ProportionalProbabilities, SampleCategorical, ProportionalAttraction,
+       "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer", BindProportional,
+       CheckProportional, ProportionalProbabilities, SampleCategorical, ProportionalAttraction,
        OrderMattersWithDecay, RepairProportional, false, false,
        {{"no_click_mass", "no-click mass", 0.0, 20.0, false, &ChoiceParams::no_click_mass}}},
       {ChoiceKind::kMultinomialLogit, "mnl", "multinomial logit",
-       "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", DeclareMnl, ParseMnl, MnlProbabilities,
+       "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", BindMnl, NoCheck, MnlProbabilities,
        SampleCategorical, MnlAttraction, OrderMattersWithDecay, NoRepair, false, false,
        {kTemperatureKey, {"no_click_score", "no-click score", -5.0, 5.0, false, &ChoiceParams::no_click_score}}},
       {ChoiceKind::kCascade, "cascade", "cascade",
-       "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", DeclareCascade,
-       ParseExamination, CascadeProbabilities, SampleCascade, SigmoidAttraction, AlwaysOrdered, NoRepair, false, true,
+       "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", BindCascade,
+       NoCheck, CascadeProbabilities, SampleCascade, SigmoidAttraction, AlwaysOrdered, NoRepair, false, true,
        {kTemperatureKey}},
       {ChoiceKind::kPositionBased, "pbm", "position-based model",
        "examine position j with first_attention * decay^j, click an examined item with sigmoid((s - threshold)/T), "
        "positions independent (several clicks per slate)",
-       DeclarePbm, ParseExamination, PbmProbabilities, SamplePbm, SigmoidAttraction, OrderMattersWithDecay, NoRepair,
+       BindPbm, NoCheck, PbmProbabilities, SamplePbm, SigmoidAttraction, OrderMattersWithDecay, NoRepair,
        true, true, {kTemperatureKey}},
   };
   return forms;
@@ -262,39 +249,44 @@ const ChoiceForm& FormOf(ChoiceKind kind) {
   throw std::logic_error("choice model without an entry in choice.cc's table");
 }
 
-// The schemas must outlive the registry that points at them: both are built
-// once, from the table, in registration order.
+// The registry entry of a model holds its name, formula, bound schema and
+// its table entry (core/registry.h). The schemas must outlive the registry
+// that points at them: both are built once, from the table, in order.
 struct ChoiceSchemas {
-  std::deque<Schema> schemas;
-  ComponentRegistry registry{"choice model"};
+  std::deque<BoundSchema<ChoiceParams>> schemas;
+  Registry<const ChoiceForm*> registry{"choice model"};
   ChoiceSchemas() {
     for (const ChoiceForm& f : Forms()) {
-      f.declare(schemas.emplace_back(f.schema_doc));
-      registry.Register({f.name, f.formula_doc, &schemas.back()});
+      f.bind(schemas.emplace_back(f.schema_doc));
+      registry.Add({f.name, f.formula_doc, &schemas.back().schema()}, &f);
     }
   }
+  const BoundSchema<ChoiceParams>& SchemaOf(ChoiceKind kind) const {
+    for (size_t i = 0; i < schemas.size(); ++i)
+      if (Forms()[i].kind == kind) return schemas[i];
+    throw std::logic_error("choice model without an entry in choice.cc's table");
+  }
 };
+
+const ChoiceSchemas& Schemas() {
+  static const ChoiceSchemas schemas;
+  return schemas;
+}
 
 }  // namespace
 
 const std::string& ChoiceKindName(ChoiceKind kind) { return FormOf(kind).name; }
 
-ChoiceKind ChoiceKindFromName(const std::string& name) {
-  for (const ChoiceForm& f : Forms())
-    if (f.name == name) return f.kind;
-  throw std::invalid_argument("unknown choice model \"" + name + "\"");
-}
+ChoiceKind ChoiceKindFromName(const std::string& name) { return Schemas().registry.FactoryOf(name)->kind; }
 
-const ComponentRegistry& ChoiceModelRegistry() {
-  static const ChoiceSchemas schemas;
-  return schemas.registry;
-}
+const ComponentRegistry& ChoiceModelRegistry() { return Schemas().registry; }
 
 ChoiceParams ParseChoiceParams(const json& block, const std::string& file, const std::string& path,
                                std::vector<Problem>& problems) {
   ChoiceParams p;
   p.kind = ChoiceKindFromName(block["type"].get<std::string>());
-  FormOf(p.kind).parse(block, p, file, path, problems);
+  Schemas().SchemaOf(p.kind).ReadInto(block, p);
+  FormOf(p.kind).check(p, file, path, problems);
   return p;
 }
 
