@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "env/slate_search.h"
+#include "env/vec_env_inl.h"
 #include "env/vec_env.h"
 
 namespace cohort {

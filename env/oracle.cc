@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "env/slate_search.h"
+#include "env/vec_env_inl.h"
 #include "env/vec_env.h"
 
 namespace cohort {

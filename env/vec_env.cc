@@ -1,4 +1,5 @@
 #include "env/vec_env.h"
+#include "env/vec_env_inl.h"
 
 #include "env/slate_search.h"
 
@@ -180,23 +181,6 @@ void VecEnv::StartUser(int r, int64_t user) {
 void VecEnv::StartSession(int r) {
   budget_[size_t(r)] = budget0_[size_t(r)];
   batch_.session_step[size_t(r)] = 0;
-}
-
-ItemView VecEnv::Candidate(int r, int c) const {
-  const size_t i = size_t(r) * num_candidates_ + size_t(c);
-  return {batch_.topic[i], batch_.quality[i], batch_.length[i],
-          batch_.candidate_features ? &batch_.features[i * dim_] : nullptr};
-}
-
-double VecEnv::Score(int r, const ItemView& item, double* affinity) const {
-  const ScoreParams& s = model_.params().score;
-  const double a = model_.Affinity(&interests_[size_t(r) * dim_], item);
-  *affinity = a;
-  double score = s.affinity_weight * a + s.quality_weight * item.quality;
-  if (!boredom_.empty())
-    score -= s.boredom_weight * boredom_sensitivity_[size_t(r)] *
-             boredom_[size_t(r) * num_topics_ + size_t(item.topic)];
-  return score;
 }
 
 void VecEnv::FillCandidates(int r) {
