@@ -33,6 +33,7 @@ void StepBatch::CandidateFeatures(int r, int c, float* out) const {
 
 VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options options)
     : initial_params_(params),
+      spec_(MakeEnvSpec(params)),
       model_(params, seed, variant),
       options_(options),
       num_envs_(options.num_envs),
@@ -97,7 +98,7 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
   const size_t BK = B * size_t(k_);
   b.item_id.assign(BK, -1);
   b.topic.assign(BK, 0);
-  b.quality.assign(BK, 0.0f);
+  quality_.assign(BK, 0.0f);
   b.length.assign(BK, 0.0f);
   if (b.candidate_features) b.features.assign(BK * dim_, 0.0f);
 
@@ -234,7 +235,7 @@ void VecEnv::StartSession(int r) {
 
 ItemView VecEnv::Candidate(int r, int c) const {
   const size_t i = size_t(r) * k_ + size_t(c);
-  return {batch_.topic[i], batch_.quality[i], batch_.length[i],
+  return {batch_.topic[i], quality_[i], batch_.length[i],
           batch_.candidate_features ? &batch_.features[i * dim_] : nullptr};
 }
 
@@ -257,7 +258,7 @@ void VecEnv::FillCandidates(int r) {
     for (int c = 0; c < k_; ++c) {
       const size_t i = base + size_t(c);
       b.item_id[i] = -1;
-      model_.SampleItem(rng, &b.topic[i], &b.quality[i], &b.length[i],
+      model_.SampleItem(rng, &b.topic[i], &quality_[i], &b.length[i],
                         b.candidate_features ? &b.features[i * dim_] : nullptr);
     }
     return;
@@ -276,7 +277,7 @@ void VecEnv::FillCandidates(int r) {
     const ItemView item = catalog_.Item(id);
     b.item_id[i] = id;
     b.topic[i] = item.topic;
-    b.quality[i] = item.quality;
+    quality_[i] = item.quality;
     b.length[i] = item.length;
     if (b.candidate_features) std::copy_n(item.features, dim_, &b.features[i * dim_]);
   }
@@ -520,7 +521,10 @@ void VecEnv::Save(BinaryWriter& out) const {
   out.Vector(b.click_position), out.Vector(b.examined), out.Vector(b.clicked), out.Vector(b.liked);
   out.Vector(b.disliked), out.Vector(b.watch_time), out.Vector(b.interests), out.Vector(b.final_interests);
   out.Vector(b.budget), out.Vector(b.history_topics), out.Vector(b.item_id), out.Vector(b.topic);
-  out.Vector(b.quality), out.Vector(b.length), out.Vector(b.features);
+  // The candidates' hidden quality is kept apart from the batch (agents must
+  // not read it) but saved where the batch once held it: checkpoints keep
+  // their layout.
+  out.Vector(quality_), out.Vector(b.length), out.Vector(b.features);
 }
 
 void VecEnv::Load(BinaryReader& in) {
@@ -561,7 +565,7 @@ void VecEnv::Load(BinaryReader& in) {
   in.Vector(b.click_position), in.Vector(b.examined), in.Vector(b.clicked), in.Vector(b.liked);
   in.Vector(b.disliked), in.Vector(b.watch_time), in.Vector(b.interests), in.Vector(b.final_interests);
   in.Vector(b.budget), in.Vector(b.history_topics), in.Vector(b.item_id), in.Vector(b.topic);
-  in.Vector(b.quality), in.Vector(b.length), in.Vector(b.features);
+  in.Vector(quality_), in.Vector(b.length), in.Vector(b.features);
 }
 
 void VecEnv::ApplyEvents() {
