@@ -94,15 +94,6 @@ bool IsPrivileged(const json& config) {
   return rule != Get().privilege_rules.end() && rule->second(config);
 }
 
-AgentContext HandedContext(const std::string& type, bool privileged, AgentContext ctx) {
-  if (!privileged) {
-    ctx.privileged.reset();
-  } else if (!ctx.privileged) {
-    throw std::invalid_argument("agent \"" + type + "\" reads ground truth but was given no privileged handle");
-  }
-  return ctx;
-}
-
 std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) {
   const std::string type = config["type"].get<std::string>();
   auto it = Get().factories.find(type);

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "agents/agent.h"
@@ -35,7 +36,15 @@ bool IsPrivileged(const json& config);
 // the ground-truth handle removed unless the agent is privileged (`privileged`
 // is IsPrivileged's answer). Throws std::invalid_argument naming the type when
 // a privileged agent is offered no handle.
-AgentContext HandedContext(const std::string& type, bool privileged, AgentContext ctx);
+// Inline: the per-algorithm test executables link no registry.
+inline AgentContext HandedContext(const std::string& type, bool privileged, AgentContext ctx) {
+  if (!privileged) {
+    ctx.privileged.reset();
+  } else if (!ctx.privileged) {
+    throw std::invalid_argument("agent \"" + type + "\" reads ground truth but was given no privileged handle");
+  }
+  return ctx;
+}
 
 // Families of agents register from their own files through this interface;
 // the registry calls each Register*Agents function once, explicitly.

@@ -43,12 +43,6 @@ json Config(json extra = json::object()) {
   return c;
 }
 
-std::string Checkpoint(const Agent& a) {
-  BinaryWriter w;
-  a.Save(w);
-  return w.data();
-}
-
 // Runs `steps` training steps; appends every slate and update statistic to
 // `trace`. With `inspect`, CandidateScores on every row before and after each Act.
 void Train(Agent& agent, VecEnv& env, const StepBatch*& b, SlateBatch& s, int steps, std::vector<double>& trace,
