@@ -43,21 +43,28 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "core/schema.h"
 #include "core/serialize.h"
+#include "env/ground_truth.h"
+#include "env/spec.h"
 #include "env/vec_env.h"
 
 namespace cohort {
 
-// What an agent may know besides its observations. `env` gives privileged
-// ground truth (true interests, exact click probabilities); only agents
-// registered as privileged read it.
+// What an agent is built with. `spec` is everything it may know about the
+// environment before acting (shapes, what is observed, public constants);
+// observations arrive through Act/Observe. `privileged` is ground truth of the
+// VecEnv the agent acts in (env/ground_truth.h): MakeAgent hands it only to
+// agent types the registry computes as privileged (agents/registry.h) and
+// strips it from every other, so a non-privileged agent cannot read hidden
+// state even when its caller offers the handle.
 struct AgentContext {
-  const EnvParams* params = nullptr;
-  const VecEnv* env = nullptr;
+  EnvSpec spec;
+  std::optional<GroundTruth> privileged;
   uint64_t seed = 0;
   uint64_t variant = 0;
   int num_envs = 1;

@@ -331,8 +331,8 @@ class BanditBase : public Agent {
 class ArmBandit : public BanditBase {
  public:
   ArmBandit(const json& config, const AgentContext& ctx)
-      : BanditBase(config, ctx), per_item_(ctx.params->catalog.source == CandidateSource::kLive) {
-    if (!per_item_) Grow(ctx.params->num_topics - 1);
+      : BanditBase(config, ctx), per_item_(ctx.spec.arms_are_items) {
+    if (!per_item_) Grow(ctx.spec.num_topics - 1);
   }
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
@@ -494,10 +494,10 @@ class LinearBandit : public BanditBase {
  public:
   LinearBandit(const json& config, const AgentContext& ctx)
       : BanditBase(config, ctx),
-        features_(*ctx.params),
+        features_(ctx.spec),
         dim_(features_.dim()),
         stats_(dim_, config["lambda"].get<double>() * exploration_.PrecisionScale(),
-               config["reinvert_every"].get<int64_t>(), exploration_.PriorMean(ctx.params->FeatureDim())) {}
+               config["reinvert_every"].get<int64_t>(), exploration_.PriorMean(ctx.spec.feature_dim)) {}
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     const int K = obs.num_candidates, k = obs.slate_size, d = dim_;

@@ -6,6 +6,12 @@
 namespace cohort {
 namespace {
 const std::string kRandom = "random", kPopularity = "popularity", kGreedy = "greedy", kOracle = "oracle";
+// The handle a privileged agent cannot work without.
+const GroundTruth& RequireGroundTruth(const AgentContext& ctx, const char* type) {
+  if (!ctx.privileged)
+    throw std::invalid_argument(std::string(type) + " reads ground truth but was given no privileged handle");
+  return *ctx.privileged;
+}
 }  // namespace
 
 RandomAgent::RandomAgent(const json& config, const AgentContext& ctx)
@@ -58,9 +64,9 @@ std::string RankingAgent::CandidateScores(const StepBatch& obs, int row, double*
 
 PopularityAgent::PopularityAgent(const json& config, const AgentContext& ctx)
     : RankingAgent(ctx),
-      per_item_(ctx.params->catalog.source == CandidateSource::kLive),
+      per_item_(ctx.spec.arms_are_items),
       prior_(config["prior"].get<double>()) {
-  if (!per_item_) Grow(ctx.params->num_topics - 1);
+  if (!per_item_) Grow(ctx.spec.num_topics - 1);
 }
 const std::string& PopularityAgent::type() const { return kPopularity; }
 
@@ -125,7 +131,9 @@ void PopularityAgent::Load(BinaryReader& in) {
 }
 
 GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)
-    : RankingAgent(ctx), score_(config["score"].get<std::string>()) {}
+    : RankingAgent(ctx), score_(config["score"].get<std::string>()) {
+  if (score_ != "affinity") RequireGroundTruth(ctx, ("greedy with score \"" + score_ + "\"").c_str());
+}
 const std::string& GreedyAgent::type() const { return kGreedy; }
 
 std::string GreedyAgent::ScoreName() const {
@@ -136,9 +144,10 @@ std::string GreedyAgent::ScoreName() const {
 void GreedyAgent::Score(const StepBatch& obs, int row, double* scores) const {
   const int K = obs.num_candidates;
   if (score_ == "quality") {
-    for (int c = 0; c < K; ++c) scores[c] = obs.quality[size_t(row) * K + size_t(c)];
+    const float* quality = ctx_.privileged->CandidateQualities(row);
+    for (int c = 0; c < K; ++c) scores[c] = quality[c];
   } else if (score_ == "expected_reward") {
-    ctx_.env->CandidateExpectedRewards(row, scores);
+    ctx_.privileged->CandidateExpectedRewards(row, scores);
   } else {  // affinity with the observed interests (zero when hidden)
     const float* u = obs.Interests(row);
     features_.resize(size_t(obs.dim));
@@ -155,17 +164,17 @@ void GreedyAgent::Score(const StepBatch& obs, int row, double* scores) const {
   }
 }
 
-OracleAgent::OracleAgent(const json& config, const AgentContext& ctx) : env_(ctx.env) {}
+OracleAgent::OracleAgent(const json& config, const AgentContext& ctx) : truth_(RequireGroundTruth(ctx, "oracle")) {}
 const std::string& OracleAgent::type() const { return kOracle; }
 
 void OracleAgent::Act(const StepBatch& obs, SlateBatch& slates) {
   for (int r = 0; r < obs.rows; ++r)
-    if (obs.active[size_t(r)]) env_->OracleSlate(r, slates.Row(r));
+    if (obs.active[size_t(r)]) truth_.OracleSlate(r, slates.Row(r));
 }
 
 std::string OracleAgent::CandidateScores(const StepBatch& obs, int row, double* scores) const {
   if (!obs.active[size_t(row)]) return "";
-  env_->CandidateExpectedRewards(row, scores);
+  truth_.CandidateExpectedRewards(row, scores);
   return "expected reward (alone)";
 }
 

@@ -125,7 +125,7 @@ class GreedyAgent : public RankingAgent {
 // The myopic oracle: the slate with the highest true expected immediate
 // reward (exact enumeration, greedy beyond VecEnv::kMaxEnumeratedSlates).
 // Its per-candidate score is the expected reward of each candidate shown
-// alone (VecEnv::CandidateExpectedRewards of the env's current observation):
+// alone (GroundTruth::CandidateExpectedRewards of the current observation):
 // the slate's items are the top-k by it when k = 1, not in general (the
 // items of a slate compete for the click).
 class OracleAgent : public Agent {
@@ -136,7 +136,7 @@ class OracleAgent : public Agent {
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override;
 
  private:
-  const VecEnv* env_;
+  GroundTruth truth_;
 };
 
 }  // namespace cohort

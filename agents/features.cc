@@ -5,10 +5,10 @@
 
 namespace cohort {
 
-CandidateFeatures::CandidateFeatures(const EnvParams& params)
-    : d_(params.FeatureDim()),
-      mean_length_(std::max(1e-9, params.catalog.length_mean)),
-      mean_budget_(std::max(1e-9, params.time_budget.mean)) {}
+CandidateFeatures::CandidateFeatures(const EnvSpec& spec)
+    : d_(spec.feature_dim),
+      mean_length_(std::max(1e-9, spec.mean_item_length)),
+      mean_budget_(std::max(1e-9, spec.mean_time_budget)) {}
 
 void CandidateFeatures::Fill(const StepBatch& obs, int r, int c, float* out) const {
   const float* u = obs.Interests(r);

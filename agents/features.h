@@ -12,13 +12,14 @@
 
 #include <vector>
 
+#include "env/spec.h"
 #include "env/vec_env.h"
 
 namespace cohort {
 
 class CandidateFeatures {
  public:
-  explicit CandidateFeatures(const EnvParams& params);
+  explicit CandidateFeatures(const EnvSpec& spec);
   // The layout's blocks: u, x, u * x, history match, length, budget, bias.
   static constexpr int kBlocks = 7;
   static constexpr int Dim(int d) { return 3 * d + 4; }

@@ -12,9 +12,11 @@ namespace {
 struct Registry : AgentRegistrar {
   ComponentRegistry components{"agent"};
   std::map<std::string, AgentFactory> factories;
+  std::map<std::string, PrivilegeRule> privilege_rules;
 
-  void Add(ComponentInfo info, AgentFactory factory) override {
+  void Add(ComponentInfo info, AgentFactory factory, PrivilegeRule privileged) override {
     factories[info.type] = std::move(factory);
+    if (privileged) privilege_rules[info.type] = std::move(privileged);
     components.Register(std::move(info));
   }
   void AddLearnable(const LearnableRule& rule) override {
@@ -63,7 +65,8 @@ void RegisterBaselineAgents(AgentRegistrar& r) {
   r.Add({"popularity", "rank by observed click-through rate (per item on live catalogs, per topic otherwise)",
          &popularity},
         Factory<PopularityAgent>());
-  r.Add({"greedy", "rank candidates by a named score, fill the slate top-down", &greedy}, Factory<GreedyAgent>());
+  r.Add({"greedy", "rank candidates by a named score, fill the slate top-down", &greedy}, Factory<GreedyAgent>(),
+        [](const json& config) { return config.value("score", "affinity") != "affinity"; });
   r.Add({"oracle", "myopic oracle: the slate maximising true expected immediate reward", &none, true},
         Factory<OracleAgent>());
 }
@@ -82,19 +85,20 @@ const ComponentInfo* LearnableSlot(const ComponentInfo& agent, const LearnableRu
   return nullptr;
 }
 
-bool IsPrivileged(const std::string& type) {
+bool IsPrivileged(const json& config) {
+  const std::string type = config.at("type").get<std::string>();
   const ComponentInfo* info = Get().components.Find(type);
-  return info != nullptr && info->privileged;
+  if (info == nullptr) return false;
+  if (info->privileged) return true;
+  auto rule = Get().privilege_rules.find(type);
+  return rule != Get().privilege_rules.end() && rule->second(config);
 }
 
 std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) {
   const std::string type = config["type"].get<std::string>();
   auto it = Get().factories.find(type);
   if (it == Get().factories.end()) throw std::invalid_argument("unknown agent type \"" + type + "\"");
-  const bool privileged = IsPrivileged(type) || (type == "greedy" && config["score"] != "affinity");
-  if (privileged && ctx.env == nullptr)
-    throw std::invalid_argument("agent \"" + type + "\" reads simulator state but no environment was given");
-  return it->second(config, ctx);
+  return it->second(config, HandedContext(type, IsPrivileged(config), ctx));
 }
 
 }  // namespace cohort

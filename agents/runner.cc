@@ -146,7 +146,7 @@ Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret,
   options.threads = run.threads;
   options.max_users = run.episodes;
   VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
-  AgentContext ctx{&scenario.env, &env, scenario.seed, scenario.variant, options.num_envs};
+  AgentContext ctx{env.spec(), GroundTruth(env), scenario.seed, scenario.variant, options.num_envs};
   std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);
   return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, nullptr);
 }

@@ -108,7 +108,7 @@ class Trainer {
         eval_every_(s.run.eval_every > 0 ? s.run.eval_every : std::max<int64_t>(1, total_ / 10)),
         checkpoint_every_(s.run.checkpoint_every > 0 ? s.run.checkpoint_every : eval_every_),
         env_(s.env, s.seed, s.variant, VecEnv::Options{B_, s.run.threads, -1}) {
-    AgentContext ctx{&s.env, &env_, s.seed, s.variant, B_, total_};
+    AgentContext ctx{env_.spec(), GroundTruth(env_), s.seed, s.variant, B_, total_};
     agent_ = MakeAgent(s.agent, ctx);
     slates_.Resize(B_, s.env.slate_size);
   }
@@ -218,7 +218,7 @@ class Trainer {
   void ComputeReferences() {
     for (const char* type : {"random", "oracle"}) {
       std::unique_ptr<VecEnv> env = MakeEvalEnv();
-      AgentContext ctx{&s_.env, env.get(), s_.seed, s_.variant, B_};
+      AgentContext ctx{env->spec(), GroundTruth(*env), s_.seed, s_.variant, B_};
       auto agent = MakeAgent(json{{"type", type}}, ctx);
       const Rollout r = RollOutWith(*env, *agent, false, false, {}, 0, 0, nullptr);
       (std::string(type) == "random" ? random_ : oracle_) = r;
@@ -231,7 +231,7 @@ class Trainer {
     RolloutExtras extras;
     Rollout r;
     if (privileged_) {  // it reads the state of the environment it acts in: a fresh one on `env`
-      AgentContext ctx{&s_.env, env.get(), s_.seed, s_.variant, B_};
+      AgentContext ctx{env->spec(), GroundTruth(*env), s_.seed, s_.variant, B_};
       auto agent = MakeAgent(s_.agent, ctx);
       r = RollOutWith(*env, *agent, s_.run.regret, false, {}, 0, 0, &extras);
     } else {
@@ -334,8 +334,7 @@ class Trainer {
   VecEnv env_;
   // Privileged agents (the myopic oracle) read the environment they act in;
   // they are stateless, so evaluation builds a fresh one on the evaluation env.
-  const bool privileged_ = IsPrivileged(s_.agent["type"].get<std::string>()) ||
-                           (s_.agent["type"] == "greedy" && s_.agent.value("score", "affinity") != "affinity");
+  const bool privileged_ = IsPrivileged(s_.agent);
   std::unique_ptr<Agent> agent_;
   SlateBatch slates_;
   EpisodeTracker tracker_;

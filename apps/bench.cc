@@ -29,7 +29,7 @@ BenchResult BenchScenario(const Scenario& scenario, int num_envs, int threads, d
   options.num_envs = num_envs;
   options.threads = threads;
   VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
-  AgentContext ctx{&scenario.env, &env, scenario.seed, scenario.variant, num_envs};
+  AgentContext ctx{env.spec(), GroundTruth(env), scenario.seed, scenario.variant, num_envs};
   auto agent = MakeAgent(scenario.agent, ctx);
   const bool learn = train && agent->learns();
   agent->SetTraining(learn);

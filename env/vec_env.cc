@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace cohort {
@@ -31,6 +32,7 @@ void StepBatch::CandidateFeatures(int r, int c, float* out) const {
 
 VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options options)
     : initial_params_(params),
+      spec_(MakeEnvSpec(params)),
       model_(params, seed, variant),
       options_(options),
       num_envs_(options.num_envs),
@@ -59,6 +61,7 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
   b.candidate_features = params.catalog.features == FeatureKind::kEmbedding;
   b.ForEachField(allocate);
   for (int r = 0; r < num_envs_; ++r) b.env_id[size_t(r)] = r;
+  quality_.assign(size_t(num_envs_) * size_t(num_candidates_), 0.0f);  // outside the batch: privileged
 
   for (size_t i = 0; i < params.events.size(); ++i) sorted_events_.push_back(i);
   std::stable_sort(sorted_events_.begin(), sorted_events_.end(), [&](size_t a, size_t c) {
@@ -191,7 +194,7 @@ void VecEnv::FillCandidates(int r) {
     for (int c = 0; c < num_candidates_; ++c) {
       const size_t i = base + size_t(c);
       b.item_id[i] = -1;
-      model_.SampleItem(rng, &b.topic[i], &b.quality[i], &b.length[i],
+      model_.SampleItem(rng, &b.topic[i], &quality_[i], &b.length[i],
                         b.candidate_features ? &b.features[i * dim_] : nullptr);
     }
     return;
@@ -210,7 +213,7 @@ void VecEnv::FillCandidates(int r) {
     const ItemView item = catalog_.Item(id);
     b.item_id[i] = id;
     b.topic[i] = item.topic;
-    b.quality[i] = item.quality;
+    quality_[i] = item.quality;
     b.length[i] = item.length;
     if (b.candidate_features) std::copy_n(item.features, dim_, &b.features[i * dim_]);
   }
@@ -252,7 +255,13 @@ void VecEnv::Save(BinaryWriter& out) const {
   VisitState(*this, [&](const char*, const auto& v, auto...) { out.Vector(v); });
   out.Tag("batch");
   out.Pod(batch_.tick);
-  batch_.ForEachField([&](const char*, const auto& v, auto...) { out.Vector(v); });
+  // The candidates' hidden quality is kept apart from the batch (only the
+  // privileged handle reads it) but saved where it stood when it was a batch
+  // field, after the topics: the checkpoint format is unchanged.
+  batch_.ForEachField([&](const char* name, const auto& v, auto...) {
+    out.Vector(v);
+    if (std::string_view(name) == "topic") out.Vector(quality_);
+  });
 }
 
 void VecEnv::Load(BinaryReader& in) {
@@ -273,7 +282,10 @@ void VecEnv::Load(BinaryReader& in) {
   VisitState(*this, [&](const char*, auto& v, auto...) { in.Vector(v); });
   in.Tag("batch");
   in.Pod(batch_.tick);
-  batch_.ForEachField([&](const char*, auto& v, auto...) { in.Vector(v); });
+  batch_.ForEachField([&](const char* name, auto& v, auto...) {
+    in.Vector(v);
+    if (std::string_view(name) == "topic") in.Vector(quality_);  // see Save
+  });
 }
 
 // What future users and items are drawn from: a preference shift moves the

@@ -43,6 +43,7 @@
 
 #include "env/model.h"
 #include "core/thread_pool.h"
+#include "env/spec.h"
 
 namespace cohort {
 
@@ -53,6 +54,8 @@ enum class EndReason : uint8_t {
   kSessionCap = 3,   // max_session_steps reached
   kEpisodeCap = 4,   // max_episode_steps or max_sessions reached (truncation)
 };
+
+class GroundTruth;
 
 // The agent's answer: row r's slate is index[r*k .. r*k+k) (candidate indices).
 struct SlateBatch {
@@ -98,7 +101,6 @@ struct StepBatch {
   std::vector<int32_t> history_topics; // rows x history, most recent first, -1 pad
   std::vector<int64_t> item_id;        // rows x K (-1 for resampled items)
   std::vector<int32_t> topic;          // rows x K
-  std::vector<float> quality;          // rows x K  [privileged: hidden from users]
   std::vector<float> length;           // rows x K
   std::vector<float> features;         // rows x K x dim (embedding catalogs only)
 
@@ -144,7 +146,6 @@ struct StepBatch {
     f("history_topics", b.history_topics, b.history, none, false);
     f("item_id", b.item_id, K, none, false);
     f("topic", b.topic, K, 0.0, false);
-    f("quality", b.quality, K, 0.0, false);
     f("length", b.length, K, 0.0, false);
     f("features", b.features, b.candidate_features ? K * b.dim : 0, 0.0, false);
   }
@@ -179,6 +180,9 @@ class VecEnv {
   // of range, repeated item), naming the row.
   const StepBatch& Step(const SlateBatch& slates);
   const StepBatch& batch() const { return batch_; }
+  // What an agent may know before acting (env/spec.h), from the constructor's
+  // parameters (live edits keep the shapes and are not reflected).
+  const EnvSpec& spec() const { return spec_; }
 
   bool AnyActive() const;
 
@@ -281,7 +285,13 @@ class VecEnv {
     f("rng_observation", e.rng_observation_, 1, 0.0);
   }
 
+  // Hidden quality of row r's K candidates, reachable only through the
+  // privileged handle (env/ground_truth.h).
+  const float* CandidateQualities(int r) const { return &quality_[size_t(r) * size_t(num_candidates_)]; }
+  friend class GroundTruth;
+
   EnvParams initial_params_;  // Reset() restores it (events edit model_)
+  EnvSpec spec_;
   PopulationModel model_;
   Catalog catalog_;
   Options options_;
@@ -310,6 +320,7 @@ class VecEnv {
 
   std::vector<size_t> sorted_events_;
   StepBatch batch_;
+  std::vector<float> quality_;  // rows x K: hidden quality of the current candidates
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -11,7 +11,7 @@ namespace cohort {
 // Candidate c of row r as the choice model sees it.
 inline ItemView VecEnv::Candidate(int r, int c) const {
   const size_t i = size_t(r) * num_candidates_ + size_t(c);
-  return {batch_.topic[i], batch_.quality[i], batch_.length[i],
+  return {batch_.topic[i], quality_[i], batch_.length[i],
           batch_.candidate_features ? &batch_.features[i * dim_] : nullptr};
 }
 

@@ -16,7 +16,7 @@ std::unique_ptr<VecEnv> EvalEnv(const Scenario& s, uint64_t seed, const Lifetime
 
 Rollout Reference(const Scenario& s, uint64_t seed, const LifetimeSpec& spec, const VecEnv& world, const char* type) {
   std::unique_ptr<VecEnv> env = EvalEnv(s, seed, spec, world);
-  AgentContext ctx{&s.env, env.get(), seed, s.variant, env->num_envs()};
+  AgentContext ctx{env->spec(), GroundTruth(*env), seed, s.variant, env->num_envs()};
   auto agent = MakeAgent(json{{"type", type}}, ctx);
   return RollOutWith(*env, *agent, false, false, {}, 0, 0, nullptr);
 }
@@ -37,7 +37,7 @@ LifetimeResult RunLifetime(const Scenario& s, const json& agent_config, uint64_t
   if (spec.fitness != "eval_area" && spec.fitness != "train_score")
     throw std::invalid_argument("lifetime: unknown fitness \"" + spec.fitness + "\"");
   VecEnv env(s.env, seed, s.variant, VecEnv::Options{spec.num_envs, 1, -1});
-  AgentContext ctx{&s.env, &env, seed, s.variant, spec.num_envs, spec.steps};
+  AgentContext ctx{env.spec(), GroundTruth(env), seed, s.variant, spec.num_envs, spec.steps};
   auto agent = MakeAgent(agent_config, ctx);
   SlateBatch slates;
   slates.Resize(spec.num_envs, s.env.slate_size);

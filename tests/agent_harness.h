@@ -1,9 +1,16 @@
 // Test helpers for agents: build one registered agent family without the full
-// registry, and drive an agent in a VecEnv.
+// registry, drive an agent in a VecEnv, and the conformance test of the Agent
+// contract (CheckAgentContract, COHORT_AGENT_CONFORMANCE) that every
+// registered agent type runs. DOCTEST_ macros only: the LibTorch tests include
+// it too (tests/torch/main.cc).
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -12,6 +19,7 @@
 
 #include "agents/registry.h"
 #include "core/serialize.h"
+#include "env/ground_truth.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
 
@@ -21,9 +29,10 @@ namespace cohort::testing {
 // config against the agent's schema (defaults filled) like a scenario would.
 class TestRegistrar : public AgentRegistrar {
  public:
-  void Add(ComponentInfo info, AgentFactory factory) override {
+  void Add(ComponentInfo info, AgentFactory factory, PrivilegeRule privileged) override {
     infos_[info.type] = info;
     factories_[info.type] = std::move(factory);
+    if (privileged) privilege_rules_[info.type] = std::move(privileged);
   }
   json Resolve(const json& config) const {
     json rest = config;
@@ -33,8 +42,13 @@ class TestRegistrar : public AgentRegistrar {
     out["type"] = type;
     return out;
   }
+  // Like MakeAgent: the ground-truth handle reaches only privileged agents.
   std::unique_ptr<Agent> Make(const json& config, const AgentContext& ctx) const {
-    return factories_.at(config["type"].get<std::string>())(Resolve(config), ctx);
+    const json resolved = Resolve(config);
+    const std::string type = config["type"].get<std::string>();
+    auto rule = privilege_rules_.find(type);
+    const bool privileged = infos_.at(type).privileged || (rule != privilege_rules_.end() && rule->second(resolved));
+    return factories_.at(type)(resolved, HandedContext(type, privileged, ctx));
   }
   bool Has(const std::string& type) const { return factories_.count(type) > 0; }
   void AddLearnable(const LearnableRule& rule) override { learnables_.push_back(rule.type); }
@@ -43,6 +57,7 @@ class TestRegistrar : public AgentRegistrar {
  private:
   std::map<std::string, ComponentInfo> infos_;
   std::map<std::string, AgentFactory> factories_;
+  std::map<std::string, PrivilegeRule> privilege_rules_;
   std::vector<std::string> learnables_;
 };
 
@@ -178,4 +193,239 @@ std::string InspectionChangesTraining(const MakeEnv& make_env, const MakeAgent& 
   return "";
 }
 
+// ---------------------------------------------------------------------------
+// The Agent contract (agents/agent.h), checked for one agent configuration.
+
+// Builds the agent under test from its "agent" block and context.
+using AgentMaker = std::function<std::unique_ptr<Agent>(const json& config, const AgentContext& ctx)>;
+
+// One configuration to check.
+struct ContractCase {
+  json config;  // the "agent" block, "type" included
+  // Name CandidateScores gives in evaluation mode when the frozen policy acts
+  // by the top-k of those scores ("": not such a policy, not checked).
+  std::string frozen_score = "";
+  double top_k_tol = 0.0;  // for scores from a differently shaped forward pass
+  // Gradient agents: NaN rewards must end in TrainingDiverged naming the
+  // tensor (loss, gradient or parameter) that went NaN/Inf.
+  bool diverges = false;
+  // false: the agent is known to break the evaluation clause and it is not
+  // checked (see the case's comment for why).
+  bool evaluation_isolated = true;
+};
+
+// The default scenario of the contract: recsim_interest_evolution with
+// episodes capped at 5 steps, so rows end and reset often (mid-rollout too).
+inline EnvParams ContractScenario() {
+  const std::string path = std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json";
+  json env = ReadJsonFile(path)["env"];
+  env["horizon"]["max_episode_steps"] = 5;
+  return ParseEnvParams(Validate(env, EnvSchema(), path, "/env"), path);
+}
+
+// What the contract's runs share: 8 rows, fixed seeds, 24 training steps.
+struct ContractRun {
+  static constexpr int kRows = 8, kSteps = 24, kSaveAt = 11, kEvalEvery = 7, kEvalSteps = 3;
+  static constexpr uint64_t kTrainSeed = 41, kEvalSeed = 42, kAgentSeed = 43;
+  const AgentMaker& make;
+  const ContractCase& c;
+  const EnvParams& params;
+
+  std::unique_ptr<VecEnv> Env(uint64_t seed) const {
+    return std::make_unique<VecEnv>(params, seed, 0, VecEnv::Options{kRows, 1, -1});
+  }
+  // Evaluation users are other users than the training ones, as in the
+  // trainer (agents/trainer.h): per-user streams must not be shared.
+  std::unique_ptr<VecEnv> EvalEnv() const {
+    return std::make_unique<VecEnv>(params, kEvalSeed, 0, VecEnv::Options{kRows, 1, -1, int64_t(1) << 40});
+  }
+  // The handle is offered to every agent: the registry keeps it from the
+  // non-privileged ones.
+  std::unique_ptr<Agent> NewAgent(const VecEnv& env) const {
+    return make(c.config, AgentContext{env.spec(), GroundTruth(env), kAgentSeed, 0, kRows, kSteps});
+  }
+};
+
+// "" when every active row's slate holds k distinct candidates in range.
+inline std::string SlateProblem(const StepBatch& obs, const SlateBatch& s) {
+  for (int r = 0; r < obs.rows; ++r) {
+    if (!obs.active[size_t(r)]) continue;
+    for (int j = 0; j < obs.slate_size; ++j) {
+      const int32_t c = s.Row(r)[j];
+      if (c < 0 || c >= obs.num_candidates) return "row " + std::to_string(r) + ": candidate out of range";
+      for (int i = 0; i < j; ++i)
+        if (s.Row(r)[i] == c) return "row " + std::to_string(r) + ": candidate repeated in the slate";
+    }
+  }
+  return "";
+}
+
+// The first difference between two runs' slates, rewards, Update statistics
+// and final Save() bytes, or "".
+inline std::string RunDifference(const Trace& a, const Trace& b, const std::string& save_a, const std::string& save_b) {
+  if (a.slates != b.slates) return "slates differ";
+  if (a.reward != b.reward) return "rewards differ";
+  if (a.updates != b.updates || a.stats != b.stats) return "update statistics differ";
+  if (save_a != save_b) return "Save() bytes differ";
+  return "";
+}
+
+// Call order: Act, Step, Observe, Update for kSteps steps, slates valid.
+inline std::string CallOrderProblem(const ContractRun& run, Trace* trace) {
+  auto env = run.Env(ContractRun::kTrainSeed);
+  auto agent = run.NewAgent(*env);
+  SlateBatch s;
+  s.Resize(ContractRun::kRows, run.params.slate_size);
+  const StepBatch* obs = &env->Reset();
+  for (int t = 0; t < ContractRun::kSteps; ++t) {
+    agent->Act(*obs, s);
+    const std::string bad = SlateProblem(*obs, s);
+    if (!bad.empty()) return "step " + std::to_string(t) + ", " + bad;
+    obs = &env->Step(s);
+    agent->Observe(*obs);
+    const auto stats = agent->Update();
+    trace->updates += !stats.empty();
+  }
+  return "";
+}
+
+// Evaluation between training steps (SetTraining(false), Act on another
+// VecEnv, SetTraining(true)) leaves training bit-identical.
+inline std::string EvaluationProblem(const ContractRun& run) {
+  Trace traces[2];
+  std::string ends[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    auto env = run.Env(ContractRun::kTrainSeed);
+    auto eval_env = run.EvalEnv();
+    auto agent = run.NewAgent(*env);
+    const StepBatch* obs = &env->Reset();
+    for (int done = 0; done < ContractRun::kSteps; done += ContractRun::kEvalEvery) {
+      obs = Train(*agent, *env, obs, std::min(ContractRun::kEvalEvery, ContractRun::kSteps - done), traces[pass]);
+      if (pass == 0) continue;
+      agent->SetTraining(false);
+      const StepBatch* e = &eval_env->Reset();
+      SlateBatch s;
+      s.Resize(ContractRun::kRows, run.params.slate_size);
+      for (int t = 0; t < ContractRun::kEvalSteps; ++t) {
+        agent->Act(*e, s);
+        e = &eval_env->Step(s);
+      }
+      agent->SetTraining(true);
+    }
+    ends[pass] = Checkpoint(*agent);
+  }
+  return RunDifference(traces[0], traces[1], ends[0], ends[1]);
+}
+
+// Save mid-run, Load into a fresh agent (on a VecEnv restored from the
+// environment's checkpoint), continue both: bit-identical. Loading and saving
+// again gives the same bytes.
+inline std::string SaveLoadProblem(const ContractRun& run) {
+  auto env = run.Env(ContractRun::kTrainSeed);
+  auto agent = run.NewAgent(*env);
+  Trace before;
+  const StepBatch* obs = Train(*agent, *env, &env->Reset(), ContractRun::kSaveAt, before);
+  const std::string saved = Checkpoint(*agent);
+  BinaryWriter env_saved;
+  env->Save(env_saved);
+
+  auto env2 = run.Env(ContractRun::kTrainSeed);
+  BinaryReader env_in(env_saved.data(), "contract");
+  env2->Load(env_in);
+  auto agent2 = run.NewAgent(*env2);
+  BinaryReader in(saved, "contract");
+  agent2->Load(in);
+  if (!in.done()) return "Load() left bytes of Save() unread";
+  if (Checkpoint(*agent2) != saved) return "Save() after Load() gives other bytes";
+
+  const int rest = ContractRun::kSteps - ContractRun::kSaveAt;
+  Trace a, b;
+  Train(*agent, *env, obs, rest, a);
+  Train(*agent2, *env2, &env2->batch(), rest, b);
+  const std::string d = RunDifference(a, b, Checkpoint(*agent), Checkpoint(*agent2));
+  return d.empty() ? "" : "after Load: " + d;
+}
+
+// CandidateScores is const: inspecting every row around each Act leaves
+// training bit-identical; where named, the frozen policy acts by its top-k.
+inline std::string InspectionProblem(const ContractRun& run) {
+  Trace trace;
+  const std::string d = InspectionChangesTraining([&] { return run.Env(ContractRun::kTrainSeed); },
+                                                  [&](VecEnv& env) { return run.NewAgent(env); }, ContractRun::kSteps,
+                                                  &trace);
+  if (!d.empty() || run.c.frozen_score.empty()) return d;
+  auto env = run.Env(ContractRun::kTrainSeed);
+  auto eval_env = run.EvalEnv();
+  auto agent = run.NewAgent(*env);
+  Trace t;
+  int distinct = 0;
+  const std::string p = TrainedActsByTopScores(*agent, *env, *eval_env, ContractRun::kSteps, 10, run.c.frozen_score,
+                                               run.c.top_k_tol, &t, &distinct);
+  if (!p.empty()) return "frozen policy: " + p;
+  if (distinct < 10 * ContractRun::kRows / 2) return "frozen policy: too few rows with distinct scores to check";
+  return "";
+}
+
+// NaN rewards end in TrainingDiverged whose message names what went NaN/Inf.
+inline std::string DivergenceProblem(const ContractRun& run) {
+  auto env = run.Env(ContractRun::kTrainSeed);
+  auto agent = run.NewAgent(*env);
+  SlateBatch s;
+  s.Resize(ContractRun::kRows, run.params.slate_size);
+  const StepBatch* obs = &env->Reset();
+  for (int t = 0; t < 200; ++t) {
+    agent->Act(*obs, s);
+    StepBatch poisoned = env->Step(s);
+    std::fill(poisoned.reward.begin(), poisoned.reward.end(), std::nanf(""));
+    agent->Observe(poisoned);
+    try {
+      agent->Update();
+    } catch (const TrainingDiverged& e) {
+      const std::string what = e.what();
+      const size_t at = std::min(what.find(" is NaN/Inf"), what.find(" would become NaN/Inf"));
+      if (at == std::string::npos || at == 0) return "TrainingDiverged names no tensor: \"" + what + "\"";
+      return "";
+    }
+    obs = &env->batch();
+  }
+  return "NaN rewards for 200 steps did not raise TrainingDiverged";
+}
+
+// Every clause of the contract for `c`, on `params`.
+inline void CheckAgentContract(const AgentMaker& make, const ContractCase& c,
+                               const EnvParams& params = ContractScenario()) {
+  DOCTEST_INFO(c.config.dump());
+  const ContractRun run{make, c, params};
+  Trace trace;
+  auto guarded = [&](const char* clause, const std::function<std::string()>& check) {
+    std::string problem;
+    try {
+      problem = check();
+    } catch (const std::exception& e) {
+      problem = std::string("threw: ") + e.what();
+    }
+    const std::string message = std::string(clause) + ": " + problem;
+    DOCTEST_CHECK_MESSAGE(problem.empty(), message);
+  };
+  guarded("call order", [&] { return CallOrderProblem(run, &trace); });
+  if (c.evaluation_isolated)
+    guarded("evaluation leaves training bit-identical", [&] { return EvaluationProblem(run); });
+  guarded("CandidateScores is const", [&] { return InspectionProblem(run); });
+  guarded("Save/Load continues bit-identically", [&] { return SaveLoadProblem(run); });
+  if (c.diverges) guarded("divergence names the tensor", [&] { return DivergenceProblem(run); });
+}
+inline void CheckAgentContract(const TestRegistrar& registrar, const ContractCase& c,
+                               const EnvParams& params = ContractScenario()) {
+  CheckAgentContract([&](const json& config, const AgentContext& ctx) { return registrar.Make(config, ctx); }, c,
+                     params);
+}
+
 }  // namespace cohort::testing
+
+// The whole Agent contract for one configuration, as one test case:
+//   COHORT_AGENT_CONFORMANCE("dqn", Registrar(), {SmallConfig(), "Q-value", 1e-5, true});
+// `maker` is a TestRegistrar or an AgentMaker; the braces are a ContractCase.
+#define COHORT_AGENT_CONFORMANCE(name, maker, ...)                                      \
+  DOCTEST_TEST_CASE("Agent contract: " name) {                                          \
+    ::cohort::testing::CheckAgentContract(maker, ::cohort::testing::ContractCase __VA_ARGS__); \
+  }

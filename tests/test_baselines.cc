@@ -1,8 +1,10 @@
 // Tests of agents/baselines.cc: the per-candidate scores the visualizer's
 // session inspector shows (Agent::CandidateScores) are what the baselines
-// rank by, and asking for them changes nothing.
+// rank by; who is privileged and what that grants. That inspecting changes
+// nothing is part of the Agent contract (test_agent_contract.cc).
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,7 +16,6 @@
 namespace cohort {
 namespace {
 
-using testing::InspectAllRows;
 using testing::TopKMismatch;
 
 // A baseline from the global registry (RegisterBaselineAgents may run only
@@ -32,46 +33,12 @@ Scenario Load(const std::string& name, const std::vector<std::string>& sets = {}
   return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/" + name, sets, AgentRegistry());
 }
 
-// What a run records: every slate, the rewards, Save() at the end.
-struct Trace {
-  std::vector<int32_t> slates;
-  std::vector<float> rewards;
-  std::string checkpoint;
-};
-
-// `steps` steps of `config` on a fresh env; with `inspect`, CandidateScores
-// on every row before and after each Act.
-Trace Run(const Scenario& sc, const json& config, int B, int steps, bool inspect) {
-  VecEnv::Options o;
-  o.num_envs = B;
-  VecEnv env(sc.env, 4, 0, o);
-  auto agent = Make(config, AgentContext{&sc.env, &env, 4, 0, B, steps});
-  const StepBatch* b = &env.Reset();
-  SlateBatch s;
-  s.Resize(B, b->slate_size);
-  Trace t;
-  for (int i = 0; i < steps; ++i) {
-    if (inspect) CHECK(InspectAllRows(*agent, *b) > 0);
-    agent->Act(*b, s);
-    if (inspect) InspectAllRows(*agent, *b);
-    t.slates.insert(t.slates.end(), s.index.begin(), s.index.end());
-    b = &env.Step(s);
-    t.rewards.insert(t.rewards.end(), b->reward.begin(), b->reward.end());
-    agent->Observe(*b);
-    agent->Update();
-  }
-  BinaryWriter w;
-  agent->Save(w);
-  t.checkpoint = w.data();
-  return t;
-}
-
 TEST_CASE("baselines: random has no per-candidate score") {
   const Scenario sc = Load("recsim_interest_evolution.json");
   VecEnv::Options o;
   o.num_envs = 4;
   VecEnv env(sc.env, 1, 0, o);
-  auto agent = Make(json{{"type", "random"}}, AgentContext{&sc.env, &env, 1, 0, 4, 0});
+  auto agent = Make(json{{"type", "random"}}, AgentContext{MakeEnvSpec(sc.env), GroundTruth(env), 1, 0, 4, 0});
   const StepBatch& b = env.Reset();
   std::vector<double> scores(size_t(b.num_candidates), -7.0);
   CHECK(agent->CandidateScores(b, 0, scores.data()) == "");
@@ -108,7 +75,7 @@ TEST_CASE("baselines: each ranker's slate is the top-k of its CandidateScores") 
     VecEnv::Options o;
     o.num_envs = B;
     VecEnv env(sc.env, 3, 0, o);
-    auto agent = Make(c.config, AgentContext{&sc.env, &env, 3, 0, B, 0});
+    auto agent = Make(c.config, AgentContext{MakeEnvSpec(sc.env), GroundTruth(env), 3, 0, B, 0});
     const StepBatch* b = &env.Reset();
     SlateBatch s;
     s.Resize(B, b->slate_size);
@@ -137,20 +104,78 @@ TEST_CASE("baselines: each ranker's slate is the top-k of its CandidateScores") 
   }
 }
 
-TEST_CASE("baselines: CandidateScores between steps leaves the run bit-identical") {
-  // Popularity's tables grow in Act and its ties draw from per-user streams:
-  // the scores must touch neither.
-  for (const char* scenario : {"recsim_interest_evolution.json", "cascade_news.json"}) {
-    INFO(scenario);
-    const Scenario sc = Load(scenario);
-    for (const json& config : {json{{"type", "popularity"}}, json{{"type", "greedy"}}}) {
-      INFO(config.dump());
-      const Trace plain = Run(sc, config, 8, 40, false), inspected = Run(sc, config, 8, 40, true);
-      CHECK(plain.slates == inspected.slates);
-      CHECK(plain.rewards == inspected.rewards);
-      CHECK(plain.checkpoint == inspected.checkpoint);
-    }
+// Hidden state is out of an agent's reach by construction: the batch has no
+// hidden-quality member, and the context has no EnvParams or VecEnv, only the
+// spec and the optional privileged handle.
+template <typename T>
+concept HasQuality = requires(const T& t) { t.quality; };
+template <typename T>
+concept HasParamsOrEnv = requires(const T& t) { t.params; } || requires(const T& t) { t.env; };
+static_assert(!HasQuality<StepBatch>, "hidden item quality must not be part of the agent's observation");
+static_assert(HasQuality<ItemView>, "the detection above must be able to see a quality member");
+static_assert(!HasParamsOrEnv<AgentContext>, "agents get the EnvSpec, not the environment's parameters or state");
+
+// Every registered type with its default config, and greedy with each score.
+std::vector<json> EveryAgentConfig() {
+  std::vector<json> out;
+  for (const std::string& type : AgentRegistry().Types()) {
+    json config = Validate(json::object(), *AgentRegistry().Find(type)->schema, "test");
+    config["type"] = type;
+    out.push_back(config);
   }
+  for (const char* score : {"quality", "expected_reward"}) {
+    json config = Validate(json{{"score", score}}, *AgentRegistry().Find("greedy")->schema, "test");
+    config["type"] = "greedy";
+    out.push_back(config);
+  }
+  return out;
+}
+
+TEST_CASE("privilege: the registry decides it from the config, hands the handle only to privileged agents") {
+  const Scenario sc = Load("recsim_interest_evolution.json");
+  VecEnv env(sc.env, 5, 0, VecEnv::Options{2, 1, -1});
+  env.Reset();
+  const AgentContext offered{env.spec(), GroundTruth(env), 5, 0, 2, 0};
+  const AgentContext bare{env.spec(), std::nullopt, 5, 0, 2, 0};
+  std::vector<std::string> privileged;
+  for (const json& config : EveryAgentConfig()) {
+    const std::string type = config["type"].get<std::string>();
+    INFO(config.dump());
+    const bool p = IsPrivileged(config);
+    if (p) privileged.push_back(type + (type == "greedy" ? ":" + config["score"].get<std::string>() : ""));
+    // Offered the handle, a non-privileged type does not receive it.
+    CHECK(HandedContext(type, p, offered).privileged.has_value() == p);
+    if (p) {
+      // A privileged agent without the handle is a clear error, from the
+      // registry and from its own constructor alike.
+      CHECK_THROWS_WITH_AS(MakeAgent(config, bare), doctest::Contains("no privileged handle"), std::invalid_argument);
+      CHECK_THROWS_WITH_AS(HandedContext(type, p, bare), doctest::Contains(type.c_str()), std::invalid_argument);
+    } else {
+      CHECK_NOTHROW(MakeAgent(config, bare));
+    }
+    CHECK_NOTHROW(MakeAgent(config, offered));
+  }
+  // Exactly these (the torch-free registry; LibTorch agents are never privileged).
+  CHECK(privileged == std::vector<std::string>{"oracle", "greedy:quality", "greedy:expected_reward"});
+  // Privilege follows the config, not only the type.
+  CHECK(!IsPrivileged(json{{"type", "greedy"}}));
+  CHECK(!IsPrivileged(json{{"type", "greedy"}, {"score", "affinity"}}));
+  CHECK(IsPrivileged(json{{"type", "greedy"}, {"score", "quality"}}));
+}
+
+TEST_CASE("privilege: greedy by quality reads the hidden quality through the handle") {
+  const Scenario sc = Load("recsim_interest_evolution.json");
+  VecEnv env(sc.env, 6, 0, VecEnv::Options{4, 1, -1});
+  const StepBatch& b = env.Reset();
+  auto agent = Make(json{{"type", "greedy"}, {"score", "quality"}}, AgentContext{env.spec(), GroundTruth(env), 6, 0, 4, 0});
+  std::vector<double> scores(size_t(b.num_candidates));
+  int distinct = 0;
+  for (int r = 0; r < 4; ++r) {
+    REQUIRE(agent->CandidateScores(b, r, scores.data()) == "quality");
+    for (int c = 0; c < b.num_candidates; ++c) CHECK(scores[size_t(c)] == GroundTruth(env).CandidateQuality(r, c));
+    distinct += scores[0] != scores[1];
+  }
+  CHECK(distinct > 0);
 }
 
 }  // namespace

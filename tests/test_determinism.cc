@@ -141,7 +141,7 @@ void CheckThreadInvariance(const Scenario& s, uint64_t seed) {
   std::vector<SlateBatch> slates(3);
   for (int threads = 1; threads <= 3; ++threads) {
     envs.push_back(std::make_unique<VecEnv>(s.env, seed, s.variant, VecEnv::Options{B, threads, -1}));
-    AgentContext ctx{&s.env, envs.back().get(), seed, s.variant, B};
+    AgentContext ctx{MakeEnvSpec(s.env), GroundTruth(*envs.back()), seed, s.variant, B};
     agents.push_back(MakeAgent(json{{"type", "random"}}, ctx));
     slates[size_t(threads - 1)].Resize(B, s.env.slate_size);
   }
@@ -192,7 +192,7 @@ TEST_CASE("determinism: Reset replays the run exactly") {
   VecEnv env(s.env, s.seed, 0, VecEnv::Options{B, 1, -1});
   std::vector<StepBatch> first;
   for (int pass = 0; pass < 2; ++pass) {
-    AgentContext ctx{&s.env, &env, s.seed, 0, B};
+    AgentContext ctx{MakeEnvSpec(s.env), GroundTruth(env), s.seed, 0, B};
     std::unique_ptr<Agent> agent = MakeAgent(json{{"type", "random"}}, ctx);
     SlateBatch slates;
     slates.Resize(B, s.env.slate_size);
@@ -219,7 +219,7 @@ TEST_CASE("determinism: a VecEnv checkpoint continues bit-identically") {
   const int B = 24;
   auto make = [&](std::unique_ptr<VecEnv>& env, std::unique_ptr<Agent>& agent) {
     env = std::make_unique<VecEnv>(s.env, s.seed, 0, VecEnv::Options{B, 1, -1});
-    AgentContext ctx{&s.env, env.get(), s.seed, 0, B};
+    AgentContext ctx{MakeEnvSpec(s.env), GroundTruth(*env), s.seed, 0, B};
     agent = MakeAgent(json{{"type", "random"}}, ctx);
   };
   std::unique_ptr<VecEnv> a, b;

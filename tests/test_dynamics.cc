@@ -12,6 +12,7 @@
 
 #include "agents/registry.h"
 #include "core/rng.h"
+#include "env/ground_truth.h"
 #include "env/scenario.h"
 #include "core/stats.h"
 #include "goodness_of_fit.h"
@@ -35,6 +36,16 @@ void RandomSlates(Rng& rng, const StepBatch& b, SlateBatch& slates) {
       slates.Row(r)[j] = perm[size_t(j)];
     }
   }
+}
+
+// Hidden quality of every row's candidates (rows x K), through the privileged
+// handle: the tests may read ground truth, agents may not.
+std::vector<float> Qualities(const VecEnv& env) {
+  const int K = env.spec().num_candidates;
+  std::vector<float> out;
+  for (int r = 0; r < env.num_envs(); ++r)
+    out.insert(out.end(), GroundTruth(env).CandidateQualities(r), GroundTruth(env).CandidateQualities(r) + K);
+  return out;
 }
 
 // Binomial count: observed hits against summed probabilities.
@@ -77,7 +88,7 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
   const double alpha = 0.9 / 3.4;
 
   VecEnv env(s.env, 3, 0, VecEnv::Options{B, 1, -1});
-  AgentContext ctx{&s.env, &env, 3, 0, B};
+  AgentContext ctx{MakeEnvSpec(s.env), GroundTruth(env), 3, 0, B};
   std::unique_ptr<Agent> agent = MakeAgent(json{{"type", "random"}}, ctx);
   SlateBatch slates;
   slates.Resize(B, k);
@@ -95,7 +106,7 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
           continue;
         }
         ++topic_counts[size_t(t)];
-        if (!(std::abs(b.quality[i] - quality_means[size_t(t)]) < 0.6)) ++bad_quality;  // 6 sigma
+        if (!(std::abs(GroundTruth(env).CandidateQuality(r, c) - quality_means[size_t(t)]) < 0.6)) ++bad_quality;  // 6 sigma
         if (b.length[i] != 4.0f) ++bad_length;
       }
   };
@@ -116,7 +127,7 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
     u_old.assign(env.TrueInterests(0), env.TrueInterests(0) + size_t(B) * D);
     for (int r = 0; r < B; ++r) budget_old[size_t(r)] = env.Budget(r);
     topic_old = batch->topic;
-    quality_old = batch->quality;
+    quality_old = Qualities(env);
     length_old = batch->length;
     user_old = batch->user_id;
     batch = &env.Step(slates);
@@ -245,7 +256,7 @@ TEST_CASE("dynamics: boredom and satisfaction updates") {
       for (int j = 0; j < k; ++j) {
         const size_t i = size_t(r) * K + size_t(slates.Row(r)[j]);
         const int topic = batch->topic[i];
-        scores[j] = env.TrueInterests(r)[topic] + 0.5 * batch->quality[i] - 1.5 * env.Boredom(r)[topic];
+        scores[j] = env.TrueInterests(r)[topic] + 0.5 * GroundTruth(env).CandidateQuality(r, slates.Row(r)[j]) - 1.5 * env.Boredom(r)[topic];
         total += std::exp(scores[j] / 0.5);
       }
       for (int j = 0; j < k; ++j) expected[j] = std::exp(scores[j] / 0.5) / total;
@@ -254,7 +265,7 @@ TEST_CASE("dynamics: boredom and satisfaction updates") {
       max_prob_error = std::max(max_prob_error, std::abs(none - 1.0 / total));
     }
     topic_old = batch->topic;
-    quality_old = batch->quality;
+    quality_old = Qualities(env);
     batch = &env.Step(slates);
     for (int r = 0; r < B; ++r) {
       const size_t R = size_t(r);
@@ -710,12 +721,12 @@ TEST_CASE("dynamics: quality_shift event on a live catalog") {
       for (int c = 0; c < K; ++c) {
         const size_t i = size_t(r) * K + size_t(c);
         const ItemView item = cat.Item(batch->item_id[i]);
-        bad_candidates += batch->quality[i] != item.quality || batch->topic[i] != item.topic;
+        bad_candidates += GroundTruth(env).CandidateQuality(r, c) != item.quality || batch->topic[i] != item.topic;
         if (t >= 2 && batch->topic[i] == 1) {
           ++topic1_shown;
-          bad_candidates += !(batch->quality[i] > 1.4f);  // 2 + N(0, 0.1)
+          bad_candidates += !(GroundTruth(env).CandidateQuality(r, c) > 1.4f);  // 2 + N(0, 0.1)
         } else {
-          bad_candidates += !(std::abs(batch->quality[i]) < 0.6f);
+          bad_candidates += !(std::abs(GroundTruth(env).CandidateQuality(r, c)) < 0.6f);
         }
       }
   }
@@ -747,17 +758,19 @@ TEST_CASE("dynamics: quality_shift event on a resampled catalog") {
   for (int t = 1; t <= 4; ++t) {
     RandomSlates(rng, *batch, slates);
     batch = &env.Step(slates);
+    const std::vector<float> quality = Qualities(env);
     for (size_t i = 0; i < size_t(B) * K; ++i) {
       const double mean = (t >= 2 && batch->topic[i] == 1) ? 2.0 : 0.0;
       shifted += mean != 0.0;
-      bad += !(std::abs(batch->quality[i] - mean) < 0.6);
+      bad += !(std::abs(quality[i] - mean) < 0.6);
     }
   }
   CHECK(bad == 0);
   CHECK(shifted > 100);
   // Reset() restores the scenario's qualities.
   batch = &env.Reset();
-  for (size_t i = 0; i < size_t(B) * K; ++i) bad += !(std::abs(batch->quality[i]) < 0.6);
+  const std::vector<float> quality = Qualities(env);
+  for (size_t i = 0; i < size_t(B) * K; ++i) bad += !(std::abs(quality[i]) < 0.6);
   CHECK(bad == 0);
 }
 
@@ -793,7 +806,7 @@ TEST_CASE("dynamics: live catalog arrivals, retirement and distinct candidates")
         }
         for (int j = 0; j < c; ++j) bad += batch->item_id[size_t(r) * K + size_t(j)] == id;
         const ItemView item = cat.Item(id);
-        bad += item.topic != batch->topic[i] || item.quality != batch->quality[i] || item.length != batch->length[i];
+        bad += item.topic != batch->topic[i] || item.quality != GroundTruth(env).CandidateQuality(r, c) || item.length != batch->length[i];
         const int64_t age = batch->tick - cat.created(id);
         bad += age < 0 || age >= max_age;
         old_seen += age == max_age - 1;

@@ -54,7 +54,7 @@ TEST_CASE("viz sim: recording the views does not change the run") {
   sim.Select(5);
   const Scenario s = LoadScenario(kRecsim, {"agent.type=linucb", "run.num_envs=48"}, AgentRegistry());
   VecEnv env(s.env, s.seed, s.variant, VecEnv::Options{48, 1, -1});
-  AgentContext ctx{&s.env, &env, s.seed, s.variant, 48, s.run.train_steps};
+  AgentContext ctx{MakeEnvSpec(s.env), GroundTruth(env), s.seed, s.variant, 48, s.run.train_steps};
   std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx);
   SlateBatch slates;
   slates.Resize(48, s.env.slate_size);
@@ -192,7 +192,7 @@ TEST_CASE("viz sim: --agent loads a training checkpoint's policy") {
   // The trained state, not a fresh agent's.
   const CheckpointInfo info = ReadCheckpointInfo(dir.string());
   VecEnv env(run.env, run.seed, run.variant, VecEnv::Options{16, 1, -1});
-  AgentContext ctx{&run.env, &env, run.seed, run.variant, 16, run.run.train_steps};
+  AgentContext ctx{MakeEnvSpec(run.env), GroundTruth(env), run.seed, run.variant, 16, run.run.train_steps};
   std::unique_ptr<Agent> fresh = MakeAgent(run.agent, ctx), loaded = MakeAgent(run.agent, ctx);
   LoadCheckpointAgent(info, run, *loaded);
   loaded->SetTraining(false);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "env/ground_truth.h"
 #include "viz/plot.h"
 
 namespace fs = std::filesystem;
@@ -398,7 +399,7 @@ void PopulationMap(Sim& sim, ViewState& v) {
         draw->AddRectFilled(ImVec2(q.x - 3, q.y - 3), ImVec2(q.x + 3, q.y + 3), TopicColor(t, topics, 0.9f));
         if (ImGui::IsWindowHovered() && ImGui::IsMouseHoveringRect(ImVec2(q.x - 4, q.y - 4), ImVec2(q.x + 4, q.y + 4)))
           ImGui::SetTooltip("candidate %d of user slot %d\ntopic %d, quality %.3f, length %.2f", c, sel, t,
-                            b.quality[size_t(sel) * size_t(k) + size_t(c)], b.length[size_t(sel) * size_t(k) + size_t(c)]);
+                            GroundTruth(sim.env()).CandidateQuality(sel, c), b.length[size_t(sel) * size_t(k) + size_t(c)]);
       }
     }
     const auto& log = sim.session();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agents/registry.h"
+#include "env/ground_truth.h"
 
 namespace fs = std::filesystem;
 
@@ -130,7 +131,7 @@ void Sim::Restart(uint64_t seed) {
                           : std::clamp(std::min(int(std::thread::hardware_concurrency()), users_ / 1000), 1, 8);
   env_ = std::make_unique<VecEnv>(params, seed, scenario_.variant, VecEnv::Options{users_, threads, -1});
   const int64_t total = (checkpoint_ ? checkpoint_run_ : scenario_).run.train_steps;
-  AgentContext ctx{&scenario_.env, env_.get(), seed, scenario_.variant, users_, total};
+  AgentContext ctx{MakeEnvSpec(scenario_.env), GroundTruth(*env_), seed, scenario_.variant, users_, total};
   agent_ = MakeAgent(scenario_.agent, ctx);
   if (checkpoint_) LoadCheckpointAgent(*checkpoint_, checkpoint_run_, *agent_);
   agent_->SetTraining(learning_);
@@ -238,7 +239,8 @@ void Sim::RecordBefore() {
   rec.session_step = b.session_step[size_t(r)];
   const size_t base = size_t(r) * size_t(k);
   rec.topic.assign(&b.topic[base], &b.topic[base] + k);
-  rec.quality.assign(&b.quality[base], &b.quality[base] + k);
+  const float* quality = GroundTruth(*env_).CandidateQualities(r);  // the visualizer may show ground truth
+  rec.quality.assign(quality, quality + k);
   rec.length.assign(&b.length[base], &b.length[base] + k);
   if (b.candidate_features)
     rec.features.assign(&b.features[base * size_t(b.dim)], &b.features[(base + size_t(k)) * size_t(b.dim)]);

@@ -143,13 +143,13 @@ class ActorCriticAgent : public Agent {
  public:
   ActorCriticAgent(std::string type, const json& config, const AgentContext& ctx)
       : type_(std::move(type)),
-        features_(*ctx.params),
+        features_(ctx.spec),
         B_(ctx.num_envs),
-        K_(ctx.params->num_candidates),
-        k_(ctx.params->slate_size),
+        K_(ctx.spec.num_candidates),
+        k_(ctx.spec.slate_size),
         F_(features_.dim()),
         S_(features_.dim() + 1),
-        d_(ctx.params->FeatureDim()),
+        d_(ctx.spec.feature_dim),
         T_(config["rollout_steps"].get<int>()),
         gamma_(config["gamma"].get<double>()),
         lambda_(config["gae_lambda"].get<double>()),
@@ -163,9 +163,9 @@ class ActorCriticAgent : public Agent {
         variant_(ctx.variant),
         shuffle_rng_(MakeRng(ctx.seed, ctx.variant, kShuffleEntity, StreamPurpose::kPolicy)) {
     UseOneThread();
-    const auto& p = *ctx.params;
+    const EnvSpec& p = ctx.spec;
     step_scale_ = p.max_episode_steps > 0 ? double(p.max_episode_steps)
-                                          : std::max(1.0, p.time_budget.mean / std::max(1e-9, p.catalog.length_mean));
+                                          : std::max(1.0, p.mean_time_budget / std::max(1e-9, p.mean_item_length));
     std::vector<int> hidden;
     for (const auto& h : config["hidden"]) hidden.push_back(h.get<int>());
     const std::string act = config["activation"].get<std::string>();

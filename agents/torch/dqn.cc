@@ -50,9 +50,9 @@ const Schema& DqnSchema() {
 class DqnAgent : public Agent {
  public:
   DqnAgent(const json& config, const AgentContext& ctx)
-      : features_(*ctx.params),
-        K_(ctx.params->num_candidates),
-        k_(ctx.params->slate_size),
+      : features_(ctx.spec),
+        K_(ctx.spec.num_candidates),
+        k_(ctx.spec.slate_size),
         F_(features_.dim()),
         vl_(config, ctx.total_steps),
         // [shown features k*F | per-position reward k | done | next features K*F]

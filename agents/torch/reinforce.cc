@@ -91,10 +91,10 @@ constexpr int64_t kChunkCandidates = 16384;
 class ReinforceAgent : public Agent {
  public:
   ReinforceAgent(const json& config, const AgentContext& ctx)
-      : features_(*ctx.params),
+      : features_(ctx.spec),
         rows_(ctx.num_envs),
-        k_cand_(ctx.params->num_candidates),
-        slate_(ctx.params->slate_size),
+        k_cand_(ctx.spec.num_candidates),
+        slate_(ctx.spec.slate_size),
         dim_(features_.dim()),
         gamma_(config["gamma"].get<double>()),
         rollout_steps_(config["rollout_steps"].get<int>()),

@@ -13,7 +13,7 @@
 //
 // Choice model estimate. The agent never reads hidden state: P(i | s, A) is
 // the scenario's choice model (its *form and public parameters*, from
-// ctx.params->choice, as written in the scenario file; the formulas are the
+// ctx.spec.choice, as written in the scenario file; the formulas are the
 // env's own, env/choice.h) applied to the OBSERVED affinity score v =
 // affinity_weight * (observed interests . item features). Terms the user
 // cannot see are left out: hidden quality (quality_weight), boredom, the
@@ -87,9 +87,9 @@ int64_t Binomial(int n, int k) {
 // The choice model estimate and the slate search (see the top comment).
 class SlateChooser {
  public:
-  SlateChooser(const EnvParams& p, int64_t max_enumerated)
+  SlateChooser(const EnvSpec& p, int64_t max_enumerated)
       : choice_(p.choice, p.slate_size),
-        affinity_weight_(p.score.affinity_weight),
+        affinity_weight_(p.affinity_weight),
         K_(p.num_candidates),
         k_(p.slate_size),
         ordered_(choice_.order_matters()),
@@ -168,10 +168,10 @@ class SlateQAgent : public Agent {
  public:
   SlateQAgent(const json& config, const AgentContext& ctx)
       : ctx_(ctx),
-        features_(*ctx.params),
-        chooser_(*ctx.params, config["max_enumerated"].get<int64_t>()),
-        K_(ctx.params->num_candidates),
-        k_(ctx.params->slate_size),
+        features_(ctx.spec),
+        chooser_(ctx.spec, config["max_enumerated"].get<int64_t>()),
+        K_(ctx.spec.num_candidates),
+        k_(ctx.spec.slate_size),
         F_(features_.dim()),
         null_item_(config["null_item"].get<bool>()),
         Kq_(K_ + (null_item_ ? 1 : 0)),
@@ -451,10 +451,10 @@ class SlateQAgent : public Agent {
 namespace slateq_testing {
 double BestSlate(const EnvParams& p, int64_t max_enumerated, const float* q, const float* v, int32_t* out,
                  float q_null) {
-  return SlateChooser(p, max_enumerated).Best(q, q, v, out, q_null, q_null);
+  return SlateChooser(MakeEnvSpec(p), max_enumerated).Best(q, q, v, out, q_null, q_null);
 }
 double SlateValue(const EnvParams& p, const int32_t* slate, const float* q, const float* v, float q_null) {
-  return SlateChooser(p, 1).Value(slate, q, v, q_null);
+  return SlateChooser(MakeEnvSpec(p), 1).Value(slate, q, v, q_null);
 }
 std::vector<float> TdTargets(Agent& a, const StepBatch& next, const std::vector<float>& reward,
                              const std::vector<float>& done) {

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "agent_harness.h"
-#include "torch/actor_critic_checks.h"
 #include "agents/baselines.h"
 #include "agents/torch/actor_critic.h"
 #include "agents/torch/common.h"
@@ -82,74 +81,12 @@ DOCTEST_TEST_CASE("a2c: GAE with lambda 1 gives discounted returns; truncation b
   DOCTEST_CHECK(ret[3] == doctest::Approx(4.0));
 }
 
-EnvParams SmallCapped() {
-  return LoadEnv("recsim_interest_evolution.json", [](json& e) { e["horizon"]["max_episode_steps"] = 5; });
-}
-
-DOCTEST_TEST_CASE("a2c: Save/Load mid-rollout continues bit-identically") {
-  const EnvParams params = SmallCapped();
-  const int B = 8;
-  const json config = {{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}};
-  AgentContext ctx{&params, nullptr, 7, 0, B, 40};
-  VecEnv env_a(params, 3, 0, VecEnv::Options{B, 1, -1});
-  auto a = Registrar().Make(config, ctx);
-  Trace ta;
-  Train(*a, env_a, &env_a.Reset(), 30, ta);
-  VecEnv env_b(params, 3, 0, VecEnv::Options{B, 1, -1});
-  auto b1 = Registrar().Make(config, ctx);
-  Trace tb;
-  const StepBatch* obs = Train(*b1, env_b, &env_b.Reset(), 10, tb);
-  const std::string saved = Checkpoint(*b1);
-  auto b2 = Registrar().Make(config, ctx);
-  BinaryReader reader(saved, "test");
-  b2->Load(reader);
-  DOCTEST_CHECK(reader.done());
-  Train(*b2, env_b, obs, 20, tb);
-  DOCTEST_CHECK(ta.updates == 7);  // rollout_steps 4
-  DOCTEST_CHECK(tb.updates == 7);
-  DOCTEST_CHECK(ta.slates == tb.slates);
-  DOCTEST_CHECK(Checkpoint(*a) == Checkpoint(*b2));
-  // Without Load the fresh agent acts differently (the check can fail).
-  VecEnv env_c(params, 3, 0, VecEnv::Options{B, 1, -1});
-  auto c1 = Registrar().Make(config, ctx);
-  Trace tc;
-  obs = Train(*c1, env_c, &env_c.Reset(), 10, tc);
-  auto c2 = Registrar().Make(config, ctx);
-  Train(*c2, env_c, obs, 20, tc);
-  DOCTEST_CHECK(tc.slates != ta.slates);
-}
-
 // eval_greedy here; the bit-identity part trains with the default sampling.
-DOCTEST_TEST_CASE("a2c: CandidateScores are the actor's logits; inspecting them leaves training bit-identical") {
-  testing::CheckActorCriticScores(Registrar(), SmallCapped(), {{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}});
-}
-
-DOCTEST_TEST_CASE("a2c: evaluation mode does not change training") {
-  const EnvParams params = SmallCapped();
-  const int B = 8;
-  const json config = {{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}};
-  AgentContext ctx{&params, nullptr, 11, 0, B, 0};
-  VecEnv env_a(params, 5, 0, VecEnv::Options{B, 1, -1});
-  auto a = Registrar().Make(config, ctx);
-  Trace ta;
-  Train(*a, env_a, &env_a.Reset(), 22, ta);
-  VecEnv env_b(params, 5, 0, VecEnv::Options{B, 1, -1});
-  auto b = Registrar().Make(config, ctx);
-  Trace tb;
-  const StepBatch* obs = Train(*b, env_b, &env_b.Reset(), 10, tb);
-  b->SetTraining(false);
-  Evaluate(*b, params, 99, B, 13);
-  b->SetTraining(true);
-  Train(*b, env_b, obs, 12, tb);
-  DOCTEST_CHECK(ta.slates == tb.slates);
-  DOCTEST_CHECK(Checkpoint(*a) == Checkpoint(*b));
-}
-
 DOCTEST_TEST_CASE("a2c: learns on recsim_interest_evolution (beats random on eval users)") {
   const EnvParams params = LoadEnv("recsim_interest_evolution.json");
   const int B = 128, steps = 3000;
   const json config = {{"type", "a2c"}};
-  AgentContext ctx{&params, nullptr, 1, 0, B, steps};
+  AgentContext ctx{MakeEnvSpec(params), std::nullopt, 1, 0, B, steps};
   VecEnv env(params, 1, 0, VecEnv::Options{B, 1, -1});
   auto agent = Registrar().Make(config, ctx);
   Trace t;
@@ -167,4 +104,8 @@ DOCTEST_TEST_CASE("a2c: learns on recsim_interest_evolution (beats random on eva
 }
 
 }  // namespace
+// The Agent contract (tests/agent_harness.h); eval_greedy acts by the top-k logits.
+COHORT_AGENT_CONFORMANCE("a2c", Registrar(),
+                         {{{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}, {"eval_greedy", true}}, "logit", 1e-5, true});
+
 }  // namespace cohort

@@ -80,7 +80,7 @@ DOCTEST_TEST_CASE("dqn acts with the top-k candidates by Q when greedy") {
   o.num_envs = 8;
   VecEnv env(p, 2, 0, o);
   const StepBatch& b = env.Reset();
-  AgentContext ctx{&p, &env, 2, 0, 8, 0};
+  AgentContext ctx{MakeEnvSpec(p), GroundTruth(env), 2, 0, 8, 0};
   auto agent = Registrar().Make(json{{"type", "dqn"}}, ctx);
   agent->SetTraining(false);
   SlateBatch s;
@@ -101,7 +101,7 @@ DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the gre
   VecEnv::Options o;
   o.num_envs = B;
   VecEnv env(p, 2, 0, o);
-  AgentContext ctx{&p, &env, 2, 0, B, 0};
+  AgentContext ctx{MakeEnvSpec(p), GroundTruth(env), 2, 0, B, 0};
   auto agent = Registrar().Make(SmallConfig(), ctx);
   const StepBatch* b = &env.Reset();
   Trace trace;
@@ -122,23 +122,13 @@ DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the gre
   DOCTEST_CHECK(distinct > 10 * B / 2);
 }
 
-DOCTEST_TEST_CASE("dqn CandidateScores between steps leaves training bit-identical") {
-  const EnvParams p = Recsim();
-  const int B = 16;
-  auto make_env = [&] { return std::make_unique<VecEnv>(p, 31, 0, VecEnv::Options{B, 1, -1}); };
-  auto make = [&](VecEnv& env) { return Registrar().Make(SmallConfig(), AgentContext{&p, &env, 31, 0, B, 0}); };
-  Trace trace;
-  DOCTEST_CHECK(testing::InspectionChangesTraining(make_env, make, 60, &trace) == "");
-  DOCTEST_CHECK(!trace.stats.empty());
-}
-
 DOCTEST_TEST_CASE("dqn TD target: online argmax on the next state, evaluated by the target network") {
   const EnvParams p = Recsim();
   VecEnv::Options o;
   o.num_envs = 8;
   VecEnv env(p, 5, 0, o);
   const StepBatch& next = env.Reset();
-  AgentContext ctx{&p, &env, 5, 0, 8, 0};
+  AgentContext ctx{MakeEnvSpec(p), GroundTruth(env), 5, 0, 8, 0};
   auto agent = Registrar().Make(json{{"type", "dqn"}, {"gamma", 0.9}}, ctx);
   // k = 2 positions per row: the clicked one carries the reward, the other 0.
   std::vector<float> reward(16, 0.0f);
@@ -171,86 +161,13 @@ DOCTEST_TEST_CASE("dqn TD target: online argmax on the next state, evaluated by 
   }
 }
 
-DOCTEST_TEST_CASE("dqn Save/Load round trip continues bit-identically (replay included)") {
-  const EnvParams p = Recsim();
-  const int B = 16, first = 40, second = 30;
-  Trace whole, resumed;
-  std::string end_whole, end_resumed;
-  {
-    VecEnv::Options o;
-    o.num_envs = B;
-    VecEnv env(p, 11, 0, o);
-    AgentContext ctx{&p, &env, 11, 0, B, first + second};
-    auto agent = Registrar().Make(SmallConfig(), ctx);
-    const StepBatch* b = &env.Reset();
-    b = Train(*agent, env, b, first + second, whole);
-    end_whole = Checkpoint(*agent);
-  }
-  {
-    VecEnv::Options o;
-    o.num_envs = B;
-    VecEnv env(p, 11, 0, o);
-    AgentContext ctx{&p, &env, 11, 0, B, first + second};
-    auto agent = Registrar().Make(SmallConfig(), ctx);
-    const StepBatch* b = &env.Reset();
-    b = Train(*agent, env, b, first, resumed);
-    const std::string saved = Checkpoint(*agent);
-    DOCTEST_CHECK(saved.size() > 16 * 1000);  // the replay buffer is in it
-    agent.reset();
-    auto fresh = Registrar().Make(SmallConfig(), ctx);
-    BinaryReader in(saved, "test");
-    fresh->Load(in);
-    DOCTEST_CHECK(in.done());
-    b = Train(*fresh, env, b, second, resumed);
-    end_resumed = Checkpoint(*fresh);
-  }
-  DOCTEST_CHECK(!whole.stats.empty());
-  DOCTEST_CHECK(whole.slates == resumed.slates);
-  DOCTEST_CHECK(whole.stats == resumed.stats);
-  DOCTEST_CHECK(whole.reward == resumed.reward);
-  DOCTEST_CHECK(end_whole == end_resumed);
-}
-
-DOCTEST_TEST_CASE("dqn evaluation mode does not change training") {
-  const EnvParams p = Recsim();
-  const int B = 16;
-  std::string plain, with_eval;
-  for (int pass = 0; pass < 2; ++pass) {
-    VecEnv::Options o;
-    o.num_envs = B;
-    VecEnv env(p, 21, 0, o), eval_env(p, 99, 0, o);
-    AgentContext ctx{&p, &env, 21, 0, B, 0};
-    auto agent = Registrar().Make(SmallConfig(), ctx);
-    const StepBatch* b = &env.Reset();
-    const StepBatch* e = &eval_env.Reset();
-    Trace trace;
-    SlateBatch es;
-    es.Resize(B, p.slate_size);
-    for (int chunk = 0; chunk < 8; ++chunk) {
-      b = Train(*agent, env, b, 10, trace);
-      if (pass == 1) {
-        agent->SetTraining(false);
-        for (int t = 0; t < 5; ++t) {
-          agent->Act(*e, es);
-          e = &eval_env.Step(es);
-          agent->Observe(*e);
-          DOCTEST_CHECK(agent->Update().empty());
-        }
-        agent->SetTraining(true);
-      }
-    }
-    (pass == 0 ? plain : with_eval) = Checkpoint(*agent);
-  }
-  DOCTEST_CHECK(plain == with_eval);
-}
-
 DOCTEST_TEST_CASE("dqn learns on recsim_interest_evolution: beats random on reward per step") {
   const EnvParams p = Recsim();
   const int B = 128, steps = 1500;
   VecEnv::Options o;
   o.num_envs = B;
   VecEnv env(p, 1, 0, o);
-  AgentContext ctx{&p, &env, 1, 0, B, steps};
+  AgentContext ctx{MakeEnvSpec(p), GroundTruth(env), 1, 0, B, steps};
   auto agent = Registrar().Make(json{{"type", "dqn"}, {"gamma", 0.9}}, ctx);
   const StepBatch* b = &env.Reset();
   Trace trace;
@@ -268,5 +185,8 @@ DOCTEST_TEST_CASE("dqn learns on recsim_interest_evolution: beats random on rewa
                                                 << greedy_step);
   DOCTEST_CHECK(dqn_step > random_step * 1.1);
 }
+
+// The Agent contract (tests/agent_harness.h); the greedy slate is the top-k of the Q-values.
+COHORT_AGENT_CONFORMANCE("dqn", Registrar(), {SmallConfig(), "Q-value", 1e-5, true});
 
 }  // namespace

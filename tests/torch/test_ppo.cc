@@ -9,7 +9,6 @@
 #include <filesystem>
 
 #include "agent_harness.h"
-#include "torch/actor_critic_checks.h"
 #include "agents/baselines.h"
 #include "agents/torch/actor_critic.h"
 #include "agents/torch/common.h"
@@ -127,79 +126,12 @@ EnvParams SmallCapped() {
   return LoadEnv("recsim_interest_evolution.json", [](json& e) { e["horizon"]["max_episode_steps"] = 5; });
 }
 
-DOCTEST_TEST_CASE("ppo: Save/Load mid-rollout continues bit-identically") {
-  const EnvParams params = SmallCapped();
-  const int B = 8;
-  const json config = {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"epochs", 2}, {"hidden", {16}}};
-  AgentContext ctx{&params, nullptr, 7, 0, B, 40};
-  // Uninterrupted.
-  VecEnv env_a(params, 3, 0, VecEnv::Options{B, 1, -1});
-  auto a = Registrar().Make(config, ctx);
-  Trace ta;
-  Train(*a, env_a, &env_a.Reset(), 30, ta);
-  // Interrupted at step 10 (mid-rollout: 10 = 2 * 4 + 2), resumed in a fresh agent.
-  VecEnv env_b(params, 3, 0, VecEnv::Options{B, 1, -1});
-  auto b1 = Registrar().Make(config, ctx);
-  Trace tb;
-  const StepBatch* obs = Train(*b1, env_b, &env_b.Reset(), 10, tb);
-  const std::string saved = Checkpoint(*b1);
-  auto b2 = Registrar().Make(config, ctx);
-  BinaryReader reader(saved, "test");
-  b2->Load(reader);
-  DOCTEST_CHECK(reader.done());
-  DOCTEST_CHECK(Checkpoint(*b2) == saved);
-  Train(*b2, env_b, obs, 20, tb);
-  DOCTEST_CHECK(ta.updates == 7);
-  DOCTEST_CHECK(tb.updates == 7);
-  DOCTEST_CHECK(ta.slates == tb.slates);
-  DOCTEST_CHECK(ta.reward == tb.reward);
-  DOCTEST_CHECK(Checkpoint(*a) == Checkpoint(*b2));
-  // A different seed trains differently (the comparison can fail).
-  AgentContext other = ctx;
-  other.seed = 8;
-  VecEnv env_c(params, 3, 0, VecEnv::Options{B, 1, -1});
-  auto c = Registrar().Make(config, other);
-  Trace tc;
-  Train(*c, env_c, &env_c.Reset(), 30, tc);
-  DOCTEST_CHECK(tc.slates != ta.slates);
-}
-
 // eval_greedy here; the bit-identity part trains with the default sampling.
-DOCTEST_TEST_CASE("ppo: CandidateScores are the actor's logits; inspecting them leaves training bit-identical") {
-  testing::CheckActorCriticScores(Registrar(), SmallCapped(), {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"hidden", {16}}});
-}
-
-DOCTEST_TEST_CASE("ppo: evaluation mode does not change training") {
-  const EnvParams params = SmallCapped();
-  const int B = 8;
-  const json config = {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"hidden", {16}}};
-  AgentContext ctx{&params, nullptr, 11, 0, B, 0};
-  VecEnv env_a(params, 5, 0, VecEnv::Options{B, 1, -1});
-  auto a = Registrar().Make(config, ctx);
-  Trace ta;
-  Train(*a, env_a, &env_a.Reset(), 22, ta);
-
-  VecEnv env_b(params, 5, 0, VecEnv::Options{B, 1, -1});
-  auto b = Registrar().Make(config, ctx);
-  Trace tb;
-  const StepBatch* obs = Train(*b, env_b, &env_b.Reset(), 10, tb);  // mid-rollout
-  b->SetTraining(false);
-  const double e1 = Evaluate(*b, params, 99, B, 13);
-  const double entropy = b->LastPolicyEntropy();
-  const double e2 = Evaluate(*b, params, 99, B, 13);
-  b->SetTraining(true);
-  Train(*b, env_b, obs, 12, tb);
-  DOCTEST_CHECK(std::isfinite(entropy));
-  DOCTEST_CHECK(e1 == e2);  // evaluation is reproducible (stateless streams)
-  DOCTEST_CHECK(ta.slates == tb.slates);
-  DOCTEST_CHECK(Checkpoint(*a) == Checkpoint(*b));
-}
-
 DOCTEST_TEST_CASE("ppo: learns on recsim_interest_evolution (beats random on eval users)") {
   const EnvParams params = LoadEnv("recsim_interest_evolution.json");
   const int B = 128, steps = 2000;
   const json config = {{"type", "ppo"}};
-  AgentContext ctx{&params, nullptr, 1, 0, B, steps};
+  AgentContext ctx{MakeEnvSpec(params), std::nullopt, 1, 0, B, steps};
   VecEnv env(params, 1, 0, VecEnv::Options{B, 1, -1});
   auto agent = Registrar().Make(config, ctx);
   Trace t;
@@ -227,7 +159,7 @@ std::pair<Trace, std::string> ShortRun(const json& drift) {
   const int B = 8;
   json config = {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"epochs", 2}, {"hidden", {16}}};
   if (!drift.is_null()) config["drift"] = drift;
-  AgentContext ctx{&params, nullptr, 7, 0, B, 40};
+  AgentContext ctx{MakeEnvSpec(params), std::nullopt, 7, 0, B, 40};
   VecEnv env(params, 3, 0, VecEnv::Options{B, 1, -1});
   auto agent = Registrar().Make(config, ctx);
   Trace t;
@@ -368,7 +300,7 @@ DOCTEST_TEST_CASE("ppo: speed at B=1024 (reported, not asserted)") {
   const EnvParams params = LoadEnv("recsim_interest_evolution.json");
   const int B = 1024, steps = 64;
   const json config = {{"type", "ppo"}};
-  AgentContext ctx{&params, nullptr, 1, 0, B, 0};
+  AgentContext ctx{MakeEnvSpec(params), std::nullopt, 1, 0, B, 0};
   VecEnv env(params, 1, 0, VecEnv::Options{B, 1, -1});
   auto agent = Registrar().Make(config, ctx);
   SlateBatch s;
@@ -396,4 +328,8 @@ DOCTEST_TEST_CASE("ppo: speed at B=1024 (reported, not asserted)") {
 }
 
 }  // namespace
+// The Agent contract (tests/agent_harness.h); eval_greedy acts by the top-k logits.
+COHORT_AGENT_CONFORMANCE("ppo", Registrar(), {{{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"hidden", {16}}, {"eval_greedy", true}},
+                                             "logit", 1e-5, true});
+
 }  // namespace cohort

@@ -43,12 +43,6 @@ json Config(json extra = json::object()) {
   return c;
 }
 
-std::string Checkpoint(const Agent& a) {
-  BinaryWriter w;
-  a.Save(w);
-  return w.data();
-}
-
 // Runs `steps` training steps; appends every slate and update statistic to
 // `trace`. With `inspect`, CandidateScores on every row before and after each Act.
 void Train(Agent& agent, VecEnv& env, const StepBatch*& b, SlateBatch& s, int steps, std::vector<double>& trace,
@@ -158,7 +152,7 @@ DOCTEST_TEST_CASE("reinforce: schema defaults and one update's statistics") {
   VecEnv::Options o;
   o.num_envs = 16;
   VecEnv env(params, 3, 0, o);
-  AgentContext ctx{&params, &env, 3, 0, 16, 0};
+  AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 3, 0, 16, 0};
   auto agent = Registrar().Make(Config({{"rollout_steps", 4}}), ctx);
   DOCTEST_CHECK(agent->learns());
   const StepBatch* b = &env.Reset();
@@ -183,50 +177,13 @@ DOCTEST_TEST_CASE("reinforce: schema defaults and one update's statistics") {
   DOCTEST_CHECK(stats["mean_return"] > 0.0);
 }
 
-DOCTEST_TEST_CASE("reinforce: same seed gives identical runs; evaluation acting leaves training untouched") {
-  const EnvParams params = RecSimParams();
-  for (bool topk : {true, false}) {
-    std::vector<std::vector<double>> traces(3);
-    std::vector<std::string> checkpoints(3);
-    for (int run = 0; run < 3; ++run) {
-      VecEnv::Options o;
-      o.num_envs = 32;
-      VecEnv env(params, 11, 0, o), eval_env(params, 99, 0, o);
-      AgentContext ctx{&params, &env, 5, 0, 32, 200};
-      auto agent = Registrar().Make(Config({{"rollout_steps", 8}, {"topk_correction", topk}}), ctx);
-      const StepBatch* b = &env.Reset();
-      const StepBatch* eb = &eval_env.Reset();
-      SlateBatch s, es;
-      s.Resize(32, params.slate_size);
-      es.Resize(32, params.slate_size);
-      for (int chunk = 0; chunk < 6; ++chunk) {
-        Train(*agent, env, b, s, 7, traces[size_t(run)]);
-        if (run == 2) {  // interleaved evaluation, mid-rollout
-          agent->SetTraining(false);
-          for (int i = 0; i < 3; ++i) {
-            agent->Act(*eb, es);
-            eb = &eval_env.Step(es);
-          }
-          agent->SetTraining(true);
-        }
-      }
-      checkpoints[size_t(run)] = Checkpoint(*agent);
-    }
-    DOCTEST_CHECK(traces[0] == traces[1]);
-    DOCTEST_CHECK(traces[0] == traces[2]);
-    DOCTEST_CHECK(checkpoints[0] == checkpoints[1]);
-    // The evaluation streams moved, the rest is identical: compare lengths.
-    DOCTEST_CHECK(checkpoints[0].size() == checkpoints[2].size());
-  }
-}
-
 DOCTEST_TEST_CASE("reinforce: CandidateScores are the policy logits; greedy evaluation takes their top-k") {
   const EnvParams params = RecSimParams();
   const int B = 16;
   VecEnv::Options o;
   o.num_envs = B;
   VecEnv env(params, 13, 0, o), eval_env(params, 14, 0, o);
-  AgentContext ctx{&params, &env, 13, 0, B, 0};
+  AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 13, 0, B, 0};
   auto agent = Registrar().Make(Config({{"rollout_steps", 4}, {"eval", "greedy"}}), ctx);
   const StepBatch* b = &env.Reset();
   SlateBatch s;
@@ -240,76 +197,19 @@ DOCTEST_TEST_CASE("reinforce: CandidateScores are the policy logits; greedy eval
   DOCTEST_CHECK(distinct > 10 * B / 2);
 }
 
-DOCTEST_TEST_CASE("reinforce: CandidateScores between steps leaves training bit-identical") {
-  const EnvParams params = RecSimParams();
-  std::vector<double> traces[2];
-  std::string ends[2];
-  for (int pass = 0; pass < 2; ++pass) {
-    VecEnv::Options o;
-    o.num_envs = 16;
-    VecEnv env(params, 17, 0, o);
-    AgentContext ctx{&params, &env, 17, 0, 16, 0};
-    auto agent = Registrar().Make(Config({{"rollout_steps", 4}}), ctx);
-    const StepBatch* b = &env.Reset();
-    SlateBatch s;
-    s.Resize(16, params.slate_size);
-    Train(*agent, env, b, s, 18, traces[pass], /*inspect=*/pass == 1);  // mid-rollout at the end
-    ends[pass] = Checkpoint(*agent);
-  }
-  DOCTEST_CHECK(traces[0].size() > 18 * 16 * 2);  // slates and some updates
-  DOCTEST_CHECK(traces[0] == traces[1]);
-  DOCTEST_CHECK(ends[0] == ends[1]);
-}
-
-DOCTEST_TEST_CASE("reinforce: save/load mid-rollout continues bit-identically") {
-  const EnvParams params = RecSimParams();
-  for (const char* baseline : {"value", "batch_mean"}) {
-    const json config = Config({{"rollout_steps", 8}, {"baseline", baseline}});
-    VecEnv::Options o;
-    o.num_envs = 32;
-    VecEnv env_a(params, 21, 0, o), env_b(params, 21, 0, o);
-    AgentContext ctx_a{&params, &env_a, 8, 0, 32, 400}, ctx_b{&params, &env_b, 8, 0, 32, 400};
-    auto a = Registrar().Make(config, ctx_a);
-    auto b = Registrar().Make(config, ctx_b);
-    const StepBatch* ba = &env_a.Reset();
-    const StepBatch* bb = &env_b.Reset();
-    SlateBatch sa, sb;
-    sa.Resize(32, params.slate_size);
-    sb.Resize(32, params.slate_size);
-    std::vector<double> trace_a, trace_b;
-    Train(*a, env_a, ba, sa, 27, trace_a);  // 3 updates and 3 steps into the 4th rollout
-    Train(*b, env_b, bb, sb, 27, trace_b);
-    const std::string saved = Checkpoint(*b);
-    b.reset();
-    auto c = Registrar().Make(config, ctx_b);
-    DOCTEST_CHECK(Checkpoint(*c) != saved);
-    BinaryReader in(saved, "test");
-    c->Load(in);
-    DOCTEST_CHECK(in.done());
-    DOCTEST_CHECK(Checkpoint(*c) == saved);
-    trace_a.clear();
-    trace_b.clear();
-    Train(*a, env_a, ba, sa, 30, trace_a);
-    Train(*c, env_b, bb, sb, 30, trace_b);
-    DOCTEST_CHECK(trace_a.size() > 30 * 32 * 2);  // slates and some updates
-    DOCTEST_CHECK(trace_a == trace_b);
-    DOCTEST_CHECK(Checkpoint(*a) == Checkpoint(*c));
-  }
-}
-
 DOCTEST_TEST_CASE("reinforce: learns on recsim_interest_evolution (beats random)") {
   // Train on seed 1, evaluate (sampling from the policy) on fresh users of
   // seed 777, against the random policy on the same users.
   const EnvParams params = RecSimParams();
   const int rows = 128, steps = 800;
-  AgentContext eval_ctx{&params, nullptr, 777, 0, rows, 0};
+  AgentContext eval_ctx{MakeEnvSpec(params), std::nullopt, 777, 0, rows, 0};
   RandomAgent random(json::object(), eval_ctx);
   const double baseline = RewardPerStep(random, params, 777, rows, 200);
   for (bool topk : {true, false}) {
     VecEnv::Options o;
     o.num_envs = rows;
     VecEnv env(params, 1, 0, o);
-    AgentContext ctx{&params, &env, 1, 0, rows, steps};
+    AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 1, 0, rows, steps};
     auto agent = Registrar().Make(
         Config({{"topk_correction", topk}, {"optimizer", {{"type", "adam"}, {"lr", 3e-3}}}}), ctx);
     const StepBatch* b = &env.Reset();
@@ -330,7 +230,7 @@ DOCTEST_TEST_CASE("reinforce: throughput at B=1024 (reported, not asserted)") {
   VecEnv::Options o;
   o.num_envs = rows;
   VecEnv env(params, 2, 0, o);
-  AgentContext ctx{&params, &env, 2, 0, rows, 0};
+  AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 2, 0, rows, 0};
   auto agent = Registrar().Make(Config(), ctx);
   const StepBatch* b = &env.Reset();
   SlateBatch s;
@@ -348,4 +248,9 @@ DOCTEST_TEST_CASE("reinforce: throughput at B=1024 (reported, not asserted)") {
 }
 
 }  // namespace
+// The Agent contract (tests/agent_harness.h), with and without the top-K correction.
+COHORT_AGENT_CONFORMANCE("reinforce", Registrar(), {Config({{"rollout_steps", 4}, {"eval", "greedy"}}), "logit", 1e-5, true});
+COHORT_AGENT_CONFORMANCE("reinforce, plain REINFORCE", Registrar(),
+                         {Config({{"rollout_steps", 4}, {"eval", "greedy"}, {"topk_correction", false}}), "logit", 1e-5, true});
+
 }  // namespace cohort
