@@ -144,8 +144,9 @@ void RidgeStats::Load(BinaryReader& in) {
   in.Tag("ridge");
   int d = 0;
   in.Pod(d);
-  if (d != d_) throw std::runtime_error("bandit checkpoint: feature dimension " + std::to_string(d) +
-                                       " differs from " + std::to_string(d_));
+  if (d != d_)
+    throw std::runtime_error("bandit checkpoint: feature dimension " + std::to_string(d) + " differs from " +
+                             std::to_string(d_));
   in.Pod(n_);
   in.Vector(a_);
   in.Vector(a_inv_);
@@ -330,8 +331,7 @@ class BanditBase : public Agent {
 // Per-arm sums and counts; arms are item ids (live catalog) or topics.
 class ArmBandit : public BanditBase {
  public:
-  ArmBandit(const json& config, const AgentContext& ctx)
-      : BanditBase(config, ctx), per_item_(ctx.spec.arms_are_items) {
+  ArmBandit(const json& config, const AgentContext& ctx) : BanditBase(config, ctx), per_item_(ctx.spec.arms_are_items) {
     if (!per_item_) Grow(ctx.spec.num_topics - 1);
   }
 
@@ -342,8 +342,10 @@ class ArmBandit : public BanditBase {
     for (int r = 0; r < obs.rows; ++r) {
       if (!obs.active[size_t(r)]) continue;
       Rng& rng = Stream(obs, r);
-      if (ExploresRow(rng)) std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: a uniform ranking
-      else Scores(obs, r, scores_.data());
+      if (ExploresRow(rng))
+        std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: a uniform ranking
+      else
+        Scores(obs, r, scores_.data());
       int32_t* out = slates.Row(r);
       RankTopK(scores_.data(), K, k, rng, out);
       if (!training_) continue;
@@ -476,8 +478,10 @@ class Ucb1Agent : public ArmBandit {
     for (int c = 0; c < obs.num_candidates; ++c) {
       const int64_t arm = Arm(obs, r, c);
       const double n = Count(arm);
-      if (training_) out[c] = Ucb1Score(Sum(arm), n, total_, c_ * scale);
-      else out[c] = n > 0.0 ? Sum(arm) / n : 0.0;  // greedy on the mean
+      if (training_)
+        out[c] = Ucb1Score(Sum(arm), n, total_, c_ * scale);
+      else
+        out[c] = n > 0.0 ? Sum(arm) / n : 0.0;  // greedy on the mean
     }
     return training_ ? "UCB index" : "mean estimate";
   }
@@ -602,8 +606,8 @@ class LinearBandit : public BanditBase {
  private:
   std::vector<float> row_f_;
   std::vector<double> row_x_;
-  std::vector<double> last_x_;        // rows x k x dim: features shown by the last training Act
-  std::vector<uint8_t> last_shown_;   // rows x k
+  std::vector<double> last_x_;       // rows x k x dim: features shown by the last training Act
+  std::vector<uint8_t> last_shown_;  // rows x k
 };
 
 // LinUCB with a shared linear model: theta.x + alpha * sqrt(x^T A^-1 x).
@@ -675,7 +679,8 @@ class LinearTsAgent : public LinearBandit {
       if (!CholeskyLower(stats_.a_inv(), dim_, chol_)) {
         stats_.Reinvert();
         stats_.Mean(theta_);
-        if (!CholeskyLower(stats_.a_inv(), dim_, chol_)) throw TrainingDiverged("linear_ts: A^-1 is not positive definite");
+        if (!CholeskyLower(stats_.a_inv(), dim_, chol_))
+          throw TrainingDiverged("linear_ts: A^-1 is not positive definite");
       }
       changed_steps_ = 0;
     }
@@ -701,8 +706,8 @@ class LinearTsAgent : public LinearBandit {
  private:
   const double v_;
   const int64_t refresh_;
-  std::vector<double> chol_;         // L with L L^T = A^-1 (possibly up to `refresh` steps old)
-  int64_t changed_steps_ = 0;        // steps with new observations since chol_ was computed
+  std::vector<double> chol_;   // L with L L^T = A^-1 (possibly up to `refresh` steps old)
+  int64_t changed_steps_ = 0;  // steps with new observations since chol_ was computed
   uint8_t changed_this_step_ = 0;
   std::vector<double> sample_, z_;
 };
@@ -771,11 +776,10 @@ void RegisterBanditAgents(AgentRegistrar& r) {
          "mean target per arm (item on live catalogs, topic otherwise); a random ranking with probability epsilon",
          &epsilon},
         Factory<EpsilonGreedyAgent>());
-  r.Add({"ucb1", "UCB1 per arm (item on live catalogs, topic otherwise): mean + c sqrt(2 ln N / n), unseen first",
-         &ucb1},
-        Factory<Ucb1Agent>());
-  r.Add({"linucb", "LinUCB: one ridge regression over candidate features, theta.x + alpha sqrt(x^T A^-1 x)",
-         &linucb},
+  r.Add(
+      {"ucb1", "UCB1 per arm (item on live catalogs, topic otherwise): mean + c sqrt(2 ln N / n), unseen first", &ucb1},
+      Factory<Ucb1Agent>());
+  r.Add({"linucb", "LinUCB: one ridge regression over candidate features, theta.x + alpha sqrt(x^T A^-1 x)", &linucb},
         Factory<LinUcbAgent>());
   r.Add({"linear_ts", "linear Thompson sampling: ridge posterior over candidate features, x.theta with sampled theta",
          &linear_ts},

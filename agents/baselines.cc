@@ -14,8 +14,7 @@ const GroundTruth& RequireGroundTruth(const AgentContext& ctx, const char* type)
 }
 }  // namespace
 
-RandomAgent::RandomAgent(const json& config, const AgentContext& ctx)
-    : streams_(ctx.seed, ctx.variant, ctx.num_envs) {}
+RandomAgent::RandomAgent(const json& config, const AgentContext& ctx) : streams_(ctx.seed, ctx.variant, ctx.num_envs) {}
 const std::string& RandomAgent::type() const { return kRandom; }
 
 void RandomAgent::Act(const StepBatch& obs, SlateBatch& slates) {
@@ -63,9 +62,7 @@ std::string RankingAgent::CandidateScores(const StepBatch& obs, int row, double*
 }
 
 PopularityAgent::PopularityAgent(const json& config, const AgentContext& ctx)
-    : RankingAgent(ctx),
-      per_item_(ctx.spec.arms_are_items),
-      prior_(config["prior"].get<double>()) {
+    : RankingAgent(ctx), per_item_(ctx.spec.arms_are_items), prior_(config["prior"].get<double>()) {
   if (!per_item_) Grow(ctx.spec.num_topics - 1);
 }
 const std::string& PopularityAgent::type() const { return kPopularity; }

@@ -54,8 +54,10 @@ void CandidateFeatures::FillAll(const StepBatch& obs, std::vector<float>& out) c
   const size_t per_row = size_t(obs.num_candidates) * size_t(dim());
   out.resize(size_t(obs.rows) * per_row);
   for (int r = 0; r < obs.rows; ++r) {
-    if (obs.active[size_t(r)]) FillRow(obs, r, &out[size_t(r) * per_row]);
-    else std::fill_n(&out[size_t(r) * per_row], per_row, 0.0f);
+    if (obs.active[size_t(r)])
+      FillRow(obs, r, &out[size_t(r) * per_row]);
+    else
+      std::fill_n(&out[size_t(r) * per_row], per_row, 0.0f);
   }
 }
 

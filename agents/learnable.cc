@@ -22,14 +22,15 @@ void AddThetaKeys(Schema& s, const LearnableRule& rule) {
 std::vector<float> ThetaFromConfig(const json& config, const LearnableRule& rule, const std::string& where) {
   const std::string file = config["file"].get<std::string>();
   if (!file.empty() && !config["theta"].empty())
-    throw InputError(where, "/theta", "give the " + rule.type + " rule's meta-parameters by \"file\" or \"theta\", not both");
+    throw InputError(where, "/theta",
+                     "give the " + rule.type + " rule's meta-parameters by \"file\" or \"theta\", not both");
   if (!file.empty()) return ReadRuleFile(file, rule);
   std::vector<float> theta;
   if (config["theta"].empty()) return std::vector<float>(size_t(rule.theta_size), 0.0f);
   if (config["theta"].size() != size_t(rule.theta_size))
-    throw InputError(where, "/theta",
-                     "expected " + std::to_string(rule.theta_size) + " numbers, got " +
-                         std::to_string(config["theta"].size()));
+    throw InputError(
+        where, "/theta",
+        "expected " + std::to_string(rule.theta_size) + " numbers, got " + std::to_string(config["theta"].size()));
   for (const json& v : config["theta"]) theta.push_back(v.get<float>());
   return theta;
 }
@@ -50,7 +51,8 @@ std::vector<float> ReadRuleFile(const std::string& path, const LearnableRule& ru
   if (doc.value("version", 0) != 1) throw InputError(path, "/version", "unsupported version (expected 1)");
   for (auto it = rule.shape.begin(); it != rule.shape.end(); ++it)
     if (!doc.contains(it.key()) || doc[it.key()] != it.value())
-      throw InputError(path, "/" + it.key(), "another shape than this build's (" + it.key() + " " + it.value().dump() + ")");
+      throw InputError(path, "/" + it.key(),
+                       "another shape than this build's (" + it.key() + " " + it.value().dump() + ")");
   const json& t = doc.contains("theta") ? doc["theta"] : json();
   if (!t.is_array() || t.size() != size_t(rule.theta_size))
     throw InputError(path, "/theta", "expected " + std::to_string(rule.theta_size) + " numbers");

@@ -55,7 +55,7 @@ struct LearnableRule {
   std::string slot;       // the agent config key the component fills
   std::string file_kind;  // rule files' "kind"
   int theta_size = 0;
-  json shape = json::object();  // extra keys a rule file must carry (network shape)
+  json shape = json::object();                               // extra keys a rule file must carry (network shape)
   std::function<std::vector<float>(uint64_t seed)> initial;  // null: zeros
   RuleProbe probe;
 };

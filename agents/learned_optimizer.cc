@@ -19,12 +19,7 @@ constexpr uint64_t kThetaInitEntity = uint64_t(1) << 41;
 struct Net {
   const float *w1, *b1, *w2, *b2, *w3, *b3;
   explicit Net(const std::vector<float>& t)
-      : w1(t.data()),
-        b1(w1 + kIn * kH),
-        w2(b1 + kH),
-        b2(w2 + kH * kH),
-        w3(b2 + kH),
-        b3(w3 + kH * 2) {}
+      : w1(t.data()), b1(w1 + kIn * kH), w2(b1 + kH), b2(w2 + kH * kH), w3(b2 + kH), b3(w3 + kH * 2) {}
 };
 
 // The rule's MLP on one element's inputs x[kIn].
@@ -132,7 +127,8 @@ class LearnedOptimizer : public UpdateRule {
     in.Pod(t_);
     std::vector<float> theta;
     in.Vector(theta);
-    if (theta != theta_) throw std::runtime_error("learned: the checkpoint holds other meta-parameters than the config");
+    if (theta != theta_)
+      throw std::runtime_error("learned: the checkpoint holds other meta-parameters than the config");
     for (auto* block : {&m_, &v_, &slow_}) {
       block->resize(size_t(in.Get<uint64_t>()));
       for (auto& x : *block) in.Vector(x);

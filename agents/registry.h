@@ -61,7 +61,7 @@ class AgentRegistrar {
 void RegisterBaselineAgents(AgentRegistrar& r);  // agents/registry.cc
 void RegisterBanditAgents(AgentRegistrar& r);    // agents/bandits.cc
 #ifdef COHORT_WITH_TORCH
-void RegisterTorchAgents(AgentRegistrar& r);     // agents/torch/register.cc
+void RegisterTorchAgents(AgentRegistrar& r);  // agents/torch/register.cc
 #endif
 
 }  // namespace cohort

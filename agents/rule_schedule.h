@@ -25,8 +25,10 @@ struct Schedule {
   double At(const StepInfo& info) const {
     double f = 1.0;
     const double p = std::min(1.0, std::max(0.0, info.progress));
-    if (kind == "linear") f = 1.0 - (1.0 - final_fraction) * p;
-    else if (kind == "cosine") f = final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + std::cos(std::numbers::pi * p));
+    if (kind == "linear")
+      f = 1.0 - (1.0 - final_fraction) * p;
+    else if (kind == "cosine")
+      f = final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + std::cos(std::numbers::pi * p));
     if (warmup_steps > 0 && info.step < warmup_steps) f *= double(info.step) / double(warmup_steps);
     return lr * f;
   }

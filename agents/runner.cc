@@ -12,10 +12,18 @@
 namespace cohort {
 
 json EpisodeRecord::ToJson() const {
-  return {{"user", user},           {"return", ret},          {"length", length},
-          {"clicks", clicks},       {"likes", likes},         {"dislikes", dislikes},
-          {"watch_time", watch_time}, {"sessions", sessions}, {"returns", returns},
-          {"terminated", terminated}, {"truncated", truncated}, {"regret", regret}};
+  return {{"user", user},
+          {"return", ret},
+          {"length", length},
+          {"clicks", clicks},
+          {"likes", likes},
+          {"dislikes", dislikes},
+          {"watch_time", watch_time},
+          {"sessions", sessions},
+          {"returns", returns},
+          {"terminated", terminated},
+          {"truncated", truncated},
+          {"regret", regret}};
 }
 
 void EpisodeTracker::Start(const StepBatch& batch) {
@@ -56,8 +64,8 @@ int64_t EpisodeTracker::Record(const StepBatch& batch, std::vector<EpisodeRecord
   return steps;
 }
 
-Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress,
-                    int64_t done_offset, int64_t total, RolloutExtras* extras) {
+Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress, int64_t done_offset,
+                    int64_t total, RolloutExtras* extras) {
   Rollout out;
   out.agent = agent.type();
   const int B = env.num_envs(), k = env.model().params().slate_size;
@@ -106,8 +114,7 @@ Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const Pr
     if (regret) {
       for (int r = 0; r < B; ++r) {
         if (!batch->active[size_t(r)]) continue;
-        tracker.current()[size_t(r)].regret +=
-            env.OracleSlate(r, oracle.data()) - env.ExpectedReward(r, slates.Row(r));
+        tracker.current()[size_t(r)].regret += env.OracleSlate(r, oracle.data()) - env.ExpectedReward(r, slates.Row(r));
       }
     }
     batch = &env.Step(slates);
@@ -151,8 +158,8 @@ Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret,
   return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, nullptr);
 }
 
-std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs,
-                                    int threads, int64_t users, const VecEnv& world) {
+std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs, int threads,
+                                    int64_t users, const VecEnv& world) {
   auto env = std::make_unique<VecEnv>(params, seed, variant, VecEnv::Options{num_envs, threads, users, kFirstEvalUser});
   if (!world.stationary()) env->StartFromWorldOf(world);
   return env;
@@ -197,7 +204,6 @@ json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   }
   return s;
 }
-
 
 RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();

@@ -65,8 +65,8 @@ using ProgressFn = std::function<void(int64_t steps, int64_t done, int64_t total
 // active. With `learn`, the agent Observes every result (and learning agents
 // Update): online learning during the run; without, only Act is called (the
 // evaluation of a frozen policy).
-Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress,
-                    int64_t done_offset, int64_t total, RolloutExtras* extras);
+Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress, int64_t done_offset,
+                    int64_t total, RolloutExtras* extras);
 
 // Rolls out `agent_config` for scenario.run.episodes episodes.
 Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
@@ -78,8 +78,8 @@ inline constexpr int64_t kFirstEvalUser = int64_t(1) << 40;
 // `users` evaluation users on `num_envs` slots. When `world` is not
 // stationary (events, catalog turnover) they meet it as it is now
 // (VecEnv::StartFromWorldOf) instead of the initial world.
-std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs,
-                                    int threads, int64_t users, const VecEnv& world);
+std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs, int threads,
+                                    int64_t users, const VecEnv& world);
 
 // summary.json keys of a rollout (episodes, returns, clicks, ctr, regret, ...).
 json SummarizeRollout(const Scenario& scenario, const Rollout& r);

@@ -142,12 +142,11 @@ class Trainer {
         agent_->Observe(result);
         interval_.AddStats(agent_->Update());
       } catch (const TrainingDiverged& e) {
-        throw std::runtime_error(agent_->type() + ": training diverged at step " + std::to_string(step_) + ": " +
-                                 e.what() + "; " +
-                                 (last_checkpoint_ >= 0 ? "the last good checkpoint (step " +
-                                                              std::to_string(last_checkpoint_) + ") is kept in " +
-                                                              Path("checkpoint.bin")
-                                                        : std::string("no checkpoint had been written yet")));
+        throw std::runtime_error(
+            agent_->type() + ": training diverged at step " + std::to_string(step_) + ": " + e.what() + "; " +
+            (last_checkpoint_ >= 0 ? "the last good checkpoint (step " + std::to_string(last_checkpoint_) +
+                                         ") is kept in " + Path("checkpoint.bin")
+                                   : std::string("no checkpoint had been written yet")));
       }
       finished_.clear();
       user_steps_ += tracker_.Record(env_.batch(), finished_);
@@ -166,8 +165,7 @@ class Trainer {
         }
       }
     }
-    const double train_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
     out.summary = final_summary_;
     // Area under the learning curve: the mean normalized score over the
     // evaluations after step 0 (the meta layer's fitness, docs/meta.md). And the
@@ -188,7 +186,8 @@ class Trainer {
       }
     }
     out.summary["normalized_score_area"] = evals > 0 ? json(area / evals) : json(nullptr);
-    const double ref_span = final_summary_.value("oracle_return_mean", 0.0) - final_summary_.value("random_return_mean", 0.0);
+    const double ref_span =
+        final_summary_.value("oracle_return_mean", 0.0) - final_summary_.value("random_return_mean", 0.0);
     out.summary["train_normalized_score"] =
         train_episodes > 0 && std::abs(ref_span) > 1e-12
             ? json((train_return / double(train_episodes) - final_summary_.value("random_return_mean", 0.0)) / ref_span)
@@ -198,8 +197,7 @@ class Trainer {
     out.summary["updates"] = updates_;
     out.summary["steps_per_second"] =
         train_seconds > 0 ? double((step_ - first_step) * int64_t(B_)) / train_seconds : 0.0;
-    out.summary["elapsed_seconds"] =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.summary["elapsed_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     WriteFileAtomic(Path("summary.json"), out.summary.dump(2) + "\n");
     out.step = step_;
     return out;

@@ -50,17 +50,17 @@
 namespace cohort {
 
 struct TrainOptions {
-  std::string out_dir;                   // required: checkpoints live there
-  bool resume = false;                   // continue from out_dir/checkpoint.bin
+  std::string out_dir;                      // required: checkpoints live there
+  bool resume = false;                      // continue from out_dir/checkpoint.bin
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): checkpoint and return
-  ProgressFn progress;                   // (training user-steps, steps done, steps total)
-  int64_t stop_at_step = -1;             // tests: behave as if interrupted before this step
+  ProgressFn progress;                      // (training user-steps, steps done, steps total)
+  int64_t stop_at_step = -1;                // tests: behave as if interrupted before this step
 };
 
 struct TrainOutput {
-  json summary;             // empty when interrupted
+  json summary;  // empty when interrupted
   bool interrupted = false;
-  int64_t step = 0;         // batched steps done
+  int64_t step = 0;  // batched steps done
 };
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options);

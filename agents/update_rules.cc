@@ -65,7 +65,9 @@ const std::string kSgd = "sgd", kAdam = "adam", kAdamHd = "adam_hd", kRmsprop = 
 class Sgd : public UpdateRule {
  public:
   explicit Sgd(const json& c)
-      : schedule_(c), momentum_(c["momentum"].get<double>()), nesterov_(c["nesterov"].get<bool>()),
+      : schedule_(c),
+        momentum_(c["momentum"].get<double>()),
+        nesterov_(c["nesterov"].get<bool>()),
         weight_decay_(c["weight_decay"].get<double>()) {}
   const std::string& type() const override { return kSgd; }
   void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, false); }
@@ -119,8 +121,11 @@ class Sgd : public UpdateRule {
 class Adam : public UpdateRule {
  public:
   explicit Adam(const json& c)
-      : schedule_(c), beta1_(c["beta1"].get<double>()), beta2_(c["beta2"].get<double>()),
-        eps_(c["eps"].get<double>()), weight_decay_(c["weight_decay"].get<double>()),
+      : schedule_(c),
+        beta1_(c["beta1"].get<double>()),
+        beta2_(c["beta2"].get<double>()),
+        eps_(c["eps"].get<double>()),
+        weight_decay_(c["weight_decay"].get<double>()),
         decoupled_(c["decoupled"].get<bool>()) {}
   const std::string& type() const override { return kAdam; }
   void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, true); }
@@ -194,7 +199,8 @@ class Adam : public UpdateRule {
 class AdamHd : public UpdateRule {
  public:
   explicit AdamHd(const json& c)
-      : adam_(c), hyper_lr_(c["hyper_lr"].get<double>()),
+      : adam_(c),
+        hyper_lr_(c["hyper_lr"].get<double>()),
         multiplicative_(c["form"].get<std::string>() == "multiplicative") {}
   const std::string& type() const override { return kAdamHd; }
   void Init(const std::vector<ParamRef>& params) override {
@@ -253,7 +259,9 @@ class AdamHd : public UpdateRule {
 class RmsProp : public UpdateRule {
  public:
   explicit RmsProp(const json& c)
-      : schedule_(c), alpha_(c["alpha"].get<double>()), eps_(c["eps"].get<double>()),
+      : schedule_(c),
+        alpha_(c["alpha"].get<double>()),
+        eps_(c["eps"].get<double>()),
         momentum_(c["momentum"].get<double>()) {}
   const std::string& type() const override { return kRmsprop; }
   void Init(const std::vector<ParamRef>& params) override { slots_.Init(params, true); }

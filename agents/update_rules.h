@@ -32,8 +32,8 @@ namespace cohort {
 
 // One parameter tensor as a rule sees it.
 struct ParamRef {
-  std::string name;          // "actor.0.weight": used in error messages
-  float* value = nullptr;    // size elements, updated in place
+  std::string name;        // "actor.0.weight": used in error messages
+  float* value = nullptr;  // size elements, updated in place
   const float* grad = nullptr;
   int64_t size = 0;
   int role = 0;  // 0 actor / policy, 1 critic / value (learned rules may use it)

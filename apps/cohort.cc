@@ -1,10 +1,10 @@
 // The `cohort` command: run, validate, list, bench.
-#include <cstdio>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,7 +65,7 @@ struct Args {
   std::vector<std::string> positional;
   std::vector<std::string> sets;
   std::vector<std::string> scenarios;
-  std::vector<std::string> agents;  // bench
+  std::vector<std::string> agents;   // bench
   bool eval = false;                 // bench: acting only
   std::string rule, split = "test";  // meta eval
   int variants = 64, seeds = 2;      // meta eval
@@ -111,43 +111,76 @@ Args ParseArgs(int argc, char** argv, int first) {
   };
   for (int i = first; i < argc; ++i) {
     const std::string s = argv[i];
-    if (s == "--set") a.sets.push_back(value(i));
-    else if (s.rfind("--set=", 0) == 0) a.sets.push_back(s.substr(6));
-    else if (s == "--seed") a.seed = ParseInt(s, value(i), 0);
-    else if (s == "--out") a.out = value(i);
-    else if (s == "--variant") a.variant = value(i);
-    else if (s == "--threads") a.threads = int(ParseInt(s, value(i), 1));
-    else if (s == "--num-envs") a.num_envs = int(ParseInt(s, value(i), 1));
-    else if (s == "--seconds") a.seconds = ParseSeconds(s, value(i));
-    else if (s == "--scenario") a.scenarios.push_back(value(i));
-    else if (s == "--agent") a.agents.push_back(value(i));
-    else if (s == "--eval") a.eval = true;
-    else if (s == "--rule") a.rule = value(i);
-    else if (s == "--split") a.split = value(i);
-    else if (s == "--variants") a.variants = int(ParseInt(s, value(i), 1));
-    else if (s == "--seeds") a.seeds = int(ParseInt(s, value(i), 1));
-    else if (s == "--jobs") a.jobs = int(ParseInt(s, value(i), 1));
-    else if (s == "--group-by") a.group_by.push_back(value(i));
-    else if (s == "--baseline") a.baseline.push_back(value(i));
-    else if (s == "--metric") a.metrics.push_back(value(i));
-    else if (s == "--resume") a.resume = value(i);
-    else if (s == "--force") a.force = true;
-    else if (s == "--headless") a.headless = true;
-    else if (s == "--frames") a.frames = int(ParseInt(s, value(i), 1));
-    else if (s == "--views") a.views = value(i);
-    else if (s == "--color-by") a.color_by = value(i);
-    else if (s == "--tails") a.tails = true;
-    else if (s == "--select") a.select = int(ParseInt(s, value(i), 0));
-    else if (s == "--steps-per-frame") a.steps_per_frame = int(ParseInt(s, value(i), 0));
-    else if (s == "--screenshot") a.screenshot = value(i);
-    else if (s == "--quiet") a.quiet = true;
+    if (s == "--set")
+      a.sets.push_back(value(i));
+    else if (s.rfind("--set=", 0) == 0)
+      a.sets.push_back(s.substr(6));
+    else if (s == "--seed")
+      a.seed = ParseInt(s, value(i), 0);
+    else if (s == "--out")
+      a.out = value(i);
+    else if (s == "--variant")
+      a.variant = value(i);
+    else if (s == "--threads")
+      a.threads = int(ParseInt(s, value(i), 1));
+    else if (s == "--num-envs")
+      a.num_envs = int(ParseInt(s, value(i), 1));
+    else if (s == "--seconds")
+      a.seconds = ParseSeconds(s, value(i));
+    else if (s == "--scenario")
+      a.scenarios.push_back(value(i));
+    else if (s == "--agent")
+      a.agents.push_back(value(i));
+    else if (s == "--eval")
+      a.eval = true;
+    else if (s == "--rule")
+      a.rule = value(i);
+    else if (s == "--split")
+      a.split = value(i);
+    else if (s == "--variants")
+      a.variants = int(ParseInt(s, value(i), 1));
+    else if (s == "--seeds")
+      a.seeds = int(ParseInt(s, value(i), 1));
+    else if (s == "--jobs")
+      a.jobs = int(ParseInt(s, value(i), 1));
+    else if (s == "--group-by")
+      a.group_by.push_back(value(i));
+    else if (s == "--baseline")
+      a.baseline.push_back(value(i));
+    else if (s == "--metric")
+      a.metrics.push_back(value(i));
+    else if (s == "--resume")
+      a.resume = value(i);
+    else if (s == "--force")
+      a.force = true;
+    else if (s == "--headless")
+      a.headless = true;
+    else if (s == "--frames")
+      a.frames = int(ParseInt(s, value(i), 1));
+    else if (s == "--views")
+      a.views = value(i);
+    else if (s == "--color-by")
+      a.color_by = value(i);
+    else if (s == "--tails")
+      a.tails = true;
+    else if (s == "--select")
+      a.select = int(ParseInt(s, value(i), 0));
+    else if (s == "--steps-per-frame")
+      a.steps_per_frame = int(ParseInt(s, value(i), 0));
+    else if (s == "--screenshot")
+      a.screenshot = value(i);
+    else if (s == "--quiet")
+      a.quiet = true;
     else if (s.rfind("--", 0) == 0) {
-      const std::string hint = Suggest(s, {"--set", "--seed", "--out", "--variant", "--threads", "--num-envs",
-                                           "--seconds", "--scenario", "--agent", "--eval", "--rule", "--split", "--variants", "--seeds", "--force", "--quiet", "--jobs",
-                                           "--group-by", "--baseline", "--metric", "--resume", "--headless", "--frames", "--screenshot",
-                                           "--select", "--steps-per-frame", "--views", "--color-by", "--tails"});
+      const std::string hint = Suggest(
+          s, {"--set",      "--seed",   "--out",        "--variant",  "--threads",         "--num-envs", "--seconds",
+              "--scenario", "--agent",  "--eval",       "--rule",     "--split",           "--variants", "--seeds",
+              "--force",    "--quiet",  "--jobs",       "--group-by", "--baseline",        "--metric",   "--resume",
+              "--headless", "--frames", "--screenshot", "--select",   "--steps-per-frame", "--views",    "--color-by",
+              "--tails"});
       throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
-    } else a.positional.push_back(s);
+    } else
+      a.positional.push_back(s);
   }
   return a;
 }
@@ -252,17 +285,15 @@ int CmdRun(const Args& a) {
     std::ifstream in(resolved);
     json previous = json::parse(in, nullptr, false);
     if (!previous.is_discarded() && previous == s.resolved) {
-      std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n",
-                   out.c_str());
+      std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n", out.c_str());
       return 0;
     }
     throw InputError(out, "", "holds a finished run of a different scenario; choose another --out or pass --force");
   }
   if (s.run.train_steps > 0) return Train(s, out, false, a.quiet);
   Progress progress(s.resolved["name"].get<std::string>(), !a.quiet);
-  const RunOutput r = RunScenario(s, out, [&](int64_t steps, int64_t done, int64_t total) {
-    progress.Update(steps, done, total);
-  });
+  const RunOutput r =
+      RunScenario(s, out, [&](int64_t steps, int64_t done, int64_t total) { progress.Update(steps, done, total); });
   std::printf("%s  (%s)\n", s.resolved["name"].get<std::string>().c_str(), out.c_str());
   PrintTable(r.summary);
   return 0;
@@ -285,10 +316,9 @@ int CmdValidate(const Args& a) {
   }
   const Scenario s = Load(a);
   VariantFamily family(s, AgentRegistry());  // also checks the splits can be drawn
-  std::printf("%s: ok (scenario \"%s\", agent \"%s\", %d topics, %d candidates, slate %d",
-              s.file.c_str(), s.resolved["name"].get<std::string>().c_str(),
-              s.agent["type"].get<std::string>().c_str(), s.env.num_topics, s.env.num_candidates,
-              s.env.slate_size);
+  std::printf("%s: ok (scenario \"%s\", agent \"%s\", %d topics, %d candidates, slate %d", s.file.c_str(),
+              s.resolved["name"].get<std::string>().c_str(), s.agent["type"].get<std::string>().c_str(),
+              s.env.num_topics, s.env.num_candidates, s.env.slate_size);
   if (!family.empty()) {
     std::printf("; family splits:");
     for (const auto& split : family.splits())
@@ -346,8 +376,8 @@ int CmdReport(const Args& a) {
     options.baseline[b.substr(0, eq)] = v.is_discarded() ? json(b.substr(eq + 1)) : v;
   }
   WriteReport(a.positional[0], options);
-  std::printf("wrote %s/results.csv, %s/results.md and %s/plots/\n", a.positional[0].c_str(),
-              a.positional[0].c_str(), a.positional[0].c_str());
+  std::printf("wrote %s/results.csv, %s/results.md and %s/plots/\n", a.positional[0].c_str(), a.positional[0].c_str(),
+              a.positional[0].c_str());
   return 0;
 }
 
@@ -367,16 +397,15 @@ int CmdBench(const Args& a) {
       r["scenario"] = name;
       results.push_back(r);
       if (!a.quiet)
-        std::fprintf(stderr, "%-28s %-14s %-5s %9s user-steps/s (%s per core): simulator %4.1f%%, act %4.1f%%, learn %4.1f%%\n",
+        std::fprintf(stderr,
+                     "%-28s %-14s %-5s %9s user-steps/s (%s per core): simulator %4.1f%%, act %4.1f%%, learn %4.1f%%\n",
                      name.c_str(), agent.c_str(), b.mode.c_str(), Progress::Human(b.user_steps_per_second).c_str(),
-                     Progress::Human(b.user_steps_per_second / b.threads).c_str(),
-                     100.0 * b.env_seconds / b.seconds, 100.0 * b.act_seconds / b.seconds,
-                     100.0 * b.learn_seconds / b.seconds);
+                     Progress::Human(b.user_steps_per_second / b.threads).c_str(), 100.0 * b.env_seconds / b.seconds,
+                     100.0 * b.act_seconds / b.seconds, 100.0 * b.learn_seconds / b.seconds);
     }
   }
-  json doc = {{"benchmark", "cohort bench"},
-              {"hardware_threads", std::thread::hardware_concurrency()},
-              {"results", results}};
+  json doc = {
+      {"benchmark", "cohort bench"}, {"hardware_threads", std::thread::hardware_concurrency()}, {"results", results}};
   const std::string text = doc.dump(2) + "\n";
   if (!a.out.empty()) WriteFileAtomic(a.out, text);
   std::fputs(text.c_str(), stdout);
@@ -386,11 +415,11 @@ int CmdBench(const Args& a) {
 // `cohort meta train|eval` (meta/meta.h).
 int CmdMeta(const Args& a) {
   if (a.positional.size() != 2 || (a.positional[0] != "train" && a.positional[0] != "eval"))
-    throw InputError("cohort meta", "", "expected `cohort meta train META.json` or `cohort meta eval META.json --rule R`");
+    throw InputError("cohort meta", "",
+                     "expected `cohort meta train META.json` or `cohort meta eval META.json --rule R`");
   const MetaSpec spec = LoadMetaSpec(a.positional[1], a.sets);
   if (a.positional[0] == "train") {
-    const std::string out =
-        a.out.empty() ? "runs/meta_" + spec.resolved["name"].get<std::string>() : a.out;
+    const std::string out = a.out.empty() ? "runs/meta_" + spec.resolved["name"].get<std::string>() : a.out;
     g_stop.store(false);
     auto previous = std::signal(SIGINT, OnSigint);
     const auto start = std::chrono::steady_clock::now();
@@ -427,24 +456,31 @@ int CmdMeta(const Args& a) {
   // "baseline" (or "adam", its name for the learned optimizer): theta = 0.
   const bool baseline = a.rule == "baseline" || (a.rule == "adam" && spec.learnable->type == "learned");
   const std::vector<float> theta = baseline ? std::vector<float>{} : ReadRuleFile(a.rule, *spec.learnable);
-  const std::vector<MetaEvalRow> rows =
-      MetaEvaluate(spec, theta, a.split, a.variants, a.seeds, spec.threads);
+  const std::vector<MetaEvalRow> rows = MetaEvaluate(spec, theta, a.split, a.variants, a.seeds, spec.threads);
   std::string lines;
   double area = 0.0, final_score = 0.0, train = 0.0;
   int n = 0, diverged = 0;
   for (const MetaEvalRow& r : rows) {
-    json j = {{"split", a.split},      {"variant_index", r.variant_index}, {"seed", r.seed},
-              {"rule", a.rule},        {"diverged", r.result.diverged},    {"curve", r.result.curve},
+    json j = {{"split", a.split},
+              {"variant_index", r.variant_index},
+              {"seed", r.seed},
+              {"rule", a.rule},
+              {"diverged", r.result.diverged},
+              {"curve", r.result.curve},
               {"user_steps", r.result.user_steps}};
     j["area"] = std::isfinite(r.result.area) ? json(r.result.area) : json(nullptr);
     j["final"] = std::isfinite(r.result.final_score) ? json(r.result.final_score) : json(nullptr);
     j["train_score"] = std::isfinite(r.result.train_score) ? json(r.result.train_score) : json(nullptr);
     lines += j.dump() + "\n";
-    if (r.result.diverged) ++diverged;
-    else area += r.result.area, final_score += r.result.final_score, train += r.result.train_score, ++n;
+    if (r.result.diverged)
+      ++diverged;
+    else
+      area += r.result.area, final_score += r.result.final_score, train += r.result.train_score, ++n;
   }
-  if (!a.out.empty()) WriteFileAtomic(a.out, lines);
-  else std::fputs(lines.c_str(), stdout);
+  if (!a.out.empty())
+    WriteFileAtomic(a.out, lines);
+  else
+    std::fputs(lines.c_str(), stdout);
   std::fprintf(stderr, "%s on %s: %zu lifetimes, area %.4f, final %.4f, train_score %.4f, diverged %d\n",
                a.rule.c_str(), a.split.c_str(), rows.size(), n > 0 ? area / n : 0.0, n > 0 ? final_score / n : 0.0,
                n > 0 ? train / n : 0.0, diverged);
@@ -471,9 +507,10 @@ int CmdViz(const Args& a) {
       const std::string view = a.views.substr(begin, end - begin);
       if (view != "none" && std::find(known.begin(), known.end(), view) == known.end()) {
         const std::string hint = Suggest(view, known);
-        throw InputError("cohort viz", "--views", "unknown view \"" + view + "\"" +
-                                                      (hint.empty() ? " (views: " + Join(known) + ", none)"
-                                                                    : " (did you mean \"" + hint + "\"?)"));
+        throw InputError(
+            "cohort viz", "--views",
+            "unknown view \"" + view + "\"" +
+                (hint.empty() ? " (views: " + Join(known) + ", none)" : " (did you mean \"" + hint + "\"?)"));
       }
       if (view != "none") o.views.push_back(view);
       begin = end + 1;
@@ -529,9 +566,9 @@ int main(int argc, char** argv) {
       names.push_back(c.name);
     }
     const std::string hint = Suggest(cmd, names);
-    throw InputError("cohort", "", "unknown command \"" + cmd + "\"" +
-                                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
-                                       "; see cohort --help");
+    throw InputError("cohort", "",
+                     "unknown command \"" + cmd + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+                         "; see cohort --help");
   } catch (const InputError& e) {
     for (const Problem& p : e.problems()) std::fprintf(stderr, "error: %s\n", p.ToString().c_str());
     return kInputErrorExitCode;

@@ -14,8 +14,12 @@ namespace cohort {
 class Progress {
  public:
   Progress(std::string label, bool enabled, std::string unit = "episodes")
-      : label_(std::move(label)), unit_(std::move(unit)), enabled_(enabled), tty_(isatty(STDERR_FILENO)),
-        start_(std::chrono::steady_clock::now()), last_(start_) {}
+      : label_(std::move(label)),
+        unit_(std::move(unit)),
+        enabled_(enabled),
+        tty_(isatty(STDERR_FILENO)),
+        start_(std::chrono::steady_clock::now()),
+        last_(start_) {}
 
   void Update(int64_t steps, int64_t done, int64_t total) {
     if (!enabled_) return;
@@ -30,17 +34,20 @@ class Progress {
     const double rate = elapsed > 0 ? double(steps_base_ + steps) / elapsed : 0.0;
     const double frac = total > 0 ? double(done) / double(total) : 1.0;
     const double eta = frac > 0 ? elapsed * (1.0 - frac) / frac : 0.0;
-    std::fprintf(stderr, "%s[%s] %5.1f%%  %lld/%lld %s  %s user-steps/s  elapsed %.1fs  ETA %.1fs%s",
-                 tty_ ? "\r" : "", label_.c_str(), 100.0 * frac, (long long)done, (long long)total,
-                 unit_.c_str(), Human(rate).c_str(), elapsed, eta, tty_ ? "   " : "\n");
+    std::fprintf(stderr, "%s[%s] %5.1f%%  %lld/%lld %s  %s user-steps/s  elapsed %.1fs  ETA %.1fs%s", tty_ ? "\r" : "",
+                 label_.c_str(), 100.0 * frac, (long long)done, (long long)total, unit_.c_str(), Human(rate).c_str(),
+                 elapsed, eta, tty_ ? "   " : "\n");
     if (tty_ && finished) std::fputc('\n', stderr);
     std::fflush(stderr);
   }
   static std::string Human(double x) {
     char buf[32];
-    if (x >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", x / 1e6);
-    else if (x >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
-    else std::snprintf(buf, sizeof buf, "%.0f", x);
+    if (x >= 1e6)
+      std::snprintf(buf, sizeof buf, "%.2fM", x / 1e6);
+    else if (x >= 1e3)
+      std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
+    else
+      std::snprintf(buf, sizeof buf, "%.0f", x);
     return buf;
   }
 

@@ -47,7 +47,6 @@ struct CellResult {
   int exit_code = 0;
 };
 
-
 std::string FirstLine(const std::string& s) {
   // The last non-empty line of a log is usually the error itself.
   std::istringstream in(s);
@@ -144,11 +143,20 @@ std::string XmlEscape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -219,8 +227,9 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
   const std::string base_origin = origin(!options.baseline.empty(), "--baseline", "baseline");
   for (auto it = r.baseline.begin(); it != r.baseline.end() && problems.empty(); ++it) {
     if (std::find(r.group_by.begin(), r.group_by.end(), it.key()) == r.group_by.end()) {
-      problems.push_back({out_dir, base_origin, "\"" + it.key() + "\": the baseline must name a grouped key" +
-                                                    Nearest(it.key(), r.group_by)});
+      problems.push_back(
+          {out_dir, base_origin,
+           "\"" + it.key() + "\": the baseline must name a grouped key" + Nearest(it.key(), r.group_by)});
       continue;
     }
     bool seen = false;
@@ -231,12 +240,13 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
       values.push_back(Show(v));
     }
     if (!seen)
-      problems.push_back({out_dir, base_origin,
-                          "no cell has " + it.key() + " = " + it->dump() + Nearest(Show(*it), values)});
+      problems.push_back(
+          {out_dir, base_origin, "no cell has " + it.key() + " = " + it->dump() + Nearest(Show(*it), values)});
   }
 
   r.metrics = options.metrics;
-  if (r.metrics.empty() && defaults.contains("metrics")) r.metrics = defaults["metrics"].get<std::vector<std::string>>();
+  if (r.metrics.empty() && defaults.contains("metrics"))
+    r.metrics = defaults["metrics"].get<std::vector<std::string>>();
   const std::string metric_origin = origin(!options.metrics.empty(), "--metric", "metrics");
   if (r.metrics.empty()) {
     for (const char* m : {"return_mean", "normalized_score", "ctr", "episode_length_mean", "regret_per_episode"})
@@ -244,8 +254,8 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
   } else if (!metric_set.empty()) {
     for (const std::string& m : r.metrics)
       if (!metric_set.count(m))
-        problems.push_back({out_dir, metric_origin, "\"" + m + "\" is not a numeric summary key of any cell" +
-                                                        Nearest(m, r.all_metrics)});
+        problems.push_back({out_dir, metric_origin,
+                            "\"" + m + "\" is not a numeric summary key of any cell" + Nearest(m, r.all_metrics)});
   }
   if (!problems.empty()) throw InputError(problems);
   return r;
@@ -254,7 +264,7 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
 // ---- grouping --------------------------------------------------------------
 
 struct Group {
-  json key;                        // array of values, one per group_by key
+  json key;                              // array of values, one per group_by key
   std::vector<const CellResult*> cells;  // finished cells only
 };
 
@@ -320,9 +330,7 @@ struct Summary {
   ConfidenceInterval ci{std::nan(""), std::nan("")};
 };
 
-uint64_t StreamSeed(uint64_t seed, size_t a, size_t b) {
-  return DeriveSeed(seed, a, b, StreamPurpose::kReport);
-}
+uint64_t StreamSeed(uint64_t seed, size_t a, size_t b) { return DeriveSeed(seed, a, b, StreamPurpose::kReport); }
 
 Summary Summarize(const std::vector<double>& v, const ReportOptions& o, size_t a, size_t b) {
   Summary s;
@@ -385,8 +393,8 @@ std::string BarChart(const std::string& metric, const std::vector<std::string>& 
     if (!std::isfinite(st.mean)) continue;
     const double x0 = std::min(X(0), X(st.mean)), x1 = std::max(X(0), X(st.mean));
     s << "<rect x=\"" << x0 << "\" y=\"" << y + 4 << "\" width=\"" << x1 - x0 << "\" height=\"" << row_h - 8
-      << "\" fill=\"" << kPalette[i % 10] << "\"><title>" << XmlEscape(labels[i]) << ": " << Num(st.mean, 6)
-      << " [" << Num(st.ci.lo, 6) << ", " << Num(st.ci.hi, 6) << "], n=" << st.n << "</title></rect>\n";
+      << "\" fill=\"" << kPalette[i % 10] << "\"><title>" << XmlEscape(labels[i]) << ": " << Num(st.mean, 6) << " ["
+      << Num(st.ci.lo, 6) << ", " << Num(st.ci.hi, 6) << "], n=" << st.n << "</title></rect>\n";
     if (st.n > 1 && std::isfinite(st.ci.lo)) {
       const double cy = y + row_h / 2.0;
       s << "<path d=\"M" << X(st.ci.lo) << " " << cy << "H" << X(st.ci.hi) << "M" << X(st.ci.lo) << " " << cy - 5
@@ -453,9 +461,9 @@ std::string LineChart(const std::string& title, const std::string& xlabel, const
     for (size_t i = 0; i < c.x.size(); ++i) line << (i ? "L" : "M") << X(c.x[i]) << " " << Y(c.mean[i]);
     s << "<path d=\"" << line.str() << "\" fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n";
     const int ly = top + 14 + 18 * int(ci);
-    s << "<line x1=\"" << left + plot_w + 10 << "\" y1=\"" << ly - 4 << "\" x2=\"" << left + plot_w + 30
-      << "\" y2=\"" << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"3\"/>\n<text x=\""
-      << left + plot_w + 34 << "\" y=\"" << ly << "\">" << XmlEscape(c.label) << "</text>\n";
+    s << "<line x1=\"" << left + plot_w + 10 << "\" y1=\"" << ly - 4 << "\" x2=\"" << left + plot_w + 30 << "\" y2=\""
+      << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"3\"/>\n<text x=\"" << left + plot_w + 34 << "\" y=\""
+      << ly << "\">" << XmlEscape(c.label) << "</text>\n";
   }
   s << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << h - 8 << "\" text-anchor=\"middle\">" << XmlEscape(xlabel)
     << "</text>\n<text x=\"16\" y=\"" << top + plot_h / 2 << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
@@ -529,7 +537,9 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
     csv << "\n";
     for (const CellResult& c : cells) {
       csv << c.cell.id << ","
-          << (c.state == CellState::kDone ? "done" : c.state == CellState::kFailed ? "failed" : "pending");
+          << (c.state == CellState::kDone     ? "done"
+              : c.state == CellState::kFailed ? "failed"
+                                              : "pending");
       for (const std::string& a : r.axes) {
         const json v = KeyValue(c.cell, a);
         csv << "," << CsvField(v.is_null() ? "" : Show(v));
@@ -567,8 +577,8 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
       std::string axes;
       for (auto it = c.cell.axes.begin(); it != c.cell.axes.end(); ++it)
         axes += (axes.empty() ? "" : ", ") + it.key() + "=" + Show(KeyValue(c.cell, it.key()));
-      md << "| " << c.cell.id << " | " << MdCell(axes) << " | " << c.cell.seed << " | "
-         << c.cell.variant.value_or("-") << " | " << c.exit_code << " | " << MdCell(c.error) << " |\n";
+      md << "| " << c.cell.id << " | " << MdCell(axes) << " | " << c.cell.seed << " | " << c.cell.variant.value_or("-")
+         << " | " << c.exit_code << " | " << MdCell(c.error) << " |\n";
     }
     md << "\n";
   }
@@ -600,9 +610,7 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
         for (const json& v : groups[gi].key) md << MdCell(Show(v)) << " | ";
         if (r.group_by.empty()) md << "all | ";
         const Summary& s = stats[gi];
-        md << s.n << " | " << Num(s.mean) << " | "
-           << IntervalText(s.ci, s.n) << " | "
-           << Num(s.iqm) << " |\n";
+        md << s.n << " | " << Num(s.mean) << " | " << IntervalText(s.ci, s.n) << " | " << Num(s.iqm) << " |\n";
       }
       const std::string plot = "bar_" + Slug(m) + ".svg";
       write_plot(plot, BarChart(m, labels, stats));
@@ -661,10 +669,10 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
           md << "n/a (no cells share a seed and variant with the baseline) | | |\n";
           continue;
         }
-        const ConfidenceInterval ci = BootstrapMeanCI(diffs, options.bootstrap_samples,
-                                            StreamSeed(options.seed, gi + 1000003, mi));
-        md << Num(Mean(diffs)) << " | " << IntervalText(ci, diffs.size())
-           << " | " << higher << " / " << lower << " / " << equal << " |\n";
+        const ConfidenceInterval ci =
+            BootstrapMeanCI(diffs, options.bootstrap_samples, StreamSeed(options.seed, gi + 1000003, mi));
+        md << Num(Mean(diffs)) << " | " << IntervalText(ci, diffs.size()) << " | " << higher << " / " << lower << " / "
+           << equal << " |\n";
       }
       md << "\n";
     }
@@ -749,7 +757,8 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
       write_plot("curve_return.svg",
                  LineChart("return per episode (mean over cells, 95% t band)",
                            "episode (completion order, bins of " + std::to_string(bin) + ")", "return", curves));
-      md << "## Learning curves\n\nEpisode return" << (bin > 1 ? " in bins of " + std::to_string(bin) + " episodes" : "")
+      md << "## Learning curves\n\nEpisode return"
+         << (bin > 1 ? " in bins of " + std::to_string(bin) + " episodes" : "")
          << ", in the order episodes ended; the band is a 95% t interval over the group's cells.\n\n"
             "![return per episode](plots/curve_return.svg)\n";
     }

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <chrono>
 #include <cmath>
@@ -34,7 +34,8 @@ struct SweepSchemas {
   Schema report{"defaults for `cohort report`"};
   Schema sweep{"a sweep over scenario parameters, seeds and variants"};
   SweepSchemas() {
-    zip_member.String("path", "", {}, "dotted scenario path").Required("path")
+    zip_member.String("path", "", {}, "dotted scenario path")
+        .Required("path")
         .Any("values", json::array(), "values, one per zipped position")
         .Any("labels", json::array(), "a short name per value for reports (required for object values)");
     axis.String("path", "", {}, "dotted scenario path (grid and random axes)")
@@ -53,7 +54,8 @@ struct SweepSchemas {
         .Any("baseline", json::object(), "{axis path: value} naming the baseline group")
         .Any("metrics", json::array(), "summary keys to tabulate; [] = defaults");
     sweep.String("name", "", {}, "sweep name")
-        .String("base", "", {}, "scenario file, relative to the sweep file").Required("base")
+        .String("base", "", {}, "scenario file, relative to the sweep file")
+        .Required("base")
         .Any("set", json::object(), "{dotted path: value} applied to every cell")
         .ObjectArray("axes", &axis, "axes, combined as a grid")
         .Object("seeds", &seeds, "seeds of every combination")
@@ -123,7 +125,8 @@ std::string SetArg(const std::string& path, const json& v) { return path + "=" +
 void CheckSweep(const json& s, const std::string& file) {
   std::vector<Problem> problems;
   auto add = [&](const std::string& path, const std::string& msg) { problems.push_back({file, path, msg}); };
-  if (!s["set"].is_object()) add("/set", "expected an object {dotted path: value}");
+  if (!s["set"].is_object())
+    add("/set", "expected an object {dotted path: value}");
   else
     for (auto it = s["set"].begin(); it != s["set"].end(); ++it)
       if (it.key() == "seed") add("/set/seed", "use \"seeds\" or \"seed_list\" to choose run seeds");
@@ -194,7 +197,8 @@ void CheckSweep(const json& s, const std::string& file) {
     }
   }
   const json& seed_list = s["seed_list"];
-  if (!seed_list.is_array()) add("/seed_list", "expected an array of seeds");
+  if (!seed_list.is_array())
+    add("/seed_list", "expected an array of seeds");
   else
     for (size_t j = 0; j < seed_list.size(); ++j)
       if (!seed_list[j].is_number_unsigned()) add("/seed_list/" + std::to_string(j), "expected an integer >= 0");
@@ -223,8 +227,12 @@ std::string LastLines(const std::string& file, int n) {
 }  // namespace
 
 json SweepCell::ToJson() const {
-  json j = {{"cell", id}, {"index", index}, {"axes", axes}, {"seed", seed},
-            {"variant", variant ? json(*variant) : json(nullptr)}, {"dir", dir}};
+  json j = {{"cell", id},
+            {"index", index},
+            {"axes", axes},
+            {"seed", seed},
+            {"variant", variant ? json(*variant) : json(nullptr)},
+            {"dir", dir}};
   if (!labels.empty()) j["labels"] = labels;
   return j;
 }
@@ -362,14 +370,17 @@ Sweep LoadSweep(const std::string& path) {
     const std::string split = v["split"].get<std::string>();
     const int64_t size = family.SplitSize(split);
     const int64_t last = v["start"].get<int64_t>() + v["count"].get<int64_t>();
-    if (family.empty()) problems.push_back({path, "/variants/split", "the base scenario defines no variant family"});
+    if (family.empty())
+      problems.push_back({path, "/variants/split", "the base scenario defines no variant family"});
     else if (size < 0) {
       const std::string hint = Suggest(split, family.splits());
-      problems.push_back({path, "/variants/split", "unknown split \"" + split + "\"" +
-                                                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)")});
+      problems.push_back(
+          {path, "/variants/split",
+           "unknown split \"" + split + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)")});
     } else if (last > size) {
-      problems.push_back({path, "/variants/count", "variants up to index " + std::to_string(last - 1) +
-                                                        " exceed split \"" + split + "\" of size " + std::to_string(size)});
+      problems.push_back({path, "/variants/count",
+                          "variants up to index " + std::to_string(last - 1) + " exceed split \"" + split +
+                              "\" of size " + std::to_string(size)});
     }
   }
   if (!problems.empty()) throw InputError(std::move(problems));
@@ -410,8 +421,7 @@ pid_t LaunchCell(const Sweep& sweep, const SweepCell& cell, const SweepOptions& 
   const fs::path dir = fs::path(options.out_dir) / cell.dir;
   fs::create_directories(dir);
   fs::remove(dir / "error.json");  // a retry starts clean
-  const std::vector<std::string> args =
-      cell.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir);
+  const std::vector<std::string> args = cell.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir);
   const std::string log = (dir / "log.txt").string();
   const pid_t parent = getpid();
   const pid_t pid = fork();
@@ -457,7 +467,8 @@ void SweepProgress::Update(const SweepTotals& t, int running) {
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? double(finished) / elapsed : 0.0;
   const double eta = rate > 0 ? double(remaining) / rate : 0.0;
-  std::fprintf(stderr, "%s[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  ETA %.0fs%s",
+  std::fprintf(stderr,
+               "%s[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  ETA %.0fs%s",
                tty_ ? "\r" : "", (long long)(t.skipped + t.done), (long long)t.total, (long long)t.skipped,
                (long long)t.failed, running, rate, eta, tty_ && remaining > 0 ? "   " : "\n");
   std::fflush(stderr);
@@ -469,8 +480,10 @@ SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
   totals.total = int64_t(sweep.cells.size());
   std::vector<const SweepCell*> pending;
   for (const SweepCell& c : sweep.cells) {
-    if (StateOf(options.out_dir, c) == CellState::kDone) ++totals.skipped;
-    else pending.push_back(&c);
+    if (StateOf(options.out_dir, c) == CellState::kDone)
+      ++totals.skipped;
+    else
+      pending.push_back(&c);
   }
   const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   SweepProgress progress(options.quiet);

@@ -57,8 +57,7 @@ struct SweepCell {
   json ToJson() const;
   static SweepCell FromJson(const json& j);
   // Arguments after `cohort run`: BASE --set path=value... --seed S [--variant V] --out DIR --quiet
-  std::vector<std::string> RunArgs(const std::string& base, const json& fixed_sets,
-                                   const std::string& out_dir) const;
+  std::vector<std::string> RunArgs(const std::string& base, const json& fixed_sets, const std::string& out_dir) const;
 };
 
 struct Sweep {

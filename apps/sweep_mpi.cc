@@ -76,8 +76,10 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
   totals.total = int64_t(sweep.cells.size());
   std::vector<int64_t> pending;
   for (const SweepCell& c : sweep.cells) {
-    if (StateOf(options.out_dir, c) == CellState::kDone) ++totals.skipped;
-    else pending.push_back(c.index);
+    if (StateOf(options.out_dir, c) == CellState::kDone)
+      ++totals.skipped;
+    else
+      pending.push_back(c.index);
   }
   SweepProgress progress(options.quiet);
   size_t next = 0;
@@ -104,8 +106,10 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
         --running;
       }
       int64_t assign = next < pending.size() ? pending[next++] : -1;
-      if (assign >= 0) ++running;
-      else ++stopped;
+      if (assign >= 0)
+        ++running;
+      else
+        ++stopped;
       MPI_Send(&assign, 1, MPI_INT64_T, status.MPI_SOURCE, kAssignTag, MPI_COMM_WORLD);
       busy = true;
     }
@@ -120,8 +124,10 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
         busy = true;
       }
     }
-    if (busy) progress.Update(totals, running);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (busy)
+      progress.Update(totals, running);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   progress.Update(totals, 0);
   MPI_Finalize();

@@ -76,14 +76,13 @@ class BoundSchema {
     schema_.Number(key, defaults_.*member, min, max, doc);
     return Bind(key, member);
   }
-  BoundSchema& PositiveNumber(const std::string& key, double T::*member, const std::string& doc,
-                              double max = 1e300) {
+  BoundSchema& PositiveNumber(const std::string& key, double T::*member, const std::string& doc, double max = 1e300) {
     schema_.PositiveNumber(key, defaults_.*member, doc, max);
     return Bind(key, member);
   }
   template <typename I>
-    requires std::is_integral_v<I>
-  BoundSchema& Integer(const std::string& key, I T::*member, long long min, long long max, const std::string& doc) {
+  requires std::is_integral_v<I> BoundSchema& Integer(const std::string& key, I T::*member, long long min,
+                                                      long long max, const std::string& doc) {
     schema_.Integer(key, static_cast<long long>(defaults_.*member), min, max, doc);
     return Bind(key, member);
   }

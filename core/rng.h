@@ -37,8 +37,7 @@ inline uint64_t SplitMix64(uint64_t x) {
 }
 
 // Order-sensitive hash of the stream coordinates.
-inline uint64_t DeriveSeed(uint64_t seed, uint64_t variant, uint64_t entity,
-                           StreamPurpose purpose) {
+inline uint64_t DeriveSeed(uint64_t seed, uint64_t variant, uint64_t entity, StreamPurpose purpose) {
   uint64_t h = SplitMix64(seed);
   h = SplitMix64(h ^ variant);
   h = SplitMix64(h ^ entity);
@@ -101,9 +100,7 @@ class Rng {
   double Normal(double mean = 0.0, double stddev = 1.0) {
     return boost::random::normal_distribution<double>(mean, stddev)(*this);
   }
-  double Exponential(double mean) {
-    return boost::random::exponential_distribution<double>(1.0 / mean)(*this);
-  }
+  double Exponential(double mean) { return boost::random::exponential_distribution<double>(1.0 / mean)(*this); }
   bool Bernoulli(double p) { return Uniform() < p; }
 
  private:

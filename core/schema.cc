@@ -28,9 +28,7 @@ bool NoLower(double min) { return min <= -9.2e18; }
 bool NoUpper(double max) { return max >= 9.2e18; }
 
 // JSON-quoted; invalid UTF-8 (from a --set argument) must not throw here.
-std::string Quote(const std::string& s) {
-  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Quote(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Shortest text that reads back as the same double: 1, 0.5, 1e-06.
 std::string FormatNumber(double x) {
@@ -72,8 +70,7 @@ std::string Expected(const std::string& what, const json& found) {
 // "[0, 1]", "(0, inf)" etc.; "" when unbounded on both sides.
 std::string RangeText(const Field& f) {
   if (NoLower(f.min) && NoUpper(f.max)) return "";
-  return std::string(f.min_exclusive ? "(" : "[") +
-         (NoLower(f.min) ? "-inf" : FormatNumber(f.min)) + ", " +
+  return std::string(f.min_exclusive ? "(" : "[") + (NoLower(f.min) ? "-inf" : FormatNumber(f.min)) + ", " +
          (NoUpper(f.max) ? "inf" : FormatNumber(f.max)) + (NoUpper(f.max) ? ")" : "]");
 }
 
@@ -92,13 +89,9 @@ std::string EscapeToken(const std::string& token) {
   return out;
 }
 
-std::string Child(const std::string& path, const std::string& key) {
-  return path + "/" + EscapeToken(key);
-}
+std::string Child(const std::string& path, const std::string& key) { return path + "/" + EscapeToken(key); }
 
-std::string Child(const std::string& path, size_t index) {
-  return path + "/" + std::to_string(index);
-}
+std::string Child(const std::string& path, size_t index) { return path + "/" + std::to_string(index); }
 
 std::string UnknownKeyMessage(const std::string& key, std::vector<std::string> valid) {
   const std::string suggestion = Suggest(key, valid);
@@ -160,35 +153,43 @@ class Validator {
   }
 
  private:
-  void Add(const std::string& path, std::string message) {
-    problems_.push_back({file_, path, std::move(message)});
-  }
+  void Add(const std::string& path, std::string message) { problems_.push_back({file_, path, std::move(message)}); }
 
   // Structured defaults go through validation so nested defaults get filled.
   json Default(const Field& f, const std::string& path) {
     switch (f.kind) {
       case FieldKind::kObject:
-      case FieldKind::kObjectArray: return Value(f.default_value, f, path);
-      case FieldKind::kComponent: return Value(json::object(), f, path);
+      case FieldKind::kObjectArray:
+        return Value(f.default_value, f, path);
+      case FieldKind::kComponent:
+        return Value(json::object(), f, path);
       case FieldKind::kNumber:
         return f.default_value.is_number() ? json(f.default_value.get<double>()) : f.default_value;
-      default: return f.default_value;
+      default:
+        return f.default_value;
     }
   }
 
   json Value(const json& v, const Field& f, const std::string& path) {
     switch (f.kind) {
       case FieldKind::kNumber:
-      case FieldKind::kInteger: return Number(v, f, path);
+      case FieldKind::kInteger:
+        return Number(v, f, path);
       case FieldKind::kBool:
         if (!v.is_boolean()) Add(path, Expected("a boolean", v));
         return v;
-      case FieldKind::kString: return String(v, f, path);
-      case FieldKind::kNumberArray: return NumberArray(v, f, path);
-      case FieldKind::kObject: return Object(v, f.sub, path);
-      case FieldKind::kObjectArray: return ObjectArray(v, f, path);
-      case FieldKind::kComponent: return Component(v, f, path);
-      case FieldKind::kAny: return v;
+      case FieldKind::kString:
+        return String(v, f, path);
+      case FieldKind::kNumberArray:
+        return NumberArray(v, f, path);
+      case FieldKind::kObject:
+        return Object(v, f.sub, path);
+      case FieldKind::kObjectArray:
+        return ObjectArray(v, f, path);
+      case FieldKind::kComponent:
+        return Component(v, f, path);
+      case FieldKind::kAny:
+        return v;
     }
     return v;
   }
@@ -283,12 +284,10 @@ class Validator {
       Add(Child(path, "type"), Expected("a string", type));
       return v;
     }
-    const ComponentInfo* info =
-        f.registry != nullptr ? f.registry->Find(type.get<std::string>()) : nullptr;
+    const ComponentInfo* info = f.registry != nullptr ? f.registry->Find(type.get<std::string>()) : nullptr;
     if (info == nullptr) {
       const ComponentRegistry empty("component");
-      Add(Child(path, "type"),
-          UnknownTypeMessage(type.get<std::string>(), f.registry ? *f.registry : empty));
+      Add(Child(path, "type"), UnknownTypeMessage(type.get<std::string>(), f.registry ? *f.registry : empty));
       return v;
     }
     json given = v;
@@ -335,8 +334,7 @@ std::string ShortParseReason(const std::string& what) {
 }
 
 bool ParseIndex(const std::string& s, size_t* index) {
-  if (s.empty() || s.size() > 9 ||
-      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
+  if (s.empty() || s.size() > 9 || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
     return false;
   }
   *index = std::stoul(s);
@@ -362,8 +360,7 @@ InputError::InputError(std::string file, std::string path, std::string message)
 
 namespace {
 
-Field& AddField(std::vector<Field>& fields, const std::string& key, FieldKind kind, json def,
-                const std::string& doc) {
+Field& AddField(std::vector<Field>& fields, const std::string& key, FieldKind kind, json def, const std::string& doc) {
   for (const Field& existing : fields) {
     if (existing.key == key) throw std::logic_error("schema: duplicate key " + key);
   }
@@ -377,23 +374,20 @@ Field& AddField(std::vector<Field>& fields, const std::string& key, FieldKind ki
 
 }  // namespace
 
-Schema& Schema::Number(const std::string& key, double def, double min, double max,
-                       const std::string& doc) {
+Schema& Schema::Number(const std::string& key, double def, double min, double max, const std::string& doc) {
   Field& f = AddField(fields_, key, FieldKind::kNumber, def, doc);
   f.min = min;
   f.max = max;
   return *this;
 }
 
-Schema& Schema::PositiveNumber(const std::string& key, double def, const std::string& doc,
-                               double max) {
+Schema& Schema::PositiveNumber(const std::string& key, double def, const std::string& doc, double max) {
   Number(key, def, 0, max, doc);
   fields_.back().min_exclusive = true;
   return *this;
 }
 
-Schema& Schema::Integer(const std::string& key, long long def, long long min, long long max,
-                        const std::string& doc) {
+Schema& Schema::Integer(const std::string& key, long long def, long long min, long long max, const std::string& doc) {
   Field& f = AddField(fields_, key, FieldKind::kInteger, def, doc);
   f.min = static_cast<double>(min);
   f.max = static_cast<double>(max);
@@ -405,14 +399,14 @@ Schema& Schema::Bool(const std::string& key, bool def, const std::string& doc) {
   return *this;
 }
 
-Schema& Schema::String(const std::string& key, const std::string& def,
-                       std::vector<std::string> choices, const std::string& doc) {
+Schema& Schema::String(const std::string& key, const std::string& def, std::vector<std::string> choices,
+                       const std::string& doc) {
   AddField(fields_, key, FieldKind::kString, def, doc).choices = std::move(choices);
   return *this;
 }
 
-Schema& Schema::NumberArray(const std::string& key, json def, double min, double max,
-                            const std::string& doc, size_t min_len, size_t max_len) {
+Schema& Schema::NumberArray(const std::string& key, json def, double min, double max, const std::string& doc,
+                            size_t min_len, size_t max_len) {
   Field& f = AddField(fields_, key, FieldKind::kNumberArray, std::move(def), doc);
   f.min = min;
   f.max = max;
@@ -431,8 +425,8 @@ Schema& Schema::ObjectArray(const std::string& key, const Schema* element, const
   return *this;
 }
 
-Schema& Schema::Component(const std::string& key, const ComponentRegistry* registry,
-                          const std::string& default_type, const std::string& doc) {
+Schema& Schema::Component(const std::string& key, const ComponentRegistry* registry, const std::string& default_type,
+                          const std::string& doc) {
   AddField(fields_, key, FieldKind::kComponent, default_type, doc).registry = registry;
   return *this;
 }
@@ -502,8 +496,7 @@ std::vector<std::string> ComponentRegistry::Types() const {
 
 // ---------------------------------------------------------------- Validate
 
-json Validate(const json& input, const Schema& schema, const std::string& file,
-              const std::string& base_path) {
+json Validate(const json& input, const Schema& schema, const std::string& file, const std::string& base_path) {
   Validator validator(file);
   json out = validator.Object(input, &schema, base_path);
   if (!validator.problems().empty()) throw InputError(std::move(validator.problems()));
@@ -512,8 +505,7 @@ json Validate(const json& input, const Schema& schema, const std::string& file,
 
 json ReadJsonFile(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr)
-    throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno));
+  if (f == nullptr) throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno));
   std::string text;
   char buf[65536];
   size_t n;
@@ -537,9 +529,9 @@ json ReadJsonFile(const std::string& path) {
     const size_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
     const size_t line_start = offset == 0 ? std::string::npos : text.rfind('\n', offset - 1);
     const size_t column = line_start == std::string::npos ? offset + 1 : offset - line_start;
-    throw InputError(path, "",
-                     "malformed JSON at line " + std::to_string(line) + ", column " +
-                         std::to_string(column) + ": " + reason);
+    throw InputError(
+        path, "",
+        "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason);
   } catch (const json::out_of_range& e) {
     // A number beyond double range ("1e999"): nlohmann reports no offset, but
     // names the literal; locate it for the line number.
@@ -547,8 +539,9 @@ json ReadJsonFile(const std::string& path) {
     const size_t q1 = what.find('\''), q2 = what.rfind('\'');
     const std::string literal = q1 != std::string::npos && q2 > q1 ? what.substr(q1 + 1, q2 - q1 - 1) : "";
     const size_t at = literal.empty() ? std::string::npos : text.find(literal);
-    const std::string where =
-        at == std::string::npos ? "" : " at line " + std::to_string(1 + std::count(text.begin(), text.begin() + at, '\n'));
+    const std::string where = at == std::string::npos
+                                  ? ""
+                                  : " at line " + std::to_string(1 + std::count(text.begin(), text.begin() + at, '\n'));
     throw InputError(path, "", "malformed JSON" + where + ": number " + Quote(literal) + " is out of range");
   }
 }
@@ -592,9 +585,7 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
     if (registry != nullptr && key == "type") {
       if (!last) FailOverride(path, "\"type\" is a string, not an object");
       if (!value.is_string() || registry->Find(value.get<std::string>()) == nullptr) {
-        FailOverride(path,
-                     UnknownTypeMessage(value.is_string() ? value.get<std::string>() : value.dump(),
-                                        *registry));
+        FailOverride(path, UnknownTypeMessage(value.is_string() ? value.get<std::string>() : value.dump(), *registry));
       }
       (*node)[key] = value;
       return;
@@ -617,16 +608,13 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
         break;
       case FieldKind::kComponent: {
         json& child = (*node)[key];
-        const json type =
-            child.is_object() && child.contains("type") ? child["type"] : f->default_value;
-        if (type.is_null())
-          FailOverride(Child(path, "type"), "set " + Quote(key + ".type") + " first");
+        const json type = child.is_object() && child.contains("type") ? child["type"] : f->default_value;
+        if (type.is_null()) FailOverride(Child(path, "type"), "set " + Quote(key + ".type") + " first");
         const std::string name = type.is_string() ? type.get<std::string>() : type.dump();
         const ComponentInfo* info = f->registry ? f->registry->Find(name) : nullptr;
         if (info == nullptr) {
           const ComponentRegistry none("component");
-          FailOverride(Child(path, "type"),
-                       UnknownTypeMessage(name, f->registry ? *f->registry : none));
+          FailOverride(Child(path, "type"), UnknownTypeMessage(name, f->registry ? *f->registry : none));
         }
         node = &child;
         current = info->schema ? info->schema : &EmptySchema();
@@ -638,8 +626,7 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
         const std::string& token = segments[++i];
         size_t index = 0;
         if (!ParseIndex(token, &index)) {
-          FailOverride(path,
-                       "expected an array index after " + Quote(key) + ", got " + Quote(token));
+          FailOverride(path, "expected an array index after " + Quote(key) + ", got " + Quote(token));
         }
         // Arrays are never created or grown here: the element must exist.
         auto it = node->find(key);
@@ -647,9 +634,8 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
           FailOverride(path, "cannot index " + Quote(key) + ": it is not set in the document");
         }
         if (index >= it->size()) {
-          FailOverride(Child(path, index), "index " + std::to_string(index) + " is out of range (" +
-                                               Quote(key) + " has " + std::to_string(it->size()) +
-                                               " elements)");
+          FailOverride(Child(path, index), "index " + std::to_string(index) + " is out of range (" + Quote(key) +
+                                               " has " + std::to_string(it->size()) + " elements)");
         }
         path = Child(path, index);
         json& element = (*it)[index];
@@ -662,7 +648,8 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
         current = f->sub ? f->sub : &EmptySchema();
         break;
       }
-      default: FailOverride(path, Quote(key) + " is not an object");
+      default:
+        FailOverride(path, Quote(key) + " is not an object");
     }
   }
 }
@@ -723,8 +710,8 @@ std::string DottedToPointer(const std::string& dotted) {
 namespace {
 
 std::string KindText(const Field& f) {
-  static const char* const kNames[] = {"number",   "integer", "bool",     "string",
-                                       "number[]", "object",  "object[]", "component", "any"};
+  static const char* const kNames[] = {"number", "integer",  "bool",      "string", "number[]",
+                                       "object", "object[]", "component", "any"};
   std::string name = kNames[static_cast<int>(f.kind)];
   if (f.kind == FieldKind::kComponent && f.registry) name += " (" + f.registry->kind() + ")";
   return name;
@@ -745,7 +732,8 @@ std::string ConstraintText(const Field& f) {
       const std::string range = RangeText(f);
       return range.empty() ? "" : "range " + range;
     }
-    case FieldKind::kString: return f.choices.empty() ? "" : "one of " + Join(f.choices, "|");
+    case FieldKind::kString:
+      return f.choices.empty() ? "" : "one of " + Join(f.choices, "|");
     case FieldKind::kNumberArray:
     case FieldKind::kObjectArray: {
       std::string out = f.kind == FieldKind::kNumberArray ? RangeText(f) : "";
@@ -754,7 +742,8 @@ std::string ConstraintText(const Field& f) {
       if (!len.empty()) out += (out.empty() ? "length " : ", length ") + len;
       return out;
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 

@@ -43,15 +43,15 @@ inline constexpr int kInputErrorExitCode = 2;
 class ComponentRegistry;
 
 enum class FieldKind {
-  kNumber,        // JSON number (int or float), checked against [min, max]
-  kInteger,       // JSON integer (a float like 3.0 is rejected), [min, max]
+  kNumber,   // JSON number (int or float), checked against [min, max]
+  kInteger,  // JSON integer (a float like 3.0 is rejected), [min, max]
   kBool,
-  kString,        // optionally restricted to `choices`
-  kNumberArray,   // array of numbers, each in [min, max], length in [min_len, max_len]
-  kObject,        // nested Schema
-  kObjectArray,   // array of objects, each validated by `sub`
-  kComponent,     // object with a "type" key selecting a schema in `registry`
-  kAny,           // any JSON value, checked by the caller (free-form maps, mixed lists)
+  kString,       // optionally restricted to `choices`
+  kNumberArray,  // array of numbers, each in [min, max], length in [min_len, max_len]
+  kObject,       // nested Schema
+  kObjectArray,  // array of objects, each validated by `sub`
+  kComponent,    // object with a "type" key selecting a schema in `registry`
+  kAny,          // any JSON value, checked by the caller (free-form maps, mixed lists)
 };
 
 struct Field {
@@ -63,8 +63,8 @@ struct Field {
   bool min_exclusive = false;  // range is (min, ...] instead of [min, ...]
   size_t min_len = 0;
   size_t max_len = static_cast<size_t>(-1);
-  std::vector<std::string> choices;            // kString only
-  const class Schema* sub = nullptr;           // kObject / kObjectArray
+  std::vector<std::string> choices;             // kString only
+  const class Schema* sub = nullptr;            // kObject / kObjectArray
   const ComponentRegistry* registry = nullptr;  // kComponent
   // kComponent: this owner's defaults for the default type (e.g. an agent's
   // own learning rate for "adam"); they fill keys the user leaves out when the
@@ -83,23 +83,19 @@ class Schema {
  public:
   explicit Schema(std::string doc = "") : doc_(std::move(doc)) {}
 
-  Schema& Number(const std::string& key, double def, double min, double max,
-                 const std::string& doc);
+  Schema& Number(const std::string& key, double def, double min, double max, const std::string& doc);
   // Like Number but the lower bound is exclusive: value > min.
-  Schema& PositiveNumber(const std::string& key, double def, const std::string& doc,
-                         double max = 1e300);
-  Schema& Integer(const std::string& key, long long def, long long min, long long max,
-                  const std::string& doc);
+  Schema& PositiveNumber(const std::string& key, double def, const std::string& doc, double max = 1e300);
+  Schema& Integer(const std::string& key, long long def, long long min, long long max, const std::string& doc);
   Schema& Bool(const std::string& key, bool def, const std::string& doc);
-  Schema& String(const std::string& key, const std::string& def,
-                 std::vector<std::string> choices, const std::string& doc);
-  Schema& NumberArray(const std::string& key, json def, double min, double max,
-                      const std::string& doc, size_t min_len = 0,
-                      size_t max_len = static_cast<size_t>(-1));
+  Schema& String(const std::string& key, const std::string& def, std::vector<std::string> choices,
+                 const std::string& doc);
+  Schema& NumberArray(const std::string& key, json def, double min, double max, const std::string& doc,
+                      size_t min_len = 0, size_t max_len = static_cast<size_t>(-1));
   Schema& Object(const std::string& key, const Schema* sub, const std::string& doc);
   Schema& ObjectArray(const std::string& key, const Schema* element, const std::string& doc);
-  Schema& Component(const std::string& key, const ComponentRegistry* registry,
-                    const std::string& default_type, const std::string& doc);
+  Schema& Component(const std::string& key, const ComponentRegistry* registry, const std::string& default_type,
+                    const std::string& doc);
   // The last field, a kComponent: the owner's own defaults for keys of its
   // default type's schema (e.g. {"lr": 0.003} for "adam").
   Schema& WithDefaults(const json& values);
@@ -148,8 +144,7 @@ class ComponentRegistry {
 // suggestion: `unknown key "temperatur" (did you mean "temperature"?)`.
 // Wrong types say what was expected and what was found; range errors give the
 // allowed range; unknown component types list the registered ones.
-json Validate(const json& input, const Schema& schema, const std::string& file,
-              const std::string& base_path = "");
+json Validate(const json& input, const Schema& schema, const std::string& file, const std::string& base_path = "");
 
 // Reads and parses a JSON file. Missing file, empty (or whitespace-only) file
 // and malformed JSON throw InputError with "line L, column C" for syntax errors.

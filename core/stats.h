@@ -43,8 +43,7 @@ struct ConfidenceInterval {
 // Percentile bootstrap interval of the mean of `x`: `samples` resamples drawn
 // from a stream seeded by `seed`, so the interval is reproducible. Empty x
 // gives NaNs; one value gives [x0, x0].
-ConfidenceInterval BootstrapMeanCI(const std::vector<double>& x, int samples, uint64_t seed,
-                                   double level = 0.95);
+ConfidenceInterval BootstrapMeanCI(const std::vector<double>& x, int samples, uint64_t seed, double level = 0.95);
 
 // Interquartile mean: the mean of the middle 50% of the values, with
 // fractional weights at the edges (robust to a few outliers; NaN when empty).

@@ -6,9 +6,9 @@
 #include <limits>
 #include <stdexcept>
 
-#include "core/rng.h"
 #include "core/bind.h"
 #include "core/registry.h"
+#include "core/rng.h"
 
 namespace cohort {
 
@@ -221,24 +221,63 @@ const ChoiceLiveKey kTemperatureKey{"temperature", "choice temperature", 0.02, 5
 
 const std::vector<ChoiceForm>& Forms() {
   static const std::vector<ChoiceForm> forms = {
-      {ChoiceKind::kProportional, "proportional", "RecSim's multinomial proportional model",
-       "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer", BindProportional,
-       CheckProportional, ProportionalProbabilities, SampleCategorical, ProportionalAttraction,
-       OrderMattersWithDecay, RepairProportional, false, false,
+      {ChoiceKind::kProportional,
+       "proportional",
+       "RecSim's multinomial proportional model",
+       "P(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m), m = min_normalizer",
+       BindProportional,
+       CheckProportional,
+       ProportionalProbabilities,
+       SampleCategorical,
+       ProportionalAttraction,
+       OrderMattersWithDecay,
+       RepairProportional,
+       false,
+       false,
        {{"no_click_mass", "no-click mass", 0.0, 20.0, false, &ChoiceParams::no_click_mass}}},
-      {ChoiceKind::kMultinomialLogit, "mnl", "multinomial logit",
-       "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))", BindMnl, NoCheck, MnlProbabilities,
-       SampleCategorical, MnlAttraction, OrderMattersWithDecay, NoRepair, false, false,
+      {ChoiceKind::kMultinomialLogit,
+       "mnl",
+       "multinomial logit",
+       "P(i) = exp(s_i/T) / (sum_j exp(s_j/T) + exp(no_click_score/T))",
+       BindMnl,
+       NoCheck,
+       MnlProbabilities,
+       SampleCategorical,
+       MnlAttraction,
+       OrderMattersWithDecay,
+       NoRepair,
+       false,
+       false,
        {kTemperatureKey, {"no_click_score", "no-click score", -5.0, 5.0, false, &ChoiceParams::no_click_score}}},
-      {ChoiceKind::kCascade, "cascade", "cascade",
-       "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click", BindCascade,
-       NoCheck, CascadeProbabilities, SampleCascade, SigmoidAttraction, AlwaysOrdered, NoRepair, false, true,
+      {ChoiceKind::kCascade,
+       "cascade",
+       "cascade",
+       "examine top-down, click with sigmoid((s - threshold)/T), stop at the first click",
+       BindCascade,
+       NoCheck,
+       CascadeProbabilities,
+       SampleCascade,
+       SigmoidAttraction,
+       AlwaysOrdered,
+       NoRepair,
+       false,
+       true,
        {kTemperatureKey}},
-      {ChoiceKind::kPositionBased, "pbm", "position-based model",
+      {ChoiceKind::kPositionBased,
+       "pbm",
+       "position-based model",
        "examine position j with first_attention * decay^j, click an examined item with sigmoid((s - threshold)/T), "
        "positions independent (several clicks per slate)",
-       BindPbm, NoCheck, PbmProbabilities, SamplePbm, SigmoidAttraction, OrderMattersWithDecay, NoRepair,
-       true, true, {kTemperatureKey}},
+       BindPbm,
+       NoCheck,
+       PbmProbabilities,
+       SamplePbm,
+       SigmoidAttraction,
+       OrderMattersWithDecay,
+       NoRepair,
+       true,
+       true,
+       {kTemperatureKey}},
   };
   return forms;
 }
@@ -316,8 +355,7 @@ int ChoiceModel::Sample(const double* probs, int k, Rng& rng, uint8_t* examined,
 
 // Single-click models: the probability of the one observed outcome.
 // Multi-click models: positions are independent Bernoulli variables.
-double ChoiceModel::LogLikelihood(const double* scores, int k, double click_propensity,
-                                  const uint8_t* clicked) const {
+double ChoiceModel::LogLikelihood(const double* scores, int k, double click_propensity, const uint8_t* clicked) const {
   std::vector<double> probs(size_t(std::max(k, 0)));
   const double none = Probabilities(scores, k, click_propensity, probs.data());
   if (form_->multi_click) {

@@ -17,8 +17,8 @@
 #include <cmath>
 
 #include "env/slate_search.h"
-#include "env/vec_env_inl.h"
 #include "env/vec_env.h"
+#include "env/vec_env_inl.h"
 
 namespace cohort {
 
@@ -157,8 +157,8 @@ void VecEnv::UpdateAfterClick(int r, const ItemView& it, double a, double watch,
   const double q = it.quality;
   const double boredom_c = bored ? bored[it.topic] : 0.0;
   satisfaction_[R] = d.satisfaction_decay * satisfaction_[R] +
-                     (1.0 - d.satisfaction_decay) *
-                         (d.satisfaction_quality * q + d.satisfaction_affinity * a - d.satisfaction_boredom * boredom_c);
+                     (1.0 - d.satisfaction_decay) * (d.satisfaction_quality * q + d.satisfaction_affinity * a -
+                                                     d.satisfaction_boredom * boredom_c);
   if (bored) {
     if (first_click)
       for (int t = 0; t < num_topics_; ++t) bored[t] = static_cast<float>(bored[t] * d.boredom_decay);

@@ -73,16 +73,14 @@ void PopulationModel::SampleFeatures(Rng& rng, int topic, float* features) const
   for (int i = 0; i < dim_; ++i) features[i] = static_cast<float>(center[i] + noise * rng.Normal());
 }
 
-double PopulationModel::ExpectedRewardGivenClick(const ItemView& item, double affinity,
-                                                 double budget) const {
+double PopulationModel::ExpectedRewardGivenClick(const ItemView& item, double affinity, double budget) const {
   const ResponseParams& r = params_.response;
   const RewardParams& w = params_.reward;
   const double q = item.quality;
   const double completion = std::clamp(r.completion_base + r.completion_quality * q, 0.0, 1.0);
   const double full = std::min(budget, item.length * completion);
   const double p_dislike = r.dislike_enabled ? Sigmoid(r.dislike_bias + r.dislike_quality * q) : 0.0;
-  const double p_like =
-      r.like_enabled ? Sigmoid(r.like_bias + r.like_quality * q + r.like_affinity * affinity) : 0.0;
+  const double p_like = r.like_enabled ? Sigmoid(r.like_bias + r.like_quality * q + r.like_affinity * affinity) : 0.0;
   const double skipped = std::min(budget, item.length * r.dislike_completion);
   return w.click + w.quality * q + (1.0 - p_dislike) * (w.watch_time * full + w.like * p_like) +
          p_dislike * (w.watch_time * skipped + w.dislike);
@@ -135,8 +133,7 @@ void Catalog::AddItems(const PopulationModel& model, int count, int topic, int64
     length_.push_back(0);
     created_.push_back(tick);
     if (dim_ > 0) features_.resize(features_.size() + size_t(dim_));
-    model.SampleItem(rng_, &topic_[id], &quality_[id], &length_[id],
-                     dim_ > 0 ? &features_[id * dim_] : nullptr);
+    model.SampleItem(rng_, &topic_[id], &quality_[id], &length_[id], dim_ > 0 ? &features_[id * dim_] : nullptr);
     if (topic >= 0 && topic != topic_[id]) {
       // A themed wave: keep the sampled quality/length, move the item to the
       // wave's topic (embedding items are re-centred on it).

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "env/params.h"
 #include "core/rng.h"
 #include "core/serialize.h"
+#include "env/params.h"
 
 namespace cohort {
 
@@ -40,8 +40,8 @@ class PopulationModel {
   // Draws one item's attributes (topic, quality, length, features). Inline:
   // it is about half of a RecSim step (10 items per user-step).
   void SampleItem(Rng& rng, int32_t* topic, float* quality, float* length, float* features) const {
-    const int t = uniform_topics_ ? static_cast<int>(rng.Below(uint32_t(params_.num_topics)))
-                                  : SampleTopicByWeight(rng);
+    const int t =
+        uniform_topics_ ? static_cast<int>(rng.Below(uint32_t(params_.num_topics))) : SampleTopicByWeight(rng);
     *topic = t;
     const CatalogParams& c = params_.catalog;
     const double qmean = topic_quality_mean_[size_t(t)];

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "env/slate_search.h"
-#include "env/vec_env_inl.h"
 #include "env/vec_env.h"
+#include "env/vec_env_inl.h"
 
 namespace cohort {
 
@@ -22,8 +22,7 @@ double VecEnv::ChoiceProbabilities(int r, const int32_t* slate, double* probs) c
 }
 
 double VecEnv::ExpectedReward(int r, const int32_t* slate) const {
-  double scores[slate_search::kMaxSlateSize], affinity[slate_search::kMaxSlateSize],
-      probs[slate_search::kMaxSlateSize];
+  double scores[slate_search::kMaxSlateSize], affinity[slate_search::kMaxSlateSize], probs[slate_search::kMaxSlateSize];
   for (int j = 0; j < slate_size_; ++j) scores[j] = Score(r, Candidate(r, slate[j]), &affinity[j]);
   model_.choice().Probabilities(scores, slate_size_, click_propensity_[size_t(r)], probs);
   double total = 0.0;

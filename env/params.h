@@ -45,10 +45,10 @@ struct CatalogParams {
 struct SegmentParams {
   std::string name = "all";
   double weight = 1.0;
-  bool normal = false;             // false: uniform [low, high]; true: Normal(mean, std)
-  double low = -1.0, high = 1.0;   // uniform
-  double mean = 0.0, std = 0.5;    // normal
-  std::vector<double> center;      // optional per-dimension offset (size = feature dim)
+  bool normal = false;            // false: uniform [low, high]; true: Normal(mean, std)
+  double low = -1.0, high = 1.0;  // uniform
+  double mean = 0.0, std = 0.5;   // normal
+  std::vector<double> center;     // optional per-dimension offset (size = feature dim)
 };
 
 // ChoiceKind and ChoiceParams: env/choice.h.
@@ -141,12 +141,8 @@ struct EnvParams {
   int64_t max_episode_steps = 0;  // 0: unlimited
   std::vector<EventParams> events;
 
-  int FeatureDim() const {
-    return catalog.features == FeatureKind::kOneHot ? num_topics : catalog.embedding_dim;
-  }
-  bool BoredomEnabled() const {
-    return dynamics.boredom_increment != 0.0 || dynamics.boredom_decay != 1.0;
-  }
+  int FeatureDim() const { return catalog.features == FeatureKind::kOneHot ? num_topics : catalog.embedding_dim; }
+  bool BoredomEnabled() const { return dynamics.boredom_increment != 0.0 || dynamics.boredom_decay != 1.0; }
 };
 
 }  // namespace cohort

@@ -16,7 +16,8 @@ constexpr long long kMaxCount = 100'000'000;
 // The one table of each enumeration's names (schema choices and reading).
 const EnumTable<CandidateSource> kCandidateSources = {{CandidateSource::kResample, "resample"},
                                                       {CandidateSource::kLive, "live"}};
-const EnumTable<FeatureKind> kFeatureKinds = {{FeatureKind::kOneHot, "one_hot"}, {FeatureKind::kEmbedding, "embedding"}};
+const EnumTable<FeatureKind> kFeatureKinds = {{FeatureKind::kOneHot, "one_hot"},
+                                              {FeatureKind::kEmbedding, "embedding"}};
 const EnumTable<bool> kSegmentDistributions = {{false, "uniform"}, {true, "normal"}};
 const EnumTable<Observability> kObservabilities = {
     {Observability::kVisible, "visible"}, {Observability::kNoisy, "noisy"}, {Observability::kHidden, "hidden"}};
@@ -93,10 +94,13 @@ struct EnvSchemas {
 
     // A trait's clip bounds [lo, hi] are also the range of its mean (a
     // positive lower bound: the mean must be > 0).
-    for (BoundSchema<Trait>* t : {&time_budget, &patience, &click_propensity, &boredom_sensitivity, &return_propensity}) {
+    for (BoundSchema<Trait>* t :
+         {&time_budget, &patience, &click_propensity, &boredom_sensitivity, &return_propensity}) {
       const Trait& d = t->defaults();
-      if (d.lo > 0) t->PositiveNumber("mean", &Trait::mean, "mean", d.hi);
-      else t->Number("mean", &Trait::mean, d.lo, d.hi, "mean");
+      if (d.lo > 0)
+        t->PositiveNumber("mean", &Trait::mean, "mean", d.hi);
+      else
+        t->Number("mean", &Trait::mean, d.lo, d.hi, "mean");
       t->Number("std", &Trait::std, 0, kInf, "std (0 = every user has the mean)");
     }
 
@@ -115,13 +119,17 @@ struct EnvSchemas {
         .Bool("budget", &O::budget, "remaining time budget in the observation");
 
     using Sc = ScoreParams;
-    score.Number("affinity_weight", &Sc::affinity_weight, -kInf, kInf, "weight of user-item affinity (interests . features)")
+    score
+        .Number("affinity_weight", &Sc::affinity_weight, -kInf, kInf,
+                "weight of user-item affinity (interests . features)")
         .Number("quality_weight", &Sc::quality_weight, -kInf, kInf, "weight of hidden quality")
-        .Number("boredom_weight", &Sc::boredom_weight, -kInf, kInf, "weight of topic boredom (times the user's sensitivity)");
+        .Number("boredom_weight", &Sc::boredom_weight, -kInf, kInf,
+                "weight of topic boredom (times the user's sensitivity)");
 
     using R = ResponseParams;
     response.Number("completion_base", &R::completion_base, 0, 1, "fraction of an item watched after a click")
-        .Number("completion_quality", &R::completion_quality, -kInf, kInf, "completion += this * quality (clipped to [0, 1])")
+        .Number("completion_quality", &R::completion_quality, -kInf, kInf,
+                "completion += this * quality (clipped to [0, 1])")
         .Bool("like", &R::like_enabled, "enable likes after a (not disliked) click")
         .Number("like_bias", &R::like_bias, -kInf, kInf, "P(like) = sigmoid(bias + quality*q + affinity*a)")
         .Number("like_quality", &R::like_quality, -kInf, kInf, "like: quality weight")
@@ -139,8 +147,9 @@ struct EnvSchemas {
         .Number("quality", &W::quality, -kInf, kInf, "times the clicked item's hidden quality");
 
     using D = DynamicsParams;
-    interest.Enum("rule", &D::interest_rule, kInterestRules,
-                  "after a click: recsim = toward the item with probability (a+1)/2 else away")
+    interest
+        .Enum("rule", &D::interest_rule, kInterestRules,
+              "after a click: recsim = toward the item with probability (a+1)/2 else away")
         .Number("step", &D::interest_step, 0, 1, "step size; the step is step*(1-|a|) of the distance to the item")
         .Number("drift_std", &D::drift_std, 0, kInf, "random-walk std per step and dimension");
     boredom.Number("increment", &D::boredom_increment, 0, kInf, "added to the clicked topic's boredom")
@@ -168,9 +177,11 @@ struct EnvSchemas {
     using Rt = RetentionParams;
     retention.Bool("enabled", &Rt::enabled, "users may return after a session ends")
         .Integer("max_sessions", &Rt::max_sessions, 1, 1000000, "sessions per episode (truncated after the last)")
-        .Number("return_base", &Rt::return_base, -kInf, kInf, "P(return) = clip(base + satisfaction*s, 0, 1) * propensity")
+        .Number("return_base", &Rt::return_base, -kInf, kInf,
+                "P(return) = clip(base + satisfaction*s, 0, 1) * propensity")
         .Number("return_satisfaction", &Rt::return_satisfaction, -kInf, kInf, "see return_base")
-        .PositiveNumber("gap_mean", &Rt::gap_mean, "time away ~ Exponential(mean = gap_mean * exp(-gap_satisfaction*s))")
+        .PositiveNumber("gap_mean", &Rt::gap_mean,
+                        "time away ~ Exponential(mean = gap_mean * exp(-gap_satisfaction*s))")
         .Number("gap_satisfaction", &Rt::gap_satisfaction, -kInf, kInf, "see gap_mean");
     horizon
         .Integer("max_session_steps", &E::max_session_steps, 0, kMaxSteps,
@@ -263,9 +274,9 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
         "weights must not all be 0");
   Check(problems, cp.quality_means.empty() || int(cp.quality_means.size()) == p.num_topics, file,
         base + "/catalog/quality_means", "expected " + n_topics + " means (one per topic) or []");
-  Check(problems, cp.source != CandidateSource::kLive || cp.size >= p.num_candidates, file,
-        base + "/catalog/size", "live catalog size " + std::to_string(cp.size) + " is smaller than candidates " +
-                                    std::to_string(p.num_candidates));
+  Check(problems, cp.source != CandidateSource::kLive || cp.size >= p.num_candidates, file, base + "/catalog/size",
+        "live catalog size " + std::to_string(cp.size) + " is smaller than candidates " +
+            std::to_string(p.num_candidates));
   const int dim = p.FeatureDim();
   for (size_t si = 0; si < p.segments.size(); ++si) {
     const SegmentParams& sp = p.segments[si];
@@ -294,8 +305,8 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
     Check(problems, evp.segment < int(p.segments.size()), file, path + "/segment",
           "segment " + std::to_string(evp.segment) + " does not exist (" + std::to_string(p.segments.size()) +
               " segments)");
-    Check(problems, evp.kind != EventKind::kNewItems || cp.source == CandidateSource::kLive, file,
-          path + "/type", "new_items needs catalog.source = \"live\"");
+    Check(problems, evp.kind != EventKind::kNewItems || cp.source == CandidateSource::kLive, file, path + "/type",
+          "new_items needs catalog.source = \"live\"");
   }
   if (!problems.empty()) throw InputError(std::move(problems));
   return p;

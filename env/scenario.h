@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "env/params.h"
 #include "core/schema.h"
+#include "env/params.h"
 
 namespace cohort {
 

@@ -28,18 +28,18 @@ struct EnvSpec {
 
   // What an observation shows.
   Observability interests = Observability::kVisible;  // hidden: interests are zeros
-  bool budget_observed = false;    // false: the observed budget is NaN
-  bool candidate_features = false; // embedding catalogs; false: one-hot by topic
+  bool budget_observed = false;                       // false: the observed budget is NaN
+  bool candidate_features = false;                    // embedding catalogs; false: one-hot by topic
   // Live catalogs offer persistent items (item_id >= 0), so an arm is an item;
   // resampled candidates are fresh every step, so an arm is a topic.
   bool arms_are_items = false;
 
   // Public constants of the scenario (agents' scales and known forms).
-  double mean_item_length = 4.0;      // catalog mean of an item's length (time units)
-  double mean_time_budget = 200.0;    // population mean of a session's time budget
-  int64_t max_episode_steps = 0;      // step cap of an episode (0: none)
-  ChoiceParams choice;                // the choice model's form and parameters, as written in the scenario
-  double affinity_weight = 1.0;       // weight of the affinity (interests . features) in the user's score
+  double mean_item_length = 4.0;    // catalog mean of an item's length (time units)
+  double mean_time_budget = 200.0;  // population mean of a session's time budget
+  int64_t max_episode_steps = 0;    // step cap of an episode (0: none)
+  ChoiceParams choice;              // the choice model's form and parameters, as written in the scenario
+  double affinity_weight = 1.0;     // weight of the affinity (interests . features) in the user's score
 
   bool interests_observed() const { return interests != Observability::kHidden; }
 };

@@ -18,15 +18,15 @@ struct FamilySchemas {
   FamilySchemas() {
     parameter.String("path", "", {}, "dotted path of a numeric parameter, e.g. env.dynamics.interest.drift_std")
         .Required("path")
-        .String("distribution", "uniform", {"uniform", "log_uniform", "int_uniform", "choice"},
-                "how values are drawn")
+        .String("distribution", "uniform", {"uniform", "log_uniform", "int_uniform", "choice"}, "how values are drawn")
         .Number("low", 0.0, -1e300, 1e300, "uniform/log_uniform/int_uniform: lower end")
         .Number("high", 1.0, -1e300, 1e300, "uniform/log_uniform/int_uniform: upper end")
         .NumberArray("values", json::array(), -1e300, 1e300, "choice: the values");
     splits.Integer("train", 256, 0, kMaxCount, "training variants")
         .Integer("validation", 32, 0, kMaxCount, "validation variants (model selection only)")
         .Integer("test", 64, 0, kMaxCount, "in-distribution test variants");
-    ood.String("name", "", {}, "split name").Required("name")
+    ood.String("name", "", {}, "split name")
+        .Required("name")
         .Integer("count", 64, 1, kMaxCount, "variants in this split")
         .ObjectArray("parameters", &parameter, "distributions replacing (or adding to) the family's");
     family.Integer("seed", 0, 0, kMaxSteps, "seed of variant sampling (independent of the run seed)")
@@ -73,12 +73,14 @@ std::vector<std::pair<std::string, double>> Extremes(const json& p) {
 
 void SetValue(json& doc, const std::string& dotted, double v) {
   json& slot = doc[json::json_pointer(DottedToPointer(dotted))];
-  if (slot.is_number_integer()) slot = static_cast<int64_t>(std::llround(v));
-  else slot = v;
+  if (slot.is_number_integer())
+    slot = static_cast<int64_t>(std::llround(v));
+  else
+    slot = v;
 }
 
-void CheckParameters(const json& params, const std::string& ptr, const json& resolved,
-                     const std::string& file, const Schema& root, std::vector<Problem>& problems) {
+void CheckParameters(const json& params, const std::string& ptr, const json& resolved, const std::string& file,
+                     const Schema& root, std::vector<Problem>& problems) {
   int i = 0;
   for (const json& p : params) {
     const std::string here = ptr + "/" + std::to_string(i++);
@@ -106,8 +108,8 @@ void CheckParameters(const json& params, const std::string& ptr, const json& res
       continue;
     }
     if (resolved[jp].is_number_integer() && dist != "int_uniform" && dist != "choice") {
-      problems.push_back({file, here + "/distribution",
-                          "\"" + path + "\" is an integer parameter: use int_uniform or choice"});
+      problems.push_back(
+          {file, here + "/distribution", "\"" + path + "\" is an integer parameter: use int_uniform or choice"});
       continue;
     }
     for (const auto& [key, v] : Extremes(p)) {
@@ -120,7 +122,8 @@ void CheckParameters(const json& params, const std::string& ptr, const json& res
         std::string why;
         for (const Problem& q : e.problems()) why += (why.empty() ? "" : "; ") + q.path + ": " + q.message;
         const json shown = resolved[jp].is_number_integer() ? json(std::llround(v)) : json(v);
-        problems.push_back({file, here + "/" + key, "value " + shown.dump() + " for " + path + " is invalid (" + why + ")"});
+        problems.push_back(
+            {file, here + "/" + key, "value " + shown.dump() + " for " + path + " is invalid (" + why + ")"});
       }
     }
   }
@@ -148,8 +151,7 @@ void CheckFamily(const json& resolved, const std::string& file, const Schema& ro
   if (!problems.empty()) throw InputError(std::move(problems));
 }
 
-VariantFamily::VariantFamily(const Scenario& base, const ComponentRegistry& agents)
-    : base_(base), agents_(&agents) {
+VariantFamily::VariantFamily(const Scenario& base, const ComponentRegistry& agents) : base_(base), agents_(&agents) {
   const json& f = base_.resolved["family"];
   const uint64_t family_seed = f["seed"].get<uint64_t>();
   struct SplitDef {
@@ -221,12 +223,13 @@ const Variant& VariantFamily::Sample(const std::string& split, int64_t index) co
   auto it = variants_.find(split);
   if (it == variants_.end()) {
     const std::string hint = Suggest(split, split_names_);
-    throw InputError("--variant", "", "unknown split \"" + split + "\"" +
-                                          (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+    throw InputError("--variant", "",
+                     "unknown split \"" + split + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
   }
   if (index < 0 || index >= static_cast<int64_t>(it->second.size()))
-    throw InputError("--variant", "", "index " + std::to_string(index) + " is outside split \"" + split +
-                                          "\" of size " + std::to_string(it->second.size()));
+    throw InputError("--variant", "",
+                     "index " + std::to_string(index) + " is outside split \"" + split + "\" of size " +
+                         std::to_string(it->second.size()));
   return it->second[size_t(index)];
 }
 

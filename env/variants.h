@@ -19,7 +19,7 @@ namespace cohort {
 struct Variant {
   std::string split;
   int64_t index = 0;
-  uint64_t id = 0;  // unique over the family; seeds this variant's streams
+  uint64_t id = 0;                                     // unique over the family; seeds this variant's streams
   std::vector<std::pair<std::string, double>> values;  // dotted path -> value
 };
 

@@ -41,18 +41,18 @@
 #include <string>
 #include <vector>
 
-#include "env/model.h"
 #include "core/thread_pool.h"
+#include "env/model.h"
 #include "env/spec.h"
 
 namespace cohort {
 
 enum class EndReason : uint8_t {
   kNone = 0,
-  kBudget = 1,       // time budget spent
-  kLeft = 2,         // left mid-session (dissatisfaction/patience)
-  kSessionCap = 3,   // max_session_steps reached
-  kEpisodeCap = 4,   // max_episode_steps or max_sessions reached (truncation)
+  kBudget = 1,      // time budget spent
+  kLeft = 2,        // left mid-session (dissatisfaction/patience)
+  kSessionCap = 3,  // max_session_steps reached
+  kEpisodeCap = 4,  // max_episode_steps or max_sessions reached (truncation)
 };
 
 class GroundTruth;
@@ -86,8 +86,8 @@ struct StepBatch {
   std::vector<int64_t> episode_step;
   std::vector<float> reward;
   std::vector<uint8_t> terminated, truncated, session_ended;
-  std::vector<uint8_t> end_reason;  // EndReason of the session that ended
-  std::vector<float> gap;           // time away before this session (0 if none)
+  std::vector<uint8_t> end_reason;      // EndReason of the session that ended
+  std::vector<float> gap;               // time away before this session (0 if none)
   std::vector<int32_t> click_position;  // -1: no click
 
   // Per row x slate position: response to the slate just applied.
@@ -95,14 +95,14 @@ struct StepBatch {
   std::vector<float> watch_time;
 
   // Observation for the next action.
-  std::vector<float> interests;        // rows x dim (zeros when hidden)
-  std::vector<float> final_interests;  // rows x dim: last observation of an ended episode
-  std::vector<float> budget;           // rows (NaN unless observation.budget)
-  std::vector<int32_t> history_topics; // rows x history, most recent first, -1 pad
-  std::vector<int64_t> item_id;        // rows x K (-1 for resampled items)
-  std::vector<int32_t> topic;          // rows x K
-  std::vector<float> length;           // rows x K
-  std::vector<float> features;         // rows x K x dim (embedding catalogs only)
+  std::vector<float> interests;         // rows x dim (zeros when hidden)
+  std::vector<float> final_interests;   // rows x dim: last observation of an ended episode
+  std::vector<float> budget;            // rows (NaN unless observation.budget)
+  std::vector<int32_t> history_topics;  // rows x history, most recent first, -1 pad
+  std::vector<int64_t> item_id;         // rows x K (-1 for resampled items)
+  std::vector<int32_t> topic;           // rows x K
+  std::vector<float> length;            // rows x K
+  std::vector<float> features;          // rows x K x dim (embedding catalogs only)
 
   const float* Interests(int r) const { return &interests[size_t(r) * dim]; }
   // Dense feature vector of candidate c of row r (one-hot built on the fly).
@@ -114,8 +114,14 @@ struct StepBatch {
   // value the constructor fills in (-1 for "none" ids and positions, NaN
   // for an unobserved budget), `step_output` true for the response to the
   // last slate, which Reset() clears. env_id is filled with the row index.
-  template <class F> void ForEachField(F&& f) { VisitFields(*this, f); }
-  template <class F> void ForEachField(F&& f) const { VisitFields(*this, f); }
+  template <class F>
+  void ForEachField(F&& f) {
+    VisitFields(*this, f);
+  }
+  template <class F>
+  void ForEachField(F&& f) const {
+    VisitFields(*this, f);
+  }
 
  private:
   template <class Self, class F>
@@ -226,9 +232,7 @@ class VecEnv {
   double Budget(int r) const { return budget_[size_t(r)]; }
   double UserTime(int r) const { return time_[size_t(r)]; }
   int Segment(int r) const { return segment_[size_t(r)]; }
-  const float* Boredom(int r) const {
-    return boredom_.empty() ? nullptr : &boredom_[size_t(r) * num_topics_];
-  }
+  const float* Boredom(int r) const { return boredom_.empty() ? nullptr : &boredom_[size_t(r) * num_topics_]; }
 
  private:
   struct ShownSlate;  // one row's slate as the user sees it (env/dynamics.cc)
@@ -312,8 +316,7 @@ class VecEnv {
   std::vector<float> interests_;  // B x dim
   std::vector<float> boredom_;    // B x topics (only when boredom is enabled)
   std::vector<double> satisfaction_, budget_, time_;
-  std::vector<double> budget0_, patience_, click_propensity_, boredom_sensitivity_,
-      return_propensity_;
+  std::vector<double> budget0_, patience_, click_propensity_, boredom_sensitivity_, return_propensity_;
   std::vector<int32_t> history_ring_;
   std::vector<int32_t> history_head_;
   std::vector<Rng> rng_candidates_, rng_response_, rng_observation_;

@@ -23,8 +23,8 @@ inline double VecEnv::Score(int r, const ItemView& item, double* affinity) const
   *affinity = a;
   double score = s.affinity_weight * a + s.quality_weight * item.quality;
   if (!boredom_.empty())
-    score -= s.boredom_weight * boredom_sensitivity_[size_t(r)] *
-             boredom_[size_t(r) * num_topics_ + size_t(item.topic)];
+    score -=
+        s.boredom_weight * boredom_sensitivity_[size_t(r)] * boredom_[size_t(r) * num_topics_ + size_t(item.topic)];
   return score;
 }
 

@@ -47,9 +47,12 @@ std::vector<double> OpenAiEs::Shape(const std::vector<double>& plus, const std::
   std::vector<double> d(P, 0.0);
   for (size_t p = 0; p < P; ++p) {
     const bool fp = std::isfinite(plus[p]), fm = std::isfinite(minus[p]);
-    if (fp && fm) d[p] = plus[p] - minus[p];
-    else if (fp) d[p] = largest;  // minus diverged: plus wins
-    else if (fm) d[p] = -largest;
+    if (fp && fm)
+      d[p] = plus[p] - minus[p];
+    else if (fp)
+      d[p] = largest;  // minus diverged: plus wins
+    else if (fm)
+      d[p] = -largest;
   }
   if (config_.shaping == "sign") {
     for (double& x : d) x = x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0;

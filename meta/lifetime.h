@@ -30,10 +30,10 @@
 namespace cohort {
 
 struct LifetimeSpec {
-  int64_t steps = 100;   // T: batched training steps (one Update call each)
-  int num_envs = 32;     // B: training user slots
-  int eval_users = 64;   // held-out users per evaluation
-  int evals = 4;         // E: evaluation points
+  int64_t steps = 100;                // T: batched training steps (one Update call each)
+  int num_envs = 32;                  // B: training user slots
+  int eval_users = 64;                // held-out users per evaluation
+  int evals = 4;                      // E: evaluation points
   std::string fitness = "eval_area";  // "eval_area" (the curve's mean) or "train_score"
 };
 

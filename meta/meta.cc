@@ -184,8 +184,9 @@ void ResolveRule(MetaSpec& spec, const std::string& path) {
   const std::string agent_type = spec.agent["type"].get<std::string>();
   const ComponentInfo* agent = AgentRegistry().Find(agent_type);
   if (agent == nullptr || LearnableSlot(*agent, *spec.learnable) == nullptr)
-    throw InputError(path, "/agent/type", "agent \"" + agent_type + "\" has no \"" + spec.learnable->slot +
-                                              "\" that takes the learnable rule \"" + spec.learnable->type + "\"");
+    throw InputError(path, "/agent/type",
+                     "agent \"" + agent_type + "\" has no \"" + spec.learnable->slot +
+                         "\" that takes the learnable rule \"" + spec.learnable->type + "\"");
   if (!spec.rule["file"].get<std::string>().empty() || !spec.rule["theta"].empty())
     throw InputError(path, "/rule", "meta-training provides theta itself: remove \"file\"/\"theta\"");
 }
@@ -248,10 +249,13 @@ std::vector<MetaEvalRow> MetaEvaluate(const MetaSpec& spec, const std::vector<fl
   std::vector<MetaEvalRow> rows;
   for (int v = 0; v < n_variants; ++v)
     for (int s = 0; s < seeds; ++s) rows.push_back({v, uint64_t(1000003) * uint64_t(s + 1), {}});
-  const std::vector<LifetimeResult> results = RunAll(int(rows.size()), Threads(threads), [&](int i) {
-    const Scenario scenario = family.Instantiate(family.Sample(split, rows[size_t(i)].variant_index));
-    return RunLifetime(scenario, agent, rows[size_t(i)].seed, spec.lifetime);
-  }, distribution);
+  const std::vector<LifetimeResult> results = RunAll(
+      int(rows.size()), Threads(threads),
+      [&](int i) {
+        const Scenario scenario = family.Instantiate(family.Sample(split, rows[size_t(i)].variant_index));
+        return RunLifetime(scenario, agent, rows[size_t(i)].seed, spec.lifetime);
+      },
+      distribution);
   for (size_t i = 0; i < rows.size(); ++i) rows[i].result = results[i];
   return rows;
 }
@@ -306,7 +310,7 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     for (const std::string& l : lines) all += l + "\n";
     WriteFileAtomic((dir / "progress.jsonl").string(), all);
     WriteRuleFile((dir / "rule.json").string(), *spec.learnable, es.mean(),
-                     {{"meta_file", spec.file}, {"generation", es.generation()}, {"agent", spec.agent}});
+                  {{"meta_file", spec.file}, {"generation", es.generation()}, {"agent", spec.agent}});
     WriteFileAtomic(checkpoint.string(), w.data());
   };
 
@@ -342,13 +346,16 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     const int P = es.pairs();
     std::vector<Task> tasks;
     for (int p = 0; p < P; ++p) tasks.push_back(DrawTask(spec, train_size, g, p));
-    const std::vector<LifetimeResult> results = RunAll(2 * P, threads, [&](int i) {
-      const Task& t = tasks[size_t(i / 2)];
-      LifetimeSpec life = spec.lifetime;
-      life.steps = t.steps;
-      const Scenario scenario = family.Instantiate(family.Sample("train", t.variant_index));
-      return RunLifetime(scenario, AgentWithRule(spec, es.Candidate(i / 2, i % 2 == 0 ? 1 : -1)), t.seed, life);
-    }, o.distribution);
+    const std::vector<LifetimeResult> results = RunAll(
+        2 * P, threads,
+        [&](int i) {
+          const Task& t = tasks[size_t(i / 2)];
+          LifetimeSpec life = spec.lifetime;
+          life.steps = t.steps;
+          const Scenario scenario = family.Instantiate(family.Sample("train", t.variant_index));
+          return RunLifetime(scenario, AgentWithRule(spec, es.Candidate(i / 2, i % 2 == 0 ? 1 : -1)), t.seed, life);
+        },
+        o.distribution);
     std::vector<double> plus, minus, all;
     int diverged = 0;
     int64_t user_steps = 0;
@@ -393,11 +400,11 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
         best_validation = v;
         if (writer)
           WriteRuleFile((dir / "best_rule.json").string(), *spec.learnable, es.mean(),
-                         {{"meta_file", spec.file},
-                          {"generation", es.generation()},
-                          {"validation_area", v},
-                          {"baseline_validation_area", baseline_validation},
-                          {"agent", spec.agent}});
+                        {{"meta_file", spec.file},
+                         {"generation", es.generation()},
+                         {"validation_area", v},
+                         {"baseline_validation_area", baseline_validation},
+                         {"agent", spec.agent}});
       }
     }
     save();

@@ -44,9 +44,9 @@ namespace cohort {
 struct MetaSpec {
   std::string file;  // the meta file
   json resolved;
-  Scenario base;     // the scenario with its family
-  json agent;        // resolved agent config (its slot for the rule is replaced by the rule)
-  json rule;         // resolved rule config without theta
+  Scenario base;                             // the scenario with its family
+  json agent;                                // resolved agent config (its slot for the rule is replaced by the rule)
+  json rule;                                 // resolved rule config without theta
   const LearnableRule* learnable = nullptr;  // the rule's type
   LifetimeSpec lifetime;
   int64_t steps_min = 0, steps_max = 0;
@@ -84,7 +84,7 @@ struct MetaTrainOptions {
   std::string out_dir;
   const std::atomic<bool>* stop = nullptr;  // checkpoint and return when set
   std::function<void(const MetaProgress&)> progress;
-  int64_t stop_at_generation = -1;  // tests: behave as if interrupted there
+  int64_t stop_at_generation = -1;             // tests: behave as if interrupted there
   const Distribution* distribution = nullptr;  // null: this process runs every lifetime
 };
 

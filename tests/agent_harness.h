@@ -96,8 +96,8 @@ inline int InspectAllRows(const Agent& agent, const StepBatch& obs) {
 // each Act every active row's CandidateScores must be named `name`, and the
 // slate must be their top-k (TopKMismatch, `tol`). Returns the first problem
 // or ""; *distinct counts the rows whose scores were not all equal.
-inline std::string ActsByTopScores(Agent& agent, VecEnv& env, const StepBatch*& obs, int steps,
-                                   const std::string& name, double tol, int* distinct) {
+inline std::string ActsByTopScores(Agent& agent, VecEnv& env, const StepBatch*& obs, int steps, const std::string& name,
+                                   double tol, int* distinct) {
   SlateBatch s;
   s.Resize(obs->rows, obs->slate_size);
   std::vector<std::vector<double>> scores(size_t(obs->rows), std::vector<double>(size_t(obs->num_candidates)));
@@ -350,9 +350,9 @@ inline std::string SaveLoadProblem(const ContractRun& run) {
 // training bit-identical; where named, the frozen policy acts by its top-k.
 inline std::string InspectionProblem(const ContractRun& run) {
   Trace trace;
-  const std::string d = InspectionChangesTraining([&] { return run.Env(ContractRun::kTrainSeed); },
-                                                  [&](VecEnv& env) { return run.NewAgent(env); }, ContractRun::kSteps,
-                                                  &trace);
+  const std::string d =
+      InspectionChangesTraining([&] { return run.Env(ContractRun::kTrainSeed); },
+                                [&](VecEnv& env) { return run.NewAgent(env); }, ContractRun::kSteps, &trace);
   if (!d.empty() || run.c.frozen_score.empty()) return d;
   auto env = run.Env(ContractRun::kTrainSeed);
   auto eval_env = run.EvalEnv();
@@ -425,7 +425,7 @@ inline void CheckAgentContract(const TestRegistrar& registrar, const ContractCas
 // The whole Agent contract for one configuration, as one test case:
 //   COHORT_AGENT_CONFORMANCE("dqn", Registrar(), {SmallConfig(), "Q-value", 1e-5, true});
 // `maker` is a TestRegistrar or an AgentMaker; the braces are a ContractCase.
-#define COHORT_AGENT_CONFORMANCE(name, maker, ...)                                      \
-  DOCTEST_TEST_CASE("Agent contract: " name) {                                          \
+#define COHORT_AGENT_CONFORMANCE(name, maker, ...)                                             \
+  DOCTEST_TEST_CASE("Agent contract: " name) {                                                 \
     ::cohort::testing::CheckAgentContract(maker, ::cohort::testing::ContractCase __VA_ARGS__); \
   }

@@ -181,14 +181,16 @@ TEST_CASE("bandit ucb1 agent tries unseen arms first") {
     // holds its unseen topics first (up to the slate size).
     for (int r = 0; r < B; ++r) {
       int unseen_offered = 0;  // candidates of a topic never shown (several may share one)
-      for (int c = 0; c < b->num_candidates; ++c) unseen_offered += !seen[size_t(b->topic[size_t(r) * b->num_candidates + c])];
+      for (int c = 0; c < b->num_candidates; ++c)
+        unseen_offered += !seen[size_t(b->topic[size_t(r) * b->num_candidates + c])];
       int unseen_shown = 0;
       for (int j = 0; j < b->slate_size; ++j)
         unseen_shown += !seen[size_t(b->topic[size_t(r) * b->num_candidates + size_t(s.Row(r)[j])])];
       CHECK(unseen_shown == std::min(unseen_offered, b->slate_size));
     }
     for (int r = 0; r < B; ++r)
-      for (int j = 0; j < b->slate_size; ++j) seen[size_t(b->topic[size_t(r) * b->num_candidates + size_t(s.Row(r)[j])])] = 1;
+      for (int j = 0; j < b->slate_size; ++j)
+        seen[size_t(b->topic[size_t(r) * b->num_candidates + size_t(s.Row(r)[j])])] = 1;
     b = &env.Step(s);
     agent->Observe(*b);
     agent->Update();
@@ -210,8 +212,11 @@ TEST_CASE("bandit sherman-morrison inverse equals the direct inverse") {
   SUBCASE("4-d, several updates") {
     const int d = 4;
     const double lambda = 0.5;
-    const std::vector<std::vector<double>> xs = {
-        {1.0, 0.0, 2.0, -1.0}, {0.5, -1.5, 0.0, 1.0}, {2.0, 1.0, 1.0, 0.0}, {-1.0, 0.3, 0.7, 2.0}, {0.0, 0.0, 1.0, 1.0}};
+    const std::vector<std::vector<double>> xs = {{1.0, 0.0, 2.0, -1.0},
+                                                 {0.5, -1.5, 0.0, 1.0},
+                                                 {2.0, 1.0, 1.0, 0.0},
+                                                 {-1.0, 0.3, 0.7, 2.0},
+                                                 {0.0, 0.0, 1.0, 1.0}};
     bandits::RidgeStats st(d, lambda, 0);
     std::vector<double> a(size_t(d) * d, 0.0);
     for (int i = 0; i < d; ++i) a[size_t(i) * d + i] = lambda;
@@ -269,9 +274,8 @@ struct TinyBatch {
 std::vector<double> TinyFeatures(double u, double x) { return {u, x, u * x, 0.0, 1.0, 0.0, 1.0}; }
 
 TEST_CASE("bandit linucb picks the arm a hand computation predicts") {
-  const Scenario sc = LinearBanditScenario(
-      {"env.catalog.embedding_dim=1", "env.users.segments.0.center=[]", "env.candidates=3", "env.slate_size=1",
-       "env.catalog.length_mean=4"});
+  const Scenario sc = LinearBanditScenario({"env.catalog.embedding_dim=1", "env.users.segments.0.center=[]",
+                                            "env.candidates=3", "env.slate_size=1", "env.catalog.length_mean=4"});
   const double alpha = 1.0, lambda = 1.0, u = 0.5;
   const std::vector<float> x = {0.2f, -0.9f, 0.6f};
   AgentContext ctx{MakeEnvSpec(sc.env), std::nullopt, 7, 0, 1, 0};
@@ -453,7 +457,8 @@ TEST_CASE("bandit learning: linear bandits have sublinear regret below epsilon-g
   const size_t h = size_t(steps / 2), n = size_t(steps);
   auto report = [&](const char* name, const Trace& t) {
     MESSAGE(std::string(name) << ": cumulative regret " << Sum(t.regret, 0, n) << " (first half " << Sum(t.regret, 0, h)
-                 << ", second half " << Sum(t.regret, h, n) << ", last 10% " << Sum(t.regret, n - n / 10, n) << ")");
+                              << ", second half " << Sum(t.regret, h, n) << ", last 10% "
+                              << Sum(t.regret, n - n / 10, n) << ")");
   };
   report("random ranking", random_eps);
   report("epsilon_greedy(0.1)", eps);
@@ -493,7 +498,8 @@ TEST_CASE("bandit exploration: meta_schedule at theta = 0 and at InitialTheta eq
     const Trace fixed = Train(sc, WithExploration(config, {{"type", "fixed"}}), seed, B, steps);
     const Trace plain = Train(sc, config, seed, B, steps);  // "fixed" is the default
     const Trace zeros = Train(sc, WithExploration(config, {{"type", "meta_schedule"}}), seed, B, steps);
-    const Trace init = Train(sc, WithExploration(config, {{"type", "meta_schedule"}, {"theta", initial}}), seed, B, steps);
+    const Trace init =
+        Train(sc, WithExploration(config, {{"type", "meta_schedule"}, {"theta", initial}}), seed, B, steps);
     CHECK(plain.slates == fixed.slates);
     CHECK(plain.checkpoint == fixed.checkpoint);
     CHECK(zeros.slates == fixed.slates);
@@ -501,9 +507,11 @@ TEST_CASE("bandit exploration: meta_schedule at theta = 0 and at InitialTheta eq
     CHECK(init.slates == fixed.slates);
     CHECK(init.checkpoint == fixed.checkpoint);
     // A nonzero schedule does change what the agent does (the slot is live).
-    const Trace more = Train(
-        sc, WithExploration(config, {{"type", "meta_schedule"}, {"theta", ExplorationTheta({1.5f, 0, 0, 0}, 0, {0, 0, 0, 0, 0, 0, 0})}}),
-        seed, B, steps);
+    const Trace more =
+        Train(sc,
+              WithExploration(config, {{"type", "meta_schedule"},
+                                       {"theta", ExplorationTheta({1.5f, 0, 0, 0}, 0, {0, 0, 0, 0, 0, 0, 0})}}),
+              seed, B, steps);
     CHECK(more.slates != fixed.slates);
   }
 }
@@ -511,17 +519,19 @@ TEST_CASE("bandit exploration: meta_schedule at theta = 0 and at InitialTheta eq
 TEST_CASE("bandit exploration schedule by hand at a few t/T") {
   // theta . [1, p, p^2, log(T)/10] with theta = [0.5, -1, 2, 0.3], T = 100:
   // log(100)/10 = 0.46052, so z(p) = 0.63816 - p + 2 p^2.
-  const json config = {{"type", "meta_schedule"}, {"file", ""},
+  const json config = {{"type", "meta_schedule"},
+                       {"file", ""},
                        {"theta", ExplorationTheta({0.5f, -1.0f, 2.0f, 0.3f}, 0, {0, 0, 0, 0, 0, 0, 0})}};
   const bandits::Exploration e(config, "exploration");
-  CHECK(e.Scale(0, 100) == doctest::Approx(1.8929853).epsilon(1e-6));   // exp(0.63816)
-  CHECK(e.Scale(25, 100) == doctest::Approx(1.6705537).epsilon(1e-6));  // exp(0.51316)
-  CHECK(e.Scale(100, 100) == doctest::Approx(5.1456675).epsilon(1e-6)); // exp(1.63816)
-  CHECK(e.Scale(500, 100) == e.Scale(100, 100));                        // p is capped at 1
-  CHECK(e.Scale(7, 0) == doctest::Approx(std::exp(0.5)).epsilon(1e-6)); // T unknown: p = 0, log T = 0
+  CHECK(e.Scale(0, 100) == doctest::Approx(1.8929853).epsilon(1e-6));    // exp(0.63816)
+  CHECK(e.Scale(25, 100) == doctest::Approx(1.6705537).epsilon(1e-6));   // exp(0.51316)
+  CHECK(e.Scale(100, 100) == doctest::Approx(5.1456675).epsilon(1e-6));  // exp(1.63816)
+  CHECK(e.Scale(500, 100) == e.Scale(100, 100));                         // p is capped at 1
+  CHECK(e.Scale(7, 0) == doctest::Approx(std::exp(0.5)).epsilon(1e-6));  // T unknown: p = 0, log T = 0
   CHECK(e.PrecisionScale() == 1.0);
   // The log-scale is clipped at +-5.
-  const bandits::Exploration big({{"type", "meta_schedule"}, {"file", ""},
+  const bandits::Exploration big({{"type", "meta_schedule"},
+                                  {"file", ""},
                                   {"theta", ExplorationTheta({40.0f, 0, 0, 0}, -40.0f, {0, 0, 0, 0, 0, 0, 0})}},
                                  "exploration");
   CHECK(big.Scale(3, 10) == doctest::Approx(std::exp(5.0)));
@@ -550,10 +560,11 @@ TEST_CASE("bandit exploration prior enters the ridge posterior mean") {
   }
   SUBCASE("block layout and precision") {
     // d = 2: [u u | x x | ux ux | match | length | budget | bias].
-    const bandits::Exploration e({{"type", "meta_schedule"}, {"file", ""},
-                                  {"theta", ExplorationTheta({0, 0, 0, 0}, float(std::log(2.0)),
-                                                             {1, 2, 3, 4, 5, 6, 7})}},
-                                 "exploration");
+    const bandits::Exploration e(
+        {{"type", "meta_schedule"},
+         {"file", ""},
+         {"theta", ExplorationTheta({0, 0, 0, 0}, float(std::log(2.0)), {1, 2, 3, 4, 5, 6, 7})}},
+        "exploration");
     CHECK(e.PriorMean(2) == std::vector<double>{1, 1, 2, 2, 3, 3, 4, 5, 6, 7});
     CHECK(e.PrecisionScale() == doctest::Approx(2.0));
   }
@@ -561,9 +572,8 @@ TEST_CASE("bandit exploration prior enters the ridge posterior mean") {
     // f_c = [u, x_c, u x_c, 0, 1, 0, 1] with u = 0.5, x = (0.2, -0.9, 0.6):
     // a prior weight +1 on the u*x block scores u x_c (candidate 2 best),
     // -1 scores -u x_c (candidate 1 best); greedy evaluation, no data.
-    const Scenario sc = LinearBanditScenario(
-        {"env.catalog.embedding_dim=1", "env.users.segments.0.center=[]", "env.candidates=3", "env.slate_size=1",
-         "env.catalog.length_mean=4"});
+    const Scenario sc = LinearBanditScenario({"env.catalog.embedding_dim=1", "env.users.segments.0.center=[]",
+                                              "env.candidates=3", "env.slate_size=1", "env.catalog.length_mean=4"});
     TinyBatch tb(0.5, {0.2f, -0.9f, 0.6f});
     SlateBatch s;
     s.Resize(1, 1);
@@ -572,8 +582,8 @@ TEST_CASE("bandit exploration prior enters the ridge posterior mean") {
         INFO(type << " weight " << w);
         AgentContext ctx{MakeEnvSpec(sc.env), std::nullopt, 7, 0, 1, 10};
         const json theta = ExplorationTheta({0, 0, 0, 0}, 0, {0, 0, w, 0, 0, 0, 0});
-        auto agent = Bandits().Make(
-            json{{"type", type}, {"exploration", {{"type", "meta_schedule"}, {"theta", theta}}}}, ctx);
+        auto agent =
+            Bandits().Make(json{{"type", type}, {"exploration", {{"type", "meta_schedule"}, {"theta", theta}}}}, ctx);
         agent->SetTraining(false);
         agent->Act(tb.b, s);
         CHECK(s.Row(0)[0] == (w > 0 ? 2 : 1));
@@ -591,7 +601,8 @@ TEST_CASE("bandit exploration rule file round trip") {
   const fs::path dir = fs::temp_directory_path() / ("cohort_test_bandit_rule_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "rule.json").string();
-  const std::vector<float> theta = ExplorationTheta({0.25f, -0.5f, 0.125f, 1.0f}, 0.3f, {0, 0.1f, 0.7f, 0, 0, 0, -0.2f});
+  const std::vector<float> theta =
+      ExplorationTheta({0.25f, -0.5f, 0.125f, 1.0f}, 0.3f, {0, 0.1f, 0.7f, 0, 0, 0, -0.2f});
   WriteRuleFile(path, rule, theta, {{"note", "test"}});
   CHECK(ReadRuleFile(path, rule) == theta);
   // The agent reads the file exactly as the inline theta.
@@ -630,7 +641,8 @@ TEST_CASE("bandit exploration theta of the wrong size is an InputError naming th
   }
   // Both a file and an inline theta: refused too.
   CHECK_THROWS_AS(Bandits().Make(json{{"type", "linucb"},
-                                      {"exploration", {{"type", "meta_schedule"}, {"file", "x.json"}, {"theta", json::array({0.1})}}}},
+                                      {"exploration",
+                                       {{"type", "meta_schedule"}, {"file", "x.json"}, {"theta", json::array({0.1})}}}},
                                  ctx),
                   InputError);
 }

@@ -108,9 +108,14 @@ TEST_CASE("baselines: each ranker's slate is the top-k of its CandidateScores") 
 // hidden-quality member, and the context has no EnvParams or VecEnv, only the
 // spec and the optional privileged handle.
 template <typename T>
-concept HasQuality = requires(const T& t) { t.quality; };
+concept HasQuality = requires(const T& t) {
+  t.quality;
+};
 template <typename T>
-concept HasParamsOrEnv = requires(const T& t) { t.params; } || requires(const T& t) { t.env; };
+concept HasParamsOrEnv = requires(const T& t) {
+  t.params;
+}
+|| requires(const T& t) { t.env; };
 static_assert(!HasQuality<StepBatch>, "hidden item quality must not be part of the agent's observation");
 static_assert(HasQuality<ItemView>, "the detection above must be able to see a quality member");
 static_assert(!HasParamsOrEnv<AgentContext>, "agents get the EnvSpec, not the environment's parameters or state");
@@ -167,7 +172,8 @@ TEST_CASE("privilege: greedy by quality reads the hidden quality through the han
   const Scenario sc = Load("recsim_interest_evolution.json");
   VecEnv env(sc.env, 6, 0, VecEnv::Options{4, 1, -1});
   const StepBatch& b = env.Reset();
-  auto agent = Make(json{{"type", "greedy"}, {"score", "quality"}}, AgentContext{env.spec(), GroundTruth(env), 6, 0, 4, 0});
+  auto agent =
+      Make(json{{"type", "greedy"}, {"score", "quality"}}, AgentContext{env.spec(), GroundTruth(env), 6, 0, 4, 0});
   std::vector<double> scores(size_t(b.num_candidates));
   int distinct = 0;
   for (int r = 0; r < 4; ++r) {

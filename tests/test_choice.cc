@@ -14,8 +14,8 @@
 #include "agents/registry.h"
 #include "core/rng.h"
 #include "env/scenario.h"
-#include "goodness_of_fit.h"
 #include "env/vec_env.h"
+#include "goodness_of_fit.h"
 
 namespace cohort {
 namespace {
@@ -24,19 +24,14 @@ constexpr int kTopics = 20;
 constexpr int kCandidates = 10;
 constexpr int kSlate = 3;
 
-Scenario MakeScenario(const json& env) {
-  return ParseScenario(json{{"env", env}}, "test", AgentRegistry());
-}
+Scenario MakeScenario(const json& env) { return ParseScenario(json{{"env", env}}, "test", AgentRegistry()); }
 
 // An env whose dynamics never change the user: no interest evolution, no
 // drift, no boredom, a budget that never runs out.
 json StaticEnv(const json& choice) {
-  return json{{"num_topics", kTopics},
-              {"candidates", kCandidates},
-              {"slate_size", kSlate},
-              {"users", {{"time_budget", {{"mean", 1e9}}}}},
-              {"choice", choice},
-              {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}}}};
+  return json{{"num_topics", kTopics}, {"candidates", kCandidates},
+              {"slate_size", kSlate},  {"users", {{"time_budget", {{"mean", 1e9}}}}},
+              {"choice", choice},      {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}}}};
 }
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -152,8 +147,8 @@ void CheckChoiceModel(const json& choice, const ChoiceFormula& formula, bool cas
         bins[size_t(o) * 10 + size_t(bin)].Add(o == outcome, p[o]);
       }
       const size_t s0 = size_t(r) * kSlate;
-      const double ll = env.model().choice().LogLikelihood(&row_scores[size_t(r) * kSlate], kSlate, 1.0,
-                                                           &batch->clicked[s0]);
+      const double ll =
+          env.model().choice().LogLikelihood(&row_scores[size_t(r) * kSlate], kSlate, 1.0, &batch->clicked[s0]);
       max_likelihood_error = std::max(max_likelihood_error, std::abs(ll - std::log(p[outcome])));
       ll_observed += ll;
       double mean = 0.0, square = 0.0;
@@ -170,7 +165,7 @@ void CheckChoiceModel(const json& choice, const ChoiceFormula& formula, bool cas
         const bool cl = batch->clicked[s0 + size_t(j)] != 0;
         if (cl != (j == click)) ++bad_flags;
         if (cascade) {
-          if (cl && !ex) ++bad_flags;             // a click needs examination
+          if (cl && !ex) ++bad_flags;                      // a click needs examination
           if (click >= 0 && j > click && ex) ++bad_flags;  // nothing past the click
           examined[size_t(j)].Add(ex, kCascadeAttention * std::pow(kCascadeDecay, j) * reach);
           reach -= p[j];
@@ -193,8 +188,8 @@ void CheckChoiceModel(const json& choice, const ChoiceFormula& formula, bool cas
   CHECK(pvalue > 1e-3);
   for (size_t b = 0; b < bins.size(); ++b) {
     if (bins[b].variance < 20) continue;  // too few samples for the normal approximation
-    INFO("outcome " << b / 10 << ", probability decile " << b % 10 << ": observed " << bins[b].observed
-                    << ", expected " << bins[b].expected);
+    INFO("outcome " << b / 10 << ", probability decile " << b % 10 << ": observed " << bins[b].observed << ", expected "
+                    << bins[b].expected);
     CHECK(std::abs(bins[b].Z()) < 4.0);
   }
   if (cascade) {
@@ -329,9 +324,9 @@ TEST_CASE("choice: pbm click, examination and click-count frequencies match exac
   CHECK(bad_flags == 0);
   CHECK(multi > samples / 20);  // several clicks per slate do happen
   for (int j = 0; j < kSlate; ++j) {
-    INFO("position " << j << ": clicked " << clicked[size_t(j)].observed << " (expected "
-                     << clicked[size_t(j)].expected << "), examined " << examined[size_t(j)].observed
-                     << " (expected " << examined[size_t(j)].expected << ")");
+    INFO("position " << j << ": clicked " << clicked[size_t(j)].observed << " (expected " << clicked[size_t(j)].expected
+                     << "), examined " << examined[size_t(j)].observed << " (expected " << examined[size_t(j)].expected
+                     << ")");
     CHECK(std::abs(clicked[size_t(j)].Z()) < 4.0);
     CHECK(std::abs(examined[size_t(j)].Z()) < 4.0);
   }
@@ -425,8 +420,8 @@ TEST_CASE("choice: pbm scenario expected reward matches realised reward") {
 // On the shipped RecSim scenario, P(click i) = (u[c_i]+1) / (sum_j (u[c_j]+1) + 2)
 // exactly, for evolving users and arbitrary slates.
 TEST_CASE("choice: recsim scenario proportional formula is exact") {
-  const Scenario s = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
-                                  {}, AgentRegistry());
+  const Scenario s =
+      LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", {}, AgentRegistry());
   REQUIRE(s.env.slate_size == 2);
   const int B = 256, K = s.env.num_candidates;
   VecEnv env(s.env, 5, 0, VecEnv::Options{B, 1, -1});
@@ -447,8 +442,8 @@ TEST_CASE("choice: recsim scenario proportional formula is exact") {
       const double total = a0 + a1 + 2.0;
       double p[2];
       const double none = env.ChoiceProbabilities(r, slate, p);
-      max_error = std::max({max_error, std::abs(p[0] - a0 / total), std::abs(p[1] - a1 / total),
-                            std::abs(none - 2.0 / total)});
+      max_error =
+          std::max({max_error, std::abs(p[0] - a0 / total), std::abs(p[1] - a1 / total), std::abs(none - 2.0 / total)});
     }
     batch = &env.Step(slates);
   }

@@ -64,11 +64,16 @@ json KitchenSinkDoc() {
           {"satisfaction", {{"affinity", 0.5}, {"no_click", -0.1}, {"gap_decay", 0.95}}},
           {"leave", {{"base", 0.02}, {"dissatisfaction", 0.1}}}}},
         {"retention",
-         {{"enabled", true}, {"max_sessions", 4}, {"return_base", 0.7}, {"return_satisfaction", 0.2}, {"gap_mean", 8.0}}},
+         {{"enabled", true},
+          {"max_sessions", 4},
+          {"return_base", 0.7},
+          {"return_satisfaction", 0.2},
+          {"gap_mean", 8.0}}},
         {"horizon", {{"max_session_steps", 60}}},
-        {"events", json::array({{{"at_step", 20}, {"type", "preference_shift"}, {"segment", 1}, {"topic", 2}, {"amount", 0.4}},
-                                {{"at_step", 50}, {"type", "quality_shift"}, {"topic", 3}, {"amount", -1.0}},
-                                {{"at_step", 80}, {"type", "new_items"}, {"topic", 4}, {"count", 50}}})}}}};
+        {"events",
+         json::array({{{"at_step", 20}, {"type", "preference_shift"}, {"segment", 1}, {"topic", 2}, {"amount", 0.4}},
+                      {{"at_step", 50}, {"type", "quality_shift"}, {"topic", 3}, {"amount", -1.0}},
+                      {{"at_step", 80}, {"type", "new_items"}, {"topic", 4}, {"count", 50}}})}}}};
 }
 
 template <typename T>
@@ -280,9 +285,9 @@ TEST_CASE("determinism: RunScenario output is thread-count invariant") {
   fs::remove_all(root);
   std::vector<RunOutput> outputs;
   for (int threads : {1, 2}) {
-    const Scenario s = LoadScenario(RecSimPath(),
-                                    {"run.episodes=200", "run.num_envs=64", "run.threads=" + std::to_string(threads)},
-                                    AgentRegistry());
+    const Scenario s =
+        LoadScenario(RecSimPath(), {"run.episodes=200", "run.num_envs=64", "run.threads=" + std::to_string(threads)},
+                     AgentRegistry());
     REQUIRE(s.run.threads == threads);
     outputs.push_back(RunScenario(s, (root / std::to_string(threads)).string(), nullptr));
   }

@@ -12,18 +12,16 @@
 
 #include "agents/registry.h"
 #include "core/rng.h"
+#include "core/stats.h"
 #include "env/ground_truth.h"
 #include "env/scenario.h"
-#include "core/stats.h"
-#include "goodness_of_fit.h"
 #include "env/vec_env.h"
+#include "goodness_of_fit.h"
 
 namespace cohort {
 namespace {
 
-Scenario MakeScenario(const json& env) {
-  return ParseScenario(json{{"env", env}}, "test", AgentRegistry());
-}
+Scenario MakeScenario(const json& env) { return ParseScenario(json{{"env", env}}, "test", AgentRegistry()); }
 
 // Uniformly random slates of distinct candidates for every row.
 void RandomSlates(Rng& rng, const StepBatch& b, SlateBatch& slates) {
@@ -74,8 +72,8 @@ double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 // changes, the episode terminates iff the budget is spent; candidates are
 // uniform over topics with quality ~ N(mean[topic], 0.1).
 TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step") {
-  const Scenario s = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
-                                  {}, AgentRegistry());
+  const Scenario s =
+      LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", {}, AgentRegistry());
   const int B = 256, K = s.env.num_candidates, k = s.env.slate_size, D = s.env.FeatureDim();
   REQUIRE(D == 20);
   REQUIRE(s.env.num_topics == 20);
@@ -84,7 +82,8 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
   for (int i = 0; i < 14; ++i) quality_means[size_t(i)] = -3.0 + 3.0 * i / 13.0;
   for (int i = 0; i < 6; ++i) quality_means[size_t(14 + i)] = 0.6 * i;
   REQUIRE(s.env.catalog.quality_means.size() == 20);
-  for (int i = 0; i < 20; ++i) CHECK(s.env.catalog.quality_means[size_t(i)] == doctest::Approx(quality_means[size_t(i)]).epsilon(1e-12));
+  for (int i = 0; i < 20; ++i)
+    CHECK(s.env.catalog.quality_means[size_t(i)] == doctest::Approx(quality_means[size_t(i)]).epsilon(1e-12));
   const double alpha = 0.9 / 3.4;
 
   VecEnv env(s.env, 3, 0, VecEnv::Options{B, 1, -1});
@@ -106,7 +105,8 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
           continue;
         }
         ++topic_counts[size_t(t)];
-        if (!(std::abs(GroundTruth(env).CandidateQuality(r, c) - quality_means[size_t(t)]) < 0.6)) ++bad_quality;  // 6 sigma
+        if (!(std::abs(GroundTruth(env).CandidateQuality(r, c) - quality_means[size_t(t)]) < 0.6))
+          ++bad_quality;  // 6 sigma
         if (b.length[i] != 4.0f) ++bad_length;
       }
   };
@@ -220,17 +220,22 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
 // after a click and x = -0.2 without. New users start with no boredom and the
 // initial satisfaction.
 TEST_CASE("dynamics: boredom and satisfaction updates") {
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 5},
-      {"candidates", 8},
-      {"slate_size", 3},
-      {"users", {{"time_budget", {{"mean", 60.0}}}, {"boredom_sensitivity", {{"mean", 1.5}}}}},
-      {"choice", {{"type", "mnl"}, {"temperature", 0.5}}},
-      {"score", {{"quality_weight", 0.5}}},
-      {"dynamics",
-       {{"boredom", {{"increment", 0.5}, {"decay", 0.9}}},
-        {"satisfaction",
-         {{"initial", 0.2}, {"decay", 0.8}, {"quality", 1.0}, {"affinity", 0.5}, {"boredom", 0.3}, {"no_click", -0.2}}}}}});
+  const Scenario s =
+      MakeScenario(json{{"num_topics", 5},
+                        {"candidates", 8},
+                        {"slate_size", 3},
+                        {"users", {{"time_budget", {{"mean", 60.0}}}, {"boredom_sensitivity", {{"mean", 1.5}}}}},
+                        {"choice", {{"type", "mnl"}, {"temperature", 0.5}}},
+                        {"score", {{"quality_weight", 0.5}}},
+                        {"dynamics",
+                         {{"boredom", {{"increment", 0.5}, {"decay", 0.9}}},
+                          {"satisfaction",
+                           {{"initial", 0.2},
+                            {"decay", 0.8},
+                            {"quality", 1.0},
+                            {"affinity", 0.5},
+                            {"boredom", 0.3},
+                            {"no_click", -0.2}}}}}});
   REQUIRE(s.env.BoredomEnabled());
   const int B = 256, K = 8, k = 3, T = 5;
   VecEnv env(s.env, 21, 0, VecEnv::Options{B, 1, -1});
@@ -256,7 +261,8 @@ TEST_CASE("dynamics: boredom and satisfaction updates") {
       for (int j = 0; j < k; ++j) {
         const size_t i = size_t(r) * K + size_t(slates.Row(r)[j]);
         const int topic = batch->topic[i];
-        scores[j] = env.TrueInterests(r)[topic] + 0.5 * GroundTruth(env).CandidateQuality(r, slates.Row(r)[j]) - 1.5 * env.Boredom(r)[topic];
+        scores[j] = env.TrueInterests(r)[topic] + 0.5 * GroundTruth(env).CandidateQuality(r, slates.Row(r)[j]) -
+                    1.5 * env.Boredom(r)[topic];
         total += std::exp(scores[j] / 0.5);
       }
       for (int j = 0; j < k; ++j) expected[j] = std::exp(scores[j] / 0.5) / total;
@@ -315,12 +321,11 @@ TEST_CASE("dynamics: boredom and satisfaction updates") {
 // walk step of std drift_std each step (clipped to [-1, 1]).
 TEST_CASE("dynamics: interest drift is a clipped Gaussian random walk") {
   const double drift = 0.05;
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 6},
-      {"candidates", 6},
-      {"slate_size", 2},
-      {"users", {{"time_budget", {{"mean", 1e9}}}}},
-      {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", drift}}}}}});
+  const Scenario s = MakeScenario(json{{"num_topics", 6},
+                                       {"candidates", 6},
+                                       {"slate_size", 2},
+                                       {"users", {{"time_budget", {{"mean", 1e9}}}}},
+                                       {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", drift}}}}}});
   const int B = 256, D = 6;
   VecEnv env(s.env, 8, 0, VecEnv::Options{B, 1, -1});
   const StepBatch* batch = &env.Reset();
@@ -341,8 +346,10 @@ TEST_CASE("dynamics: interest drift is a clipped Gaussian random walk") {
       bool changed = false;
       for (int d = 0; d < D; ++d) {
         if (!(un[d] >= -1.0f && un[d] <= 1.0f)) ++out_of_range;
-        if (un[d] != uo[d]) changed = true;
-        else if (std::abs(un[d]) != 1.0f) ++unchanged_inside;  // only a clipped value may stay put
+        if (un[d] != uo[d])
+          changed = true;
+        else if (std::abs(un[d]) != 1.0f)
+          ++unchanged_inside;  // only a clipped value may stay put
         if (std::abs(un[d]) == 1.0f) ++at_bound;
         if (std::abs(uo[d]) < 0.7) increments.push_back((double(un[d]) - uo[d]) / drift);
       }
@@ -368,12 +375,12 @@ TEST_CASE("dynamics: leaving gives geometric session lengths") {
   for (double patience : {1.0, 2.0}) {
     CAPTURE(patience);
     const double p = 0.2 / patience;
-    const Scenario s = MakeScenario(json{
-        {"num_topics", 5},
-        {"candidates", 5},
-        {"slate_size", 2},
-        {"users", {{"time_budget", {{"mean", 1e9}}}, {"patience", {{"mean", patience}}}}},
-        {"dynamics", {{"leave", {{"base", 0.2}}}}}});
+    const Scenario s =
+        MakeScenario(json{{"num_topics", 5},
+                          {"candidates", 5},
+                          {"slate_size", 2},
+                          {"users", {{"time_budget", {{"mean", 1e9}}}, {"patience", {{"mean", patience}}}}},
+                          {"dynamics", {{"leave", {{"base", 0.2}}}}}});
     const int B = 1024;
     const int64_t users = 20000;
     VecEnv env(s.env, 31, 0, VecEnv::Options{B, 1, users});
@@ -420,12 +427,9 @@ TEST_CASE("dynamics: leaving gives geometric session lengths") {
 json RetentionEnv(const json& retention, const json& satisfaction = json::object()) {
   json dynamics = {{"leave", {{"base", 0.3}}}};
   if (!satisfaction.empty()) dynamics["satisfaction"] = satisfaction;
-  return json{{"num_topics", 5},
-              {"candidates", 5},
-              {"slate_size", 2},
-              {"users", {{"time_budget", {{"mean", 1e9}}}}},
-              {"dynamics", dynamics},
-              {"retention", retention}};
+  return json{{"num_topics", 5},      {"candidates", 5},
+              {"slate_size", 2},      {"users", {{"time_budget", {{"mean", 1e9}}}}},
+              {"dynamics", dynamics}, {"retention", retention}};
 }
 
 // Runs B rows for `steps` steps and collects the gaps of returning users.
@@ -486,8 +490,8 @@ RetentionRun RunRetention(const Scenario& s, uint64_t seed, int steps) {
 // With return_base 1 and gap_satisfaction 0 every session end is followed by
 // a return after an Exponential(mean 5) gap.
 TEST_CASE("dynamics: retention gaps are exponential with mean gap_mean") {
-  const Scenario s = MakeScenario(RetentionEnv(
-      json{{"enabled", true}, {"max_sessions", 1000}, {"return_base", 1.0}, {"gap_mean", 5.0}, {"gap_satisfaction", 0.0}}));
+  const Scenario s = MakeScenario(RetentionEnv(json{
+      {"enabled", true}, {"max_sessions", 1000}, {"return_base", 1.0}, {"gap_mean", 5.0}, {"gap_satisfaction", 0.0}}));
   const RetentionRun run = RunRetention(s, 41, 60);
   CHECK(run.bad == 0);
   CHECK(run.returns == run.session_ends);
@@ -515,9 +519,12 @@ TEST_CASE("dynamics: retention return probability") {
 // gap mean = gap_mean * exp(-gap_satisfaction * s): with satisfaction pinned
 // at 1 (initial 1, EMA weight of the past 1) the gaps are Exponential(5 e^-0.5).
 TEST_CASE("dynamics: retention gap shrinks with satisfaction") {
-  const Scenario s = MakeScenario(RetentionEnv(
-      json{{"enabled", true}, {"max_sessions", 1000}, {"return_base", 1.0}, {"gap_mean", 5.0}, {"gap_satisfaction", 0.5}},
-      json{{"initial", 1.0}, {"decay", 1.0}}));
+  const Scenario s = MakeScenario(RetentionEnv(json{{"enabled", true},
+                                                    {"max_sessions", 1000},
+                                                    {"return_base", 1.0},
+                                                    {"gap_mean", 5.0},
+                                                    {"gap_satisfaction", 0.5}},
+                                               json{{"initial", 1.0}, {"decay", 1.0}}));
   const RetentionRun run = RunRetention(s, 43, 60);
   CHECK(run.bad == 0);
   for (double x : run.satisfaction_seen) REQUIRE(x == 1.0);
@@ -536,9 +543,9 @@ TEST_CASE("dynamics: retention gap shrinks with satisfaction") {
 // the EMA frozen (initial 1, weight of the past 1) a returning user's
 // satisfaction is the previous value times 0.9^gap.
 TEST_CASE("dynamics: satisfaction decays over the gap") {
-  const Scenario s = MakeScenario(RetentionEnv(
-      json{{"enabled", true}, {"max_sessions", 1000}, {"return_base", 1.0}, {"gap_mean", 2.0}},
-      json{{"initial", 1.0}, {"decay", 1.0}, {"gap_decay", 0.9}}));
+  const Scenario s = MakeScenario(
+      RetentionEnv(json{{"enabled", true}, {"max_sessions", 1000}, {"return_base", 1.0}, {"gap_mean", 2.0}},
+                   json{{"initial", 1.0}, {"decay", 1.0}, {"gap_decay", 0.9}}));
   const int B = 256;
   VecEnv env(s.env, 44, 0, VecEnv::Options{B, 1, -1});
   const StepBatch* batch = &env.Reset();
@@ -569,13 +576,13 @@ TEST_CASE("dynamics: satisfaction decays over the gap") {
 // by 0.5 (clipped) between steps 2 and 3, and nothing else; users arriving
 // afterwards start shifted; Reset() undoes the shift.
 TEST_CASE("dynamics: preference_shift event") {
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 5},
-      {"candidates", 6},
-      {"slate_size", 2},
-      {"users", {{"time_budget", {{"mean", 1e9}}}}},
-      {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}, {"leave", {{"base", 0.3}}}}},
-      {"events", json::array({{{"at_step", 3}, {"type", "preference_shift"}, {"topic", 2}, {"amount", 0.5}}})}});
+  const Scenario s = MakeScenario(
+      json{{"num_topics", 5},
+           {"candidates", 6},
+           {"slate_size", 2},
+           {"users", {{"time_budget", {{"mean", 1e9}}}}},
+           {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}, {"leave", {{"base", 0.3}}}}},
+           {"events", json::array({{{"at_step", 3}, {"type", "preference_shift"}, {"topic", 2}, {"amount", 0.5}}})}});
   const int B = 512, D = 5;
   VecEnv env(s.env, 51, 0, VecEnv::Options{B, 1, -1});
   const StepBatch* batch = &env.Reset();
@@ -629,15 +636,15 @@ TEST_CASE("dynamics: preference_shift event") {
 // shifted), the live catalog and the catalog's random stream, so both worlds
 // then evolve identically (later events and arrivals).
 TEST_CASE("dynamics: StartFromWorldOf starts other users in the current world") {
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 5},
-      {"candidates", 6},
-      {"slate_size", 2},
-      {"catalog", {{"source", "live"}, {"size", 100}, {"arrival_rate", 3.0}, {"max_age", 50}}},
-      {"users", {{"time_budget", {{"mean", 1e9}}}}},
-      {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}}},
-      {"events", json::array({{{"at_step", 3}, {"type", "preference_shift"}, {"topic", 2}, {"amount", 1.5}},
-                              {{"at_step", 8}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
+  const Scenario s = MakeScenario(
+      json{{"num_topics", 5},
+           {"candidates", 6},
+           {"slate_size", 2},
+           {"catalog", {{"source", "live"}, {"size", 100}, {"arrival_rate", 3.0}, {"max_age", 50}}},
+           {"users", {{"time_budget", {{"mean", 1e9}}}}},
+           {"dynamics", {{"interest", {{"rule", "none"}, {"drift_std", 0.0}}}}},
+           {"events", json::array({{{"at_step", 3}, {"type", "preference_shift"}, {"topic", 2}, {"amount", 1.5}},
+                                   {{"at_step", 8}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
   const int B = 256;
   VecEnv world(s.env, 81, 0, VecEnv::Options{B, 1, -1});
   VecEnv other(s.env, 81, 0, VecEnv::Options{B, 1, -1, int64_t(1) << 40});
@@ -691,12 +698,12 @@ TEST_CASE("dynamics: StartFromWorldOf starts other users in the current world") 
 // item of the topic (and to the topic's mean for future items); candidates
 // shown afterwards carry the shifted quality.
 TEST_CASE("dynamics: quality_shift event on a live catalog") {
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 4},
-      {"candidates", 10},
-      {"slate_size", 2},
-      {"catalog", {{"source", "live"}, {"size", 300}, {"quality_mean", 0.0}, {"quality_std", 0.1}}},
-      {"events", json::array({{{"at_step", 2}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
+  const Scenario s = MakeScenario(
+      json{{"num_topics", 4},
+           {"candidates", 10},
+           {"slate_size", 2},
+           {"catalog", {{"source", "live"}, {"size", 300}, {"quality_mean", 0.0}, {"quality_std", 0.1}}},
+           {"events", json::array({{{"at_step", 2}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
   const int B = 64, K = 10;
   VecEnv env(s.env, 61, 0, VecEnv::Options{B, 1, -1});
   const StepBatch* batch = &env.Reset();
@@ -742,12 +749,12 @@ TEST_CASE("dynamics: quality_shift event on a live catalog") {
 // On a resampled catalog a quality_shift moves the quality of every
 // candidate of the topic sampled from then on.
 TEST_CASE("dynamics: quality_shift event on a resampled catalog") {
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 4},
-      {"candidates", 10},
-      {"slate_size", 2},
-      {"catalog", {{"quality_mean", 0.0}, {"quality_std", 0.1}}},
-      {"events", json::array({{{"at_step", 2}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
+  const Scenario s = MakeScenario(
+      json{{"num_topics", 4},
+           {"candidates", 10},
+           {"slate_size", 2},
+           {"catalog", {{"quality_mean", 0.0}, {"quality_std", 0.1}}},
+           {"events", json::array({{{"at_step", 2}, {"type", "quality_shift"}, {"topic", 1}, {"amount", 2.0}}})}});
   const int B = 64, K = 10;
   VecEnv env(s.env, 62, 0, VecEnv::Options{B, 1, -1});
   const StepBatch* batch = &env.Reset();
@@ -781,11 +788,11 @@ TEST_CASE("dynamics: quality_shift event on a resampled catalog") {
 TEST_CASE("dynamics: live catalog arrivals, retirement and distinct candidates") {
   const int64_t max_age = 5;
   const double rate = 50.0;
-  const Scenario s = MakeScenario(json{
-      {"num_topics", 4},
-      {"candidates", 10},
-      {"slate_size", 2},
-      {"catalog", {{"source", "live"}, {"size", 200}, {"arrival_rate", rate}, {"max_age", max_age}}}});
+  const Scenario s = MakeScenario(
+      json{{"num_topics", 4},
+           {"candidates", 10},
+           {"slate_size", 2},
+           {"catalog", {{"source", "live"}, {"size", 200}, {"arrival_rate", rate}, {"max_age", max_age}}}});
   const int B = 64, K = 10, steps = 40;
   VecEnv env(s.env, 71, 0, VecEnv::Options{B, 1, -1});
   const StepBatch* batch = &env.Reset();
@@ -806,7 +813,8 @@ TEST_CASE("dynamics: live catalog arrivals, retirement and distinct candidates")
         }
         for (int j = 0; j < c; ++j) bad += batch->item_id[size_t(r) * K + size_t(j)] == id;
         const ItemView item = cat.Item(id);
-        bad += item.topic != batch->topic[i] || item.quality != GroundTruth(env).CandidateQuality(r, c) || item.length != batch->length[i];
+        bad += item.topic != batch->topic[i] || item.quality != GroundTruth(env).CandidateQuality(r, c) ||
+               item.length != batch->length[i];
         const int64_t age = batch->tick - cat.created(id);
         bad += age < 0 || age >= max_age;
         old_seen += age == max_age - 1;
@@ -938,8 +946,8 @@ TEST_CASE("dynamics: max_users quota") {
 // population without it starts accumulating from zero; a shape change is
 // refused and leaves the model as it was; Reset() returns to the original.
 TEST_CASE("dynamics: EditParams edits the model live") {
-  const Scenario s = MakeScenario(json{{"num_topics", 4}, {"candidates", 6}, {"slate_size", 2},
-                                       {"choice", {{"type", "mnl"}, {"temperature", 1.0}}}});
+  const Scenario s = MakeScenario(json{
+      {"num_topics", 4}, {"candidates", 6}, {"slate_size", 2}, {"choice", {{"type", "mnl"}, {"temperature", 1.0}}}});
   REQUIRE_FALSE(s.env.BoredomEnabled());
   const int B = 8;
   VecEnv env(s.env, 5, 0, VecEnv::Options{B, 1, -1});
@@ -965,7 +973,8 @@ TEST_CASE("dynamics: EditParams edits the model live") {
 
   env.EditParams([](EnvParams& p) { p.dynamics.boredom_increment = 0.5; });
   REQUIRE(env.Boredom(0) != nullptr);
-  for (int t = 0; t < 3; ++t) env.Step([&] {
+  for (int t = 0; t < 3; ++t)
+    env.Step([&] {
       SlateBatch sl;
       sl.Resize(B, 2);
       for (int r = 0; r < B; ++r) sl.Row(r)[0] = 0, sl.Row(r)[1] = 1;

@@ -143,15 +143,14 @@ fs::path WriteMetaFile(const std::string& name, int threads) {
   const fs::path dir = fs::temp_directory_path() / ("cohort_test_meta_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const json meta = {
-      {"name", "test_meta"},
-      {"scenario", std::string(COHORT_SOURCE_DIR) + "/tests/data/family.json"},
-      {"agent", {{"type", "reinforce"}, {"hidden", json::array()}, {"rollout_steps", 4}}},
-      {"rule", {{"lr", 0.01}}},
-      {"lifetime", {{"steps", 8}, {"num_envs", 8}, {"eval_users", 8}, {"evals", 2}}},
-      {"es", {{"pairs", 2}, {"generations", 4}, {"sigma", 0.1}, {"seed", 5}}},
-      {"validation", {{"every", 2}, {"variants", 2}}},
-      {"threads", threads}};
+  const json meta = {{"name", "test_meta"},
+                     {"scenario", std::string(COHORT_SOURCE_DIR) + "/tests/data/family.json"},
+                     {"agent", {{"type", "reinforce"}, {"hidden", json::array()}, {"rollout_steps", 4}}},
+                     {"rule", {{"lr", 0.01}}},
+                     {"lifetime", {{"steps", 8}, {"num_envs", 8}, {"eval_users", 8}, {"evals", 2}}},
+                     {"es", {{"pairs", 2}, {"generations", 4}, {"sigma", 0.1}, {"seed", 5}}},
+                     {"validation", {{"every", 2}, {"variants", 2}}},
+                     {"threads", threads}};
   WriteFileAtomic((dir / "meta.json").string(), meta.dump(2));
   return dir;
 }
@@ -187,7 +186,8 @@ TEST_CASE("meta: training resumes bit-identically and does not depend on the thr
     MESSAGE("LibTorch agents not built: skipped");
     return;
   }
-  const fs::path whole = WriteMetaFile("whole", 1), part = WriteMetaFile("part", 1), threads = WriteMetaFile("threads", 2);
+  const fs::path whole = WriteMetaFile("whole", 1), part = WriteMetaFile("part", 1),
+                 threads = WriteMetaFile("threads", 2);
   const MetaSpec spec = LoadMetaSpec((whole / "meta.json").string(), {});
   MetaTrainOptions o;
   o.out_dir = (whole / "run").string();

@@ -36,7 +36,8 @@ TEST_CASE("report: bootstrap interval, degenerate inputs and reproducibility") {
   CHECK(flat.lo == 1.0);
   CHECK(flat.hi == 1.0);
   const std::vector<double> x = {1, 4, 2, 8, 5, 7};
-  const ConfidenceInterval a = BootstrapMeanCI(x, 2000, 7), b = BootstrapMeanCI(x, 2000, 7), c = BootstrapMeanCI(x, 2000, 8);
+  const ConfidenceInterval a = BootstrapMeanCI(x, 2000, 7), b = BootstrapMeanCI(x, 2000, 7),
+                           c = BootstrapMeanCI(x, 2000, 8);
   CHECK(a.lo == b.lo);
   CHECK(a.hi == b.hi);
   CHECK((a.lo != c.lo || a.hi != c.hi));

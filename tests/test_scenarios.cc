@@ -64,8 +64,8 @@ void CheckSummary(const RunOutput& r, int64_t episodes) {
   CHECK(int64_t(r.main.episodes.size()) == episodes);
   REQUIRE(s.contains("return_mean"));
   CHECK_MESSAGE(IsFinite(s["return_mean"]), "return_mean = " << s["return_mean"].dump());
-  for (const char* key : {"steps", "return_std", "return_ci95", "episode_length_mean", "clicks_per_episode", "ctr",
-                          "steps_per_second"}) {
+  for (const char* key :
+       {"steps", "return_std", "return_ci95", "episode_length_mean", "clicks_per_episode", "ctr", "steps_per_second"}) {
     INFO("key " << key);
     REQUIRE(s.contains(key));
     CHECK(IsFinite(s[key]));
@@ -107,8 +107,10 @@ void CheckScenarioFile(const std::string& path) {
             INFO("parameter " << dotted);
             const json& slot = s.resolved[json::json_pointer(DottedToPointer(dotted))];
             REQUIRE(slot.is_number());
-            if (slot.is_number_integer()) CHECK(slot.get<double>() == double(std::llround(value)));
-            else CHECK(slot.get<double>() == value);
+            if (slot.is_number_integer())
+              CHECK(slot.get<double>() == double(std::llround(value)));
+            else
+              CHECK(slot.get<double>() == value);
           }
         });
       }
@@ -123,9 +125,7 @@ void CheckScenarioFile(const std::string& path) {
   });
 }
 
-TEST_CASE("scenarios: the scenarios directory holds scenario files") {
-  CHECK_FALSE(ShippedScenarios().empty());
-}
+TEST_CASE("scenarios: the scenarios directory holds scenario files") { CHECK_FALSE(ShippedScenarios().empty()); }
 
 TEST_CASE("scenarios: every shipped scenario loads, draws its variants and runs 50 episodes") {
   for (const std::string& path : ShippedScenarios()) CheckScenarioFile(path);
@@ -179,7 +179,8 @@ TEST_CASE("scenarios: every registered agent type runs recsim_interest_evolution
   for (const std::string& t : types) agents.push_back(json{{"type", t}});
   // Each documented greedy score, when greedy is registered.
   if (std::find(types.begin(), types.end(), "greedy") != types.end())
-    for (const char* score : {"quality", "expected_reward"}) agents.push_back(json{{"type", "greedy"}, {"score", score}});
+    for (const char* score : {"quality", "expected_reward"})
+      agents.push_back(json{{"type", "greedy"}, {"score", score}});
   for (const json& agent : agents) {
     INFO("agent " << agent.dump());
     Succeeds("RunScenario with agent " + agent.dump(), [&] {

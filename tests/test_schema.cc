@@ -20,8 +20,7 @@ struct TestSchemas {
   Schema root;
 
   TestSchemas() {
-    mnl.PositiveNumber("temperature", 1, "softmax temperature")
-        .Number("no_click", 0.5, 0, 1, "no-click utility");
+    mnl.PositiveNumber("temperature", 1, "softmax temperature").Number("no_click", 0.5, 0, 1, "no-click utility");
     cascade.Number("patience", 0.8, 0, 1, "continue probability").Privileged();
     choice.Register({"mnl", "multinomial logit", &mnl, false});
     choice.Register({"cascade", "cascade clicks", &cascade, true});
@@ -136,28 +135,20 @@ TEST_CASE("schema: unknown keys") {
 }
 
 TEST_CASE("schema: wrong types") {
-  CHECK(ErrorOf(json::parse(R"({"name": 3})")) ==
-        "s.json: /name: expected a string, found a number");
-  CHECK(ErrorOf(json::parse(R"({"env": 3})")) ==
-        "s.json: /env: expected an object, found a number");
-  CHECK(ErrorOf(json::parse(R"({"env": {"log": "yes"}})")) ==
-        "s.json: /env/log: expected a boolean, found a string");
-  CHECK(ErrorOf(json::parse(R"({"budget": null})")) ==
-        "s.json: /budget: expected a number, found null");
-  CHECK(ErrorOf(json::parse(R"({"seed": [1]})")) ==
-        "s.json: /seed: expected an integer, found an array");
+  CHECK(ErrorOf(json::parse(R"({"name": 3})")) == "s.json: /name: expected a string, found a number");
+  CHECK(ErrorOf(json::parse(R"({"env": 3})")) == "s.json: /env: expected an object, found a number");
+  CHECK(ErrorOf(json::parse(R"({"env": {"log": "yes"}})")) == "s.json: /env/log: expected a boolean, found a string");
+  CHECK(ErrorOf(json::parse(R"({"budget": null})")) == "s.json: /budget: expected a number, found null");
+  CHECK(ErrorOf(json::parse(R"({"seed": [1]})")) == "s.json: /seed: expected an integer, found an array");
   CHECK(ErrorOf(json(3)) == "s.json: expected an object, found a number");
   CHECK_THROWS_WITH_AS(Validate(json::array(), S().root, "s.json", "/base"),
                        "s.json: /base: expected an object, found an array", InputError);
 }
 
 TEST_CASE("schema: integers reject fractional and float-typed values") {
-  CHECK(ErrorOf(json::parse(R"({"seed": 2.5})")) ==
-        "s.json: /seed: expected an integer, found a number 2.5");
-  CHECK(ErrorOf(json::parse(R"({"seed": 3.0})")) ==
-        "s.json: /seed: expected an integer, found a number 3.0");
-  CHECK(ErrorOf(json::parse(R"({"seed": -1})")) ==
-        "s.json: /seed: value -1 is out of range [0, 1000000]");
+  CHECK(ErrorOf(json::parse(R"({"seed": 2.5})")) == "s.json: /seed: expected an integer, found a number 2.5");
+  CHECK(ErrorOf(json::parse(R"({"seed": 3.0})")) == "s.json: /seed: expected an integer, found a number 3.0");
+  CHECK(ErrorOf(json::parse(R"({"seed": -1})")) == "s.json: /seed: value -1 is out of range [0, 1000000]");
   CHECK(ErrorOf(json{{"seed", 5u}}) == "(no error)");  // unsigned JSON integers are fine
 }
 
@@ -169,10 +160,8 @@ TEST_CASE("schema: ranges") {
   CHECK(ErrorOf(json::parse(R"({"rate": 0})")) == "s.json: /rate: value 0 is out of range (0, 1]");
   CHECK(ErrorOf(json::parse(R"({"rate": 1e-06})")) == "(no error)");
   CHECK(ErrorOf(json::parse(R"({"rate": 1})")) == "(no error)");
-  CHECK(ErrorOf(json::parse(R"({"budget": 100.5})")) ==
-        "s.json: /budget: value 100.5 must be <= 100");
-  CHECK(ErrorOf(json::parse(R"({"discount": -0.25})")) ==
-        "s.json: /discount: value -0.25 must be >= 0");
+  CHECK(ErrorOf(json::parse(R"({"budget": 100.5})")) == "s.json: /budget: value 100.5 must be <= 100");
+  CHECK(ErrorOf(json::parse(R"({"discount": -0.25})")) == "s.json: /discount: value -0.25 must be >= 0");
   CHECK(ErrorOf(json{{"budget", std::nan("")}}) == "s.json: /budget: expected a finite number");
 }
 
@@ -195,18 +184,15 @@ TEST_CASE("schema: number arrays") {
         "s.json: /env/users/weights/1: expected a number, found a string");
   CHECK(ErrorOf(json::parse(R"({"env": {"users": {"weights": 0.5}}})")) ==
         "s.json: /env/users/weights: expected an array, found a number");
-  const json out =
-      Validate(json::parse(R"({"env": {"users": {"weights": [0, 1]}}})"), S().root, "f");
+  const json out = Validate(json::parse(R"({"env": {"users": {"weights": [0, 1]}}})"), S().root, "f");
   CHECK(out["env"]["users"]["weights"].dump() == "[0.0,1.0]");
 
   Schema exact;
   exact.NumberArray("xy", json::array({0, 0}), -1e300, 1e300, "point", 2, 2);
-  CHECK(ErrorOf(json::parse(R"({"xy": [1, 2, 3]})"), exact) ==
-        "s.json: /xy: expected exactly 2 elements, found 3");
+  CHECK(ErrorOf(json::parse(R"({"xy": [1, 2, 3]})"), exact) == "s.json: /xy: expected exactly 2 elements, found 3");
   Schema at_least;
   at_least.NumberArray("v", json::array({0}), -1e300, 1e300, "values", 1);
-  CHECK(ErrorOf(json::parse(R"({"v": []})"), at_least) ==
-        "s.json: /v: expected at least 1 elements, found 0");
+  CHECK(ErrorOf(json::parse(R"({"v": []})"), at_least) == "s.json: /v: expected at least 1 elements, found 0");
 }
 
 TEST_CASE("schema: components") {
@@ -224,19 +210,16 @@ TEST_CASE("schema: components") {
   // Absent "type" uses the field default; other types get their own defaults.
   json out = Validate(json::parse(R"({"env": {"choice": {"temperature": 2}}})"), S().root, "f");
   CHECK(out["env"]["choice"].dump() == R"({"type":"mnl","temperature":2.0,"no_click":0.5})");
-  out = Validate(json::parse(R"({"env": {"choice": {"patience": 0.25, "type": "cascade"}}})"),
-                 S().root, "f");
+  out = Validate(json::parse(R"({"env": {"choice": {"patience": 0.25, "type": "cascade"}}})"), S().root, "f");
   CHECK(out["env"]["choice"].dump() == R"({"type":"cascade","patience":0.25})");
   CHECK(ErrorOf(json::parse(R"({"env": {"choice": {"type": "cascade", "patience": 2}}})")) ==
         "s.json: /env/choice/patience: value 2 is out of range [0, 1]");
 }
 
 TEST_CASE("schema: object arrays") {
-  const json out = Validate(
-      json::parse(R"({"env": {"events": [{"kind": "drift", "at_step": 5}, {"at_step": 9}]}})"),
-      S().root, "f");
-  CHECK(out["env"]["events"].dump() ==
-        R"([{"at_step":5,"kind":"drift"},{"at_step":9,"kind":"shock"}])");
+  const json out =
+      Validate(json::parse(R"({"env": {"events": [{"kind": "drift", "at_step": 5}, {"at_step": 9}]}})"), S().root, "f");
+  CHECK(out["env"]["events"].dump() == R"([{"at_step":5,"kind":"drift"},{"at_step":9,"kind":"shock"}])");
   CHECK(ErrorOf(json::parse(R"({"env": {"events": [{}]}})")) ==
         "s.json: /env/events/0: missing required key \"at_step\"");
   CHECK(ErrorOf(json::parse(R"({"env": {"events": [{"at_step": 1}, 3]}})")) ==
@@ -248,8 +231,7 @@ TEST_CASE("schema: object arrays") {
 TEST_CASE("schema: required keys") {
   Schema s;
   s.Number("x", 0, 0, 1, "x").Object("o", &S().users, "o").Required("x").Required("o");
-  CHECK(ErrorOf(json::object(), s) ==
-        "s.json: missing required key \"x\"\ns.json: missing required key \"o\"");
+  CHECK(ErrorOf(json::object(), s) == "s.json: missing required key \"x\"\ns.json: missing required key \"o\"");
   CHECK_THROWS_AS(s.Required("nope"), std::logic_error);
   CHECK_THROWS_AS(s.Bool("x", true, "dup"), std::logic_error);
   ComponentRegistry r("thing");
@@ -285,12 +267,9 @@ TEST_CASE("schema: ReadJsonFile") {
   const std::string missing =
       (std::filesystem::temp_directory_path() / "cohort_test_schema_does_not_exist.json").string();
   CHECK(ReadError(missing) == "cannot open file: No such file or directory");
-  CHECK(ReadError(std::filesystem::temp_directory_path().string()) ==
-        "cannot open file: Is a directory");
-  CHECK(ReadError(WriteTemp("empty.json", "").string()) ==
-        "file is empty (expected a JSON object)");
-  CHECK(ReadError(WriteTemp("blank.json", " \n\t\n").string()) ==
-        "file is empty (expected a JSON object)");
+  CHECK(ReadError(std::filesystem::temp_directory_path().string()) == "cannot open file: Is a directory");
+  CHECK(ReadError(WriteTemp("empty.json", "").string()) == "file is empty (expected a JSON object)");
+  CHECK(ReadError(WriteTemp("blank.json", " \n\t\n").string()) == "file is empty (expected a JSON object)");
   CHECK(ReadError(WriteTemp("bad.json", "{\n  \"a\": 1,\n  \"b\": ,\n}\n").string()) ==
         "malformed JSON at line 3, column 8: unexpected ','; expected '[', '{', or a literal");
   CHECK(ReadError(WriteTemp("trunc.json", "{\"a\": 1").string()) ==
@@ -301,10 +280,8 @@ TEST_CASE("schema: ReadJsonFile") {
   const auto good = WriteTemp("good.json", "{\"b\": [1, 2], \"a\": {\"x\": true}}");
   const json doc = ReadJsonFile(good.string());
   CHECK(doc.dump() == R"({"b":[1,2],"a":{"x":true}})");  // file order kept
-  for (const char* name :
-       {"empty.json", "blank.json", "bad.json", "trunc.json", "comment.json", "good.json"}) {
-    std::filesystem::remove(std::filesystem::temp_directory_path() /
-                            (std::string("cohort_test_schema_") + name));
+  for (const char* name : {"empty.json", "blank.json", "bad.json", "trunc.json", "comment.json", "good.json"}) {
+    std::filesystem::remove(std::filesystem::temp_directory_path() / (std::string("cohort_test_schema_") + name));
   }
 }
 
@@ -336,8 +313,7 @@ TEST_CASE("schema: ApplyOverride") {
         "registered: mnl, cascade");
 
   // Arrays: existing elements only.
-  json events =
-      json::parse(R"({"env": {"events": [{"at_step": 1}], "users": {"weights": [0, 1]}}})");
+  json events = json::parse(R"({"env": {"events": [{"at_step": 1}], "users": {"weights": [0, 1]}}})");
   ApplyOverride(events, "env.events.0.at_step=5", S().root);
   ApplyOverride(events, "env.users.weights.1=0.5", S().root);
   CHECK(events.dump() == R"({"env":{"events":[{"at_step":5}],"users":{"weights":[0,0.5]}}})");
@@ -354,11 +330,9 @@ TEST_CASE("schema: ApplyOverride") {
   CHECK(OverrideError(doc, "env.chioce.temperature=1") ==
         "--set: /env/chioce: unknown key \"chioce\" (did you mean \"choice\"?)");
   CHECK(OverrideError(doc, "seed.x=1") == "--set: /seed: \"seed\" is not an object");
-  CHECK(OverrideError(doc, "env.users.count") ==
-        "--set: expected dotted.path=value, got \"env.users.count\"");
+  CHECK(OverrideError(doc, "env.users.count") == "--set: expected dotted.path=value, got \"env.users.count\"");
   CHECK(OverrideError(doc, "=3") == "--set: expected dotted.path=value, got \"=3\"");
-  CHECK(OverrideError(doc, "env..log=true") ==
-        "--set: expected dotted.path=value, got \"env..log=true\"");
+  CHECK(OverrideError(doc, "env..log=true") == "--set: expected dotted.path=value, got \"env..log=true\"");
 
   // Overrides then validate cleanly.
   json scenario = json::object();
@@ -405,8 +379,7 @@ TEST_CASE("schema: DescribeSchema") {
   CHECK(all.find("component (choice model)  default \"mnl\"") != std::string::npos);
   CHECK(all.find("    type \"mnl\": multinomial logit\n") != std::string::npos);
   CHECK(all.find("    type \"cascade\": cascade clicks [privileged]\n") != std::string::npos);
-  CHECK(all.find("temperature  number  default 1    range (0, inf)  softmax temperature") !=
-        std::string::npos);
+  CHECK(all.find("temperature  number  default 1    range (0, inf)  softmax temperature") != std::string::npos);
   CHECK(all.find("patience  number  default 0.8  range [0, 1]  continue probability "
                  "[privileged]") != std::string::npos);
   CHECK(all.find("at_step  integer  required") != std::string::npos);

@@ -38,8 +38,9 @@ std::string ErrorsOf(const json& doc) {
 
 TEST_CASE("sweep: grid x seeds expands in order, last axis fastest") {
   const json s = Resolve({{"base", "x.json"},
-                          {"axes", {{{"path", "agent.type"}, {"values", {"random", "greedy"}}},
-                                    {{"path", "env.slate_size"}, {"values", {1, 2, 3}}}}},
+                          {"axes",
+                           {{{"path", "agent.type"}, {"values", {"random", "greedy"}}},
+                            {{"path", "env.slate_size"}, {"values", {1, 2, 3}}}}},
                           {"seeds", {{"start", 10}, {"count", 2}}}});
   const auto cells = ExpandCells(s);
   REQUIRE(cells.size() == 2 * 3 * 2);
@@ -59,10 +60,13 @@ TEST_CASE("sweep: grid x seeds expands in order, last axis fastest") {
 
 TEST_CASE("sweep: random axes are reproducible, seeded and in range") {
   json doc = {{"base", "x.json"},
-              {"axes", {{{"path", "env.choice.temperature"}, {"distribution", "log_uniform"},
-                         {"low", 0.1}, {"high", 2.0}, {"count", 6}},
-                        {{"path", "env.num_topics"}, {"distribution", "int_uniform"}, {"low", 3}, {"high", 5},
-                         {"count", 4}}}},
+              {"axes",
+               {{{"path", "env.choice.temperature"},
+                 {"distribution", "log_uniform"},
+                 {"low", 0.1},
+                 {"high", 2.0},
+                 {"count", 6}},
+                {{"path", "env.num_topics"}, {"distribution", "int_uniform"}, {"low", 3}, {"high", 5}, {"count", 4}}}},
               {"seed", 3}};
   const auto a = ExpandCells(Resolve(doc));
   const auto b = ExpandCells(Resolve(doc));
@@ -86,32 +90,38 @@ TEST_CASE("sweep: random axes are reproducible, seeded and in range") {
 
 TEST_CASE("sweep: zipped axes advance together; seed_list and variants") {
   const json s = Resolve({{"base", "x.json"},
-                          {"axes", {{{"zip", {{{"path", "env.candidates"}, {"values", {10, 20, 30}}},
-                                              {{"path", "env.slate_size"}, {"values", {2, 4, 6}}}}}}}},
+                          {"axes",
+                           {{{"zip",
+                              {{{"path", "env.candidates"}, {"values", {10, 20, 30}}},
+                               {{"path", "env.slate_size"}, {"values", {2, 4, 6}}}}}}}},
                           {"seed_list", {7, 9}},
                           {"variants", {{"split", "test"}, {"start", 2}, {"count", 3}}}});
   const auto cells = ExpandCells(s);
   REQUIRE(cells.size() == 3 * 2 * 3);
-  for (const auto& c : cells)
-    CHECK(c.axes["env.slate_size"].get<int>() * 5 == c.axes["env.candidates"].get<int>());
+  for (const auto& c : cells) CHECK(c.axes["env.slate_size"].get<int>() * 5 == c.axes["env.candidates"].get<int>());
   CHECK(cells[0].seed == 7);
   CHECK(*cells[0].variant == "test:2");
   CHECK(*cells[2].variant == "test:4");
   CHECK(cells[3].seed == 9);
   const auto args = cells[0].RunArgs("/abs/base.json", json{{"run.episodes", 5}}, "/out");
-  const std::vector<std::string> want = {"run", "/abs/base.json", "--set", "run.episodes=5", "--set",
-                                         "env.candidates=10", "--set", "env.slate_size=2", "--seed", "7",
-                                         "--variant", "test:2", "--threads", "1", "--out",
-                                         "/out/cells/c000000", "--quiet"};
+  const std::vector<std::string> want = {"run",       "/abs/base.json",
+                                         "--set",     "run.episodes=5",
+                                         "--set",     "env.candidates=10",
+                                         "--set",     "env.slate_size=2",
+                                         "--seed",    "7",
+                                         "--variant", "test:2",
+                                         "--threads", "1",
+                                         "--out",     "/out/cells/c000000",
+                                         "--quiet"};
   CHECK(args == want);
 }
 
 TEST_CASE("sweep: whole-object values carry labels into the cell and its run arguments") {
-  const json s = Resolve(
-      {{"base", "x.json"},
-       {"axes", {{{"path", "agent"},
-                  {"values", {{{"type", "random"}}, {{"type", "greedy"}, {"score", "quality"}}}},
-                  {"labels", {"random", "greedy-quality"}}}}}});
+  const json s = Resolve({{"base", "x.json"},
+                          {"axes",
+                           {{{"path", "agent"},
+                             {"values", {{{"type", "random"}}, {{"type", "greedy"}, {"score", "quality"}}}},
+                             {"labels", {"random", "greedy-quality"}}}}}});
   const auto cells = ExpandCells(s);
   REQUIRE(cells.size() == 2);
   CHECK(cells[1].axes["agent"] == json{{"type", "greedy"}, {"score", "quality"}});
@@ -120,15 +130,16 @@ TEST_CASE("sweep: whole-object values carry labels into the cell and its run arg
   const auto args = cells[1].RunArgs("/b.json", json::object(), "/out");
   CHECK(args[3] == R"(agent={"type":"greedy","score":"quality"})");
   // Scalar axes without labels keep cells.jsonl free of a "labels" key.
-  CHECK_FALSE(ExpandCells(Resolve({{"base", "x.json"}, {"axes", {{{"path", "a"}, {"values", {1, 2}}}}}}))[0]
-                  .ToJson()
-                  .contains("labels"));
+  CHECK_FALSE(
+      ExpandCells(Resolve({{"base", "x.json"}, {"axes", {{{"path", "a"}, {"values", {1, 2}}}}}}))[0].ToJson().contains(
+          "labels"));
 }
 
 TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths") {
-  const Sweep ok = LoadSweep(WriteSweep("ok.json", {{"base", Base()},
-                                                    {"axes", {{{"path", "agent.type"}, {"values", {"random", "greedy"}}}}},
-                                                    {"seeds", {{"count", 3}}}}));
+  const Sweep ok =
+      LoadSweep(WriteSweep("ok.json", {{"base", Base()},
+                                       {"axes", {{{"path", "agent.type"}, {"values", {"random", "greedy"}}}}},
+                                       {"seeds", {{"count", 3}}}}));
   CHECK(ok.cells.size() == 6);
   CHECK(fs::path(ok.base).is_absolute());
 
@@ -139,15 +150,17 @@ TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths")
   CHECK(both.find("/axes/0: an axis needs exactly one of") != std::string::npos);
   const std::string zip = ErrorsOf(
       {{"base", Base()},
-       {"axes", {{{"zip", {{{"path", "env.candidates"}, {"values", {10, 20}}},
-                           {{"path", "env.slate_size"}, {"values", {2}}}}}}}}});
+       {"axes",
+        {{{"zip",
+           {{{"path", "env.candidates"}, {"values", {10, 20}}}, {{"path", "env.slate_size"}, {"values", {2}}}}}}}}});
   CHECK(zip.find("/axes/0/zip/1/values: zipped members need equal lengths") != std::string::npos);
   // A bad value is reported at its place in the sweep, with the scenario's reason.
-  const std::string value = ErrorsOf(
-      {{"base", Base()}, {"axes", {{{"path", "env.choice.no_click_mass"}, {"values", {1.0, -5.0}}}}}});
+  const std::string value =
+      ErrorsOf({{"base", Base()}, {"axes", {{{"path", "env.choice.no_click_mass"}, {"values", {1.0, -5.0}}}}}});
   CHECK(value.find("/axes/0/values/1: in ") != std::string::npos);
   CHECK(value.find("must exceed min_normalizer") != std::string::npos);
-  const std::string key = ErrorsOf({{"base", Base()}, {"axes", {{{"path", "env.choice.temperatur"}, {"values", {1}}}}}});
+  const std::string key =
+      ErrorsOf({{"base", Base()}, {"axes", {{{"path", "env.choice.temperatur"}, {"values", {1}}}}}});
   CHECK(key.find("unknown key \"temperatur\"") != std::string::npos);
   CHECK(key.find("/axes/0/values/0") != std::string::npos);
   const std::string split = ErrorsOf({{"base", Base()}, {"variants", {{"split", "test"}, {"count", 2}}}});
@@ -156,10 +169,11 @@ TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths")
   CHECK(seed.find("/set/seed: use \"seeds\"") != std::string::npos);
   const std::string missing = ErrorsOf({{"axes", json::array()}});
   CHECK(missing.find("missing required key \"base\"") != std::string::npos);
-  const std::string overlap = ErrorsOf({{"base", Base()},
-                                        {"axes", {{{"path", "agent.type"}, {"values", {"random"}}},
-                                                  {{"path", "agent"}, {"values", {{{"type", "greedy"}}}},
-                                                   {"labels", {"g"}}}}}});
+  const std::string overlap =
+      ErrorsOf({{"base", Base()},
+                {"axes",
+                 {{{"path", "agent.type"}, {"values", {"random"}}},
+                  {{"path", "agent"}, {"values", {{{"type", "greedy"}}}}, {"labels", {"g"}}}}}});
   CHECK(overlap.find("/axes/1/path: \"agent\" overlaps \"agent.type\"") != std::string::npos);
   const std::string unlabeled =
       ErrorsOf({{"base", Base()}, {"axes", {{{"path", "agent"}, {"values", {{{"type", "random"}}}}}}}});
@@ -167,10 +181,9 @@ TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths")
   const std::string short_labels = ErrorsOf(
       {{"base", Base()}, {"axes", {{{"path", "agent.type"}, {"values", {"random", "greedy"}}, {"labels", {"r"}}}}}});
   CHECK(short_labels.find("/axes/0/labels: needs one label per value (2)") != std::string::npos);
-  const std::string bad_agent = ErrorsOf({{"base", Base()},
-                                          {"axes", {{{"path", "agent"},
-                                                     {"values", {{{"type", "random"}, {"score", "quality"}}}},
-                                                     {"labels", {"r"}}}}}});
+  const std::string bad_agent = ErrorsOf(
+      {{"base", Base()},
+       {"axes", {{{"path", "agent"}, {"values", {{{"type", "random"}, {"score", "quality"}}}}, {"labels", {"r"}}}}}});
   CHECK(bad_agent.find("/axes/0/values/0: in ") != std::string::npos);
   CHECK(bad_agent.find("/agent/score: unknown key \"score\"") != std::string::npos);
 }

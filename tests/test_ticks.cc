@@ -85,7 +85,7 @@ TEST_CASE("ticks: nice ticks stay inside the range, 2..max of them, on a nice st
         REQUIRE(!t.empty());
         CHECK(int(t.size()) <= max_ticks);
         if (max_ticks >= 5) CHECK(t.size() >= 2);  // a span always holds two ticks of a step <= span / 4
-        CHECK(t.front() >= lo - 1e-9 * span);  // up to rounding
+        CHECK(t.front() >= lo - 1e-9 * span);      // up to rounding
         CHECK(t.back() <= hi + 1e-9 * span);
         for (size_t i = 1; i < t.size(); ++i) CHECK(t[i] > t[i - 1]);
         if (t.size() >= 2) CHECK(IsNiceStep(TickStep(t), std::max(std::abs(lo), std::abs(hi))));
@@ -119,11 +119,15 @@ TEST_CASE("ticks: tick labels") {
 }
 
 TEST_CASE("ticks: tick labels of every tick of a range are distinct") {
-  for (auto [lo, hi] : {std::pair{0.0, 1.0}, {-3.7, 12.2}, {0.49999, 0.50002}, {1e6, 3e6}, {0.0, 1e-4},
-                        {123456.0, 123457.0}, {-1e-7, 1e-7}}) {
+  for (auto [lo, hi] : {std::pair{0.0, 1.0},
+                        {-3.7, 12.2},
+                        {0.49999, 0.50002},
+                        {1e6, 3e6},
+                        {0.0, 1e-4},
+                        {123456.0, 123457.0},
+                        {-1e-7, 1e-7}}) {
     const Ticks t = NiceTicks(lo, hi, 8);
     const double step = TickStep(t);
     for (size_t i = 1; i < t.size(); ++i) CHECK(FormatTick(t[i], step) != FormatTick(t[i - 1], step));
   }
 }
-

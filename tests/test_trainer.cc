@@ -64,9 +64,9 @@ TEST_CASE("trainer: learning curve lines, final evaluation and checkpoint") {
   CHECK(lines[1]["user_steps"] == 20 * 32);
   CHECK(lines[6]["kind"] == "eval");
   CHECK(lines[6]["step"] == 60);
-  for (const char* key : {"return_mean", "clicks_per_episode", "watch_time_per_episode", "ctr", "episode_length_mean",
-                          "return_rate", "regret_per_episode", "normalized_score", "coverage", "slate_diversity",
-                          "policy_entropy"})
+  for (const char* key :
+       {"return_mean", "clicks_per_episode", "watch_time_per_episode", "ctr", "episode_length_mean", "return_rate",
+        "regret_per_episode", "normalized_score", "coverage", "slate_diversity", "policy_entropy"})
     CHECK(lines[6].contains(key));
   CHECK(lines[6]["episodes"] == 40);  // every evaluation sees all its users
   CHECK(r.summary["train_steps"] == 60);
@@ -128,10 +128,10 @@ TEST_CASE("trainer: bad settings are input errors") {
 // In a non-stationary world the evaluations follow the training world: the
 // references move with the scheduled preference shifts.
 TEST_CASE("trainer: the oracle trains like any agent; evaluations follow a non-stationary world") {
-  const Scenario s = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/preference_shift.json",
-                                  {"run.train_steps=320", "run.eval_every=160", "run.num_envs=32",
-                                   "run.episodes=64", "agent.type=oracle"},
-                                  AgentRegistry());
+  const Scenario s = LoadScenario(
+      std::string(COHORT_SOURCE_DIR) + "/scenarios/preference_shift.json",
+      {"run.train_steps=320", "run.eval_every=160", "run.num_envs=32", "run.episodes=64", "agent.type=oracle"},
+      AgentRegistry());
   TrainOptions o;
   o.out_dir = Fresh("oracle").string();
   const TrainOutput out = TrainScenario(s, o);

@@ -207,7 +207,7 @@ TEST_CASE("update rules: an owner's defaults for the default type fill only what
   Schema s;
   s.Component("optimizer", &UpdateRuleRegistry(), "adam", "").WithDefaults({{"lr", 0.01}});
   auto resolve = [&](const json& config) { return Validate(config, s, "test.json")["optimizer"]; };
-  CHECK(resolve(json::object())["lr"].get<double>() == 0.01);                              // absent
+  CHECK(resolve(json::object())["lr"].get<double>() == 0.01);                             // absent
   CHECK(resolve({{"optimizer", {{"schedule", "linear"}}}})["lr"].get<double>() == 0.01);  // no type
   CHECK(resolve({{"optimizer", {{"schedule", "linear"}}}})["schedule"] == "linear");
   CHECK(resolve({{"optimizer", {{"type", "adam"}, {"lr", 0.5}}}})["lr"].get<double>() == 0.5);  // given wins
@@ -271,8 +271,9 @@ TEST_CASE("learned optimizer: rule files round-trip; bad files name the file and
   short_rule["theta"].erase(0);
   WriteFileAtomic(wrong, short_rule.dump());
   CHECK(testing::InputErrorOf([&] { ReadLearnedRule(wrong); }).find("/theta") != std::string::npos);
-  CHECK(testing::InputErrorOf([&] { Trajectory({{"type", "learned"}, {"theta", {1.0, 2.0}}}, grads); }).find("expected 450") !=
-        std::string::npos);
+  CHECK(testing::InputErrorOf([&] {
+          Trajectory({{"type", "learned"}, {"theta", {1.0, 2.0}}}, grads);
+        }).find("expected 450") != std::string::npos);
   // Another network shape than this build's is refused, naming the key.
   json other_shape = ReadJsonFile(path);
   other_shape["hidden"] = {32, 32};

@@ -12,8 +12,8 @@
 
 #include "agents/registry.h"
 #include "env/scenario.h"
-#include "goodness_of_fit.h"
 #include "env/variants.h"
+#include "goodness_of_fit.h"
 #include "tests/input_error_of.h"
 
 namespace cohort {
@@ -33,10 +33,11 @@ json FamilyDoc() {
                       {{"path", kTemperature}, {"distribution", "log_uniform"}, {"low", 0.5}, {"high", 2.0}}})},
         {"splits", {{"train", 50}, {"validation", 10}, {"test", 20}}},
         {"ood",
-         json::array({{{"name", "high_drift"},
-                       {"count", 10},
-                       {"parameters",
-                        json::array({{{"path", kDrift}, {"distribution", "uniform"}, {"low", 0.2}, {"high", 0.3}}})}}})}}}};
+         json::array(
+             {{{"name", "high_drift"},
+               {"count", 10},
+               {"parameters",
+                json::array({{{"path", kDrift}, {"distribution", "uniform"}, {"low", 0.2}, {"high", 0.3}}})}}})}}}};
 }
 
 Scenario Parse(const json& doc) { return ParseScenario(doc, "test", AgentRegistry()); }
@@ -164,12 +165,12 @@ TEST_CASE("variants: distributions of continuous draws") {
 // with exactly as many it holds each assignment once.
 TEST_CASE("variants: discrete families must have enough distinct assignments") {
   auto doc = [](int64_t train) {
-    return json{{"family",
-                 {{"parameters", json::array({{{"path", "env.observation.history"},
-                                               {"distribution", "int_uniform"},
-                                               {"low", 0},
-                                               {"high", 1}}})},
-                  {"splits", {{"train", train}, {"validation", 0}, {"test", 0}}}}}};
+    return json{
+        {"family",
+         {{"parameters",
+           json::array(
+               {{{"path", "env.observation.history"}, {"distribution", "int_uniform"}, {"low", 0}, {"high", 1}}})},
+          {"splits", {{"train", train}, {"validation", 0}, {"test", 0}}}}}};
   };
   const Scenario too_many = Parse(doc(5));
   CHECK_THROWS_AS(VariantFamily(too_many, AgentRegistry()), InputError);
@@ -202,16 +203,18 @@ TEST_CASE("variants: invalid family parameters name their JSON pointer") {
   INFO(message);
   CHECK(message.find("/family/parameters/0/path") != std::string::npos);
   // A range end outside the parameter's valid range (step in [0, 1]).
-  message = InputErrorOf(
-      [&] { Parse(with_parameter({{"path", "env.dynamics.interest.step"}, {"low", 0.0}, {"high", 2.0}})); });
+  message = InputErrorOf([&] {
+    Parse(with_parameter({{"path", "env.dynamics.interest.step"}, {"low", 0.0}, {"high", 2.0}}));
+  });
   INFO(message);
   CHECK(message.find("/family/parameters/0/high") != std::string::npos);
   // A non-numeric parameter.
   message = InputErrorOf([&] { Parse(with_parameter({{"path", "env.choice.type"}, {"low", 0.0}, {"high", 1.0}})); });
   CHECK(message.find("/family/parameters/0/path") != std::string::npos);
   // An integer parameter needs int_uniform or choice.
-  message = InputErrorOf(
-      [&] { Parse(with_parameter({{"path", "env.observation.history"}, {"low", 0.0}, {"high", 3.0}})); });
+  message = InputErrorOf([&] {
+    Parse(with_parameter({{"path", "env.observation.history"}, {"low", 0.0}, {"high", 3.0}}));
+  });
   CHECK(message.find("/family/parameters/0/distribution") != std::string::npos);
   // log_uniform needs low > 0.
   message = InputErrorOf([&] {

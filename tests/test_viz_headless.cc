@@ -81,7 +81,8 @@ TEST_CASE("viz: a headless run shows a training run's policy") {
   cohort::TrainOptions t;
   t.out_dir = (dir / "run").string();
   const cohort::Scenario run = cohort::LoadScenario(
-      o.sim.scenario, {"agent.type=ucb1", "run.num_envs=16", "run.episodes=16", "run.train_steps=30", "run.eval_every=10"},
+      o.sim.scenario,
+      {"agent.type=ucb1", "run.num_envs=16", "run.episodes=16", "run.train_steps=30", "run.eval_every=10"},
       cohort::AgentRegistry());
   REQUIRE_FALSE(cohort::TrainScenario(run, t).interrupted);
   o.sim.agent_checkpoint = t.out_dir;

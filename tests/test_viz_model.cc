@@ -31,7 +31,7 @@ TEST_CASE("viz: time series keeps the newest points, min/max skip non-finite, bu
 TEST_CASE("viz: bucket means sit at their centre environment step, after old points fell out") {
   TimeSeries s(5);
   for (double x : {9.0, 9.0, 9.0, 1.0, 2.0, std::nan(""), 4.0, 6.0}) s.Push(x);  // steps 0..7; 3..7 held
-  const TimeSeries::Steps b = s.BucketedSteps(3);  // per 2: [1, 2] [NaN, 4] [6]
+  const TimeSeries::Steps b = s.BucketedSteps(3);                                // per 2: [1, 2] [NaN, 4] [6]
   REQUIRE(b.step.size() == 3);
   REQUIRE(b.mean.size() == 3);
   CHECK(b.step == std::vector<double>{3.5, 5.5, 7.0});

@@ -97,8 +97,10 @@ TEST_CASE("viz sim: the session log of the selected user") {
     double best_outside = -1e300;
     for (size_t c = 0; c < r.agent_score.size(); ++c) {
       const bool shown = std::find(r.slate.begin(), r.slate.end(), int32_t(c)) != r.slate.end();
-      if (shown) in_slate.push_back(r.agent_score[c]);
-      else best_outside = std::max(best_outside, r.agent_score[c]);
+      if (shown)
+        in_slate.push_back(r.agent_score[c]);
+      else
+        best_outside = std::max(best_outside, r.agent_score[c]);
     }
     CHECK(*std::min_element(in_slate.begin(), in_slate.end()) >= best_outside);
     if (r.terminated) {
@@ -173,10 +175,10 @@ TEST_CASE("viz sim: per-step series") {
 
 TEST_CASE("viz sim: --agent loads a training checkpoint's policy") {
   const fs::path dir = Fresh("checkpoint");
-  const Scenario run = LoadScenario(kRecsim,
-                                    {"agent.type=epsilon_greedy", "run.num_envs=16", "run.episodes=16",
-                                     "run.train_steps=40", "run.eval_every=20"},
-                                    AgentRegistry());
+  const Scenario run = LoadScenario(
+      kRecsim,
+      {"agent.type=epsilon_greedy", "run.num_envs=16", "run.episodes=16", "run.train_steps=40", "run.eval_every=20"},
+      AgentRegistry());
   TrainOptions t;
   t.out_dir = dir.string();
   REQUIRE_FALSE(TrainScenario(run, t).interrupted);

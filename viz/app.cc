@@ -2,9 +2,9 @@
 
 #include <SDL.h>
 #include <SDL_opengl.h>
-#include <imgui.h>
 #include <backends/imgui_impl_opengl3.h>
 #include <backends/imgui_impl_sdl.h>
+#include <imgui.h>
 #include <stb_image_write.h>
 
 #include <algorithm>
@@ -42,7 +42,6 @@ ImU32 ScaleColor(double t, float alpha = 1.0f) {
   return ImGui::ColorConvertFloat4ToU32(
       ImVec4(float(0.15 + 0.85 * t), float(0.3 + 0.6 * t), float(0.9 - 0.75 * t), alpha));
 }
-
 
 // A TimeSeries as a plot line: at most `buckets` bucket means at their centre
 // steps (1 = the series' first step since Restart).
@@ -161,8 +160,9 @@ void Controls(Sim& sim, ViewState& v) {
   }
   ImGui::Text("simulation: %.3g user-steps/s (%.1f ms of a %.1f ms frame)", v.sim_rate, v.sim_ms, v.frame_ms);
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("environment + agent + recording, measured per frame; drawing is the rest of the frame.\n"
-                      "Hidden views cost nothing; with max speed the simulation gets a fixed time per frame.");
+    ImGui::SetTooltip(
+        "environment + agent + recording, measured per frame; drawing is the rest of the frame.\n"
+        "Hidden views cost nothing; with max speed the simulation gets a fixed time per frame.");
   ImGui::Separator();
   ImGui::TextUnformatted("Environment (live; kept across restarts)");
   LiveParams p = sim.live();
@@ -188,10 +188,12 @@ void Controls(Sim& sim, ViewState& v) {
     p.drift_std = drift, p.interest_step = step, p.boredom_increment = inc, p.boredom_decay = decay;
     sim.SetLive(p);
   }
-  if (!(sim.live() == sim.scenario_live()) && ImGui::Button("Back to the scenario's values")) sim.SetLive(sim.scenario_live());
+  if (!(sim.live() == sim.scenario_live()) && ImGui::Button("Back to the scenario's values"))
+    sim.SetLive(sim.scenario_live());
   ImGui::Separator();
   ImGui::TextUnformatted("Views");
-  ImGui::Checkbox("map", &v.show_map), ImGui::SameLine(), ImGui::Checkbox("session", &v.show_session), ImGui::SameLine();
+  ImGui::Checkbox("map", &v.show_map), ImGui::SameLine(), ImGui::Checkbox("session", &v.show_session),
+      ImGui::SameLine();
   ImGui::Checkbox("policy", &v.show_policy), ImGui::SameLine(), ImGui::Checkbox("curves", &v.show_curves);
   if (sim.rule() != nullptr && sim.rule()->probe.evaluate) ImGui::SameLine(), ImGui::Checkbox("meta", &v.show_meta);
 }
@@ -228,7 +230,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
   ImGui::Combo("colour", &v.color_by, kColorByNames, IM_ARRAYSIZE(kColorByNames));
   ImGui::SameLine();
   if (ImGui::Checkbox("true interests", &v.true_interests)) v.trail.clear(), v.tail_len = 0;
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("privileged: the simulator's hidden interests (off: what the agent observes)");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("privileged: the simulator's hidden interests (off: what the agent observes)");
   ImGui::Checkbox("density of all users", &v.show_density);
   ImGui::SameLine();
   ImGui::Checkbox("items", &v.show_items);
@@ -244,7 +247,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
       if (v.use_pca) v.pca = sim.PcaNow(v.true_interests), v.pca_extent = 0.0f;
       v.trail.clear(), v.density.bins = 0, v.tail_len = 0;  // all are in the old projection
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("principal axes of the current interests (fixed until toggled again)");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("principal axes of the current interests (fixed until toggled again)");
   }
   const Projection2D& map = v.use_pca && !sim.topic_map().pca() ? v.pca : sim.topic_map();
   const int dim = b.dim, topics = sim.scenario().env.num_topics;
@@ -255,8 +259,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
   if (v.color_by == int(ColorBy::kSatisfaction) || v.color_by == int(ColorBy::kBudget)) {
     lo = 1e300, hi = -1e300;
     for (int64_t row : sim.drawn()) {
-      const double x = v.color_by == int(ColorBy::kSatisfaction) ? sim.env().Satisfaction(int(row))
-                                                                  : sim.env().Budget(int(row));
+      const double x =
+          v.color_by == int(ColorBy::kSatisfaction) ? sim.env().Satisfaction(int(row)) : sim.env().Budget(int(row));
       if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
     }
     if (lo > hi) lo = 0.0, hi = 1.0;
@@ -287,7 +291,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
   // most 5 times a second (one pass over all users: ~8 ms at 100k users).
   if (v.show_density) {
     const bool stale = v.density_step != sim.steps() || v.density_true != v.true_interests;
-    if (v.density.bins == 0 || std::abs(v.density.extent / extent - 1.0f) > 0.05f || (stale && Clock::now() - v.density_time > std::chrono::milliseconds(200))) {
+    if (v.density.bins == 0 || std::abs(v.density.extent / extent - 1.0f) > 0.05f ||
+        (stale && Clock::now() - v.density_time > std::chrono::milliseconds(200))) {
       v.density = sim.Density(map, v.true_interests, 96, extent);
       v.density_step = sim.steps();
       v.density_true = v.true_interests;
@@ -325,7 +330,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
         const float angle = 2.39996f * float(i / stride), radius = 10.0f + 2.0f * float((i / stride) % 7);
         q = ImVec2(q.x + radius * std::cos(angle), q.y + radius * std::sin(angle));
       }
-      draw->AddRectFilled(ImVec2(q.x - 1.5f, q.y - 1.5f), ImVec2(q.x + 1.5f, q.y + 1.5f), TopicColor(item.topic, topics, 0.45f));
+      draw->AddRectFilled(ImVec2(q.x - 1.5f, q.y - 1.5f), ImVec2(q.x + 1.5f, q.y + 1.5f),
+                          TopicColor(item.topic, topics, 0.45f));
     }
   }
   // How the drawn users' interests moved over the last steps (a slot that
@@ -366,11 +372,12 @@ void PopulationMap(Sim& sim, ViewState& v) {
       hovered = row;
   }
   if (hovered >= 0) {
-    ImGui::SetTooltip("user slot %d (user %lld, segment %d)\nepisode step %lld, session %d\nsatisfaction %.3f, budget "
-                      "%.2f\nlast reward %.3f\nclick to inspect",
-                      hovered, (long long)b.user_id[size_t(hovered)], sim.env().Segment(hovered),
-                      (long long)b.episode_step[size_t(hovered)], b.session_index[size_t(hovered)],
-                      sim.env().Satisfaction(hovered), sim.env().Budget(hovered), b.reward[size_t(hovered)]);
+    ImGui::SetTooltip(
+        "user slot %d (user %lld, segment %d)\nepisode step %lld, session %d\nsatisfaction %.3f, budget "
+        "%.2f\nlast reward %.3f\nclick to inspect",
+        hovered, (long long)b.user_id[size_t(hovered)], sim.env().Segment(hovered),
+        (long long)b.episode_step[size_t(hovered)], b.session_index[size_t(hovered)], sim.env().Satisfaction(hovered),
+        sim.env().Budget(hovered), b.reward[size_t(hovered)]);
     if (ImGui::IsMouseClicked(0)) sim.Select(hovered), v.trail.clear();
   }
 
@@ -399,7 +406,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
         draw->AddRectFilled(ImVec2(q.x - 3, q.y - 3), ImVec2(q.x + 3, q.y + 3), TopicColor(t, topics, 0.9f));
         if (ImGui::IsWindowHovered() && ImGui::IsMouseHoveringRect(ImVec2(q.x - 4, q.y - 4), ImVec2(q.x + 4, q.y + 4)))
           ImGui::SetTooltip("candidate %d of user slot %d\ntopic %d, quality %.3f, length %.2f", c, sel, t,
-                            GroundTruth(sim.env()).CandidateQuality(sel, c), b.length[size_t(sel) * size_t(k) + size_t(c)]);
+                            GroundTruth(sim.env()).CandidateQuality(sel, c),
+                            b.length[size_t(sel) * size_t(k) + size_t(c)]);
       }
     }
     const auto& log = sim.session();
@@ -407,7 +415,8 @@ void PopulationMap(Sim& sim, ViewState& v) {
       const SessionRecord& rec = log.back();
       for (size_t j = 0; j < rec.slate.size(); ++j) {
         const size_t c = size_t(rec.slate[j]);
-        const ImVec2 q = f.At(map.ProjectItem(rec.topic[c], rec.features.empty() ? nullptr : &rec.features[c * size_t(dim)]));
+        const ImVec2 q =
+            f.At(map.ProjectItem(rec.topic[c], rec.features.empty() ? nullptr : &rec.features[c * size_t(dim)]));
         const bool clicked = int(j) == rec.clicked;
         draw->AddLine(p, q, clicked ? IM_COL32(255, 255, 80, 255) : IM_COL32(180, 180, 180, 170),
                       clicked ? 3.0f : 1.2f);
@@ -427,20 +436,26 @@ void PopulationMap(Sim& sim, ViewState& v) {
     ImGui::SameLine();
     ImGui::Text("%s from %.3g to %.3g (drawn users)", kColorByNames[v.color_by], lo, hi);
   } else {
-    ImGui::Text("%zu of %d users drawn%s; shaded: density of all %lld active users; squares: the selected user's "
-                "candidates; white: interest trail; lines: last slate (yellow: clicked)",
-                sim.drawn().size(), sim.rows(), map.pca() ? " (PCA)" : " (topic circle)", (long long)v.density.users);
+    ImGui::Text(
+        "%zu of %d users drawn%s; shaded: density of all %lld active users; squares: the selected user's "
+        "candidates; white: interest trail; lines: last slate (yellow: clicked)",
+        sim.drawn().size(), sim.rows(), map.pca() ? " (PCA)" : " (topic circle)", (long long)v.density.users);
   }
 }
 
 // ---------------------------------------------------------------- session inspector
 const char* EndReasonName(EndReason r) {
   switch (r) {
-    case EndReason::kBudget: return "budget spent";
-    case EndReason::kLeft: return "left (dissatisfied)";
-    case EndReason::kSessionCap: return "session step cap";
-    case EndReason::kEpisodeCap: return "episode cap";
-    default: return "";
+    case EndReason::kBudget:
+      return "budget spent";
+    case EndReason::kLeft:
+      return "left (dissatisfied)";
+    case EndReason::kSessionCap:
+      return "session step cap";
+    case EndReason::kEpisodeCap:
+      return "episode cap";
+    default:
+      return "";
   }
 }
 
@@ -456,8 +471,9 @@ void SessionInspector(Sim& sim) {
               (long long)b.user_id[size_t(sel)], env.Segment(sel), b.session_index[size_t(sel)],
               (long long)b.episode_step[size_t(sel)]);
   const float* bored = env.Boredom(sel);
-  ImGui::Text("now: budget %.2f, satisfaction %.3f, max boredom %s", env.Budget(sel), env.Satisfaction(sel),
-              bored ? std::to_string(*std::max_element(bored, bored + sim.scenario().env.num_topics)).c_str() : "(off)");
+  ImGui::Text(
+      "now: budget %.2f, satisfaction %.3f, max boredom %s", env.Budget(sel), env.Satisfaction(sel),
+      bored ? std::to_string(*std::max_element(bored, bored + sim.scenario().env.num_topics)).c_str() : "(off)");
   const auto& log = sim.session();
   if (log.empty()) {
     ImGui::TextUnformatted("(no steps recorded yet for this user slot: press Step or Play)");
@@ -491,9 +507,10 @@ void SessionInspector(Sim& sim) {
   const std::string score = last.score_name.empty() ? "agent score (none)" : "agent: " + last.score_name;
   ImGui::Text("step %lld: %zu candidates; the slate is marked with its position, [*] clicked", (long long)last.step,
               last.topic.size());
-  const ImGuiTableFlags flags = ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
-                                ImGuiTableFlags_SizingFixedFit;
-  if (ImGui::BeginTable("candidates", 6, flags, ImVec2(0, 26.0f + 18.0f * float(std::min<size_t>(last.topic.size(), 8))))) {
+  const ImGuiTableFlags flags =
+      ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit;
+  if (ImGui::BeginTable("candidates", 6, flags,
+                        ImVec2(0, 26.0f + 18.0f * float(std::min<size_t>(last.topic.size(), 8))))) {
     ImGui::TableSetupScrollFreeze(0, 1);
     for (const char* h : {"cand", "topic", "quality", "length", "slate pos  P(click)"}) ImGui::TableSetupColumn(h);
     ImGui::TableSetupColumn(score.c_str());
@@ -504,7 +521,9 @@ void SessionInspector(Sim& sim) {
       for (size_t j = 0; j < last.slate.size(); ++j)
         if (size_t(last.slate[j]) == c) pos = int(j);
       ImGui::TableSetColumnIndex(0), ImGui::Text("%zu", c);
-      ImGui::TableSetColumnIndex(1), ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(TopicColor(last.topic[c], sim.scenario().env.num_topics)), "%d", last.topic[c]);
+      ImGui::TableSetColumnIndex(1),
+          ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(TopicColor(last.topic[c], sim.scenario().env.num_topics)),
+                             "%d", last.topic[c]);
       ImGui::TableSetColumnIndex(2), ImGui::Text("%.3f", last.quality[c]);
       ImGui::TableSetColumnIndex(3), ImGui::Text("%.2f", last.length[c]);
       ImGui::TableSetColumnIndex(4);
@@ -514,10 +533,12 @@ void SessionInspector(Sim& sim) {
     ImGui::EndTable();
   }
   // Every recorded step, newest first.
-  ImGui::Text("history (newest first, %zu steps kept): true P(click) of each slate item vs the agent's score", log.size());
+  ImGui::Text("history (newest first, %zu steps kept): true P(click) of each slate item vs the agent's score",
+              log.size());
   if (ImGui::BeginTable("history", 8, flags, ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y)))) {
     ImGui::TableSetupScrollFreeze(0, 1);
-    for (const char* h : {"step", "sess", "slate: topic p(click) | score", "P(none)", "click", "watch", "budget / sat / bored", "event"})
+    for (const char* h : {"step", "sess", "slate: topic p(click) | score", "P(none)", "click", "watch",
+                          "budget / sat / bored", "event"})
       ImGui::TableSetupColumn(h);
     ImGui::TableHeadersRow();
     for (auto it = log.rbegin(); it != log.rend(); ++it) {
@@ -536,8 +557,10 @@ void SessionInspector(Sim& sim) {
       ImGui::TextUnformatted(s.c_str());
       ImGui::TableSetColumnIndex(3), ImGui::Text("%.3f", r.no_click_prob);
       ImGui::TableSetColumnIndex(4);
-      if (r.clicked >= 0) ImGui::Text("pos %d", r.clicked);
-      else ImGui::TextDisabled("none");
+      if (r.clicked >= 0)
+        ImGui::Text("pos %d", r.clicked);
+      else
+        ImGui::TextDisabled("none");
       ImGui::TableSetColumnIndex(5), ImGui::Text("%.2f", r.watch_time);
       ImGui::TableSetColumnIndex(6), ImGui::Text("%.2f / %.3f / %.3g", r.budget, r.satisfaction, r.boredom);
       ImGui::TableSetColumnIndex(7);
@@ -545,7 +568,8 @@ void SessionInspector(Sim& sim) {
         ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "%s: gone; next user %lld", EndReasonName(r.end_reason),
                            (long long)r.next_user);
       else if (r.session_ended)
-        ImGui::TextColored(ImVec4(0.5f, 0.9f, 1, 1), "%s; returns after %.1f", EndReasonName(r.end_reason), r.return_gap);
+        ImGui::TextColored(ImVec4(0.5f, 0.9f, 1, 1), "%s; returns after %.1f", EndReasonName(r.end_reason),
+                           r.return_gap);
     }
     ImGui::EndTable();
   }
@@ -653,7 +677,9 @@ void CurvesView(Sim& sim, ViewState& v) {
     };
     const Section sections[] = {
         {&v.run.eval, "evaluation", {"normalized_score", "return_mean", "ctr", "return_rate", "slate_diversity"}},
-        {&v.run.train, "training", {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}}};
+        {&v.run.train,
+         "training",
+         {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}}};
     for (const Section& section : sections)
       for (const char* key : section.keys) {
         auto it = section.lines->find(key);
@@ -675,9 +701,10 @@ void MetaView(const Sim& sim, ViewState& v) {
     v.probe_at.clear();
     for (const auto& in : probe.inputs) v.probe_at.push_back(in.value);
   }
-  ImGui::TextWrapped("The %s rule in the agent's \"%s\" (%d meta-parameters) against its baseline (theta = 0). "
-                     "Pick the input along x; the others are fixed on the sliders.",
-                     rule.type.c_str(), rule.slot.c_str(), rule.theta_size);
+  ImGui::TextWrapped(
+      "The %s rule in the agent's \"%s\" (%d meta-parameters) against its baseline (theta = 0). "
+      "Pick the input along x; the others are fixed on the sliders.",
+      rule.type.c_str(), rule.slot.c_str(), rule.theta_size);
   std::vector<const char*> names;
   for (const auto& in : probe.inputs) names.push_back(in.name.c_str());
   ImGui::SetNextItemWidth(260);
@@ -719,8 +746,7 @@ bool WritePng(const std::string& path, int width, int height) {
   glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
   std::vector<unsigned char> flipped(pixels.size());  // GL rows start at the bottom
   const size_t row = size_t(width) * 4;
-  for (int y = 0; y < height; ++y)
-    std::copy_n(&pixels[size_t(height - 1 - y) * row], row, &flipped[size_t(y) * row]);
+  for (int y = 0; y < height; ++y) std::copy_n(&pixels[size_t(height - 1 - y) * row], row, &flipped[size_t(y) * row]);
   const std::string tmp = path + ".partial";  // atomic: no half-written PNG
   if (!stbi_write_png(tmp.c_str(), width, height, 4, flipped.data(), int(row))) return false;
   return std::rename(tmp.c_str(), path.c_str()) == 0;
@@ -730,8 +756,9 @@ bool WritePng(const std::string& path, int width, int height) {
 
 int RunViz(const VizOptions& o) {
   Sim sim(o.sim);  // bad input throws here, before a window opens
-  if (o.select >= sim.rows()) throw InputError("cohort viz", "--select", "user slot " + std::to_string(o.select) +
-                                                                         " >= " + std::to_string(sim.rows()) + " slots");
+  if (o.select >= sim.rows())
+    throw InputError("cohort viz", "--select",
+                     "user slot " + std::to_string(o.select) + " >= " + std::to_string(sim.rows()) + " slots");
   sim.Select(o.select >= 0 ? o.select : (sim.drawn().empty() ? -1 : int(sim.drawn().front())));
   if (o.headless) setenv("SDL_VIDEODRIVER", "offscreen", 1);
   if (SDL_Init(SDL_INIT_VIDEO) != 0) {
@@ -859,8 +886,8 @@ int RunViz(const VizOptions& o) {
                "viz: %d frames in %.2f s (%.1f frames/s), %lld steps of %d user slots: %.3g user-steps/s while "
                "simulating, %.3g user-steps/s overall (simulation %.0f%% of wall time)\n",
                frames, wall, frames / std::max(1e-9, wall), (long long)sim.steps(), sim.rows(),
-               double(sim.user_steps()) / std::max(1e-9, sim_seconds_total), double(sim.user_steps()) / std::max(1e-9, wall),
-               100.0 * sim_seconds_total / std::max(1e-9, wall));
+               double(sim.user_steps()) / std::max(1e-9, sim_seconds_total),
+               double(sim.user_steps()) / std::max(1e-9, wall), 100.0 * sim_seconds_total / std::max(1e-9, wall));
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplSDL2_Shutdown();
   ImGui::DestroyContext();

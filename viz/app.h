@@ -44,10 +44,10 @@ struct VizOptions {
   std::string screenshot;  // headless: PNG written after the last frame
   int width = 1600, height = 1000;
   int steps_per_frame = 1;
-  int select = -1;         // user slot selected at start (-1: the first drawn user)
+  int select = -1;                          // user slot selected at start (-1: the first drawn user)
   std::vector<std::string> views = kViews;  // open at start
   std::string color_by = kColorings[0];     // the map's colouring
-  bool tails = false;                 // the map draws every drawn user's recent movement
+  bool tails = false;                       // the map draws every drawn user's recent movement
 };
 
 // Returns the process exit code; throws InputError for bad input.

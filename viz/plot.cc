@@ -6,10 +6,10 @@
 namespace cohort::viz {
 namespace {
 
-constexpr float kPad = 4.0f;       // between text and the plot area
-constexpr float kTickLen = 4.0f;   // tick marks outside the plot area
-constexpr float kSwatch = 16.0f;   // legend colour swatch width
-constexpr float kMinGap = 12.0f;   // between neighbouring x tick labels
+constexpr float kPad = 4.0f;      // between text and the plot area
+constexpr float kTickLen = 4.0f;  // tick marks outside the plot area
+constexpr float kSwatch = 16.0f;  // legend colour swatch width
+constexpr float kMinGap = 12.0f;  // between neighbouring x tick labels
 
 struct Layout {
   ImVec2 min, max;  // the plot area on screen
@@ -70,8 +70,8 @@ ImVec2 LegendCorner(const Layout& p, const std::vector<PlotLine>& lines, ImVec2 
       if (!std::isfinite(line.x[i]) || !std::isfinite(line.y[i])) continue;
       const float sx = p.X(line.x[i]), sy = p.Y(line.y[i]);
       for (int c = 0; c < 4; ++c)
-        covered[c] += sx >= corners[c].x && sx <= corners[c].x + box.x && sy >= corners[c].y &&
-                      sy <= corners[c].y + box.y;
+        covered[c] +=
+            sx >= corners[c].x && sx <= corners[c].x + box.x && sy >= corners[c].y && sy <= corners[c].y + box.y;
     }
   return corners[std::min_element(covered, covered + 4) - covered];
 }
@@ -165,10 +165,10 @@ void Hover(ImDrawList* draw, const Layout& p, const std::vector<PlotLine>& lines
 }  // namespace
 
 ImU32 PlotColor(int i) {
-  static const ImU32 kColors[8] = {IM_COL32(90, 170, 255, 255), IM_COL32(255, 160, 60, 255),
+  static const ImU32 kColors[8] = {IM_COL32(90, 170, 255, 255),  IM_COL32(255, 160, 60, 255),
                                    IM_COL32(110, 210, 110, 255), IM_COL32(240, 90, 100, 255),
                                    IM_COL32(190, 140, 255, 255), IM_COL32(230, 210, 90, 255),
-                                   IM_COL32(90, 220, 220, 255), IM_COL32(240, 140, 200, 255)};
+                                   IM_COL32(90, 220, 220, 255),  IM_COL32(240, 140, 200, 255)};
   return kColors[((i % 8) + 8) % 8];
 }
 
@@ -218,9 +218,9 @@ void LinePlot(const char* id, const std::vector<PlotLine>& lines, ImVec2 size, c
     draw->AddText(ImVec2(title_x, origin.y + kPad), text, options.title.c_str());
   }
   if (!options.x_label.empty())
-    draw->AddText(ImVec2(p.min.x + (plot_w - ImGui::CalcTextSize(options.x_label.c_str()).x) / 2,
-                         end.y - kPad - line_h),
-                  dim, options.x_label.c_str());
+    draw->AddText(
+        ImVec2(p.min.x + (plot_w - ImGui::CalcTextSize(options.x_label.c_str()).x) / 2, end.y - kPad - line_h), dim,
+        options.x_label.c_str());
 
   draw->AddRectFilled(p.min, p.max, IM_COL32(12, 14, 18, 255));
   const ImU32 grid = IM_COL32(255, 255, 255, 28), tick = IM_COL32(255, 255, 255, 120);

@@ -15,7 +15,7 @@
 namespace cohort::viz {
 
 struct PlotLine {
-  std::string label;        // in the legend and tooltip; unlabelled lines are left out of the legend
+  std::string label;         // in the legend and tooltip; unlabelled lines are left out of the legend
   std::vector<double> x, y;  // x sorted ascending (hover searches it); a NaN x or y breaks the line
   ImU32 color = IM_COL32(90, 170, 255, 255);
   float thickness = 1.5f;
@@ -23,9 +23,9 @@ struct PlotLine {
 
 struct PlotOptions {
   std::string title, x_label, y_label;
-  bool y_from_zero = false;                  // the y axis holds 0 (rates, counts)
+  bool y_from_zero = false;                   // the y axis holds 0 (rates, counts)
   std::optional<AxisRange> x_range, y_range;  // fixed ranges; by default the data's (y padded)
-  std::vector<double> x_markers;             // vertical marker lines (restarts, evaluations, ...)
+  std::vector<double> x_markers;              // vertical marker lines (restarts, evaluations, ...)
 };
 
 // Distinct line colours readable on the dark style, cycling after 8.

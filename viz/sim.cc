@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr uint64_t kProbeEntity = uint64_t(1) << 43;  // the viz's own stream (normalized reward)
-constexpr int kProbeRows = 32;  // its cost: an exact oracle slate per row and step
+constexpr int kProbeRows = 32;                        // its cost: an exact oracle slate per row and step
 constexpr int kRandomSlates = 4;
 
 // The learnable rule whose rule file this is (its "kind").
@@ -29,7 +29,8 @@ const LearnableRule& RuleOfFile(const std::string& path) {
     if (r.file_kind == doc["kind"]) return r;
     kinds.push_back(r.file_kind);
   }
-  throw InputError(path, "/kind", "unknown rule kind \"" + doc["kind"].get<std::string>() + "\" (known: " + Join(kinds) + ")");
+  throw InputError(path, "/kind",
+                   "unknown rule kind \"" + doc["kind"].get<std::string>() + "\" (known: " + Join(kinds) + ")");
 }
 
 // The observation shape a trained policy depends on.
@@ -41,8 +42,8 @@ void CheckSameShape(const Scenario& shown, const Scenario& run, const std::strin
       {"/env/slate_size", a.slate_size == b.slate_size},
       {"/env/catalog/features", a.catalog.features == b.catalog.features && a.FeatureDim() == b.FeatureDim()},
       {"/env/observation/history", a.observation.history == b.observation.history},
-      {"/env/observation/interests", (a.observation.interests == Observability::kHidden) ==
-                                         (b.observation.interests == Observability::kHidden)},
+      {"/env/observation/interests",
+       (a.observation.interests == Observability::kHidden) == (b.observation.interests == Observability::kHidden)},
       {"/env/observation/budget", a.observation.budget == b.observation.budget},
   };
   for (const auto& [path, same] : checks)
@@ -88,8 +89,8 @@ Sim::Sim(const SimOptions& o) : options_(o) {
     const ComponentInfo* agent = AgentRegistry().Find(type);
     if (agent == nullptr || LearnableSlot(*agent, rule) == nullptr)
       throw InputError(o.rule, "/kind",
-                       "is a \"" + rule.type + "\" rule for the \"" + rule.slot + "\" slot, which the scenario's agent \"" +
-                           type + "\" does not have");
+                       "is a \"" + rule.type + "\" rule for the \"" + rule.slot +
+                           "\" slot, which the scenario's agent \"" + type + "\" does not have");
     overrides.push_back("agent." + rule.slot + ".type=" + rule.type);
     overrides.push_back("agent." + rule.slot + ".file=" + fs::absolute(o.rule).string());
   }
@@ -102,7 +103,7 @@ Sim::Sim(const SimOptions& o) : options_(o) {
     run_dir_ = fs::path(checkpoint_->file).parent_path().string();
     scenario_.agent = checkpoint_run_.agent;
     users_ = checkpoint_run_.run.num_envs;  // the agent's per-slot state has the run's shape
-    learning_ = false;          // show the trained policy; the window can resume learning
+    learning_ = false;                      // show the trained policy; the window can resume learning
   }
   for (const LearnableRule& r : LearnableRules())
     if (scenario_.agent.contains(r.slot) && scenario_.agent[r.slot].is_object() &&
@@ -145,9 +146,9 @@ void Sim::Restart(uint64_t seed) {
   step_heatmap_ = std::make_unique<SlateHeatmap>(scenario_.env.num_topics, scenario_.env.slate_size);
   topic_map_ = batch_->dim == scenario_.env.num_topics
                    ? Projection2D::TopicCircle(batch_->dim)
-                   : Projection2D::Pca(std::vector<float>(batch_->interests.begin(),
-                                                          batch_->interests.begin() +
-                                                              ptrdiff_t(std::min(users_, 4096)) * batch_->dim),
+                   : Projection2D::Pca(std::vector<float>(
+                                           batch_->interests.begin(),
+                                           batch_->interests.begin() + ptrdiff_t(std::min(users_, 4096)) * batch_->dim),
                                        std::min(users_, 4096), batch_->dim);
   drawn_ = SampleIndices(users_, options_.drawn_users, seed);
   probe_rows_ = SampleIndices(users_, kProbeRows, seed ^ 0x5eed);

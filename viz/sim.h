@@ -72,10 +72,10 @@ struct SessionRecord {
   std::vector<float> features;  // candidates x dim (embedding catalogs; empty for one-hot)
   std::vector<double> agent_score;
   std::string score_name;
-  std::vector<int32_t> slate;        // candidate indices
-  std::vector<double> click_prob;    // the simulator's true P(click) per slate position
+  std::vector<int32_t> slate;      // candidate indices
+  std::vector<double> click_prob;  // the simulator's true P(click) per slate position
   double no_click_prob = 0.0;
-  int32_t clicked = -1;              // slate position, -1: none
+  int32_t clicked = -1;  // slate position, -1: none
   double watch_time = 0.0, reward = 0.0;
   // User state after the step [privileged]: budget left, satisfaction, the
   // boredom of the clicked topic (or the largest; NaN without boredom).
@@ -83,8 +83,8 @@ struct SessionRecord {
   // What happened at the end of the step.
   bool session_ended = false, terminated = false, truncated = false;
   EndReason end_reason = EndReason::kNone;
-  int64_t next_user = -1;     // the slot's next user when this one is gone
-  double return_gap = 0.0;    // time away before the next session (retention)
+  int64_t next_user = -1;   // the slot's next user when this one is gone
+  double return_gap = 0.0;  // time away before the next session (retention)
 };
 
 // A 2-D density of all users' projected interests (the aggregate behind the
@@ -138,7 +138,7 @@ class Sim {
   const VecEnv& env() const { return *env_; }
   const Agent& agent() const { return *agent_; }
   const StepBatch& batch() const { return *batch_; }
-  const SlateBatch& slates() const { return slates_; }  // the last slates shown
+  const SlateBatch& slates() const { return slates_; }          // the last slates shown
   const std::vector<uint8_t>& acted() const { return acted_; }  // rows that acted on them
   int rows() const { return batch_->rows; }
   uint64_t seed() const { return seed_; }

@@ -54,7 +54,8 @@ TimeSeries::Steps TimeSeries::BucketedSteps(size_t buckets) const {
 }
 
 SlateHeatmap::SlateHeatmap(int num_topics, int slate_size)
-    : topics_(num_topics), slots_(slate_size),
+    : topics_(num_topics),
+      slots_(slate_size),
       counts_(size_t(std::max(0, num_topics)) * size_t(std::max(0, slate_size)), 0),
       per_position_(size_t(std::max(0, slate_size)), 0) {
   if (num_topics < 1 || slate_size < 1) throw std::invalid_argument("SlateHeatmap: needs topics and positions >= 1");
@@ -81,7 +82,8 @@ void SlateHeatmap::AddBatch(const StepBatch& b, const SlateBatch& slates) {
 }
 
 void SlateHeatmap::Add(const SlateHeatmap& other) {
-  if (other.topics_ != topics_ || other.slots_ != slots_) throw std::invalid_argument("SlateHeatmap::Add: shapes differ");
+  if (other.topics_ != topics_ || other.slots_ != slots_)
+    throw std::invalid_argument("SlateHeatmap::Add: shapes differ");
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   for (size_t j = 0; j < per_position_.size(); ++j) per_position_[j] += other.per_position_[j];
   total_ += other.total_;
@@ -166,7 +168,8 @@ Projection2D Projection2D::Pca(const std::vector<float>& data, int rows, int dim
       v[i] /= vn;
       if (std::abs(v[i]) > std::abs(v[largest])) largest = i;
     }
-    if (v[largest] < 0) for (double& x : v) x = -x;
+    if (v[largest] < 0)
+      for (double& x : v) x = -x;
     p.axes_[size_t(a)].assign(v.begin(), v.end());
     for (int i = 0; i < dim; ++i)  // deflate
       for (int j = 0; j < dim; ++j) cov[size_t(i) * size_t(dim) + size_t(j)] -= lambda * v[size_t(i)] * v[size_t(j)];

@@ -60,8 +60,8 @@ inline constexpr uint64_t kEvalSalt = 0x45564131ULL;  // "EVA1"
 inline void ComputeGae(int T, int B, const std::vector<float>& rewards, const std::vector<float>& values,
                        const std::vector<float>& last_values, const std::vector<float>& final_values,
                        const std::vector<uint8_t>& terminated, const std::vector<uint8_t>& truncated,
-                       const std::vector<uint8_t>& active, double gamma, double lambda,
-                       std::vector<float>& advantages, std::vector<float>& returns) {
+                       const std::vector<uint8_t>& active, double gamma, double lambda, std::vector<float>& advantages,
+                       std::vector<float>& returns) {
   advantages.assign(size_t(T) * size_t(B), 0.0f);
   returns.assign(size_t(T) * size_t(B), 0.0f);
   for (int r = 0; r < B; ++r) {
@@ -92,8 +92,7 @@ inline void ComputeGae(int T, int B, const std::vector<float>& rewards, const st
 
 // Log-probability of each slate under the Plackett-Luce policy and the sum of
 // the per-position conditional entropies. logits [N, K], slates [N, k] int64.
-inline std::pair<torch::Tensor, torch::Tensor> PlackettLuce(const torch::Tensor& logits,
-                                                            const torch::Tensor& slates) {
+inline std::pair<torch::Tensor, torch::Tensor> PlackettLuce(const torch::Tensor& logits, const torch::Tensor& slates) {
   const int64_t k = slates.size(1);
   // Removed candidates get a large negative offset (not -inf, so that
   // p * log p stays 0 instead of NaN).
@@ -219,8 +218,10 @@ class ActorCriticAgent : public Agent {
       feat = scratch_feat_.data();
     }
     for (int r = 0; r < B_; ++r) {
-      if (obs.active[size_t(r)]) features_.FillRow(obs, r, feat + size_t(r) * per_row);
-      else std::fill_n(feat + size_t(r) * per_row, per_row, 0.0f);
+      if (obs.active[size_t(r)])
+        features_.FillRow(obs, r, feat + size_t(r) * per_row);
+      else
+        std::fill_n(feat + size_t(r) * per_row, per_row, 0.0f);
     }
     {
       c10::InferenceMode guard;
@@ -436,7 +437,9 @@ class ActorCriticAgent : public Agent {
   torch::Tensor Samples(V& v, int64_t width, torch::ScalarType type) {
     return torch::from_blob(v.data(), {int64_t(v.size()) / width, width}, type);
   }
-  torch::Tensor Column(std::vector<float>& v) { return torch::from_blob(v.data(), {int64_t(v.size())}, torch::kFloat32); }
+  torch::Tensor Column(std::vector<float>& v) {
+    return torch::from_blob(v.data(), {int64_t(v.size())}, torch::kFloat32);
+  }
 
   // Backward, global-norm clipping, one update-rule step. Returns the norm
   // before clipping.
@@ -481,7 +484,7 @@ class ActorCriticAgent : public Agent {
   torch::nn::Sequential actor_{nullptr}, critic_{nullptr};
   ParamSet params_;
   std::vector<torch::Tensor> tensors_;  // the same tensors, for clipping
-  int64_t steps_ = 0;                  // update-rule steps taken
+  int64_t steps_ = 0;                   // update-rule steps taken
   int64_t rollouts_ = 0;
   int64_t planned_rollouts_ = 0;
   int64_t steps_per_rollout_ = 1;  // update-rule steps per rollout (PPO: epochs x minibatches)
@@ -540,8 +543,8 @@ class ActorCriticAgent : public Agent {
     explained_variance_ = var_r > 1e-12 ? 1.0 - var_e / var_r : std::nan("");
   }
 
-  int t_ = 0;            // next slot of the rollout
-  bool acted_ = false;   // a training Act awaits its Observe
+  int t_ = 0;           // next slot of the rollout
+  bool acted_ = false;  // a training Act awaits its Observe
   bool training_ = true;
   double step_scale_ = 1.0;
   double last_entropy_ = std::nan("");

@@ -35,8 +35,10 @@ torch::nn::Sequential Mlp(int in, const std::vector<int>& hidden, int out, const
   int prev = in;
   for (int h : hidden) {
     net->push_back(torch::nn::Linear(prev, h));
-    if (activation == "tanh") net->push_back(torch::nn::Tanh());
-    else net->push_back(torch::nn::ReLU());
+    if (activation == "tanh")
+      net->push_back(torch::nn::Tanh());
+    else
+      net->push_back(torch::nn::ReLU());
     prev = h;
   }
   net->push_back(torch::nn::Linear(prev, out));
@@ -73,8 +75,10 @@ void ParamSet::SetRule(const json& optimizer_config) {
 
 void ParamSet::ZeroGrad() {
   for (auto& [name, p] : params_) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    else p.mutable_grad().zero_();
+    if (!p.grad().defined())
+      p.mutable_grad() = torch::zeros_like(p);
+    else
+      p.mutable_grad().zero_();
   }
 }
 

@@ -38,10 +38,10 @@ const Schema& DqnSchema() {
   static const Schema s = [] {
     Schema s("DQN over candidate items: top-k slate by Q, one transition per shown item");
     AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3, "tanh");
-    AddValueLearningKeys(s, {20000, 128, true, "replay capacity (row-steps, each holding k shown items)",
-                             "row-steps per gradient step (k item transitions each)",
-                             "stored row-steps before the first update",
-                             "double DQN: online argmax, target evaluation"});
+    AddValueLearningKeys(
+        s, {20000, 128, true, "replay capacity (row-steps, each holding k shown items)",
+            "row-steps per gradient step (k item transitions each)", "stored row-steps before the first update",
+            "double DQN: online argmax, target evaluation"});
     return s;
   }();
   return s;
@@ -143,8 +143,10 @@ class DqnAgent : public Agent {
       for (int j = 0; j < k_; ++j) reward[j] = j == click ? result.reward[size_t(r)] : 0.0f;
       reward[k_] = done ? 1.0f : 0.0f;
       float* next = reward + k_ + 1;
-      if (done) std::fill_n(next, per_row, 0.0f);  // the next observation belongs to the next user
-      else features_.FillRow(result, r, next);
+      if (done)
+        std::fill_n(next, per_row, 0.0f);  // the next observation belongs to the next user
+      else
+        features_.FillRow(result, r, next);
     }
     pending_rows_.clear();
   }

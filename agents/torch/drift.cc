@@ -113,7 +113,9 @@ const Schema& LpoSchema() {
 RuleProbe LpoProbe() {
   return {.output = "drift f(r, A)",
           .baseline = "PPO-clip",
-          .inputs = {{"probability ratio r", 0.2, 2.5, 1.0}, {"advantage A", -3.0, 3.0, 1.0}, {"progress t/T", 0.0, 1.0, 0.5}},
+          .inputs = {{"probability ratio r", 0.2, 2.5, 1.0},
+                     {"advantage A", -3.0, 3.0, 1.0},
+                     {"progress t/T", 0.0, 1.0, 0.5}},
           .evaluate = [](const std::vector<float>& theta, const std::vector<double>& at, const json& agent) {
             c10::InferenceMode guard;
             const LpoDrift drift(agent.value("clip_eps", 0.2), theta);

@@ -96,7 +96,7 @@ class Ppo : public ActorCriticAgent {
       }
       if (target_kl_ > 0.0 && epoch_kl / epoch_count > target_kl_) break;
     }
-    return {{"policy_loss", s_pg / count}, {"value_loss", s_v / count}, {"entropy", s_ent / count},
+    return {{"policy_loss", s_pg / count}, {"value_loss", s_v / count},       {"entropy", s_ent / count},
             {"approx_kl", s_kl / count},   {"clip_fraction", s_clip / count}, {"grad_norm", s_norm / count}};
   }
 

@@ -61,8 +61,7 @@
 namespace cohort::torch_agents {
 
 torch::Tensor PolicyGradientLoss(const torch::Tensor& logits, const torch::Tensor& slates,
-                                 const torch::Tensor& advantages, const torch::Tensor& mask,
-                                 bool topk_correction) {
+                                 const torch::Tensor& advantages, const torch::Tensor& mask, bool topk_correction) {
   const int64_t k = slates.size(1);
   const torch::Tensor log_pi = torch::log_softmax(logits, 1);
   const torch::Tensor log_sel = log_pi.gather(1, slates);  // (N, k)
@@ -148,7 +147,8 @@ class ReinforceAgent : public Agent {
   }
 
   void Act(const StepBatch& obs, SlateBatch& slates) override {
-    if (training_ && t_ >= rollout_steps_) throw std::logic_error("reinforce: Act after a full rollout without Update()");
+    if (training_ && t_ >= rollout_steps_)
+      throw std::logic_error("reinforce: Act after a full rollout without Update()");
     const size_t per_row = size_t(k_cand_) * size_t(dim_);
     const size_t step_off = size_t(t_) * size_t(rows_);
     float* feats = training_ ? &feats_[step_off * per_row] : eval_feats_.data();
@@ -169,8 +169,10 @@ class ReinforceAgent : public Agent {
         if (pr[c] > 0) entropy -= double(pr[c]) * std::log(double(pr[c]));
       ++counted;
       int32_t* out = slates.Row(r);
-      if (!training_ && greedy_eval_) TopK(pr, out);
-      else SampleSlate(pr, (training_ ? train_streams_ : eval_streams_).For(r, obs.user_id[size_t(r)]), out);
+      if (!training_ && greedy_eval_)
+        TopK(pr, out);
+      else
+        SampleSlate(pr, (training_ ? train_streams_ : eval_streams_).For(r, obs.user_id[size_t(r)]), out);
       if (training_) std::copy_n(out, slate_, &slates_[(step_off + size_t(r)) * size_t(slate_)]);
     }
     last_entropy_ = counted > 0 ? entropy / counted : std::nan("");
@@ -276,8 +278,9 @@ class ReinforceAgent : public Agent {
       if (chunk_count == 0.0) continue;
       const torch::Tensor m = mask_t.narrow(0, r0, nr);
       const torch::Tensor logits = policy_->forward(x.narrow(0, r0 * K, nr * K)).view({nr, K});
-      const torch::Tensor pg = PolicyGradientLoss(logits, slates_t.narrow(0, r0, nr), adv.narrow(0, r0, nr), m,
-                                                  topk_correction_) * (chunk_count / count);
+      const torch::Tensor pg =
+          PolicyGradientLoss(logits, slates_t.narrow(0, r0, nr), adv.narrow(0, r0, nr), m, topk_correction_) *
+          (chunk_count / count);
       const torch::Tensor log_pi = torch::log_softmax(logits, 1);
       const torch::Tensor ent = (-(log_pi.exp() * log_pi).sum(1) * m).sum() / count;
       const torch::Tensor loss = pg - entropy_coef_ * ent;
@@ -347,8 +350,10 @@ class ReinforceAgent : public Agent {
   void FillFeatures(const StepBatch& obs, float* out) const {
     const size_t per_row = size_t(k_cand_) * size_t(dim_);
     for (int r = 0; r < rows_; ++r) {
-      if (obs.active[size_t(r)]) features_.FillRow(obs, r, out + size_t(r) * per_row);
-      else std::fill_n(out + size_t(r) * per_row, per_row, 0.0f);
+      if (obs.active[size_t(r)])
+        features_.FillRow(obs, r, out + size_t(r) * per_row);
+      else
+        std::fill_n(out + size_t(r) * per_row, per_row, 0.0f);
     }
   }
 

@@ -27,7 +27,6 @@ void RegisterReinforce(AgentRegistrar& r);
 //   log P = sum_j [log pi(a_j) - log(1 - sum_{i<j} pi(a_i))], the exact score
 //   function of the sampling policy.
 torch::Tensor PolicyGradientLoss(const torch::Tensor& logits, const torch::Tensor& slates,
-                                 const torch::Tensor& advantages, const torch::Tensor& mask,
-                                 bool topk_correction);
+                                 const torch::Tensor& advantages, const torch::Tensor& mask, bool topk_correction);
 
 }  // namespace cohort::torch_agents

@@ -94,8 +94,10 @@ class TargetNet {
   void Sync(double tau) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params_.size(); ++i) {
-      if (tau >= 1.0) params_[i].copy_(online_[i]);
-      else params_[i].mul_(1.0 - tau).add_(online_[i], tau);
+      if (tau >= 1.0)
+        params_[i].copy_(online_[i]);
+      else
+        params_[i].mul_(1.0 - tau).add_(online_[i], tau);
     }
   }
   void Save(BinaryWriter& out) const {
@@ -127,9 +129,9 @@ struct ValueLearningDefaults {
   int64_t buffer_size;
   int batch_size;
   bool double_q;
-  const char* buffer_doc;     // "replay capacity (...)"
-  const char* batch_doc;      // "... per gradient step"
-  const char* starts_doc;     // "stored ... before the first update"
+  const char* buffer_doc;  // "replay capacity (...)"
+  const char* batch_doc;   // "... per gradient step"
+  const char* starts_doc;  // "stored ... before the first update"
   const char* double_q_doc;
 };
 
@@ -171,8 +173,10 @@ struct ValueLearning {
   bool UpdateDue(int64_t steps, int64_t stored) const { return steps % train_every == 0 && stored >= learning_starts; }
   // After gradient step number `updates`: Polyak every step, or a hard copy.
   void SyncTarget(TargetNet& target, int64_t updates) const {
-    if (tau < 1.0) target.Sync(tau);
-    else if (updates % target_update == 0) target.Sync(1.0);
+    if (tau < 1.0)
+      target.Sync(tau);
+    else if (updates % target_update == 0)
+      target.Sync(1.0);
   }
 
   const double gamma;

@@ -66,10 +66,10 @@ const Schema& SlateQSchema() {
   static const Schema s = [] {
     Schema s("SlateQ: item-wise Q with the slate value decomposed by an estimated choice model");
     AddNetworkKeys(s, {64, 64}, /*lr=*/1e-3, "tanh");
-    AddValueLearningKeys(s, {50000, 256, false, "replay capacity (transitions: one per row-step, or per click without null_item)",
-                             "transitions per gradient step",
-                             "stored transitions before the first update",
-                             "choose the next slate with the online net, value it with the target net"});
+    AddValueLearningKeys(
+        s, {50000, 256, false, "replay capacity (transitions: one per row-step, or per click without null_item)",
+            "transitions per gradient step", "stored transitions before the first update",
+            "choose the next slate with the online net, value it with the target net"});
     s.Integer("max_enumerated", 2000, 1, 10000000, "enumerate every slate up to this many, else top-k")
         .Bool("null_item", true,
               "learn Q(s, null) for the no-click outcome (false: a no-click is worth 0 and only clicks are stored)");
@@ -144,8 +144,7 @@ class SlateChooser {
       slate_search::TopByWeight(K_, k_, weight_.data(), out, scratch_);
       if (ordered_) SortByQ(out, select_q);
     }
-    return value_q == select_q && select_null == value_null && enumerates() ? best
-                                                                            : Value(out, value_q, v, value_null);
+    return value_q == select_q && select_null == value_null && enumerates() ? best : Value(out, value_q, v, value_null);
   }
 
   static constexpr int kMaxK = slate_search::kMaxSlateSize;

@@ -105,7 +105,8 @@ DOCTEST_TEST_CASE("a2c: learns on recsim_interest_evolution (beats random on eva
 
 }  // namespace
 // The Agent contract (tests/agent_harness.h); eval_greedy acts by the top-k logits.
-COHORT_AGENT_CONFORMANCE("a2c", Registrar(),
-                         {{{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}, {"eval_greedy", true}}, "logit", 1e-5, true});
+COHORT_AGENT_CONFORMANCE(
+    "a2c", Registrar(),
+    {{{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}, {"eval_greedy", true}}, "logit", 1e-5, true});
 
 }  // namespace cohort

@@ -34,8 +34,7 @@ EnvParams Recsim(const std::vector<std::string>& sets = {}) {
   static Schema empty{"no parameters"};
   ComponentRegistry agents{"agent"};
   agents.Register({"random", "", &empty});
-  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", sets, agents)
-      .env;
+  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", sets, agents).env;
 }
 
 const testing::TestRegistrar& Registrar() {
@@ -48,8 +47,8 @@ const testing::TestRegistrar& Registrar() {
 }
 
 json SmallConfig() {
-  return json{{"type", "dqn"}, {"learning_starts", 64}, {"batch_size", 32}, {"target_update", 5},
-              {"epsilon_steps", 30}, {"hidden", {16}}};
+  return json{{"type", "dqn"},      {"learning_starts", 64}, {"batch_size", 32},
+              {"target_update", 5}, {"epsilon_steps", 30},   {"hidden", {16}}};
 }
 
 // Mean episode return of `users` fresh users (= the agent's row count) run to
@@ -180,9 +179,9 @@ DOCTEST_TEST_CASE("dqn learns on recsim_interest_evolution: beats random on rewa
   GreedyAgent greedy(json{{"score", "affinity"}}, ctx);
   const double greedy_return = EpisodeReturn(greedy, p, 1000, B, &greedy_step);
   DOCTEST_MESSAGE("episode return (128 eval users, seed 1000): dqn " << dqn_return << " random " << random_return
-                                                                       << " greedy-affinity " << greedy_return);
+                                                                     << " greedy-affinity " << greedy_return);
   DOCTEST_MESSAGE("reward per user-step: dqn " << dqn_step << " random " << random_step << " greedy-affinity "
-                                                << greedy_step);
+                                               << greedy_step);
   DOCTEST_CHECK(dqn_step > random_step * 1.1);
 }
 

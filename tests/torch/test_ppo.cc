@@ -276,16 +276,19 @@ DOCTEST_TEST_CASE("ppo drift: lpo is a learnable rule; rule files round-trip; ba
   DOCTEST_CHECK(ReadRuleFile(path, rule) == theta);
   DOCTEST_CHECK(ShortRun({{"type", "lpo"}, {"file", path}}).second ==
                 ShortRun({{"type", "lpo"}, {"theta", theta}}).second);
-  DOCTEST_CHECK(testing::InputErrorOf([] { ShortRun({{"type", "lpo"}, {"theta", {1.0, 2.0, 3.0}}}); }).find("expected 128") !=
-                std::string::npos);
+  DOCTEST_CHECK(testing::InputErrorOf([] {
+                  ShortRun({{"type", "lpo"}, {"theta", {1.0, 2.0, 3.0}}});
+                }).find("expected 128") != std::string::npos);
   const std::string wrong = (dir / "wrong.json").string();
   json short_rule = ReadJsonFile(path);
   short_rule["theta"].erase(0);
   WriteFileAtomic(wrong, short_rule.dump());
-  DOCTEST_CHECK(testing::InputErrorOf([&] { ReadRuleFile(wrong, rule); }).find("wrong.json: /theta") != std::string::npos);
-  WriteFileAtomic(wrong, R"({"kind": "cohort_learned_optimizer", "version": 1})");
-  DOCTEST_CHECK(testing::InputErrorOf([&] { ShortRun({{"type", "lpo"}, {"file", wrong}}); }).find("wrong.json: /kind") !=
+  DOCTEST_CHECK(testing::InputErrorOf([&] { ReadRuleFile(wrong, rule); }).find("wrong.json: /theta") !=
                 std::string::npos);
+  WriteFileAtomic(wrong, R"({"kind": "cohort_learned_optimizer", "version": 1})");
+  DOCTEST_CHECK(testing::InputErrorOf([&] {
+                  ShortRun({{"type", "lpo"}, {"file", wrong}});
+                }).find("wrong.json: /kind") != std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -320,16 +323,20 @@ DOCTEST_TEST_CASE("ppo: speed at B=1024 (reported, not asserted)") {
     act += t1 - t0, step += t2 - t1, observe += t3 - t2, update += t4 - t3;
   }
   const double us = double(B) * steps, agent_s = act + observe + update;
-  DOCTEST_MESSAGE("ppo speed B=1024 (CPU time): agent act+observe+update " << us / agent_s
-                  << " user-steps/s, with env " << us / (agent_s + step) << " user-steps/s; per step ms: act "
-                  << 1e3 * act / steps << ", env " << 1e3 * step / steps << ", observe " << 1e3 * observe / steps
-                  << ", update " << 1e3 * update / steps);
+  DOCTEST_MESSAGE("ppo speed B=1024 (CPU time): agent act+observe+update "
+                  << us / agent_s << " user-steps/s, with env " << us / (agent_s + step)
+                  << " user-steps/s; per step ms: act " << 1e3 * act / steps << ", env " << 1e3 * step / steps
+                  << ", observe " << 1e3 * observe / steps << ", update " << 1e3 * update / steps);
   DOCTEST_CHECK(agent_s > 0);
 }
 
 }  // namespace
 // The Agent contract (tests/agent_harness.h); eval_greedy acts by the top-k logits.
-COHORT_AGENT_CONFORMANCE("ppo", Registrar(), {{{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"hidden", {16}}, {"eval_greedy", true}},
-                                             "logit", 1e-5, true});
+COHORT_AGENT_CONFORMANCE(
+    "ppo", Registrar(),
+    {{{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"hidden", {16}}, {"eval_greedy", true}},
+     "logit",
+     1e-5,
+     true});
 
 }  // namespace cohort

@@ -210,8 +210,8 @@ DOCTEST_TEST_CASE("reinforce: learns on recsim_interest_evolution (beats random)
     o.num_envs = rows;
     VecEnv env(params, 1, 0, o);
     AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 1, 0, rows, steps};
-    auto agent = Registrar().Make(
-        Config({{"topk_correction", topk}, {"optimizer", {{"type", "adam"}, {"lr", 3e-3}}}}), ctx);
+    auto agent =
+        Registrar().Make(Config({{"topk_correction", topk}, {"optimizer", {{"type", "adam"}, {"lr", 3e-3}}}}), ctx);
     const StepBatch* b = &env.Reset();
     SlateBatch s;
     s.Resize(rows, params.slate_size);
@@ -243,14 +243,17 @@ DOCTEST_TEST_CASE("reinforce: throughput at B=1024 (reported, not asserted)") {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu_secs = double(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   DOCTEST_MESSAGE("act+step+observe+update at B=" << rows << ": " << double(rows) * steps / secs
-                  << " user-steps/s wall, " << double(rows) * steps / cpu_secs << " per CPU second");
+                                                  << " user-steps/s wall, " << double(rows) * steps / cpu_secs
+                                                  << " per CPU second");
   DOCTEST_CHECK(secs > 0.0);
 }
 
 }  // namespace
 // The Agent contract (tests/agent_harness.h), with and without the top-K correction.
-COHORT_AGENT_CONFORMANCE("reinforce", Registrar(), {Config({{"rollout_steps", 4}, {"eval", "greedy"}}), "logit", 1e-5, true});
+COHORT_AGENT_CONFORMANCE("reinforce", Registrar(),
+                         {Config({{"rollout_steps", 4}, {"eval", "greedy"}}), "logit", 1e-5, true});
 COHORT_AGENT_CONFORMANCE("reinforce, plain REINFORCE", Registrar(),
-                         {Config({{"rollout_steps", 4}, {"eval", "greedy"}, {"topk_correction", false}}), "logit", 1e-5, true});
+                         {Config({{"rollout_steps", 4}, {"eval", "greedy"}, {"topk_correction", false}}), "logit", 1e-5,
+                          true});
 
 }  // namespace cohort

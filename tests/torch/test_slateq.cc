@@ -40,8 +40,7 @@ EnvParams Recsim(const std::vector<std::string>& sets = {}) {
   static Schema empty{"no parameters"};
   ComponentRegistry agents{"agent"};
   agents.Register({"random", "", &empty});
-  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", sets, agents)
-      .env;
+  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", sets, agents).env;
 }
 
 const testing::TestRegistrar& Registrar() {
@@ -54,8 +53,8 @@ const testing::TestRegistrar& Registrar() {
 }
 
 json SmallConfig() {
-  return json{{"type", "slateq"}, {"learning_starts", 64}, {"batch_size", 32}, {"target_update", 5},
-              {"epsilon_steps", 30}, {"hidden", {16}}};
+  return json{{"type", "slateq"},   {"learning_starts", 64}, {"batch_size", 32},
+              {"target_update", 5}, {"epsilon_steps", 30},   {"hidden", {16}}};
 }
 
 // Full-episode evaluation: `users` fresh users (one per row; `users` = the
@@ -202,8 +201,7 @@ DOCTEST_TEST_CASE("slateq TD target uses the target network on the next state") 
   const std::vector<float> v = st::ObservedScores(*agent, next);
   for (int r = 0; r < 8; ++r) {
     int32_t slate[2];
-    const double vn =
-        st::BestSlate(p, 2000, &qt[size_t(r) * 11], &v[size_t(r) * 10], slate, qt[size_t(r) * 11 + 10]);
+    const double vn = st::BestSlate(p, 2000, &qt[size_t(r) * 11], &v[size_t(r) * 10], slate, qt[size_t(r) * 11 + 10]);
     const double expected = reward[size_t(r)] + (done[size_t(r)] ? 0.0 : 0.9 * vn);
     DOCTEST_CHECK(y0[size_t(r)] == doctest::Approx(expected).epsilon(1e-5));
   }
@@ -256,11 +254,10 @@ DOCTEST_TEST_CASE("slateq learns on recsim_interest_evolution: beats random on r
   const double random_return = EpisodeReturn(random, p, 1000, B, &random_step);
   GreedyAgent greedy(json{{"score", "affinity"}}, ctx);
   const double greedy_return = EpisodeReturn(greedy, p, 1000, B, &greedy_step);
-  DOCTEST_MESSAGE("episode return (128 eval users, seed 1000): slateq " << slateq_return << " random "
-                                                                          << random_return << " greedy-affinity "
-                                                                          << greedy_return);
-  DOCTEST_MESSAGE("reward per user-step: slateq " << slateq_step << " random " << random_step
-                                                   << " greedy-affinity " << greedy_step);
+  DOCTEST_MESSAGE("episode return (128 eval users, seed 1000): slateq " << slateq_return << " random " << random_return
+                                                                        << " greedy-affinity " << greedy_return);
+  DOCTEST_MESSAGE("reward per user-step: slateq " << slateq_step << " random " << random_step << " greedy-affinity "
+                                                  << greedy_step);
   DOCTEST_CHECK(slateq_step > random_step * 1.1);
   DOCTEST_CHECK(slateq_return > random_return);
 }
@@ -311,9 +308,10 @@ DOCTEST_TEST_CASE("slateq experiment: speed at B=1024 and episode return vs rand
     const double r2 = EpisodeReturn(random, p, 1000 + seed, B, &s2);
     GreedyAgent greedy(json{{"score", "affinity"}}, ctx);
     const double r3 = EpisodeReturn(greedy, p, 1000 + seed, B, &s3);
-    std::printf("seed %d B=%d steps=%d gamma=%.3f train %.1fs | episode return slateq %.2f random %.2f greedy %.2f"
-                " | reward/step slateq %.3f random %.3f greedy %.3f\n",
-                seed, B, steps, gamma, sec, r1, r2, r3, s1, s2, s3);
+    std::printf(
+        "seed %d B=%d steps=%d gamma=%.3f train %.1fs | episode return slateq %.2f random %.2f greedy %.2f"
+        " | reward/step slateq %.3f random %.3f greedy %.3f\n",
+        seed, B, steps, gamma, sec, r1, r2, r3, s1, s2, s3);
   }
 }
 
