@@ -47,8 +47,10 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
   const size_t B = size_t(num_envs_);
   auto allocate = [B](const char*, auto& v, int width, double initial, auto...) {
     using T = typename std::decay_t<decltype(v)>::value_type;
-    if constexpr (std::is_arithmetic_v<T>) v.assign(B * size_t(width), static_cast<T>(initial));
-    else v.assign(B * size_t(width), T{});
+    if constexpr (std::is_arithmetic_v<T>)
+      v.assign(B * size_t(width), static_cast<T>(initial));
+    else
+      v.assign(B * size_t(width), T{});
   };
   VisitState(*this, allocate);
   StepBatch& b = batch_;
@@ -64,9 +66,8 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
   quality_.assign(size_t(num_envs_) * size_t(num_candidates_), 0.0f);  // outside the batch: privileged
 
   for (size_t i = 0; i < params.events.size(); ++i) sorted_events_.push_back(i);
-  std::stable_sort(sorted_events_.begin(), sorted_events_.end(), [&](size_t a, size_t c) {
-    return params.events[a].at_step < params.events[c].at_step;
-  });
+  std::stable_sort(sorted_events_.begin(), sorted_events_.end(),
+                   [&](size_t a, size_t c) { return params.events[a].at_step < params.events[c].at_step; });
   if (options_.threads > 1) pool_ = std::make_unique<ThreadPool>(options_.threads);
 }
 
@@ -135,8 +136,10 @@ const StepBatch& VecEnv::Reset() {
       FillObservation(r);
     }
   };
-  if (pool_) pool_->ParallelFor(num_envs_, reset_rows);
-  else reset_rows(0, num_envs_);
+  if (pool_)
+    pool_->ParallelFor(num_envs_, reset_rows);
+  else
+    reset_rows(0, num_envs_);
   batch_.tick = tick_;
   return batch_;
 }
@@ -168,8 +171,7 @@ void VecEnv::StartUser(int r, int64_t user) {
   satisfaction_[R] = p.dynamics.satisfaction_initial;
   time_[R] = 0.0;
   if (!boredom_.empty()) std::fill_n(&boredom_[R * num_topics_], num_topics_, 0.0f);
-  std::fill_n(&history_ring_[R * std::max(p.observation.history, 1)],
-              std::max(p.observation.history, 1), -1);
+  std::fill_n(&history_ring_[R * std::max(p.observation.history, 1)], std::max(p.observation.history, 1), -1);
   history_head_[R] = 0;
   rng_candidates_[R] = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kCandidates);
   rng_response_[R] = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kResponse);
@@ -186,7 +188,10 @@ void VecEnv::StartSession(int r) {
   batch_.session_step[size_t(r)] = 0;
 }
 
-void VecEnv::FillCandidates(int r) {
+// About half of a user-step: K item draws, each with a normal quality. Flattened
+// so that the normal draws inline here whatever the rest of the file calls them
+// from (the inliner's choice otherwise depends on unrelated call sites).
+[[gnu::flatten]] void VecEnv::FillCandidates(int r) {
   const size_t base = size_t(r) * num_candidates_;
   Rng& rng = rng_candidates_[size_t(r)];
   StepBatch& b = batch_;
@@ -239,8 +244,7 @@ void VecEnv::FillObservation(int r) {
   if (p.observation.budget) batch_.budget[R] = static_cast<float>(budget_[R]);
   const int H = p.observation.history;
   for (int h = 0; h < H; ++h)  // most recent first
-    batch_.history_topics[R * H + size_t(h)] =
-        history_ring_[R * H + size_t((history_head_[R] - 1 - h + 2 * H) % H)];
+    batch_.history_topics[R * H + size_t(h)] = history_ring_[R * H + size_t((history_head_[R] - 1 - h + 2 * H) % H)];
 }
 
 void VecEnv::Save(BinaryWriter& out) const {
@@ -332,8 +336,8 @@ const StepBatch& VecEnv::Step(const SlateBatch& slates) {
   if (slates.rows != num_envs_ || slates.slate_size != slate_size_ ||
       slates.index.size() != size_t(num_envs_) * size_t(slate_size_))
     throw std::invalid_argument("slate batch has shape " + std::to_string(slates.rows) + "x" +
-                                std::to_string(slates.slate_size) + ", expected " +
-                                std::to_string(num_envs_) + "x" + std::to_string(slate_size_));
+                                std::to_string(slates.slate_size) + ", expected " + std::to_string(num_envs_) + "x" +
+                                std::to_string(slate_size_));
   for (int r = 0; r < num_envs_; ++r) {
     if (!batch_.active[size_t(r)]) continue;
     const int32_t* s = slates.Row(r);
@@ -344,8 +348,8 @@ const StepBatch& VecEnv::Step(const SlateBatch& slates) {
                                     std::to_string(num_candidates_) + ")");
       for (int i = 0; i < j; ++i)
         if (s[i] == s[j])
-          throw std::invalid_argument("slate row " + std::to_string(r) + ": candidate " +
-                                      std::to_string(s[j]) + " appears twice (slates hold distinct items)");
+          throw std::invalid_argument("slate row " + std::to_string(r) + ": candidate " + std::to_string(s[j]) +
+                                      " appears twice (slates hold distinct items)");
     }
   }
   ++tick_;
@@ -353,9 +357,9 @@ const StepBatch& VecEnv::Step(const SlateBatch& slates) {
   if (model_.params().catalog.source == CandidateSource::kLive) {
     catalog_.Advance(model_, tick_);
     if (catalog_.alive_count() < num_candidates_)
-      throw std::runtime_error("live catalog fell to " + std::to_string(catalog_.alive_count()) +
-                               " items at step " + std::to_string(tick_) + ", fewer than " +
-                               std::to_string(num_candidates_) + " candidates");
+      throw std::runtime_error("live catalog fell to " + std::to_string(catalog_.alive_count()) + " items at step " +
+                               std::to_string(tick_) + ", fewer than " + std::to_string(num_candidates_) +
+                               " candidates");
   }
   auto step_rows = [&](int begin, int end) {
     for (int r = begin; r < end; ++r) {
@@ -368,8 +372,10 @@ const StepBatch& VecEnv::Step(const SlateBatch& slates) {
       }
     }
   };
-  if (pool_) pool_->ParallelFor(num_envs_, step_rows);
-  else step_rows(0, num_envs_);
+  if (pool_)
+    pool_->ParallelFor(num_envs_, step_rows);
+  else
+    step_rows(0, num_envs_);
   batch_.tick = tick_;
   return batch_;
 }
