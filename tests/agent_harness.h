@@ -61,6 +61,18 @@ class TestRegistrar : public AgentRegistrar {
   std::vector<std::string> learnables_;
 };
 
+// An agent from the global registry (AgentRegistry(): each Register*Agents
+// function may run only once, its schemas are static), its config resolved
+// against its type's schema like a scenario's would be.
+inline std::unique_ptr<Agent> MakeFromRegistry(const json& config, const AgentContext& ctx) {
+  json rest = config;
+  const std::string type = rest["type"].get<std::string>();
+  rest.erase("type");
+  json resolved = Validate(rest, *AgentRegistry().Find(type)->schema, "test");
+  resolved["type"] = type;
+  return MakeAgent(resolved, ctx);
+}
+
 // "" when slate[0..k) is a top-k of scores (distinct, in descending order,
 // no candidate left out scores higher), up to `tol` for scores computed in a
 // differently shaped forward pass; else what is wrong. Ties may go either way.

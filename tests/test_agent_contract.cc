@@ -44,21 +44,11 @@ const std::vector<ContractCase>& TorchFreeCases() {
 // Checked by tests/torch/test_ALGO.cc.
 const std::set<std::string> kLibTorchTypes = {"reinforce", "a2c", "ppo", "slateq", "dqn"};
 
-// The global registry's factory, the config resolved against its schema.
-std::unique_ptr<Agent> MakeResolved(const json& config, const AgentContext& ctx) {
-  json rest = config;
-  const std::string type = rest["type"].get<std::string>();
-  rest.erase("type");
-  json resolved = Validate(rest, *AgentRegistry().Find(type)->schema, "test");
-  resolved["type"] = type;
-  return MakeAgent(resolved, ctx);
-}
-
 TEST_CASE("Agent contract: every torch-free registered type") {
   std::set<std::string> covered;
   for (const ContractCase& c : TorchFreeCases()) {
     covered.insert(c.config["type"].get<std::string>());
-    testing::CheckAgentContract(MakeResolved, c);
+    testing::CheckAgentContract(testing::MakeFromRegistry, c);
   }
   for (const std::string& type : AgentRegistry().Types()) {
     INFO(type);

@@ -18,17 +18,6 @@ namespace {
 
 using testing::TopKMismatch;
 
-// A baseline from the global registry (RegisterBaselineAgents may run only
-// once: its schemas are static), its config resolved against its schema.
-std::unique_ptr<Agent> Make(const json& config, const AgentContext& ctx) {
-  json rest = config;
-  const std::string type = rest["type"].get<std::string>();
-  rest.erase("type");
-  json resolved = Validate(rest, *AgentRegistry().Find(type)->schema, "test");
-  resolved["type"] = type;
-  return MakeAgent(resolved, ctx);
-}
-
 Scenario Load(const std::string& name, const std::vector<std::string>& sets = {}) {
   return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/" + name, sets, AgentRegistry());
 }
@@ -38,7 +27,8 @@ TEST_CASE("baselines: random has no per-candidate score") {
   VecEnv::Options o;
   o.num_envs = 4;
   VecEnv env(sc.env, 1, 0, o);
-  auto agent = Make(json{{"type", "random"}}, AgentContext{MakeEnvSpec(sc.env), GroundTruth(env), 1, 0, 4, 0});
+  auto agent = testing::MakeFromRegistry(json{{"type", "random"}},
+                                         AgentContext{MakeEnvSpec(sc.env), GroundTruth(env), 1, 0, 4, 0});
   const StepBatch& b = env.Reset();
   std::vector<double> scores(size_t(b.num_candidates), -7.0);
   CHECK(agent->CandidateScores(b, 0, scores.data()) == "");
@@ -75,7 +65,7 @@ TEST_CASE("baselines: each ranker's slate is the top-k of its CandidateScores") 
     VecEnv::Options o;
     o.num_envs = B;
     VecEnv env(sc.env, 3, 0, o);
-    auto agent = Make(c.config, AgentContext{MakeEnvSpec(sc.env), GroundTruth(env), 3, 0, B, 0});
+    auto agent = testing::MakeFromRegistry(c.config, AgentContext{MakeEnvSpec(sc.env), GroundTruth(env), 3, 0, B, 0});
     const StepBatch* b = &env.Reset();
     SlateBatch s;
     s.Resize(B, b->slate_size);
@@ -172,8 +162,8 @@ TEST_CASE("privilege: greedy by quality reads the hidden quality through the han
   const Scenario sc = Load("recsim_interest_evolution.json");
   VecEnv env(sc.env, 6, 0, VecEnv::Options{4, 1, -1});
   const StepBatch& b = env.Reset();
-  auto agent =
-      Make(json{{"type", "greedy"}, {"score", "quality"}}, AgentContext{env.spec(), GroundTruth(env), 6, 0, 4, 0});
+  auto agent = testing::MakeFromRegistry(json{{"type", "greedy"}, {"score", "quality"}},
+                                         AgentContext{env.spec(), GroundTruth(env), 6, 0, 4, 0});
   std::vector<double> scores(size_t(b.num_candidates));
   int distinct = 0;
   for (int r = 0; r < 4; ++r) {
