@@ -184,7 +184,10 @@ json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   s["scenario"] = scenario.resolved["name"];
   s["agent"] = r.agent;
   s["seed"] = scenario.seed;
-  s["variant"] = scenario.variant;
+  // The variant by name ("test:3", null for the base scenario) and its
+  // sampled parameter values; the numeric id only seeds streams.
+  s["variant"] = scenario.variant_name.empty() ? json(nullptr) : json(scenario.variant_name);
+  if (!scenario.variant_name.empty()) s["variant_values"] = scenario.variant_values;
   s["episodes"] = int64_t(r.episodes.size());
   s["steps"] = r.steps;
   s["return_mean"] = ret.mean();

@@ -255,7 +255,8 @@ class Trainer {
     final_summary_ = summary;
     json line = {{"kind", "eval"}, {"step", step_}, {"user_steps", user_steps_}};
     for (auto it = summary.begin(); it != summary.end(); ++it)
-      if (it.key() != "scenario" && it.key() != "agent" && it.key() != "seed" && it.key() != "variant")
+      if (it.key() != "scenario" && it.key() != "agent" && it.key() != "seed" && it.key() != "variant" &&
+          it.key() != "variant_values")
         line[it.key()] = *it;
     lines_.push_back(line.dump());
   }

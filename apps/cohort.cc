@@ -1,5 +1,13 @@
-// The `cohort` command: run, validate, list, bench.
+// The `cohort` command. Each subcommand is one entry of kCommands (bottom of
+// this file): its name, usage, the options it takes with their help text and
+// defaults, examples, and the function that runs it. apps/cli.h parses the
+// command line against that entry, so a subcommand never sees an option it
+// does not take.
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -21,9 +29,11 @@
 #include "agents/runner.h"
 #include "agents/trainer.h"
 #include "apps/bench.h"
+#include "apps/cli.h"
 #include "apps/meta_mpi.h"
 #include "apps/progress.h"
 #include "apps/sweep.h"
+#include "cohort_version.h"
 #include "core/io.h"
 #include "env/scenario.h"
 #include "env/variants.h"
@@ -31,180 +41,51 @@
 
 namespace fs = std::filesystem;
 using namespace cohort;
+using cli::Args;
 
 namespace {
-
-constexpr const char* kUsage = R"(cohort: a fast simulator of recommender-system users
-
-usage:
-  cohort run SCENARIO [--set dotted.path=value]... [--seed N] [--variant SPLIT:INDEX]
-                      [--out DIR] [--threads N] [--force] [--quiet]
-  cohort run --resume DIR                                      (continue an interrupted training run)
-  cohort validate SCENARIO [--set dotted.path=value]...      (or a SWEEP file: validated and expanded)
-  cohort list
-  cohort sweep SWEEP.json [--out DIR] [--jobs N] [--quiet]      (under mpirun: cells spread over ranks)
-  cohort report DIR [--group-by PATH]... [--baseline PATH=VALUE]... [--metric KEY]...
-  cohort meta train META.json [--out DIR] [--set dotted.path=value]... [--quiet]
-                                                              (rerun with the same DIR to resume)
-  cohort meta eval META.json --rule RULE.json|baseline [--split NAME] [--variants N] [--seeds N] [--out FILE]
-  cohort viz SCENARIO [--set dotted.path=value]... [--agent RUN_DIR|CHECKPOINT] [--rule RULE.json]
-                      [--select SLOT] [--steps-per-frame N] [--views map,session,policy,curves,meta|none]
-                      [--color-by interest|segment|satisfaction|budget] [--tails]
-                      [--headless --frames N --screenshot FILE.png]
-                 (live window: SDL2 + Dear ImGui; headless: Mesa offscreen, writes a PNG;
-                  --agent: a training run's policy; --rule: a learned rule in its agent slot)
-  cohort bench [--scenario NAME_OR_FILE]... [--agent TYPE]... [--eval] [--set dotted.path=value]...
-               [--num-envs B] [--threads N] [--seconds S] [--out FILE]
-                 (default agent: random; learners train unless --eval: acting only)
-
-SCENARIO is a JSON file, or the name of a shipped scenario (scenarios/NAME.json).
-Exit codes: 0 success, 1 runtime failure, 2 bad input (file, JSON path and reason on stderr).
-)";
-
-struct Args {
-  std::vector<std::string> positional;
-  std::vector<std::string> sets;
-  std::vector<std::string> scenarios;
-  std::vector<std::string> agents;   // bench
-  bool eval = false;                 // bench: acting only
-  std::string rule, split = "test";  // meta eval
-  int variants = 64, seeds = 2;      // meta eval
-  std::vector<std::string> group_by, baseline, metrics;
-  int jobs = 0;
-  std::string out, variant, resume;
-  long long seed = -1;
-  int threads = 0, num_envs = 1024;
-  double seconds = 2.0;
-  bool force = false, quiet = false;
-  bool headless = false;  // viz
-  int frames = 60, select = -1, steps_per_frame = 1;
-  std::string views, color_by;  // viz
-  bool tails = false;
-  std::string screenshot;
-};
-
-long long ParseInt(const std::string& flag, const std::string& v, long long lo) {
-  try {
-    size_t used = 0;
-    const long long x = std::stoll(v, &used);
-    if (used == v.size() && x >= lo) return x;
-  } catch (const std::exception&) {
+// Names of the shipped scenarios (scenarios/*.json), for "did you mean".
+std::vector<std::string> ShippedScenarios() {
+  std::vector<std::string> names;
+  for (const fs::path& dir : {fs::path("scenarios"), fs::path(COHORT_SOURCE_DIR) / "scenarios"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_regular_file() && e.path().extension() == ".json") names.push_back(e.path().stem().string());
+    if (!names.empty()) break;
   }
-  throw InputError(flag, "", "expected an integer >= " + std::to_string(lo) + ", got \"" + v + "\"");
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
-double ParseSeconds(const std::string& flag, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double x = std::stod(v, &used);
-    if (used == v.size() && x > 0 && x < 1e6) return x;
-  } catch (const std::exception&) {
-  }
-  throw InputError(flag, "", "expected a number of seconds > 0, got \"" + v + "\"");
-}
-
-Args ParseArgs(int argc, char** argv, int first) {
-  Args a;
-  auto value = [&](int& i) -> std::string {
-    if (i + 1 >= argc) throw InputError(argv[i], "", "needs a value");
-    return argv[++i];
-  };
-  for (int i = first; i < argc; ++i) {
-    const std::string s = argv[i];
-    if (s == "--set")
-      a.sets.push_back(value(i));
-    else if (s.rfind("--set=", 0) == 0)
-      a.sets.push_back(s.substr(6));
-    else if (s == "--seed")
-      a.seed = ParseInt(s, value(i), 0);
-    else if (s == "--out")
-      a.out = value(i);
-    else if (s == "--variant")
-      a.variant = value(i);
-    else if (s == "--threads")
-      a.threads = int(ParseInt(s, value(i), 1));
-    else if (s == "--num-envs")
-      a.num_envs = int(ParseInt(s, value(i), 1));
-    else if (s == "--seconds")
-      a.seconds = ParseSeconds(s, value(i));
-    else if (s == "--scenario")
-      a.scenarios.push_back(value(i));
-    else if (s == "--agent")
-      a.agents.push_back(value(i));
-    else if (s == "--eval")
-      a.eval = true;
-    else if (s == "--rule")
-      a.rule = value(i);
-    else if (s == "--split")
-      a.split = value(i);
-    else if (s == "--variants")
-      a.variants = int(ParseInt(s, value(i), 1));
-    else if (s == "--seeds")
-      a.seeds = int(ParseInt(s, value(i), 1));
-    else if (s == "--jobs")
-      a.jobs = int(ParseInt(s, value(i), 1));
-    else if (s == "--group-by")
-      a.group_by.push_back(value(i));
-    else if (s == "--baseline")
-      a.baseline.push_back(value(i));
-    else if (s == "--metric")
-      a.metrics.push_back(value(i));
-    else if (s == "--resume")
-      a.resume = value(i);
-    else if (s == "--force")
-      a.force = true;
-    else if (s == "--headless")
-      a.headless = true;
-    else if (s == "--frames")
-      a.frames = int(ParseInt(s, value(i), 1));
-    else if (s == "--views")
-      a.views = value(i);
-    else if (s == "--color-by")
-      a.color_by = value(i);
-    else if (s == "--tails")
-      a.tails = true;
-    else if (s == "--select")
-      a.select = int(ParseInt(s, value(i), 0));
-    else if (s == "--steps-per-frame")
-      a.steps_per_frame = int(ParseInt(s, value(i), 0));
-    else if (s == "--screenshot")
-      a.screenshot = value(i);
-    else if (s == "--quiet")
-      a.quiet = true;
-    else if (s.rfind("--", 0) == 0) {
-      const std::string hint = Suggest(
-          s, {"--set",      "--seed",   "--out",        "--variant",  "--threads",         "--num-envs", "--seconds",
-              "--scenario", "--agent",  "--eval",       "--rule",     "--split",           "--variants", "--seeds",
-              "--force",    "--quiet",  "--jobs",       "--group-by", "--baseline",        "--metric",   "--resume",
-              "--headless", "--frames", "--screenshot", "--select",   "--steps-per-frame", "--views",    "--color-by",
-              "--tails"});
-      throw InputError(s, "", "unknown option" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
-    } else
-      a.positional.push_back(s);
-  }
-  return a;
-}
-
-// A path, or the name of a shipped scenario.
+// A path, or the name of a shipped scenario (scenarios/NAME.json). A name
+// that is neither is refused with the shipped names listed.
 std::string ResolveScenario(const std::string& name) {
-  if (fs::exists(name)) return name;
+  std::error_code ec;
+  if (fs::is_regular_file(name, ec)) return name;
+  if (fs::exists(name, ec)) return name;  // a directory: ReadJsonFile says so
   for (const fs::path& dir : {fs::path("scenarios"), fs::path(COHORT_SOURCE_DIR) / "scenarios"}) {
     const fs::path p = dir / (name + ".json");
-    if (fs::exists(p)) return p.string();
+    if (fs::is_regular_file(p, ec)) return p.string();
   }
-  return name;  // ReadJsonFile reports it missing
+  const bool looks_like_path = name.find('/') != std::string::npos || name.find(".json") != std::string::npos;
+  if (looks_like_path) return name;  // ReadJsonFile reports the missing file
+  const std::vector<std::string> shipped = ShippedScenarios();
+  const std::string hint = Suggest(name, shipped);
+  throw InputError(name, "",
+                   "no such file and no shipped scenario of that name" +
+                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") + "; shipped: " + Join(shipped));
 }
 
 Scenario Load(const Args& a) {
-  if (a.positional.size() != 1) throw InputError("cohort", "", "expected exactly one SCENARIO argument");
   std::vector<std::string> sets = a.sets;
   if (a.seed >= 0) sets.push_back("seed=" + std::to_string(a.seed));
   if (a.threads > 0) sets.push_back("run.threads=" + std::to_string(a.threads));
   Scenario s = LoadScenario(ResolveScenario(a.positional[0]), sets, AgentRegistry());
-  if (!a.variant.empty()) {
+  if (a.Given("--variant")) {
     VariantFamily family(s, AgentRegistry());
     if (family.empty())
-      throw InputError(s.file, "/family", "--variant needs a variant family, and this scenario defines none");
+      throw InputError("--variant", "", "needs a variant family, and " + s.file + " defines none (no /family)");
     s = family.Instantiate(family.Parse(a.variant));
   }
   return s;
@@ -228,13 +109,83 @@ void PrintTable(const json& summary) {
   }
 }
 
+// ---- signals: SIGINT, SIGTERM (SLURM, PBS, Kubernetes pre-emption) and
+// SIGUSR1 (SLURM's warning before it) all ask for a checkpoint and a clean
+// exit. The handler only sets a flag; the loops poll it.
 std::atomic<bool> g_stop{false};
-extern "C" void OnSigint(int) { g_stop.store(true); }
+std::atomic<int> g_signal{0};
+extern "C" void OnStopSignal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+}
 
-// Training (run.train_steps > 0): checkpoints, SIGINT, --resume.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop.store(false);
+    g_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocking wait returns EINTR and sees the flag
+    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &previous_[i]);
+  }
+  ~StopSignals() {
+    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+  }
+  static const char* Name() {
+    switch (g_signal.load()) {
+      case SIGTERM: return "SIGTERM";
+      case SIGUSR1: return "SIGUSR1";
+      default: return "SIGINT";
+    }
+  }
+  // 128 + the signal, the shell's convention for "ended by signal N".
+  static int ExitCode() { return 128 + (g_signal.load() ? g_signal.load() : SIGINT); }
+
+ private:
+  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGUSR1};
+  std::array<struct sigaction, 3> previous_{};
+};
+
+// `mpirun -np N cohort run` would run the same run N times into one directory.
+void RefuseMpiRanks(const char* command, const char* instead) {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+    const char* size = std::getenv(v);
+    if (size != nullptr && std::atoi(size) > 1)
+      throw InputError(command, "",
+                       std::string("runs one run; under mpirun with ") + size + " ranks every rank would run it. " +
+                           instead);
+  }
+}
+
+// A variant's id seeds its random streams, and scenario.resolved.json holds
+// only its parameter values: DIR/variant.json keeps the rest for --resume.
+constexpr const char* kVariantFile = "variant.json";
+
+void RecordVariant(const std::string& out, const Scenario& s) {
+  if (s.variant_name.empty()) return;
+  fs::create_directories(out);
+  const json doc = {{"variant", s.variant_name}, {"id", s.variant}, {"values", s.variant_values}};
+  WriteFileAtomic((fs::path(out) / kVariantFile).string(), doc.dump(2) + "\n");
+}
+
+void RestoreVariant(const std::string& dir, Scenario& s) {
+  const fs::path p = fs::path(dir) / kVariantFile;
+  if (!fs::exists(p)) return;
+  const json doc = ReadJsonFile(p.string());
+  if (!doc.is_object() || !doc["variant"].is_string() || !doc["id"].is_number_unsigned() ||
+      !doc["values"].is_object())
+    throw InputError(p.string(), "", "expected {\"variant\": \"split:index\", \"id\": N, \"values\": {...}}");
+  s.variant_name = doc["variant"].get<std::string>();
+  s.variant = doc["id"].get<uint64_t>();
+  s.variant_values = doc["values"];
+}
+
+// Training (run.train_steps > 0): checkpoints, signals, --resume.
 int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
-  g_stop.store(false);
-  auto previous = std::signal(SIGINT, OnSigint);
+  StopSignals signals;
+  RecordVariant(out, s);
   Progress progress(s.resolved["name"].get<std::string>() + " training", !quiet, "steps");
   TrainOptions options;
   options.out_dir = out;
@@ -242,55 +193,73 @@ int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
   options.stop = &g_stop;
   options.progress = [&](int64_t user_steps, int64_t done, int64_t total) { progress.Update(user_steps, done, total); };
   const TrainOutput r = TrainScenario(s, options);
-  std::signal(SIGINT, previous);
   if (r.interrupted) {
-    std::fprintf(stderr, "\ninterrupted at step %lld; checkpoint written. Continue with: cohort run --resume %s\n",
-                 (long long)r.step, out.c_str());
-    return 130;
+    std::fprintf(stderr, "\n%s: stopped at step %lld; checkpoint written. Continue with: cohort run --resume %s\n",
+                 StopSignals::Name(), (long long)r.step, out.c_str());
+    return StopSignals::ExitCode();
   }
   std::printf("%s  (%s)\n", s.resolved["name"].get<std::string>().c_str(), out.c_str());
   PrintTable(r.summary);
   return 0;
 }
 
+json ReadJsonOrNull(const fs::path& p) {
+  std::ifstream in(p);
+  return in ? json::parse(in, nullptr, false) : json();
+}
+
 int CmdRun(const Args& a) {
-  if (!a.resume.empty()) {
-    if (!a.positional.empty() || !a.sets.empty() || a.seed >= 0 || !a.variant.empty())
-      throw InputError("--resume", "", "takes the run directory only: the scenario is its scenario.resolved.json");
+  RefuseMpiRanks("cohort run", "Spread runs over ranks with `mpirun cohort sweep SWEEP.json`.");
+  if (a.Given("--resume")) {
+    for (const char* f : {"--set", "--seed", "--variant", "--out", "--threads", "--force"})
+      if (a.Given(f)) throw InputError("--resume", "", std::string("takes the run directory only, not ") + f +
+                                                          ": the scenario is its scenario.resolved.json");
+    if (!a.positional.empty())
+      throw InputError("--resume", "", "takes the run directory only, not a SCENARIO argument");
     const std::string file = (fs::path(a.resume) / "scenario.resolved.json").string();
-    const Scenario s = ParseScenario(ReadJsonFile(file), file, AgentRegistry());
+    Scenario s = ParseScenario(ReadJsonFile(file), file, AgentRegistry());
     if (s.run.train_steps <= 0) throw InputError(file, "/run/train_steps", "only training runs can be resumed");
+    RestoreVariant(a.resume, s);
     if (fs::exists(fs::path(a.resume) / "summary.json")) {
       std::fprintf(stderr, "%s is already complete (summary.json exists)\n", a.resume.c_str());
       return 0;
     }
-    return Train(s, a.resume, true, a.quiet);
+    return Train(s, a.resume, fs::exists(fs::path(a.resume) / "checkpoint.bin"), a.quiet);
   }
+  if (a.positional.size() != 1) throw InputError("cohort run", "", "expected SCENARIO (or --resume DIR)");
   const Scenario s = Load(a);
   std::string out = a.out;
   if (out.empty()) {
     std::string stem = fs::path(s.file).stem().string();
-    if (!a.variant.empty()) {
+    if (a.Given("--variant")) {
       std::string v = a.variant;
       std::replace(v.begin(), v.end(), ':', '-');
       stem += "-" + v;
     }
     out = (fs::path("runs") / (stem + "-seed" + std::to_string(s.seed))).string();
   }
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    throw InputError("--out", "", out + " exists and is not a directory");
   const fs::path summary = fs::path(out) / "summary.json";
-  const fs::path resolved = fs::path(out) / "scenario.resolved.json";
+  const json previous = ReadJsonOrNull(fs::path(out) / "scenario.resolved.json");
+  const bool same = !previous.is_discarded() && previous == s.resolved;
   if (!a.force && fs::exists(summary)) {
     // A finished run of the same scenario is not redone; a different one is
     // never overwritten silently.
-    std::ifstream in(resolved);
-    json previous = json::parse(in, nullptr, false);
-    if (!previous.is_discarded() && previous == s.resolved) {
+    if (same) {
       std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n", out.c_str());
       return 0;
     }
-    throw InputError(out, "", "holds a finished run of a different scenario; choose another --out or pass --force");
+    throw InputError("--out", "", out + " holds a finished run of a different scenario; choose another --out or pass --force");
   }
-  if (s.run.train_steps > 0) return Train(s, out, false, a.quiet);
+  if (s.run.train_steps > 0) {
+    // The same command again after an interruption continues from the
+    // checkpoint (what a sweep's rerun relies on); --force starts over.
+    const bool resume = !a.force && same && fs::exists(fs::path(out) / "checkpoint.bin");
+    if (resume && !a.quiet) std::fprintf(stderr, "%s: resuming from its checkpoint.bin\n", out.c_str());
+    return Train(s, out, resume, a.quiet);
+  }
   Progress progress(s.resolved["name"].get<std::string>(), !a.quiet);
   const RunOutput r =
       RunScenario(s, out, [&](int64_t steps, int64_t done, int64_t total) { progress.Update(steps, done, total); });
@@ -303,15 +272,35 @@ int CmdRun(const Args& a) {
 bool IsSweepFile(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return false;  // ReadJsonFile reports it
-  std::ifstream in(path);
-  const json j = json::parse(in, nullptr, false);
+  const json j = ReadJsonOrNull(path);
   return !j.is_discarded() && j.is_object() && j.contains("base") && !j.contains("env");
 }
 
+std::string Minutes(double seconds) {
+  char buf[64];
+  if (seconds < 90)
+    std::snprintf(buf, sizeof buf, "%.0f s", seconds);
+  else if (seconds < 5400)
+    std::snprintf(buf, sizeof buf, "%.1f min", seconds / 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
+  return buf;
+}
+
 int CmdValidate(const Args& a) {
-  if (a.positional.size() == 1 && IsSweepFile(a.positional[0])) {
-    const Sweep sweep = LoadSweep(a.positional[0]);
-    std::printf("%s: ok (sweep over %s, %zu cells)\n", sweep.file.c_str(), sweep.base.c_str(), sweep.cells.size());
+  if (IsSweepFile(a.positional[0])) {
+    for (const char* f : {"--seed", "--variant", "--threads"})
+      if (a.Given(f))
+        throw InputError(f, "", "applies to a scenario; a sweep sets seeds and variants itself (use --set for the base)");
+    const Sweep sweep = LoadSweep(a.positional[0], a.sets);
+    const SweepWork work = EstimateSweepWork(sweep, a.quiet ? 0.0 : 1.0);
+    std::printf("%s: ok (sweep over %s, %zu cells; about %s user-steps", sweep.file.c_str(), sweep.base.c_str(),
+                sweep.cells.size(), Progress::Human(double(work.user_steps)).c_str());
+    if (work.seconds_per_core > 0)
+      std::printf(", about %s on one core of this machine (%s with %u cores)", Minutes(work.seconds_per_core).c_str(),
+                  Minutes(work.seconds_per_core / std::max(1u, std::thread::hardware_concurrency())).c_str(),
+                  std::max(1u, std::thread::hardware_concurrency()));
+    std::printf(")\n");
     return 0;
   }
   const Scenario s = Load(a);
@@ -328,12 +317,53 @@ int CmdValidate(const Args& a) {
   return 0;
 }
 
-int CmdList() {
-  std::printf("agents (scenario key \"agent\"):\n%s\n", DescribeRegistry(AgentRegistry(), 1).c_str());
-  std::printf("choice models (scenario key \"env.choice\"):\n%s\n", DescribeRegistry(ChoiceModelRegistry(), 1).c_str());
-  std::printf("environment (scenario key \"env\"):\n%s\n", DescribeSchema(EnvSchema(), 1).c_str());
-  std::printf("run settings (scenario key \"run\"):\n%s\n", DescribeSchema(RunSchema(), 1).c_str());
-  std::printf("variant family (scenario key \"family\"):\n%s\n", DescribeSchema(FamilySchema(), 1).c_str());
+// `cohort list [NAME]`: every registry and schema, or only the parts whose
+// name, key or dotted path contains NAME.
+int CmdList(const Args& a) {
+  const std::string filter = a.positional.empty() ? "" : a.positional[0];
+  struct Part {
+    std::string title;
+    std::string body;
+  };
+  const std::vector<Part> parts = {
+      {"agents (scenario key \"agent\")", DescribeRegistry(AgentRegistry(), 1)},
+      {"choice models (scenario key \"env.choice\")", DescribeRegistry(ChoiceModelRegistry(), 1)},
+      {"environment (scenario key \"env\")", DescribeSchema(EnvSchema(), 1)},
+      {"run settings (scenario key \"run\")", DescribeSchema(RunSchema(), 1)},
+      {"variant family (scenario key \"family\")", DescribeSchema(FamilySchema(), 1)},
+  };
+  if (filter.empty()) {
+    for (const Part& p : parts) std::printf("%s:\n%s\n", p.title.c_str(), p.body.c_str());
+    return 0;
+  }
+  // A filtered listing keeps, per part, each top-level entry (a line at the
+  // first indentation and the deeper lines under it) that mentions NAME.
+  int shown = 0;
+  for (const Part& p : parts) {
+    std::vector<std::string> lines;
+    for (size_t b = 0; b < p.body.size();) {
+      const size_t e = std::min(p.body.find('\n', b), p.body.size());
+      lines.push_back(p.body.substr(b, e - b));
+      b = e + 1;
+    }
+    auto indent = [](const std::string& l) { return l.find_first_not_of(' '); };
+    const size_t top = lines.empty() ? 0 : indent(lines[0]);
+    std::string kept;
+    for (size_t i = 0; i < lines.size();) {
+      size_t j = i + 1;
+      while (j < lines.size() && (lines[j].empty() || indent(lines[j]) > top)) ++j;
+      std::string entry;
+      for (size_t k = i; k < j; ++k) entry += lines[k] + "\n";
+      if (entry.find(filter) != std::string::npos || p.title.find(filter) != std::string::npos) kept += entry;
+      i = j;
+    }
+    if (!kept.empty()) {
+      std::printf("%s:\n%s\n", p.title.c_str(), kept.c_str());
+      ++shown;
+    }
+  }
+  if (shown == 0)
+    throw InputError("cohort list", "", "nothing matches \"" + filter + "\" (try `cohort list` for everything)");
   return 0;
 }
 
@@ -343,19 +373,51 @@ std::string SelfPath(const char* argv0) {
   return ec ? fs::absolute(argv0).string() : self.string();
 }
 
+// A shell word: quoted when it holds anything a shell would interpret.
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@%") ==
+                        std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 int CmdSweep(const Args& a, const char* argv0) {
-  if (a.positional.size() != 1) throw InputError("cohort sweep", "", "expected exactly one SWEEP file");
-  const Sweep sweep = LoadSweep(a.positional[0]);
+  const Sweep sweep = LoadSweep(a.positional[0], a.sets);
   SweepOptions options;
   options.out_dir = a.out.empty() ? (fs::path("runs") / fs::path(sweep.file).stem()).string() : a.out;
   options.jobs = a.jobs;
   options.quiet = a.quiet;
   options.cohort_binary = SelfPath(argv0);
+  if (a.Given("--shard")) std::tie(options.shard, options.shards) = cli::ParseShard(a.shard);
+  if (a.list_cells) {
+    for (const char* f : {"--jobs", "--quiet"})
+      if (a.Given(f)) throw InputError(f, "", "has no effect with --list-cells (which runs nothing)");
+    for (const SweepCell& c : sweep.cells) {
+      if (c.index % options.shards != options.shard) continue;
+      std::string line = ShellQuote(options.cohort_binary);
+      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir)) line += " " + ShellQuote(w);
+      std::printf("%s\n", line.c_str());
+    }
+    return 0;
+  }
+  StopSignals signals;
+  options.stop = &g_stop;
   const SweepTotals t = RunSweepDistributed(sweep, options);
-  if (t.total < 0) return 0;  // an MPI worker rank: rank 0 reports
-  std::printf("sweep %s: %lld cells, %lld already done, %lld ran, %lld failed  (%s)\n", sweep.file.c_str(),
-              (long long)t.total, (long long)t.skipped, (long long)t.done, (long long)t.failed,
-              options.out_dir.c_str());
+  if (t.total < 0) return g_stop.load() ? StopSignals::ExitCode() : 0;  // an MPI worker rank: rank 0 reports
+  const std::string shard =
+      options.shards > 1 ? " (shard " + std::to_string(options.shard) + "/" + std::to_string(options.shards) + ")" : "";
+  std::printf("sweep %s%s: %lld cells, %lld already done, %lld ran, %lld failed", sweep.file.c_str(), shard.c_str(),
+              (long long)t.total, (long long)t.skipped, (long long)t.done, (long long)t.failed);
+  if (t.interrupted > 0) std::printf(", %lld interrupted", (long long)t.interrupted);
+  std::printf("  (%s)\n", options.out_dir.c_str());
+  if (g_stop.load()) {
+    std::fprintf(stderr,
+                 "%s: stopped; running training cells wrote their checkpoints. Rerun the same command to resume.\n",
+                 StopSignals::Name());
+    return StopSignals::ExitCode();
+  }
   if (t.failed > 0) {
     std::printf("failed cells keep their error in cells/<cell>/error.json; rerun the same command to retry them\n");
     return 1;
@@ -364,7 +426,6 @@ int CmdSweep(const Args& a, const char* argv0) {
 }
 
 int CmdReport(const Args& a) {
-  if (a.positional.size() != 1) throw InputError("cohort report", "", "expected exactly one sweep DIR");
   ReportOptions options;
   options.group_by = a.group_by;
   options.metrics = a.metrics;
@@ -412,51 +473,106 @@ int CmdBench(const Args& a) {
   return 0;
 }
 
-// `cohort meta train|eval` (meta/meta.h).
-int CmdMeta(const Args& a) {
-  if (a.positional.size() != 2 || (a.positional[0] != "train" && a.positional[0] != "eval"))
-    throw InputError("cohort meta", "",
-                     "expected `cohort meta train META.json` or `cohort meta eval META.json --rule R`");
-  const MetaSpec spec = LoadMetaSpec(a.positional[1], a.sets);
-  if (a.positional[0] == "train") {
-    const std::string out = a.out.empty() ? "runs/meta_" + spec.resolved["name"].get<std::string>() : a.out;
-    g_stop.store(false);
-    auto previous = std::signal(SIGINT, OnSigint);
-    const auto start = std::chrono::steady_clock::now();
-    MetaTrainOptions o;
-    o.out_dir = out;
-    o.stop = &g_stop;
-    Distribution dist;
-    const bool mpi = MetaMpiBegin(dist);
-    if (mpi) o.distribution = &dist;
-    int64_t first = -1;
-    o.progress = [&](const MetaProgress& p) {
-      if (a.quiet || dist.rank != 0) return;
-      if (first < 0) first = p.generation - 1;
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double per = elapsed / double(std::max<int64_t>(1, p.generation - first));
-      std::fprintf(stderr, "[meta] generation %lld/%lld  fitness mean %.4f best %.4f", (long long)p.generation,
-                   (long long)p.generations, p.fitness_mean, p.fitness_best);
-      if (p.has_validation) std::fprintf(stderr, "  validation %.4f", p.validation);
-      std::fprintf(stderr, "  %.1fs/generation  ETA %.0fs\n", per, per * double(p.generations - p.generation));
-    };
-    const bool done = MetaTrain(spec, o);
-    if (mpi) MetaMpiEnd();
-    std::signal(SIGINT, previous);
-    if (dist.rank != 0) return done ? 0 : 130;
-    if (!done) {
-      std::fprintf(stderr, "interrupted: checkpoint written; rerun `cohort meta train %s --out %s` to resume\n",
-                   a.positional[1].c_str(), out.c_str());
-      return 130;
+// ---- meta ------------------------------------------------------------------
+
+std::vector<std::string> MetaOverrides(const Args& a) {
+  std::vector<std::string> sets = a.sets;
+  if (a.threads > 0) sets.push_back("threads=" + std::to_string(a.threads));
+  return sets;
+}
+
+// DIR/meta.command.json: what `cohort meta train --resume DIR` needs (the
+// meta file and every override), so a continuation repeats nothing.
+constexpr const char* kMetaCommandFile = "meta.command.json";
+
+int CmdMetaTrain(const Args& a) {
+  std::string meta_file;
+  std::vector<std::string> sets;
+  std::string out;
+  if (a.Given("--resume")) {
+    for (const char* f : {"--set", "--out", "--threads"})
+      if (a.Given(f)) throw InputError("--resume", "", std::string("takes the run directory only, not ") + f);
+    if (!a.positional.empty()) throw InputError("--resume", "", "takes the run directory only, not a META file");
+    out = a.resume;
+    const std::string file = (fs::path(out) / kMetaCommandFile).string();
+    const json cmd = ReadJsonFile(file);
+    if (!cmd.is_object() || !cmd["meta_file"].is_string() || !cmd["overrides"].is_array())
+      throw InputError(file, "", "expected {\"meta_file\": PATH, \"overrides\": [...]}");
+    meta_file = cmd["meta_file"].get<std::string>();
+    for (const json& o : cmd["overrides"]) {
+      if (!o.is_string()) throw InputError(file, "/overrides", "expected strings");
+      sets.push_back(o.get<std::string>());
     }
-    std::printf("meta run: %s (rule.json: the final mean; best_rule.json: the best on validation)\n", out.c_str());
-    return 0;
+  } else {
+    if (a.positional.size() != 1) throw InputError("cohort meta train", "", "expected META.json (or --resume DIR)");
+    meta_file = fs::absolute(a.positional[0]).lexically_normal().string();
+    sets = MetaOverrides(a);
   }
-  if (a.rule.empty()) throw InputError("cohort meta eval", "--rule", "required: a rule file, or \"baseline\"");
+  const MetaSpec spec = LoadMetaSpec(meta_file, sets);
+  if (out.empty()) out = a.out.empty() ? "runs/meta_" + spec.resolved["name"].get<std::string>() : a.out;
+  StopSignals signals;
+  const auto start = std::chrono::steady_clock::now();
+  MetaTrainOptions o;
+  o.out_dir = out;
+  o.stop = &g_stop;
+  Distribution dist;
+  const bool mpi = MetaMpiBegin(dist);
+  if (mpi) o.distribution = &dist;
+  if (dist.rank == 0 && !a.Given("--resume")) {
+    fs::create_directories(out);
+    const fs::path cmd = fs::path(out) / kMetaCommandFile;
+    const json doc = {{"meta_file", meta_file}, {"overrides", sets}};
+    if (!fs::exists(cmd) || ReadJsonOrNull(cmd) != doc) WriteFileAtomic(cmd.string(), doc.dump(2) + "\n");
+  }
+  int64_t first = -1;
+  o.progress = [&](const MetaProgress& p) {
+    if (a.quiet || dist.rank != 0) return;
+    if (first < 0) first = p.generation - 1;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double per = elapsed / double(std::max<int64_t>(1, p.generation - first));
+    std::fprintf(stderr, "[meta] generation %lld/%lld  fitness mean %.4f best %.4f", (long long)p.generation,
+                 (long long)p.generations, p.fitness_mean, p.fitness_best);
+    if (p.has_validation) std::fprintf(stderr, "  validation %.4f", p.validation);
+    std::fprintf(stderr, "  %.1fs/generation  ETA %.0fs\n", per, per * double(p.generations - p.generation));
+  };
+  const bool done = MetaTrain(spec, o);
+  if (mpi) MetaMpiEnd();
+  if (dist.rank != 0) return done ? 0 : StopSignals::ExitCode();
+  if (!done) {
+    std::fprintf(stderr, "%s: stopped; checkpoint written. Continue with: cohort meta train --resume %s\n",
+                 StopSignals::Name(), out.c_str());
+    return StopSignals::ExitCode();
+  }
+  std::printf("meta run: %s (rule.json: the final mean; best_rule.json: the best on validation)\n", out.c_str());
+  return 0;
+}
+
+int CmdMetaEval(const Args& a) {
+  const MetaSpec spec = LoadMetaSpec(a.positional[0], MetaOverrides(a));
+  if (!a.Given("--rule")) throw InputError("cohort meta eval", "--rule", "required: a rule file, or \"baseline\"");
+  // The split and the number of variants are checked before anything runs:
+  // an unknown split or more variants than it holds is bad input, not zero.
+  const VariantFamily family(spec.base, AgentRegistry());
+  std::string sizes;
+  for (const std::string& s : family.splits())
+    sizes += (sizes.empty() ? "" : ", ") + s + " (" + std::to_string(family.SplitSize(s)) + ")";
+  const int64_t size = family.SplitSize(a.split);
+  if (size < 0) {
+    const std::string hint = Suggest(a.split, family.splits());
+    throw InputError("--split", "",
+                     "unknown split \"" + a.split + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+                         "; splits of " + spec.base.file + ": " + sizes);
+  }
+  int variants = a.variants;
+  if (a.Given("--variants") && a.variants > size)
+    throw InputError("--variants", "",
+                     std::to_string(a.variants) + " exceeds split \"" + a.split + "\", which holds " +
+                         std::to_string(size) + " variants; splits: " + sizes);
+  variants = int(std::min<int64_t>(variants, size));  // the default, 64, is "at most 64"
   // "baseline" (or "adam", its name for the learned optimizer): theta = 0.
   const bool baseline = a.rule == "baseline" || (a.rule == "adam" && spec.learnable->type == "learned");
   const std::vector<float> theta = baseline ? std::vector<float>{} : ReadRuleFile(a.rule, *spec.learnable);
-  const std::vector<MetaEvalRow> rows = MetaEvaluate(spec, theta, a.split, a.variants, a.seeds, spec.threads);
+  const std::vector<MetaEvalRow> rows = MetaEvaluate(spec, theta, a.split, variants, a.seeds, spec.threads);
   std::string lines;
   double area = 0.0, final_score = 0.0, train = 0.0;
   int n = 0, diverged = 0;
@@ -481,17 +597,22 @@ int CmdMeta(const Args& a) {
     WriteFileAtomic(a.out, lines);
   else
     std::fputs(lines.c_str(), stdout);
-  std::fprintf(stderr, "%s on %s: %zu lifetimes, area %.4f, final %.4f, train_score %.4f, diverged %d\n",
-               a.rule.c_str(), a.split.c_str(), rows.size(), n > 0 ? area / n : 0.0, n > 0 ? final_score / n : 0.0,
-               n > 0 ? train / n : 0.0, diverged);
+  std::fprintf(stderr, "%s on %s: %zu lifetimes (%d variants x %d seeds)", a.rule.c_str(), a.split.c_str(),
+               rows.size(), variants, a.seeds);
+  if (n > 0)
+    std::fprintf(stderr, ", area %.4f, final %.4f, train_score %.4f", area / n, final_score / n, train / n);
+  std::fprintf(stderr, ", diverged %d\n", diverged);
+  if (n == 0) {
+    std::fprintf(stderr, "error: every lifetime diverged: no score to report\n");
+    return 1;
+  }
   return 0;
 }
 
 int CmdViz(const Args& a) {
-  if (a.positional.size() != 1) throw InputError("cohort viz", "", "expected `cohort viz SCENARIO`");
-  if (a.headless && a.screenshot.empty()) throw InputError("cohort viz", "--screenshot", "--headless needs a PNG path");
+  if (a.headless && a.screenshot.empty()) throw InputError("--headless", "", "needs --screenshot FILE.png");
 #ifdef COHORT_WITH_VIZ
-  if (a.agents.size() > 1) throw InputError("cohort viz", "--agent", "give one training run (--agent RUN_DIR)");
+  if (a.agents.size() > 1) throw InputError("--agent", "", "give one training run (--agent RUN_DIR)");
   viz::VizOptions o;
   o.sim.scenario = ResolveScenario(a.positional[0]);
   o.sim.overrides = a.sets;
@@ -499,7 +620,7 @@ int CmdViz(const Args& a) {
   o.sim.rule = a.rule;
   o.select = a.select;
   o.steps_per_frame = a.steps_per_frame;
-  if (!a.views.empty()) {
+  if (a.Given("--views")) {
     o.views.clear();
     const std::vector<std::string>& known = viz::kViews;
     for (size_t begin = 0; begin <= a.views.size();) {
@@ -508,7 +629,7 @@ int CmdViz(const Args& a) {
       if (view != "none" && std::find(known.begin(), known.end(), view) == known.end()) {
         const std::string hint = Suggest(view, known);
         throw InputError(
-            "cohort viz", "--views",
+            "--views", "",
             "unknown view \"" + view + "\"" +
                 (hint.empty() ? " (views: " + Join(known) + ", none)" : " (did you mean \"" + hint + "\"?)"));
       }
@@ -516,16 +637,20 @@ int CmdViz(const Args& a) {
       begin = end + 1;
     }
   }
-  if (!a.color_by.empty()) {
+  if (a.Given("--color-by")) {
     const std::vector<std::string>& colors = viz::kColorings;
     if (std::find(colors.begin(), colors.end(), a.color_by) == colors.end())
-      throw InputError("cohort viz", "--color-by", "\"" + a.color_by + "\" is not one of " + Join(colors));
+      throw InputError("--color-by", "", "\"" + a.color_by + "\" is not one of " + Join(colors));
     o.color_by = a.color_by;
   }
   o.tails = a.tails;
   o.headless = a.headless;
   o.frames = a.frames;
   o.screenshot = a.screenshot;
+  if (!a.headless && (a.Given("--frames") || a.Given("--screenshot")))
+    throw InputError(a.Given("--frames") ? "--frames" : "--screenshot", "",
+                     "applies to --headless rendering only (the window runs until closed)");
+  if (a.Given("--size")) throw InputError("--size", "", "is not supported by this build's visualizer yet");
   return viz::RunViz(o);
 #else
   std::fprintf(stderr, "error: this cohort was built without the visualizer (SDL2, Dear ImGui, OpenGL not found)\n");
@@ -533,41 +658,266 @@ int CmdViz(const Args& a) {
 #endif
 }
 
-// Every subcommand, once: dispatch and the unknown-command suggestion both
-// read this table.
-struct Command {
-  const char* name;
+// ---- the table of subcommands -----------------------------------------------
+
+struct Entry {
+  cli::Command command;
   int (*run)(const Args& args, const char* argv0);
 };
-const Command kCommands[] = {
-    {"run", [](const Args& a, const char*) { return CmdRun(a); }},
-    {"validate", [](const Args& a, const char*) { return CmdValidate(a); }},
-    {"list", [](const Args&, const char*) { return CmdList(); }},
-    {"bench", [](const Args& a, const char*) { return CmdBench(a); }},
-    {"sweep", [](const Args& a, const char* argv0) { return CmdSweep(a, argv0); }},
-    {"report", [](const Args& a, const char*) { return CmdReport(a); }},
-    {"meta", [](const Args& a, const char*) { return CmdMeta(a); }},
-    {"viz", [](const Args& a, const char*) { return CmdViz(a); }},
-};
+
+const std::vector<Entry>& Commands() {
+  static const std::vector<Entry> entries = {
+      {{"run",
+        "Run a scenario: roll out its agent (training first when run.train_steps > 0) and write a run directory.",
+        "SCENARIO",
+        0,
+        1,
+        {{"--set", "override a scenario value (repeatable), e.g. --set run.episodes=500"},
+         {"--seed", "the run's seed (default: the scenario's \"seed\")"},
+         {"--variant", "run variant INDEX of the family split SPLIT, e.g. test:3 (default: the base scenario)"},
+         {"--out", "run directory (default: runs/<scenario>[-<split>-<index>]-seed<N>)"},
+         {"--threads", "threads for the simulator and agents (default: the scenario's run.threads); results do\n"
+                       "not depend on it"},
+         {"--force", "run again into a directory that holds a finished run"},
+         {"--quiet", "no progress line"},
+         {"--resume", "continue the interrupted training run in DIR (takes no other option)"}},
+        {"cohort run recsim_interest_evolution --seed 3 --out runs/recsim3",
+         "cohort run scenarios/long_term_value.json --set agent.type=reinforce --set run.train_steps=2000",
+         "cohort run --resume runs/long_term_value-seed0"},
+        "SCENARIO is a JSON file or the name of a shipped scenario (scenarios/NAME.json). Rerunning the same\n"
+        "command continues an interrupted training run from its checkpoint; SIGINT, SIGTERM and SIGUSR1 write a\n"
+        "checkpoint and exit with 128 + the signal number."},
+       [](const Args& a, const char*) { return CmdRun(a); }},
+      {{"validate",
+        "Check a scenario (or a sweep file) without running it: every error at once, with its JSON path.",
+        "SCENARIO|SWEEP",
+        1,
+        1,
+        {{"--set", "override a value before validating (repeatable); on a sweep file, applied to its base"},
+         {"--seed", "as for run (scenarios only)"},
+         {"--variant", "also instantiate this family variant, e.g. test:3 (scenarios only)"},
+         {"--threads", "as for run (scenarios only)"},
+         {"--quiet", "sweeps: skip the short calibration run behind the minutes estimate"}},
+        {"cohort validate recsim_interest_evolution --set env.slate_size=3",
+         "cohort validate scenarios/sweeps/recsim_agents.json"},
+        "For a sweep it prints the number of cells and an estimate of the work: user-steps, and from a short\n"
+        "calibration run of the base scenario, minutes on this machine."},
+       [](const Args& a, const char*) { return CmdValidate(a); }},
+      {{"list",
+        "List agents, choice models and every scenario key with its default and range.",
+        "[NAME]",
+        0,
+        1,
+        {},
+        {"cohort list", "cohort list linucb", "cohort list temperature"},
+        "With NAME, only the entries that mention it (an agent, a choice model, a key)."},
+       [](const Args& a, const char*) { return CmdList(a); }},
+      {{"sweep",
+        "Run every cell of a sweep file (grid, random and zipped axes x seeds x variants), resumably.",
+        "SWEEP.json",
+        1,
+        1,
+        {{"--out", "sweep directory (default: runs/<sweep file stem>)"},
+         {"--set", "override a value of the base scenario in every cell (repeatable); recorded in\n"
+                   "sweep.resolved.json like the file's own \"set\""},
+         {"--jobs", "cells run at once (default: the number of cores)"},
+         {"--shard", "run only cells with index % N == I (job arrays: shards 0/N .. N-1/N together run\n"
+                     "the whole sweep; default: all cells)"},
+         {"--list-cells", "print the `cohort run` command of each cell (of the shard) and exit"},
+         {"--quiet", "no progress line"}},
+        {"cohort sweep scenarios/sweeps/recsim_agents.json --jobs 4",
+         "cohort sweep scenarios/sweeps/recsim_agents.json --shard $SLURM_ARRAY_TASK_ID/8 --out /scratch/recsim",
+         "mpirun -np 16 cohort sweep scenarios/sweeps/recsim_agents.json"},
+        "A directory is used by one sweep process (or shard) at a time (sweep.lock). SIGINT, SIGTERM and\n"
+        "SIGUSR1 stop the running cells (training cells checkpoint); rerunning the same command resumes."},
+       [](const Args& a, const char* argv0) { return CmdSweep(a, argv0); }},
+      {{"report",
+        "Aggregate a sweep directory into results.csv, results.md and plots/ (bootstrap intervals, paired deltas).",
+        "DIR",
+        1,
+        1,
+        {{"--group-by", "axis path, \"seed\" or \"variant\" to group by (repeatable; default: the sweep's\n"
+                        "report.group_by, else every axis)"},
+         {"--baseline", "the baseline group for paired differences, e.g. agent.type=random (repeatable;\n"
+                        "default: the sweep's report.baseline)"},
+         {"--metric", "summary key to tabulate (repeatable; default: the sweep's report.metrics, else\n"
+                      "return_mean, normalized_score, ctr, episode_length_mean, regret_per_episode)"}},
+        {"cohort report runs/recsim_agents", "cohort report runs/recsim_agents --group-by agent.type --metric ctr"},
+        ""},
+       [](const Args& a, const char*) { return CmdReport(a); }},
+      {{"meta train",
+        "Meta-train a learnable update rule with evolution strategies over a family's train split.",
+        "META.json",
+        0,
+        1,
+        {{"--out", "run directory (default: runs/meta_<name>)"},
+         {"--set", "override a meta-file value (repeatable), e.g. --set es.generations=5"},
+         {"--threads", "lifetimes run in parallel (default: the meta file's \"threads\"; 0 there: every core)"},
+         {"--resume", "continue the meta run in DIR with its recorded meta file and overrides"},
+         {"--quiet", "no per-generation line"}},
+        {"cohort meta train scenarios/meta/bandit_exploration.json --out runs/meta_bandit",
+         "cohort meta train --resume runs/meta_bandit"},
+        "Rerunning with the same --out also continues. SIGINT, SIGTERM and SIGUSR1 checkpoint and exit with\n"
+        "128 + the signal number."},
+       [](const Args& a, const char*) { return CmdMetaTrain(a); }},
+      {{"meta eval",
+        "Evaluate a rule (or the baseline) on every (variant, seed) lifetime of a split; JSON lines out.",
+        "META.json",
+        1,
+        1,
+        {{"--rule", "RULE.json, or \"baseline\" (theta = 0; \"adam\" for the learned optimizer); required"},
+         {"--split", "family split (default: test)"},
+         {"--variants", "variants 0..N-1 of the split (default: 64, or the whole split when smaller; more\n"
+                        "than the split holds is an error)"},
+         {"--seeds", "seeds per variant (default: 2)"},
+         {"--set", "override a meta-file value (repeatable)"},
+         {"--threads", "lifetimes run in parallel (default: the meta file's \"threads\")"},
+         {"--out", "write the JSON lines to FILE (default: stdout)"}},
+        {"cohort meta eval scenarios/meta/drifting_optimizer.json --rule scenarios/rules/drifting_learned_optimizer.json",
+         "cohort meta eval scenarios/meta/bandit_exploration.json --rule baseline --split ood_noisy_items --variants 8"},
+        ""},
+       [](const Args& a, const char*) { return CmdMetaEval(a); }},
+      {{"viz",
+        "Watch users and a policy live (SDL2 + Dear ImGui), or render frames headless to a PNG.",
+        "SCENARIO",
+        1,
+        1,
+        {{"--set", "override a scenario value (repeatable)"},
+         {"--agent", "show the policy of a training run (RUN_DIR or its checkpoint.bin)"},
+         {"--rule", "a learned rule file, in the slot of the scenario's agent that takes it"},
+         {"--select", "user slot selected at start (default: the first drawn user)"},
+         {"--steps-per-frame", "batched steps per frame (default: 1; 0: paused)"},
+         {"--views", "views open at start: map,session,policy,curves,meta or none (default: all)"},
+         {"--color-by", "map colouring: interest, segment, satisfaction or budget (default: interest)"},
+         {"--tails", "the map draws every user's recent movement"},
+         {"--headless", "render offscreen (Mesa) instead of a window; needs --screenshot"},
+         {"--frames", "headless: frames rendered before the screenshot (default: 60)"},
+         {"--screenshot", "headless: the PNG written after the last frame"},
+         {"--size", "frame size in pixels (default: 1600x1000)"}},
+        {"cohort viz recsim_interest_evolution",
+         "SDL_VIDEODRIVER=offscreen cohort viz cascade_news --headless --frames 120 --screenshot /tmp/viz.png"},
+        ""},
+       [](const Args& a, const char*) { return CmdViz(a); }},
+      {{"bench",
+        "Measure user-steps per second of scenarios x agents (simulator, acting and learning time apart).",
+        "",
+        0,
+        0,
+        {{"--scenario", "scenario name or file (repeatable; default: recsim_interest_evolution)"},
+         {"--agent", "agent type (repeatable; default: random)"},
+         {"--eval", "acting only: learners do not train"},
+         {"--set", "override a scenario value (repeatable)"},
+         {"--num-envs", "users stepped per batch (default: 1024)"},
+         {"--threads", "threads (default: 1)"},
+         {"--seconds", "measured seconds per combination (default: 2)"},
+         {"--out", "also write the JSON to FILE"},
+         {"--quiet", "no per-combination line on stderr"}},
+        {"cohort bench", "cohort bench --scenario cascade_news --agent linucb --agent random --seconds 5"},
+        ""},
+       [](const Args& a, const char*) { return CmdBench(a); }},
+  };
+  return entries;
+}
+
+std::string MainHelp() {
+  std::string out = "cohort: a fast simulator of recommender-system users\n\nusage: cohort COMMAND [options]\n\ncommands:\n";
+  for (const Entry& e : Commands()) {
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-11s %s\n", e.command.name, e.command.summary);
+    out += line;
+  }
+  out +=
+      "\n`cohort COMMAND --help` lists a command's options with their defaults and examples.\n"
+      "`cohort --version` says what this build includes.\n"
+      "SCENARIO is a JSON file, or the name of a shipped scenario (scenarios/NAME.json).\n"
+      "Exit codes: 0 success, 1 runtime failure, 2 bad input (file or flag, JSON path and reason on stderr);\n"
+      "128 + N when stopped by signal N (a checkpoint is written first).\n";
+  return out;
+}
+
+std::string VersionText() {
+  auto yes = [](bool b) { return b ? "yes" : "no"; };
+#ifdef COHORT_HAVE_TORCH
+  const bool torch = true;
+#else
+  const bool torch = false;
+#endif
+#ifdef COHORT_WITH_VIZ
+  const bool viz = true;
+#else
+  const bool viz = false;
+#endif
+#ifdef COHORT_HAVE_MPI
+  const bool mpi = true;
+#else
+  const bool mpi = false;
+#endif
+#ifdef COHORT_HAVE_PYTHON
+  const bool python = true;
+#else
+  const bool python = false;
+#endif
+  std::string out = std::string("cohort ") + COHORT_VERSION + " (git " + COHORT_GIT_REVISION + ", " +
+                    COHORT_BUILD_TYPE + " build)\n";
+  out += std::string("  LibTorch agents: ") + yes(torch) + "\n";
+  out += std::string("  visualizer:      ") + yes(viz) + "\n";
+  out += std::string("  MPI:             ") + yes(mpi) + "\n";
+  out += std::string("  Python package:  ") + yes(python) + "\n";
+  return out;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? kInputErrorExitCode : 0;
+  if (argc < 2) {
+    std::fputs(MainHelp().c_str(), stderr);
+    return kInputErrorExitCode;
   }
-  const std::string cmd = argv[1];
+  const std::string first = argv[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    std::fputs(MainHelp().c_str(), stdout);
+    return 0;
+  }
+  if (first == "--version") {
+    std::fputs(VersionText().c_str(), stdout);
+    return 0;
+  }
   try {
-    const Args a = ParseArgs(argc, argv, 2);
-    std::vector<std::string> names;
-    for (const Command& c : kCommands) {
-      if (cmd == c.name) return c.run(a, argv[0]);
-      names.push_back(c.name);
+    // "meta" has two subcommands; their names are two words.
+    std::string name = first;
+    int next = 2;
+    if (first == "meta") {
+      const std::string sub = argc > 2 ? argv[2] : "";
+      if (sub == "--help" || sub == "-h") {
+        std::printf("usage: cohort meta train|eval ...\n\n  cohort meta train --help\n  cohort meta eval --help\n");
+        return 0;
+      }
+      if (sub != "train" && sub != "eval") {
+        const std::string hint = Suggest(sub, {"train", "eval"});
+        throw InputError("cohort meta", "",
+                         (sub.empty() ? std::string("expected a subcommand") : "unknown subcommand \"" + sub + "\"") +
+                             (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+                             ": cohort meta train META.json, or cohort meta eval META.json --rule RULE");
+      }
+      name = "meta " + sub;
+      next = 3;
     }
-    const std::string hint = Suggest(cmd, names);
+    std::vector<std::string> names;
+    for (const Entry& e : Commands()) {
+      if (name == e.command.name) {
+        const Args a = cli::Parse(e.command, argc, argv, next);
+        if (a.help) {
+          std::fputs(cli::HelpText(e.command).c_str(), stdout);
+          return 0;
+        }
+        return e.run(a, argv[0]);
+      }
+      if (std::strchr(e.command.name, ' ') == nullptr) names.push_back(e.command.name);
+    }
+    names.push_back("meta");
+    const std::string hint = Suggest(name, names);
     throw InputError("cohort", "",
-                     "unknown command \"" + cmd + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+                     "unknown command \"" + name + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                          "; see cohort --help");
   } catch (const InputError& e) {
     for (const Problem& p : e.problems()) std::fprintf(stderr, "error: %s\n", p.ToString().c_str());

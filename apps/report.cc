@@ -84,6 +84,13 @@ std::vector<CellResult> ReadCells(const std::string& out_dir) {
           r.metrics[it.key()] = it->get<double>();
           r.raw[it.key()] = *it;
         }
+      // A variant's sampled parameters become columns "variant.<path>".
+      if (s.contains("variant_values") && s["variant_values"].is_object())
+        for (auto it = s["variant_values"].begin(); it != s["variant_values"].end(); ++it)
+          if (it->is_number()) {
+            r.metrics["variant." + it.key()] = it->get<double>();
+            r.raw["variant." + it.key()] = *it;
+          }
     } else if (r.state == CellState::kFailed) {
       const json e = ReadJsonFile((dir / "error.json").string());
       r.exit_code = e.value("exit_code", -1);
@@ -185,17 +192,13 @@ std::string Nearest(const std::string& s, const std::vector<std::string>& option
   return hint.empty() ? "" : " (did you mean \"" + hint + "\"?)";
 }
 
-Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult>& cells,
-                        const ReportOptions& options) {
+// `defaults`: the sweep's "report" block; `out_dir` names the source in
+// errors (the sweep directory, or the sweep file when checked before running).
+// Without metrics in `cells` (nothing has run), metric names are checked
+// against every key a summary can hold.
+Resolved ResolveOptionsWith(const json& defaults, const std::string& out_dir, const std::vector<CellResult>& cells,
+                            const ReportOptions& options) {
   Resolved r;
-  const fs::path sweep_file = fs::path(out_dir) / "sweep.resolved.json";
-  json defaults = json::object();
-  if (fs::exists(sweep_file)) {
-    const json sweep = ReadJsonFile(sweep_file.string());
-    r.name = sweep.value("name", std::string());
-    if (sweep.contains("report")) defaults = sweep["report"];
-  }
-  if (r.name.empty()) r.name = fs::path(out_dir).lexically_normal().filename().string();
   for (const CellResult& c : cells)
     for (auto it = c.cell.axes.begin(); it != c.cell.axes.end(); ++it)
       if (std::find(r.axes.begin(), r.axes.end(), it.key()) == r.axes.end()) r.axes.push_back(it.key());
@@ -256,8 +259,29 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
       if (!metric_set.count(m))
         problems.push_back({out_dir, metric_origin,
                             "\"" + m + "\" is not a numeric summary key of any cell" + Nearest(m, r.all_metrics)});
+  } else {
+    for (const std::string& m : r.metrics)
+      if (std::find(kSummaryMetricKeys.begin(), kSummaryMetricKeys.end(), m) == kSummaryMetricKeys.end() &&
+          m.rfind("variant.", 0) != 0)
+        problems.push_back({out_dir, metric_origin,
+                            "\"" + m + "\" is not a summary key" + Nearest(m, kSummaryMetricKeys)});
   }
   if (!problems.empty()) throw InputError(problems);
+  return r;
+}
+
+Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult>& cells,
+                        const ReportOptions& options) {
+  const fs::path sweep_file = fs::path(out_dir) / "sweep.resolved.json";
+  json defaults = json::object();
+  std::string name;
+  if (fs::exists(sweep_file)) {
+    const json sweep = ReadJsonFile(sweep_file.string());
+    name = sweep.value("name", std::string());
+    if (sweep.contains("report")) defaults = sweep["report"];
+  }
+  Resolved r = ResolveOptionsWith(defaults, out_dir, cells, options);
+  r.name = name.empty() ? fs::path(out_dir).lexically_normal().filename().string() : name;
   return r;
 }
 
@@ -769,6 +793,12 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
     for (const auto& e : fs::directory_iterator(out / "plots"))
       if (e.path().extension() == ".svg" && !written_plots.count(e.path().filename().string())) fs::remove(e.path());
   WriteFileAtomic((out / "results.md").string(), md.str());
+}
+
+void CheckReportBlock(const json& report, const std::vector<SweepCell>& cells, const std::string& file) {
+  std::vector<CellResult> results;
+  for (const SweepCell& c : cells) results.push_back({c});
+  ResolveOptionsWith(report, file, results, ReportOptions{});
 }
 
 }  // namespace cohort

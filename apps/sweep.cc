@@ -1,13 +1,16 @@
 #include "apps/sweep.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
 
 #include <chrono>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +19,7 @@
 #include <thread>
 
 #include "agents/registry.h"
+#include "agents/runner.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "env/scenario.h"
@@ -178,11 +182,13 @@ void CheckSweep(const json& s, const std::string& file) {
           else if (!seen.insert(labels[j].get<std::string>()).second)
             add(where + "/labels/" + std::to_string(j), "label \"" + labels[j].get<std::string>() + "\" is repeated");
       }
+      bool need_labels = false;
       for (size_t j = 0; j < values.size(); ++j)
         if (!IsScalar(values[j]) && !values[j].is_object() && !values[j].is_array())
           add(where + "/values/" + std::to_string(j), "expected a number, string, boolean, object or array");
         else if (!IsScalar(values[j]) && labels.is_array() && labels.empty())
-          add(where + "/labels", "object and array values need \"labels\" (short names for the report)");
+          need_labels = true;
+      if (need_labels) add(where + "/labels", "object and array values need \"labels\" (short names for the report)");
       if (has_zip && zip_len != 0 && values.size() != zip_len)
         add(where + "/values", "zipped members need equal lengths (" + std::to_string(zip_len) + " vs " +
                                    std::to_string(values.size()) + ")");
@@ -319,9 +325,34 @@ std::vector<SweepCell> ExpandCells(const json& s) {
   return cells;
 }
 
-Sweep LoadSweep(const std::string& path) {
+// Splits a command-line --set into its dotted path and JSON value (bare words
+// are strings, as for scenarios).
+std::pair<std::string, json> ParseSetArg(const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError("--set", "", "expected dotted.path=value, got \"" + assignment + "\"");
+  return {assignment.substr(0, eq), ParseOverrideValue(assignment.substr(0, eq), assignment.substr(eq + 1))};
+}
+
+Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrides) {
   json doc = ReadJsonFile(path);
   if (!doc.is_object()) throw InputError(path, "", "expected a JSON object at the top level");
+  // An explicitly empty "values" is a mistake of its own (the schema's
+  // default [] would otherwise read as "this axis has no values key").
+  if (doc.contains("axes") && doc["axes"].is_array())
+    for (size_t i = 0; i < doc["axes"].size(); ++i) {
+      const json& a = doc["axes"][i];
+      if (a.is_object() && a.contains("values") && a["values"].is_array() && a["values"].empty())
+        throw InputError(path, "/axes/" + std::to_string(i) + "/values", "expected a non-empty array of values");
+    }
+  // Command-line overrides join the file's "set" (and are recorded with it).
+  std::set<std::string> from_command_line;
+  for (const std::string& o : overrides) {
+    auto [key, value] = ParseSetArg(o);
+    if (!doc.contains("set")) doc["set"] = json::object();
+    if (doc["set"].is_object()) doc["set"][key] = value;
+    from_command_line.insert(key);
+  }
   Sweep sweep;
   sweep.file = path;
   sweep.resolved = Validate(doc, SweepSchema(), path);
@@ -329,6 +360,11 @@ Sweep LoadSweep(const std::string& path) {
   const fs::path base = fs::absolute(fs::path(path).parent_path() / sweep.resolved["base"].get<std::string>());
   sweep.base = base.lexically_normal().string();
   sweep.resolved["base"] = sweep.base;
+  std::error_code ec;
+  if (!fs::is_regular_file(base, ec))
+    throw InputError(path, "/base",
+                     "the base scenario " + sweep.base + (fs::exists(base, ec) ? " is not a file" : " does not exist") +
+                         " (\"base\" is relative to the sweep file)");
 
   // The base scenario with the fixed overrides, then each axis value alone:
   // a bad value is reported, with its sweep path, before anything runs.
@@ -336,20 +372,36 @@ Sweep LoadSweep(const std::string& path) {
   const Schema root = ScenarioSchema(agents);
   json scenario = ReadJsonFile(sweep.base);
   std::vector<Problem> problems;
+  // `origin(setting)`: the sweep path (or --set) that set a value, so an error
+  // in the base scenario names the setting responsible.
   auto check = [&](const std::vector<Setting>& sets, const std::string& where) {
     try {
       json copy = scenario;
       for (const Setting& st : sets) ApplyOverride(copy, SetArg(st.path, st.value), root);
       ParseScenario(copy, sweep.base, agents);
     } catch (const InputError& e) {
-      for (const Problem& q : e.problems())
-        problems.push_back({path, where, "in " + q.file + ": " + (q.path.empty() ? "" : q.path + ": ") + q.message});
+      for (const Problem& q : e.problems()) {
+        // A problem at a key the settings set is the setting's fault: name
+        // the scenario key it set; anything else is in the base file.
+        bool from_setting = q.file.rfind("--set", 0) == 0;
+        for (const Setting& st : sets) {
+          const std::string ptr = DottedToPointer(st.path);
+          from_setting = from_setting || q.path == ptr || q.path.rfind(ptr + "/", 0) == 0;
+        }
+        const std::string where_file = where.rfind("--set", 0) == 0 ? where : path;
+        const std::string where_path = where.rfind("--set", 0) == 0 ? "" : where;
+        problems.push_back({where_file, where_path,
+                            (from_setting ? "setting " : "in " + q.file + ": ") + (q.path.empty() ? "" : q.path + ": ") +
+                                q.message});
+      }
     }
   };
   std::vector<Setting> fixed;
   for (auto it = sweep.resolved["set"].begin(); it != sweep.resolved["set"].end(); ++it)
     fixed.push_back({it.key(), it.value(), nullptr});
-  check(fixed, "/set");
+  for (const Setting& st : fixed)
+    check({st}, from_command_line.count(st.path) ? "--set " + st.path + "=" + st.value.dump() : "/set/" + st.path);
+  if (problems.empty()) check(fixed, "/set");
   if (problems.empty()) {
     const json& axes = sweep.resolved["axes"];
     for (size_t i = 0; i < axes.size(); ++i) {
@@ -385,7 +437,50 @@ Sweep LoadSweep(const std::string& path) {
   }
   if (!problems.empty()) throw InputError(std::move(problems));
   sweep.cells = ExpandCells(sweep.resolved);
+  // The report block names axes, seeds, variants and summary keys: checked
+  // now, not after every cell has run.
+  CheckReportBlock(sweep.resolved["report"], sweep.cells, path);
   return sweep;
+}
+
+SweepWork EstimateSweepWork(const Sweep& sweep, double calibrate_seconds) {
+  SweepWork w;
+  if (sweep.cells.empty() || calibrate_seconds <= 0) return w;
+  const ComponentRegistry& agents = AgentRegistry();
+  const Schema root = ScenarioSchema(agents);
+  const json scenario = ReadJsonFile(sweep.base);
+  auto cell_scenario = [&](const SweepCell& c) {
+    json copy = scenario;
+    for (auto it = sweep.resolved["set"].begin(); it != sweep.resolved["set"].end(); ++it)
+      ApplyOverride(copy, SetArg(it.key(), it.value()), root);
+    for (auto it = c.axes.begin(); it != c.axes.end(); ++it) ApplyOverride(copy, SetArg(it.key(), it.value()), root);
+    return ParseScenario(copy, sweep.base, agents);
+  };
+  // Calibration: the first cell's agent acting (no training, no reference
+  // policies) on a few episodes gives this machine's user-steps per second
+  // and the steps per episode; every cell is assumed to have that length.
+  Scenario first = cell_scenario(sweep.cells[0]);
+  const int64_t episodes = first.run.episodes;
+  first.run.episodes = std::min<int64_t>(episodes, std::max<int64_t>(8, first.run.num_envs));
+  first.run.threads = 1;
+  const auto start = std::chrono::steady_clock::now();
+  int64_t steps = 0, done = 0;
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < calibrate_seconds) {
+    const Rollout r = RollOut(first, first.agent, false, {});
+    steps += r.steps;
+    done += int64_t(r.episodes.size());
+    if (r.steps == 0) break;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (done == 0 || steps == 0) return w;
+  const double per_episode = double(steps) / double(done), rate = double(steps) / seconds;
+  for (const SweepCell& c : sweep.cells) {
+    const Scenario s = cell_scenario(c);
+    w.user_steps += double(s.run.episodes) * per_episode * (s.run.reference ? 3.0 : 1.0) +
+                    double(s.run.train_steps) * double(s.run.num_envs);
+  }
+  w.seconds_per_core = w.user_steps / rate;
+  return w;
 }
 
 CellState StateOf(const std::string& out_dir, const SweepCell& cell) {
@@ -456,6 +551,20 @@ int ExitCodeOf(int status) {
   return -1;
 }
 
+std::string SweepProgress::Line(const SweepTotals& t, int running, double elapsed) {
+  const int64_t finished = t.done + t.failed;
+  const int64_t remaining = t.total - t.skipped - finished;
+  const double rate = elapsed > 0 ? double(finished) / elapsed : 0.0;
+  // No cell has finished yet: the rate, and so the ETA, is unknown.
+  char eta[32] = "ETA unknown";
+  if (finished > 0) std::snprintf(eta, sizeof eta, "ETA %.0fs", double(remaining) / rate);
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  %s",
+                (long long)(t.skipped + t.done), (long long)t.total, (long long)t.skipped, (long long)t.failed, running,
+                rate, eta);
+  return buf;
+}
+
 void SweepProgress::Update(const SweepTotals& t, int running) {
   if (quiet_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -465,21 +574,59 @@ void SweepProgress::Update(const SweepTotals& t, int running) {
   last_ = now;
   last_finished_ = finished;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate = elapsed > 0 ? double(finished) / elapsed : 0.0;
-  const double eta = rate > 0 ? double(remaining) / rate : 0.0;
-  std::fprintf(stderr,
-               "%s[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  ETA %.0fs%s",
-               tty_ ? "\r" : "", (long long)(t.skipped + t.done), (long long)t.total, (long long)t.skipped,
-               (long long)t.failed, running, rate, eta, tty_ && remaining > 0 ? "   " : "\n");
+  std::fprintf(stderr, "%s%s%s", tty_ ? "\r" : "", Line(t, running, elapsed).c_str(),
+               tty_ && remaining > 0 ? "   " : "\n");
   std::fflush(stderr);
+}
+
+SweepLock::SweepLock(const std::string& out_dir, int64_t shard, int64_t shards) {
+  const fs::path dir = fs::path(out_dir) / "locks";
+  fs::create_directories(dir);
+  path_ = (dir / ("shard-" + std::to_string(shard) + "-of-" + std::to_string(shards) + ".lock")).string();
+  fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(path_ + ": cannot open the sweep lock: " + std::strerror(errno));
+  auto holder = [&] {
+    char buf[512] = {0};
+    const ssize_t n = pread(fd_, buf, sizeof buf - 1, 0);
+    std::string h(buf, n > 0 ? size_t(n) : 0);
+    while (!h.empty() && (h.back() == '\n' || h.back() == ' ')) h.pop_back();
+    return h;
+  };
+  // flock is released by the kernel when its holder dies, so a lock file
+  // whose flock can be taken is stale whatever it says.
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const std::string h = holder();
+    close(fd_);
+    fd_ = -1;
+    throw InputError(out_dir, "",
+                     "another sweep is running in this directory" + std::string(shards > 1 ? " (same shard)" : "") +
+                         (h.empty() ? "" : " (" + h + ")") + "; wait for it, or choose another --out");
+  }
+  took_over_ = holder();
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  const std::string me = "host " + std::string(host) + " pid " + std::to_string(getpid()) + "\n";
+  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, me.data(), me.size(), 0) != ssize_t(me.size()))
+    throw std::runtime_error(path_ + ": cannot write the sweep lock");
+}
+
+SweepLock::~SweepLock() {
+  if (fd_ < 0) return;
+  if (ftruncate(fd_, 0) != 0) {  // an empty lock file: nobody to name
+  }
+  close(fd_);  // releases the flock
 }
 
 SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
   PrepareSweepDir(sweep, options.out_dir);
+  const SweepLock lock(options.out_dir, options.shard, options.shards);
+  if (!lock.took_over().empty() && !options.quiet)
+    std::fprintf(stderr, "[sweep] took over a stale lock (%s, no longer running)\n", lock.took_over().c_str());
   SweepTotals totals;
-  totals.total = int64_t(sweep.cells.size());
   std::vector<const SweepCell*> pending;
   for (const SweepCell& c : sweep.cells) {
+    if (c.index % options.shards != options.shard) continue;
+    ++totals.total;
     if (StateOf(options.out_dir, c) == CellState::kDone)
       ++totals.skipped;
     else
@@ -489,20 +636,35 @@ SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
   SweepProgress progress(options.quiet);
   std::map<pid_t, const SweepCell*> running;
   size_t next = 0;
-  while (next < pending.size() || !running.empty()) {
-    while (next < pending.size() && int(running.size()) < jobs) {
+  bool forwarded = false;
+  auto stopping = [&] { return options.stop != nullptr && options.stop->load(); };
+  while ((next < pending.size() && !stopping()) || !running.empty()) {
+    while (!stopping() && next < pending.size() && int(running.size()) < jobs) {
       const SweepCell* c = pending[next++];
       running[LaunchCell(sweep, *c, options)] = c;
+    }
+    if (stopping() && !forwarded) {
+      // Stop: every running cell gets SIGTERM (training cells checkpoint and
+      // exit); nothing new starts.
+      for (const auto& [pid, cell] : running) kill(pid, SIGTERM);
+      forwarded = true;
     }
     progress.Update(totals, int(running.size()));
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) throw std::runtime_error("waitpid failed");
+    if (pid < 0) {
+      if (errno == EINTR) continue;  // a signal: the loop sees options.stop
+      throw std::runtime_error("waitpid failed");
+    }
     auto it = running.find(pid);
     if (it == running.end()) continue;
     const int code = ExitCodeOf(status);
-    RecordCellResult(options.out_dir, *it->second, code);
-    (StateOf(options.out_dir, *it->second) == CellState::kDone ? totals.done : totals.failed)++;
+    if (forwarded && StateOf(options.out_dir, *it->second) != CellState::kDone) {
+      ++totals.interrupted;  // no error.json: the rerun resumes it
+    } else {
+      RecordCellResult(options.out_dir, *it->second, code);
+      (StateOf(options.out_dir, *it->second) == CellState::kDone ? totals.done : totals.failed)++;
+    }
     running.erase(it);
   }
   progress.Update(totals, 0);

@@ -1,40 +1,22 @@
 // Experiment sweeps: many `cohort run`s from one file, locally or over MPI,
 // resumable, and aggregated into tables and plots.
 //
-// Sweep file (validated like a scenario; see SweepSchema()):
-//   {"base": "../scenarios/x.json",          scenario path, relative to the sweep file
-//    "set": {"run.episodes": 500},           fixed overrides for every cell
-//    "axes": [                               combined as a grid (cartesian product)
-//      {"path": "agent.type", "values": ["random", "greedy"]},              grid axis
-//      {"path": "agent", "values": [{"type": "random"}, {"type": "greedy", "score": "quality"}],
-//       "labels": ["random", "greedy-quality"]},       whole objects need short labels
-//      {"path": "env.choice.temperature", "distribution": "log_uniform",
-//       "low": 0.1, "high": 2, "count": 4},                                 random axis
-//      {"zip": [{"path": "a", "values": [..]}, {"path": "b", "values": [..]}]}  zipped
-//    ],
-//    "seeds": {"start": 0, "count": 5}  or  "seed_list": [0, 7],
-//    "variants": {"split": "test", "start": 0, "count": 8},   optional: family variants
-//    "seed": 0,                              seed of the random axes
-//    "report": {"group_by": ["agent.type"], "baseline": {"agent.type": "random"},
-//               "metrics": ["return_mean", "ctr", "normalized_score"]}}
-//
-// Output directory (the contract between `cohort sweep` and `cohort report`):
+// The sweep file format (axes, seeds, variants, the report block) and the
+// output directory are documented in docs/sweeps.md; the command line
+// (--shard, --list-cells, locks, signals) in docs/cli.md. The output directory
+// is the contract between `cohort sweep` and `cohort report`:
 //   OUT/sweep.resolved.json   the validated sweep, defaults filled, "base" absolute
-//   OUT/cells.jsonl           one line per cell in expansion order:
-//       {"cell": "c000007", "index": 7,
-//        "axes": {"agent.type": "greedy", "env.choice.temperature": 0.5},
-//        "seed": 3, "variant": "test:2" (or null), "dir": "cells/c000007",
-//        "labels": {"agent": "greedy-quality"}}    only for axes with labels
-//   OUT/cells/<cell>/         a normal `cohort run` directory: scenario.resolved.json,
-//                             metrics.jsonl, summary.json (present = cell done)
-//   OUT/cells/<cell>/error.json   written when the cell failed:
-//       {"exit_code": N, "message": "last lines of its stderr"}
+//   OUT/cells.jsonl           one line per cell in expansion order (SweepCell::ToJson)
+//   OUT/cells/<cell>/         a normal `cohort run` directory (summary.json present = done;
+//                             error.json = failed, with the exit code and its last log lines)
+//   OUT/locks/                one lock file per shard of a running sweep (SweepLock)
 //   OUT/results.csv, OUT/results.md, OUT/plots/*.svg   written by `cohort report`
 #pragma once
 
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -69,9 +51,23 @@ struct Sweep {
 
 const Schema& SweepSchema();
 // Reads, validates (same error quality as scenarios) and expands a sweep file.
-// Also validates the base scenario with each axis value applied, so a bad
-// axis value is reported before anything runs.
-Sweep LoadSweep(const std::string& path);
+// Also validates the base scenario with each axis value applied, and the
+// "report" block against the axes, so a bad axis value or report key is
+// reported before anything runs. `overrides` (the command line's --set) are
+// added to the file's "set" (the command line wins) and recorded with it.
+Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The work a sweep asks for, from a calibration of `calibrate_seconds`: the
+// first cell's agent acting on a few episodes gives steps per episode and
+// user-steps per second on one core; every cell's rollouts (x3 with reference
+// policies) and training steps (train_steps x num_envs) are counted at that
+// length and rate. Training costs more per step than acting, so training
+// sweeps take longer than `seconds_per_core` says. Zeros when not calibrated.
+struct SweepWork {
+  double user_steps = 0.0;
+  double seconds_per_core = 0.0;
+};
+SweepWork EstimateSweepWork(const Sweep& sweep, double calibrate_seconds);
 // Expansion only (tests): grid x zip x random axes x seeds x variants.
 std::vector<SweepCell> ExpandCells(const json& resolved_sweep);
 
@@ -83,10 +79,33 @@ struct SweepOptions {
   int jobs = 0;  // 0: number of cores
   bool quiet = false;
   std::string cohort_binary;  // the executable that runs cells (`cohort run ...`)
+  // Job arrays: this process runs only cells with index % shards == shard.
+  int64_t shard = 0, shards = 1;
+  // Set by a signal handler: running cells get SIGTERM (training cells
+  // checkpoint), nothing new starts, and the sweep returns.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct SweepTotals {
   int64_t total = 0, skipped = 0, done = 0, failed = 0;
+  int64_t interrupted = 0;  // stopped by options.stop: neither done nor failed; a rerun resumes them
+};
+
+// One sweep process per directory and shard: OUT/locks/shard-I-of-N.lock
+// holds an flock and the holder's host and pid. A held lock is refused
+// (InputError naming the holder); a lock file left by a dead process is taken
+// over, and `took_over` says whose it was. Released when destroyed.
+class SweepLock {
+ public:
+  SweepLock(const std::string& out_dir, int64_t shard, int64_t shards);
+  ~SweepLock();
+  SweepLock(const SweepLock&) = delete;
+  SweepLock& operator=(const SweepLock&) = delete;
+  const std::string& took_over() const { return took_over_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_, took_over_;
 };
 
 // Writes sweep.resolved.json and cells.jsonl, then runs every cell that has no
@@ -112,6 +131,8 @@ class SweepProgress {
   explicit SweepProgress(bool quiet)
       : quiet_(quiet), tty_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
   void Update(const SweepTotals& totals, int running);
+  // The line Update prints (tests): `elapsed` seconds since the start.
+  static std::string Line(const SweepTotals& totals, int running, double elapsed);
 
  private:
   bool quiet_, tty_;
@@ -134,6 +155,11 @@ struct ReportOptions {
 // OUT/plots/*.svg atomically. Options given as empty fall back to the sweep
 // file's "report" block.
 void WriteReport(const std::string& out_dir, const ReportOptions& options);
+
+// The "report" block of a sweep against its cells before anything runs:
+// group_by names axes (or seed, variant), the baseline names a grouped key and
+// a value some cell has, metrics are summary keys. InputError naming `file`.
+void CheckReportBlock(const json& report, const std::vector<SweepCell>& cells, const std::string& file);
 
 // True when this process was started by mpirun (OpenMPI, MPICH or PMIx).
 bool UnderMpirun();

@@ -13,6 +13,9 @@
 
 #include "apps/sweep.h"
 
+#include <csignal>
+#include <memory>
+
 #ifdef COHORT_WITH_MPI
 #define OMPI_SKIP_MPICXX 1  // the C API only (the C++ bindings warn and are deprecated)
 #define MPICH_SKIP_MPICXX 1
@@ -33,11 +36,20 @@ namespace {
 constexpr int kRequestTag = 1;  // worker -> 0: {finished cell or -1, 1 if it succeeded}
 constexpr int kAssignTag = 2;   // 0 -> worker: cell index, or -1 to stop
 
+bool Stopping(const SweepOptions& options) { return options.stop != nullptr && options.stop->load(); }
+
+// 1: done, 0: failed, 2: interrupted by a stop signal (no error.json: a rerun resumes it).
 int RunOne(const Sweep& sweep, const SweepCell& cell, const SweepOptions& options) {
   const pid_t pid = LaunchCell(sweep, cell, options);
   int status = 0;
+  bool forwarded = false;
   while (waitpid(pid, &status, 0) < 0) {
+    if (Stopping(options) && !forwarded) {
+      kill(pid, SIGTERM);  // the cell checkpoints and exits
+      forwarded = true;
+    }
   }
+  if (Stopping(options) && StateOf(options.out_dir, cell) != CellState::kDone) return 2;
   RecordCellResult(options.out_dir, cell, ExitCodeOf(status));
   return StateOf(options.out_dir, cell) == CellState::kDone ? 1 : 0;
 }
@@ -64,8 +76,12 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
     totals.total = -1;
     return totals;
   }
+  std::unique_ptr<SweepLock> lock;
   try {
     PrepareSweepDir(sweep, options.out_dir);
+    lock = std::make_unique<SweepLock>(options.out_dir, options.shard, options.shards);
+    if (!lock->took_over().empty() && !options.quiet)
+      std::fprintf(stderr, "[sweep] took over a stale lock (%s, no longer running)\n", lock->took_over().c_str());
   } catch (const InputError& e) {
     for (const Problem& p : e.problems()) std::fprintf(stderr, "error: %s\n", p.ToString().c_str());
     MPI_Abort(MPI_COMM_WORLD, kInputErrorExitCode);
@@ -73,9 +89,10 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
     std::fprintf(stderr, "error: %s\n", e.what());
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
-  totals.total = int64_t(sweep.cells.size());
   std::vector<int64_t> pending;
   for (const SweepCell& c : sweep.cells) {
+    if (c.index % options.shards != options.shard) continue;
+    ++totals.total;
     if (StateOf(options.out_dir, c) == CellState::kDone)
       ++totals.skipped;
     else
@@ -87,8 +104,14 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
   pid_t own = -1;
   int64_t own_cell = -1;
   int running = 0;
+  bool forwarded = false;
   while (stopped < size - 1 || own >= 0 || next < pending.size()) {
     bool busy = false;
+    if (Stopping(options)) {
+      next = pending.size();  // nothing new starts; workers are told to stop
+      if (own >= 0 && !forwarded) kill(own, SIGTERM);
+      forwarded = true;
+    }
     if (own < 0 && next < pending.size()) {
       own_cell = pending[next++];
       own = LaunchCell(sweep, sweep.cells[size_t(own_cell)], options);
@@ -102,7 +125,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
       int64_t msg[2];
       MPI_Recv(msg, 2, MPI_INT64_T, status.MPI_SOURCE, kRequestTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       if (msg[0] >= 0) {
-        (msg[1] ? totals.done : totals.failed)++;
+        (msg[1] == 2 ? totals.interrupted : msg[1] ? totals.done : totals.failed)++;
         --running;
       }
       int64_t assign = next < pending.size() ? pending[next++] : -1;
@@ -117,8 +140,12 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
       int wstatus = 0;
       if (waitpid(own, &wstatus, WNOHANG) == own) {
         const SweepCell& c = sweep.cells[size_t(own_cell)];
-        RecordCellResult(options.out_dir, c, ExitCodeOf(wstatus));
-        (StateOf(options.out_dir, c) == CellState::kDone ? totals.done : totals.failed)++;
+        if (forwarded && StateOf(options.out_dir, c) != CellState::kDone) {
+          ++totals.interrupted;
+        } else {
+          RecordCellResult(options.out_dir, c, ExitCodeOf(wstatus));
+          (StateOf(options.out_dir, c) == CellState::kDone ? totals.done : totals.failed)++;
+        }
         own = -1;
         --running;
         busy = true;

@@ -548,6 +548,47 @@ json ReadJsonFile(const std::string& path) {
 
 // ---------------------------------------------------------------- --set
 
+json ParseOverrideValue(const std::string& dotted, const std::string& text) {
+  const std::string pointer = DottedToPointer(dotted);
+  std::string lower;
+  for (char c : text) lower += char(std::tolower((unsigned char)c));
+  for (const char* word : {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+    if (lower == word) FailOverride(pointer, Quote(text) + " is not a finite number");
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Text that starts like JSON (an object, an array, a quoted string) was
+    // meant as JSON: a syntax error in it is reported, not turned into a string.
+    const size_t first = text.find_first_not_of(" \t");
+    if (first != std::string::npos && (text[first] == '{' || text[first] == '[' || text[first] == '"'))
+      FailOverride(pointer, "malformed JSON value " + Quote(text) + ": " + ShortParseReason(e.what()));
+    return text;  // bare words are strings: policy=greedy
+  } catch (const json::out_of_range&) {
+    FailOverride(pointer, "number " + Quote(text) + " is out of range");
+  }
+}
+
+void RethrowBlamingOverrides(const InputError& error, const std::vector<std::string>& overrides) {
+  // Pointer of each override's key, longest first, so the most specific wins.
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const std::string& o : overrides) {
+    const size_t eq = o.find('=');
+    if (eq != std::string::npos && eq > 0) keys.push_back({DottedToPointer(o.substr(0, eq)), o});
+  }
+  std::vector<Problem> problems = error.problems();
+  for (Problem& p : problems) {
+    if (p.file.rfind("--set", 0) == 0) continue;
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) {  // the last override of a key is the one that holds
+      const std::string& ptr = it->first;
+      if (p.path == ptr || p.path.rfind(ptr + "/", 0) == 0) {
+        p.file = "--set " + it->second;
+        break;
+      }
+    }
+  }
+  throw InputError(std::move(problems));
+}
+
 void ApplyOverride(json& doc, const std::string& assignment, const Schema& schema) {
   const size_t eq = assignment.find('=');
   std::vector<std::string> segments;
@@ -560,15 +601,7 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
   if (segments.empty() || empty_segment || assignment[eq - 1] == '.') {
     FailOverride("", "expected dotted.path=value, got " + Quote(assignment));
   }
-  const std::string text = assignment.substr(eq + 1);
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // bare words are strings: policy=greedy
-  } catch (const json::out_of_range&) {
-    FailOverride(DottedToPointer(assignment.substr(0, eq)), "number " + Quote(text) + " is out of range");
-  }
+  const json value = ParseOverrideValue(assignment.substr(0, eq), assignment.substr(eq + 1));
 
   // Cursor: `node` is an object in `doc` whose keys are described by `current`
   // (plus "type" when `registry` is set, i.e. inside a component).

@@ -158,6 +158,15 @@ json ReadJsonFile(const std::string& path);
 // did-you-mean error, reported with file "--set". Missing intermediate
 // objects are created.
 void ApplyOverride(json& doc, const std::string& assignment, const Schema& schema);
+// The value of "dotted.path=TEXT": TEXT as JSON, else a bare string. Text that
+// starts like JSON ({, [ or ") must parse, and nan/inf are refused: both are
+// InputError("--set", pointer, reason) rather than a string the schema would
+// then reject while blaming the file.
+json ParseOverrideValue(const std::string& dotted, const std::string& text);
+// Rethrows `error` (from validating a document that had `overrides` applied)
+// with each problem at or below an overridden key blamed on that override:
+// its file becomes "--set dotted.path=value".
+[[noreturn]] void RethrowBlamingOverrides(const InputError& error, const std::vector<std::string>& overrides);
 
 // items separated by `sep` ("a, b, c"), each JSON-quoted with `quote`.
 std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ", bool quote = false);

@@ -338,7 +338,11 @@ Scenario LoadScenario(const std::string& path, const std::vector<std::string>& o
   if (!doc.is_object()) throw InputError(path, "", "expected a JSON object at the top level");
   const Schema root = ScenarioSchema(agents);
   for (const std::string& o : overrides) ApplyOverride(doc, o, root);
-  return ParseScenario(doc, path, agents);
+  try {
+    return ParseScenario(doc, path, agents);
+  } catch (const InputError& e) {
+    RethrowBlamingOverrides(e, overrides);
+  }
 }
 
 }  // namespace cohort

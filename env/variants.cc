@@ -254,6 +254,8 @@ Scenario VariantFamily::Instantiate(const Variant& variant) const {
   Scenario s = ParseScenario(doc, base_.file + " [variant " + variant.split + ":" + std::to_string(variant.index) + "]",
                              *agents_);
   s.variant = variant.id;
+  s.variant_name = variant.split + ":" + std::to_string(variant.index);
+  for (const auto& [path, value] : variant.values) s.variant_values[path] = value;
   return s;
 }
 

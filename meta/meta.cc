@@ -200,7 +200,11 @@ MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& o
   for (const std::string& o : overrides) ApplyOverride(doc, o, MetaSchema());
   MetaSpec spec;
   spec.file = path;
-  spec.resolved = Validate(doc, MetaSchema(), path);
+  try {
+    spec.resolved = Validate(doc, MetaSchema(), path);
+  } catch (const InputError& e) {
+    RethrowBlamingOverrides(e, overrides);
+  }
   const json& r = spec.resolved;
   const fs::path scenario = fs::path(path).parent_path() / r["scenario"].get<std::string>();
   spec.base = LoadScenario(scenario.string(), {}, AgentRegistry());

@@ -390,3 +390,38 @@ TEST_CASE("schema: DescribeSchema") {
 }
 
 }  // namespace cohort
+
+TEST_CASE("schema: --set values that look like JSON must be JSON; errors blame the override") {
+  CHECK(ParseOverrideValue("agent", R"({"type": "linucb"})") == json({{"type", "linucb"}}));
+  CHECK(ParseOverrideValue("agent.type", "linucb") == "linucb");  // a bare word
+  CHECK(ParseOverrideValue("run.episodes", "abc") == "abc");      // a string: the schema will say it is not an integer
+  auto error = [](const std::string& dotted, const std::string& text) {
+    try {
+      ParseOverrideValue(dotted, text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error("agent", R"({"type":"linucb")").rfind("--set: /agent: malformed JSON value \"{\\\"type\\\":\\\"linucb\\\"\": ",
+                                                    0) == 0);
+  CHECK(error("env.users.weights", "[0.5,").rfind("--set: /env/users/weights: malformed JSON value", 0) == 0);
+  CHECK(error("env.choice.temperature", "nan") == "--set: /env/choice/temperature: \"nan\" is not a finite number");
+  CHECK(error("env.choice.temperature", "-Infinity") ==
+        "--set: /env/choice/temperature: \"-Infinity\" is not a finite number");
+  CHECK(error("x", "1e999") == "--set: /x: number \"1e999\" is out of range");
+
+  // A problem at or below an overridden key names the override; others keep their file.
+  const InputError original({{"f.json", "/run/episodes", "expected an integer, found a string"},
+                             {"f.json", "/agent/alpha", "expected a number, found a string"},
+                             {"f.json", "/env/num_topics", "out of range"}});
+  try {
+    RethrowBlamingOverrides(original, {"run.episodes=abc", R"(agent={"type":"linucb","alpha":"x"})"});
+    FAIL("not rethrown");
+  } catch (const InputError& e) {
+    REQUIRE(e.problems().size() == 3);
+    CHECK(e.problems()[0].ToString() == "--set run.episodes=abc: /run/episodes: expected an integer, found a string");
+    CHECK(e.problems()[1].file == R"(--set agent={"type":"linucb","alpha":"x"})");
+    CHECK(e.problems()[2].ToString() == "f.json: /env/num_topics: out of range");
+  }
+}

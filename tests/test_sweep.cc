@@ -187,3 +187,14 @@ TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths")
   CHECK(bad_agent.find("/axes/0/values/0: in ") != std::string::npos);
   CHECK(bad_agent.find("/agent/score: unknown key \"score\"") != std::string::npos);
 }
+
+TEST_CASE("sweep progress: the ETA is unknown until a cell has finished") {
+  SweepTotals t;
+  t.total = 10;
+  CHECK(SweepProgress::Line(t, 2, 30.0) ==
+        "[sweep] 0/10 cells done (0 skipped, 0 failed, 2 running)  0.00 cells/s  ETA unknown");
+  t.done = 2;
+  t.skipped = 3;
+  CHECK(SweepProgress::Line(t, 2, 10.0) ==
+        "[sweep] 5/10 cells done (3 skipped, 0 failed, 2 running)  0.20 cells/s  ETA 25s");
+}

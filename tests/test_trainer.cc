@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
 #include "agents/registry.h"
+#include "agents/runner.h"
 #include "agents/trainer.h"
 
 namespace fs = std::filesystem;
@@ -145,4 +147,26 @@ TEST_CASE("trainer: the oracle trains like any agent; evaluations follow a non-s
   CHECK(evals[0]["oracle_return_mean"] != evals[1]["oracle_return_mean"]);
   CHECK(evals[1]["oracle_return_mean"] != evals[2]["oracle_return_mean"]);
   CHECK(evals[0]["random_return_mean"] != evals[2]["random_return_mean"]);
+}
+
+// kSummaryMetricKeys lists every numeric key a summary can hold: a sweep's
+// report.metrics is checked against it before any cell runs, so a key a run
+// writes but the list lacks would be refused there.
+TEST_CASE("summary keys: every numeric key of a plain and a training run is listed") {
+  const std::set<std::string> listed(kSummaryMetricKeys.begin(), kSummaryMetricKeys.end());
+  auto check = [&](const json& summary) {
+    int numeric = 0;
+    for (auto it = summary.begin(); it != summary.end(); ++it) {
+      if (!it->is_number() || it.key() == "seed") continue;
+      ++numeric;
+      CHECK_MESSAGE(listed.count(it.key()) == 1, "summary key \"" << it.key() << "\" is missing from kSummaryMetricKeys");
+    }
+    CHECK(numeric >= 15);
+  };
+  const Scenario plain = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
+                                      {"run.episodes=40", "run.num_envs=32"}, AgentRegistry());
+  check(RunScenario(plain, "", {}).summary);
+  TrainOptions o;
+  o.out_dir = Fresh("summary_keys").string();
+  check(TrainScenario(Bandit(30), o).summary);
 }
