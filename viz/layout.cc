@@ -44,8 +44,9 @@ Grid FitGrid(int items, float width, float height, float gap, float min_w, float
     if (w <= 0 || h <= 0) continue;
     const bool fits = w >= min_w && h >= min_h;
     // A plot reads best at about 2:1; beyond that extra width is worth little.
-    const float score = std::min(w, 2.5f * h) * std::min(h, w / 1.2f);
-    if ((fits && !best_fits) || (fits == best_fits && score > best_score)) {
+    // Ties go to more columns: the same plots, less height used.
+    const float score = std::min(w, 2.0f * h) * std::min(h, w / 1.2f);
+    if ((fits && !best_fits) || (fits == best_fits && score >= best_score)) {
       best = {columns, rows, w, h, fits};
       best_score = score, best_fits = fits;
     }
