@@ -104,9 +104,31 @@ class Agent {
   // Policy entropy (nats) of the last Act over active rows, for stochastic
   // policies; NaN when the agent has no such notion.
   virtual double LastPolicyEntropy() const { return std::nan(""); }
+  // The largest value LastPolicyEntropy() can take: the entropy of the
+  // uniform distribution over what it is the entropy of (log K for one choice
+  // among K candidates, PlackettLuceMaxEntropy(K, k) for ordered slates), so
+  // that entropies of different action spaces compare on [0, 1]. NaN when
+  // the agent reports none.
+  virtual double MaxPolicyEntropy() const { return std::nan(""); }
   // Checkpoint: complete state, bit-exact.
   virtual void Save(BinaryWriter& out) const {}
   virtual void Load(BinaryReader& in) {}
 };
+
+// log(K! / (K - k)!): the entropy of the uniform distribution over ordered
+// slates of k distinct items out of K (k = 1: log K).
+inline double PlackettLuceMaxEntropy(int candidates, int slate_size) {
+  double h = 0.0;
+  for (int j = 0; j < slate_size && j < candidates; ++j) h += std::log(double(candidates - j));
+  return h;
+}
+
+// LastPolicyEntropy() / MaxPolicyEntropy(): in [0, 1], 1 for a uniform
+// policy, 0 for a deterministic one; NaN when the agent reports no entropy
+// (or its action space has a single action).
+inline double NormalizedPolicyEntropy(const Agent& agent) {
+  const double h = agent.LastPolicyEntropy(), max = agent.MaxPolicyEntropy();
+  return std::isfinite(h) && max > 0.0 ? h / max : std::nan("");
+}
 
 }  // namespace cohort

@@ -645,12 +645,13 @@ int CmdViz(const Args& a) {
   }
   o.tails = a.tails;
   o.headless = a.headless;
-  o.frames = a.frames;
+  if (a.Given("--frames")) o.frames = a.frames;  // else: 60 headless, until closed in a window
   o.screenshot = a.screenshot;
-  if (!a.headless && (a.Given("--frames") || a.Given("--screenshot")))
-    throw InputError(a.Given("--frames") ? "--frames" : "--screenshot", "",
-                     "applies to --headless rendering only (the window runs until closed)");
-  if (a.Given("--size")) throw InputError("--size", "", "is not supported by this build's visualizer yet");
+  if (a.Given("--size")) {
+    const viz::FrameSize size = viz::ParseSize(a.size);
+    o.width = size.width;
+    o.height = size.height;
+  }
   return viz::RunViz(o);
 #else
   std::fprintf(stderr, "error: this cohort was built without the visualizer (SDL2, Dear ImGui, OpenGL not found)\n");
@@ -791,9 +792,9 @@ const std::vector<Entry>& Commands() {
          {"--color-by", "map colouring: interest, segment, satisfaction or budget (default: interest)"},
          {"--tails", "the map draws every user's recent movement"},
          {"--headless", "render offscreen (Mesa) instead of a window; needs --screenshot"},
-         {"--frames", "headless: frames rendered before the screenshot (default: 60)"},
-         {"--screenshot", "headless: the PNG written after the last frame"},
-         {"--size", "frame size in pixels (default: 1600x1000)"}},
+         {"--frames", "frames to render, then exit (default: 60 headless; in a window, until closed)"},
+         {"--screenshot", "write the last frame as a PNG (headless, or when the window closes)"},
+         {"--size", "window or frame size in pixels, each side 320..8192 (default: 1600x1000)"}},
         {"cohort viz recsim_interest_evolution",
          "SDL_VIDEODRIVER=offscreen cohort viz cascade_news --headless --frames 120 --screenshot /tmp/viz.png"},
         ""},

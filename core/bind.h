@@ -99,6 +99,11 @@ class BoundSchema {
     schema_.NumberArray(key, json(defaults_.*member), min, max, doc);
     return Bind(key, member);
   }
+  // The last bound number's slider range (Schema::Slider).
+  BoundSchema& Slider(double lo, double hi, bool log_scale = false) {
+    schema_.Slider(lo, hi, log_scale);
+    return *this;
+  }
   // A string restricted to the names of `table` (which must outlive this).
   template <typename E>
   BoundSchema& Enum(const std::string& key, E T::*member, const EnumTable<E>& table, const std::string& doc) {

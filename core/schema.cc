@@ -461,6 +461,18 @@ Schema& Schema::Privileged() {
   return *this;
 }
 
+Schema& Schema::Slider(double lo, double hi, bool log_scale) {
+  if (fields_.empty()) throw std::logic_error("schema: Slider() before any field");
+  Field& f = fields_.back();
+  const bool numeric = f.kind == FieldKind::kNumber || f.kind == FieldKind::kInteger;
+  const bool inside = lo >= f.min && hi <= f.max && !(f.min_exclusive && lo <= f.min);
+  if (!numeric || !(lo < hi) || !inside || (log_scale && !(lo > 0.0)))
+    throw std::logic_error("schema: Slider(" + FormatNumber(lo) + ", " + FormatNumber(hi) + ") does not fit key " +
+                           f.key);
+  f.slider_min = lo, f.slider_max = hi, f.slider_log = log_scale;
+  return *this;
+}
+
 const Field* Schema::Find(const std::string& key) const {
   for (const Field& f : fields_) {
     if (f.key == key) return &f;
@@ -688,6 +700,29 @@ void ApplyOverride(json& doc, const std::string& assignment, const Schema& schem
 }
 
 // ---------------------------------------------------------------- helpers
+
+const Field* FindField(const Schema& schema, const std::string& dotted, const json& doc) {
+  const Schema* current = &schema;
+  const json* node = &doc;
+  std::stringstream ss(dotted);
+  const Field* f = nullptr;
+  for (std::string key; std::getline(ss, key, '.');) {
+    if (current == nullptr) return nullptr;  // the previous key was not an object
+    f = current->Find(key);
+    if (f == nullptr) return nullptr;
+    static const json kNull;
+    node = node->is_object() && node->contains(key) ? &(*node)[key] : &kNull;
+    current = nullptr;
+    if (f->kind == FieldKind::kObject) {
+      current = f->sub;
+    } else if (f->kind == FieldKind::kComponent && f->registry != nullptr) {
+      const json type = node->is_object() && node->contains("type") ? (*node)["type"] : f->default_value;
+      const ComponentInfo* info = type.is_string() ? f->registry->Find(type.get<std::string>()) : nullptr;
+      if (info != nullptr) current = info->schema;
+    }
+  }
+  return f;
+}
 
 std::string Join(const std::vector<std::string>& items, const std::string& sep, bool quote) {
   std::string out;

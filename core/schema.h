@@ -72,6 +72,13 @@ struct Field {
   json component_defaults;
   std::string doc;
   bool privileged = false;  // documents access to hidden simulator state
+  // The range a slider offers for this number (the visualizer's live panel),
+  // inside [min, max] and finite where the key's own range is open-ended
+  // (e.g. >= 0): declared beside the key so that no UI repeats it. Not part
+  // of validation or of `cohort list`. HasSlider() false: none declared.
+  double slider_min = 0.0, slider_max = 0.0;
+  bool slider_log = false;  // a logarithmic slider (slider_min > 0)
+  bool HasSlider() const { return slider_max > slider_min; }
 };
 
 // An object with a fixed set of keys. Builder methods return *this.
@@ -105,6 +112,9 @@ class Schema {
   Schema& Required(const std::string& key);
   // Marks the last added field as privileged (reads hidden simulator state).
   Schema& Privileged();
+  // Gives the last added field (a number or integer) a slider range [lo, hi]
+  // inside its own range (throws std::logic_error otherwise).
+  Schema& Slider(double lo, double hi, bool log_scale = false);
 
   const std::vector<Field>& fields() const { return fields_; }
   const Field* Find(const std::string& key) const;
@@ -174,6 +184,13 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep =
 // Nearest key by edit distance, or "" when nothing is close enough
 // (distance <= max(2, key.size() / 3)).
 std::string Suggest(const std::string& key, const std::vector<std::string>& candidates);
+
+// The field a dotted key names below `schema` ("dynamics.interest.step",
+// "choice.temperature"), walking into objects and, at a component, into the
+// schema of the type `doc` (the document at `schema`'s level, e.g. a resolved
+// env block) gives it, or of the component's default type; null when no such
+// key exists. Array elements are not walked.
+const Field* FindField(const Schema& schema, const std::string& dotted, const json& doc = json());
 
 // "a.b.0.c" <-> "/a/b/0/c"
 std::string DottedToPointer(const std::string& dotted);

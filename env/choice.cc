@@ -45,6 +45,9 @@ struct ChoiceForm {
 namespace {
 
 constexpr double kInf = 1e300;
+// The temperature's slider range (every model that has one): 0.02 is nearly
+// deterministic for unit-scale scores, 5 nearly uniform.
+constexpr double kTemperatureSlider[2] = {0.02, 5.0};
 
 // ---- Shared pieces ---------------------------------------------------------
 
@@ -84,6 +87,7 @@ void NoCheck(const ChoiceParams&, const std::string&, const std::string&, std::v
 
 void BindProportional(BoundSchema<P>& s) {
   s.Number("no_click_mass", &P::no_click_mass, -kInf, kInf, "weight of not clicking (before the shift)")
+      .Slider(0.0, 20.0)
       .Number("min_normalizer", &P::min_normalizer, -kInf, kInf, "every weight is shifted by -min_normalizer")
       .PositiveNumber("position_decay", &P::position_decay, "weight of position j = decay^j", 1.0);
 }
@@ -118,7 +122,9 @@ double ProportionalAttraction(const ChoiceParams& c, double score) { return std:
 
 void BindMnl(BoundSchema<P>& s) {
   s.PositiveNumber("temperature", &P::temperature, "softmax temperature")
+      .Slider(kTemperatureSlider[0], kTemperatureSlider[1], true)
       .Number("no_click_score", &P::no_click_score, -kInf, kInf, "utility of not clicking")
+      .Slider(-5.0, 5.0)
       .PositiveNumber("position_decay", &P::position_decay, "weight of position j = decay^j", 1.0);
 }
 
@@ -145,6 +151,7 @@ double MnlAttraction(const ChoiceParams& c, double score) {
 
 void BindExamination(BoundSchema<P>& s, const std::string& decay_doc) {
   s.PositiveNumber("temperature", &P::temperature, "click = sigmoid((score - threshold) / temperature)")
+      .Slider(kTemperatureSlider[0], kTemperatureSlider[1], true)
       .Number("threshold", &P::threshold, -kInf, kInf, "score with a 50% click chance when examined")
       .Number("first_attention", &P::first_attention, 0, 1, "examination probability of position 0")
       .PositiveNumber("position_decay", &P::position_decay, decay_doc, 1.0);
@@ -217,7 +224,7 @@ int SamplePbm(const double* position, const double* probs, int k, Rng& rng, uint
 
 // ---- The table --------------------------------------------------------------
 
-const ChoiceLiveKey kTemperatureKey{"temperature", "choice temperature", 0.02, 5.0, true, &ChoiceParams::temperature};
+const ChoiceLiveKey kTemperatureKey{"temperature", &ChoiceParams::temperature};
 
 const std::vector<ChoiceForm>& Forms() {
   static const std::vector<ChoiceForm> forms = {
@@ -234,7 +241,7 @@ const std::vector<ChoiceForm>& Forms() {
        RepairProportional,
        false,
        false,
-       {{"no_click_mass", "no-click mass", 0.0, 20.0, false, &ChoiceParams::no_click_mass}}},
+       {{"no_click_mass", &ChoiceParams::no_click_mass}}},
       {ChoiceKind::kMultinomialLogit,
        "mnl",
        "multinomial logit",
@@ -248,7 +255,7 @@ const std::vector<ChoiceForm>& Forms() {
        NoRepair,
        false,
        false,
-       {kTemperatureKey, {"no_click_score", "no-click score", -5.0, 5.0, false, &ChoiceParams::no_click_score}}},
+       {kTemperatureKey, {"no_click_score", &ChoiceParams::no_click_score}}},
       {ChoiceKind::kCascade,
        "cascade",
        "cascade",
@@ -330,7 +337,13 @@ ChoiceParams ParseChoiceParams(const json& block, const std::string& file, const
 }
 
 void ApplyLiveEdit(ChoiceParams& params, const ChoiceLiveKey& key, double value) {
-  params.*key.member = std::clamp(value, key.min, key.max);
+  const Field* f = Schemas().SchemaOf(params.kind).schema().Find(key.key);
+  if (f == nullptr) throw std::logic_error("choice: live key " + key.key + " is not in its model's schema");
+  // The key's own range; an exclusive lower bound (temperature > 0) is kept
+  // by the smallest normal double above it.
+  const double lo =
+      f->min_exclusive ? std::max(std::nextafter(f->min, 1e300), std::numeric_limits<double>::min()) : f->min;
+  params.*key.member = std::clamp(value, lo, f->max);
   FormOf(params.kind).repair(params);
 }
 

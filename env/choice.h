@@ -62,18 +62,16 @@ struct ChoiceParams {
 const std::string& ChoiceKindName(ChoiceKind kind);
 ChoiceKind ChoiceKindFromName(const std::string& name);  // throws std::invalid_argument
 
-// A key of the choice block the visualizer edits live, with its slider range
-// (inside the schema's range). `member` is the ChoiceParams field it sets.
+// A key of the choice block the visualizer edits live. Its range, slider
+// range (Schema::Slider) and doc are the model's schema field of that key;
+// `member` is the ChoiceParams field it sets.
 struct ChoiceLiveKey {
-  std::string key;    // e.g. "temperature"
-  std::string label;  // e.g. "choice temperature"
-  double min = 0.0, max = 1.0;
-  bool log_scale = false;
+  std::string key;  // e.g. "temperature"
   double ChoiceParams::*member = nullptr;
 };
 
-// Sets a live key to `value`, clamped to the key's range and to the model's
-// cross-field constraints (e.g. proportional's no_click_mass stays above
+// Sets a live key to `value`, clamped to the key's schema range and to the
+// model's cross-field constraints (e.g. proportional's no_click_mass stays above
 // min_normalizer), so an edited model is always valid.
 void ApplyLiveEdit(ChoiceParams& params, const ChoiceLiveKey& key, double value);
 

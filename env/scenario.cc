@@ -151,8 +151,10 @@ struct EnvSchemas {
         .Enum("rule", &D::interest_rule, kInterestRules,
               "after a click: recsim = toward the item with probability (a+1)/2 else away")
         .Number("step", &D::interest_step, 0, 1, "step size; the step is step*(1-|a|) of the distance to the item")
-        .Number("drift_std", &D::drift_std, 0, kInf, "random-walk std per step and dimension");
+        .Number("drift_std", &D::drift_std, 0, kInf, "random-walk std per step and dimension")
+        .Slider(0.0, 0.2);
     boredom.Number("increment", &D::boredom_increment, 0, kInf, "added to the clicked topic's boredom")
+        .Slider(0.0, 2.0)
         .Number("decay", &D::boredom_decay, 0, 1, "boredom multiplier per step")
         .Number("gap_decay", &D::boredom_gap_decay, 0, 1, "boredom multiplier per unit of time away");
     satisfaction.Number("initial", &D::satisfaction_initial, -kInf, kInf, "satisfaction of a new user")

@@ -1,10 +1,13 @@
-// The visualizer's UI-independent logic (viz/view_model.h), without a window.
+// The visualizer's UI-independent logic (viz/view_model.h, viz/layout.h), without a window.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <utility>
+#include <vector>
 
+#include "viz/layout.h"
 #include "viz/view_model.h"
 
 using namespace cohort;
@@ -150,4 +153,69 @@ TEST_CASE("viz: user samples are distinct, sorted, in range and reproducible") {
   const auto lower = std::count_if(s.begin(), s.end(), [](int64_t i) { return i < 50000; });
   CHECK(lower > 900);
   CHECK(lower < 1100);
+}
+
+// ---- layout -------------------------------------------------------------------
+
+// Every open view lies inside the frame, none overlaps another, and together
+// they cover it, at frame sizes from the smallest supported up.
+TEST_CASE("viz layout: views tile the frame at any size") {
+  const std::pair<float, float> sizes[] = {{1024, 640}, {1280, 800}, {1600, 1000}, {2560, 1440}, {8192, 8192}};
+  for (const auto& [w, h] : sizes)
+    for (int mask = 0; mask < 64; ++mask) {
+      viz::LayoutInput in;
+      in.map = mask & 1, in.session = mask & 2, in.policy = mask & 4, in.curves = mask & 8, in.meta = mask & 16;
+      in.run_curves = mask & 32;
+      const viz::ViewRects r = viz::LayOutViews(w, h, in);
+      std::vector<viz::Rect> open = {r.controls};
+      if (in.map) open.push_back(r.map);
+      if (in.session) open.push_back(r.session);
+      if (in.policy) open.push_back(r.policy);
+      if (in.curves) open.push_back(r.curves);
+      if (in.meta) open.push_back(r.meta);
+      double area = 0.0;
+      for (size_t i = 0; i < open.size(); ++i) {
+        const viz::Rect& a = open[i];
+        CHECK(a.x >= 0);
+        CHECK(a.y >= 0);
+        CHECK(a.x + a.w <= w);
+        CHECK(a.y + a.h <= h);
+        CHECK(a.w >= 250);  // wide enough for its widgets
+        CHECK(a.h >= 200);
+        area += double(a.w) * a.h;
+        for (size_t j = 0; j < i; ++j) {
+          const viz::Rect& b = open[j];
+          const bool apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+          CHECK(apart);
+        }
+      }
+      // The views cover the frame when the right part has something open.
+      if (in.map || in.session || in.curves || in.meta) CHECK(area == doctest::Approx(double(w) * h).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("viz layout: FitGrid shows every plot inside its room") {
+  // 16 plots (a learning agent with --agent's run) in a 1600 x 1000 frame's Curves.
+  const viz::Grid g = viz::FitGrid(16, 1000, 400, 8, 150, 90, 240);
+  CHECK(g.fits);
+  CHECK(g.columns * g.rows >= 16);
+  CHECK(float(g.rows) * g.cell_h + float(g.rows - 1) * 8 <= 400.0f + 1e-3f);
+  CHECK(float(g.columns) * g.cell_w + float(g.columns - 1) * 8 <= 1000.0f + 1e-3f);
+  CHECK(g.cell_w >= 150);
+  CHECK(g.cell_h >= 90);
+  // Few plots in a wide room: at most max_h tall, in one row.
+  const viz::Grid wide = viz::FitGrid(3, 1800, 800, 8, 150, 90, 240);
+  CHECK(wide.rows == 1);
+  CHECK(wide.cell_h == 240);
+  // Too many for the minimum size: still inside, flagged.
+  const viz::Grid crowded = viz::FitGrid(60, 400, 200, 8, 150, 90, 240);
+  CHECK_FALSE(crowded.fits);
+  CHECK(float(crowded.rows) * crowded.cell_h + float(crowded.rows - 1) * 8 <= 200.0f + 1e-3f);
+  CHECK(crowded.columns * crowded.rows >= 60);
+  CHECK(viz::FitGrid(0, 400, 200, 8, 150, 90, 240).rows == 0);
+}
+
+TEST_CASE("viz: the session history labels a step by session and step, not as a decimal") {
+  CHECK(viz::SessionStepLabel(0, 59) == "s0 step 59");
+  CHECK(viz::SessionStepLabel(12, 3) == "s12 step 3");
 }

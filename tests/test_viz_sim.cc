@@ -140,6 +140,124 @@ TEST_CASE("viz sim: live edits take effect, survive a restart and can be undone"
   CHECK(sim.env().model().params().choice.no_click_mass > sim.env().model().params().choice.min_normalizer);
 }
 
+// The live panel's sliders come from the env schema: each range declared
+// once beside its key (Schema::Slider where the key's range is open-ended).
+TEST_CASE("viz sim: live sliders read their ranges and docs from the schema") {
+  for (const char* model : {"proportional", "mnl", "cascade", "pbm"}) {
+    CAPTURE(model);
+    viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=8", std::string("env.choice.type=") + model}));
+    const EnvParams& env = sim.scenario().env;
+    const std::vector<viz::LiveSlider> sliders = viz::LiveSliders(env);
+    REQUIRE(sliders.size() == sim.live().Values().size());
+    CHECK(sliders[0].key == "dynamics.interest.drift_std");
+    CHECK(sliders[3].key == "dynamics.boredom.decay");
+    const json doc = {{"choice", {{"type", model}}}};
+    for (const viz::LiveSlider& s : sliders) {
+      CAPTURE(s.key);
+      const Field* f = FindField(EnvSchema(), s.key, doc);
+      REQUIRE(f != nullptr);
+      CHECK(s.field == f);
+      CHECK(!f->doc.empty());
+      CHECK(std::isfinite(s.lo));
+      CHECK(std::isfinite(s.hi));
+      CHECK(s.lo < s.hi);
+      CHECK(s.lo >= f->min);  // inside the key's own range
+      CHECK(s.hi <= f->max);
+      if (f->HasSlider()) {
+        CHECK(s.lo == f->slider_min);
+        CHECK(s.hi == f->slider_max);
+        CHECK(s.log_scale == f->slider_log);
+      } else {
+        CHECK(s.lo == f->min);
+        CHECK(s.hi == f->max);
+      }
+    }
+    // The temperature, where a model has one, slides on a log scale from 0.02.
+    for (const viz::LiveSlider& s : sliders)
+      if (s.key == "choice.temperature") CHECK((s.log_scale && s.lo == 0.02));
+  }
+  // Open-ended keys declare their slider range in the schema.
+  const Field* drift = FindField(EnvSchema(), "dynamics.interest.drift_std");
+  REQUIRE(drift != nullptr);
+  CHECK(drift->max > 1e100);
+  CHECK(drift->HasSlider());
+  CHECK(FindField(EnvSchema(), "dynamics.interest.nosuch") == nullptr);
+  CHECK(FindField(EnvSchema(), "choice.no_click_mass", json{{"choice", {{"type", "proportional"}}}}) != nullptr);
+  CHECK(FindField(EnvSchema(), "choice.no_click_mass", json{{"choice", {{"type", "mnl"}}}}) == nullptr);
+}
+
+// Live values are clamped to their keys' schema ranges (not to the sliders'),
+// so an edit never makes an invalid model.
+TEST_CASE("viz sim: live edits are clamped to the schema's ranges") {
+  viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=8", "env.choice.type=mnl"}));
+  viz::LiveParams p = sim.live();
+  p.drift_std = -1.0;          // [0, inf)
+  p.interest_step = 3.0;       // [0, 1]
+  p.boredom_increment = 50.0;  // [0, inf): past the slider's 2, still valid
+  p.boredom_decay = -0.5;      // [0, 1]
+  p.choice[0] = -2.0;          // temperature > 0
+  sim.SetLive(p);
+  const EnvParams& e = sim.env().model().params();
+  CHECK(e.dynamics.drift_std == 0.0);
+  CHECK(e.dynamics.interest_step == 1.0);
+  CHECK(e.dynamics.boredom_increment == 50.0);
+  CHECK(e.dynamics.boredom_decay == 0.0);
+  CHECK(e.choice.temperature > 0.0);
+  CHECK(e.choice.temperature < 1e-300);
+  viz::LiveParams q;
+  q.SetValues({0.1, 0.2, 0.3, 0.4, 5.0});
+  CHECK(q.drift_std == 0.1);
+  CHECK(q.boredom_decay == 0.4);
+  CHECK(q.choice == std::vector<double>{5.0});
+  CHECK(q.Values() == std::vector<double>{0.1, 0.2, 0.3, 0.4, 5.0});
+}
+
+// A slider range must lie inside the key's range and be finite.
+TEST_CASE("viz sim: Schema::Slider refuses a range outside its key's") {
+  Schema s;
+  s.Number("x", 0.5, 0.0, 1.0, "doc");
+  CHECK_THROWS_AS(s.Slider(-1.0, 0.5), std::logic_error);
+  CHECK_THROWS_AS(s.Slider(0.5, 0.5), std::logic_error);
+  CHECK_THROWS_AS(s.Slider(0.0, 1.0, true), std::logic_error);  // log scale from 0
+  s.Slider(0.1, 0.9, true);
+  CHECK(s.Find("x")->HasSlider());
+  s.PositiveNumber("t", 1.0, "doc");
+  CHECK_THROWS_AS(s.Slider(0.0, 5.0), std::logic_error);  // t > 0
+  s.Bool("b", true, "doc");
+  CHECK_THROWS_AS(s.Slider(0.0, 1.0), std::logic_error);
+}
+
+namespace {
+// An agent that reports a fixed entropy over a fixed maximum.
+class EntropyAgent : public Agent {
+ public:
+  EntropyAgent(double h, double max) : h_(h), max_(max) {}
+  const std::string& type() const override {
+    static const std::string name = "entropy_stub";
+    return name;
+  }
+  void Act(const StepBatch&, SlateBatch&) override {}
+  double LastPolicyEntropy() const override { return h_; }
+  double MaxPolicyEntropy() const override { return max_; }
+
+ private:
+  double h_, max_;
+};
+}  // namespace
+
+// The Policy view plots entropy / (the agent's largest entropy), in [0, 1].
+TEST_CASE("viz: policy entropy is normalized by the agent's own action space") {
+  CHECK(PlackettLuceMaxEntropy(10, 1) == doctest::Approx(std::log(10.0)));
+  CHECK(PlackettLuceMaxEntropy(10, 3) == doctest::Approx(std::log(720.0)));
+  CHECK(PlackettLuceMaxEntropy(4, 4) == doctest::Approx(std::log(24.0)));
+  // A uniform Plackett-Luce policy over slates of 3 from 10 has entropy log 720: 1.
+  CHECK(NormalizedPolicyEntropy(EntropyAgent(std::log(720.0), PlackettLuceMaxEntropy(10, 3))) == doctest::Approx(1.0));
+  CHECK(NormalizedPolicyEntropy(EntropyAgent(0.0, PlackettLuceMaxEntropy(10, 3))) == 0.0);
+  CHECK(std::isnan(NormalizedPolicyEntropy(EntropyAgent(std::nan(""), 2.0))));
+  CHECK(std::isnan(NormalizedPolicyEntropy(EntropyAgent(1.0, std::nan("")))));
+  CHECK(std::isnan(NormalizedPolicyEntropy(EntropyAgent(0.0, 0.0))));  // one action: no entropy to speak of
+}
+
 // The aggregate behind the drawn sample bins every active user once.
 TEST_CASE("viz sim: the density grid aggregates every user") {
   viz::Sim sim(Options({"agent.type=random", "run.num_envs=5000"}));

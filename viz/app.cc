@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,9 +18,12 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "env/ground_truth.h"
+#include "viz/layout.h"
 #include "viz/plot.h"
 
 namespace fs = std::filesystem;
@@ -106,6 +110,7 @@ struct ViewState {
   // Views shown (closing a window hides it: nothing of it is computed).
   bool show_map = true, show_session = true, show_policy = true, show_curves = true, show_meta = true;
   bool policy_visible = true, curves_visible = true;  // drawn last frame (not collapsed)
+  bool env_open = true, env_reset = true;             // the live parameters' section: open, and set so this frame
   // Map.
   int color_by = 0;
   bool true_interests = false, show_density = true, show_items = true, show_trail = true, show_tails = false;
@@ -140,8 +145,8 @@ struct ViewState {
 // ---------------------------------------------------------------- controls
 void Controls(Sim& sim, ViewState& v) {
   ImGui::TextWrapped("%s  |  agent: %s", sim.scenario().resolved.value("name", "").c_str(), sim.agent_label().c_str());
-  ImGui::Text("step %lld  |  %d user slots  |  %lld user-steps  |  %lld updates", (long long)sim.steps(), sim.rows(),
-              (long long)sim.user_steps(), (long long)sim.updates());
+  ImGui::TextWrapped("step %lld  |  %d user slots  |  %lld user-steps  |  %lld updates", (long long)sim.steps(),
+                     sim.rows(), (long long)sim.user_steps(), (long long)sim.updates());
   if (ImGui::Button(v.playing ? "Pause" : "Play")) v.playing = !v.playing;
   ImGui::SameLine();
   if (ImGui::Button("Step")) sim.Step();
@@ -158,40 +163,47 @@ void Controls(Sim& sim, ViewState& v) {
     bool learning = sim.learning();
     if (ImGui::Checkbox("learning (off: the frozen evaluation policy)", &learning)) sim.SetLearning(learning);
   }
-  ImGui::Text("simulation: %.3g user-steps/s (%.1f ms of a %.1f ms frame)", v.sim_rate, v.sim_ms, v.frame_ms);
+  ImGui::TextWrapped("simulation: %.3g user-steps/s (%.1f ms of a %.1f ms frame)", v.sim_rate, v.sim_ms, v.frame_ms);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip(
         "environment + agent + recording, measured per frame; drawing is the rest of the frame.\n"
         "Hidden views cost nothing; with max speed the simulation gets a fixed time per frame.");
   ImGui::Separator();
-  ImGui::TextUnformatted("Environment (live; kept across restarts)");
-  LiveParams p = sim.live();
-  bool changed = false;
-  float drift = float(p.drift_std), step = float(p.interest_step), inc = float(p.boredom_increment),
-        decay = float(p.boredom_decay);
-  changed |= ImGui::SliderFloat("interest drift std", &drift, 0.0f, 0.2f, "%.4f");
-  changed |= ImGui::SliderFloat("interest step", &step, 0.0f, 1.0f, "%.3f");
-  changed |= ImGui::SliderFloat("boredom increment", &inc, 0.0f, 2.0f, "%.3f");
-  changed |= ImGui::SliderFloat("boredom decay", &decay, 0.0f, 1.0f, "%.3f");
-  // The choice model lists its own live keys and their ranges (env/choice.h).
-  const EnvParams& env = sim.scenario().env;
-  const std::vector<ChoiceLiveKey>& keys = ChoiceModel(env.choice, env.slate_size).LiveKeys();
-  for (size_t i = 0; i < keys.size() && i < p.choice.size(); ++i) {
-    float value = float(p.choice[i]);
-    if (ImGui::SliderFloat(keys[i].label.c_str(), &value, float(keys[i].min), float(keys[i].max), "%.3f",
-                           keys[i].log_scale ? ImGuiSliderFlags_Logarithmic : 0)) {
-      p.choice[i] = value;
-      changed = true;
+  // Every slider's range, log scale and tooltip come from the env schema,
+  // where each key is declared once (LiveSliders, viz/sim.h).
+  if (v.env_reset) ImGui::SetNextItemOpen(v.env_open, ImGuiCond_Always);
+  if (ImGui::CollapsingHeader("Environment (live; kept across restarts)")) {
+    LiveParams p = sim.live();
+    std::vector<double> values = p.Values();
+    const std::vector<LiveSlider> sliders = LiveSliders(sim.scenario().env);
+    bool changed = false;
+    for (size_t i = 0; i < sliders.size() && i < values.size(); ++i) {
+      const LiveSlider& s = sliders[i];
+      // A scenario value outside the slider range widens it rather than being clamped.
+      const float lo = float(std::min(s.lo, values[i])), hi = float(std::max(s.hi, values[i]));
+      float value = float(values[i]);
+      // Labelled by the key (as --set takes it, less the obvious "dynamics.").
+      const std::string label = s.key.rfind("dynamics.", 0) == 0 ? s.key.substr(9) : s.key;
+      ImGui::SetNextItemWidth(std::max(80.0f, ImGui::GetContentRegionAvail().x - ImGui::CalcTextSize(label.c_str()).x -
+                                                  ImGui::GetStyle().ItemInnerSpacing.x));
+      if (ImGui::SliderFloat(label.c_str(), &value, lo, hi, "%.4g", s.log_scale ? ImGuiSliderFlags_Logarithmic : 0)) {
+        values[i] = value;
+        changed = true;
+      }
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("env.%s: %s\nslider %.4g .. %.4g (--set env.%s=VALUE)", s.key.c_str(), s.field->doc.c_str(),
+                          s.lo, s.hi, s.key.c_str());
     }
-  }
-  if (changed) {
-    p.drift_std = drift, p.interest_step = step, p.boredom_increment = inc, p.boredom_decay = decay;
-    sim.SetLive(p);
+    if (changed) {
+      p.SetValues(values);
+      sim.SetLive(p);
+    }
   }
   if (!(sim.live() == sim.scenario_live()) && ImGui::Button("Back to the scenario's values"))
     sim.SetLive(sim.scenario_live());
   ImGui::Separator();
-  ImGui::TextUnformatted("Views");
+  ImGui::TextUnformatted("Views:");
+  ImGui::SameLine();
   ImGui::Checkbox("map", &v.show_map), ImGui::SameLine(), ImGui::Checkbox("session", &v.show_session),
       ImGui::SameLine();
   ImGui::Checkbox("policy", &v.show_policy), ImGui::SameLine(), ImGui::Checkbox("curves", &v.show_curves);
@@ -492,15 +504,17 @@ void SessionInspector(Sim& sim) {
       if (r.session_ended) ends.push_back(double(r.step));
     }
     const float half = (ImGui::GetContentRegionAvail().x - 8.0f) / 2.0f;
+    // The plots, the candidates and the history share the window's height.
+    const float plot_h = std::clamp(0.28f * ImGui::GetContentRegionAvail().y, 70.0f, 150.0f);
     PlotOptions o = Opts("budget (lines: session ends)", "step");
     o.x_markers = ends;
-    LinePlot("##budget", {budget}, ImVec2(half, 130.0f), o);
+    LinePlot("##budget", {budget}, ImVec2(half, plot_h), o);
     ImGui::SameLine();
     PlotOptions q = Opts("satisfaction, boredom", "step");
     q.x_markers = ends;
     std::vector<PlotLine> lines = {sat};
     if (sim.env().Boredom(sel) != nullptr) lines.push_back(bored);
-    LinePlot("##satisfaction", lines, ImVec2(half, 130.0f), q);
+    LinePlot("##satisfaction", lines, ImVec2(half, plot_h), q);
   }
   // The latest step in full: every candidate with the agent's score.
   const SessionRecord& last = log.back();
@@ -509,8 +523,11 @@ void SessionInspector(Sim& sim) {
               last.topic.size());
   const ImGuiTableFlags flags =
       ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit;
-  if (ImGui::BeginTable("candidates", 6, flags,
-                        ImVec2(0, 26.0f + 18.0f * float(std::min<size_t>(last.topic.size(), 8))))) {
+  const float row_h = ImGui::GetTextLineHeightWithSpacing() + 4.0f;
+  // Up to 8 candidate rows, fewer when the window is short (the table scrolls).
+  const float rows_room = (ImGui::GetContentRegionAvail().y - 2.0f * ImGui::GetFrameHeightWithSpacing()) * 0.5f;
+  const int table_rows = std::clamp(int(rows_room / row_h) - 1, 2, int(std::min<size_t>(last.topic.size(), 8)));
+  if (ImGui::BeginTable("candidates", 6, flags, ImVec2(0, row_h * float(table_rows + 1) + 4.0f))) {
     ImGui::TableSetupScrollFreeze(0, 1);
     for (const char* h : {"cand", "topic", "quality", "length", "slate pos  P(click)"}) ImGui::TableSetupColumn(h);
     ImGui::TableSetupColumn(score.c_str());
@@ -535,9 +552,9 @@ void SessionInspector(Sim& sim) {
   // Every recorded step, newest first.
   ImGui::Text("history (newest first, %zu steps kept): true P(click) of each slate item vs the agent's score",
               log.size());
-  if (ImGui::BeginTable("history", 8, flags, ImVec2(0, std::max(80.0f, ImGui::GetContentRegionAvail().y)))) {
+  if (ImGui::BeginTable("history", 8, flags, ImVec2(0, std::max(2.0f * row_h, ImGui::GetContentRegionAvail().y)))) {
     ImGui::TableSetupScrollFreeze(0, 1);
-    for (const char* h : {"step", "sess", "slate: topic p(click) | score", "P(none)", "click", "watch",
+    for (const char* h : {"step", "session", "slate: topic p(click) | score", "P(none)", "click", "watch",
                           "budget / sat / bored", "event"})
       ImGui::TableSetupColumn(h);
     ImGui::TableHeadersRow();
@@ -545,7 +562,7 @@ void SessionInspector(Sim& sim) {
       const SessionRecord& r = *it;
       ImGui::TableNextRow();
       ImGui::TableSetColumnIndex(0), ImGui::Text("%lld", (long long)r.step);
-      ImGui::TableSetColumnIndex(1), ImGui::Text("%d.%lld", r.session, (long long)r.session_step);
+      ImGui::TableSetColumnIndex(1), ImGui::TextUnformatted(SessionStepLabel(r.session, r.session_step).c_str());
       ImGui::TableSetColumnIndex(2);
       std::string s;
       for (size_t j = 0; j < r.slate.size(); ++j) {
@@ -576,12 +593,13 @@ void SessionInspector(Sim& sim) {
 }
 
 // ---------------------------------------------------------------- policy
-void Heatmap(const SlateHeatmap& h) {
+// `height`: what the heatmap may take, its header row included.
+void Heatmap(const SlateHeatmap& h, float height) {
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float label_w = 62.0f;
   const float cell_w = std::clamp((ImGui::GetContentRegionAvail().x - label_w) / float(h.slate_size()), 18.0f, 60.0f);
-  const float cell_h = std::clamp(240.0f / float(h.num_topics()), 6.0f, 16.0f);
+  const float cell_h = std::clamp((height - 18.0f) / float(h.num_topics()), 1.0f, 16.0f);
   double top = 1e-12;  // colours scale to the most frequent cell, so 20 topics are not all dark
   for (int t = 0; t < h.num_topics(); ++t)
     for (int j = 0; j < h.slate_size(); ++j) top = std::max(top, h.Frequency(t, j));
@@ -615,7 +633,10 @@ void Heatmap(const SlateHeatmap& h) {
 
 void PolicyView(Sim& sim) {
   if (ImGui::Button("Clear heatmap")) sim.ClearHeatmap();
-  Heatmap(sim.heatmap());
+  // The heatmap takes up to half of what is left; its two text lines and the
+  // plot share the rest.
+  const float text_h = 2.0f * ImGui::GetTextLineHeightWithSpacing();
+  Heatmap(sim.heatmap(), std::min(258.0f, 0.5f * (ImGui::GetContentRegionAvail().y - text_h)));
   const Sim::Series& s = sim.series();
   std::vector<PlotLine> lines = {SeriesLine("slate diversity", s.slate_diversity, PlotColor(0)),
                                  SeriesLine("topic coverage", s.coverage, PlotColor(1))};
@@ -624,52 +645,47 @@ void PolicyView(Sim& sim) {
   for (double& y : entropy.y) y /= max_entropy;
   lines.push_back(entropy);
   if (!s.policy_entropy.empty() && std::isfinite(s.policy_entropy.last())) {
-    PlotLine pe = SeriesLine("policy entropy / log K", s.policy_entropy, PlotColor(3));
-    for (double& y : pe.y) y /= std::log(double(sim.batch().num_candidates));
-    lines.push_back(pe);
+    // Normalized by the largest entropy of the agent's own action space
+    // (log K for one choice, log(K!/(K-k)!) for an ordered slate).
+    lines.push_back(SeriesLine("policy entropy / max", s.policy_entropy, PlotColor(3)));
   }
-  LinePlot("##policy", lines, ImVec2(-1, std::max(140.0f, ImGui::GetContentRegionAvail().y)),
+  LinePlot("##policy", lines, ImVec2(-1, std::max(60.0f, ImGui::GetContentRegionAvail().y)),
            Opts("what the policy shows, per step", "step", "fraction"));
 }
 
 // ---------------------------------------------------------------- curves
+// Every plot is collected first and then tiled into the window (FitGrid), so
+// all of them stay visible however many the agent and its run provide.
 void CurvesView(Sim& sim, ViewState& v) {
   const Sim::Series& s = sim.series();
-  const float w = ImGui::GetContentRegionAvail().x;
-  const int columns = w > 900 ? 3 : 2;
-  const ImVec2 cell((w - 8.0f * float(columns - 1)) / float(columns), 190.0f);
-  int slot = 0;
-  auto next = [&] {
-    if (slot++ % columns != 0) ImGui::SameLine();
+  struct Plot {
+    std::string id;
+    std::vector<PlotLine> lines;
+    PlotOptions options;
   };
-  next();
-  LinePlot("##reward", {SeriesLine("reward / user-step", s.reward, PlotColor(0))}, cell,
-           Opts("reward per user-step", "step"));
-  next();
-  LinePlot("##ctr", {SeriesLine("CTR", s.ctr, PlotColor(1))}, cell, Opts("click-through rate", "step", "", true));
-  next();
-  LinePlot("##return", {SeriesLine("episode return", s.episode_return, PlotColor(2))}, cell,
-           Opts("return of the episodes that ended", "step", ""));
-  if (sim.scenario().env.retention.enabled) {
-    next();
-    LinePlot("##retention", {SeriesLine("sessions followed by a return", s.retention, PlotColor(3))}, cell,
-             Opts("retention", "step", "", true));
-  }
-  next();
-  LinePlot("##normalized", {SeriesLine("myopic normalized reward", s.normalized_reward, PlotColor(4))}, cell,
-           Opts("myopic normalized reward (32 users)", "step"));
-  for (const auto& [name, series] : sim.train_stats()) {
-    next();
-    LinePlot(("##train_" + name).c_str(), {SeriesLine(name, series, PlotColor(5), 400)}, cell,
-             Opts("training: " + name + " (per update)", "update", ""));
-  }
+  std::vector<Plot> plots;
+  plots.push_back(
+      {"##reward", {SeriesLine("reward / user-step", s.reward, PlotColor(0))}, Opts("reward per user-step", "step")});
+  plots.push_back({"##ctr", {SeriesLine("CTR", s.ctr, PlotColor(1))}, Opts("click-through rate", "step", "", true)});
+  plots.push_back({"##return",
+                   {SeriesLine("episode return", s.episode_return, PlotColor(2))},
+                   Opts("return of the episodes that ended", "step", "")});
+  if (sim.scenario().env.retention.enabled)
+    plots.push_back({"##retention",
+                     {SeriesLine("sessions followed by a return", s.retention, PlotColor(3))},
+                     Opts("retention", "step", "", true)});
+  plots.push_back({"##normalized",
+                   {SeriesLine("myopic normalized reward", s.normalized_reward, PlotColor(4))},
+                   Opts("myopic normalized reward (32 users)", "step")});
+  for (const auto& [name, series] : sim.train_stats())
+    plots.push_back({"##train_" + name,
+                     {SeriesLine(name, series, PlotColor(5), 400)},
+                     Opts("training: " + name + " (per update)", "update", "")});
   if (!sim.run_dir().empty()) {
     v.run.path = (fs::path(sim.run_dir()) / "metrics.jsonl").string();
     if (ImGui::GetFrameCount() % 60 == 1) v.run.Refresh();
-    ImGui::Separator();
-    ImGui::Text("the training run %s (metrics.jsonl, %lld lines, reread when it changes)", sim.run_dir().c_str(),
-                (long long)v.run.lines);
-    slot = 0;
+    ImGui::TextWrapped("\"run\" curves: %s/metrics.jsonl (%lld lines, reread as it grows)", sim.run_dir().c_str(),
+                       (long long)v.run.lines);
     struct Section {
       const std::map<std::string, PlotLine>* lines;
       const char* kind;
@@ -680,16 +696,23 @@ void CurvesView(Sim& sim, ViewState& v) {
         {&v.run.train,
          "training",
          {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}}};
+    int slot = 0;
     for (const Section& section : sections)
       for (const char* key : section.keys) {
         auto it = section.lines->find(key);
         if (it == section.lines->end()) continue;
-        next();
         PlotLine l = it->second;
-        l.color = PlotColor(slot % 6);
-        const std::string title = std::string(section.kind) + ": " + key;
-        LinePlot(("##run " + title).c_str(), {l}, cell, Opts(title, "training step"));
+        l.color = PlotColor(slot++ % 6);
+        const std::string title = std::string("run ") + section.kind + ": " + key;
+        plots.push_back({"##" + title, {l}, Opts(title, "training step")});
       }
+  }
+  const float gap = ImGui::GetStyle().ItemSpacing.x;
+  const ImVec2 room = ImGui::GetContentRegionAvail();
+  const Grid grid = FitGrid(int(plots.size()), room.x, room.y - 2.0f, gap, 130.0f, 80.0f, 240.0f);
+  for (size_t i = 0; i < plots.size(); ++i) {
+    if (i % size_t(grid.columns) != 0) ImGui::SameLine();
+    LinePlot(plots[i].id.c_str(), plots[i].lines, ImVec2(grid.cell_w, grid.cell_h), plots[i].options);
   }
 }
 
@@ -701,10 +724,9 @@ void MetaView(const Sim& sim, ViewState& v) {
     v.probe_at.clear();
     for (const auto& in : probe.inputs) v.probe_at.push_back(in.value);
   }
-  ImGui::TextWrapped(
-      "The %s rule in the agent's \"%s\" (%d meta-parameters) against its baseline (theta = 0). "
-      "Pick the input along x; the others are fixed on the sliders.",
-      rule.type.c_str(), rule.slot.c_str(), rule.theta_size);
+  ImGui::TextWrapped("The %s rule in \"%s\" (%d meta-parameters) against its baseline (theta = 0).", rule.type.c_str(),
+                     rule.slot.c_str(), rule.theta_size);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Pick the input along x; the others are fixed on the sliders.");
   std::vector<const char*> names;
   for (const auto& in : probe.inputs) names.push_back(in.name.c_str());
   ImGui::SetNextItemWidth(260);
@@ -713,7 +735,7 @@ void MetaView(const Sim& sim, ViewState& v) {
     if (int(i) == v.probe_x) continue;
     const RuleProbe::Input& in = probe.inputs[i];
     float x = float(v.probe_at[i]);
-    ImGui::SetNextItemWidth(260);
+    ImGui::SetNextItemWidth(std::min(260.0f, 0.55f * ImGui::GetContentRegionAvail().x));
     if (ImGui::SliderFloat(in.name.c_str(), &x, float(in.lo), float(in.hi), "%.3g",
                            in.log_scale ? ImGuiSliderFlags_Logarithmic : 0))
       v.probe_at[i] = x;
@@ -737,7 +759,7 @@ void MetaView(const Sim& sim, ViewState& v) {
     v.probe_lines_x = v.probe_x;
     v.probe_lines_at = v.probe_at;
   }
-  LinePlot("##meta", v.probe_lines, ImVec2(-1, std::max(160.0f, ImGui::GetContentRegionAvail().y)),
+  LinePlot("##meta", v.probe_lines, ImVec2(-1, std::max(60.0f, ImGui::GetContentRegionAvail().y)),
            Opts(probe.output, xin.name, probe.output));
 }
 
@@ -754,27 +776,133 @@ bool WritePng(const std::string& path, int width, int height) {
 
 }  // namespace
 
-int RunViz(const VizOptions& o) {
+FrameSize ParseSize(const std::string& text) {
+  const size_t x = text.find_first_of("xX");
+  auto side = [&](const std::string& digits, const char* name) {
+    if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError("--size", "", "expected WIDTHxHEIGHT in pixels (e.g. 1600x1000), got \"" + text + "\"");
+    const int v = std::stoi(digits);
+    if (v < kMinFrameSide || v > kMaxFrameSide)
+      throw InputError("--size", "",
+                       std::string(name) + " " + digits + " is outside [" + std::to_string(kMinFrameSide) + ", " +
+                           std::to_string(kMaxFrameSide) + "]");
+    return v;
+  };
+  if (x == std::string::npos)
+    throw InputError("--size", "", "expected WIDTHxHEIGHT in pixels (e.g. 1600x1000), got \"" + text + "\"");
+  return {side(text.substr(0, x), "width"), side(text.substr(x + 1), "height")};
+}
+
+namespace {
+
+// SDL's drivers that show nothing: with no display SDL falls back to them.
+bool InvisibleDriver(const std::string& driver) { return driver == "offscreen" || driver == "dummy"; }
+
+std::string NoWindowRemedy() {
+  return "render without a window with `--headless --screenshot FILE.png` (and --frames N), or run where a display "
+         "is reachable (set DISPLAY or WAYLAND_DISPLAY)";
+}
+
+// Guards the start of the window: SDL_Init and SDL_CreateWindow wait on the
+// display server, and an unreachable DISPLAY (a dead ssh tunnel, a host that
+// drops packets) can keep them waiting for minutes. Past the limit the
+// process exits 1 with the remedy rather than hanging unseen.
+class StartWatchdog {
+ public:
+  explicit StartWatchdog(int seconds)
+      : thread_([this, seconds] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!done_cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
+            std::fprintf(stderr,
+                         "error: cannot open a window: the display (DISPLAY=%s) did not answer within %d s; %s\n",
+                         std::getenv("DISPLAY") ? std::getenv("DISPLAY") : "", seconds, NoWindowRemedy().c_str());
+            std::fflush(stderr);
+            std::_Exit(1);
+          }
+        }) {}
+  ~StartWatchdog() { Done(); }
+  void Done() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int RunViz(const VizOptions& o, VizReport* report) {
+  if (o.frames == 0 || o.frames < -1)
+    throw InputError("cohort viz", "--frames", "must be >= 1 (got " + std::to_string(o.frames) + ")");
+  if (o.width < kMinFrameSide || o.width > kMaxFrameSide || o.height < kMinFrameSide || o.height > kMaxFrameSide)
+    throw InputError("--size", "",
+                     std::to_string(o.width) + "x" + std::to_string(o.height) + " is outside [" +
+                         std::to_string(kMinFrameSide) + ", " + std::to_string(kMaxFrameSide) + "]");
+  if (!o.screenshot.empty()) {
+    const fs::path dir = fs::absolute(o.screenshot).parent_path();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+      throw InputError("cohort viz", "--screenshot", "directory " + dir.string() + " does not exist");
+  }
   Sim sim(o.sim);  // bad input throws here, before a window opens
   if (o.select >= sim.rows())
     throw InputError("cohort viz", "--select",
                      "user slot " + std::to_string(o.select) + " >= " + std::to_string(sim.rows()) + " slots");
   sim.Select(o.select >= 0 ? o.select : (sim.drawn().empty() ? -1 : int(sim.drawn().front())));
+  const int frame_limit = o.frames > 0 ? o.frames : (o.headless ? 60 : -1);
+
+  // The driver: offscreen when headless (set for SDL_Init only, so the
+  // caller's environment is left as it was); else SDL's choice, which must be
+  // one that shows a window unless the user asked for another by name.
+  const char* requested_env = std::getenv("SDL_VIDEODRIVER");
+  const std::string requested = requested_env ? requested_env : "";
+  StartWatchdog watchdog(30);
   if (o.headless) setenv("SDL_VIDEODRIVER", "offscreen", 1);
-  if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-    std::fprintf(stderr, "error: cannot start SDL video: %s\n", SDL_GetError());
+  const int init = SDL_Init(SDL_INIT_VIDEO);
+  if (o.headless) {
+    if (requested_env)
+      setenv("SDL_VIDEODRIVER", requested.c_str(), 1);
+    else
+      unsetenv("SDL_VIDEODRIVER");
+  }
+  if (init != 0) {
+    std::fprintf(stderr, "error: cannot start SDL video (%s); %s\n", SDL_GetError(), NoWindowRemedy().c_str());
     return 1;
   }
-  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
-  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
-  SDL_Window* window = SDL_CreateWindow("Cohort", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o.width, o.height,
-                                        SDL_WINDOW_OPENGL | (o.headless ? SDL_WINDOW_HIDDEN : SDL_WINDOW_RESIZABLE));
-  SDL_GLContext gl = window ? SDL_GL_CreateContext(window) : nullptr;
-  if (gl == nullptr) {
-    std::fprintf(stderr, "error: cannot open an OpenGL 3 window: %s\n", SDL_GetError());
+  const std::string driver = SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "";
+  if (!o.headless && InvisibleDriver(driver) && requested != driver) {
+    const bool no_display = !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY");
+    std::fprintf(stderr, "error: cannot open a window: %s (SDL found only its invisible \"%s\" video driver); %s\n",
+                 no_display ? "no display (DISPLAY and WAYLAND_DISPLAY are not set)" : "the display refused SDL",
+                 driver.c_str(), NoWindowRemedy().c_str());
     SDL_Quit();
     return 1;
   }
+  if (!o.headless && InvisibleDriver(driver))
+    std::fprintf(stderr, "viz: SDL_VIDEODRIVER=%s: the window is not shown%s\n", driver.c_str(),
+                 frame_limit > 0 ? "" : "; it runs until interrupted (give --frames N)");
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+  SDL_Window* window = SDL_CreateWindow(
+      "Cohort", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o.width, o.height,
+      SDL_WINDOW_OPENGL | SDL_WINDOW_ALLOW_HIGHDPI | (o.headless ? SDL_WINDOW_HIDDEN : SDL_WINDOW_RESIZABLE));
+  SDL_GLContext gl = window ? SDL_GL_CreateContext(window) : nullptr;
+  if (gl == nullptr) {
+    std::fprintf(stderr, "error: cannot open an OpenGL 3 window with SDL's \"%s\" driver (%s); %s\n", driver.c_str(),
+                 SDL_GetError(), NoWindowRemedy().c_str());
+    if (window) SDL_DestroyWindow(window);
+    SDL_Quit();
+    return 1;
+  }
+  watchdog.Done();
   if (!o.headless) SDL_GL_SetSwapInterval(1);
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
@@ -787,7 +915,7 @@ int RunViz(const VizOptions& o) {
   auto open = [&](const char* name) { return std::find(o.views.begin(), o.views.end(), name) != o.views.end(); };
   v.show_map = open("map"), v.show_session = open("session"), v.show_policy = open("policy");
   v.show_curves = open("curves"), v.show_meta = open("meta");
-  v.playing = o.headless && o.steps_per_frame > 0;
+  v.playing = (o.headless || frame_limit > 0) && o.steps_per_frame > 0;
   v.show_tails = o.tails;
   for (size_t i = 0; i < kColorings.size(); ++i)
     if (o.color_by == kColorings[i]) v.color_by = int(i);
@@ -798,6 +926,8 @@ int RunViz(const VizOptions& o) {
   const auto run_start = Clock::now();
   double sim_seconds_total = 0.0;
   int frames = 0;
+  int laid_out_w = -1, laid_out_h = -1;  // the frame size the views were last placed for
+  std::vector<std::string> cut_off;
   for (bool quit = false; !quit; ++frames) {
     const auto frame_start = Clock::now();
     SDL_Event event;
@@ -805,8 +935,11 @@ int RunViz(const VizOptions& o) {
       ImGui_ImplSDL2_ProcessEvent(&event);
       if (event.type == SDL_QUIT) quit = true;
     }
+    const bool last_frame = quit || (frame_limit > 0 && frames + 1 >= frame_limit);
     int width = o.width, height = o.height;
     SDL_GetWindowSize(window, &width, &height);
+    int pixels_w = width, pixels_h = height;  // larger on a high-DPI display
+    SDL_GL_GetDrawableSize(window, &pixels_w, &pixels_h);
     // Simulate: a fixed number of steps, or (max speed) as many as fit the
     // frame's time budget. Headless runs step a fixed number for reproducibility.
     sim.SetRecording({.series = v.curves_visible, .policy = v.policy_visible});
@@ -830,49 +963,68 @@ int RunViz(const VizOptions& o) {
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplSDL2_NewFrame();
     ImGui::NewFrame();
-    const float w = float(width), h = float(height);
-    auto place = [](float x, float y, float ww, float hh) {
-      ImGui::SetNextWindowPos(ImVec2(x, y), ImGuiCond_FirstUseEver);
-      ImGui::SetNextWindowSize(ImVec2(ww, hh), ImGuiCond_FirstUseEver);
+    // The views are placed for the frame at start and again whenever the
+    // frame is resized; in between the user may move and resize them.
+    const bool relayout = width != laid_out_w || height != laid_out_h;
+    laid_out_w = width, laid_out_h = height;
+    const ViewRects rects = LayOutViews(float(width), float(height),
+                                        {.map = v.show_map,
+                                         .session = v.show_session,
+                                         .policy = v.show_policy,
+                                         .curves = v.show_curves,
+                                         .meta = has_meta && v.show_meta,
+                                         .run_curves = !sim.run_dir().empty()});
+    v.env_reset = relayout;
+    if (relayout) v.env_open = height >= 800;  // short frames start with the live parameters folded
+    auto place = [&](const Rect& r) {
+      const ImGuiCond cond = relayout ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+      ImGui::SetNextWindowPos(ImVec2(r.x, r.y), cond);
+      ImGui::SetNextWindowSize(ImVec2(r.w, r.h), cond);
     };
-    place(0, 0, w * 0.27f, h * 0.55f);
+    // On the last frame, a view whose content needs a scroll bar is reported.
+    auto check_fit = [&](const char* title) {
+      if (last_frame && ImGui::GetScrollMaxY() > 0.5f) cut_off.push_back(title);
+    };
+    place(rects.controls);
     ImGui::Begin("Controls");
     Controls(sim, v);
+    check_fit("Controls");
     ImGui::End();
     if (v.show_map) {
-      place(w * 0.27f, 0, w * 0.40f, h * 0.55f);
-      if (ImGui::Begin("Population map", &v.show_map)) PopulationMap(sim, v);
+      place(rects.map);
+      if (ImGui::Begin("Population map", &v.show_map)) PopulationMap(sim, v), check_fit("Population map");
       ImGui::End();
     }
     if (v.show_session) {
-      place(w * 0.67f, 0, w * 0.33f, h * 0.55f);
-      if (ImGui::Begin("Session inspector", &v.show_session)) SessionInspector(sim);
+      place(rects.session);
+      if (ImGui::Begin("Session inspector", &v.show_session)) SessionInspector(sim), check_fit("Session inspector");
       ImGui::End();
     }
     // A collapsed or closed view is not drawn and what only it reads is not recorded.
     v.policy_visible = v.curves_visible = false;
     if (v.show_policy) {
-      place(0, h * 0.55f, w * 0.27f, h * 0.45f);
-      if (ImGui::Begin("Policy", &v.show_policy)) PolicyView(sim), v.policy_visible = true;
+      place(rects.policy);
+      if (ImGui::Begin("Policy", &v.show_policy)) PolicyView(sim), v.policy_visible = true, check_fit("Policy");
       ImGui::End();
     }
     if (v.show_curves) {
-      place(w * 0.27f, h * 0.55f, has_meta ? w * 0.46f : w * 0.73f, h * 0.45f);
-      if (ImGui::Begin("Curves", &v.show_curves)) CurvesView(sim, v), v.curves_visible = true;
+      place(rects.curves);
+      if (ImGui::Begin("Curves", &v.show_curves)) CurvesView(sim, v), v.curves_visible = true, check_fit("Curves");
       ImGui::End();
     }
     if (has_meta && v.show_meta) {
-      place(w * 0.73f, h * 0.55f, w * 0.27f, h * 0.45f);
-      if (ImGui::Begin("Meta view", &v.show_meta)) MetaView(sim, v);
+      place(rects.meta);
+      if (ImGui::Begin("Meta view", &v.show_meta)) MetaView(sim, v), check_fit("Meta view");
       ImGui::End();
     }
     ImGui::Render();
-    glViewport(0, 0, width, height);
+    glViewport(0, 0, pixels_w, pixels_h);
     glClearColor(0.08f, 0.08f, 0.1f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (o.headless && frames + 1 >= o.frames) {
-      if (!o.screenshot.empty() && !WritePng(o.screenshot, width, height)) {
+    if (last_frame) {
+      // The back buffer before the swap holds the frame just drawn.
+      if (!o.screenshot.empty() && !WritePng(o.screenshot, pixels_w, pixels_h)) {
         std::fprintf(stderr, "error: cannot write %s\n", o.screenshot.c_str());
         exit_code = 1;
       }
@@ -888,6 +1040,10 @@ int RunViz(const VizOptions& o) {
                frames, wall, frames / std::max(1e-9, wall), (long long)sim.steps(), sim.rows(),
                double(sim.user_steps()) / std::max(1e-9, sim_seconds_total),
                double(sim.user_steps()) / std::max(1e-9, wall), 100.0 * sim_seconds_total / std::max(1e-9, wall));
+  if (!cut_off.empty())
+    std::fprintf(stderr, "viz: at %dx%d these views do not fit their windows: %s\n", laid_out_w, laid_out_h,
+                 Join(cut_off).c_str());
+  if (report != nullptr) report->frames = frames, report->cut_off = cut_off;
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplSDL2_Shutdown();
   ImGui::DestroyContext();

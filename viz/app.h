@@ -21,7 +21,9 @@
 //                   PPO-clip, fixed exploration) along one input, the others
 //                   (including progress t/T) on sliders
 // With `headless` it renders through SDL's offscreen driver (Mesa), writes a
-// PNG and prints the measured speed.
+// PNG and prints the measured speed. A window that cannot be shown (no
+// display: SDL would fall back to its invisible offscreen driver) is refused
+// with exit code 1 and the remedy, never left running unseen.
 #pragma once
 
 #include <cstdint>
@@ -39,9 +41,14 @@ inline const std::vector<std::string> kColorings = {"interest", "segment", "sati
 
 struct VizOptions {
   SimOptions sim;
-  bool headless = false;
-  int frames = 60;         // headless: frames to render (playing)
-  std::string screenshot;  // headless: PNG written after the last frame
+  bool headless = false;  // --headless: SDL's offscreen driver, no display needed
+  // --frames N: frames to render, then exit (the simulation plays from the
+  // start, as headless). -1 (not given): 60 headless, until closed in a
+  // window. Anything else below 1 is refused.
+  int frames = -1;
+  // --screenshot FILE.png: the last frame, written atomically (headless: required).
+  std::string screenshot;
+  // --size WxH (ParseSize): the window, or the headless frame, in pixels.
   int width = 1600, height = 1000;
   int steps_per_frame = 1;
   int select = -1;                          // user slot selected at start (-1: the first drawn user)
@@ -50,7 +57,27 @@ struct VizOptions {
   bool tails = false;                       // the map draws every drawn user's recent movement
 };
 
-// Returns the process exit code; throws InputError for bad input.
-int RunViz(const VizOptions& options);
+// Frame sizes `--size` accepts, per side.
+inline constexpr int kMinFrameSide = 320, kMaxFrameSide = 8192;
+
+// "WxH" (e.g. "1600x1000"; 'x' or 'X') -> {width, height}, each side in
+// [kMinFrameSide, kMaxFrameSide]; throws InputError("--size", "", reason).
+struct FrameSize {
+  int width = 0, height = 0;
+};
+FrameSize ParseSize(const std::string& text);
+
+// What a finished run saw, for tests and the `viz:` summary line.
+struct VizReport {
+  int frames = 0;
+  // Views (window titles) whose content did not fit their window on the last
+  // frame (a scroll bar would have been needed): empty when the layout fits.
+  std::vector<std::string> cut_off;
+};
+
+// Returns the process exit code (1: no window could be opened, or the PNG not
+// written); throws InputError for bad input (scenario, --select, --frames,
+// --size, --screenshot's directory), before any window opens.
+int RunViz(const VizOptions& options, VizReport* report = nullptr);
 
 }  // namespace cohort::viz

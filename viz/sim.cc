@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 
 #include "agents/registry.h"
@@ -55,6 +56,54 @@ void CheckSameShape(const Scenario& shown, const Scenario& run, const std::strin
 
 }  // namespace
 
+namespace {
+
+// The dynamics keys of LiveParams, in its order (below "env").
+const char* const kLiveDynamicsKeys[] = {"dynamics.interest.drift_std", "dynamics.interest.step",
+                                         "dynamics.boredom.increment", "dynamics.boredom.decay"};
+
+const Field& LiveField(const std::string& key, const EnvParams& p) {
+  // The choice component's schema is the one of the scenario's model.
+  const json doc = {{"choice", {{"type", ChoiceKindName(p.choice.kind)}}}};
+  const Field* f = FindField(EnvSchema(), key, doc);
+  if (f == nullptr) throw std::logic_error("viz: live key env." + key + " is not in the env schema");
+  return *f;
+}
+
+double ClampTo(const Field& f, double value) {
+  const double lo = f.min_exclusive ? std::nextafter(f.min, 1e300) : f.min;
+  return std::clamp(value, lo, f.max);
+}
+
+}  // namespace
+
+std::vector<LiveSlider> LiveSliders(const EnvParams& p) {
+  std::vector<std::string> keys(std::begin(kLiveDynamicsKeys), std::end(kLiveDynamicsKeys));
+  for (const ChoiceLiveKey& key : ChoiceModel(p.choice, p.slate_size).LiveKeys()) keys.push_back("choice." + key.key);
+  std::vector<LiveSlider> out;
+  for (const std::string& key : keys) {
+    const Field& f = LiveField(key, p);
+    LiveSlider s{key, &f, f.min, f.max, false};
+    if (f.HasSlider()) s.lo = f.slider_min, s.hi = f.slider_max, s.log_scale = f.slider_log;
+    if (!(std::abs(s.lo) < 1e100 && std::abs(s.hi) < 1e100))
+      throw std::logic_error("viz: env." + key + " has an open-ended range and no slider range (Schema::Slider)");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<double> LiveParams::Values() const {
+  std::vector<double> v = {drift_std, interest_step, boredom_increment, boredom_decay};
+  v.insert(v.end(), choice.begin(), choice.end());
+  return v;
+}
+
+void LiveParams::SetValues(const std::vector<double>& v) {
+  if (v.size() < 4) throw std::invalid_argument("LiveParams::SetValues: expected the four dynamics values first");
+  drift_std = v[0], interest_step = v[1], boredom_increment = v[2], boredom_decay = v[3];
+  choice.assign(v.begin() + 4, v.end());
+}
+
 LiveParams LiveParams::From(const EnvParams& p) {
   LiveParams l;
   l.drift_std = p.dynamics.drift_std;
@@ -67,10 +116,10 @@ LiveParams LiveParams::From(const EnvParams& p) {
 }
 
 void LiveParams::ApplyTo(EnvParams& p) const {
-  p.dynamics.drift_std = std::max(0.0, drift_std);
-  p.dynamics.interest_step = std::clamp(interest_step, 0.0, 1.0);
-  p.dynamics.boredom_increment = std::max(0.0, boredom_increment);
-  p.dynamics.boredom_decay = std::clamp(boredom_decay, 0.0, 1.0);
+  double* dynamics[] = {&p.dynamics.drift_std, &p.dynamics.interest_step, &p.dynamics.boredom_increment,
+                        &p.dynamics.boredom_decay};
+  const double values[] = {drift_std, interest_step, boredom_increment, boredom_decay};
+  for (size_t i = 0; i < 4; ++i) *dynamics[i] = ClampTo(LiveField(kLiveDynamicsKeys[i], p), values[i]);
   const std::vector<ChoiceLiveKey>& keys = ChoiceModel(p.choice, p.slate_size).LiveKeys();
   for (size_t i = 0; i < keys.size() && i < choice.size(); ++i) ApplyLiveEdit(p.choice, keys[i], choice[i]);
 }
@@ -304,7 +353,7 @@ void Sim::RecordSeries() {
   series_.ctr.Push(n > 0 ? clicks / n : kNaN);
   series_.episode_return.Push(finished > 0 ? ret_sum / finished : kNaN);
   series_.retention.Push(sessions_ended > 0 ? double(returned) / sessions_ended : kNaN);
-  series_.policy_entropy.Push(agent_->LastPolicyEntropy());
+  series_.policy_entropy.Push(NormalizedPolicyEntropy(*agent_));
   user_steps_ += n;
 }
 

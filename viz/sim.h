@@ -56,9 +56,29 @@ struct LiveParams {
   // one value per key in that order.
   std::vector<double> choice;
   static LiveParams From(const EnvParams& p);
+  // Each value clamped to its key's schema range (and the choice model's
+  // cross-field constraints), so an edited model is always valid.
   void ApplyTo(EnvParams& p) const;
+  // The values in LiveSliders' order: the four dynamics keys, then `choice`.
+  std::vector<double> Values() const;
+  void SetValues(const std::vector<double>& values);
   bool operator==(const LiveParams&) const = default;
 };
+
+// One slider of the live panel. Everything about it comes from the env
+// schema (core/schema.h, env/scenario.cc, env/choice.cc), where each key is
+// declared once: the range [lo, hi] is the key's slider range
+// (Schema::Slider) or, without one, its own (finite) range; doc the key's doc.
+struct LiveSlider {
+  std::string key;  // dotted below "env", as --set takes it: "dynamics.interest.drift_std"
+  const Field* field = nullptr;
+  double lo = 0.0, hi = 1.0;
+  bool log_scale = false;
+};
+// The live panel's sliders for a scenario's env block, in LiveParams::Values()
+// order. Throws std::logic_error for a key whose range is open-ended and has
+// no slider range declared.
+std::vector<LiveSlider> LiveSliders(const EnvParams& p);
 
 // One step of the selected user, as the session inspector shows it.
 struct SessionRecord {
@@ -153,7 +173,9 @@ class Sim {
   void ClearHeatmap() { heatmap_->Clear(); }
   std::string agent_label() const;  // "reinforce (checkpoint step 600, frozen)" etc.
 
-  // Per-step series: x = step index (1 = the first step).
+  // Per-step series: x = step index (1 = the first step). policy_entropy is
+  // normalized by the agent's largest possible entropy
+  // (NormalizedPolicyEntropy, agents/agent.h): in [0, 1].
   struct Series {
     TimeSeries reward{2000}, ctr{2000}, episode_return{2000}, retention{2000}, slate_diversity{2000},
         topic_entropy{2000}, coverage{2000}, policy_entropy{2000}, normalized_reward{2000};

@@ -199,6 +199,9 @@ class ActorCriticAgent : public Agent {
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
   double LastPolicyEntropy() const override { return training_ ? last_entropy_ : eval_entropy_; }
+  // The slate entropy (see the top of this file) is at most that of the
+  // uniform distribution over ordered slates.
+  double MaxPolicyEntropy() const override { return PlackettLuceMaxEntropy(K_, k_); }
   int64_t NumParameters() const { return params_.NumParameters(); }
   // The actor's logits (eval_greedy takes the top-k of them).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {

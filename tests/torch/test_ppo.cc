@@ -121,6 +121,32 @@ DOCTEST_TEST_CASE("ppo: Plackett-Luce log-probability and entropy by hand") {
   DOCTEST_CHECK(entropy.item<double>() == doctest::Approx(want).epsilon(1e-6));
 }
 
+// The slate entropy reported is normalized by that of the uniform
+// distribution over ordered slates, log(K!/(K-k)!), not by log K: a
+// near-uniform initial policy reads 1 (it read about k before), and the
+// deterministic greedy evaluation policy 0.
+DOCTEST_TEST_CASE("ppo: policy entropy normalized by its action space: uniform 1, deterministic 0") {
+  const EnvParams params = LoadEnv("recsim_interest_evolution.json");
+  const int K = params.num_candidates, k = params.slate_size;
+  DOCTEST_REQUIRE(k > 1);
+  VecEnv env(params, 3, 0, VecEnv::Options{32, 1, -1});
+  AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 3, 0, 32, 0};
+  auto agent = Registrar().Make(json{{"type", "ppo"}, {"eval_greedy", true}}, ctx);
+  double slates = 1.0;
+  for (int j = 0; j < k; ++j) slates *= double(K - j);
+  DOCTEST_CHECK(agent->MaxPolicyEntropy() == doctest::Approx(std::log(slates)).epsilon(1e-12));
+  SlateBatch s;
+  s.Resize(32, k);
+  agent->Act(env.Reset(), s);
+  // Initial logits are small: every conditional softmax is nearly uniform.
+  DOCTEST_CHECK(agent->LastPolicyEntropy() > 1.5 * std::log(double(K)));
+  DOCTEST_CHECK(NormalizedPolicyEntropy(*agent) == doctest::Approx(1.0).epsilon(2e-3));
+  DOCTEST_CHECK(NormalizedPolicyEntropy(*agent) <= 1.0 + 1e-9);
+  agent->SetTraining(false);  // top-k of the logits: one slate with probability 1
+  agent->Act(env.Reset(), s);
+  DOCTEST_CHECK(NormalizedPolicyEntropy(*agent) == 0.0);
+}
+
 // A small recsim with an episode cap, so that truncations happen.
 EnvParams SmallCapped() {
   return LoadEnv("recsim_interest_evolution.json", [](json& e) { e["horizon"]["max_episode_steps"] = 5; });
