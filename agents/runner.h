@@ -101,11 +101,33 @@ inline const std::vector<std::string> kTimingKeys = {"steps_per_second", "elapse
 // Every numeric key a run's summary.json can hold (plain runs, reference
 // rollouts, training runs), so a sweep's report.metrics is checked before any
 // cell runs. tests/test_runner.cc fails when a run writes a key missing here.
-inline const std::vector<std::string> kSummaryMetricKeys = {
-    "episodes", "steps", "return_mean", "return_std", "return_ci95", "episode_length_mean", "clicks_per_episode",
-    "ctr", "item_ctr", "watch_time_per_episode", "sessions_per_episode", "return_rate", "regret_per_episode",
-    "regret_per_step", "random_return_mean", "oracle_return_mean", "normalized_score", "normalized_score_ci95",
-    "steps_per_second", "elapsed_seconds", "normalized_score_area", "train_normalized_score", "train_steps",
-    "train_user_steps", "updates", "coverage", "slate_diversity", "policy_entropy"};
+inline const std::vector<std::string> kSummaryMetricKeys = {"episodes",
+                                                            "steps",
+                                                            "return_mean",
+                                                            "return_std",
+                                                            "return_ci95",
+                                                            "episode_length_mean",
+                                                            "clicks_per_episode",
+                                                            "ctr",
+                                                            "item_ctr",
+                                                            "watch_time_per_episode",
+                                                            "sessions_per_episode",
+                                                            "return_rate",
+                                                            "regret_per_episode",
+                                                            "regret_per_step",
+                                                            "random_return_mean",
+                                                            "oracle_return_mean",
+                                                            "normalized_score",
+                                                            "normalized_score_ci95",
+                                                            "steps_per_second",
+                                                            "elapsed_seconds",
+                                                            "normalized_score_area",
+                                                            "train_normalized_score",
+                                                            "train_steps",
+                                                            "train_user_steps",
+                                                            "updates",
+                                                            "coverage",
+                                                            "slate_diversity",
+                                                            "policy_entropy"};
 
 }  // namespace cohort

@@ -24,8 +24,8 @@ long long ParseInt(const std::string& flag, const std::string& v, long long lo, 
     } catch (const std::exception&) {  // out of range of long long: reported below
     }
   }
-  throw InputError(flag, "",
-                   "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" + v + "\"");
+  throw InputError(
+      flag, "", "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" + v + "\"");
 }
 
 double ParseSeconds(const std::string& flag, const std::string& v) {
@@ -78,8 +78,7 @@ const std::vector<OptionDef>& Options() {
       {"--scenario", "NAME", true, [](Args& a, auto& f, auto& v) { a.scenarios.push_back(NonEmpty(f, v)); }},
       {"--agent", "TYPE", true, [](Args& a, auto& f, auto& v) { a.agents.push_back(NonEmpty(f, v)); }},
       {"--eval", nullptr, false, [](Args& a, auto&, auto&) { a.eval = true; }},
-      {"--num-envs", "B", false,
-       [](Args& a, auto& f, auto& v) { a.num_envs = int(ParseInt(f, v, 1, 1 << 20)); }},
+      {"--num-envs", "B", false, [](Args& a, auto& f, auto& v) { a.num_envs = int(ParseInt(f, v, 1, 1 << 20)); }},
       {"--seconds", "S", false, [](Args& a, auto& f, auto& v) { a.seconds = ParseSeconds(f, v); }},
       {"--headless", nullptr, false, [](Args& a, auto&, auto&) { a.headless = true; }},
       {"--frames", "N", false, [](Args& a, auto& f, auto& v) { a.frames = int(ParseInt(f, v, 1, kIntMax)); }},
@@ -153,8 +152,7 @@ Args Parse(const Command& command, int argc, char** argv, int first) {
       const std::string list = " (" + where + " takes: " + Join(own) + ")";
       if (def != nullptr) throw InputError(flag, "", "is not an option of `" + where + "`" + list);
       const std::string hint = Suggest(flag, own);
-      throw InputError(flag, "",
-                       "unknown option" + (hint.empty() ? list : " (did you mean \"" + hint + "\"?)"));
+      throw InputError(flag, "", "unknown option" + (hint.empty() ? list : " (did you mean \"" + hint + "\"?)"));
     }
     if (!def->repeatable && a.Given(flag)) throw InputError(flag, "", "given twice");
     a.given.insert(flag);
@@ -220,8 +218,8 @@ std::pair<int64_t, int64_t> ParseShard(const std::string& text) {
     } catch (const InputError&) {
     }
   }
-  throw InputError("--shard", "", "expected I/N with 0 <= I < N (e.g. 0/4 for the first of four shards), got \"" +
-                                      text + "\"");
+  throw InputError("--shard", "",
+                   "expected I/N with 0 <= I < N (e.g. 0/4 for the first of four shards), got \"" + text + "\"");
 }
 
 }  // namespace cohort::cli

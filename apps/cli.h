@@ -25,9 +25,9 @@ struct Args {
   std::set<std::string> given;  // flags that appeared ("--seed", ...)
   bool help = false;
 
-  std::vector<std::string> sets;       // --set (repeatable)
-  std::vector<std::string> scenarios;  // bench --scenario (repeatable)
-  std::vector<std::string> agents;     // bench --agent (repeatable); viz --agent (one)
+  std::vector<std::string> sets;                         // --set (repeatable)
+  std::vector<std::string> scenarios;                    // bench --scenario (repeatable)
+  std::vector<std::string> agents;                       // bench --agent (repeatable); viz --agent (one)
   std::vector<std::string> group_by, baseline, metrics;  // report (repeatable)
   bool eval = false;                                     // bench: acting only
   std::string rule, split = "test";                      // meta eval

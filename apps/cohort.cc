@@ -135,9 +135,12 @@ class StopSignals {
   }
   static const char* Name() {
     switch (g_signal.load()) {
-      case SIGTERM: return "SIGTERM";
-      case SIGUSR1: return "SIGUSR1";
-      default: return "SIGINT";
+      case SIGTERM:
+        return "SIGTERM";
+      case SIGUSR1:
+        return "SIGUSR1";
+      default:
+        return "SIGINT";
     }
   }
   // 128 + the signal, the shell's convention for "ended by signal N".
@@ -153,9 +156,9 @@ void RefuseMpiRanks(const char* command, const char* instead) {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
     const char* size = std::getenv(v);
     if (size != nullptr && std::atoi(size) > 1)
-      throw InputError(command, "",
-                       std::string("runs one run; under mpirun with ") + size + " ranks every rank would run it. " +
-                           instead);
+      throw InputError(
+          command, "",
+          std::string("runs one run; under mpirun with ") + size + " ranks every rank would run it. " + instead);
   }
 }
 
@@ -174,8 +177,7 @@ void RestoreVariant(const std::string& dir, Scenario& s) {
   const fs::path p = fs::path(dir) / kVariantFile;
   if (!fs::exists(p)) return;
   const json doc = ReadJsonFile(p.string());
-  if (!doc.is_object() || !doc["variant"].is_string() || !doc["id"].is_number_unsigned() ||
-      !doc["values"].is_object())
+  if (!doc.is_object() || !doc["variant"].is_string() || !doc["id"].is_number_unsigned() || !doc["values"].is_object())
     throw InputError(p.string(), "", "expected {\"variant\": \"split:index\", \"id\": N, \"values\": {...}}");
   s.variant_name = doc["variant"].get<std::string>();
   s.variant = doc["id"].get<uint64_t>();
@@ -212,8 +214,10 @@ int CmdRun(const Args& a) {
   RefuseMpiRanks("cohort run", "Spread runs over ranks with `mpirun cohort sweep SWEEP.json`.");
   if (a.Given("--resume")) {
     for (const char* f : {"--set", "--seed", "--variant", "--out", "--threads", "--force"})
-      if (a.Given(f)) throw InputError("--resume", "", std::string("takes the run directory only, not ") + f +
-                                                          ": the scenario is its scenario.resolved.json");
+      if (a.Given(f))
+        throw InputError(
+            "--resume", "",
+            std::string("takes the run directory only, not ") + f + ": the scenario is its scenario.resolved.json");
     if (!a.positional.empty())
       throw InputError("--resume", "", "takes the run directory only, not a SCENARIO argument");
     const std::string file = (fs::path(a.resume) / "scenario.resolved.json").string();
@@ -251,7 +255,8 @@ int CmdRun(const Args& a) {
       std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n", out.c_str());
       return 0;
     }
-    throw InputError("--out", "", out + " holds a finished run of a different scenario; choose another --out or pass --force");
+    throw InputError("--out", "",
+                     out + " holds a finished run of a different scenario; choose another --out or pass --force");
   }
   if (s.run.train_steps > 0) {
     // The same command again after an interruption continues from the
@@ -291,7 +296,8 @@ int CmdValidate(const Args& a) {
   if (IsSweepFile(a.positional[0])) {
     for (const char* f : {"--seed", "--variant", "--threads"})
       if (a.Given(f))
-        throw InputError(f, "", "applies to a scenario; a sweep sets seeds and variants itself (use --set for the base)");
+        throw InputError(f, "",
+                         "applies to a scenario; a sweep sets seeds and variants itself (use --set for the base)");
     const Sweep sweep = LoadSweep(a.positional[0], a.sets);
     const SweepWork work = EstimateSweepWork(sweep, a.quiet ? 0.0 : 1.0);
     std::printf("%s: ok (sweep over %s, %zu cells; about %s user-steps", sweep.file.c_str(), sweep.base.c_str(),
@@ -397,7 +403,8 @@ int CmdSweep(const Args& a, const char* argv0) {
     for (const SweepCell& c : sweep.cells) {
       if (c.index % options.shards != options.shard) continue;
       std::string line = ShellQuote(options.cohort_binary);
-      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir)) line += " " + ShellQuote(w);
+      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir))
+        line += " " + ShellQuote(w);
       std::printf("%s\n", line.c_str());
     }
     return 0;
@@ -597,10 +604,9 @@ int CmdMetaEval(const Args& a) {
     WriteFileAtomic(a.out, lines);
   else
     std::fputs(lines.c_str(), stdout);
-  std::fprintf(stderr, "%s on %s: %zu lifetimes (%d variants x %d seeds)", a.rule.c_str(), a.split.c_str(),
-               rows.size(), variants, a.seeds);
-  if (n > 0)
-    std::fprintf(stderr, ", area %.4f, final %.4f, train_score %.4f", area / n, final_score / n, train / n);
+  std::fprintf(stderr, "%s on %s: %zu lifetimes (%d variants x %d seeds)", a.rule.c_str(), a.split.c_str(), rows.size(),
+               variants, a.seeds);
+  if (n > 0) std::fprintf(stderr, ", area %.4f, final %.4f, train_score %.4f", area / n, final_score / n, train / n);
   std::fprintf(stderr, ", diverged %d\n", diverged);
   if (n == 0) {
     std::fprintf(stderr, "error: every lifetime diverged: no score to report\n");
@@ -677,8 +683,9 @@ const std::vector<Entry>& Commands() {
          {"--seed", "the run's seed (default: the scenario's \"seed\")"},
          {"--variant", "run variant INDEX of the family split SPLIT, e.g. test:3 (default: the base scenario)"},
          {"--out", "run directory (default: runs/<scenario>[-<split>-<index>]-seed<N>)"},
-         {"--threads", "threads for the simulator and agents (default: the scenario's run.threads); results do\n"
-                       "not depend on it"},
+         {"--threads",
+          "threads for the simulator and agents (default: the scenario's run.threads); results do\n"
+          "not depend on it"},
          {"--force", "run again into a directory that holds a finished run"},
          {"--quiet", "no progress line"},
          {"--resume", "continue the interrupted training run in DIR (takes no other option)"}},
@@ -719,11 +726,13 @@ const std::vector<Entry>& Commands() {
         1,
         1,
         {{"--out", "sweep directory (default: runs/<sweep file stem>)"},
-         {"--set", "override a value of the base scenario in every cell (repeatable); recorded in\n"
-                   "sweep.resolved.json like the file's own \"set\""},
+         {"--set",
+          "override a value of the base scenario in every cell (repeatable); recorded in\n"
+          "sweep.resolved.json like the file's own \"set\""},
          {"--jobs", "cells run at once (default: the number of cores)"},
-         {"--shard", "run only cells with index % N == I (job arrays: shards 0/N .. N-1/N together run\n"
-                     "the whole sweep; default: all cells)"},
+         {"--shard",
+          "run only cells with index % N == I (job arrays: shards 0/N .. N-1/N together run\n"
+          "the whole sweep; default: all cells)"},
          {"--list-cells", "print the `cohort run` command of each cell (of the shard) and exit"},
          {"--quiet", "no progress line"}},
         {"cohort sweep scenarios/sweeps/recsim_agents.json --jobs 4",
@@ -737,12 +746,15 @@ const std::vector<Entry>& Commands() {
         "DIR",
         1,
         1,
-        {{"--group-by", "axis path, \"seed\" or \"variant\" to group by (repeatable; default: the sweep's\n"
-                        "report.group_by, else every axis)"},
-         {"--baseline", "the baseline group for paired differences, e.g. agent.type=random (repeatable;\n"
-                        "default: the sweep's report.baseline)"},
-         {"--metric", "summary key to tabulate (repeatable; default: the sweep's report.metrics, else\n"
-                      "return_mean, normalized_score, ctr, episode_length_mean, regret_per_episode)"}},
+        {{"--group-by",
+          "axis path, \"seed\" or \"variant\" to group by (repeatable; default: the sweep's\n"
+          "report.group_by, else every axis)"},
+         {"--baseline",
+          "the baseline group for paired differences, e.g. agent.type=random (repeatable;\n"
+          "default: the sweep's report.baseline)"},
+         {"--metric",
+          "summary key to tabulate (repeatable; default: the sweep's report.metrics, else\n"
+          "return_mean, normalized_score, ctr, episode_length_mean, regret_per_episode)"}},
         {"cohort report runs/recsim_agents", "cohort report runs/recsim_agents --group-by agent.type --metric ctr"},
         ""},
        [](const Args& a, const char*) { return CmdReport(a); }},
@@ -768,14 +780,17 @@ const std::vector<Entry>& Commands() {
         1,
         {{"--rule", "RULE.json, or \"baseline\" (theta = 0; \"adam\" for the learned optimizer); required"},
          {"--split", "family split (default: test)"},
-         {"--variants", "variants 0..N-1 of the split (default: 64, or the whole split when smaller; more\n"
-                        "than the split holds is an error)"},
+         {"--variants",
+          "variants 0..N-1 of the split (default: 64, or the whole split when smaller; more\n"
+          "than the split holds is an error)"},
          {"--seeds", "seeds per variant (default: 2)"},
          {"--set", "override a meta-file value (repeatable)"},
          {"--threads", "lifetimes run in parallel (default: the meta file's \"threads\")"},
          {"--out", "write the JSON lines to FILE (default: stdout)"}},
-        {"cohort meta eval scenarios/meta/drifting_optimizer.json --rule scenarios/rules/drifting_learned_optimizer.json",
-         "cohort meta eval scenarios/meta/bandit_exploration.json --rule baseline --split ood_noisy_items --variants 8"},
+        {"cohort meta eval scenarios/meta/drifting_optimizer.json --rule "
+         "scenarios/rules/drifting_learned_optimizer.json",
+         "cohort meta eval scenarios/meta/bandit_exploration.json --rule baseline --split ood_noisy_items --variants "
+         "8"},
         ""},
        [](const Args& a, const char*) { return CmdMetaEval(a); }},
       {{"viz",
@@ -821,7 +836,8 @@ const std::vector<Entry>& Commands() {
 }
 
 std::string MainHelp() {
-  std::string out = "cohort: a fast simulator of recommender-system users\n\nusage: cohort COMMAND [options]\n\ncommands:\n";
+  std::string out =
+      "cohort: a fast simulator of recommender-system users\n\nusage: cohort COMMAND [options]\n\ncommands:\n";
   for (const Entry& e : Commands()) {
     char line[512];
     std::snprintf(line, sizeof line, "  %-11s %s\n", e.command.name, e.command.summary);
@@ -858,8 +874,8 @@ std::string VersionText() {
 #else
   const bool python = false;
 #endif
-  std::string out = std::string("cohort ") + COHORT_VERSION + " (git " + COHORT_GIT_REVISION + ", " +
-                    COHORT_BUILD_TYPE + " build)\n";
+  std::string out =
+      std::string("cohort ") + COHORT_VERSION + " (git " + COHORT_GIT_REVISION + ", " + COHORT_BUILD_TYPE + " build)\n";
   out += std::string("  LibTorch agents: ") + yes(torch) + "\n";
   out += std::string("  visualizer:      ") + yes(viz) + "\n";
   out += std::string("  MPI:             ") + yes(mpi) + "\n";

@@ -263,8 +263,8 @@ Resolved ResolveOptionsWith(const json& defaults, const std::string& out_dir, co
     for (const std::string& m : r.metrics)
       if (std::find(kSummaryMetricKeys.begin(), kSummaryMetricKeys.end(), m) == kSummaryMetricKeys.end() &&
           m.rfind("variant.", 0) != 0)
-        problems.push_back({out_dir, metric_origin,
-                            "\"" + m + "\" is not a summary key" + Nearest(m, kSummaryMetricKeys)});
+        problems.push_back(
+            {out_dir, metric_origin, "\"" + m + "\" is not a summary key" + Nearest(m, kSummaryMetricKeys)});
   }
   if (!problems.empty()) throw InputError(problems);
   return r;

@@ -7,11 +7,11 @@
 #include <unistd.h>
 #include <csignal>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -390,9 +390,9 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
         }
         const std::string where_file = where.rfind("--set", 0) == 0 ? where : path;
         const std::string where_path = where.rfind("--set", 0) == 0 ? "" : where;
-        problems.push_back({where_file, where_path,
-                            (from_setting ? "setting " : "in " + q.file + ": ") + (q.path.empty() ? "" : q.path + ": ") +
-                                q.message});
+        problems.push_back(
+            {where_file, where_path,
+             (from_setting ? "setting " : "in " + q.file + ": ") + (q.path.empty() ? "" : q.path + ": ") + q.message});
       }
     }
   };
@@ -559,7 +559,8 @@ std::string SweepProgress::Line(const SweepTotals& t, int running, double elapse
   char eta[32] = "ETA unknown";
   if (finished > 0) std::snprintf(eta, sizeof eta, "ETA %.0fs", double(remaining) / rate);
   char buf[256];
-  std::snprintf(buf, sizeof buf, "[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  %s",
+  std::snprintf(buf, sizeof buf,
+                "[sweep] %lld/%lld cells done (%lld skipped, %lld failed, %d running)  %.2f cells/s  %s",
                 (long long)(t.skipped + t.done), (long long)t.total, (long long)t.skipped, (long long)t.failed, running,
                 rate, eta);
   return buf;

@@ -32,7 +32,7 @@ struct Scenario {
   std::string file;
   json resolved;  // every default filled in: written as scenario.resolved.json
   uint64_t seed = 0;
-  uint64_t variant = 0;  // 0: the base scenario; otherwise VariantFamily id (seeds its streams)
+  uint64_t variant = 0;                  // 0: the base scenario; otherwise VariantFamily id (seeds its streams)
   std::string variant_name;              // "test:3"; "" for the base scenario
   json variant_values = json::object();  // the variant's sampled values: dotted path -> value
   EnvParams env;

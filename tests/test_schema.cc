@@ -403,8 +403,8 @@ TEST_CASE("schema: --set values that look like JSON must be JSON; errors blame t
     }
     return std::string();
   };
-  CHECK(error("agent", R"({"type":"linucb")").rfind("--set: /agent: malformed JSON value \"{\\\"type\\\":\\\"linucb\\\"\": ",
-                                                    0) == 0);
+  CHECK(error("agent", R"({"type":"linucb")")
+            .rfind("--set: /agent: malformed JSON value \"{\\\"type\\\":\\\"linucb\\\"\": ", 0) == 0);
   CHECK(error("env.users.weights", "[0.5,").rfind("--set: /env/users/weights: malformed JSON value", 0) == 0);
   CHECK(error("env.choice.temperature", "nan") == "--set: /env/choice/temperature: \"nan\" is not a finite number");
   CHECK(error("env.choice.temperature", "-Infinity") ==

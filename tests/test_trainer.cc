@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "agents/registry.h"
@@ -159,7 +159,8 @@ TEST_CASE("summary keys: every numeric key of a plain and a training run is list
     for (auto it = summary.begin(); it != summary.end(); ++it) {
       if (!it->is_number() || it.key() == "seed") continue;
       ++numeric;
-      CHECK_MESSAGE(listed.count(it.key()) == 1, "summary key \"" << it.key() << "\" is missing from kSummaryMetricKeys");
+      CHECK_MESSAGE(listed.count(it.key()) == 1,
+                    "summary key \"" << it.key() << "\" is missing from kSummaryMetricKeys");
     }
     CHECK(numeric >= 15);
   };
