@@ -797,7 +797,11 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
 
 void CheckReportBlock(const json& report, const std::vector<SweepCell>& cells, const std::string& file) {
   std::vector<CellResult> results;
-  for (const SweepCell& c : cells) results.push_back({c});
+  for (const SweepCell& c : cells) {
+    CellResult r;
+    r.cell = c;
+    results.push_back(std::move(r));
+  }
   ResolveOptionsWith(report, file, results, ReportOptions{});
 }
 

@@ -391,6 +391,8 @@ TEST_CASE("schema: DescribeSchema") {
 
 }  // namespace cohort
 
+namespace cohort {
+
 TEST_CASE("schema: --set values that look like JSON must be JSON; errors blame the override") {
   CHECK(ParseOverrideValue("agent", R"({"type": "linucb"})") == json({{"type", "linucb"}}));
   CHECK(ParseOverrideValue("agent.type", "linucb") == "linucb");  // a bare word
@@ -425,3 +427,5 @@ TEST_CASE("schema: --set values that look like JSON must be JSON; errors blame t
     CHECK(e.problems()[2].ToString() == "f.json: /env/num_topics: out of range");
   }
 }
+
+}  // namespace cohort
