@@ -1,45 +1,23 @@
 #include "agents/registry.h"
 
-#include <map>
-#include <stdexcept>
-
 #include "agents/baselines.h"
 #include "agents/learned_optimizer.h"
 
 namespace cohort {
 namespace {
 
-struct Registry : AgentRegistrar {
-  ComponentRegistry components{"agent"};
-  std::map<std::string, AgentFactory> factories;
-  std::map<std::string, PrivilegeRule> privilege_rules;
-
-  void Add(ComponentInfo info, AgentFactory factory, PrivilegeRule privileged) override {
-    factories[info.type] = std::move(factory);
-    if (privileged) privilege_rules[info.type] = std::move(privileged);
-    components.Register(std::move(info));
-  }
-  void AddLearnable(const LearnableRule& rule) override {
-    if (FindLearnable(rule.type) != nullptr) throw std::logic_error("learnable rule registered twice: " + rule.type);
-    learnables.push_back(rule);
-  }
-  const LearnableRule* FindLearnable(const std::string& type) const {
-    for (const LearnableRule& r : learnables)
-      if (r.type == type) return &r;
-    return nullptr;
-  }
-  std::vector<LearnableRule> learnables;
-  // Every agent family is registered here, explicitly (static self-registration
-  // is dropped by the linker from static libraries).
-  Registry() {
-    AddLearnable(LearnedOptimizerRule());  // the "optimizer" of every gradient-based agent
-    RegisterBaselineAgents(*this);
-    RegisterBanditAgents(*this);
+// Every agent family is registered here, explicitly (static self-registration
+// is dropped by the linker from static libraries).
+AgentTable Build() {
+  AgentTable t;
+  t.AddLearnable(LearnedOptimizerRule());  // the "optimizer" of every gradient-based agent
+  RegisterBaselineAgents(t);
+  RegisterBanditAgents(t);
 #ifdef COHORT_WITH_TORCH
-    RegisterTorchAgents(*this);
+  RegisterTorchAgents(t);
 #endif
-  }
-};
+  return t;
+}
 
 template <typename T>
 AgentFactory Factory() {
@@ -48,9 +26,9 @@ AgentFactory Factory() {
   };
 }
 
-Registry& Get() {
-  static Registry r;
-  return r;
+const AgentTable& Get() {
+  static const AgentTable table = Build();
+  return table;
 }
 
 }  // namespace
@@ -71,9 +49,9 @@ void RegisterBaselineAgents(AgentRegistrar& r) {
         Factory<OracleAgent>());
 }
 
-const ComponentRegistry& AgentRegistry() { return Get().components; }
+const AgentTypes& AgentRegistry() { return Get().types(); }
 
-const std::vector<LearnableRule>& LearnableRules() { return Get().learnables; }
+const std::vector<LearnableRule>& LearnableRules() { return Get().learnables(); }
 const LearnableRule* FindLearnableRule(const std::string& type) { return Get().FindLearnable(type); }
 
 const ComponentInfo* LearnableSlot(const ComponentInfo& agent, const LearnableRule& rule) {
@@ -85,20 +63,8 @@ const ComponentInfo* LearnableSlot(const ComponentInfo& agent, const LearnableRu
   return nullptr;
 }
 
-bool IsPrivileged(const json& config) {
-  const std::string type = config.at("type").get<std::string>();
-  const ComponentInfo* info = Get().components.Find(type);
-  if (info == nullptr) return false;
-  if (info->privileged) return true;
-  auto rule = Get().privilege_rules.find(type);
-  return rule != Get().privilege_rules.end() && rule->second(config);
-}
+bool IsPrivileged(const json& config) { return Get().IsPrivileged(config); }
 
-std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) {
-  const std::string type = config["type"].get<std::string>();
-  auto it = Get().factories.find(type);
-  if (it == Get().factories.end()) throw std::invalid_argument("unknown agent type \"" + type + "\"");
-  return it->second(config, HandedContext(type, IsPrivileged(config), ctx));
-}
+std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) { return Get().Make(config, ctx); }
 
 }  // namespace cohort

@@ -45,7 +45,9 @@ inline double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 enum class ChoiceKind { kProportional, kMultinomialLogit, kCascade, kPositionBased };
 
 // Every model's public parameters; each model reads only its own keys (the
-// others keep their defaults). The defaults are the schema's.
+// others keep their defaults). The initializers below are the defaults:
+// each model's schema is bound to these members (core/bind.h) and takes its
+// keys' defaults from them, so they are declared nowhere else.
 struct ChoiceParams {
   ChoiceKind kind = ChoiceKind::kMultinomialLogit;
   double no_click_mass = 1.0;    // proportional

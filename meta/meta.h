@@ -1,32 +1,14 @@
-// Meta-training of a learned update rule (`cohort meta train`) and its
-// evaluation (`cohort meta eval`). A meta file (scenarios/meta/*.json):
+// Meta-training of a learnable rule (`cohort meta train`) and its evaluation
+// (`cohort meta eval`). The meta file (scenarios/meta/*.json), its keys and
+// defaults, the run directory and the rule files are documented in
+// docs/sweeps.md ("The meta file"); the design (lifetimes, paired
+// antithetic ES, validation, distribution over MPI ranks) in docs/meta.md.
 //
-//   {"name": "...", "scenario": "../drifting_family.json",   a scenario with a variant family
-//    "agent": {"type": "reinforce", ...},                     trained in every lifetime
-//    "rule": {"type": "learned", "lr": 0.003, ...},            a learnable rule (agents/learnable.h) with
-//                                                             its baseline's settings; it fills its slot
-//                                                             of the agent ("learned": "optimizer")
-//    "lifetime": {"steps": 60, "steps_min": 0, "steps_max": 0, "num_envs": 32, "eval_users": 64, "evals": 3,
-//                 "fitness": "eval_area"},                    or "train_score" (meta/lifetime.h)
-//    "es": {"pairs": 8, "generations": 40, "sigma": 0.03, "lr": 0.02, "sigma_decay": 0.999,
-//           "lr_decay": 0.999, "shaping": "zscore", "seed": 0, "init_seed": 0},
-//    "validation": {"every": 10, "variants": 8},
-//    "threads": 0}                                             lifetimes in parallel (0: all cores)
-//
-// Generation g, pair p: a training variant index, a lifetime seed and (when
-// steps_min < steps_max) a lifetime length T ~ log-uniform are drawn from
-// (es.seed, g, p); both members of the pair run that same (variant, seed, T).
-// Results do not depend on the thread count.
-//
-// Run directory (resumable: rerunning continues from checkpoint.bin):
-//   meta.resolved.json   every default filled in
-//   progress.jsonl       {"kind": "generation", generation, fitness_mean, fitness_best, diverged,
-//                         sigma, lr, lifetimes, user_steps, seconds}
-//                        {"kind": "validation", generation, rule_area, baseline_area, difference}
-//                        (baseline: the rule at theta = 0, e.g. Adam)
-//   rule.json            the current mean as a rule file (agents/learnable.h)
-//   best_rule.json       the mean with the best validation area so far
-//   checkpoint.bin       ES state, the lines so far, the best validation area
+// What the code guarantees: generation g, pair p draws its training variant,
+// lifetime seed and (when steps_min < steps_max) lifetime length from
+// (es.seed, g, p), and both members of the pair run that same lifetime, so
+// results depend neither on the thread count nor on the number of ranks. A
+// run directory resumes from its checkpoint.bin.
 #pragma once
 
 #include <atomic>
@@ -51,7 +33,7 @@ struct MetaSpec {
   LifetimeSpec lifetime;
   int64_t steps_min = 0, steps_max = 0;
   EsConfig es;
-  int generations = 10;
+  int generations = 20;
   uint64_t init_seed = 0;
   int validation_every = 10, validation_variants = 8;
   int threads = 0;

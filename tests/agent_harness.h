@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,52 +26,107 @@
 
 namespace cohort::testing {
 
-// Collects the agents a Register*Agents function adds; Make() validates the
-// config against the agent's schema (defaults filled) like a scenario would.
-class TestRegistrar : public AgentRegistrar {
- public:
-  void Add(ComponentInfo info, AgentFactory factory, PrivilegeRule privileged) override {
-    infos_[info.type] = info;
-    factories_[info.type] = std::move(factory);
-    if (privileged) privilege_rules_[info.type] = std::move(privileged);
-  }
-  json Resolve(const json& config) const {
-    json rest = config;
-    const std::string type = rest["type"].get<std::string>();
-    rest.erase("type");
-    json out = Validate(rest, *infos_.at(type).schema, "test");
-    out["type"] = type;
-    return out;
-  }
-  // Like MakeAgent: the ground-truth handle reaches only privileged agents.
-  std::unique_ptr<Agent> Make(const json& config, const AgentContext& ctx) const {
-    const json resolved = Resolve(config);
-    const std::string type = config["type"].get<std::string>();
-    auto rule = privilege_rules_.find(type);
-    const bool privileged = infos_.at(type).privileged || (rule != privilege_rules_.end() && rule->second(resolved));
-    return factories_.at(type)(resolved, HandedContext(type, privileged, ctx));
-  }
-  bool Has(const std::string& type) const { return factories_.count(type) > 0; }
-  void AddLearnable(const LearnableRule& rule) override { learnables_.push_back(rule.type); }
-  const std::vector<std::string>& learnables() const { return learnables_; }
+// `config` (an "agent" block, "type" included) validated against its type's
+// schema in `types`, defaults filled, like a scenario's would be.
+inline json ResolveAgent(const AgentTypes& types, const json& config) {
+  json rest = config;
+  const std::string type = rest["type"].get<std::string>();
+  rest.erase("type");
+  const ComponentInfo* info = types.Find(type);
+  if (info == nullptr) throw std::invalid_argument("test: unknown agent type \"" + type + "\"");
+  json out = Validate(rest, *info->schema, "test");
+  out["type"] = type;
+  return out;
+}
 
- private:
-  std::map<std::string, ComponentInfo> infos_;
-  std::map<std::string, AgentFactory> factories_;
-  std::map<std::string, PrivilegeRule> privilege_rules_;
-  std::vector<std::string> learnables_;
+// The table one Register*Agents function fills (an AgentTable, as the
+// registry keeps); Make() resolves the config first (ResolveAgent), then
+// builds like MakeAgent: the ground-truth handle reaches only privileged
+// agents.
+class TestRegistrar : public AgentTable {
+ public:
+  json Resolve(const json& config) const { return ResolveAgent(types(), config); }
+  std::unique_ptr<Agent> Make(const json& config, const AgentContext& ctx) const {
+    return AgentTable::Make(Resolve(config), ctx);
+  }
+  bool Has(const std::string& type) const { return types().Find(type) != nullptr; }
 };
+
+// The table of one agent family, filled once per test executable:
+//   testing::Family<torch_agents::RegisterDqn>().Make(config, ctx)
+template <void (*Register)(AgentRegistrar&)>
+const TestRegistrar& Family() {
+  static const TestRegistrar* table = [] {
+    auto* t = new TestRegistrar;
+    Register(*t);
+    return t;
+  }();
+  return *table;
+}
 
 // An agent from the global registry (AgentRegistry(): each Register*Agents
 // function may run only once, its schemas are static), its config resolved
 // against its type's schema like a scenario's would be.
 inline std::unique_ptr<Agent> MakeFromRegistry(const json& config, const AgentContext& ctx) {
-  json rest = config;
-  const std::string type = rest["type"].get<std::string>();
-  rest.erase("type");
-  json resolved = Validate(rest, *AgentRegistry().Find(type)->schema, "test");
-  resolved["type"] = type;
-  return MakeAgent(resolved, ctx);
+  return MakeAgent(ResolveAgent(AgentRegistry(), config), ctx);
+}
+
+// The "env" block of scenarios/`name`, validated and typed, after `sets`:
+// "key.path=value" assignments inside the block (what `--set
+// env.key.path=value` does to a scenario), checked against the env schema.
+inline EnvParams ScenarioEnv(const std::string& name, const std::vector<std::string>& sets = {}) {
+  const std::string path = std::string(COHORT_SOURCE_DIR) + "/scenarios/" + name;
+  json env = ReadJsonFile(path)["env"];
+  for (const std::string& assignment : sets) ApplyOverride(env, assignment, EnvSchema());
+  return ParseEnvParams(Validate(env, EnvSchema(), path, "/env"), path);
+}
+// The shipped RecSim interest_evolution scenario's env (ScenarioEnv).
+inline EnvParams RecsimEnv(const std::vector<std::string>& sets = {}) {
+  return ScenarioEnv("recsim_interest_evolution.json", sets);
+}
+
+// Mean reward per active user-step of `agent` acting alone (Act only, no
+// Observe/Update) for `steps` steps of a fresh VecEnv of `rows` rows.
+inline double MeanReward(Agent& agent, const EnvParams& params, uint64_t seed, int rows, int steps) {
+  VecEnv env(params, seed, 0, VecEnv::Options{rows, 1, -1});
+  const StepBatch* b = &env.Reset();
+  SlateBatch s;
+  s.Resize(rows, params.slate_size);
+  double total = 0.0;
+  int64_t n = 0;
+  for (int i = 0; i < steps; ++i) {
+    const std::vector<uint8_t> active = b->active;
+    agent.Act(*b, s);
+    b = &env.Step(s);
+    for (int r = 0; r < rows; ++r)
+      if (active[size_t(r)]) total += b->reward[size_t(r)], ++n;
+  }
+  return total / double(n);
+}
+
+// Full-episode evaluation: `users` fresh users (one per row; `users` = the
+// agent's row count), each run until its episode ends (at most 20000 steps).
+// Returns the mean episode return; reward per user-step in *per_step.
+inline double EpisodeReturn(Agent& agent, const EnvParams& params, uint64_t seed, int users, double* per_step) {
+  VecEnv::Options o;
+  o.num_envs = users;
+  o.max_users = users;
+  VecEnv env(params, seed, 0, o);
+  const StepBatch* b = &env.Reset();
+  SlateBatch s;
+  s.Resize(users, params.slate_size);
+  double total = 0.0;
+  int64_t steps = 0;
+  int t = 0;
+  for (; env.AnyActive() && t < 20000; ++t) {
+    for (int r = 0; r < b->rows; ++r) steps += b->active[size_t(r)];
+    agent.Act(*b, s);
+    b = &env.Step(s);
+    for (int r = 0; r < b->rows; ++r) total += b->reward[size_t(r)];
+  }
+  DOCTEST_REQUIRE(t < 20000);  // every episode ended
+  *per_step = total / double(std::max<int64_t>(1, steps));
+  return total / users;
 }
 
 // "" when slate[0..k) is a top-k of scores (distinct, in descending order,
@@ -228,12 +284,7 @@ struct ContractCase {
 
 // The default scenario of the contract: recsim_interest_evolution with
 // episodes capped at 5 steps, so rows end and reset often (mid-rollout too).
-inline EnvParams ContractScenario() {
-  const std::string path = std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json";
-  json env = ReadJsonFile(path)["env"];
-  env["horizon"]["max_episode_steps"] = 5;
-  return ParseEnvParams(Validate(env, EnvSchema(), path, "/env"), path);
-}
+inline EnvParams ContractScenario() { return RecsimEnv({"horizon.max_episode_steps=5"}); }
 
 // What the contract's runs share: 8 rows, fixed seeds, 24 training steps.
 struct ContractRun {
@@ -435,7 +486,7 @@ inline void CheckAgentContract(const TestRegistrar& registrar, const ContractCas
 }  // namespace cohort::testing
 
 // The whole Agent contract for one configuration, as one test case:
-//   COHORT_AGENT_CONFORMANCE("dqn", Registrar(), {SmallConfig(), "Q-value", 1e-5, true});
+//   COHORT_AGENT_CONFORMANCE("dqn", Family<torch_agents::RegisterDqn>(), {SmallConfig(), "Q-value", 1e-5, true});
 // `maker` is a TestRegistrar or an AgentMaker; the braces are a ContractCase.
 #define COHORT_AGENT_CONFORMANCE(name, maker, ...)                                             \
   DOCTEST_TEST_CASE("Agent contract: " name) {                                                 \

@@ -4,6 +4,9 @@
 // (tests/torch/test_ALGO.cc); a type registered in neither place fails here.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <memory>
+#include <numeric>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,6 +58,88 @@ TEST_CASE("Agent contract: every torch-free registered type") {
     CHECK_MESSAGE((covered.count(type) > 0 || kLibTorchTypes.count(type) > 0),
                   "agent type \"" << type << "\" has no conformance case: add it to TorchFreeCases()");
   }
+}
+
+// A test-only learner that the contract's Save/Load clause must judge: it
+// ranks candidates by the smoothed click-through rate of their topic,
+// (clicks + 1) / (shown + 2), ties to the lower index. With `save_shown`
+// false its Save drops `shown_`, the slip of a field added to an agent but
+// not to its Save: Load and a second Save still agree byte for byte, so only
+// continuing both agents reveals it.
+class TopicCtrAgent : public Agent {
+ public:
+  TopicCtrAgent(const AgentContext& ctx, bool save_shown)
+      : save_shown_(save_shown), clicks_(size_t(ctx.spec.num_topics)), shown_(size_t(ctx.spec.num_topics)) {}
+  const std::string& type() const override {
+    static const std::string name = "topic_ctr";
+    return name;
+  }
+  bool learns() const override { return true; }
+  void Act(const StepBatch& obs, SlateBatch& slates) override {
+    const int K = obs.num_candidates, k = obs.slate_size;
+    shown_topics_.assign(size_t(obs.rows) * size_t(k), -1);
+    std::vector<int> order(static_cast<size_t>(K));
+    for (int r = 0; r < obs.rows; ++r) {
+      if (!obs.active[size_t(r)]) continue;
+      const int32_t* topic = &obs.topic[size_t(r) * size_t(K)];
+      auto ctr = [&](int c) {
+        const size_t t = size_t(topic[c]);
+        return (clicks_[t] + 1.0) / (shown_[t] + 2.0);
+      };
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return ctr(a) > ctr(b); });
+      for (int j = 0; j < k; ++j) {
+        slates.Row(r)[j] = order[size_t(j)];
+        shown_topics_[size_t(r) * size_t(k) + size_t(j)] = topic[order[size_t(j)]];
+      }
+    }
+  }
+  void Observe(const StepBatch& result) override {
+    const int k = result.slate_size;
+    for (int r = 0; r < result.rows; ++r) {
+      const int32_t* topics = &shown_topics_[size_t(r) * size_t(k)];
+      if (topics[0] < 0) continue;  // not acted on
+      for (int j = 0; j < k; ++j) shown_[size_t(topics[j])] += 1.0;
+      const int click = result.click_position[size_t(r)];
+      if (click >= 0) clicks_[size_t(topics[click])] += 1.0;
+    }
+  }
+  void Save(BinaryWriter& out) const override {
+    out.Tag("topic_ctr");
+    out.Vector(clicks_);
+    if (save_shown_) out.Vector(shown_);
+  }
+  void Load(BinaryReader& in) override {
+    in.Tag("topic_ctr");
+    in.Vector(clicks_);
+    if (save_shown_) in.Vector(shown_);
+  }
+
+ private:
+  const bool save_shown_;
+  std::vector<double> clicks_, shown_;  // per topic
+  std::vector<int32_t> shown_topics_;   // rows x k: topics of the last slates (-1: row not acted on)
+};
+
+testing::AgentMaker TopicCtr(bool save_shown) {
+  return [save_shown](const json&, const AgentContext& ctx) -> std::unique_ptr<Agent> {
+    return std::make_unique<TopicCtrAgent>(ctx, save_shown);
+  };
+}
+
+TEST_CASE("Agent contract: a Save that drops a field fails the Save/Load clause, and only it") {
+  const EnvParams params = testing::ContractScenario();
+  const testing::ContractCase c{{{"type", "topic_ctr"}}};
+  // The complete agent meets the whole contract (the clause can pass).
+  testing::CheckAgentContract(TopicCtr(true), c, params);
+  // Without shown_ in Save, the continuation after Load diverges.
+  const testing::AgentMaker broken = TopicCtr(false);
+  const testing::ContractRun run{broken, c, params};
+  CHECK(testing::SaveLoadProblem(run) == "after Load: slates differ");
+  testing::Trace trace;
+  CHECK(testing::CallOrderProblem(run, &trace) == "");
+  CHECK(testing::EvaluationProblem(run) == "");
+  CHECK(testing::InspectionProblem(run) == "");
 }
 
 }  // namespace

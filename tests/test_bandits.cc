@@ -20,18 +20,9 @@
 namespace cohort {
 namespace {
 
-using testing::TestRegistrar;
-
 const std::string kLinearBandit = std::string(COHORT_SOURCE_DIR) + "/scenarios/linear_bandit.json";
 
-TestRegistrar& Bandits() {
-  static TestRegistrar r = [] {
-    TestRegistrar t;
-    RegisterBanditAgents(t);
-    return t;
-  }();
-  return r;
-}
+constexpr auto Bandits = &testing::Family<RegisterBanditAgents>;
 
 Scenario LinearBanditScenario(const std::vector<std::string>& sets = {}) {
   return LoadScenario(kLinearBandit, sets, AgentRegistry());
@@ -597,7 +588,8 @@ TEST_CASE("bandit exploration rule file round trip") {
   const LearnableRule& rule = bandits::ExplorationRule();
   CHECK(rule.slot == "exploration");
   CHECK(rule.theta_size == bandits::kExplorationThetaSize);
-  CHECK(Bandits().learnables() == std::vector<std::string>{"meta_schedule"});
+  REQUIRE(Bandits().learnables().size() == 1);
+  CHECK(Bandits().learnables()[0].type == "meta_schedule");
   const fs::path dir = fs::temp_directory_path() / ("cohort_test_bandit_rule_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "rule.json").string();

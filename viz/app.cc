@@ -406,20 +406,20 @@ void PopulationMap(Sim& sim, ViewState& v) {
         draw->AddLine(f.At(v.trail[i - 1]), f.At(v.trail[i]),
                       IM_COL32(255, 255, 255, int(40 + 200 * double(i) / double(v.trail.size()))), 1.5f);
     // The selected user's candidates (items) and the last slate and click.
-    const int k = b.num_candidates;
-    for (int c = 0; c < k; ++c) {
-      const size_t i = size_t(sel) * size_t(k) + size_t(c);
+    const int K = b.num_candidates;
+    for (int c = 0; c < K; ++c) {
+      const size_t i = size_t(sel) * size_t(K) + size_t(c);
       const int t = b.topic[i];
       ImVec2 q = f.At(map.ProjectItem(t, b.candidate_features ? &b.features[i * size_t(dim)] : nullptr));
       // Items of one topic share an anchor: fan them out so each is visible.
-      const float angle = 6.2831853f * float(c) / float(k);
+      const float angle = 6.2831853f * float(c) / float(K);
       q = ImVec2(q.x + 9.0f * std::cos(angle), q.y + 9.0f * std::sin(angle));
       if (v.show_items) {
         draw->AddRectFilled(ImVec2(q.x - 3, q.y - 3), ImVec2(q.x + 3, q.y + 3), TopicColor(t, topics, 0.9f));
         if (ImGui::IsWindowHovered() && ImGui::IsMouseHoveringRect(ImVec2(q.x - 4, q.y - 4), ImVec2(q.x + 4, q.y + 4)))
           ImGui::SetTooltip("candidate %d of user slot %d\ntopic %d, quality %.3f, length %.2f", c, sel, t,
                             GroundTruth(sim.env()).CandidateQuality(sel, c),
-                            b.length[size_t(sel) * size_t(k) + size_t(c)]);
+                            b.length[size_t(sel) * size_t(K) + size_t(c)]);
       }
     }
     const auto& log = sim.session();

@@ -280,21 +280,21 @@ double Sim::MyopicNormalizedReward() {
 void Sim::RecordBefore() {
   if (selected_ < 0 || !batch_->active[size_t(selected_)]) return;
   const StepBatch& b = *batch_;
-  const int r = selected_, k = b.num_candidates;
+  const int r = selected_, K = b.num_candidates;
   SessionRecord& rec = pending_;
   rec = SessionRecord();
   rec.step = steps_ + 1;
   rec.user = b.user_id[size_t(r)];
   rec.session = b.session_index[size_t(r)];
   rec.session_step = b.session_step[size_t(r)];
-  const size_t base = size_t(r) * size_t(k);
-  rec.topic.assign(&b.topic[base], &b.topic[base] + k);
+  const size_t base = size_t(r) * size_t(K);
+  rec.topic.assign(&b.topic[base], &b.topic[base] + K);
   const float* quality = GroundTruth(*env_).CandidateQualities(r);  // the visualizer may show ground truth
-  rec.quality.assign(quality, quality + k);
-  rec.length.assign(&b.length[base], &b.length[base] + k);
+  rec.quality.assign(quality, quality + K);
+  rec.length.assign(&b.length[base], &b.length[base] + K);
   if (b.candidate_features)
-    rec.features.assign(&b.features[base * size_t(b.dim)], &b.features[(base + size_t(k)) * size_t(b.dim)]);
-  rec.agent_score.assign(size_t(k), kNaN);
+    rec.features.assign(&b.features[base * size_t(b.dim)], &b.features[(base + size_t(K)) * size_t(b.dim)]);
+  rec.agent_score.assign(size_t(K), kNaN);
   rec.score_name = agent_->CandidateScores(b, r, rec.agent_score.data());
 }
 

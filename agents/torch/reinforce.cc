@@ -92,8 +92,8 @@ class ReinforceAgent : public Agent {
   ReinforceAgent(const json& config, const AgentContext& ctx)
       : features_(ctx.spec),
         rows_(ctx.num_envs),
-        k_cand_(ctx.spec.num_candidates),
-        slate_(ctx.spec.slate_size),
+        num_candidates_(ctx.spec.num_candidates),
+        slate_size_(ctx.spec.slate_size),
         dim_(features_.dim()),
         gamma_(config["gamma"].get<double>()),
         rollout_steps_(config["rollout_steps"].get<int>()),
@@ -124,15 +124,15 @@ class ReinforceAgent : public Agent {
     if (ctx.total_steps > 0) planned_updates_ = std::max<int64_t>(1, ctx.total_steps / rollout_steps_);
 
     const size_t step_rows = size_t(rows_);
-    feats_.assign(size_t(rollout_steps_) * step_rows * size_t(k_cand_ * dim_), 0.0f);
-    slates_.assign(size_t(rollout_steps_) * step_rows * size_t(slate_), 0);
+    feats_.assign(size_t(rollout_steps_) * step_rows * size_t(num_candidates_ * dim_), 0.0f);
+    slates_.assign(size_t(rollout_steps_) * step_rows * size_t(slate_size_), 0);
     active_.assign(size_t(rollout_steps_) * step_rows, 0);
     reward_.assign(size_t(rollout_steps_) * step_rows, 0.0f);
     click_.assign(size_t(rollout_steps_) * step_rows, -1);
     done_.assign(size_t(rollout_steps_) * step_rows, 0);
-    last_feats_.assign(value_baseline_ ? step_rows * size_t(k_cand_ * dim_) : 0, 0.0f);
+    last_feats_.assign(value_baseline_ ? step_rows * size_t(num_candidates_ * dim_) : 0, 0.0f);
     last_active_.assign(step_rows, 0);
-    eval_feats_.assign(step_rows * size_t(k_cand_ * dim_), 0.0f);
+    eval_feats_.assign(step_rows * size_t(num_candidates_ * dim_), 0.0f);
   }
 
   const std::string& type() const override { return kType; }
@@ -152,14 +152,14 @@ class ReinforceAgent : public Agent {
   void Act(const StepBatch& obs, SlateBatch& slates) override {
     if (training_ && t_ >= rollout_steps_)
       throw std::logic_error("reinforce: Act after a full rollout without Update()");
-    const size_t per_row = size_t(k_cand_) * size_t(dim_);
+    const size_t per_row = size_t(num_candidates_) * size_t(dim_);
     const size_t step_off = size_t(t_) * size_t(rows_);
     float* feats = training_ ? &feats_[step_off * per_row] : eval_feats_.data();
     FillFeatures(obs, feats);
 
     c10::InferenceMode guard;
-    const torch::Tensor x = torch::from_blob(feats, {int64_t(rows_) * k_cand_, dim_}, torch::kFloat32);
-    const torch::Tensor probs = torch::softmax(policy_->forward(x).view({rows_, k_cand_}), 1).contiguous();
+    const torch::Tensor x = torch::from_blob(feats, {int64_t(rows_) * num_candidates_, dim_}, torch::kFloat32);
+    const torch::Tensor probs = torch::softmax(policy_->forward(x).view({rows_, num_candidates_}), 1).contiguous();
     const float* p = probs.data_ptr<float>();
 
     double entropy = 0.0;
@@ -167,8 +167,8 @@ class ReinforceAgent : public Agent {
     for (int r = 0; r < rows_; ++r) {
       if (training_) active_[step_off + size_t(r)] = obs.active[size_t(r)];
       if (!obs.active[size_t(r)]) continue;
-      const float* pr = p + size_t(r) * size_t(k_cand_);
-      for (int c = 0; c < k_cand_; ++c)
+      const float* pr = p + size_t(r) * size_t(num_candidates_);
+      for (int c = 0; c < num_candidates_; ++c)
         if (pr[c] > 0) entropy -= double(pr[c]) * std::log(double(pr[c]));
       ++counted;
       int32_t* out = slates.Row(r);
@@ -176,7 +176,7 @@ class ReinforceAgent : public Agent {
         TopK(pr, out);
       else
         SampleSlate(pr, (training_ ? train_streams_ : eval_streams_).For(r, obs.user_id[size_t(r)]), out);
-      if (training_) std::copy_n(out, slate_, &slates_[(step_off + size_t(r)) * size_t(slate_)]);
+      if (training_) std::copy_n(out, slate_size_, &slates_[(step_off + size_t(r)) * size_t(slate_size_)]);
     }
     last_entropy_ = counted > 0 ? entropy / counted : std::nan("");
     if (training_) acted_ = true;
@@ -200,7 +200,7 @@ class ReinforceAgent : public Agent {
 
   std::map<std::string, double> Update() override {
     if (t_ < rollout_steps_) return {};
-    const int64_t T = rollout_steps_, B = rows_, K = k_cand_, D = dim_, k = slate_;
+    const int64_t T = rollout_steps_, B = rows_, K = num_candidates_, D = dim_, k = slate_size_;
     const torch::Tensor x = torch::from_blob(feats_.data(), {T * B * K, D}, torch::kFloat32);
 
     // Bootstrap values of the state after the rollout.
@@ -351,7 +351,7 @@ class ReinforceAgent : public Agent {
  private:
   // Candidate features of every row (inactive rows zero) into out[rows*K*D].
   void FillFeatures(const StepBatch& obs, float* out) const {
-    const size_t per_row = size_t(k_cand_) * size_t(dim_);
+    const size_t per_row = size_t(num_candidates_) * size_t(dim_);
     for (int r = 0; r < rows_; ++r) {
       if (obs.active[size_t(r)])
         features_.FillRow(obs, r, out + size_t(r) * per_row);
@@ -363,13 +363,13 @@ class ReinforceAgent : public Agent {
   // k distinct items drawn one after another from pi renormalised over the
   // items not yet taken (Plackett-Luce), one uniform draw per position.
   void SampleSlate(const float* p, Rng& rng, int32_t* out) {
-    taken_.assign(size_t(k_cand_), 0);
+    taken_.assign(size_t(num_candidates_), 0);
     double mass = 1.0;
-    for (int j = 0; j < slate_; ++j) {
+    for (int j = 0; j < slate_size_; ++j) {
       const double u = rng.Uniform() * mass;
       double c = 0.0;
       int pick = -1, last = -1;
-      for (int i = 0; i < k_cand_; ++i) {
+      for (int i = 0; i < num_candidates_; ++i) {
         if (taken_[size_t(i)]) continue;
         last = i;
         c += p[i];
@@ -387,11 +387,11 @@ class ReinforceAgent : public Agent {
 
   // The k most probable items, ties to the lower index.
   void TopK(const float* p, int32_t* out) {
-    order_.resize(size_t(k_cand_));
-    for (int i = 0; i < k_cand_; ++i) order_[size_t(i)] = i;
-    std::partial_sort(order_.begin(), order_.begin() + slate_, order_.end(),
+    order_.resize(size_t(num_candidates_));
+    for (int i = 0; i < num_candidates_; ++i) order_[size_t(i)] = i;
+    std::partial_sort(order_.begin(), order_.begin() + slate_size_, order_.end(),
                       [p](int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
-    std::copy_n(order_.begin(), slate_, out);
+    std::copy_n(order_.begin(), slate_size_, out);
   }
 
   // Global L2 norm of all gradients; scales them down to max_grad_norm.
@@ -418,7 +418,7 @@ class ReinforceAgent : public Agent {
   }
 
   CandidateFeatures features_;
-  const int rows_, k_cand_, slate_, dim_;
+  const int rows_, num_candidates_, slate_size_, dim_;
   const double gamma_;
   const int rollout_steps_;
   const bool topk_correction_, value_baseline_;

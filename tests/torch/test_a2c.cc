@@ -22,40 +22,10 @@ using testing::Checkpoint;
 using testing::Trace;
 using testing::Train;
 
+using testing::MeanReward;
+using testing::RecsimEnv;
 using torch_agents::ComputeGae;
-
-// The env block of a scenario file, validated and typed; `edit` changes the
-// raw block first.
-EnvParams LoadEnv(const std::string& name, const std::function<void(json&)>& edit = {}) {
-  const std::string path = std::string(COHORT_SOURCE_DIR) + "/scenarios/" + name;
-  json env = ReadJsonFile(path)["env"];
-  if (edit) edit(env);
-  return ParseEnvParams(Validate(env, EnvSchema(), path, "/env"), path);
-}
-
-testing::TestRegistrar& Registrar() {
-  static testing::TestRegistrar r = [] {
-    testing::TestRegistrar t;
-    torch_agents::RegisterA2c(t);
-    return t;
-  }();
-  return r;
-}
-
-// Mean reward per user-step of `agent` acting (no Observe/Update) on a fresh env.
-double Evaluate(Agent& agent, const EnvParams& params, uint64_t seed, int rows, int steps) {
-  VecEnv env(params, seed, 0, VecEnv::Options{rows, 1, -1});
-  const StepBatch* obs = &env.Reset();
-  SlateBatch s;
-  s.Resize(rows, params.slate_size);
-  double total = 0;
-  for (int i = 0; i < steps; ++i) {
-    agent.Act(*obs, s);
-    obs = &env.Step(s);
-    for (int r = 0; r < rows; ++r) total += obs->reward[size_t(r)];
-  }
-  return total / (double(rows) * steps);
-}
+constexpr auto Registrar = &testing::Family<torch_agents::RegisterA2c>;
 
 DOCTEST_TEST_CASE("a2c: GAE with lambda 1 gives discounted returns; truncation bootstraps, termination does not") {
   // One row, T = 4, gamma 0.5, lambda 1, V = 0 everywhere except the final
@@ -83,7 +53,7 @@ DOCTEST_TEST_CASE("a2c: GAE with lambda 1 gives discounted returns; truncation b
 
 // eval_greedy here; the bit-identity part trains with the default sampling.
 DOCTEST_TEST_CASE("a2c: learns on recsim_interest_evolution (beats random on eval users)") {
-  const EnvParams params = LoadEnv("recsim_interest_evolution.json");
+  const EnvParams params = RecsimEnv();
   const int B = 128, steps = 3000;
   const json config = {{"type", "a2c"}};
   AgentContext ctx{MakeEnvSpec(params), std::nullopt, 1, 0, B, steps};
@@ -94,9 +64,9 @@ DOCTEST_TEST_CASE("a2c: learns on recsim_interest_evolution (beats random on eva
   Train(*agent, env, &env.Reset(), steps, t);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   agent->SetTraining(false);
-  const double trained = Evaluate(*agent, params, 1000, B, 500);
+  const double trained = MeanReward(*agent, params, 1000, B, 500);
   RandomAgent random(json::object(), ctx);
-  const double baseline = Evaluate(random, params, 1000, B, 500);
+  const double baseline = MeanReward(random, params, 1000, B, 500);
   DOCTEST_MESSAGE("a2c recsim: train " << steps << " steps x " << B << " rows in " << secs
                                        << " s; training reward/step " << t.reward / double(t.user_steps)
                                        << "; eval reward/step trained " << trained << " vs random " << baseline);

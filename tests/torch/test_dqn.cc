@@ -29,52 +29,17 @@ using testing::Checkpoint;
 using testing::Trace;
 using testing::Train;
 namespace dt = cohort::torch_agents::dqn_testing;
-
-EnvParams Recsim(const std::vector<std::string>& sets = {}) {
-  static Schema empty{"no parameters"};
-  ComponentRegistry agents{"agent"};
-  agents.Register({"random", "", &empty});
-  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", sets, agents).env;
-}
-
-const testing::TestRegistrar& Registrar() {
-  static testing::TestRegistrar* r = [] {
-    auto* reg = new testing::TestRegistrar;
-    torch_agents::RegisterDqn(*reg);
-    return reg;
-  }();
-  return *r;
-}
+using testing::EpisodeReturn;
+using testing::RecsimEnv;
+constexpr auto Registrar = &testing::Family<torch_agents::RegisterDqn>;
 
 json SmallConfig() {
   return json{{"type", "dqn"},      {"learning_starts", 64}, {"batch_size", 32},
               {"target_update", 5}, {"epsilon_steps", 30},   {"hidden", {16}}};
 }
 
-// Mean episode return of `users` fresh users (= the agent's row count) run to
-// the end of their episodes; reward per user-step in *per_step.
-double EpisodeReturn(Agent& agent, const EnvParams& params, uint64_t seed, int users, double* per_step) {
-  VecEnv::Options o;
-  o.num_envs = users;
-  o.max_users = users;
-  VecEnv env(params, seed, 0, o);
-  const StepBatch* b = &env.Reset();
-  SlateBatch s;
-  s.Resize(users, params.slate_size);
-  double total = 0.0;
-  int64_t steps = 0;
-  while (env.AnyActive()) {
-    for (int r = 0; r < b->rows; ++r) steps += b->active[size_t(r)];
-    agent.Act(*b, s);
-    b = &env.Step(s);
-    for (int r = 0; r < b->rows; ++r) total += b->reward[size_t(r)];
-  }
-  *per_step = total / double(std::max<int64_t>(1, steps));
-  return total / users;
-}
-
 DOCTEST_TEST_CASE("dqn acts with the top-k candidates by Q when greedy") {
-  const EnvParams p = Recsim({"env.slate_size=3"});
+  const EnvParams p = RecsimEnv({"slate_size=3"});
   VecEnv::Options o;
   o.num_envs = 8;
   VecEnv env(p, 2, 0, o);
@@ -95,7 +60,7 @@ DOCTEST_TEST_CASE("dqn acts with the top-k candidates by Q when greedy") {
 }
 
 DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the greedy slate is") {
-  const EnvParams p = Recsim({"env.slate_size=3"});
+  const EnvParams p = RecsimEnv({"slate_size=3"});
   const int B = 8;
   VecEnv::Options o;
   o.num_envs = B;
@@ -122,7 +87,7 @@ DOCTEST_TEST_CASE("dqn CandidateScores: the online Q-values, whose top-k the gre
 }
 
 DOCTEST_TEST_CASE("dqn TD target: online argmax on the next state, evaluated by the target network") {
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   VecEnv::Options o;
   o.num_envs = 8;
   VecEnv env(p, 5, 0, o);
@@ -161,7 +126,7 @@ DOCTEST_TEST_CASE("dqn TD target: online argmax on the next state, evaluated by 
 }
 
 DOCTEST_TEST_CASE("dqn learns on recsim_interest_evolution: beats random on reward per step") {
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   const int B = 128, steps = 1500;
   VecEnv::Options o;
   o.num_envs = B;

@@ -28,40 +28,10 @@ using testing::Checkpoint;
 using testing::Trace;
 using testing::Train;
 
+using testing::MeanReward;
+using testing::RecsimEnv;
 using torch_agents::ComputeGae;
-
-// The env block of a scenario file, validated and typed; `edit` changes the
-// raw block first.
-EnvParams LoadEnv(const std::string& name, const std::function<void(json&)>& edit = {}) {
-  const std::string path = std::string(COHORT_SOURCE_DIR) + "/scenarios/" + name;
-  json env = ReadJsonFile(path)["env"];
-  if (edit) edit(env);
-  return ParseEnvParams(Validate(env, EnvSchema(), path, "/env"), path);
-}
-
-testing::TestRegistrar& Registrar() {
-  static testing::TestRegistrar r = [] {
-    testing::TestRegistrar t;
-    torch_agents::RegisterPpo(t);
-    return t;
-  }();
-  return r;
-}
-
-// Mean reward per user-step of `agent` acting (no Observe/Update) on a fresh env.
-double Evaluate(Agent& agent, const EnvParams& params, uint64_t seed, int rows, int steps) {
-  VecEnv env(params, seed, 0, VecEnv::Options{rows, 1, -1});
-  const StepBatch* obs = &env.Reset();
-  SlateBatch s;
-  s.Resize(rows, params.slate_size);
-  double total = 0;
-  for (int i = 0; i < steps; ++i) {
-    agent.Act(*obs, s);
-    obs = &env.Step(s);
-    for (int r = 0; r < rows; ++r) total += obs->reward[size_t(r)];
-  }
-  return total / (double(rows) * steps);
-}
+constexpr auto Registrar = &testing::Family<torch_agents::RegisterPpo>;
 
 DOCTEST_TEST_CASE("ppo: GAE matches a hand computation (terminated, truncated, inactive)") {
   // T = 3 steps, B = 3 rows, gamma 0.9, lambda 0.8 (gamma * lambda = 0.72).
@@ -126,7 +96,7 @@ DOCTEST_TEST_CASE("ppo: Plackett-Luce log-probability and entropy by hand") {
 // near-uniform initial policy reads 1 (it read about k before), and the
 // deterministic greedy evaluation policy 0.
 DOCTEST_TEST_CASE("ppo: policy entropy normalized by its action space: uniform 1, deterministic 0") {
-  const EnvParams params = LoadEnv("recsim_interest_evolution.json");
+  const EnvParams params = RecsimEnv();
   const int K = params.num_candidates, k = params.slate_size;
   DOCTEST_REQUIRE(k > 1);
   VecEnv env(params, 3, 0, VecEnv::Options{32, 1, -1});
@@ -147,14 +117,9 @@ DOCTEST_TEST_CASE("ppo: policy entropy normalized by its action space: uniform 1
   DOCTEST_CHECK(NormalizedPolicyEntropy(*agent) == 0.0);
 }
 
-// A small recsim with an episode cap, so that truncations happen.
-EnvParams SmallCapped() {
-  return LoadEnv("recsim_interest_evolution.json", [](json& e) { e["horizon"]["max_episode_steps"] = 5; });
-}
-
 // eval_greedy here; the bit-identity part trains with the default sampling.
 DOCTEST_TEST_CASE("ppo: learns on recsim_interest_evolution (beats random on eval users)") {
-  const EnvParams params = LoadEnv("recsim_interest_evolution.json");
+  const EnvParams params = RecsimEnv();
   const int B = 128, steps = 2000;
   const json config = {{"type", "ppo"}};
   AgentContext ctx{MakeEnvSpec(params), std::nullopt, 1, 0, B, steps};
@@ -165,11 +130,11 @@ DOCTEST_TEST_CASE("ppo: learns on recsim_interest_evolution (beats random on eva
   Train(*agent, env, &env.Reset(), steps, t);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   agent->SetTraining(false);
-  const double trained = Evaluate(*agent, params, 1000, B, 500);
+  const double trained = MeanReward(*agent, params, 1000, B, 500);
   RandomAgent random(json::object(), ctx);
-  const double baseline = Evaluate(random, params, 1000, B, 500);
+  const double baseline = MeanReward(random, params, 1000, B, 500);
   GreedyAgent greedy(json{{"score", "affinity"}}, ctx);
-  const double reference = Evaluate(greedy, params, 1000, B, 500);
+  const double reference = MeanReward(greedy, params, 1000, B, 500);
   DOCTEST_MESSAGE("ppo recsim: train " << steps << " steps x " << B << " rows in " << secs
                                        << " s; training reward/step " << t.reward / double(t.user_steps)
                                        << "; eval reward/step trained " << trained << " vs random " << baseline
@@ -181,7 +146,7 @@ DOCTEST_TEST_CASE("ppo: learns on recsim_interest_evolution (beats random on eva
 
 // 30 training steps of a small PPO (7 updates); the trace and the final checkpoint.
 std::pair<Trace, std::string> ShortRun(const json& drift) {
-  const EnvParams params = SmallCapped();
+  const EnvParams params = testing::ContractScenario();  // episodes capped at 5 steps: truncations happen
   const int B = 8;
   json config = {{"type", "ppo"}, {"rollout_steps", 4}, {"minibatches", 2}, {"epochs", 2}, {"hidden", {16}}};
   if (!drift.is_null()) config["drift"] = drift;
@@ -290,8 +255,7 @@ DOCTEST_TEST_CASE("ppo drift: lpo is a learnable rule; rule files round-trip; ba
   DOCTEST_CHECK(rule.slot == "drift");
   DOCTEST_CHECK(rule.theta_size == torch_agents::kLpoThetaSize);
   DOCTEST_CHECK(InitialTheta(rule, 9) == torch_agents::InitialLpoTheta(9));
-  const auto& learnables = Registrar().learnables();
-  DOCTEST_CHECK(std::find(learnables.begin(), learnables.end(), "lpo") != learnables.end());
+  DOCTEST_CHECK(Registrar().FindLearnable("lpo") != nullptr);
 
   const fs::path dir = fs::temp_directory_path() / "cohort_test_lpo_rule";
   fs::remove_all(dir);
@@ -326,7 +290,7 @@ double CpuSeconds() {
 }
 
 DOCTEST_TEST_CASE("ppo: speed at B=1024 (reported, not asserted)") {
-  const EnvParams params = LoadEnv("recsim_interest_evolution.json");
+  const EnvParams params = RecsimEnv();
   const int B = 1024, steps = 64;
   const json config = {{"type", "ppo"}};
   AgentContext ctx{MakeEnvSpec(params), std::nullopt, 1, 0, B, 0};

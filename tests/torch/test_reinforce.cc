@@ -16,26 +16,9 @@
 namespace cohort {
 namespace {
 
-using testing::TestRegistrar;
-
-const TestRegistrar& Registrar() {
-  static TestRegistrar r = [] {
-    TestRegistrar t;
-    torch_agents::RegisterReinforce(t);
-    return t;
-  }();
-  return r;
-}
-
-EnvParams RecSimParams() {
-  static const EnvParams params = [] {
-    static Schema none{"no parameters"};
-    ComponentRegistry reg{"agent"};
-    reg.Register({"random", "", &none});
-    return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", {}, reg).env;
-  }();
-  return params;
-}
+using testing::MeanReward;
+using testing::RecsimEnv;
+constexpr auto Registrar = &testing::Family<torch_agents::RegisterReinforce>;
 
 json Config(json extra = json::object()) {
   json c = {{"type", "reinforce"}};
@@ -56,26 +39,6 @@ void Train(Agent& agent, VecEnv& env, const StepBatch*& b, SlateBatch& s, int st
     agent.Observe(*b);
     for (const auto& [name, value] : agent.Update()) trace.push_back(value);
   }
-}
-
-// Mean reward per active user-step of `agent` acting alone on a fresh env.
-double RewardPerStep(Agent& agent, const EnvParams& params, uint64_t seed, int rows, int steps) {
-  VecEnv::Options o;
-  o.num_envs = rows;
-  VecEnv env(params, seed, 0, o);
-  const StepBatch* b = &env.Reset();
-  SlateBatch s;
-  s.Resize(rows, params.slate_size);
-  double total = 0.0;
-  int64_t n = 0;
-  for (int i = 0; i < steps; ++i) {
-    std::vector<uint8_t> active = b->active;
-    agent.Act(*b, s);
-    b = &env.Step(s);
-    for (int r = 0; r < rows; ++r)
-      if (active[size_t(r)]) total += b->reward[size_t(r)], ++n;
-  }
-  return total / double(n);
 }
 
 DOCTEST_TEST_CASE("reinforce: top-K loss gradient matches the hand computation") {
@@ -148,7 +111,7 @@ DOCTEST_TEST_CASE("reinforce: schema defaults and one update's statistics") {
   const json c = Registrar().Resolve(Config());
   DOCTEST_CHECK(c["optimizer"]["type"] == "adam");
   DOCTEST_CHECK(c["topk_correction"] == true);
-  const EnvParams params = RecSimParams();
+  const EnvParams params = RecsimEnv();
   VecEnv::Options o;
   o.num_envs = 16;
   VecEnv env(params, 3, 0, o);
@@ -178,7 +141,7 @@ DOCTEST_TEST_CASE("reinforce: schema defaults and one update's statistics") {
 }
 
 DOCTEST_TEST_CASE("reinforce: CandidateScores are the policy logits; greedy evaluation takes their top-k") {
-  const EnvParams params = RecSimParams();
+  const EnvParams params = RecsimEnv();
   const int B = 16;
   VecEnv::Options o;
   o.num_envs = B;
@@ -200,11 +163,11 @@ DOCTEST_TEST_CASE("reinforce: CandidateScores are the policy logits; greedy eval
 DOCTEST_TEST_CASE("reinforce: learns on recsim_interest_evolution (beats random)") {
   // Train on seed 1, evaluate (sampling from the policy) on fresh users of
   // seed 777, against the random policy on the same users.
-  const EnvParams params = RecSimParams();
+  const EnvParams params = RecsimEnv();
   const int rows = 128, steps = 800;
   AgentContext eval_ctx{MakeEnvSpec(params), std::nullopt, 777, 0, rows, 0};
   RandomAgent random(json::object(), eval_ctx);
-  const double baseline = RewardPerStep(random, params, 777, rows, 200);
+  const double baseline = MeanReward(random, params, 777, rows, 200);
   for (bool topk : {true, false}) {
     VecEnv::Options o;
     o.num_envs = rows;
@@ -218,14 +181,14 @@ DOCTEST_TEST_CASE("reinforce: learns on recsim_interest_evolution (beats random)
     std::vector<double> trace;
     Train(*agent, env, b, s, steps, trace);
     agent->SetTraining(false);
-    const double trained = RewardPerStep(*agent, params, 777, rows, 200);
+    const double trained = MeanReward(*agent, params, 777, rows, 200);
     DOCTEST_MESSAGE("topk_correction " << topk << ": reward per step trained " << trained << ", random " << baseline);
     DOCTEST_CHECK(trained > baseline + 0.2);
   }
 }
 
 DOCTEST_TEST_CASE("reinforce: throughput at B=1024 (reported, not asserted)") {
-  const EnvParams params = RecSimParams();
+  const EnvParams params = RecsimEnv();
   const int rows = 1024, steps = 64;
   VecEnv::Options o;
   o.num_envs = rows;

@@ -35,57 +35,19 @@ using testing::Checkpoint;
 using testing::Trace;
 using testing::Train;
 namespace st = cohort::torch_agents::slateq_testing;
-
-EnvParams Recsim(const std::vector<std::string>& sets = {}) {
-  static Schema empty{"no parameters"};
-  ComponentRegistry agents{"agent"};
-  agents.Register({"random", "", &empty});
-  return LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json", sets, agents).env;
-}
-
-const testing::TestRegistrar& Registrar() {
-  static testing::TestRegistrar* r = [] {
-    auto* reg = new testing::TestRegistrar;
-    torch_agents::RegisterSlateQ(*reg);
-    return reg;
-  }();
-  return *r;
-}
+using testing::EpisodeReturn;
+using testing::RecsimEnv;
+constexpr auto Registrar = &testing::Family<torch_agents::RegisterSlateQ>;
 
 json SmallConfig() {
   return json{{"type", "slateq"},   {"learning_starts", 64}, {"batch_size", 32},
               {"target_update", 5}, {"epsilon_steps", 30},   {"hidden", {16}}};
 }
 
-// Full-episode evaluation: `users` fresh users (one per row; `users` = the
-// agent's row count), each run until its episode ends. Returns the mean
-// episode return; reward per user-step in *per_step.
-double EpisodeReturn(Agent& agent, const EnvParams& params, uint64_t seed, int users, double* per_step) {
-  VecEnv::Options o;
-  o.num_envs = users;
-  o.max_users = users;
-  VecEnv env(params, seed, 0, o);
-  const StepBatch* b = &env.Reset();
-  SlateBatch s;
-  s.Resize(users, params.slate_size);
-  double total = 0.0;
-  int64_t steps = 0;
-  int t = 0;
-  for (; env.AnyActive() && t < 20000; ++t) {
-    for (int r = 0; r < b->rows; ++r) steps += b->active[size_t(r)];
-    agent.Act(*b, s);
-    b = &env.Step(s);
-    for (int r = 0; r < b->rows; ++r) total += b->reward[size_t(r)];
-  }
-  DOCTEST_REQUIRE(t < 20000);  // every episode ended
-  *per_step = total / double(std::max<int64_t>(1, steps));
-  return total / users;
-}
-
 DOCTEST_TEST_CASE("slateq slate value, exact enumeration and top-k on a hand case (K=4, k=2)") {
   // Proportional choice, no_click_mass 1, min_normalizer -1: w = v + 1 and
   // P(i | A) = w_i / (2 + sum_{j in A} w_j).
-  const EnvParams p = Recsim({"env.candidates=4", "env.slate_size=2"});
+  const EnvParams p = RecsimEnv({"candidates=4", "slate_size=2"});
   const float q[4] = {30.0f, 1.6f, 1.6f, 0.0f};
   const float v[4] = {-0.9f, 0.9f, 0.9f, 0.0f};
   double w[4];
@@ -136,7 +98,7 @@ DOCTEST_TEST_CASE("slateq choice estimate equals the true choice model when inte
   // recsim_interest_evolution: proportional choice on affinity only (quality
   // weight 0, no boredom, click propensity 1), interests visible: the agent's
   // estimate from public parameters and observations is exact.
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   VecEnv::Options o;
   o.num_envs = 8;
   VecEnv env(p, 3, 0, o);
@@ -157,7 +119,7 @@ DOCTEST_TEST_CASE("slateq choice estimate equals the true choice model when inte
 }
 
 DOCTEST_TEST_CASE("slateq CandidateScores: the online item-wise Q of each candidate (not the null item)") {
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   const int B = 8, K = p.num_candidates;
   VecEnv::Options o;
   o.num_envs = B;
@@ -184,7 +146,7 @@ DOCTEST_TEST_CASE("slateq CandidateScores: the online item-wise Q of each candid
 }
 
 DOCTEST_TEST_CASE("slateq TD target uses the target network on the next state") {
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   VecEnv::Options o;
   o.num_envs = 8;
   VecEnv env(p, 5, 0, o);
@@ -237,7 +199,7 @@ DOCTEST_TEST_CASE("slateq TD target uses the target network on the next state") 
 }
 
 DOCTEST_TEST_CASE("slateq learns on recsim_interest_evolution: beats random on reward per step and episode return") {
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   const int B = 128, steps = 1500;
   VecEnv::Options o;
   o.num_envs = B;
@@ -271,7 +233,7 @@ double EnvOr(const char* name, double def) {
 }
 
 DOCTEST_TEST_CASE("slateq experiment: speed at B=1024 and episode return vs random and greedy" * doctest::skip()) {
-  const EnvParams p = Recsim();
+  const EnvParams p = RecsimEnv();
   {
     const int B = 1024, steps = 100;
     VecEnv::Options o;
