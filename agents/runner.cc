@@ -208,7 +208,25 @@ json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   return s;
 }
 
-RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const ProgressFn& progress) {
+void AddReferenceScores(const Rollout& main, const Rollout& random, const Rollout& oracle, json& summary) {
+  const size_t n = std::min({main.episodes.size(), random.episodes.size(), oracle.episodes.size()});
+  RunningStat rr, ro;
+  std::vector<double> m(n), r(n), o(n);
+  for (size_t i = 0; i < n; ++i) {
+    m[i] = main.episodes[i].ret, r[i] = random.episodes[i].ret, o[i] = oracle.episodes[i].ret;
+    rr.Add(r[i]);
+    ro.Add(o[i]);
+  }
+  summary["random_return_mean"] = rr.mean();
+  summary["oracle_return_mean"] = ro.mean();
+  // The oracle-random span is estimated from the same users as the agent's
+  // gain, so the interval is that of a ratio of paired means (core/stats.h).
+  const std::optional<Estimate> score = NormalizedScore(m, r, o);
+  summary["normalized_score"] = score ? json(score->value) : json(nullptr);
+  summary["normalized_score_ci95"] = score ? json(score->ci95) : json(nullptr);
+}
+
+RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const RunProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
   namespace fs = std::filesystem;
   if (!out_dir.empty()) {
@@ -216,36 +234,29 @@ RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, cons
     WriteFileAtomic((fs::path(out_dir) / "scenario.resolved.json").string(), scenario.resolved.dump(2) + "\n");
   }
   const int64_t n = scenario.run.episodes;
-  const int64_t passes = scenario.run.reference ? 3 : 1;
+  // Each pass reports its own (steps, episodes); `report` adds the passes
+  // before it, so the agent's episodes and the reference rollouts are counted
+  // apart.
+  RunProgress at{0, 0, n, 0, scenario.run.reference ? 2 * n : 0};
+  auto pass = [&](bool reference) -> ProgressFn {
+    if (!progress) return nullptr;
+    const RunProgress before = at;
+    return [&, before, reference](int64_t steps, int64_t done, int64_t) {
+      at.steps = before.steps + steps;
+      (reference ? at.reference_done : at.done) = (reference ? before.reference_done : before.done) + done;
+      progress(at);
+    };
+  };
+  if (progress) progress(at);
   RunOutput out;
-  out.main = RollOut(scenario, scenario.agent, scenario.run.regret, progress, 0, n * passes);
+  out.main = RollOut(scenario, scenario.agent, scenario.run.regret, pass(false), 0, n);
   out.summary = SummarizeRollout(scenario, out.main);
-  int64_t steps = out.main.steps;
   if (scenario.run.reference) {
     // Reference policies see the same users (user streams depend on the user
     // index only), so the normalized score is a paired comparison.
-    const Rollout random = RollOut(scenario, json{{"type", "random"}}, false, progress, n, n * passes);
-    const Rollout oracle = RollOut(scenario, json{{"type", "oracle"}}, false, progress, 2 * n, n * passes);
-    steps += random.steps + oracle.steps;
-    RunningStat rr, ro, diff;
-    for (size_t i = 0; i < random.episodes.size(); ++i) {
-      rr.Add(random.episodes[i].ret);
-      ro.Add(oracle.episodes[i].ret);
-      diff.Add(out.main.episodes[i].ret - random.episodes[i].ret);
-    }
-    json& s = out.summary;
-    s["random_return_mean"] = rr.mean();
-    s["oracle_return_mean"] = ro.mean();
-    const double span = ro.mean() - rr.mean();
-    if (std::abs(span) > 1e-12) {
-      s["normalized_score"] = diff.mean() / span;
-      // Paired interval of the numerator, scaled (the oracle-random span is
-      // treated as fixed).
-      s["normalized_score_ci95"] = diff.ci95() / std::abs(span);
-    } else {
-      s["normalized_score"] = nullptr;
-      s["normalized_score_ci95"] = nullptr;
-    }
+    const Rollout random = RollOut(scenario, json{{"type", "random"}}, false, pass(true), 0, n);
+    const Rollout oracle = RollOut(scenario, json{{"type", "oracle"}}, false, pass(true), 0, n);
+    AddReferenceScores(out.main, random, oracle, out.summary);
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.summary["steps_per_second"] = out.main.seconds > 0 ? double(out.main.steps) / out.main.seconds : 0.0;

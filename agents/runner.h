@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "agents/agent.h"
@@ -84,6 +85,46 @@ std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint
 // summary.json keys of a rollout (episodes, returns, clicks, ctr, regret, ...).
 json SummarizeRollout(const Scenario& scenario, const Rollout& r);
 
+// Adds random_return_mean, oracle_return_mean, normalized_score and
+// normalized_score_ci95 (core/stats.h NormalizedScore: a ratio of paired means
+// with its delta-method interval; null when the oracle does no better than
+// random) to `summary`: `main` against the reference rollouts on the same users
+// (pairs past the shortest rollout are ignored).
+void AddReferenceScores(const Rollout& main, const Rollout& random, const Rollout& oracle, json& summary);
+
+// A plain run's progress: user-steps so far (every pass), the episodes of the
+// scenario's agent done and asked (run.episodes), and the episodes of the
+// reference rollouts done and to do (run.reference: a random and an oracle
+// pass over the same users after the agent's; 0 and 0 without).
+struct RunProgress {
+  int64_t steps = 0;
+  int64_t done = 0, total = 0;
+  int64_t reference_done = 0, reference_total = 0;
+};
+
+// RunScenario's progress callback: a function of a RunProgress, or one of
+// (steps, done, total) (ProgressFn), which then counts the episodes of every
+// pass together. Called once before any work (the starting point of a rate),
+// then every ~200 ms.
+class RunProgressFn {
+ public:
+  RunProgressFn() = default;
+  RunProgressFn(std::nullptr_t) {}
+  template <class F>
+  requires std::is_invocable_v<F&, const RunProgress&> RunProgressFn(F f) : f_(std::move(f)) {}
+  template <class F>
+  requires(!std::is_invocable_v<F&, const RunProgress&> && std::is_invocable_v<F&, int64_t, int64_t, int64_t>)
+      RunProgressFn(F f)
+      : f_([f = std::move(f)](const RunProgress& p) mutable {
+          f(p.steps, p.done + p.reference_done, p.total + p.reference_total);
+        }) {}
+  explicit operator bool() const { return bool(f_); }
+  void operator()(const RunProgress& p) const { f_(p); }
+
+ private:
+  std::function<void(const RunProgress&)> f_;
+};
+
 struct RunOutput {
   json summary;
   Rollout main;
@@ -92,7 +133,7 @@ struct RunOutput {
 // The full `cohort run`: the scenario's agent, plus random and myopic-oracle
 // reference rollouts on the same users when run.reference is set. Writes the
 // run directory when `out_dir` is non-empty.
-RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const ProgressFn& progress);
+RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const RunProgressFn& progress);
 
 // The summary keys that hold wall-clock timings (everything else in
 // summary.json is bit-identical for the same scenario and seed).

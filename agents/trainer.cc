@@ -126,6 +126,7 @@ class Trainer {
       Evaluate();  // the untrained policy: step 0 of the learning curve
     }
     TrainOutput out;
+    if (o_.progress) o_.progress(user_steps_, step_, total_);  // the starting point of the rate
     auto last_report = std::chrono::steady_clock::now();
     const auto train_start = last_report;
     const int64_t first_step = step_;
@@ -238,17 +239,7 @@ class Trainer {
       agent_->SetTraining(true);
     }
     json summary = SummarizeRollout(s_, r);
-    RunningStat rr, ro, diff;
-    for (size_t i = 0; i < r.episodes.size() && i < random_.episodes.size(); ++i) {
-      rr.Add(random_.episodes[i].ret);
-      ro.Add(oracle_.episodes[i].ret);
-      diff.Add(r.episodes[i].ret - random_.episodes[i].ret);
-    }
-    summary["random_return_mean"] = rr.mean();
-    summary["oracle_return_mean"] = ro.mean();
-    const double span = ro.mean() - rr.mean();
-    summary["normalized_score"] = std::abs(span) > 1e-12 ? json(diff.mean() / span) : json(nullptr);
-    summary["normalized_score_ci95"] = std::abs(span) > 1e-12 ? json(diff.ci95() / std::abs(span)) : json(nullptr);
+    AddReferenceScores(r, random_, oracle_, summary);
     summary["coverage"] = extras.coverage;
     summary["slate_diversity"] = extras.slate_diversity;
     summary["policy_entropy"] = std::isfinite(extras.policy_entropy) ? json(extras.policy_entropy) : json(nullptr);
@@ -259,6 +250,12 @@ class Trainer {
           it.key() != "variant_values")
         line[it.key()] = *it;
     lines_.push_back(line.dump());
+    if (o_.on_eval) {
+      const auto number = [&](const char* key) {
+        return summary[key].is_number() ? summary[key].get<double>() : std::nan("");
+      };
+      o_.on_eval(step_, number("normalized_score"), number("normalized_score_ci95"));
+    }
   }
 
   void LogTraining() {

@@ -53,8 +53,15 @@ struct TrainOptions {
   std::string out_dir;                      // required: checkpoints live there
   bool resume = false;                      // continue from out_dir/checkpoint.bin
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): checkpoint and return
-  ProgressFn progress;                      // (training user-steps, steps done, steps total)
-  int64_t stop_at_step = -1;                // tests: behave as if interrupted before this step
+  // (training user-steps, steps done, steps total); called once before the
+  // first step (after a resume, with the resumed counts: apps/progress.h
+  // measures the rate from that first call) and then every ~200 ms.
+  ProgressFn progress;
+  // Called after each evaluation (the untrained policy's at step 0 too, but
+  // not again on a resume) with the batched step, the normalized score and the
+  // half-width of its 95% interval (both NaN when the score is undefined).
+  std::function<void(int64_t step, double normalized_score, double ci95)> on_eval;
+  int64_t stop_at_step = -1;  // tests: behave as if interrupted before this step
 };
 
 struct TrainOutput {

@@ -11,12 +11,16 @@
 #include <set>
 #include <sstream>
 
+#include "apps/report.h"
+
+#include "agents/registry.h"
 #include "agents/runner.h"
 #include "apps/sweep.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "core/stats.h"
 #include "core/ticks.h"
+#include "env/spec.h"
 
 namespace fs = std::filesystem;
 
@@ -33,6 +37,64 @@ double Mean(const std::vector<double>& x) {
 }
 
 }  // namespace
+
+// ---- chart axes and section titles (apps/report.h) ---------------------------
+
+ValueAxis BarValueAxis(const std::vector<double>& values) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (double v : values)
+    if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (!std::isfinite(lo)) return ValueAxis{};
+  const double data_lo = lo, data_hi = hi;
+  // Near 0 (or across it) the bars start at 0: they then cover at least half
+  // of the axis, and their lengths compare. Far from it they would not.
+  const bool zero = (lo <= 0.0 && hi >= 0.0) || std::min(std::abs(lo), std::abs(hi)) <= hi - lo;
+  if (zero) lo = std::min(lo, 0.0), hi = std::max(hi, 0.0);
+  if (lo == hi) {
+    const double half = lo != 0.0 ? 0.1 * std::abs(lo) : 0.5;
+    return ValueAxis{lo - half, hi + half};
+  }
+  const double margin = 0.05 * hi - 0.05 * lo;
+  if (!(zero && data_lo >= 0.0)) lo -= margin;
+  if (!(zero && data_hi <= 0.0)) hi += margin;
+  return ValueAxis{lo, hi};
+}
+
+std::vector<std::string> AxisTickLabels(const std::vector<double>& ticks) {
+  double top = 0.0;
+  for (double t : ticks)
+    if (std::isfinite(t)) top = std::max(top, std::abs(t));
+  const double step = TickStep(ticks);
+  double scale = 1.0;
+  const char* suffix = "";
+  if (top >= 1e4 && top < 1e13) {
+    scale = top < 1e6 ? 1e3 : top < 1e9 ? 1e6 : 1e9;
+    suffix = top < 1e6 ? "k" : top < 1e9 ? "M" : "G";
+    if (step > 0.0 && step < scale / 100.0) scale = 1.0, suffix = "";  // finer than 0.01k: plain digits
+  }
+  std::vector<std::string> out;
+  for (double t : ticks) {
+    if (scale == 1.0 || !std::isfinite(t)) {
+      out.push_back(FormatTick(t, step));
+      continue;
+    }
+    std::string label = FormatTick(t / scale, step / scale);
+    out.push_back(label == "0" ? label : label + suffix);
+  }
+  return out;
+}
+
+bool AgentLearnsOnline(const Scenario& scenario) {
+  if (IsPrivileged(scenario.agent)) return false;
+  try {
+    AgentContext ctx{MakeEnvSpec(scenario.env), std::nullopt, scenario.seed, scenario.variant, 1};
+    return MakeAgent(scenario.agent, ctx)->learns();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string ReturnSectionTitle(bool any_learner) { return any_learner ? "Learning curves" : "Return per episode"; }
 
 // ---- reading a sweep directory ---------------------------------------------
 
@@ -389,36 +451,44 @@ std::string BarChart(const std::string& metric, const std::vector<std::string>& 
                      const std::vector<Summary>& stats) {
   const int label_w = 200, plot_w = 440, row_h = 26, top = 36, bottom = 40;
   const int h = top + bottom + row_h * int(labels.size()), w = label_w + plot_w + 30;
-  double lo = 0.0, hi = 0.0;
-  for (const Summary& s : stats)
-    for (double v : {s.mean, s.ci.lo, s.ci.hi})
-      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-  if (hi == lo) hi = lo + 1.0;
-  const double pad = 0.05 * (hi - lo);
-  hi += pad;
-  if (lo < 0) lo -= pad;
+  std::vector<double> values;
+  for (const Summary& st : stats) values.insert(values.end(), {st.mean, st.ci.lo, st.ci.hi});
+  const ValueAxis axis = BarValueAxis(values);
+  const double lo = axis.lo, hi = axis.hi;
+  // Bars from 0 when the axis holds it; otherwise a dot at the mean (a bar
+  // from the axis's edge would have a meaningless length).
+  const bool bars = axis.HoldsZero();
   auto X = [&](double v) { return label_w + (v - lo) / (hi - lo) * plot_w; };
   std::ostringstream s;
   s << SvgHeader(w, h, metric + " (mean, 95% bootstrap CI)");
   const int axis_y = top + row_h * int(labels.size());
   const std::vector<double> ticks = NiceTicks(lo, hi, kMaxTicks);
-  for (double t : ticks) {
+  const std::vector<std::string> tick_labels = AxisTickLabels(ticks);
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    const double t = ticks[i];
     s << "<line x1=\"" << X(t) << "\" y1=\"" << top << "\" x2=\"" << X(t) << "\" y2=\"" << axis_y
       << "\" stroke=\"#ddd\"/>\n<text x=\"" << X(t) << "\" y=\"" << axis_y + 16 << "\" text-anchor=\"middle\">"
-      << FormatTick(t, TickStep(ticks)) << "</text>\n";
+      << tick_labels[i] << "</text>\n";
   }
-  s << "<line x1=\"" << X(0) << "\" y1=\"" << top << "\" x2=\"" << X(0) << "\" y2=\"" << axis_y
-    << "\" stroke=\"#333\"/>\n";
+  if (bars)
+    s << "<line x1=\"" << X(0) << "\" y1=\"" << top << "\" x2=\"" << X(0) << "\" y2=\"" << axis_y
+      << "\" stroke=\"#333\"/>\n";
   for (size_t i = 0; i < labels.size(); ++i) {
     const double y = top + row_h * double(i);
     const Summary& st = stats[i];
     s << "<text x=\"" << label_w - 6 << "\" y=\"" << y + row_h * 0.65 << "\" text-anchor=\"end\">"
       << XmlEscape(labels[i]) << "</text>\n";
     if (!std::isfinite(st.mean)) continue;
-    const double x0 = std::min(X(0), X(st.mean)), x1 = std::max(X(0), X(st.mean));
-    s << "<rect x=\"" << x0 << "\" y=\"" << y + 4 << "\" width=\"" << x1 - x0 << "\" height=\"" << row_h - 8
-      << "\" fill=\"" << kPalette[i % 10] << "\"><title>" << XmlEscape(labels[i]) << ": " << Num(st.mean, 6) << " ["
-      << Num(st.ci.lo, 6) << ", " << Num(st.ci.hi, 6) << "], n=" << st.n << "</title></rect>\n";
+    const std::string tip = "<title>" + XmlEscape(labels[i]) + ": " + Num(st.mean, 6) + " [" + Num(st.ci.lo, 6) + ", " +
+                            Num(st.ci.hi, 6) + "], n=" + std::to_string(st.n) + "</title>";
+    if (bars) {
+      const double x0 = std::min(X(0), X(st.mean)), x1 = std::max(X(0), X(st.mean));
+      s << "<rect x=\"" << x0 << "\" y=\"" << y + 4 << "\" width=\"" << x1 - x0 << "\" height=\"" << row_h - 8
+        << "\" fill=\"" << kPalette[i % 10] << "\">" << tip << "</rect>\n";
+    } else {
+      s << "<circle cx=\"" << X(st.mean) << "\" cy=\"" << y + row_h / 2.0 << "\" r=\"5\" fill=\"" << kPalette[i % 10]
+        << "\">" << tip << "</circle>\n";
+    }
     if (st.n > 1 && std::isfinite(st.ci.lo)) {
       const double cy = y + row_h / 2.0;
       s << "<path d=\"M" << X(st.ci.lo) << " " << cy << "H" << X(st.ci.hi) << "M" << X(st.ci.lo) << " " << cy - 5
@@ -458,13 +528,14 @@ std::string LineChart(const std::string& title, const std::string& xlabel, const
   std::ostringstream s;
   s << SvgHeader(w, h, title);
   const std::vector<double> y_ticks = NiceTicks(ylo, yhi, kMaxTicks), x_ticks = NiceTicks(xlo, xhi, kMaxTicks);
-  for (double t : y_ticks)
-    s << "<line x1=\"" << left << "\" y1=\"" << Y(t) << "\" x2=\"" << left + plot_w << "\" y2=\"" << Y(t)
-      << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << Y(t) + 4 << "\" text-anchor=\"end\">"
-      << FormatTick(t, TickStep(y_ticks)) << "</text>\n";
-  for (double t : x_ticks)
-    s << "<text x=\"" << X(t) << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"middle\">"
-      << FormatTick(t, TickStep(x_ticks)) << "</text>\n";
+  const std::vector<std::string> y_labels = AxisTickLabels(y_ticks), x_labels = AxisTickLabels(x_ticks);
+  for (size_t i = 0; i < y_ticks.size(); ++i)
+    s << "<line x1=\"" << left << "\" y1=\"" << Y(y_ticks[i]) << "\" x2=\"" << left + plot_w << "\" y2=\""
+      << Y(y_ticks[i]) << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << Y(y_ticks[i]) + 4
+      << "\" text-anchor=\"end\">" << y_labels[i] << "</text>\n";
+  for (size_t i = 0; i < x_ticks.size(); ++i)
+    s << "<text x=\"" << X(x_ticks[i]) << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"middle\">" << x_labels[i]
+      << "</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
   for (size_t ci = 0; ci < curves.size(); ++ci) {
@@ -535,6 +606,24 @@ std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellR
         out[metric].push_back({j["user_steps"].get<double>(), j[metric].get<double>()});
   }
   return out;
+}
+
+// Whether a finished cell's agent learns online (apps/report.h), from its
+// scenario.resolved.json; `cache` holds the answer per agent block.
+bool CellLearnsOnline(const std::string& out_dir, const CellResult& c, std::map<std::string, bool>& cache) {
+  const fs::path file = fs::path(out_dir) / c.cell.dir / "scenario.resolved.json";
+  std::ifstream in(file);
+  const json resolved = json::parse(in, nullptr, false);
+  if (resolved.is_discarded() || !resolved.is_object() || !resolved.contains("agent")) return false;
+  const std::string key = resolved["agent"].dump();
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  bool learns = false;
+  try {
+    learns = AgentLearnsOnline(ParseScenario(resolved, file.string(), AgentRegistry()));
+  } catch (const std::exception&) {
+  }
+  return cache[key] = learns;
 }
 
 int64_t EpisodesOf(const CellResult& c) {
@@ -753,11 +842,17 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
       if (c.state == CellState::kDone) max_episodes = std::max(max_episodes, EpisodesOf(c));
     const int64_t bin = std::max<int64_t>(1, (max_episodes + kBins - 1) / kBins);
     std::vector<Curve> curves;
+    // The section is a learning curve only if some plotted agent learns
+    // online; one answer per distinct agent block.
+    bool any_learner = false;
+    std::map<std::string, bool> learns;
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       std::vector<std::vector<double>> per_cell;
       for (const CellResult* c : groups[gi].cells) {
         std::vector<double> cc = CellCurve(out_dir, *c, "return", bin);
-        if (!cc.empty()) per_cell.push_back(std::move(cc));
+        if (cc.empty()) continue;
+        per_cell.push_back(std::move(cc));
+        if (!any_learner) any_learner = CellLearnsOnline(out_dir, *c, learns);
       }
       if (per_cell.empty()) continue;
       Curve curve;
@@ -781,10 +876,12 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
       write_plot("curve_return.svg",
                  LineChart("return per episode (mean over cells, 95% t band)",
                            "episode (completion order, bins of " + std::to_string(bin) + ")", "return", curves));
-      md << "## Learning curves\n\nEpisode return"
+      md << "## " << ReturnSectionTitle(any_learner) << "\n\nEpisode return"
          << (bin > 1 ? " in bins of " + std::to_string(bin) + " episodes" : "")
-         << ", in the order episodes ended; the band is a 95% t interval over the group's cells.\n\n"
-            "![return per episode](plots/curve_return.svg)\n";
+         << ", in the order episodes ended; the band is a 95% t interval over the group's cells."
+         << (any_learner ? " Agents that learn online update their policy as the episodes go."
+                         : " No plotted agent learns, so the curve shows the variation of the users, not learning.")
+         << "\n\n![return per episode](plots/curve_return.svg)\n";
     }
   }
 

@@ -20,6 +20,37 @@ double RunningStat::ci95() const {
   return StudentT975(n_ - 1) * stddev() / std::sqrt(double(n_));
 }
 
+std::optional<Estimate> RatioOfPairedMeans(const std::vector<double>& a, const std::vector<double>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  if (n == 0) return std::nullopt;
+  double sum_a = 0.0, sum_b = 0.0;
+  for (size_t i = 0; i < n; ++i) sum_a += a[i], sum_b += b[i];
+  const double mean_a = sum_a / double(n), mean_b = sum_b / double(n);
+  if (!(std::abs(mean_b) > 1e-12)) return std::nullopt;
+  const double r = mean_a / mean_b + 0.0;  // + 0.0: 0, not -0, when mean(a) is 0 and mean(b) < 0
+  if (n < 2) return Estimate{r, 0.0};
+  // Two passes over the residuals: their mean is 0 up to rounding, and when
+  // a_i == r b_i for every i each residual is exactly 0, so is the interval.
+  double sum_d = 0.0;
+  for (size_t i = 0; i < n; ++i) sum_d += a[i] - r * b[i];
+  const double mean_d = sum_d / double(n);
+  double ss = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double e = (a[i] - r * b[i]) - mean_d;
+    ss += e * e;
+  }
+  const double se = std::sqrt(ss / double(n - 1) / double(n)) / std::abs(mean_b);
+  return Estimate{r, StudentT975(int64_t(n) - 1) * se};
+}
+
+std::optional<Estimate> NormalizedScore(const std::vector<double>& main, const std::vector<double>& random,
+                                        const std::vector<double>& oracle) {
+  const size_t n = std::min({main.size(), random.size(), oracle.size()});
+  std::vector<double> a(n), b(n);
+  for (size_t i = 0; i < n; ++i) a[i] = main[i] - random[i], b[i] = oracle[i] - random[i];
+  return RatioOfPairedMeans(a, b);
+}
+
 double Quantile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return std::nan("");
   const double pos = q * double(sorted.size() - 1);

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agents/registry.h"
+#include "apps/report.h"
 #include "apps/sweep.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -186,6 +188,13 @@ TEST_CASE("report: a synthetic sweep gives the known table, pairs and files") {
   const std::string svg = Slurp(dir / "plots" / "bar_return_mean.svg");
   CHECK(svg.rfind("<svg", 0) == 0);
   CHECK(svg.find("</svg>") != std::string::npos);
+  // Means 101.5 .. 120.5 are far from 0: the axis is the data's, with dots, not bars from 0.
+  CHECK(svg.find(">0</text>") == std::string::npos);
+  CHECK(svg.find("<circle") != std::string::npos);
+  CHECK(svg.find("<rect x=") == std::string::npos);
+  // None of these agents learns (no cell has a learner's scenario.resolved.json): not "learning curves".
+  CHECK(md.find("## Return per episode") != std::string::npos);
+  CHECK(md.find("## Learning curves") == std::string::npos);
 
   // Deterministic: the same report twice is byte-identical.
   const std::string md1 = md;
@@ -228,4 +237,64 @@ TEST_CASE("report: bad options name the problem and the nearest valid choice") {
   fs::create_directories(empty);
   e = ReportError(empty, {});
   CHECK(e.find("not a sweep directory") != std::string::npos);
+}
+
+TEST_CASE("report: the bar chart's value axis holds 0 only when the data are near it") {
+  // 163 against 154 (with their intervals): the axis is the data's range, 5% margin each side.
+  ValueAxis a = BarValueAxis({163, 160, 166, 154, 151, 157});
+  CHECK_FALSE(a.HoldsZero());
+  CHECK(a.lo == doctest::Approx(151 - 0.75));
+  CHECK(a.hi == doctest::Approx(166 + 0.75));
+  // Near 0 (the nearest value, 2, is within the span 8 of 0): from exactly 0, not padded below it.
+  a = BarValueAxis({2, 10});
+  CHECK(a.lo == 0.0);
+  CHECK(a.hi == doctest::Approx(10.5));
+  // Mixed signs hold 0 and pad both sides; all negative and near 0 ends at exactly 0.
+  a = BarValueAxis({-1, 3});
+  CHECK(a.lo == doctest::Approx(-1.2));
+  CHECK(a.hi == doctest::Approx(3.2));
+  a = BarValueAxis({-10, -4});
+  CHECK(a.lo == doctest::Approx(-10.5));
+  CHECK(a.hi == 0.0);
+  a = BarValueAxis({-1000, -990});
+  CHECK_FALSE(a.HoldsZero());
+  // One value: +-10% of it; 0 alone: +-0.5; nothing finite: [0, 1].
+  a = BarValueAxis({50, NAN});
+  CHECK(a.lo == doctest::Approx(45));
+  CHECK(a.hi == doctest::Approx(55));
+  a = BarValueAxis({0});
+  CHECK(a.lo == -0.5);
+  CHECK(a.hi == 0.5);
+  a = BarValueAxis({NAN, INFINITY});
+  CHECK(a.lo == 0.0);
+  CHECK(a.hi == 1.0);
+}
+
+TEST_CASE("report: axis tick labels use k/M suffixes, never exponents, for large values") {
+  using V = std::vector<std::string>;
+  CHECK(AxisTickLabels({0, 5000, 10000, 15000}) == V{"0", "5k", "10k", "15k"});
+  CHECK(AxisTickLabels({12000, 12500, 13000}) == V{"12.0k", "12.5k", "13.0k"});  // the decimals the step needs
+  CHECK(AxisTickLabels({0, 1e6, 2e6, 3e6}) == V{"0", "1M", "2M", "3M"});
+  CHECK(AxisTickLabels({1.5e6, 2e6, 2.5e6}) == V{"1.5M", "2.0M", "2.5M"});
+  CHECK(AxisTickLabels({2e9, 4e9}) == V{"2G", "4G"});
+  CHECK(AxisTickLabels({10000}) == V{"10k"});
+  // Below 10^4, or a step finer than 0.01 of the suffix: plain digits.
+  CHECK(AxisTickLabels({0, 2000, 4000, 6000}) == V{"0", "2000", "4000", "6000"});
+  CHECK(AxisTickLabels({10000, 10005, 10010}) == V{"10000", "10005", "10010"});
+  CHECK(AxisTickLabels({0.1, 0.2, 0.3}) == V{"0.1", "0.2", "0.3"});
+  CHECK(AxisTickLabels({-20000, 0, 20000}) == V{"-20k", "0", "20k"});
+}
+
+TEST_CASE("report: the per-episode return section is titled from what its agents do") {
+  CHECK(ReturnSectionTitle(true) == "Learning curves");
+  CHECK(ReturnSectionTitle(false) == "Return per episode");
+  const std::string recsim = std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json";
+  auto learns = [&](const std::string& type) {
+    return AgentLearnsOnline(LoadScenario(recsim, {"agent.type=" + type}, AgentRegistry()));
+  };
+  CHECK(learns("ucb1"));
+  CHECK(learns("linucb"));
+  CHECK_FALSE(learns("random"));
+  CHECK_FALSE(learns("greedy"));
+  CHECK_FALSE(learns("oracle"));
 }

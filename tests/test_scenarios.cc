@@ -149,6 +149,34 @@ TEST_CASE("scenarios: the variant-family fixture of the CLI tests passes the sam
   }
 }
 
+// The progress of a run with references counts the asked episodes apart from
+// the reference rollouts, and starts with a call before any work.
+TEST_CASE("scenarios: run progress counts the agent's episodes and the reference rollouts apart") {
+  const Scenario s = Shortened(kRecSim, 50, json{{"type", "random"}});
+  REQUIRE(s.run.reference);
+  std::vector<RunProgress> calls;
+  RunScenario(s, "", [&](const RunProgress& p) { calls.push_back(p); });
+  REQUIRE(calls.size() >= 4);  // the start, then at least the end of each of the three passes
+  CHECK(calls.front().steps == 0);
+  CHECK(calls.front().done == 0);
+  CHECK(calls.front().total == 50);
+  CHECK(calls.front().reference_total == 100);
+  for (size_t i = 1; i < calls.size(); ++i) {
+    CHECK(calls[i].steps >= calls[i - 1].steps);
+    CHECK(calls[i].done >= calls[i - 1].done);
+    CHECK(calls[i].reference_done >= calls[i - 1].reference_done);
+    CHECK(calls[i].done <= 50);
+    CHECK((calls[i].reference_done == 0 || calls[i].done == 50));  // references run after the agent
+  }
+  CHECK(calls.back().done == 50);
+  CHECK(calls.back().reference_done == 100);
+  // A (steps, done, total) callback sees every pass together, as before.
+  int64_t last_done = -1, last_total = -1;
+  RunScenario(s, "", [&](int64_t, int64_t done, int64_t total) { last_done = done, last_total = total; });
+  CHECK(last_done == 150);
+  CHECK(last_total == 150);
+}
+
 TEST_CASE("scenarios: random scores 0 and the oracle scores 1 (paired users)") {
   for (const char* type : {"random", "oracle"}) {
     INFO("agent " << type);
@@ -162,7 +190,9 @@ TEST_CASE("scenarios: random scores 0 and the oracle scores 1 (paired users)") {
       REQUIRE(sum["normalized_score"].is_number());
       const double score = sum["normalized_score"].get<double>();
       const double expected = std::string(type) == "random" ? 0.0 : 1.0;
-      CHECK_MESSAGE(std::abs(score - expected) <= 1e-12, "normalized_score = " << score);
+      // Exactly: the score's estimate and interval are exact for these two (core/stats.h).
+      CHECK_MESSAGE(score == expected, "normalized_score = " << score);
+      CHECK(sum["normalized_score_ci95"].get<double>() == 0.0);
       // The main rollout and its reference rollout see the same users.
       const char* reference = std::string(type) == "random" ? "random_return_mean" : "oracle_return_mean";
       REQUIRE(sum.contains(reference));

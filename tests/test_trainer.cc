@@ -2,6 +2,7 @@
 // not disturb training, interruption and bit-identical resume, bad settings.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -117,6 +118,48 @@ TEST_CASE("trainer: an interrupted run resumes bit-identically") {
   CHECK(Slurp(fs::path(full.out_dir) / "checkpoint.bin") == Slurp(fs::path(part.out_dir) / "checkpoint.bin"));
 }
 
+// on_eval reports every evaluation line's step, score and interval; the
+// progress callback's first call is the starting point (after a resume, the
+// resumed step and user-steps, so a rate counts only this process's work).
+TEST_CASE("trainer: on_eval follows the evaluations; progress starts where the run starts") {
+  const Scenario s = Bandit(20);
+  struct Eval {
+    int64_t step;
+    double score, ci95;
+  };
+  std::vector<Eval> seen;
+  std::vector<std::array<int64_t, 3>> calls;
+  TrainOptions o;
+  o.out_dir = Fresh("on_eval").string();
+  o.on_eval = [&](int64_t step, double score, double ci95) { seen.push_back({step, score, ci95}); };
+  o.progress = [&](int64_t user_steps, int64_t done, int64_t total) { calls.push_back({user_steps, done, total}); };
+  o.stop_at_step = 33;
+  REQUIRE(TrainScenario(s, o).interrupted);
+  REQUIRE_FALSE(calls.empty());
+  CHECK(calls.front() == std::array<int64_t, 3>{0, 0, 60});
+  const int64_t user_steps_at_stop = calls.back()[0];
+  CHECK(calls.back()[1] <= 33);
+  calls.clear();
+  o.stop_at_step = -1;
+  o.resume = true;
+  REQUIRE_FALSE(TrainScenario(s, o).interrupted);
+  REQUIRE(calls.size() >= 2);
+  CHECK(calls.front()[1] == 33);  // the resumed step, before any new work
+  CHECK(calls.front()[0] >= user_steps_at_stop);
+  CHECK(calls.back() == std::array<int64_t, 3>{calls.back()[0], 60, 60});
+  std::vector<json> evals;
+  for (const json& l : Lines(fs::path(o.out_dir) / "metrics.jsonl"))
+    if (l["kind"] == "eval") evals.push_back(l);
+  REQUIRE(evals.size() == 4);  // 0, 20, 40, 60: each reported once although the run was resumed
+  REQUIRE(seen.size() == evals.size());
+  for (size_t i = 0; i < evals.size(); ++i) {
+    CHECK(seen[i].step == evals[i]["step"].get<int64_t>());
+    CHECK(seen[i].score == evals[i]["normalized_score"].get<double>());
+    CHECK(seen[i].ci95 == evals[i]["normalized_score_ci95"].get<double>());
+    CHECK(seen[i].ci95 > 0.0);
+  }
+}
+
 TEST_CASE("trainer: bad settings are input errors") {
   const Scenario s = Bandit(20);
   TrainOptions o;
@@ -137,12 +180,16 @@ TEST_CASE("trainer: the oracle trains like any agent; evaluations follow a non-s
   TrainOptions o;
   o.out_dir = Fresh("oracle").string();
   const TrainOutput out = TrainScenario(s, o);
-  CHECK(out.summary["normalized_score"].get<double>() == doctest::Approx(1.0).epsilon(1e-9));
+  CHECK(out.summary["normalized_score"].get<double>() == 1.0);
+  CHECK(out.summary["normalized_score_ci95"].get<double>() == 0.0);
   std::vector<json> evals;
   for (const json& l : Lines(fs::path(o.out_dir) / "metrics.jsonl"))
     if (l["kind"] == "eval") evals.push_back(l);
   REQUIRE(evals.size() == 3);  // steps 0, 160, 320
-  for (const json& e : evals) CHECK(e["normalized_score"].get<double>() == doctest::Approx(1.0).epsilon(1e-9));
+  for (const json& e : evals) {
+    CHECK(e["normalized_score"].get<double>() == 1.0);
+    CHECK(e["normalized_score_ci95"].get<double>() == 0.0);
+  }
   // Shifts at 150 and 300 change the world each evaluation meets.
   CHECK(evals[0]["oracle_return_mean"] != evals[1]["oracle_return_mean"]);
   CHECK(evals[1]["oracle_return_mean"] != evals[2]["oracle_return_mean"]);
