@@ -63,15 +63,21 @@ std::vector<std::string> ShippedScenarios() {
 std::string ResolveScenario(const std::string& name) {
   std::error_code ec;
   if (fs::is_regular_file(name, ec)) return name;
-  if (fs::exists(name, ec)) return name;  // a directory: ReadJsonFile says so
+  // A shipped name wins over a directory of the same name (a run directory
+  // called like its scenario must not shadow it).
   for (const fs::path& dir : {fs::path("scenarios"), fs::path(COHORT_SOURCE_DIR) / "scenarios"}) {
     const fs::path p = dir / (name + ".json");
     if (fs::is_regular_file(p, ec)) return p.string();
   }
+  if (fs::exists(name, ec)) return name;  // a directory: ReadJsonFile says so
   const bool looks_like_path = name.find('/') != std::string::npos || name.find(".json") != std::string::npos;
   if (looks_like_path) return name;  // ReadJsonFile reports the missing file
   const std::vector<std::string> shipped = ShippedScenarios();
-  const std::string hint = Suggest(name, shipped);
+  std::string hint = Suggest(name, shipped);
+  for (const std::string& s : shipped)  // a prefix of one shipped name: that one
+    if (hint.empty() && s.rfind(name, 0) == 0 &&
+        std::count_if(shipped.begin(), shipped.end(), [&](const std::string& t) { return t.rfind(name, 0) == 0; }) == 1)
+      hint = s;
   throw InputError(name, "",
                    "no such file and no shipped scenario of that name" +
                        (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") + "; shipped: " + Join(shipped));
@@ -194,6 +200,11 @@ int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
   options.resume = resume;
   options.stop = &g_stop;
   options.progress = [&](int64_t user_steps, int64_t done, int64_t total) { progress.Update(user_steps, done, total); };
+  // Each evaluation's normalized score and interval, on a line of its own.
+  const std::string label = s.resolved["name"].get<std::string>() + " training";
+  options.on_eval = [&](int64_t step, double score, double ci95) {
+    progress.Message(FormatEvalLine(label, step, s.run.train_steps, score, ci95));
+  };
   const TrainOutput r = TrainScenario(s, options);
   if (r.interrupted) {
     std::fprintf(stderr, "\n%s: stopped at step %lld; checkpoint written. Continue with: cohort run --resume %s\n",
@@ -255,19 +266,19 @@ int CmdRun(const Args& a) {
       std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n", out.c_str());
       return 0;
     }
-    throw InputError("--out", "",
-                     out + " holds a finished run of a different scenario; choose another --out or pass --force");
+    throw InputError(out, "", "holds a finished run of a different scenario; choose another --out or pass --force");
   }
   if (s.run.train_steps > 0) {
     // The same command again after an interruption continues from the
     // checkpoint (what a sweep's rerun relies on); --force starts over.
     const bool resume = !a.force && same && fs::exists(fs::path(out) / "checkpoint.bin");
-    if (resume && !a.quiet) std::fprintf(stderr, "%s: resuming from its checkpoint.bin\n", out.c_str());
+    if (resume) std::fprintf(stderr, "%s: resuming from its checkpoint.bin\n", out.c_str());
     return Train(s, out, resume, a.quiet);
   }
   Progress progress(s.resolved["name"].get<std::string>(), !a.quiet);
-  const RunOutput r =
-      RunScenario(s, out, [&](int64_t steps, int64_t done, int64_t total) { progress.Update(steps, done, total); });
+  const RunOutput r = RunScenario(s, out, [&](const RunProgress& p) {
+    progress.Update(p.steps, p.done, p.total, p.reference_done, p.reference_total);
+  });
   std::printf("%s  (%s)\n", s.resolved["name"].get<std::string>().c_str(), out.c_str());
   PrintTable(r.summary);
   return 0;

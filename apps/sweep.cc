@@ -527,8 +527,11 @@ pid_t LaunchCell(const Sweep& sweep, const SweepCell& cell, const SweepOptions& 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(137);  // the sweep died before prctl took effect
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    // A cell is one plain process, not an MPI rank: `cohort run` refuses to
+    // run under mpirun with several ranks, which it would otherwise see here.
+    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) unsetenv(v);
     setenv("OMP_NUM_THREADS", "1", 1);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, STDOUT_FILENO);
       dup2(fd, STDERR_FILENO);

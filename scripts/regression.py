@@ -11,6 +11,13 @@ behaviour must leave every hash unchanged.
   scripts/regression.py --cohort build/cohort            # check (exit 1 on a difference)
   scripts/regression.py --cohort build/cohort --update   # rewrite the reference
 
+A deliberate change of one summary key is shown to be the only change by
+recording a reference with the old binary and checking the new one against it,
+both without that key:
+
+  scripts/regression.py --cohort OLD --update --reference /tmp/ref --ignore-key variant
+  scripts/regression.py --cohort NEW --reference /tmp/ref --ignore-key variant
+
 Each cell runs a reduced number of episodes (and, for learners, training
 steps) so the whole matrix takes about a minute; the scenario's own agent
 also runs with the scenario's full settings.
@@ -46,10 +53,13 @@ WALL_CLOCK = ("seconds", "per_second")
 OUTPUTS = ("summary.json", "metrics.jsonl", "scenario.resolved.json", "checkpoint.bin")
 
 
+IGNORED = set()  # --ignore-key
+
+
 def scrub(value):
-    """Drops wall-clock fields, recursively."""
+    """Drops wall-clock fields (and --ignore-key keys), recursively."""
     if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items() if not any(w in k for w in WALL_CLOCK)}
+        return {k: scrub(v) for k, v in value.items() if not any(w in k for w in WALL_CLOCK) and k not in IGNORED}
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
@@ -83,7 +93,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cohort", required=True, help="path to the cohort binary")
     ap.add_argument("--update", action="store_true", help="rewrite the reference hashes")
+    ap.add_argument("--reference", default=REFERENCE, help="the hash file (default: tests/data/regression.sha256)")
+    ap.add_argument("--ignore-key", action="append", default=[], help="leave this JSON key out of every hash")
     args = ap.parse_args()
+    IGNORED.update(args.ignore_key)
+    if args.ignore_key and args.reference == REFERENCE:
+        ap.error("--ignore-key needs --reference: the committed hashes include every key")
+    reference = args.reference
     def run(cell):
         scenario, agent, sets = cell
         out = os.path.join(tmp, f"{scenario}.{agent}")
@@ -105,12 +121,12 @@ def main():
                     return 1
                 lines += got
     if args.update:
-        os.makedirs(os.path.dirname(REFERENCE), exist_ok=True)
-        with open(REFERENCE, "w") as f:
+        os.makedirs(os.path.dirname(os.path.abspath(reference)), exist_ok=True)
+        with open(reference, "w") as f:
             f.write("\n".join(lines) + "\n")
-        print(f"regression: wrote {len(lines)} hashes to {os.path.relpath(REFERENCE, ROOT)}")
+        print(f"regression: wrote {len(lines)} hashes to {os.path.relpath(reference, ROOT)}")
         return 0
-    with open(REFERENCE) as f:
+    with open(reference) as f:
         want = [l.rstrip("\n") for l in f if l.strip()]
     want_by_cell = {l.split("  ", 1)[1]: l.split("  ", 1)[0] for l in want}
     got_by_cell = {l.split("  ", 1)[1]: l.split("  ", 1)[0] for l in lines}

@@ -157,7 +157,7 @@ TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths")
   // A bad value is reported at its place in the sweep, with the scenario's reason.
   const std::string value =
       ErrorsOf({{"base", Base()}, {"axes", {{{"path", "env.choice.no_click_mass"}, {"values", {1.0, -5.0}}}}}});
-  CHECK(value.find("/axes/0/values/1: in ") != std::string::npos);
+  CHECK(value.find("/axes/0/values/1: setting /env/choice") != std::string::npos);
   CHECK(value.find("must exceed min_normalizer") != std::string::npos);
   const std::string key =
       ErrorsOf({{"base", Base()}, {"axes", {{{"path", "env.choice.temperatur"}, {"values", {1}}}}}});
@@ -184,7 +184,7 @@ TEST_CASE("sweep: LoadSweep resolves the base and rejects bad files with paths")
   const std::string bad_agent = ErrorsOf(
       {{"base", Base()},
        {"axes", {{{"path", "agent"}, {"values", {{{"type", "random"}, {"score", "quality"}}}}, {"labels", {"r"}}}}}});
-  CHECK(bad_agent.find("/axes/0/values/0: in ") != std::string::npos);
+  CHECK(bad_agent.find("/axes/0/values/0: setting /agent/score") != std::string::npos);
   CHECK(bad_agent.find("/agent/score: unknown key \"score\"") != std::string::npos);
 }
 

@@ -145,7 +145,8 @@ TEST_CASE("viz sim: live edits take effect, survive a restart and can be undone"
 TEST_CASE("viz sim: live sliders read their ranges and docs from the schema") {
   for (const char* model : {"proportional", "mnl", "cascade", "pbm"}) {
     CAPTURE(model);
-    viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=8", std::string("env.choice.type=") + model}));
+    viz::Sim sim(
+        Options({"agent.type=greedy", "run.num_envs=8", std::string("env.choice={\"type\": \"") + model + "\"}"}));
     const EnvParams& env = sim.scenario().env;
     const std::vector<viz::LiveSlider> sliders = viz::LiveSliders(env);
     REQUIRE(sliders.size() == sim.live().Values().size());
@@ -189,7 +190,7 @@ TEST_CASE("viz sim: live sliders read their ranges and docs from the schema") {
 // Live values are clamped to their keys' schema ranges (not to the sliders'),
 // so an edit never makes an invalid model.
 TEST_CASE("viz sim: live edits are clamped to the schema's ranges") {
-  viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=8", "env.choice.type=mnl"}));
+  viz::Sim sim(Options({"agent.type=greedy", "run.num_envs=8", "env.choice={\"type\": \"mnl\"}"}));
   viz::LiveParams p = sim.live();
   p.drift_std = -1.0;          // [0, inf)
   p.interest_step = 3.0;       // [0, 1]

@@ -141,7 +141,7 @@ class ReinforceAgent : public Agent {
   double LastPolicyEntropy() const override { return last_entropy_; }
   // The entropy reported is the softmax's over the K candidates (the item
   // policy pi of the top-K objective), not the slate's.
-  double MaxPolicyEntropy() const override { return std::log(double(k_cand_)); }
+  double MaxPolicyEntropy() const override { return std::log(double(num_candidates_)); }
   // The policy logits (pi = their softmax; greedy evaluation takes the top-k).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
     if (!obs.active[size_t(row)]) return "";

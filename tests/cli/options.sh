@@ -48,7 +48,7 @@ echo "checked $checked (subcommand, foreign option) pairs"
 [[ $checked -ge 100 ]] || fail "only $checked pairs checked"
 
 v=$("$cohort" --version)
-grep -qE '^cohort [0-9.]+ \(git [0-9a-f]+(-dirty)?|unknown, [A-Za-z]+ build\)$' <<<"$(head -1 <<<"$v")" ||
+grep -qE '^cohort [0-9.]+ \(git ([0-9a-f]+(-dirty)?|unknown), [A-Za-z]+ build\)$' <<<"$(head -1 <<<"$v")" ||
   fail "--version first line: $(head -1 <<<"$v")"
 for part in "LibTorch agents" "visualizer" "MPI" "Python package"; do
   grep -qE "^  $part: +(yes|no)$" <<<"$v" || fail "--version does not say whether $part was built"
