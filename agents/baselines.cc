@@ -114,6 +114,20 @@ void PopularityAgent::Observe(const StepBatch& result) {
   }
 }
 
+void PopularityAgent::SetTraining(bool training) {
+  RankingAgent::SetTraining(training);
+  if (!training && !evaluating_) {
+    saved_size_ = clicks_.size();
+    saved_last_ids_ = last_ids_;
+    evaluating_ = true;
+  } else if (training && evaluating_) {
+    clicks_.resize(saved_size_);  // entries grown during evaluation hold zero counts
+    shows_.resize(saved_size_);
+    last_ids_ = saved_last_ids_;
+    evaluating_ = false;
+  }
+}
+
 void PopularityAgent::Save(BinaryWriter& out) const {
   RankingAgent::Save(out);
   out.Vector(clicks_);

@@ -33,11 +33,29 @@ class UserStreams {
     in.Vector(user_);
     in.Vector(rng_);
   }
+  // Evaluation acts on other users in the same rows, which would re-key the
+  // rows' streams: the training users' streams are set aside for it and put
+  // back after, so a run with interleaved evaluations trains exactly like one
+  // without (SetTraining(false) / SetTraining(true)).
+  void SetTraining(bool training) {
+    if (!training && !evaluating_) {
+      saved_user_ = user_;
+      saved_rng_ = rng_;
+      evaluating_ = true;
+    } else if (training && evaluating_) {
+      user_ = saved_user_;
+      rng_ = saved_rng_;
+      evaluating_ = false;
+    }
+  }
 
  private:
   uint64_t seed_, variant_;
   std::vector<int64_t> user_;
   std::vector<Rng> rng_;
+  bool evaluating_ = false;
+  std::vector<int64_t> saved_user_;
+  std::vector<Rng> saved_rng_;
 };
 
 // Uniformly random slate of distinct candidates.
@@ -46,6 +64,7 @@ class RandomAgent : public Agent {
   RandomAgent(const json& config, const AgentContext& ctx);
   const std::string& type() const override;
   void Act(const StepBatch& obs, SlateBatch& slates) override;
+  void SetTraining(bool training) override { streams_.SetTraining(training); }
   void Save(BinaryWriter& out) const override { streams_.Save(out); }
   void Load(BinaryReader& in) override { streams_.Load(in); }
 
@@ -61,6 +80,7 @@ class RankingAgent : public Agent {
   RankingAgent(const AgentContext& ctx);
   void Act(const StepBatch& obs, SlateBatch& slates) override;
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override;
+  void SetTraining(bool training) override { streams_.SetTraining(training); }
   void Save(BinaryWriter& out) const override { streams_.Save(out); }
   void Load(BinaryReader& in) override { streams_.Load(in); }
 
@@ -86,6 +106,10 @@ class PopularityAgent : public RankingAgent {
   void Observe(const StepBatch& result) override;
   void Save(BinaryWriter& out) const override;
   void Load(BinaryReader& in) override;
+  // Evaluation acts (growing the tables to the ids it is offered, with zero
+  // counts) but never observes: its slates and table growth are undone after,
+  // so training continues bit-identically.
+  void SetTraining(bool training) override;
 
  protected:
   void Score(const StepBatch& obs, int row, double* scores) const override;
@@ -97,6 +121,9 @@ class PopularityAgent : public RankingAgent {
   std::vector<double> clicks_, shows_;  // by item id or topic
   std::vector<int64_t> last_ids_;       // ids (or topics) shown last step, rows x k
   SlateBatch last_slates_;
+  bool evaluating_ = false;
+  size_t saved_size_ = 0;  // table size when evaluation began
+  std::vector<int64_t> saved_last_ids_;
   void Grow(int64_t id);
 
  public:

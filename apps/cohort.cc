@@ -424,9 +424,10 @@ int CmdSweep(const Args& a, const char* argv0) {
   options.stop = &g_stop;
   const SweepTotals t = RunSweepDistributed(sweep, options);
   if (t.total < 0) return g_stop.load() ? StopSignals::ExitCode() : 0;  // an MPI worker rank: rank 0 reports
-  const std::string shard =
-      options.shards > 1 ? " (shard " + std::to_string(options.shard) + "/" + std::to_string(options.shards) + ")" : "";
-  std::printf("sweep %s%s: %lld cells, %lld already done, %lld ran, %lld failed", sweep.file.c_str(), shard.c_str(),
+  char shard[64] = "";
+  if (options.shards > 1)
+    std::snprintf(shard, sizeof shard, " (shard %lld/%lld)", (long long)options.shard, (long long)options.shards);
+  std::printf("sweep %s%s: %lld cells, %lld already done, %lld ran, %lld failed", sweep.file.c_str(), shard,
               (long long)t.total, (long long)t.skipped, (long long)t.done, (long long)t.failed);
   if (t.interrupted > 0) std::printf(", %lld interrupted", (long long)t.interrupted);
   std::printf("  (%s)\n", options.out_dir.c_str());
@@ -517,13 +518,18 @@ int CmdMetaTrain(const Args& a) {
     if (!cmd.is_object() || !cmd["meta_file"].is_string() || !cmd["overrides"].is_array())
       throw InputError(file, "", "expected {\"meta_file\": PATH, \"overrides\": [...]}");
     meta_file = cmd["meta_file"].get<std::string>();
+    // The path as it was given (it is recorded in the rule files' metadata),
+    // made absolute only when resuming from another working directory.
+    if (cmd.contains("cwd") && cmd["cwd"].is_string() && fs::path(meta_file).is_relative() &&
+        fs::path(cmd["cwd"].get<std::string>()) != fs::current_path())
+      meta_file = (fs::path(cmd["cwd"].get<std::string>()) / meta_file).lexically_normal().string();
     for (const json& o : cmd["overrides"]) {
       if (!o.is_string()) throw InputError(file, "/overrides", "expected strings");
       sets.push_back(o.get<std::string>());
     }
   } else {
     if (a.positional.size() != 1) throw InputError("cohort meta train", "", "expected META.json (or --resume DIR)");
-    meta_file = fs::absolute(a.positional[0]).lexically_normal().string();
+    meta_file = a.positional[0];
     sets = MetaOverrides(a);
   }
   const MetaSpec spec = LoadMetaSpec(meta_file, sets);
@@ -539,7 +545,7 @@ int CmdMetaTrain(const Args& a) {
   if (dist.rank == 0 && !a.Given("--resume")) {
     fs::create_directories(out);
     const fs::path cmd = fs::path(out) / kMetaCommandFile;
-    const json doc = {{"meta_file", meta_file}, {"overrides", sets}};
+    const json doc = {{"meta_file", meta_file}, {"cwd", fs::current_path().string()}, {"overrides", sets}};
     if (!fs::exists(cmd) || ReadJsonOrNull(cmd) != doc) WriteFileAtomic(cmd.string(), doc.dump(2) + "\n");
   }
   int64_t first = -1;
