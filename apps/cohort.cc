@@ -414,8 +414,10 @@ int CmdSweep(const Args& a, const char* argv0) {
     for (const SweepCell& c : sweep.cells) {
       if (c.index % options.shards != options.shard) continue;
       std::string line = ShellQuote(options.cohort_binary);
-      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir))
-        line += " " + ShellQuote(w);
+      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir)) {
+        line += ' ';
+        line += ShellQuote(w);
+      }
       std::printf("%s\n", line.c_str());
     }
     return 0;
