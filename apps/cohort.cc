@@ -412,7 +412,7 @@ int CmdSweep(const Args& a, const char* argv0) {
     for (const char* f : {"--jobs", "--quiet"})
       if (a.Given(f)) throw InputError(f, "", "has no effect with --list-cells (which runs nothing)");
     for (const SweepCell& c : sweep.cells) {
-      if (c.index % options.shards != options.shard) continue;
+      if (!options.InShard(c)) continue;
       std::string line = ShellQuote(options.cohort_binary);
       for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir)) {
         line += ' ';

@@ -372,8 +372,8 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
   const Schema root = ScenarioSchema(agents);
   json scenario = ReadJsonFile(sweep.base);
   std::vector<Problem> problems;
-  // `origin(setting)`: the sweep path (or --set) that set a value, so an error
-  // in the base scenario names the setting responsible.
+  // `where`: the sweep path (or the --set) of the settings, so an error in the
+  // base scenario names the setting responsible.
   auto check = [&](const std::vector<Setting>& sets, const std::string& where) {
     try {
       json copy = scenario;
@@ -388,10 +388,9 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
           const std::string ptr = DottedToPointer(st.path);
           from_setting = from_setting || q.path == ptr || q.path.rfind(ptr + "/", 0) == 0;
         }
-        const std::string where_file = where.rfind("--set", 0) == 0 ? where : path;
-        const std::string where_path = where.rfind("--set", 0) == 0 ? "" : where;
+        const bool command_line = where.rfind("--set", 0) == 0;
         problems.push_back(
-            {where_file, where_path,
+            {command_line ? where : path, command_line ? "" : where,
              (from_setting ? "setting " : "in " + q.file + ": ") + (q.path.empty() ? "" : q.path + ": ") + q.message});
       }
     }
@@ -583,7 +582,7 @@ void SweepProgress::Update(const SweepTotals& t, int running) {
   std::fflush(stderr);
 }
 
-SweepLock::SweepLock(const std::string& out_dir, int64_t shard, int64_t shards) {
+SweepLock::SweepLock(const std::string& out_dir, int64_t shard, int64_t shards, bool quiet) {
   const fs::path dir = fs::path(out_dir) / "locks";
   fs::create_directories(dir);
   path_ = (dir / ("shard-" + std::to_string(shard) + "-of-" + std::to_string(shards) + ".lock")).string();
@@ -606,7 +605,9 @@ SweepLock::SweepLock(const std::string& out_dir, int64_t shard, int64_t shards) 
                      "another sweep is running in this directory" + std::string(shards > 1 ? " (same shard)" : "") +
                          (h.empty() ? "" : " (" + h + ")") + "; wait for it, or choose another --out");
   }
-  took_over_ = holder();
+  const std::string stale = holder();
+  if (!stale.empty() && !quiet)
+    std::fprintf(stderr, "[sweep] took over a stale lock (%s, no longer running)\n", stale.c_str());
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   const std::string me = "host " + std::string(host) + " pid " + std::to_string(getpid()) + "\n";
@@ -623,13 +624,11 @@ SweepLock::~SweepLock() {
 
 SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
   PrepareSweepDir(sweep, options.out_dir);
-  const SweepLock lock(options.out_dir, options.shard, options.shards);
-  if (!lock.took_over().empty() && !options.quiet)
-    std::fprintf(stderr, "[sweep] took over a stale lock (%s, no longer running)\n", lock.took_over().c_str());
+  const SweepLock lock(options.out_dir, options.shard, options.shards, options.quiet);
   SweepTotals totals;
   std::vector<const SweepCell*> pending;
   for (const SweepCell& c : sweep.cells) {
-    if (c.index % options.shards != options.shard) continue;
+    if (!options.InShard(c)) continue;
     ++totals.total;
     if (StateOf(options.out_dir, c) == CellState::kDone)
       ++totals.skipped;
@@ -641,13 +640,12 @@ SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
   std::map<pid_t, const SweepCell*> running;
   size_t next = 0;
   bool forwarded = false;
-  auto stopping = [&] { return options.stop != nullptr && options.stop->load(); };
-  while ((next < pending.size() && !stopping()) || !running.empty()) {
-    while (!stopping() && next < pending.size() && int(running.size()) < jobs) {
+  while ((next < pending.size() && !options.Stopping()) || !running.empty()) {
+    while (!options.Stopping() && next < pending.size() && int(running.size()) < jobs) {
       const SweepCell* c = pending[next++];
       running[LaunchCell(sweep, *c, options)] = c;
     }
-    if (stopping() && !forwarded) {
+    if (options.Stopping() && !forwarded) {
       // Stop: every running cell gets SIGTERM (training cells checkpoint and
       // exit); nothing new starts.
       for (const auto& [pid, cell] : running) kill(pid, SIGTERM);

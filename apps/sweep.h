@@ -84,6 +84,9 @@ struct SweepOptions {
   // Set by a signal handler: running cells get SIGTERM (training cells
   // checkpoint), nothing new starts, and the sweep returns.
   const std::atomic<bool>* stop = nullptr;
+
+  bool InShard(const SweepCell& cell) const { return cell.index % shards == shard; }
+  bool Stopping() const { return stop != nullptr && stop->load(); }
 };
 
 struct SweepTotals {
@@ -94,18 +97,17 @@ struct SweepTotals {
 // One sweep process per directory and shard: OUT/locks/shard-I-of-N.lock
 // holds an flock and the holder's host and pid. A held lock is refused
 // (InputError naming the holder); a lock file left by a dead process is taken
-// over, and `took_over` says whose it was. Released when destroyed.
+// over, and said so on stderr unless `quiet`. Released when destroyed.
 class SweepLock {
  public:
-  SweepLock(const std::string& out_dir, int64_t shard, int64_t shards);
+  SweepLock(const std::string& out_dir, int64_t shard, int64_t shards, bool quiet);
   ~SweepLock();
   SweepLock(const SweepLock&) = delete;
   SweepLock& operator=(const SweepLock&) = delete;
-  const std::string& took_over() const { return took_over_; }
 
  private:
   int fd_ = -1;
-  std::string path_, took_over_;
+  std::string path_;
 };
 
 // Writes sweep.resolved.json and cells.jsonl, then runs every cell that has no

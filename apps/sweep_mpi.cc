@@ -36,20 +36,18 @@ namespace {
 constexpr int kRequestTag = 1;  // worker -> 0: {finished cell or -1, 1 if it succeeded}
 constexpr int kAssignTag = 2;   // 0 -> worker: cell index, or -1 to stop
 
-bool Stopping(const SweepOptions& options) { return options.stop != nullptr && options.stop->load(); }
-
 // 1: done, 0: failed, 2: interrupted by a stop signal (no error.json: a rerun resumes it).
 int RunOne(const Sweep& sweep, const SweepCell& cell, const SweepOptions& options) {
   const pid_t pid = LaunchCell(sweep, cell, options);
   int status = 0;
   bool forwarded = false;
   while (waitpid(pid, &status, 0) < 0) {
-    if (Stopping(options) && !forwarded) {
+    if (options.Stopping() && !forwarded) {
       kill(pid, SIGTERM);  // the cell checkpoints and exits
       forwarded = true;
     }
   }
-  if (Stopping(options) && StateOf(options.out_dir, cell) != CellState::kDone) return 2;
+  if (options.Stopping() && StateOf(options.out_dir, cell) != CellState::kDone) return 2;
   RecordCellResult(options.out_dir, cell, ExitCodeOf(status));
   return StateOf(options.out_dir, cell) == CellState::kDone ? 1 : 0;
 }
@@ -79,9 +77,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
   std::unique_ptr<SweepLock> lock;
   try {
     PrepareSweepDir(sweep, options.out_dir);
-    lock = std::make_unique<SweepLock>(options.out_dir, options.shard, options.shards);
-    if (!lock->took_over().empty() && !options.quiet)
-      std::fprintf(stderr, "[sweep] took over a stale lock (%s, no longer running)\n", lock->took_over().c_str());
+    lock = std::make_unique<SweepLock>(options.out_dir, options.shard, options.shards, options.quiet);
   } catch (const InputError& e) {
     for (const Problem& p : e.problems()) std::fprintf(stderr, "error: %s\n", p.ToString().c_str());
     MPI_Abort(MPI_COMM_WORLD, kInputErrorExitCode);
@@ -91,7 +87,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
   }
   std::vector<int64_t> pending;
   for (const SweepCell& c : sweep.cells) {
-    if (c.index % options.shards != options.shard) continue;
+    if (!options.InShard(c)) continue;
     ++totals.total;
     if (StateOf(options.out_dir, c) == CellState::kDone)
       ++totals.skipped;
@@ -107,7 +103,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
   bool forwarded = false;
   while (stopped < size - 1 || own >= 0 || next < pending.size()) {
     bool busy = false;
-    if (Stopping(options)) {
+    if (options.Stopping()) {
       next = pending.size();  // nothing new starts; workers are told to stop
       if (own >= 0 && !forwarded) kill(own, SIGTERM);
       forwarded = true;

@@ -581,7 +581,8 @@ json ParseOverrideValue(const std::string& dotted, const std::string& text) {
 }
 
 void RethrowBlamingOverrides(const InputError& error, const std::vector<std::string>& overrides) {
-  // Pointer of each override's key, longest first, so the most specific wins.
+  // Pointer of each override's key. Searched from the last override back: the
+  // last one that covers a path is the one whose value holds there.
   std::vector<std::pair<std::string, std::string>> keys;
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
@@ -590,7 +591,7 @@ void RethrowBlamingOverrides(const InputError& error, const std::vector<std::str
   std::vector<Problem> problems = error.problems();
   for (Problem& p : problems) {
     if (p.file.rfind("--set", 0) == 0) continue;
-    for (auto it = keys.rbegin(); it != keys.rend(); ++it) {  // the last override of a key is the one that holds
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
       const std::string& ptr = it->first;
       if (p.path == ptr || p.path.rfind(ptr + "/", 0) == 0) {
         p.file = "--set " + it->second;
