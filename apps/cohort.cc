@@ -34,6 +34,7 @@
 #include "apps/progress.h"
 #include "apps/sweep.h"
 #include "cohort_version.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "env/scenario.h"
 #include "env/variants.h"
@@ -217,8 +218,11 @@ int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
 }
 
 json ReadJsonOrNull(const fs::path& p) {
-  std::ifstream in(p);
-  return in ? json::parse(in, nullptr, false) : json();
+  try {
+    return ReadJsonFile(p.string());
+  } catch (const InputError&) {
+    return json();
+  }
 }
 
 int CmdRun(const Args& a) {
@@ -454,7 +458,7 @@ int CmdReport(const Args& a) {
     const size_t eq = b.find('=');
     if (eq == std::string::npos || eq == 0)
       throw InputError("--baseline", "", "expected PATH=VALUE, got \"" + b + "\"");
-    const json v = json::parse(b.substr(eq + 1), nullptr, false);
+    const json v = ParseJsonOrDiscarded(b.substr(eq + 1));
     options.baseline[b.substr(0, eq)] = v.is_discarded() ? json(b.substr(eq + 1)) : v;
   }
   WriteReport(a.positional[0], options);

@@ -16,6 +16,7 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "apps/sweep.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -132,7 +133,7 @@ std::vector<CellResult> ReadCells(const std::string& out_dir) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
-    const json j = json::parse(line, nullptr, false);
+    const json j = ParseJsonOrDiscarded(line);
     if (j.is_discarded() || !j.is_object())
       throw InputError(cells_file.string(), "line " + std::to_string(line_no), "is not a JSON object");
     CellResult r;
@@ -576,8 +577,8 @@ std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, c
   std::vector<double> v;
   std::string line;
   while (std::getline(in, line)) {
-    const json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.contains(metric) && j[metric].is_number()) v.push_back(j[metric].get<double>());
+    const json j = ParseJsonOrDiscarded(line);
+    if (j.is_object() && j.contains(metric) && j[metric].is_number()) v.push_back(j[metric].get<double>());
   }
   if (v.empty() || bins_of <= 0) return {};
   std::vector<double> out;
@@ -599,8 +600,8 @@ std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellR
   std::map<std::string, Points> out;
   std::string line;
   while (std::getline(in, line)) {
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || j.value("kind", "") != "eval") continue;
+    const json j = ParseJsonOrDiscarded(line);
+    if (!j.is_object() || j.value("kind", "") != "eval" || !j["user_steps"].is_number()) continue;
     for (const char* metric : kCurveMetrics)
       if (j.contains(metric) && j[metric].is_number())
         out[metric].push_back({j["user_steps"].get<double>(), j[metric].get<double>()});
@@ -612,8 +613,11 @@ std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellR
 // scenario.resolved.json; `cache` holds the answer per agent block.
 bool CellLearnsOnline(const std::string& out_dir, const CellResult& c, std::map<std::string, bool>& cache) {
   const fs::path file = fs::path(out_dir) / c.cell.dir / "scenario.resolved.json";
-  std::ifstream in(file);
-  const json resolved = json::parse(in, nullptr, false);
+  json resolved(json::value_t::discarded);
+  try {
+    resolved = ReadJsonFile(file.string());
+  } catch (const InputError&) {
+  }
   if (resolved.is_discarded() || !resolved.is_object() || !resolved.contains("agent")) return false;
   const std::string key = resolved["agent"].dump();
   auto it = cache.find(key);

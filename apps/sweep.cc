@@ -20,6 +20,7 @@
 
 #include "agents/registry.h"
 #include "agents/runner.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "env/scenario.h"
@@ -111,8 +112,7 @@ std::vector<Assignment> AxisPositions(const json& axis, size_t axis_index, uint6
   for (int64_t i = 0; i < axis["count"].get<int64_t>(); ++i) {
     json v;
     if (dist == "int_uniform") {
-      const int64_t a = int64_t(std::ceil(lo)), b = int64_t(std::floor(hi));
-      v = a + int64_t(rng.Below(uint32_t(b - a + 1)));
+      v = rng.Between(int64_t(std::ceil(lo)), int64_t(std::floor(hi)));  // bounds within +-2^53 (validation)
     } else if (dist == "log_uniform") {
       v = std::exp(rng.Uniform(std::log(lo), std::log(hi)));
     } else {
@@ -197,6 +197,10 @@ void CheckSweep(const json& s, const std::string& file) {
     if (has_dist) {
       const double lo = a["low"].get<double>(), hi = a["high"].get<double>();
       if (lo > hi) add(here + "/low", "low exceeds high");
+      constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+      if (a["distribution"] == "int_uniform" && (std::fabs(lo) > kMaxExactInteger || std::fabs(hi) > kMaxExactInteger))
+        add(here + (std::fabs(lo) > kMaxExactInteger ? "/low" : "/high"),
+            "int_uniform bounds must lie within +-2^53 (9007199254740992)");
       if (a["distribution"] == "log_uniform" && lo <= 0) add(here + "/low", "log_uniform needs low > 0");
       if (a["distribution"] == "int_uniform" && std::ceil(lo) > std::floor(hi))
         add(here + "/low", "int_uniform range holds no integer");
@@ -493,8 +497,11 @@ void PrepareSweepDir(const Sweep& sweep, const std::string& out_dir) {
   fs::create_directories(fs::path(out_dir) / "cells");
   const fs::path resolved = fs::path(out_dir) / "sweep.resolved.json";
   if (fs::exists(resolved)) {
-    std::ifstream in(resolved);
-    const json previous = json::parse(in, nullptr, false);
+    json previous(json::value_t::discarded);
+    try {
+      previous = ReadJsonFile(resolved.string());
+    } catch (const InputError&) {
+    }
     if (previous.is_discarded() || previous != sweep.resolved)
       throw InputError(out_dir, "", "holds a different sweep (sweep.resolved.json differs); choose another --out");
   }

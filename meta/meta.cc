@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMagic = "cohort-meta-checkpoint";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: sealed with a checksum (core/serialize.h)
 
 const ComponentRegistry& LearnableRuleRegistry();
 
@@ -285,17 +285,18 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     std::stringstream buffer;
     buffer << in.rdbuf();
     const std::string data = buffer.str();
-    BinaryReader r(data, checkpoint.string());
+    BinaryReader r(Unseal(data, checkpoint.string()), checkpoint.string());
     std::string magic;
     r.String(magic);
     if (magic != kMagic || r.Get<uint32_t>() != kVersion)
       throw std::runtime_error(checkpoint.string() + " is not a Cohort meta checkpoint of this version");
     es.Load(r);
-    lines.resize(size_t(r.Get<uint64_t>()));
+    lines.resize(r.Count("progress lines", sizeof(uint64_t)));
     for (std::string& l : lines) r.String(l);
     r.Pod(best_validation);
     r.Pod(baseline_validation);
     r.Pod(have_baseline);
+    r.Check(r.done(), "trailing data after the last section");
   } else if (writer) {
     WriteFileAtomic(resolved_path.string(), spec.resolved.dump(2) + "\n");
   }
@@ -315,7 +316,7 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     WriteFileAtomic((dir / "progress.jsonl").string(), all);
     WriteRuleFile((dir / "rule.json").string(), *spec.learnable, es.mean(),
                   {{"meta_file", spec.file}, {"generation", es.generation()}, {"agent", spec.agent}});
-    WriteFileAtomic(checkpoint.string(), w.data());
+    WriteFileAtomic(checkpoint.string(), Seal(w.data()));
   };
 
   const VariantFamily family(spec.base, AgentRegistry());
