@@ -459,7 +459,7 @@ std::string ShellQuote(const std::string& s) {
 // at a time, on its own node.
 void CheckSweepJobsMemory(const Sweep& sweep, const SweepOptions& options) {
   if (UnderMpirun()) return;
-  int64_t in_shard = sweep.cells.size() / options.shards + (options.shard < sweep.cells.size() % options.shards);
+  const int64_t in_shard = sweep.cells.size() / options.shards + (options.shard < sweep.cells.size() % options.shards);
   const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   const int64_t at_once = std::min<int64_t>(jobs, in_shard);
   const double cell = sweep.largest_cell.bytes();

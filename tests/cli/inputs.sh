@@ -88,6 +88,16 @@ mkdir killed && cp full/scenario.resolved.json killed/ && echo x > "killed/check
 expect 0 log.killed run --resume killed
 has log.killed "killed: removed 1 temporary file(s) left by an interrupted run (checkpoint.bin.tmp.$host.$dead_pid)"
 
+# A meta run directory, reopened by --resume.
+expect 0 log.meta meta train "$source_dir/scenarios/meta/bandit_exploration.json" --set es.generations=1 \
+  --set es.pairs=1 --set lifetime.steps_max=0 --set lifetime.steps=5 --set lifetime.num_envs=4 \
+  --set lifetime.eval_users=4 --set validation.every=1 --set validation.variants=1 --out meta --quiet
+echo x > "meta/checkpoint.bin.tmp.$host.$dead_pid" && echo x > meta/progress.jsonl.partial
+expect 0 log.meta_resume meta train --resume meta
+has log.meta_resume "meta: removed 2 temporary file(s) left by an interrupted run"
+[ ! -e "meta/checkpoint.bin.tmp.$host.$dead_pid" ] && [ ! -e meta/progress.jsonl.partial ] \
+  && pass "meta temporaries removed" || fail "meta temporaries left"
+
 # A sweep directory: shards on other hosts and `cohort report` may be writing
 # there, so only this host's dead writers and hour-old temporaries go.
 cat > tiny.json << EOF
