@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "agents/learnable.h"
+#include "agents/memory.h"
 #include "agents/registry.h"
 #include "agents/update_rules.h"
 #include "core/io.h"
@@ -191,6 +192,28 @@ void ResolveRule(MetaSpec& spec, const std::string& path) {
     throw InputError(path, "/rule", "meta-training provides theta itself: remove \"file\"/\"theta\"");
 }
 
+// Before the variant family is built: it (every variant of every split) and
+// the lifetimes that run at once, one per thread, each with its training and
+// evaluation simulators and its agent (agents/memory.h).
+void CheckMetaMemory(const Scenario& base, const json& r, const std::string& path) {
+  MemoryEstimate memory;
+  AddFamilyMemory(base.resolved, memory);
+  const json& lt = r["lifetime"];
+  const int64_t rows = lt["num_envs"].get<int64_t>();
+  const int64_t eval_rows = std::min<int64_t>(rows, lt["eval_users"].get<int64_t>());
+  const int64_t steps = std::max(lt["steps"].get<int64_t>(), lt["steps_max"].get<int64_t>());
+  const std::string rows_key = "lifetime.num_envs=" + std::to_string(rows);
+  MemoryEstimate lifetime;
+  AddVecEnvMemory(base.env, base.resolved, rows, rows_key, lifetime, "training simulator");
+  AddVecEnvMemory(base.env, base.resolved, eval_rows, rows_key, lifetime, "evaluation simulator");
+  AddCatalogMemory(base.env, base.resolved, CatalogItems(base.env, double(steps)), 3, lifetime);
+  AddAgentMemory(r["agent"], base.env, base.resolved, rows, rows_key, steps, lifetime);
+  const int threads = Threads(r["threads"].get<int>());
+  memory.Add(lifetime, threads, threads > 1 ? "each of " + std::to_string(threads) + " lifetimes at once: " : "");
+  const std::string no_pointer;  // the keys named are the scenario's and the meta file's
+  CheckMemory(memory, path, "meta-training on " + base.file, &no_pointer);
+}
+
 }  // namespace
 
 const Schema& MetaSchema() { return GetSchemas().root; }
@@ -208,6 +231,7 @@ MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& o
   const json& r = spec.resolved;
   const fs::path scenario = fs::path(path).parent_path() / r["scenario"].get<std::string>();
   spec.base = LoadScenario(scenario.string(), {}, AgentRegistry());
+  CheckMetaMemory(spec.base, r, path);
   const VariantFamily family(spec.base, AgentRegistry());
   if (family.empty()) throw InputError(path, "/scenario", scenario.string() + " defines no variant family");
   spec.agent = r["agent"];
