@@ -11,7 +11,6 @@ namespace {
 
 constexpr double kInf = 1e300;
 constexpr long long kMaxSteps = 1'000'000'000'000;  // readable bound in `cohort list`
-constexpr long long kMaxCount = 100'000'000;
 
 // The one table of each enumeration's names (schema choices and reading).
 const EnumTable<CandidateSource> kCandidateSources = {{CandidateSource::kResample, "resample"},
