@@ -1,6 +1,9 @@
 // libFuzzer: the bytes as the checkpoint.bin of a small torch-free run, read
 // as `cohort run --resume` reads it (LoadCheckpointBytes: environment,
-// catalog, agent and runner state into a fresh trainer; nothing runs).
+// catalog, agent and runner state into a fresh trainer; nothing runs). A
+// checkpoint it accepts is then resumed for one step (TrainScenario), so a
+// stored value that passed the checks but is unsafe to use (an index out of
+// range) shows up as a crash too.
 //
 // The runs: tests/fuzz/checkpoint_*.json (live catalogs, so catalog, env and
 // agent state are all in the file). A checkpoint whose header holds one of
@@ -11,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,23 +55,31 @@ const std::vector<CheckpointRun>& Runs() {
   return runs;
 }
 
-// The resolved scenario in the header (u64 length + magic, u32 version, u64
-// length + JSON), or "" when the bytes are too short for one.
-std::string HeaderScenario(const std::string& bytes) {
+// The checkpoint's header: magic (u64 length + bytes), version (u32), the
+// resolved scenario (u64 length + JSON), then the step (i64). Empty fields
+// when the bytes are too short.
+struct Header {
+  std::string scenario;
+  int64_t step = -1;
+};
+Header ReadHeader(const std::string& bytes) {
+  Header h;
   size_t at = 0;
-  auto u64 = [&](uint64_t& v) {
+  auto pod = [&](auto& v) {
     if (bytes.size() - at < sizeof v) return false;
     std::memcpy(&v, bytes.data() + at, sizeof v);
     at += sizeof v;
     return true;
   };
   uint64_t n = 0;
-  if (!u64(n) || n > bytes.size() - at) return "";
+  uint32_t version = 0;
+  if (!pod(n) || n > bytes.size() - at) return h;
   at += n;
-  if (bytes.size() - at < sizeof(uint32_t)) return "";
-  at += sizeof(uint32_t);
-  if (!u64(n) || n > bytes.size() - at) return "";
-  return bytes.substr(at, n);
+  if (!pod(version) || !pod(n) || n > bytes.size() - at) return h;
+  h.scenario = bytes.substr(at, n);
+  at += n;
+  if (!pod(h.step)) h.step = -1;
+  return h;
 }
 
 }  // namespace
@@ -76,11 +88,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 && cohort::fuzz::ExpectLoad()) return 0;  // libFuzzer runs an empty input first
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   const std::vector<CheckpointRun>& runs = Runs();
-  const std::string header = HeaderScenario(bytes);
+  const Header header = ReadHeader(bytes);
   const CheckpointRun* run = &runs.front();
   for (const CheckpointRun& r : runs)
-    if (r.header == header) run = &r;
-  cohort::fuzz::Run<std::runtime_error>("fuzz_checkpoint",
-                                        [&] { cohort::LoadCheckpointBytes(bytes, run->scenario, "fuzz"); });
+    if (r.header == header.scenario) run = &r;
+  bool loaded = false;
+  cohort::fuzz::Run<std::runtime_error>("fuzz_checkpoint", [&] {
+    cohort::LoadCheckpointBytes(bytes, run->scenario, "fuzz");
+    loaded = true;
+  });
+  if (!loaded) return 0;
+  // Accepted: then every stored value must be safe to use. Resume from it as
+  // `cohort run --resume` does and run one step (a finished run computes its
+  // summary instead); training may still fail cleanly (e.g. diverge).
+  const std::string dir = (cohort::fuzz::WorkDir("checkpoint") / "run").string();
+  std::filesystem::create_directories(dir);
+  cohort::fuzz::WriteInput("checkpoint", "run/checkpoint.bin", data, size);
+  cohort::TrainOptions options;
+  options.out_dir = dir;
+  options.resume = true;
+  options.stop_at_step = header.step < std::numeric_limits<int64_t>::max() ? header.step + 1 : -1;
+  cohort::fuzz::Run<std::runtime_error>("fuzz_checkpoint (resumed one step)",
+                                        [&] { cohort::TrainScenario(run->scenario, options); });
   return 0;
 }

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cxxabi.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +31,7 @@ namespace fs = std::filesystem;
 inline fs::path SourceDir() { return fs::path(COHORT_SOURCE_DIR); }
 
 // A private directory, $TMPDIR (else /dev/shm, else /tmp)/cohort_fuzz_NAME_PID,
-// removed at exit. It mirrors scenarios/: a symbolic link to every shipped
+// removed at exit (and, when a finding aborted the process, at the next start). It mirrors scenarios/: a symbolic link to every shipped
 // file and folder except sweeps/ and meta/, which are real folders for the
 // input, so that the relative "base" and "scenario" paths of the seed files
 // ("../bandit_family.json") resolve as they do in the source tree.
@@ -41,7 +43,18 @@ inline const fs::path& WorkDir(const std::string& name) {
     } else if (std::error_code ec; fs::is_directory("/dev/shm", ec) && access("/dev/shm", W_OK) == 0) {
       root = "/dev/shm";
     }
-    const fs::path d = root / ("cohort_fuzz_" + name + "_" + std::to_string(getpid()));
+    // A process that aborted on a finding left its directory: remove those of dead processes.
+    const std::string prefix = "cohort_fuzz_" + name + "_";
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(root, ec)) {
+      const std::string leaf = e.path().filename().string();
+      if (leaf.rfind(prefix, 0) != 0 || leaf.size() == prefix.size() || leaf.size() > prefix.size() + 9 ||
+          leaf.find_first_not_of("0123456789", prefix.size()) != std::string::npos)
+        continue;
+      const long pid = std::stol(leaf.substr(prefix.size()));
+      if (kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+    }
+    const fs::path d = root / (prefix + std::to_string(getpid()));
     fs::remove_all(d);
     fs::create_directories(d / "scenarios" / "sweeps");
     fs::create_directories(d / "scenarios" / "meta");
