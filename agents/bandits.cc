@@ -148,9 +148,11 @@ void RidgeStats::Load(BinaryReader& in) {
     throw std::runtime_error("bandit checkpoint: feature dimension " + std::to_string(d) + " differs from " +
                              std::to_string(d_));
   in.Pod(n_);
-  in.Vector(a_);
-  in.Vector(a_inv_);
-  in.Vector(b_);
+  const size_t d2 = size_t(d_) * size_t(d_);
+  in.Vector(a_, "ridge.a", d2);
+  in.Vector(a_inv_, "ridge.a_inv", d2);
+  in.Vector(b_, "ridge.b", size_t(d_));
+  in.Check(n_ >= 0, "ridge.count is negative");
 }
 
 // ---- Exploration component -------------------------------------------------
@@ -305,9 +307,12 @@ class BanditBase : public Agent {
     in.Pod(training_);
     in.Pod(steps_);
     in.Pod(observed_);
+    in.Check(steps_ >= 0 && observed_ >= 0, "bandit: negative step counts");
     train_streams_.Load(in);
     eval_streams_.Load(in);
   }
+  // Rows x slate positions: the length of a last-slate record (or 0).
+  size_t SlatePositions() const { return size_t(ctx_.num_envs) * size_t(ctx_.spec.slate_size); }
 
   // The exploration component's multiplier at the current training step.
   double ExplorationScale() const { return exploration_.Scale(steps_, ctx_.total_steps); }
@@ -386,9 +391,14 @@ class ArmBandit : public BanditBase {
     LoadBase(in);
     in.Tag("arms");
     in.Vector(sums_);
-    in.Vector(counts_);
+    in.Vector(counts_, "arms.counts", sums_.size());
+    in.Check(per_item_ || sums_.size() == size_t(ctx_.spec.num_topics),
+             "arms.sums holds " + std::to_string(sums_.size()) + " topics");
     in.Pod(total_);
     in.Vector(last_arms_);
+    in.Check(last_arms_.empty() || last_arms_.size() == SlatePositions(),
+             "arms.last_arms holds " + std::to_string(last_arms_.size()) + " values");
+    in.CheckRange(last_arms_, -1, int64_t(counts_.size()) - 1, "arms.last_arms");
   }
 
  protected:
@@ -573,6 +583,10 @@ class LinearBandit : public BanditBase {
     in.Tag("linear");
     in.Vector(last_x_);
     in.Vector(last_shown_);
+    in.Check((last_x_.empty() && last_shown_.empty()) ||
+                 (last_shown_.size() == SlatePositions() && last_x_.size() == SlatePositions() * size_t(dim_)),
+             "linear: the last slate's features hold " + std::to_string(last_x_.size()) + " values");
+    in.CheckRange(last_shown_, 0, 1, "linear.last_shown");
     mean_stale_ = true;  // theta is a function of the statistics
   }
 
@@ -660,8 +674,12 @@ class LinearTsAgent : public LinearBandit {
     LinearBandit::Load(in);
     in.Tag("thompson");
     in.Vector(chol_);
+    in.Check(chol_.empty() || chol_.size() == size_t(dim_) * size_t(dim_),
+             "thompson.chol holds " + std::to_string(chol_.size()) + " values");
     in.Pod(changed_steps_);
     in.Pod(changed_this_step_);
+    in.Check(changed_steps_ >= 0, "thompson.changed_steps is negative");
+    in.Check(changed_this_step_ <= 1, "thompson.changed_this_step is not a flag");
   }
 
  protected:

@@ -137,8 +137,15 @@ void PopularityAgent::Save(BinaryWriter& out) const {
 void PopularityAgent::Load(BinaryReader& in) {
   RankingAgent::Load(in);
   in.Vector(clicks_);
-  in.Vector(shows_);
+  in.Vector(shows_, "popularity.shows", clicks_.size());
+  in.Check(per_item_ || clicks_.size() == size_t(ctx_.spec.num_topics),
+           "popularity.clicks holds " + std::to_string(clicks_.size()) + " topics");
   in.Vector(last_ids_);
+  const size_t slate = size_t(ctx_.num_envs) * size_t(ctx_.spec.slate_size);
+  in.Check(last_ids_.empty() || last_ids_.size() == slate,
+           "popularity.last_ids holds " + std::to_string(last_ids_.size()) + " values for " + std::to_string(slate) +
+               " slate positions");
+  in.CheckRange(last_ids_, -1, int64_t(clicks_.size()) - 1, "popularity.last_ids");
 }
 
 GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)

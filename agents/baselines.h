@@ -2,6 +2,7 @@
 // myopic oracle. All are torch-free.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,8 +31,10 @@ class UserStreams {
     out.Vector(rng_);
   }
   void Load(BinaryReader& in) {
-    in.Vector(user_);
-    in.Vector(rng_);
+    const size_t rows = user_.size();
+    in.Vector(user_, "policy_streams.user", rows);
+    in.Vector(rng_, "policy_streams.rng", rows);
+    in.CheckRange(user_, -1, std::numeric_limits<int64_t>::max(), "policy_streams.user");
   }
   // Evaluation acts on other users in the same rows, which would re-key the
   // rows' streams: the training users' streams are set aside for it and put

@@ -46,9 +46,10 @@ void WriteRuleFile(const std::string& path, const LearnableRule& rule, const std
 
 std::vector<float> ReadRuleFile(const std::string& path, const LearnableRule& rule) {
   const json doc = ReadJsonFile(path);
-  if (!doc.is_object() || doc.value("kind", "") != rule.file_kind)
+  if (!doc.is_object() || !doc.contains("kind") || doc["kind"] != rule.file_kind)
     throw InputError(path, "/kind", "is not a " + rule.type + " rule file (expected \"" + rule.file_kind + "\")");
-  if (doc.value("version", 0) != 1) throw InputError(path, "/version", "unsupported version (expected 1)");
+  if (!doc.contains("version") || doc["version"] != 1)
+    throw InputError(path, "/version", "unsupported version (expected 1)");
   for (auto it = rule.shape.begin(); it != rule.shape.end(); ++it)
     if (!doc.contains(it.key()) || doc[it.key()] != it.value())
       throw InputError(path, "/" + it.key(),
@@ -58,9 +59,12 @@ std::vector<float> ReadRuleFile(const std::string& path, const LearnableRule& ru
     throw InputError(path, "/theta", "expected " + std::to_string(rule.theta_size) + " numbers");
   std::vector<float> theta;
   for (size_t i = 0; i < t.size(); ++i) {
-    if (!t[i].is_number() || !std::isfinite(t[i].get<double>()))
-      throw InputError(path, "/theta/" + std::to_string(i), "expected a finite number");
-    theta.push_back(t[i].get<float>());
+    // Finite as the float the rule computes with, not only as a double
+    // (3.5e38 is a finite double and an infinite float).
+    const float x = t[i].is_number() ? t[i].get<float>() : 0.0f;
+    if (!t[i].is_number() || !std::isfinite(t[i].get<double>()) || !std::isfinite(x))
+      throw InputError(path, "/theta/" + std::to_string(i), "expected a finite number within float range (|x| < 3.4e38)");
+    theta.push_back(x);
   }
   return theta;
 }

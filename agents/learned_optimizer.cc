@@ -129,10 +129,7 @@ class LearnedOptimizer : public UpdateRule {
     in.Vector(theta);
     if (theta != theta_)
       throw std::runtime_error("learned: the checkpoint holds other meta-parameters than the config");
-    for (auto* block : {&m_, &v_, &slow_}) {
-      block->resize(size_t(in.Get<uint64_t>()));
-      for (auto& x : *block) in.Vector(x);
-    }
+    for (auto* block : {&m_, &v_, &slow_}) in.VectorsLike(*block, "learned.moments");
   }
 
  private:

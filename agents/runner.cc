@@ -208,6 +208,15 @@ json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   return s;
 }
 
+void CheckFiniteSummary(const json& summary) {
+  for (const auto& [key, v] : summary.items()) {
+    if (!v.is_number_float() || std::isfinite(v.get<double>())) continue;
+    throw std::runtime_error("summary metric " + key + " is " + (std::isnan(v.get<double>()) ? "NaN" : "infinite") +
+                             ": rewards or the agent's statistics overflowed; check the scale of env.reward's "
+                             "weights and of the parameters they multiply, or the agent's learning rate");
+  }
+}
+
 void AddReferenceScores(const Rollout& main, const Rollout& random, const Rollout& oracle, json& summary) {
   const size_t n = std::min({main.episodes.size(), random.episodes.size(), oracle.episodes.size()});
   RunningStat rr, ro;
@@ -261,6 +270,7 @@ RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, cons
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.summary["steps_per_second"] = out.main.seconds > 0 ? double(out.main.steps) / out.main.seconds : 0.0;
   out.summary["elapsed_seconds"] = elapsed;
+  CheckFiniteSummary(out.summary);
   if (!out_dir.empty()) {
     AtomicLineWriter metrics((fs::path(out_dir) / "metrics.jsonl").string());
     for (const EpisodeRecord& e : out.main.episodes) metrics.Write(e.ToJson().dump());

@@ -84,6 +84,10 @@ std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint
 
 // summary.json keys of a rollout (episodes, returns, clicks, ctr, regret, ...).
 json SummarizeRollout(const Scenario& scenario, const Rollout& r);
+// Throws std::runtime_error naming the first metric of `summary` that is a
+// NaN or infinite number (undefined metrics are null, not NaN): a summary is
+// never written with a value that became non-finite.
+void CheckFiniteSummary(const json& summary);
 
 // Adds random_return_mean, oracle_return_mean, normalized_score and
 // normalized_score_ci95 (core/stats.h NormalizedScore: a ratio of paired means

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agents/registry.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -17,7 +18,9 @@ namespace cohort {
 namespace {
 
 constexpr const char* kMagic = "cohort-checkpoint";
-constexpr uint32_t kVersion = 1;
+// 2: the file ends with a checksum (core/serialize.h); loaders check every
+// length and index.
+constexpr uint32_t kVersion = 2;
 
 // Training statistics between two log lines: episodes that ended in training
 // and the agent's Update() statistics, averaged.
@@ -49,8 +52,8 @@ struct Interval {
     in.Pod(episode_return);
     in.Pod(updates);
     stats.clear();
-    const uint64_t n = in.Get<uint64_t>();
-    for (uint64_t i = 0; i < n; ++i) {
+    const size_t n = in.Count("runner.interval.stats", sizeof(uint64_t) + 2 * sizeof(double));
+    for (size_t i = 0; i < n; ++i) {
       std::string k;
       in.String(k);
       auto& v = stats[k];
@@ -71,8 +74,17 @@ void SaveRecords(BinaryWriter& out, const std::vector<EpisodeRecord>& v) {
   }
 }
 
-void LoadRecords(BinaryReader& in, std::vector<EpisodeRecord>& v) {
-  v.resize(size_t(in.Get<uint64_t>()));
+void LoadRecords(BinaryReader& in, std::vector<EpisodeRecord>& v, size_t rows) {
+  constexpr size_t kRecordBytes = sizeof(EpisodeRecord::user) + sizeof(EpisodeRecord::ret) +
+                                  sizeof(EpisodeRecord::length) + sizeof(EpisodeRecord::clicks) +
+                                  sizeof(EpisodeRecord::likes) + sizeof(EpisodeRecord::dislikes) +
+                                  sizeof(EpisodeRecord::watch_time) + sizeof(EpisodeRecord::sessions) +
+                                  sizeof(EpisodeRecord::returns) + sizeof(EpisodeRecord::terminated) +
+                                  sizeof(EpisodeRecord::truncated) + sizeof(EpisodeRecord::regret);
+  const size_t n = in.Count("runner.records", kRecordBytes);
+  in.Check(n == rows, "runner.records holds " + std::to_string(n) + " episodes in progress for " +
+                          std::to_string(rows) + " slots");
+  v.resize(n);
   for (EpisodeRecord& e : v) {
     in.Pod(e.user), in.Pod(e.ret), in.Pod(e.length), in.Pod(e.clicks), in.Pod(e.likes);
     in.Pod(e.dislikes), in.Pod(e.watch_time), in.Pod(e.sessions), in.Pod(e.returns);
@@ -93,13 +105,21 @@ json ReadHeader(BinaryReader& r, const std::string& file) {
   std::string magic, resolved;
   r.String(magic);
   if (magic != kMagic) throw std::runtime_error(file + " is not a Cohort checkpoint");
-  if (r.Get<uint32_t>() != kVersion) throw std::runtime_error(file + " is from another version");
+  const uint32_t version = r.Get<uint32_t>();
+  if (version != kVersion)
+    throw std::runtime_error(file + " is a checkpoint of format " + std::to_string(version) + "; this Cohort reads " +
+                             std::to_string(kVersion) + " (rerun without --resume)");
   r.String(resolved);
-  return json::parse(resolved);
+  try {
+    return ParseJson(resolved, "the header");
+  } catch (const InputError& e) {
+    throw std::runtime_error("checkpoint " + file + " is corrupt: " + e.what());
+  }
 }
 
 class Trainer {
  public:
+  friend void cohort::LoadCheckpointBytes(const std::string&, const Scenario&, const std::string&);
   Trainer(const Scenario& s, const TrainOptions& o)
       : s_(s),
         o_(o),
@@ -140,6 +160,10 @@ class Trainer {
       try {
         agent_->Act(env_.batch(), slates_);
         const StepBatch& result = env_.Step(slates_);
+        for (int r = 0; r < B_; ++r)
+          if (!std::isfinite(result.reward[size_t(r)]))
+            throw TrainingDiverged("slot " + std::to_string(r) + "'s reward is NaN/Inf (env.reward's weights times "
+                                   "the behaviour they weigh overflowed)");
         agent_->Observe(result);
         interval_.AddStats(agent_->Update());
       } catch (const TrainingDiverged& e) {
@@ -177,7 +201,7 @@ class Trainer {
     int evals = 0;
     int64_t train_episodes = 0;
     for (const std::string& l : lines_) {
-      const json j = json::parse(l);
+      const json j = ParseJson(l, "a progress line");
       if (j["kind"] == "eval" && j["step"].get<int64_t>() != 0 && j["normalized_score"].is_number()) {
         area += j["normalized_score"].get<double>();
         ++evals;
@@ -199,6 +223,7 @@ class Trainer {
     out.summary["steps_per_second"] =
         train_seconds > 0 ? double((step_ - first_step) * int64_t(B_)) / train_seconds : 0.0;
     out.summary["elapsed_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CheckFiniteSummary(out.summary);
     WriteFileAtomic(Path("summary.json"), out.summary.dump(2) + "\n");
     out.step = step_;
     return out;
@@ -296,30 +321,41 @@ class Trainer {
     for (const std::string& l : lines_) w.String(l);
     w.String(final_summary_.dump());
     WriteMetrics();
-    WriteFileAtomic(Path("checkpoint.bin"), w.data());
+    WriteFileAtomic(Path("checkpoint.bin"), Seal(w.data()));
     last_checkpoint_ = step_;
   }
 
-  void LoadCheckpoint() {
-    const std::string data = ReadCheckpointBytes(Path("checkpoint.bin"), o_.out_dir);
-    BinaryReader r(data, Path("checkpoint.bin"));
-    if (ReadHeader(r, Path("checkpoint.bin")) != s_.resolved)
+  void LoadCheckpoint() { LoadCheckpointData(ReadCheckpointBytes(Path("checkpoint.bin"), o_.out_dir), Path("checkpoint.bin")); }
+
+  // The whole state from a checkpoint file's bytes; `name` names it in errors.
+  void LoadCheckpointData(const std::string& file_bytes, const std::string& name) {
+    BinaryReader r(Unseal(file_bytes, name), name);
+    if (ReadHeader(r, name) != s_.resolved)
       throw InputError(o_.out_dir, "", "checkpoint.bin belongs to a different scenario than scenario.resolved.json");
     r.Pod(step_);
     r.Pod(user_steps_);
     r.Pod(updates_);
+    r.Check(step_ >= 0 && step_ <= total_, "step " + std::to_string(step_) + " is outside the run's [0, " +
+                                               std::to_string(total_) + "] steps");
+    r.Check(user_steps_ >= 0 && updates_ >= 0, "negative step counts");
     env_.Load(r);
     r.Tag("agent");
     agent_->Load(r);
     r.Tag("runner");
-    LoadRecords(r, tracker_.current());
+    LoadRecords(r, tracker_.current(), size_t(B_));
     interval_.Load(r);
-    lines_.resize(size_t(r.Get<uint64_t>()));
+    lines_.resize(r.Count("runner.lines", sizeof(uint64_t)));
     for (std::string& l : lines_) r.String(l);
     std::string summary;
     r.String(summary);
-    final_summary_ = json::parse(summary);
-    if (!r.done()) throw std::runtime_error(Path("checkpoint.bin") + " has trailing data");
+    try {
+      for (const std::string& l : lines_)
+        if (!ParseJson(l, "a progress line").is_object()) throw InputError("a progress line", "", "is not an object");
+      final_summary_ = ParseJson(summary, "the summary");
+    } catch (const InputError& e) {
+      r.Fail(e.what());
+    }
+    r.Check(r.done(), "trailing data after the last section");
     last_checkpoint_ = step_;
   }
 
@@ -348,7 +384,7 @@ CheckpointInfo ReadCheckpointInfo(const std::string& path) {
   CheckpointInfo info;
   info.file = fs::is_directory(path) ? (fs::path(path) / "checkpoint.bin").string() : path;
   const std::string data = ReadCheckpointBytes(info.file, path);
-  BinaryReader r(data, info.file);
+  BinaryReader r(Unseal(data, info.file), info.file);
   info.scenario = ReadHeader(r, info.file);
   r.Pod(info.step);
   return info;
@@ -356,7 +392,7 @@ CheckpointInfo ReadCheckpointInfo(const std::string& path) {
 
 void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent& agent) {
   const std::string data = ReadCheckpointBytes(info.file, info.file);
-  BinaryReader r(data, info.file);
+  BinaryReader r(Unseal(data, info.file), info.file);
   if (ReadHeader(r, info.file) != run.resolved)
     throw std::invalid_argument("LoadCheckpointAgent: `run` is not the checkpoint's scenario");
   int64_t step = 0, user_steps = 0, updates = 0;
@@ -370,6 +406,12 @@ void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent&
   r.Tag("agent");
   agent.Load(r);
   r.Tag("runner");
+}
+
+void LoadCheckpointBytes(const std::string& bytes, const Scenario& scenario, const std::string& name) {
+  const TrainOptions options;
+  Trainer trainer(scenario, options);
+  trainer.LoadCheckpointData(bytes, name);
 }
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options) {

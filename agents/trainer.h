@@ -87,4 +87,11 @@ struct CheckpointInfo {
 CheckpointInfo ReadCheckpointInfo(const std::string& path);
 void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent& agent);
 
+// Reads a whole checkpoint file's bytes into a fresh trainer for `scenario`,
+// as `cohort run --resume` would, and runs nothing: for tests and the fuzz
+// target (tests/fuzz). A defect of any kind (checksum, format, a length or
+// index out of bounds, trailing data) throws std::runtime_error "checkpoint
+// NAME is corrupt: ..."; a checkpoint of another scenario throws InputError.
+void LoadCheckpointBytes(const std::string& bytes, const Scenario& scenario, const std::string& name);
+
 }  // namespace cohort

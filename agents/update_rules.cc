@@ -36,11 +36,10 @@ struct Slots {
     out.Pod<uint64_t>(b.size());
     for (const auto& v : b) out.Vector(v);
   }
+  // Init() has given the slots their shape; the checkpoint must match it.
   void Load(BinaryReader& in) {
-    a.resize(size_t(in.Get<uint64_t>()));
-    for (auto& v : a) in.Vector(v);
-    b.resize(size_t(in.Get<uint64_t>()));
-    for (auto& v : b) in.Vector(v);
+    in.VectorsLike(a, "rule.slots");
+    in.VectorsLike(b, "rule.slots");
   }
 };
 
@@ -241,7 +240,7 @@ class AdamHd : public UpdateRule {
     adam_.Load(in);
     in.Pod(scale_);
     in.Pod(have_direction_);
-    direction_.resize(size_t(in.Get<uint64_t>()));
+    direction_.resize(in.Count("adam_hd.direction", sizeof(uint64_t)));
     for (auto& d : direction_) in.Vector(d);
   }
 

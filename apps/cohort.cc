@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agents/learnable.h"
+#include "agents/memory.h"
 #ifdef COHORT_WITH_VIZ
 #include "viz/app.h"
 #endif
@@ -34,6 +35,7 @@
 #include "apps/progress.h"
 #include "apps/sweep.h"
 #include "cohort_version.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "env/scenario.h"
 #include "env/variants.h"
@@ -88,11 +90,15 @@ Scenario Load(const Args& a) {
   if (a.seed >= 0) sets.push_back("seed=" + std::to_string(a.seed));
   if (a.threads > 0) sets.push_back("run.threads=" + std::to_string(a.threads));
   Scenario s = LoadScenario(ResolveScenario(a.positional[0]), sets, AgentRegistry());
+  // Before anything large is built (the variant family is, next): a run
+  // that cannot fit in memory is refused here, by validate as by run.
+  CheckRunMemory(s);
   if (a.Given("--variant")) {
     VariantFamily family(s, AgentRegistry());
     if (family.empty())
       throw InputError("--variant", "", "needs a variant family, and " + s.file + " defines none (no /family)");
     s = family.Instantiate(family.Parse(a.variant));
+    CheckRunMemory(s);
   }
   return s;
 }
@@ -190,10 +196,37 @@ void RestoreVariant(const std::string& dir, Scenario& s) {
   s.variant_values = doc["values"];
 }
 
+// The files of a run directory (agents/runner.h, agents/trainer.h, the
+// variant record and a sweep cell's error.json): a reopened run directory
+// loses the temporaries of these that a killed process left (core/io.h).
+const std::vector<std::string> kRunFiles = {"scenario.resolved.json", kVariantFile,   "checkpoint.bin",
+                                            "metrics.jsonl",          "summary.json", "error.json"};
+
+void ClearRunDirectory(const std::string& dir, bool quiet) {
+  const std::vector<std::string> removed = RemoveStaleTemporaries(dir, DirectoryUse::kOwned, kRunFiles);
+  if (!removed.empty() && !quiet)
+    std::fprintf(stderr, "%s: removed %zu temporary file(s) left by an interrupted run (%s)\n", dir.c_str(),
+                 removed.size(), Join(removed).c_str());
+}
+
+// A training run stopped before its first checkpoint has nothing to resume
+// from: it starts over, and says so.
+void NoCheckpointYet(const std::string& dir) {
+  std::fprintf(stderr,
+               "%s: no checkpoint.bin yet (the run was stopped before its first checkpoint): starting from "
+               "step 0\n",
+               dir.c_str());
+}
+
 // Training (run.train_steps > 0): checkpoints, signals, --resume.
 int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
   StopSignals signals;
   RecordVariant(out, s);
+  // First, before the environment and agent are built (which can take a
+  // while): --resume needs it to continue, or to start over, a run stopped
+  // at any later moment. After variant.json, which it needs too.
+  fs::create_directories(out);
+  WriteFileAtomic((fs::path(out) / "scenario.resolved.json").string(), s.resolved.dump(2) + "\n");
   Progress progress(s.resolved["name"].get<std::string>() + " training", !quiet, "steps");
   TrainOptions options;
   options.out_dir = out;
@@ -217,8 +250,11 @@ int Train(const Scenario& s, const std::string& out, bool resume, bool quiet) {
 }
 
 json ReadJsonOrNull(const fs::path& p) {
-  std::ifstream in(p);
-  return in ? json::parse(in, nullptr, false) : json();
+  try {
+    return ReadJsonFile(p.string());
+  } catch (const InputError&) {
+    return json();
+  }
 }
 
 int CmdRun(const Args& a) {
@@ -231,7 +267,22 @@ int CmdRun(const Args& a) {
             std::string("takes the run directory only, not ") + f + ": the scenario is its scenario.resolved.json");
     if (!a.positional.empty())
       throw InputError("--resume", "", "takes the run directory only, not a SCENARIO argument");
+    std::error_code ec;
+    if (!fs::exists(a.resume, ec))
+      throw InputError("--resume", "", a.resume + " does not exist (expected the directory of a training run)");
+    if (!fs::is_directory(a.resume, ec))
+      throw InputError("--resume", "", a.resume + " is not a directory (expected the directory of a training run)");
+    ClearRunDirectory(a.resume, a.quiet);
     const std::string file = (fs::path(a.resume) / "scenario.resolved.json").string();
+    // Train() writes scenario.resolved.json before anything else; a run
+    // stopped before even that did no work, and its directory cannot say
+    // which scenario it was.
+    if (!fs::exists(file, ec))
+      throw InputError(a.resume, "",
+                       "has no scenario.resolved.json: the run was stopped before it started, so there is nothing to "
+                       "resume (no training was done). Start it again with its original command, `cohort run "
+                       "SCENARIO [options] --out " +
+                           a.resume + "`");
     Scenario s = ParseScenario(ReadJsonFile(file), file, AgentRegistry());
     if (s.run.train_steps <= 0) throw InputError(file, "/run/train_steps", "only training runs can be resumed");
     RestoreVariant(a.resume, s);
@@ -239,7 +290,10 @@ int CmdRun(const Args& a) {
       std::fprintf(stderr, "%s is already complete (summary.json exists)\n", a.resume.c_str());
       return 0;
     }
-    return Train(s, a.resume, fs::exists(fs::path(a.resume) / "checkpoint.bin"), a.quiet);
+    CheckRunMemory(s);
+    const bool checkpoint = fs::exists(fs::path(a.resume) / "checkpoint.bin");
+    if (!checkpoint) NoCheckpointYet(a.resume);
+    return Train(s, a.resume, checkpoint, a.quiet);
   }
   if (a.positional.size() != 1) throw InputError("cohort run", "", "expected SCENARIO (or --resume DIR)");
   const Scenario s = Load(a);
@@ -263,16 +317,20 @@ int CmdRun(const Args& a) {
     // A finished run of the same scenario is not redone; a different one is
     // never overwritten silently.
     if (same) {
+      ClearRunDirectory(out, a.quiet);
       std::fprintf(stderr, "%s is already complete (summary.json exists); use --force to run again\n", out.c_str());
       return 0;
     }
     throw InputError(out, "", "holds a finished run of a different scenario; choose another --out or pass --force");
   }
+  if (fs::is_directory(out, ec)) ClearRunDirectory(out, a.quiet);
   if (s.run.train_steps > 0) {
     // The same command again after an interruption continues from the
     // checkpoint (what a sweep's rerun relies on); --force starts over.
-    const bool resume = !a.force && same && fs::exists(fs::path(out) / "checkpoint.bin");
+    const bool checkpoint = fs::exists(fs::path(out) / "checkpoint.bin");
+    const bool resume = !a.force && same && checkpoint;
     if (resume) std::fprintf(stderr, "%s: resuming from its checkpoint.bin\n", out.c_str());
+    if (!a.force && same && !checkpoint) NoCheckpointYet(out);
     return Train(s, out, resume, a.quiet);
   }
   Progress progress(s.resolved["name"].get<std::string>(), !a.quiet);
@@ -311,8 +369,8 @@ int CmdValidate(const Args& a) {
                          "applies to a scenario; a sweep sets seeds and variants itself (use --set for the base)");
     const Sweep sweep = LoadSweep(a.positional[0], a.sets);
     const SweepWork work = EstimateSweepWork(sweep, a.quiet ? 0.0 : 1.0);
-    std::printf("%s: ok (sweep over %s, %zu cells; about %s user-steps", sweep.file.c_str(), sweep.base.c_str(),
-                sweep.cells.size(), Progress::Human(double(work.user_steps)).c_str());
+    std::printf("%s: ok (sweep over %s, %lld cells; about %s user-steps", sweep.file.c_str(), sweep.base.c_str(),
+                (long long)sweep.cells.size(), Progress::Human(double(work.user_steps)).c_str());
     if (work.seconds_per_core > 0)
       std::printf(", about %s on one core of this machine (%s with %u cores)", Minutes(work.seconds_per_core).c_str(),
                   Minutes(work.seconds_per_core / std::max(1u, std::thread::hardware_concurrency())).c_str(),
@@ -400,6 +458,25 @@ std::string ShellQuote(const std::string& s) {
   return q + "'";
 }
 
+// Cells run --jobs at a time on this machine: that many of the largest cell
+// must fit (LoadSweep has checked one). Under mpirun each rank runs one cell
+// at a time, on its own node.
+void CheckSweepJobsMemory(const Sweep& sweep, const SweepOptions& options) {
+  if (UnderMpirun()) return;
+  const int64_t in_shard = sweep.cells.size() / options.shards + (options.shard < sweep.cells.size() % options.shards);
+  const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int64_t at_once = std::min<int64_t>(jobs, in_shard);
+  const double cell = sweep.largest_cell.bytes();
+  const AvailableMemory have = FindAvailableMemory();
+  if (at_once <= 1 || cell <= 0 || have.bytes < 0 || double(at_once) * cell <= have.bytes) return;
+  const int64_t fit = std::max<int64_t>(1, int64_t(have.bytes / cell));
+  throw InputError("--jobs", "",
+                   std::to_string(at_once) + " cells at once need about " + FormatBytes(double(at_once) * cell) +
+                       " of memory (the largest cell about " + FormatBytes(cell) + "), more than the " +
+                       FormatBytes(have.bytes) + " available (" + have.source + "); use --jobs " + std::to_string(fit) +
+                       " or fewer");
+}
+
 int CmdSweep(const Args& a, const char* argv0) {
   const Sweep sweep = LoadSweep(a.positional[0], a.sets);
   SweepOptions options;
@@ -422,6 +499,7 @@ int CmdSweep(const Args& a, const char* argv0) {
     }
     return 0;
   }
+  CheckSweepJobsMemory(sweep, options);
   StopSignals signals;
   options.stop = &g_stop;
   const SweepTotals t = RunSweepDistributed(sweep, options);
@@ -454,7 +532,7 @@ int CmdReport(const Args& a) {
     const size_t eq = b.find('=');
     if (eq == std::string::npos || eq == 0)
       throw InputError("--baseline", "", "expected PATH=VALUE, got \"" + b + "\"");
-    const json v = json::parse(b.substr(eq + 1), nullptr, false);
+    const json v = ParseJsonOrDiscarded(b.substr(eq + 1));
     options.baseline[b.substr(0, eq)] = v.is_discarded() ? json(b.substr(eq + 1)) : v;
   }
   WriteReport(a.positional[0], options);
@@ -474,6 +552,14 @@ int CmdBench(const Args& a) {
       std::vector<std::string> sets = {"agent={\"type\": \"" + agent + "\"}"};  // replaces the scenario's agent
       sets.insert(sets.end(), a.sets.begin(), a.sets.end());
       const Scenario s = LoadScenario(ResolveScenario(name), sets, AgentRegistry());
+      // BenchScenario builds one VecEnv of --num-envs slots and the agent.
+      MemoryEstimate memory;
+      const std::string rows_key = "--num-envs=" + std::to_string(a.num_envs);
+      AddVecEnvMemory(s.env, s.resolved, a.num_envs, rows_key, memory);
+      AddCatalogMemory(s.env, s.resolved, CatalogItems(s.env, 0), 1, memory);
+      AddAgentMemory(s.agent, s.env, s.resolved, a.num_envs, rows_key, 0, memory);
+      const std::string no_pointer;
+      CheckMemory(memory, "--num-envs", "the benchmark of " + s.file, &no_pointer);
       BenchResult b = BenchScenario(s, a.num_envs, a.threads > 0 ? a.threads : 1, a.seconds, !a.eval);
       json r = b.ToJson();
       r["scenario"] = name;
@@ -505,6 +591,17 @@ std::vector<std::string> MetaOverrides(const Args& a) {
 // DIR/meta.command.json: what `cohort meta train --resume DIR` needs (the
 // meta file and every override), so a continuation repeats nothing.
 constexpr const char* kMetaCommandFile = "meta.command.json";
+
+// The files of a meta run directory (meta/meta.h): a reopened one loses the
+// temporaries of these that a killed process left (core/io.h).
+void ClearMetaDirectory(const std::string& dir, bool quiet) {
+  const std::vector<std::string> own = {kMetaCommandFile, "meta.resolved.json", "progress.jsonl",
+                                        "checkpoint.bin", "rule.json",          "best_rule.json"};
+  const std::vector<std::string> removed = RemoveStaleTemporaries(dir, DirectoryUse::kOwned, own);
+  if (!removed.empty() && !quiet)
+    std::fprintf(stderr, "%s: removed %zu temporary file(s) left by an interrupted run (%s)\n", dir.c_str(),
+                 removed.size(), Join(removed).c_str());
+}
 
 int CmdMetaTrain(const Args& a) {
   std::string meta_file;
@@ -544,6 +641,8 @@ int CmdMetaTrain(const Args& a) {
   Distribution dist;
   const bool mpi = MetaMpiBegin(dist);
   if (mpi) o.distribution = &dist;
+  // Rank 0 alone writes the directory (meta/meta.h), so it alone clears it.
+  if (dist.rank == 0) ClearMetaDirectory(out, a.quiet);
   if (dist.rank == 0 && !a.Given("--resume")) {
     fs::create_directories(out);
     const fs::path cmd = fs::path(out) / kMetaCommandFile;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "apps/sweep.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -107,7 +109,46 @@ struct CellResult {
   std::map<std::string, json> raw;        // the same, as written (integers stay integers)
   std::string error;                      // first line of the error, failed cells
   int exit_code = 0;
+  bool damaged = false;  // failed because a file of the cell cannot be read (DamagedSummary)
 };
+
+// Why a cell's summary.json cannot be a finished run's (empty: it can). A
+// summary written by `cohort run` is an object whose "episodes" is a number
+// and whose metric keys (kSummaryMetricKeys) are numbers or null (undefined,
+// e.g. a normalized score when the oracle does no better than random).
+std::string DamagedSummary(const json& s) {
+  if (!s.is_object()) return "is not a JSON object";
+  if (!s.contains("episodes") || !s["episodes"].is_number()) return "has no number \"episodes\"";
+  for (const std::string& k : kSummaryMetricKeys)
+    if (s.contains(k) && !s[k].is_number() && !s[k].is_null())
+      return "\"" + k + "\" is " + std::string(s[k].type_name()) + ", not a number";
+  if (s.contains("variant_values") && !s["variant_values"].is_object()) return "\"variant_values\" is not an object";
+  return "";
+}
+
+// A cell of cells.jsonl, checked: SweepCell::FromJson reads it, and its
+// directory must be the one `cohort sweep` gives it (cells/<cell>), so that a
+// damaged or hand-edited line never makes the report read outside the sweep
+// directory.
+SweepCell CellOfLine(const json& j, const std::string& file, int64_t line_no) {
+  const std::string where = "line " + std::to_string(line_no);
+  auto bad = [&](const std::string& why) { return InputError(file, where, why); };
+  if (!j.contains("cell") || !j["cell"].is_string()) throw bad("\"cell\" is not a string");
+  const std::string id = j["cell"].get<std::string>();
+  if (id.size() < 2 || id[0] != 'c' || id.find_first_not_of("0123456789", 1) != std::string::npos)
+    throw bad("\"cell\" is \"" + id + "\", not a cell name (c000123)");
+  if (!j.contains("index") || !j["index"].is_number_integer()) throw bad("\"index\" is not an integer");
+  if (!j.contains("axes") || !j["axes"].is_object()) throw bad("\"axes\" is not an object");
+  if (!j.contains("seed") || !j["seed"].is_number_unsigned()) throw bad("\"seed\" is not an integer >= 0");
+  if (!j.contains("variant") || !(j["variant"].is_null() || j["variant"].is_string()))
+    throw bad("\"variant\" is neither null nor a string");
+  if (j.contains("labels") && !j["labels"].is_object()) throw bad("\"labels\" is not an object");
+  if (!j.contains("dir") || !j["dir"].is_string()) throw bad("\"dir\" is not a string");
+  if (j["dir"].get<std::string>() != "cells/" + id)
+    throw bad("\"dir\" is " + j["dir"].dump() + ", expected \"cells/" + id +
+              "\" (a cell's directory is cells/<cell>; the report reads nothing outside the sweep directory)");
+  return SweepCell::FromJson(j);
+}
 
 std::string FirstLine(const std::string& s) {
   // The last non-empty line of a log is usually the error itself.
@@ -132,15 +173,39 @@ std::vector<CellResult> ReadCells(const std::string& out_dir) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
-    const json j = json::parse(line, nullptr, false);
+    const json j = ParseJsonOrDiscarded(line);
     if (j.is_discarded() || !j.is_object())
       throw InputError(cells_file.string(), "line " + std::to_string(line_no), "is not a JSON object");
     CellResult r;
-    r.cell = SweepCell::FromJson(j);
+    r.cell = CellOfLine(j, cells_file.string(), line_no);
     r.state = StateOf(out_dir, r.cell);
     const fs::path dir = fs::path(out_dir) / r.cell.dir;
+    // A file that cannot be read makes its cell a failed one, listed with the
+    // file and the reason (docs/sweeps.md), never a done cell with blanks.
+    auto damaged = [&](const fs::path& file, const std::string& why) {
+      r.state = CellState::kFailed;
+      r.damaged = true;
+      r.exit_code = -1;
+      r.metrics.clear();
+      r.raw.clear();
+      r.error = file.lexically_relative(out_dir).string() + " " + why;
+    };
+    json s;
     if (r.state == CellState::kDone) {
-      const json s = ReadJsonFile((dir / "summary.json").string());
+      const fs::path file = dir / "summary.json";
+      try {
+        s = ReadJsonFile(file.string());
+      } catch (const InputError& e) {
+        std::string why;
+        for (const Problem& p : e.problems()) why += (why.empty() ? "" : "; ") + p.message;
+        damaged(file, "cannot be read: " + why);
+      }
+      if (!r.damaged) {
+        const std::string why = DamagedSummary(s);
+        if (!why.empty()) damaged(file, why);
+      }
+    }
+    if (r.state == CellState::kDone) {
       for (auto it = s.begin(); it != s.end(); ++it)
         if (it->is_number() && !skip.count(it.key())) {
           r.metrics[it.key()] = it->get<double>();
@@ -153,10 +218,23 @@ std::vector<CellResult> ReadCells(const std::string& out_dir) {
             r.metrics["variant." + it.key()] = it->get<double>();
             r.raw["variant." + it.key()] = *it;
           }
-    } else if (r.state == CellState::kFailed) {
-      const json e = ReadJsonFile((dir / "error.json").string());
-      r.exit_code = e.value("exit_code", -1);
-      r.error = FirstLine(e.value("message", std::string()));
+    } else if (r.state == CellState::kFailed && !r.damaged) {
+      const fs::path file = dir / "error.json";
+      json e;
+      std::string why = "is not a JSON object";
+      try {
+        e = ReadJsonFile(file.string());
+      } catch (const InputError& ex) {
+        why = "cannot be read: ";
+        for (const Problem& p : ex.problems()) why += p.message;
+      }
+      if (!e.is_object()) {
+        r.exit_code = -1;
+        r.error = file.lexically_relative(out_dir).string() + " " + why;
+      } else {
+        r.exit_code = e.contains("exit_code") && e["exit_code"].is_number_integer() ? e["exit_code"].get<int>() : -1;
+        r.error = FirstLine(e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "");
+      }
     }
     out.push_back(std::move(r));
   }
@@ -258,15 +336,41 @@ std::string Nearest(const std::string& s, const std::vector<std::string>& option
 // errors (the sweep directory, or the sweep file when checked before running).
 // Without metrics in `cells` (nothing has run), metric names are checked
 // against every key a summary can hold.
-Resolved ResolveOptionsWith(const json& defaults, const std::string& out_dir, const std::vector<CellResult>& cells,
-                            const ReportOptions& options) {
-  Resolved r;
+// What the options are checked against: the axes, the metrics of finished
+// cells, and the values the cells have for a key (apps/sweep.h SweepCells
+// answers without building its cells; a sweep directory from its cells).
+struct KeySpace {
+  std::vector<std::string> axes;
+  std::set<std::string> metrics;
+  std::function<bool(const std::string& key, const json& value)> has;
+  std::function<std::vector<json>(const std::string& key)> values;  // some of them, for hints
+};
+
+KeySpace KeysOf(const std::vector<CellResult>& cells) {
+  KeySpace k;
   for (const CellResult& c : cells)
     for (auto it = c.cell.axes.begin(); it != c.cell.axes.end(); ++it)
-      if (std::find(r.axes.begin(), r.axes.end(), it.key()) == r.axes.end()) r.axes.push_back(it.key());
-  std::set<std::string> metric_set;
+      if (std::find(k.axes.begin(), k.axes.end(), it.key()) == k.axes.end()) k.axes.push_back(it.key());
   for (const CellResult& c : cells)
-    for (const auto& [k, v] : c.metrics) metric_set.insert(k);
+    for (const auto& [name, v] : c.metrics) k.metrics.insert(name);
+  k.has = [&cells](const std::string& key, const json& value) {
+    for (const CellResult& c : cells)
+      if (KeyValue(c.cell, key) == value) return true;
+    return false;
+  };
+  k.values = [&cells](const std::string& key) {
+    std::vector<json> out;
+    for (const CellResult& c : cells) out.push_back(KeyValue(c.cell, key));
+    return out;
+  };
+  return k;
+}
+
+Resolved ResolveOptionsWith(const json& defaults, const std::string& out_dir, const KeySpace& space,
+                            const ReportOptions& options) {
+  Resolved r;
+  r.axes = space.axes;
+  const std::set<std::string>& metric_set = space.metrics;
   r.all_metrics.assign(metric_set.begin(), metric_set.end());
 
   std::vector<Problem> problems;
@@ -297,13 +401,10 @@ Resolved ResolveOptionsWith(const json& defaults, const std::string& out_dir, co
            "\"" + it.key() + "\": the baseline must name a grouped key" + Nearest(it.key(), r.group_by)});
       continue;
     }
-    bool seen = false;
+    const bool seen = space.has(it.key(), *it);
     std::vector<std::string> values;
-    for (const CellResult& c : cells) {
-      const json v = KeyValue(c.cell, it.key());
-      seen = seen || v == *it;
-      values.push_back(Show(v));
-    }
+    if (!seen)
+      for (const json& v : space.values(it.key())) values.push_back(Show(v));
     if (!seen)
       problems.push_back(
           {out_dir, base_origin, "no cell has " + it.key() + " = " + it->dump() + Nearest(Show(*it), values)});
@@ -339,10 +440,25 @@ Resolved ResolveOptions(const std::string& out_dir, const std::vector<CellResult
   std::string name;
   if (fs::exists(sweep_file)) {
     const json sweep = ReadJsonFile(sweep_file.string());
+    if (!sweep.is_object()) throw InputError(sweep_file.string(), "", "expected a JSON object (the resolved sweep)");
+    if (sweep.contains("name") && !sweep["name"].is_string())
+      throw InputError(sweep_file.string(), "/name", "expected a string");
     name = sweep.value("name", std::string());
     if (sweep.contains("report")) defaults = sweep["report"];
+    const auto strings = [&](const char* key) {
+      if (!defaults.contains(key)) return;
+      const json& v = defaults[key];
+      bool ok = v.is_array();
+      for (size_t i = 0; ok && i < v.size(); ++i) ok = v[i].is_string();
+      if (!ok) throw InputError(sweep_file.string(), std::string("/report/") + key, "expected an array of strings");
+    };
+    if (!defaults.is_object()) throw InputError(sweep_file.string(), "/report", "expected an object");
+    strings("group_by");
+    strings("metrics");
+    if (defaults.contains("baseline") && !defaults["baseline"].is_object())
+      throw InputError(sweep_file.string(), "/report/baseline", "expected an object");
   }
-  Resolved r = ResolveOptionsWith(defaults, out_dir, cells, options);
+  Resolved r = ResolveOptionsWith(defaults, out_dir, KeysOf(cells), options);
   r.name = name.empty() ? fs::path(out_dir).lexically_normal().filename().string() : name;
   return r;
 }
@@ -576,8 +692,8 @@ std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, c
   std::vector<double> v;
   std::string line;
   while (std::getline(in, line)) {
-    const json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.contains(metric) && j[metric].is_number()) v.push_back(j[metric].get<double>());
+    const json j = ParseJsonOrDiscarded(line);
+    if (j.is_object() && j.contains(metric) && j[metric].is_number()) v.push_back(j[metric].get<double>());
   }
   if (v.empty() || bins_of <= 0) return {};
   std::vector<double> out;
@@ -599,8 +715,9 @@ std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellR
   std::map<std::string, Points> out;
   std::string line;
   while (std::getline(in, line)) {
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || j.value("kind", "") != "eval") continue;
+    const json j = ParseJsonOrDiscarded(line);
+    if (!j.is_object() || j.value("kind", "") != "eval" || !j.contains("user_steps") || !j["user_steps"].is_number())
+      continue;
     for (const char* metric : kCurveMetrics)
       if (j.contains(metric) && j[metric].is_number())
         out[metric].push_back({j["user_steps"].get<double>(), j[metric].get<double>()});
@@ -612,8 +729,11 @@ std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellR
 // scenario.resolved.json; `cache` holds the answer per agent block.
 bool CellLearnsOnline(const std::string& out_dir, const CellResult& c, std::map<std::string, bool>& cache) {
   const fs::path file = fs::path(out_dir) / c.cell.dir / "scenario.resolved.json";
-  std::ifstream in(file);
-  const json resolved = json::parse(in, nullptr, false);
+  json resolved(json::value_t::discarded);
+  try {
+    resolved = ReadJsonFile(file.string());
+  } catch (const InputError&) {
+  }
   if (resolved.is_discarded() || !resolved.is_object() || !resolved.contains("agent")) return false;
   const std::string key = resolved["agent"].dump();
   auto it = cache.find(key);
@@ -667,9 +787,20 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
     WriteFileAtomic((out / "results.csv").string(), csv.str());
   }
 
-  size_t done = 0, failed = 0, pending = 0;
-  for (const CellResult& c : cells)
+  size_t done = 0, failed = 0, pending = 0, damaged = 0;
+  for (const CellResult& c : cells) {
     (c.state == CellState::kDone ? done : c.state == CellState::kFailed ? failed : pending)++;
+    damaged += c.damaged;
+  }
+  if (damaged > 0) {
+    std::string which;
+    size_t listed = 0;
+    for (const CellResult& c : cells)
+      if (c.damaged && listed++ < 10) which += "\n  " + c.cell.id + ": " + c.error;
+    if (damaged > 10) which += "\n  ... and " + std::to_string(damaged - 10) + " more (results.md lists them all)";
+    std::fprintf(stderr, "warning: %zu cell(s) listed as failed because a file of theirs is damaged:%s\n", damaged,
+                 which.c_str());
+  }
 
   std::ostringstream md;
   md << "# Sweep report: " << r.name << "\n\n"
@@ -691,9 +822,13 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
       for (auto it = c.cell.axes.begin(); it != c.cell.axes.end(); ++it)
         axes += (axes.empty() ? "" : ", ") + it.key() + "=" + Show(KeyValue(c.cell, it.key()));
       md << "| " << c.cell.id << " | " << MdCell(axes) << " | " << c.cell.seed << " | " << c.cell.variant.value_or("-")
-         << " | " << c.exit_code << " | " << MdCell(c.error) << " |\n";
+         << " | " << (c.damaged ? std::string("damaged") : std::to_string(c.exit_code)) << " | " << MdCell(c.error)
+         << " |\n";
     }
     md << "\n";
+    if (damaged > 0)
+      md << "A *damaged* cell has a summary.json that no finished run writes. `cohort sweep` counts it as done: "
+            "delete its `cells/<cell>/summary.json` and rerun the sweep to redo it.\n\n";
   }
 
   const std::vector<Group> groups = MakeGroups(r, cells);
@@ -892,14 +1027,12 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
   WriteFileAtomic((out / "results.md").string(), md.str());
 }
 
-void CheckReportBlock(const json& report, const std::vector<SweepCell>& cells, const std::string& file) {
-  std::vector<CellResult> results;
-  for (const SweepCell& c : cells) {
-    CellResult r;
-    r.cell = c;
-    results.push_back(std::move(r));
-  }
-  ResolveOptionsWith(report, file, results, ReportOptions{});
+void CheckReportBlock(const json& report, const SweepCells& cells, const std::string& file) {
+  KeySpace keys;
+  keys.axes = cells.AxisPaths();
+  keys.has = [&cells](const std::string& key, const json& value) { return cells.HasKeyValue(key, value); };
+  keys.values = [&cells](const std::string& key) { return cells.KeyValues(key, 1000); };
+  ResolveOptionsWith(report, file, keys, ReportOptions{});
 }
 
 }  // namespace cohort

@@ -18,8 +18,10 @@
 #include <set>
 #include <thread>
 
+#include "agents/memory.h"
 #include "agents/registry.h"
 #include "agents/runner.h"
+#include "core/json_parse.h"
 #include "core/io.h"
 #include "core/rng.h"
 #include "env/scenario.h"
@@ -78,11 +80,7 @@ const SweepSchemas& Schemas() {
 bool IsScalar(const json& v) { return v.is_number() || v.is_string() || v.is_boolean(); }
 
 // One dimension of the grid: `positions` entries, each a list of settings.
-struct Setting {
-  std::string path;
-  json value;
-  json label;  // a string shown in reports instead of the value, or null
-};
+using Setting = SweepSetting;
 using Assignment = std::vector<Setting>;
 
 json LabelOf(const json& member, size_t i) {
@@ -111,8 +109,7 @@ std::vector<Assignment> AxisPositions(const json& axis, size_t axis_index, uint6
   for (int64_t i = 0; i < axis["count"].get<int64_t>(); ++i) {
     json v;
     if (dist == "int_uniform") {
-      const int64_t a = int64_t(std::ceil(lo)), b = int64_t(std::floor(hi));
-      v = a + int64_t(rng.Below(uint32_t(b - a + 1)));
+      v = rng.Between(int64_t(std::ceil(lo)), int64_t(std::floor(hi)));  // bounds within +-2^53 (validation)
     } else if (dist == "log_uniform") {
       v = std::exp(rng.Uniform(std::log(lo), std::log(hi)));
     } else {
@@ -197,6 +194,10 @@ void CheckSweep(const json& s, const std::string& file) {
     if (has_dist) {
       const double lo = a["low"].get<double>(), hi = a["high"].get<double>();
       if (lo > hi) add(here + "/low", "low exceeds high");
+      constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+      if (a["distribution"] == "int_uniform" && (std::fabs(lo) > kMaxExactInteger || std::fabs(hi) > kMaxExactInteger))
+        add(here + (std::fabs(lo) > kMaxExactInteger ? "/low" : "/high"),
+            "int_uniform bounds must lie within +-2^53 (9007199254740992)");
       if (a["distribution"] == "log_uniform" && lo <= 0) add(here + "/low", "log_uniform needs low > 0");
       if (a["distribution"] == "int_uniform" && std::ceil(lo) > std::floor(hi))
         add(here + "/low", "int_uniform range holds no integer");
@@ -276,53 +277,145 @@ std::vector<std::string> SweepCell::RunArgs(const std::string& base, const json&
 
 const Schema& SweepSchema() { return Schemas().sweep; }
 
-std::vector<SweepCell> ExpandCells(const json& s) {
+SweepCells::SweepCells(const json& s, const std::string& file) {
   const uint64_t sweep_seed = s["seed"].get<uint64_t>();
-  std::vector<std::vector<Assignment>> dims;
-  for (size_t i = 0; i < s["axes"].size(); ++i) dims.push_back(AxisPositions(s["axes"][i], i, sweep_seed));
-  std::vector<uint64_t> seeds;
+  for (size_t i = 0; i < s["axes"].size(); ++i) dims_.push_back(AxisPositions(s["axes"][i], i, sweep_seed));
   if (!s["seed_list"].empty()) {
-    seeds = s["seed_list"].get<std::vector<uint64_t>>();
+    seed_list_ = s["seed_list"].get<std::vector<uint64_t>>();
   } else {
-    for (int64_t i = 0; i < s["seeds"]["count"].get<int64_t>(); ++i)
-      seeds.push_back(s["seeds"]["start"].get<uint64_t>() + uint64_t(i));
+    seed_start_ = s["seeds"]["start"].get<uint64_t>();
+    seed_count_ = s["seeds"]["count"].get<int64_t>();
   }
-  std::vector<std::optional<std::string>> variants = {std::nullopt};
-  const std::string split = s["variants"]["split"].get<std::string>();
-  if (!split.empty()) {
-    variants.clear();
-    for (int64_t i = 0; i < s["variants"]["count"].get<int64_t>(); ++i)
-      variants.push_back(split + ":" + std::to_string(s["variants"]["start"].get<int64_t>() + i));
+  split_ = s["variants"]["split"].get<std::string>();
+  if (!split_.empty()) {
+    variant_start_ = s["variants"]["start"].get<int64_t>();
+    variant_count_ = s["variants"]["count"].get<int64_t>();
   }
-  std::vector<SweepCell> cells;
-  std::vector<size_t> pos(dims.size(), 0);
-  for (;;) {
-    json axes = json::object(), labels = json::object();
-    for (size_t d = 0; d < dims.size(); ++d)
-      for (const Setting& st : dims[d][pos[d]]) {
-        axes[st.path] = st.value;
-        if (!st.label.is_null()) labels[st.path] = st.label;
+  // Counted in doubles first: a product of large counts must not wrap.
+  double count = double(seeds()) * double(split_.empty() ? 1 : variant_count_);
+  std::string factors;
+  for (size_t d = 0; d < dims_.size(); ++d) {
+    count *= double(dims_[d].size());
+    factors += std::to_string(dims_[d].size()) + " (axis " + std::to_string(d) + ") x ";
+  }
+  factors += std::to_string(seeds()) + " seeds";
+  if (!split_.empty()) factors += " x " + std::to_string(variant_count_) + " variants";
+  if (count > double(kMaxSweepCells)) {
+    char n[64];
+    std::snprintf(n, sizeof n, "%.4g", count);
+    throw InputError(file, "",
+                     "expands to " + std::string(n) + " cells (" + factors + "), more than the " +
+                         std::to_string(kMaxSweepCells) +
+                         " a sweep may have (each cell is a process and a run directory); split it into several "
+                         "sweeps, or sample the space with random axes");
+  }
+  size_ = int64_t(count);
+}
+
+SweepCell SweepCells::operator[](int64_t index) const {
+  if (index < 0 || index >= size_) throw std::out_of_range("SweepCells: cell index out of range");
+  SweepCell c;
+  c.index = index;
+  char id[32];
+  std::snprintf(id, sizeof id, "c%06lld", (long long)index);
+  c.id = id;
+  c.dir = "cells/" + c.id;
+  const int64_t variants = split_.empty() ? 1 : variant_count_;
+  const int64_t v = index % variants;
+  int64_t rest = index / variants;
+  const int64_t seed = rest % seeds();
+  rest /= seeds();
+  // Odometer over the axes, last axis fastest.
+  std::vector<size_t> pos(dims_.size(), 0);
+  for (size_t d = dims_.size(); d-- > 0;) {
+    pos[d] = size_t(rest % int64_t(dims_[d].size()));
+    rest /= int64_t(dims_[d].size());
+  }
+  for (size_t d = 0; d < dims_.size(); ++d)
+    for (const Setting& st : dims_[d][pos[d]]) {
+      c.axes[st.path] = st.value;
+      if (!st.label.is_null()) c.labels[st.path] = st.label;
+    }
+  c.seed = Seed(seed);
+  if (!split_.empty()) c.variant = split_ + ":" + std::to_string(variant_start_ + v);
+  return c;
+}
+
+std::vector<std::string> SweepCells::AxisPaths() const {
+  std::vector<std::string> paths;
+  for (const auto& dim : dims_)
+    if (!dim.empty())
+      for (const Setting& st : dim[0])
+        if (std::find(paths.begin(), paths.end(), st.path) == paths.end()) paths.push_back(st.path);
+  return paths;
+}
+
+bool SweepCells::HasKeyValue(const std::string& key, const json& value) const {
+  if (size_ == 0) return false;
+  if (key == "seed") {
+    if (!value.is_number_unsigned()) return false;
+    const uint64_t v = value.get<uint64_t>();
+    if (!seed_list_.empty()) return std::find(seed_list_.begin(), seed_list_.end(), v) != seed_list_.end();
+    return v >= seed_start_ && v - seed_start_ < uint64_t(seed_count_);
+  }
+  // As report.cc's KeyValue: a label when the axis gives one, then the
+  // variant, then the axis value; null when no axis sets the key.
+  bool set = false;
+  for (const auto& dim : dims_)
+    for (const auto& position : dim)
+      for (const Setting& st : position) {
+        if (st.path != key) continue;
+        set = true;
+        if ((st.label.is_null() ? st.value : st.label) == value) return true;
       }
-    for (uint64_t seed : seeds)
-      for (const auto& variant : variants) {
-        SweepCell c;
-        c.index = int64_t(cells.size());
-        char id[32];
-        std::snprintf(id, sizeof id, "c%06lld", (long long)c.index);
-        c.id = id;
-        c.dir = "cells/" + c.id;
-        c.axes = axes;
-        c.labels = labels;
-        c.seed = seed;
-        c.variant = variant;
-        cells.push_back(std::move(c));
-      }
-    // Odometer over the axes, last axis fastest.
-    size_t d = dims.size();
-    while (d > 0 && ++pos[d - 1] == dims[d - 1].size()) pos[--d] = 0;
-    if (d == 0) break;
+  if (set) return false;
+  if (key == "variant") {
+    if (split_.empty()) return value.is_null();
+    if (!value.is_string()) return false;
+    const std::string v = value.get<std::string>();
+    if (v.rfind(split_ + ":", 0) != 0) return false;
+    const std::string n = v.substr(split_.size() + 1);
+    if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return false;
+    const int64_t i = std::stoll(n);
+    return i >= variant_start_ && i < variant_start_ + variant_count_;
   }
-  return cells;
+  return value.is_null();
+}
+
+std::vector<json> SweepCells::KeyValues(const std::string& key, size_t limit) const {
+  std::vector<json> out;
+  auto add = [&](const json& v) {
+    if (out.size() < limit && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  };
+  if (size_ == 0) return out;
+  if (key == "seed") {
+    for (int64_t i = 0; i < seeds() && out.size() < limit; ++i) add(Seed(i));
+    return out;
+  }
+  bool set = false;
+  for (const auto& dim : dims_)
+    for (const auto& position : dim)
+      for (const Setting& st : position)
+        if (st.path == key) {
+          set = true;
+          add(st.label.is_null() ? st.value : st.label);
+        }
+  if (set) return out;
+  if (key == "variant") {
+    if (split_.empty()) add(nullptr);
+    for (int64_t i = 0; !split_.empty() && i < variant_count_ && out.size() < limit; ++i)
+      add(split_ + ":" + std::to_string(variant_start_ + i));
+    return out;
+  }
+  add(nullptr);
+  return out;
+}
+
+std::vector<SweepCell> ExpandCells(const json& s) {
+  const SweepCells cells(s, "sweep");
+  std::vector<SweepCell> out;
+  for (const SweepCell& c : cells) out.push_back(c);
+  return out;
 }
 
 // Splits a command-line --set into its dotted path and JSON value (bare words
@@ -365,6 +458,8 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
     throw InputError(path, "/base",
                      "the base scenario " + sweep.base + (fs::exists(base, ec) ? " is not a file" : " does not exist") +
                          " (\"base\" is relative to the sweep file)");
+  // Counted (and refused above kMaxSweepCells) before anything is built.
+  sweep.cells = SweepCells(sweep.resolved, path);
 
   // The base scenario with the fixed overrides, then each axis value alone:
   // a bad value is reported, with its sweep path, before anything runs.
@@ -374,11 +469,13 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
   std::vector<Problem> problems;
   // `where`: the sweep path (or the --set) of the settings, so an error in the
   // base scenario names the setting responsible.
-  auto check = [&](const std::vector<Setting>& sets, const std::string& where) {
+  // Each check also estimates the memory of a cell with those settings
+  // (agents/memory.h); returns it in bytes (0 when the settings are bad).
+  auto check = [&](const std::vector<Setting>& sets, const std::string& where) -> double {
     try {
       json copy = scenario;
       for (const Setting& st : sets) ApplyOverride(copy, SetArg(st.path, st.value), root);
-      ParseScenario(copy, sweep.base, agents);
+      return EstimateRunMemory(ParseScenario(copy, sweep.base, agents)).bytes();
     } catch (const InputError& e) {
       for (const Problem& q : e.problems()) {
         // A problem at a key the settings set is the setting's fault: name
@@ -393,6 +490,7 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
             {command_line ? where : path, command_line ? "" : where,
              (from_setting ? "setting " : "in " + q.file + ": ") + (q.path.empty() ? "" : q.path + ": ") + q.message});
       }
+      return 0.0;
     }
   };
   std::vector<Setting> fixed;
@@ -401,16 +499,47 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
   for (const Setting& st : fixed)
     check({st}, from_command_line.count(st.path) ? "--set " + st.path + "=" + st.value.dump() : "/set/" + st.path);
   if (problems.empty()) check(fixed, "/set");
+  // Per axis, the position whose cell needs the most memory.
+  std::vector<size_t> largest(sweep.cells.axes().size(), 0);
   if (problems.empty()) {
     const json& axes = sweep.resolved["axes"];
     for (size_t i = 0; i < axes.size(); ++i) {
-      const auto positions = AxisPositions(axes[i], i, sweep.resolved["seed"].get<uint64_t>());
+      const auto& positions = sweep.cells.axes()[i];
+      double most = -1.0;
       for (size_t j = 0; j < positions.size(); ++j) {
         auto sets = fixed;
         sets.insert(sets.end(), positions[j].begin(), positions[j].end());
-        check(sets, "/axes/" + std::to_string(i) + (axes[i]["values"].empty() ? "" : "/values/" + std::to_string(j)));
+        const double bytes = check(
+            sets, "/axes/" + std::to_string(i) + (axes[i]["values"].empty() ? "" : "/values/" + std::to_string(j)));
+        if (bytes > most) most = bytes, largest[i] = j;
       }
     }
+  }
+  // The largest cell: every axis at its most demanding position (each cell's
+  // own `cohort run` checks its memory again, variants included). A
+  // combination the base refuses falls back to the fixed settings alone.
+  if (problems.empty()) {
+    std::vector<Setting> sets = fixed;
+    for (size_t i = 0; i < largest.size(); ++i) {
+      const auto& position = sweep.cells.axes()[i][largest[i]];
+      sets.insert(sets.end(), position.begin(), position.end());
+      for (const Setting& st : position) sweep.largest_cell_settings += " --set " + SetArg(st.path, st.value);
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        json copy = scenario;
+        for (const Setting& st : sets) ApplyOverride(copy, SetArg(st.path, st.value), root);
+        sweep.largest_cell = EstimateRunMemory(ParseScenario(copy, sweep.base, agents));
+        break;
+      } catch (const InputError&) {
+        sets = fixed;
+        sweep.largest_cell_settings.clear();
+      }
+    }
+    const std::string settings =
+        sweep.largest_cell_settings.empty() ? "" : " (" + sweep.largest_cell_settings.substr(1) + ")";
+    const std::string no_pointer;
+    CheckMemory(sweep.largest_cell, path, "its largest cell" + settings, &no_pointer);
   }
   const json& v = sweep.resolved["variants"];
   if (problems.empty() && !v["split"].get<std::string>().empty()) {
@@ -435,7 +564,6 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
     }
   }
   if (!problems.empty()) throw InputError(std::move(problems));
-  sweep.cells = ExpandCells(sweep.resolved);
   // The report block names axes, seeds, variants and summary keys: checked
   // now, not after every cell has run.
   CheckReportBlock(sweep.resolved["report"], sweep.cells, path);
@@ -473,10 +601,43 @@ SweepWork EstimateSweepWork(const Sweep& sweep, double calibrate_seconds) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (done == 0 || steps == 0) return w;
   const double per_episode = double(steps) / double(done), rate = double(steps) / seconds;
-  for (const SweepCell& c : sweep.cells) {
-    const Scenario s = cell_scenario(c);
-    w.user_steps += double(s.run.episodes) * per_episode * (s.run.reference ? 3.0 : 1.0) +
-                    double(s.run.train_steps) * double(s.run.num_envs);
+  // A cell's work depends on its run settings alone: the cells are counted
+  // by the positions of the axes that set "run" keys (each combination
+  // stands for size / combinations cells), never visited one by one.
+  json base_run = cell_scenario(SweepCell{}).resolved["run"];
+  std::vector<size_t> run_axes;
+  double combinations = 1.0;
+  for (size_t d = 0; d < sweep.cells.axes().size(); ++d) {
+    bool touches = false;
+    for (const auto& position : sweep.cells.axes()[d])
+      for (const Setting& st : position) touches = touches || st.path == "run" || st.path.rfind("run.", 0) == 0;
+    if (touches) run_axes.push_back(d), combinations *= double(sweep.cells.axes()[d].size());
+  }
+  const double per_combination = double(sweep.cells.size()) / combinations;
+  const RunParams defaults;
+  std::vector<size_t> pos(run_axes.size(), 0);
+  for (;;) {
+    json run = base_run;
+    for (size_t a = 0; a < run_axes.size(); ++a)
+      for (const Setting& st : sweep.cells.axes()[run_axes[a]][pos[a]]) {
+        if (st.path == "run" && st.value.is_object())
+          run = st.value;
+        else if (st.path.rfind("run.", 0) == 0 && run.is_object())
+          run[st.path.substr(4)] = st.value;
+      }
+    auto number = [&](const char* key, double fallback) {
+      return run.is_object() && run.contains(key) && run[key].is_number() ? run[key].get<double>() : fallback;
+    };
+    const bool reference = run.is_object() && run.contains("reference") && run["reference"].is_boolean()
+                               ? run["reference"].get<bool>()
+                               : defaults.reference;
+    w.user_steps +=
+        per_combination *
+        (number("episodes", double(defaults.episodes)) * per_episode * (reference ? 3.0 : 1.0) +
+         number("train_steps", double(defaults.train_steps)) * number("num_envs", double(defaults.num_envs)));
+    size_t a = run_axes.size();
+    while (a > 0 && ++pos[a - 1] == sweep.cells.axes()[run_axes[a - 1]].size()) pos[--a] = 0;
+    if (a == 0) break;
   }
   w.seconds_per_core = w.user_steps / rate;
   return w;
@@ -490,18 +651,28 @@ CellState StateOf(const std::string& out_dir, const SweepCell& cell) {
 }
 
 void PrepareSweepDir(const Sweep& sweep, const std::string& out_dir) {
+  // Shards (and `cohort report`) may be writing here at this moment, from
+  // other hosts too: only temporaries that are certainly stale go
+  // (DirectoryUse::kShared). Each cell's `cohort run` clears its own directory.
+  RemoveStaleTemporaries(out_dir, DirectoryUse::kShared,
+                         {"sweep.resolved.json", "cells.jsonl", "results.csv", "results.md"});
+  RemoveStaleTemporaries((fs::path(out_dir) / "plots").string(), DirectoryUse::kShared, {"*.svg"});
   fs::create_directories(fs::path(out_dir) / "cells");
   const fs::path resolved = fs::path(out_dir) / "sweep.resolved.json";
   if (fs::exists(resolved)) {
-    std::ifstream in(resolved);
-    const json previous = json::parse(in, nullptr, false);
+    json previous(json::value_t::discarded);
+    try {
+      previous = ReadJsonFile(resolved.string());
+    } catch (const InputError&) {
+    }
     if (previous.is_discarded() || previous != sweep.resolved)
       throw InputError(out_dir, "", "holds a different sweep (sweep.resolved.json differs); choose another --out");
   }
   WriteFileAtomic(resolved.string(), sweep.resolved.dump(2) + "\n");
-  std::string lines;
-  for (const SweepCell& c : sweep.cells) lines += c.ToJson().dump() + "\n";
-  WriteFileAtomic((fs::path(out_dir) / "cells.jsonl").string(), lines);
+  // Streamed: a sweep of millions of cells is never one string in memory.
+  AtomicLineWriter lines((fs::path(out_dir) / "cells.jsonl").string());
+  for (const SweepCell& c : sweep.cells) lines.Write(c.ToJson().dump());
+  lines.Commit();
 }
 
 void RecordCellResult(const std::string& out_dir, const SweepCell& cell, int exit_code) {
@@ -626,24 +797,25 @@ SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
   PrepareSweepDir(sweep, options.out_dir);
   const SweepLock lock(options.out_dir, options.shard, options.shards, options.quiet);
   SweepTotals totals;
-  std::vector<const SweepCell*> pending;
+  std::vector<int64_t> pending;  // cell indices (cells are built when launched)
   for (const SweepCell& c : sweep.cells) {
     if (!options.InShard(c)) continue;
     ++totals.total;
     if (StateOf(options.out_dir, c) == CellState::kDone)
       ++totals.skipped;
     else
-      pending.push_back(&c);
+      pending.push_back(c.index);
   }
   const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   SweepProgress progress(options.quiet);
-  std::map<pid_t, const SweepCell*> running;
+  std::map<pid_t, SweepCell> running;
   size_t next = 0;
   bool forwarded = false;
   while ((next < pending.size() && !options.Stopping()) || !running.empty()) {
     while (!options.Stopping() && next < pending.size() && int(running.size()) < jobs) {
-      const SweepCell* c = pending[next++];
-      running[LaunchCell(sweep, *c, options)] = c;
+      SweepCell c = sweep.cells[pending[next++]];
+      const pid_t pid = LaunchCell(sweep, c, options);
+      running[pid] = std::move(c);
     }
     if (options.Stopping() && !forwarded) {
       // Stop: every running cell gets SIGTERM (training cells checkpoint and
@@ -661,11 +833,11 @@ SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
     auto it = running.find(pid);
     if (it == running.end()) continue;
     const int code = ExitCodeOf(status);
-    if (forwarded && StateOf(options.out_dir, *it->second) != CellState::kDone) {
+    if (forwarded && StateOf(options.out_dir, it->second) != CellState::kDone) {
       ++totals.interrupted;  // no error.json: the rerun resumes it
     } else {
-      RecordCellResult(options.out_dir, *it->second, code);
-      (StateOf(options.out_dir, *it->second) == CellState::kDone ? totals.done : totals.failed)++;
+      RecordCellResult(options.out_dir, it->second, code);
+      (StateOf(options.out_dir, it->second) == CellState::kDone ? totals.done : totals.failed)++;
     }
     running.erase(it);
   }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/schema.h"
+#include "env/memory.h"
 
 namespace cohort {
 
@@ -42,11 +43,80 @@ struct SweepCell {
   std::vector<std::string> RunArgs(const std::string& base, const json& fixed_sets, const std::string& out_dir) const;
 };
 
+// One setting of a cell: a dotted scenario path, its value and its report
+// label (a string, or null).
+struct SweepSetting {
+  std::string path;
+  json value;
+  json label;
+};
+
+// The cells of a sweep in expansion order (grid x zip x random axes, then
+// seeds, then variants, the last fastest), each computed from its index when
+// asked for: a sweep of a million cells holds its axes, never a million
+// cells. Iterating gives SweepCells by value.
+class SweepCells {
+ public:
+  SweepCells() = default;
+  // From a validated sweep document (the random axes are drawn here). Throws
+  // InputError naming `file` when the sweep has more than kMaxSweepCells cells.
+  SweepCells(const json& resolved_sweep, const std::string& file);
+  int64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  SweepCell operator[](int64_t index) const;
+
+  class Iterator {
+   public:
+    Iterator(const SweepCells* cells, int64_t index) : cells_(cells), index_(index) {}
+    SweepCell operator*() const { return (*cells_)[index_]; }
+    Iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return index_ != o.index_; }
+
+   private:
+    const SweepCells* cells_;
+    int64_t index_;
+  };
+  Iterator begin() const { return {this, 0}; }
+  Iterator end() const { return {this, size_}; }
+
+  // The positions of each axis (a position: the settings it makes).
+  const std::vector<std::vector<std::vector<SweepSetting>>>& axes() const { return dims_; }
+  // The paths the axes set, in axis order.
+  std::vector<std::string> AxisPaths() const;
+  // Whether some cell has `value` for a report key (an axis path, "seed" or
+  // "variant"; apps/report.cc KeyValue), and up to `limit` of the values the
+  // cells have for it, without visiting every cell.
+  bool HasKeyValue(const std::string& key, const json& value) const;
+  std::vector<json> KeyValues(const std::string& key, size_t limit) const;
+
+ private:
+  std::vector<std::vector<std::vector<SweepSetting>>> dims_;
+  std::vector<uint64_t> seed_list_;  // explicit seeds; empty: seed_start_ + 0..seed_count_-1
+  uint64_t seed_start_ = 0;
+  int64_t seed_count_ = 1;
+  std::string split_;  // "": no variants
+  int64_t variant_start_ = 0, variant_count_ = 1;
+  int64_t size_ = 0;
+  int64_t seeds() const { return seed_list_.empty() ? seed_count_ : int64_t(seed_list_.size()); }
+  uint64_t Seed(int64_t i) const { return seed_list_.empty() ? seed_start_ + uint64_t(i) : seed_list_[size_t(i)]; }
+};
+
+// The most cells a sweep may have: cells.jsonl, the directories and the
+// report all grow with the count (a cell is a process and a run directory).
+inline constexpr int64_t kMaxSweepCells = 10'000'000;
+
 struct Sweep {
   std::string file;
   json resolved;     // validated sweep document
   std::string base;  // absolute scenario path
-  std::vector<SweepCell> cells;
+  SweepCells cells;
+  // The memory estimate of the largest cell (agents/memory.h): the base with
+  // the fixed settings and, on each axis, the position that needs the most.
+  MemoryEstimate largest_cell;
+  std::string largest_cell_settings;  // those positions, as "--set" words
 };
 
 const Schema& SweepSchema();
@@ -68,7 +138,8 @@ struct SweepWork {
   double seconds_per_core = 0.0;
 };
 SweepWork EstimateSweepWork(const Sweep& sweep, double calibrate_seconds);
-// Expansion only (tests): grid x zip x random axes x seeds x variants.
+// Expansion only (tests): grid x zip x random axes x seeds x variants, every
+// cell built (SweepCells holds them without building them).
 std::vector<SweepCell> ExpandCells(const json& resolved_sweep);
 
 enum class CellState { kPending, kDone, kFailed };
@@ -161,7 +232,7 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options);
 // The "report" block of a sweep against its cells before anything runs:
 // group_by names axes (or seed, variant), the baseline names a grouped key and
 // a value some cell has, metrics are summary keys. InputError naming `file`.
-void CheckReportBlock(const json& report, const std::vector<SweepCell>& cells, const std::string& file);
+void CheckReportBlock(const json& report, const SweepCells& cells, const std::string& file);
 
 // True when this process was started by mpirun (OpenMPI, MPICH or PMIx).
 bool UnderMpirun();

@@ -68,7 +68,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
       MPI_Recv(&index, 1, MPI_INT64_T, 0, kAssignTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       if (index < 0) break;
       msg[0] = index;
-      msg[1] = RunOne(sweep, sweep.cells[size_t(index)], options);
+      msg[1] = RunOne(sweep, sweep.cells[index], options);
     }
     MPI_Finalize();
     totals.total = -1;
@@ -110,7 +110,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
     }
     if (own < 0 && next < pending.size()) {
       own_cell = pending[next++];
-      own = LaunchCell(sweep, sweep.cells[size_t(own_cell)], options);
+      own = LaunchCell(sweep, sweep.cells[own_cell], options);
       ++running;
       busy = true;
     }
@@ -135,7 +135,7 @@ SweepTotals RunSweepMpi(const Sweep& sweep, const SweepOptions& options) {
     if (own >= 0) {
       int wstatus = 0;
       if (waitpid(own, &wstatus, WNOHANG) == own) {
-        const SweepCell& c = sweep.cells[size_t(own_cell)];
+        const SweepCell c = sweep.cells[own_cell];
         if (forwarded && StateOf(options.out_dir, c) != CellState::kDone) {
           ++totals.interrupted;
         } else {

@@ -97,6 +97,29 @@ class Rng {
     return static_cast<uint32_t>(m >> 32);
   }
 
+  // Uniform integer in [0, n), n > 0, for ranges wider than 32 bits: the same
+  // method with a 128-bit product.
+  uint64_t Below64(uint64_t n) {
+    unsigned __int128 m = static_cast<unsigned __int128>((*this)()) * n;
+    uint64_t low = static_cast<uint64_t>(m);
+    if (low < n) {
+      const uint64_t threshold = (0 - n) % n;
+      while (low < threshold) {
+        m = static_cast<unsigned __int128>((*this)()) * n;
+        low = static_cast<uint64_t>(m);
+      }
+    }
+    return static_cast<uint64_t>(m >> 64);
+  }
+  // Uniform integer in [a, b], a <= b, |a|, |b| <= 2^62. Ranges that fit in
+  // 32 bits draw with Below (as they always have: streams are unchanged),
+  // wider ones with Below64.
+  int64_t Between(int64_t a, int64_t b) {
+    const uint64_t n = static_cast<uint64_t>(b - a) + 1;
+    if (n <= 0xffffffffull) return a + static_cast<int64_t>(Below(static_cast<uint32_t>(n)));
+    return a + static_cast<int64_t>(Below64(n));
+  }
+
   double Normal(double mean = 0.0, double stddev = 1.0) {
     return boost::random::normal_distribution<double>(mean, stddev)(*this);
   }

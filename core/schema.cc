@@ -9,6 +9,8 @@
 #include <sstream>
 #include <utility>
 
+#include "core/json_parse.h"
+
 namespace cohort {
 
 // Field encoding used by the builders below. `default_value` null always
@@ -209,15 +211,16 @@ class Validator {
       Add(path, "expected a finite number");
       return v;
     }
-    CheckRange(x, f, path);
+    // Integers are shown as written: beyond 2^53 a double would round them.
+    CheckRange(x, f, path, v.is_number_float() ? FormatNumber(x) : v.dump());
     return integer ? v : json(x);
   }
 
-  void CheckRange(double x, const Field& f, const std::string& path) {
+  void CheckRange(double x, const Field& f, const std::string& path, const std::string& shown) {
     const bool low = !NoLower(f.min) && (f.min_exclusive ? x <= f.min : x < f.min);
     const bool high = !NoUpper(f.max) && x > f.max;
     if (!low && !high) return;
-    std::string msg = "value " + FormatNumber(x);
+    std::string msg = "value " + shown;
     if (NoUpper(f.max)) {
       msg += std::string(f.min_exclusive ? " must be > " : " must be >= ") + FormatNumber(f.min);
     } else if (NoLower(f.min)) {
@@ -312,23 +315,6 @@ std::string JoinProblems(const std::vector<Problem>& problems) {
   return out;
 }
 
-// Keeps only the reason of nlohmann's parse_error::what():
-// "[json.exception...] parse error at line 2, column 8: syntax error while
-// parsing value - unexpected ','; ..." -> "unexpected ','; ...".
-std::string ShortParseReason(const std::string& what) {
-  std::string reason = what;
-  const size_t at = reason.find("parse error");
-  if (at != std::string::npos) {
-    const size_t colon = reason.find(": ", at);
-    if (colon != std::string::npos) reason = reason.substr(colon + 2);
-  }
-  const size_t dash = reason.find(" - ");
-  if (reason.rfind("syntax error while parsing", 0) == 0 && dash != std::string::npos) {
-    reason = reason.substr(dash + 3);
-  }
-  return reason;
-}
-
 [[noreturn]] void FailOverride(const std::string& path, const std::string& message) {
   throw InputError("--set", path, message);
 }
@@ -344,9 +330,21 @@ bool ParseIndex(const std::string& s, size_t* index) {
 }  // namespace
 
 std::string Problem::ToString() const {
-  std::string out = file;
-  if (!path.empty()) out += (out.empty() ? "" : ": ") + path;
-  if (!message.empty()) out += (out.empty() ? "" : ": ") + message;
+  std::string raw = file;
+  if (!path.empty()) raw += (raw.empty() ? "" : ": ") + path;
+  if (!message.empty()) raw += (raw.empty() ? "" : ": ") + message;
+  // Control characters (a key holding \u0000 would cut the printed line)
+  // are shown as JSON escapes.
+  std::string out;
+  for (const char c : raw) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", unsigned(static_cast<unsigned char>(c)));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
   return out;
 }
 
@@ -407,6 +405,10 @@ Schema& Schema::String(const std::string& key, const std::string& def, std::vect
 
 Schema& Schema::NumberArray(const std::string& key, json def, double min, double max, const std::string& doc,
                             size_t min_len, size_t max_len) {
+  // Elements as validation returns them (doubles): a resolved scenario,
+  // resolved again, gives the same bytes ([64.0], never [64] then [64.0]).
+  for (json& e : def)
+    if (e.is_number()) e = e.get<double>();
   Field& f = AddField(fields_, key, FieldKind::kNumberArray, std::move(def), doc);
   f.min = min;
   f.max = max;
@@ -521,41 +523,27 @@ json ReadJsonFile(const std::string& path) {
   std::string text;
   char buf[65536];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  bool too_large = false;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
+    if (text.size() + n > kMaxJsonFileBytes) {
+      too_large = true;
+      break;
+    }
+    text.append(buf, n);
+  }
   const bool failed = std::ferror(f) != 0;
   const int err = errno;  // e.g. EISDIR: fopen succeeds on a directory
   std::fclose(f);
   if (failed) throw InputError(path, "", std::string("cannot open file: ") + std::strerror(err));
+  if (too_large)
+    throw InputError(path, "",
+                     "file is larger than " + std::to_string(kMaxJsonFileBytes >> 20) +
+                         " MiB, the limit for JSON input files");
 
   if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c); })) {
     throw InputError(path, "", "file is empty (expected a JSON object)");
   }
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.byte is the 1-based offset of the offending character (size + 1 at
-    // end of input). nlohmann's own line/column is off for errors on a
-    // newline, so count ourselves.
-    const std::string reason = ShortParseReason(e.what());
-    const size_t offset = std::min(e.byte > 0 ? e.byte - 1 : 0, text.size());
-    const size_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
-    const size_t line_start = offset == 0 ? std::string::npos : text.rfind('\n', offset - 1);
-    const size_t column = line_start == std::string::npos ? offset + 1 : offset - line_start;
-    throw InputError(
-        path, "",
-        "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason);
-  } catch (const json::out_of_range& e) {
-    // A number beyond double range ("1e999"): nlohmann reports no offset, but
-    // names the literal; locate it for the line number.
-    const std::string what = e.what();
-    const size_t q1 = what.find('\''), q2 = what.rfind('\'');
-    const std::string literal = q1 != std::string::npos && q2 > q1 ? what.substr(q1 + 1, q2 - q1 - 1) : "";
-    const size_t at = literal.empty() ? std::string::npos : text.find(literal);
-    const std::string where = at == std::string::npos
-                                  ? ""
-                                  : " at line " + std::to_string(1 + std::count(text.begin(), text.begin() + at, '\n'));
-    throw InputError(path, "", "malformed JSON" + where + ": number " + Quote(literal) + " is out of range");
-  }
+  return ParseJson(text, path);
 }
 
 // ---------------------------------------------------------------- --set
@@ -566,17 +554,24 @@ json ParseOverrideValue(const std::string& dotted, const std::string& text) {
   for (char c : text) lower += char(std::tolower((unsigned char)c));
   for (const char* word : {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
     if (lower == word) FailOverride(pointer, Quote(text) + " is not a finite number");
+  if (!IsValidUtf8(text)) FailOverride(pointer, "the value is not valid UTF-8");
   try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
+    return ParseJson(text, "--set");
+  } catch (const InputError& e) {
+    const Problem& p = e.problems().front();
+    // Nesting too deep or a key defined twice: the value's own pointer.
+    if (!p.path.empty()) FailOverride(pointer + p.path, p.message);
+    if (p.message.find("is out of range") != std::string::npos)
+      FailOverride(pointer, "number " + Quote(text) + " is out of range");
     // Text that starts like JSON (an object, an array, a quoted string) was
     // meant as JSON: a syntax error in it is reported, not turned into a string.
     const size_t first = text.find_first_not_of(" \t");
-    if (first != std::string::npos && (text[first] == '{' || text[first] == '[' || text[first] == '"'))
-      FailOverride(pointer, "malformed JSON value " + Quote(text) + ": " + ShortParseReason(e.what()));
+    if (first != std::string::npos && (text[first] == '{' || text[first] == '[' || text[first] == '"')) {
+      const size_t colon = p.message.find(": ");
+      FailOverride(pointer, "malformed JSON value " + Quote(text) + ": " +
+                                (colon == std::string::npos ? p.message : p.message.substr(colon + 2)));
+    }
     return text;  // bare words are strings: policy=greedy
-  } catch (const json::out_of_range&) {
-    FailOverride(pointer, "number " + Quote(text) + " is out of range");
   }
 }
 

@@ -9,6 +9,7 @@
 #include "core/bind.h"
 #include "core/registry.h"
 #include "core/rng.h"
+#include "env/params.h"
 
 namespace cohort {
 
@@ -44,7 +45,7 @@ struct ChoiceForm {
 
 namespace {
 
-constexpr double kInf = 1e300;
+constexpr double kInf = kMaxParameterMagnitude;  // env/params.h
 // The temperature's slider range (every model that has one): 0.02 is nearly
 // deterministic for unit-scale scores, 5 nearly uniform.
 constexpr double kTemperatureSlider[2] = {0.02, 5.0};

@@ -15,6 +15,8 @@
 // order is part of the results: changing it changes every trajectory.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "env/slate_search.h"
 #include "env/vec_env.h"
@@ -202,6 +204,16 @@ EndReason VecEnv::SessionEnd(int r) {
   const DynamicsParams& d = p.dynamics;
   const size_t R = size_t(r);
   EndReason reason = EndReason::kNone;
+  // A NaN or infinite budget never reaches 0: the session would never end.
+  // Validation bounds every parameter (kMaxParameterMagnitude), so this is a
+  // guard for parameters set in code.
+  if (!std::isfinite(budget_[R]) || !std::isfinite(satisfaction_[R]))
+    throw std::runtime_error("user " + std::to_string(user_[R]) + "'s " +
+                             (!std::isfinite(budget_[R]) ? "time budget" : "satisfaction") +
+                             " became NaN or infinite at step " +
+                             std::to_string(tick_) +
+                             ": the parameters of env.time_budget, env.catalog (length_*, quality_*) or "
+                             "env.dynamics are too extreme for the simulation to stay finite");
   if (budget_[R] <= 0.0) {
     reason = EndReason::kBudget;
   } else if (d.leave_base > 0.0 || d.leave_dissatisfaction > 0.0) {

@@ -177,16 +177,31 @@ void Catalog::Save(BinaryWriter& out) const {
   out.Vector(alive_);
 }
 
-void Catalog::Load(BinaryReader& in) {
+void Catalog::Load(BinaryReader& in, const PopulationModel& model) {
   in.Tag("catalog");
   in.Pod(dim_);
   in.Pod(rng_);
   in.Vector(topic_);
-  in.Vector(quality_);
-  in.Vector(length_);
-  in.Vector(features_);
-  in.Vector(created_);
+  const size_t n = topic_.size();
+  in.Vector(quality_, "catalog.quality", n);
+  in.Vector(length_, "catalog.length", n);
+  // A resampled catalog is never built (dim 0, no items); a live one holds
+  // features only on embedding catalogs.
+  const EnvParams& p = model.params();
+  const bool live = p.catalog.source == CandidateSource::kLive;
+  const int expected_dim = live && p.catalog.features == FeatureKind::kEmbedding ? model.dim() : 0;
+  in.Check(dim_ == expected_dim, "catalog.dim is " + std::to_string(dim_) + ", the configuration has " +
+                                     std::to_string(expected_dim));
+  in.Vector(features_, "catalog.features", n * size_t(dim_));
+  in.Vector(created_, "catalog.created", n);
   in.Vector(alive_);
+  in.CheckRange(topic_, 0, p.num_topics - 1, "catalog.topic");
+  in.CheckRange(alive_, 0, int64_t(n) - 1, "catalog.alive");
+  for (size_t i = 1; i < alive_.size(); ++i)
+    in.Check(alive_[i - 1] < alive_[i], "catalog.alive is not in creation order");
+  in.Check(!live || alive_.size() >= size_t(p.num_candidates),
+           "catalog.alive holds fewer items than candidates per step");
+  in.Check(live || n == 0, "a resampled catalog holds items");
 }
 
 }  // namespace cohort

@@ -109,7 +109,8 @@ class Catalog {
   }
   int64_t created(int64_t id) const { return created_[size_t(id)]; }
   void Save(BinaryWriter& out) const;
-  void Load(BinaryReader& in);
+  // Checks every length and index against `model`'s configuration.
+  void Load(BinaryReader& in, const PopulationModel& model);
 
  private:
   int dim_ = 0;

@@ -18,11 +18,16 @@ enum class InterestRule { kNone, kRecSim, kToward, kAway };
 enum class Observability { kVisible, kNoisy, kHidden };
 enum class EventKind { kPreferenceShift, kQualityShift, kNewItems };
 
+// The largest magnitude a simulation parameter may have (validation bounds
+// weights, means, stds, rates and budgets by it), so that every score,
+// reward, budget and statistic stays finite.
+inline constexpr double kMaxParameterMagnitude = 1e9;
+
 struct Trait {  // per-user trait ~ Normal(mean, std) clipped to [lo, hi]
   double mean = 1.0;
   double std = 0.0;
   double lo = 0.0;
-  double hi = 1e300;
+  double hi = kMaxParameterMagnitude;
 };
 
 struct CatalogParams {
@@ -125,10 +130,10 @@ struct EnvParams {
   int slate_size = 2;
   CatalogParams catalog;
   std::vector<SegmentParams> segments;
-  Trait time_budget{200.0, 0.0, 1e-9, 1e300};
-  Trait patience{1.0, 0.0, 1e-9, 1e300};
-  Trait click_propensity{1.0, 0.0, 0.0, 1e300};
-  Trait boredom_sensitivity{1.0, 0.0, 0.0, 1e300};
+  Trait time_budget{200.0, 0.0, 1e-9, kMaxParameterMagnitude};
+  Trait patience{1.0, 0.0, 1e-9, kMaxParameterMagnitude};
+  Trait click_propensity{1.0, 0.0, 0.0, kMaxParameterMagnitude};
+  Trait boredom_sensitivity{1.0, 0.0, 0.0, kMaxParameterMagnitude};
   Trait return_propensity{1.0, 0.0, 0.0, 1.0};
   ObservationParams observation;
   ChoiceParams choice;

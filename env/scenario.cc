@@ -9,7 +9,10 @@
 namespace cohort {
 namespace {
 
-constexpr double kInf = 1e300;
+// The largest magnitude of a simulation parameter (weights, means, stds,
+// rates, budgets): keeps every score, reward, budget and statistic finite in
+// float and double arithmetic (issue: 1e308 made budgets NaN and runs hang).
+constexpr double kInf = kMaxParameterMagnitude;
 constexpr long long kMaxSteps = 1'000'000'000'000;  // readable bound in `cohort list`
 
 // The one table of each enumeration's names (schema choices and reading).
@@ -74,9 +77,9 @@ struct EnvSchemas {
                      "per-topic mean of hidden quality; [] = quality_mean for all")
         .Number("quality_mean", &C::quality_mean, -kInf, kInf, "mean hidden quality when quality_means is []")
         .Number("quality_std", &C::quality_std, 0, kInf, "std of hidden quality around its topic mean")
-        .PositiveNumber("length_mean", &C::length_mean, "item length (time units)")
+        .PositiveNumber("length_mean", &C::length_mean, "item length (time units)", kInf)
         .Number("length_std", &C::length_std, 0, kInf, "std of item length (0 = constant)")
-        .PositiveNumber("length_min", &C::length_min, "lower clip of item length")
+        .PositiveNumber("length_min", &C::length_min, "lower clip of item length", kInf)
         .Integer("size", &C::size, 1, 100000000, "live: items at reset")
         .Number("arrival_rate", &C::arrival_rate, 0, kInf, "live: new items per step (Poisson)")
         .Integer("max_age", &C::max_age, 0, kMaxSteps, "live: retire items older than this many steps (0 = never)");

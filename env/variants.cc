@@ -41,14 +41,17 @@ const FamilySchemas& Schemas() {
   return s;
 }
 
+// Integers a double holds exactly: int_uniform bounds must lie within.
+constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+
 double Draw(const json& p, Rng& rng) {
   const std::string dist = p["distribution"].get<std::string>();
   const double lo = p["low"].get<double>(), hi = p["high"].get<double>();
   if (dist == "uniform") return rng.Uniform(lo, hi);
   if (dist == "log_uniform") return std::exp(rng.Uniform(std::log(lo), std::log(hi)));
   if (dist == "int_uniform") {
-    const int64_t a = static_cast<int64_t>(std::ceil(lo)), b = static_cast<int64_t>(std::floor(hi));
-    return static_cast<double>(a + static_cast<int64_t>(rng.Below(static_cast<uint32_t>(b - a + 1))));
+    // Validation keeps the bounds within +-2^53 (kMaxExactInteger).
+    return static_cast<double>(rng.Between(static_cast<int64_t>(std::ceil(lo)), static_cast<int64_t>(std::floor(hi))));
   }
   const auto values = p["values"].get<std::vector<double>>();
   return values[rng.Below(static_cast<uint32_t>(values.size()))];
@@ -103,6 +106,12 @@ void CheckParameters(const json& params, const std::string& ptr, const json& res
       problems.push_back({file, here + "/low", "log_uniform needs low > 0"});
       continue;
     }
+    if (dist == "int_uniform" && (std::fabs(p["low"].get<double>()) > kMaxExactInteger ||
+                                  std::fabs(p["high"].get<double>()) > kMaxExactInteger)) {
+      problems.push_back({file, here + (std::fabs(p["low"].get<double>()) > kMaxExactInteger ? "/low" : "/high"),
+                          "int_uniform bounds must lie within +-2^53 (9007199254740992)"});
+      continue;
+    }
     if (dist == "int_uniform" && std::ceil(p["low"].get<double>()) > std::floor(p["high"].get<double>())) {
       problems.push_back({file, here + "/low", "int_uniform range holds no integer"});
       continue;
@@ -121,7 +130,8 @@ void CheckParameters(const json& params, const std::string& ptr, const json& res
       } catch (const InputError& e) {
         std::string why;
         for (const Problem& q : e.problems()) why += (why.empty() ? "" : "; ") + q.path + ": " + q.message;
-        const json shown = resolved[jp].is_number_integer() ? json(std::llround(v)) : json(v);
+        const json shown =
+            resolved[jp].is_number_integer() && std::fabs(v) <= kMaxExactInteger ? json(std::llround(v)) : json(v);
         problems.push_back(
             {file, here + "/" + key, "value " + shown.dump() + " for " + path + " is invalid (" + why + ")"});
       }

@@ -123,7 +123,7 @@ const StepBatch& VecEnv::Reset() {
   }
   auto reset_rows = [&](int begin, int end) {
     for (int r = begin; r < end; ++r) {
-      batch_.ForEachField([r](const char*, auto& v, int width, double initial, bool step_output) {
+      batch_.ForEachField([r](const char*, auto& v, int width, double initial, bool step_output, Domain) {
         using T = typename std::decay_t<decltype(v)>::value_type;
         if (step_output) std::fill_n(&v[size_t(r) * size_t(width)], width, static_cast<T>(initial));
       });
@@ -276,20 +276,61 @@ void VecEnv::Load(BinaryReader& in) {
     throw std::runtime_error("checkpoint of a VecEnv with another shape (slots, dim, candidates, slate)");
   in.Pod(tick_);
   next_event_ = size_t(in.Get<uint64_t>());
+  in.Check(tick_ >= 0, "tick " + std::to_string(tick_) + " is negative");
+  in.Check(next_event_ <= sorted_events_.size(), "next_event " + std::to_string(next_event_) + " is beyond the " +
+                                                     std::to_string(sorted_events_.size()) + " scheduled events");
   // The model as of this tick: the initial parameters plus the model-side
   // effects of the events already applied (they draw no random numbers); the
   // users and the catalog, which events also change, come from the checkpoint.
   model_ = PopulationModel(initial_params_, model_.seed(), model_.variant());
-  for (size_t i = 0; i < next_event_ && i < sorted_events_.size(); ++i)
-    ApplyEventToModel(model_, initial_params_.events[sorted_events_[i]]);
-  catalog_.Load(in);
-  VisitState(*this, [&](const char*, auto& v, auto...) { in.Vector(v); });
+  for (size_t i = 0; i < next_event_; ++i) ApplyEventToModel(model_, initial_params_.events[sorted_events_[i]]);
+  catalog_.Load(in, model_);
+
+  // Every array is checked against the field lists: its length against its
+  // width in this configuration, its values against its domain.
+  const EnvParams& p = model_.params();
+  const size_t B = size_t(num_envs_);
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  auto bounds = [&](Domain d) -> std::pair<int64_t, int64_t> {
+    switch (d) {
+      case Domain::kAny: break;
+      case Domain::kFlag: return {0, 1};
+      case Domain::kRow: return {0, num_envs_ - 1};
+      case Domain::kNonNegative: return {0, kMax};
+      case Domain::kIdOrNone: return {-1, kMax};
+      case Domain::kSegment: return {0, std::max<int64_t>(int64_t(p.segments.size()), 1) - 1};
+      case Domain::kTopic: return {0, num_topics_ - 1};
+      case Domain::kTopicOrNone: return {-1, num_topics_ - 1};
+      case Domain::kPositionOrNone: return {-1, slate_size_ - 1};
+      case Domain::kItemOrNone: return {-1, catalog_.total_items() - 1};
+      case Domain::kEndReason: return {0, int64_t(EndReason::kEpisodeCap)};
+      case Domain::kHistorySlot: return {0, std::max(p.observation.history, 1) - 1};
+    }
+    return {std::numeric_limits<int64_t>::min(), kMax};
+  };
+  auto load = [&](const std::string& name, auto& v, int width, Domain domain) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    in.Vector(v);
+    // Boredom may have been switched on by a live edit (EditParams).
+    const bool ok = v.size() == B * size_t(width) || (name == "boredom" && v.size() == B * size_t(num_topics_));
+    if (!ok)
+      in.Fail(name + " holds " + std::to_string(v.size()) + " values, the configuration expects " +
+              std::to_string(B * size_t(width)));
+    if constexpr (std::is_integral_v<T>) {
+      if (domain != Domain::kAny) {
+        const auto [lo, hi] = bounds(domain);
+        in.CheckRange(v, lo, hi, name);
+      }
+    }
+  };
+  VisitState(*this, [&](const char* name, auto& v, int width, double, Domain domain) { load(name, v, width, domain); });
   in.Tag("batch");
   in.Pod(batch_.tick);
-  batch_.ForEachField([&](const char* name, auto& v, auto...) {
-    in.Vector(v);
-    if (std::string_view(name) == "topic") in.Vector(quality_);  // see Save
+  batch_.ForEachField([&](const char* name, auto& v, int width, double, bool, Domain domain) {
+    load(std::string("batch.") + name, v, width, domain);
+    if (std::string_view(name) == "topic") load("quality", quality_, num_candidates_, Domain::kAny);  // see Save
   });
+  for (size_t r = 0; r < B; ++r) in.Check(batch_.env_id[r] == int32_t(r), "batch.env_id is not the row index");
 }
 
 // What future users and items are drawn from: a preference shift moves the

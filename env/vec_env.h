@@ -57,6 +57,24 @@ enum class EndReason : uint8_t {
 
 class GroundTruth;
 
+// What the values of an integer field are, as the field lists below declare
+// it: loading a checkpoint checks every stored value against the bound its
+// domain has in this configuration (VecEnv::Load). Float fields are kAny.
+enum class Domain : uint8_t {
+  kAny,             // no constraint (floats, counters, random streams)
+  kFlag,            // 0 or 1
+  kRow,             // [0, rows)
+  kNonNegative,     // [0, inf): steps and session counts
+  kIdOrNone,        // [-1, inf): user ids
+  kSegment,         // [0, segments)
+  kTopic,           // [0, topics)
+  kTopicOrNone,     // [-1, topics)
+  kPositionOrNone,  // [-1, k)
+  kItemOrNone,      // [-1, items in the live catalog)
+  kEndReason,       // an EndReason
+  kHistorySlot,     // [0, history length)
+};
+
 // The agent's answer: row r's slate is index[r*k .. r*k+k) (candidate indices).
 struct SlateBatch {
   int rows = 0;
@@ -109,11 +127,12 @@ struct StepBatch {
   void CandidateFeatures(int r, int c, float* out) const;
 
   // The one list of the arrays above, in checkpoint order. Calls
-  // f(name, vector, width, initial, step_output) per array: `width`
+  // f(name, vector, width, initial, step_output, domain) per array: `width`
   // elements per row (0 when this configuration has none), `initial` the
   // value the constructor fills in (-1 for "none" ids and positions, NaN
   // for an unobserved budget), `step_output` true for the response to the
-  // last slate, which Reset() clears. env_id is filled with the row index.
+  // last slate, which Reset() clears, `domain` the values it may hold. env_id
+  // is filled with the row index.
   template <class F>
   void ForEachField(F&& f) {
     VisitFields(*this, f);
@@ -128,32 +147,32 @@ struct StepBatch {
   static void VisitFields(Self& b, F& f) {
     const int K = b.num_candidates, k = b.slate_size;
     const double none = -1.0, nan = std::numeric_limits<double>::quiet_NaN();
-    f("env_id", b.env_id, 1, 0.0, false);
-    f("active", b.active, 1, 0.0, false);
-    f("user_id", b.user_id, 1, none, false);
-    f("session_index", b.session_index, 1, 0.0, false);
-    f("session_step", b.session_step, 1, 0.0, false);
-    f("episode_step", b.episode_step, 1, 0.0, false);
-    f("reward", b.reward, 1, 0.0, true);
-    f("terminated", b.terminated, 1, 0.0, true);
-    f("truncated", b.truncated, 1, 0.0, true);
-    f("session_ended", b.session_ended, 1, 0.0, true);
-    f("end_reason", b.end_reason, 1, 0.0, true);
-    f("gap", b.gap, 1, 0.0, true);
-    f("click_position", b.click_position, 1, none, true);
-    f("examined", b.examined, k, 0.0, true);
-    f("clicked", b.clicked, k, 0.0, true);
-    f("liked", b.liked, k, 0.0, true);
-    f("disliked", b.disliked, k, 0.0, true);
-    f("watch_time", b.watch_time, k, 0.0, true);
-    f("interests", b.interests, b.dim, 0.0, false);
-    f("final_interests", b.final_interests, b.dim, 0.0, true);
-    f("budget", b.budget, 1, nan, false);
-    f("history_topics", b.history_topics, b.history, none, false);
-    f("item_id", b.item_id, K, none, false);
-    f("topic", b.topic, K, 0.0, false);
-    f("length", b.length, K, 0.0, false);
-    f("features", b.features, b.candidate_features ? K * b.dim : 0, 0.0, false);
+    f("env_id", b.env_id, 1, 0.0, false, Domain::kRow);
+    f("active", b.active, 1, 0.0, false, Domain::kFlag);
+    f("user_id", b.user_id, 1, none, false, Domain::kIdOrNone);
+    f("session_index", b.session_index, 1, 0.0, false, Domain::kNonNegative);
+    f("session_step", b.session_step, 1, 0.0, false, Domain::kNonNegative);
+    f("episode_step", b.episode_step, 1, 0.0, false, Domain::kNonNegative);
+    f("reward", b.reward, 1, 0.0, true, Domain::kAny);
+    f("terminated", b.terminated, 1, 0.0, true, Domain::kFlag);
+    f("truncated", b.truncated, 1, 0.0, true, Domain::kFlag);
+    f("session_ended", b.session_ended, 1, 0.0, true, Domain::kFlag);
+    f("end_reason", b.end_reason, 1, 0.0, true, Domain::kEndReason);
+    f("gap", b.gap, 1, 0.0, true, Domain::kAny);
+    f("click_position", b.click_position, 1, none, true, Domain::kPositionOrNone);
+    f("examined", b.examined, k, 0.0, true, Domain::kFlag);
+    f("clicked", b.clicked, k, 0.0, true, Domain::kFlag);
+    f("liked", b.liked, k, 0.0, true, Domain::kFlag);
+    f("disliked", b.disliked, k, 0.0, true, Domain::kFlag);
+    f("watch_time", b.watch_time, k, 0.0, true, Domain::kAny);
+    f("interests", b.interests, b.dim, 0.0, false, Domain::kAny);
+    f("final_interests", b.final_interests, b.dim, 0.0, true, Domain::kAny);
+    f("budget", b.budget, 1, nan, false, Domain::kAny);
+    f("history_topics", b.history_topics, b.history, none, false, Domain::kTopicOrNone);
+    f("item_id", b.item_id, K, none, false, Domain::kItemOrNone);
+    f("topic", b.topic, K, 0.0, false, Domain::kTopic);
+    f("length", b.length, K, 0.0, false, Domain::kAny);
+    f("features", b.features, b.candidate_features ? K * b.dim : 0, 0.0, false, Domain::kAny);
   }
 };
 
@@ -264,29 +283,30 @@ class VecEnv {
   static void ApplyEventToModel(PopulationModel& model, const EventParams& e);
 
   // The one list of the per-row user state, in checkpoint order. Calls
-  // f(name, vector, width, initial) per array: `width` elements per row (0
-  // when this configuration has none), `initial` the constructor's value
-  // (non-numeric elements are default-constructed).
+  // f(name, vector, width, initial, domain) per array: `width` elements per
+  // row (0 when this configuration has none), `initial` the constructor's
+  // value (non-numeric elements are default-constructed), `domain` the
+  // values it may hold.
   template <class Self, class F>
   static void VisitState(Self& e, F&& f) {
     const int H = std::max(e.model_.params().observation.history, 1);
-    f("user", e.user_, 1, -1.0);
-    f("segment", e.segment_, 1, 0.0);
-    f("interests", e.interests_, e.dim_, 0.0);
-    f("boredom", e.boredom_, e.model_.params().BoredomEnabled() ? e.num_topics_ : 0, 0.0);
-    f("satisfaction", e.satisfaction_, 1, 0.0);
-    f("budget", e.budget_, 1, 0.0);
-    f("time", e.time_, 1, 0.0);
-    f("budget0", e.budget0_, 1, 0.0);
-    f("patience", e.patience_, 1, 1.0);
-    f("click_propensity", e.click_propensity_, 1, 1.0);
-    f("boredom_sensitivity", e.boredom_sensitivity_, 1, 0.0);
-    f("return_propensity", e.return_propensity_, 1, 1.0);
-    f("history_ring", e.history_ring_, H, -1.0);
-    f("history_head", e.history_head_, 1, 0.0);
-    f("rng_candidates", e.rng_candidates_, 1, 0.0);
-    f("rng_response", e.rng_response_, 1, 0.0);
-    f("rng_observation", e.rng_observation_, 1, 0.0);
+    f("user", e.user_, 1, -1.0, Domain::kIdOrNone);
+    f("segment", e.segment_, 1, 0.0, Domain::kSegment);
+    f("interests", e.interests_, e.dim_, 0.0, Domain::kAny);
+    f("boredom", e.boredom_, e.model_.params().BoredomEnabled() ? e.num_topics_ : 0, 0.0, Domain::kAny);
+    f("satisfaction", e.satisfaction_, 1, 0.0, Domain::kAny);
+    f("budget", e.budget_, 1, 0.0, Domain::kAny);
+    f("time", e.time_, 1, 0.0, Domain::kAny);
+    f("budget0", e.budget0_, 1, 0.0, Domain::kAny);
+    f("patience", e.patience_, 1, 1.0, Domain::kAny);
+    f("click_propensity", e.click_propensity_, 1, 1.0, Domain::kAny);
+    f("boredom_sensitivity", e.boredom_sensitivity_, 1, 0.0, Domain::kAny);
+    f("return_propensity", e.return_propensity_, 1, 1.0, Domain::kAny);
+    f("history_ring", e.history_ring_, H, -1.0, Domain::kTopicOrNone);
+    f("history_head", e.history_head_, 1, 0.0, Domain::kHistorySlot);
+    f("rng_candidates", e.rng_candidates_, 1, 0.0, Domain::kAny);
+    f("rng_response", e.rng_response_, 1, 0.0, Domain::kAny);
+    f("rng_observation", e.rng_observation_, 1, 0.0, Domain::kAny);
   }
 
   // Hidden quality of row r's K candidates, reachable only through the

@@ -104,14 +104,16 @@ void OpenAiEs::Save(BinaryWriter& out) const {
 void OpenAiEs::Load(BinaryReader& in) {
   in.Tag("openai_es");
   const size_t dim = mean_.size();
-  in.Vector(mean_);
-  in.Vector(m_);
-  in.Vector(v_);
-  if (mean_.size() != dim || m_.size() != dim || v_.size() != dim)
-    throw std::runtime_error("es checkpoint: another number of meta-parameters");
+  in.Vector(mean_, "openai_es.mean", dim);
+  in.Vector(m_, "openai_es.m", dim);
+  in.Vector(v_, "openai_es.v", dim);
   in.Pod(generation_);
   in.Pod(sigma_);
   in.Pod(lr_);
+  in.Check(generation_ >= 0, "openai_es.generation is negative");
+  in.Check(std::isfinite(sigma_) && sigma_ > 0 && std::isfinite(lr_) && lr_ >= 0,
+           "openai_es: sigma or the learning rate is not a positive finite number");
+  for (const float x : mean_) in.Check(std::isfinite(x), "openai_es.mean holds a non-finite value");
 }
 
 }  // namespace cohort

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "agents/learnable.h"
+#include "agents/memory.h"
 #include "agents/registry.h"
 #include "agents/update_rules.h"
 #include "core/io.h"
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMagic = "cohort-meta-checkpoint";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: sealed with a checksum (core/serialize.h)
 
 const ComponentRegistry& LearnableRuleRegistry();
 
@@ -191,6 +192,28 @@ void ResolveRule(MetaSpec& spec, const std::string& path) {
     throw InputError(path, "/rule", "meta-training provides theta itself: remove \"file\"/\"theta\"");
 }
 
+// Before the variant family is built: it (every variant of every split) and
+// the lifetimes that run at once, one per thread, each with its training and
+// evaluation simulators and its agent (agents/memory.h).
+void CheckMetaMemory(const Scenario& base, const json& r, const std::string& path) {
+  MemoryEstimate memory;
+  AddFamilyMemory(base.resolved, memory);
+  const json& lt = r["lifetime"];
+  const int64_t rows = lt["num_envs"].get<int64_t>();
+  const int64_t eval_rows = std::min<int64_t>(rows, lt["eval_users"].get<int64_t>());
+  const int64_t steps = std::max(lt["steps"].get<int64_t>(), lt["steps_max"].get<int64_t>());
+  const std::string rows_key = "lifetime.num_envs=" + std::to_string(rows);
+  MemoryEstimate lifetime;
+  AddVecEnvMemory(base.env, base.resolved, rows, rows_key, lifetime, "training simulator");
+  AddVecEnvMemory(base.env, base.resolved, eval_rows, rows_key, lifetime, "evaluation simulator");
+  AddCatalogMemory(base.env, base.resolved, CatalogItems(base.env, double(steps)), 3, lifetime);
+  AddAgentMemory(r["agent"], base.env, base.resolved, rows, rows_key, steps, lifetime);
+  const int threads = Threads(r["threads"].get<int>());
+  memory.Add(lifetime, threads, threads > 1 ? "each of " + std::to_string(threads) + " lifetimes at once: " : "");
+  const std::string no_pointer;  // the keys named are the scenario's and the meta file's
+  CheckMemory(memory, path, "meta-training on " + base.file, &no_pointer);
+}
+
 }  // namespace
 
 const Schema& MetaSchema() { return GetSchemas().root; }
@@ -208,6 +231,7 @@ MetaSpec LoadMetaSpec(const std::string& path, const std::vector<std::string>& o
   const json& r = spec.resolved;
   const fs::path scenario = fs::path(path).parent_path() / r["scenario"].get<std::string>();
   spec.base = LoadScenario(scenario.string(), {}, AgentRegistry());
+  CheckMetaMemory(spec.base, r, path);
   const VariantFamily family(spec.base, AgentRegistry());
   if (family.empty()) throw InputError(path, "/scenario", scenario.string() + " defines no variant family");
   spec.agent = r["agent"];
@@ -285,17 +309,18 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     std::stringstream buffer;
     buffer << in.rdbuf();
     const std::string data = buffer.str();
-    BinaryReader r(data, checkpoint.string());
+    BinaryReader r(Unseal(data, checkpoint.string()), checkpoint.string());
     std::string magic;
     r.String(magic);
     if (magic != kMagic || r.Get<uint32_t>() != kVersion)
       throw std::runtime_error(checkpoint.string() + " is not a Cohort meta checkpoint of this version");
     es.Load(r);
-    lines.resize(size_t(r.Get<uint64_t>()));
+    lines.resize(r.Count("progress lines", sizeof(uint64_t)));
     for (std::string& l : lines) r.String(l);
     r.Pod(best_validation);
     r.Pod(baseline_validation);
     r.Pod(have_baseline);
+    r.Check(r.done(), "trailing data after the last section");
   } else if (writer) {
     WriteFileAtomic(resolved_path.string(), spec.resolved.dump(2) + "\n");
   }
@@ -315,7 +340,7 @@ bool MetaTrain(const MetaSpec& spec, const MetaTrainOptions& o) {
     WriteFileAtomic((dir / "progress.jsonl").string(), all);
     WriteRuleFile((dir / "rule.json").string(), *spec.learnable, es.mean(),
                   {{"meta_file", spec.file}, {"generation", es.generation()}, {"agent", spec.agent}});
-    WriteFileAtomic(checkpoint.string(), w.data());
+    WriteFileAtomic(checkpoint.string(), Seal(w.data()));
   };
 
   const VariantFamily family(spec.base, AgentRegistry());

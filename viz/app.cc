@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/json_parse.h"
 #include "env/ground_truth.h"
 #include "viz/layout.h"
 #include "viz/plot.h"
@@ -81,7 +82,7 @@ struct RunMetrics {
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
-      json j = json::parse(line, nullptr, false);
+      json j = ParseJsonOrDiscarded(line);
       if (j.is_discarded() || !j.is_object() || !j.contains("step")) continue;
       ++lines;
       auto& into = j.value("kind", "") == "eval" ? eval : train;

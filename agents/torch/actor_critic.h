@@ -384,22 +384,26 @@ class ActorCriticAgent : public Agent {
     in.Pod(steps_);
     in.Pod(rollouts_);
     in.Pod(last_entropy_);
-    const size_t n_feat = feat_.size(), n_state = state_.size(), n_rows = size_t(B_);
-    in.Vector(feat_);
-    in.Vector(state_);
-    in.Vector(final_state_);
-    in.Vector(slate_);
-    in.Vector(logp_);
-    in.Vector(reward_);
-    in.Vector(terminated_);
-    in.Vector(truncated_);
-    in.Vector(active_);
-    in.Vector(last_state_);
+    in.Check(t_ >= 0 && t_ <= T_,
+             type_ + ": rollout step " + std::to_string(t_) + " is outside [0, " + std::to_string(T_) + "]");
+    // The rollout buffers keep the lengths the configuration gave them.
+    in.VectorLike(feat_, type_ + ".feat");
+    in.VectorLike(state_, type_ + ".state");
+    in.VectorLike(final_state_, type_ + ".final_state");
+    in.VectorLike(slate_, type_ + ".slate");
+    in.VectorLike(logp_, type_ + ".logp");
+    in.VectorLike(reward_, type_ + ".reward");
+    in.VectorLike(terminated_, type_ + ".terminated");
+    in.VectorLike(truncated_, type_ + ".truncated");
+    in.VectorLike(active_, type_ + ".active");
+    in.VectorLike(last_state_, type_ + ".last_state");
+    in.CheckRange(slate_, 0, K_ - 1, type_ + ".slate");
+    in.CheckRange(terminated_, 0, 1, type_ + ".terminated");
+    in.CheckRange(truncated_, 0, 1, type_ + ".truncated");
+    in.CheckRange(active_, 0, 1, type_ + ".active");
     in.Tag("streams");
-    in.Vector(row_rng_);
+    in.Vector(row_rng_, type_ + ".row_rng", size_t(B_));
     in.Pod(shuffle_rng_);
-    if (feat_.size() != n_feat || state_.size() != n_state || row_rng_.size() != n_rows || t_ < 0 || t_ > T_)
-      throw std::runtime_error(type_ + ": checkpoint from a different configuration (rows, rollout, features)");
   }
 
  protected:

@@ -335,17 +335,22 @@ class ReinforceAgent : public Agent {
     in.Pod(acted);
     acted_ = acted != 0;
     in.Pod(updates_);
-    const size_t feats = feats_.size(), slates = slates_.size(), last = last_feats_.size();
-    in.Vector(feats_);
-    in.Vector(slates_);
-    in.Vector(active_);
-    in.Vector(reward_);
-    in.Vector(click_);
-    in.Vector(done_);
-    in.Vector(last_feats_);
-    in.Vector(last_active_);
-    if (feats_.size() != feats || slates_.size() != slates || last_feats_.size() != last)
-      throw std::runtime_error("reinforce checkpoint: rollout buffers of another shape");
+    in.Check(t_ >= 0 && t_ <= rollout_steps_, "reinforce: rollout step " + std::to_string(t_) + " is outside [0, " +
+                                                  std::to_string(rollout_steps_) + "]");
+    // The rollout buffers keep the lengths the configuration gave them.
+    in.VectorLike(feats_, "reinforce.feats");
+    in.VectorLike(slates_, "reinforce.slates");
+    in.VectorLike(active_, "reinforce.active");
+    in.VectorLike(reward_, "reinforce.reward");
+    in.VectorLike(click_, "reinforce.click");
+    in.VectorLike(done_, "reinforce.done");
+    in.VectorLike(last_feats_, "reinforce.last_feats");
+    in.VectorLike(last_active_, "reinforce.last_active");
+    in.CheckRange(slates_, 0, num_candidates_ - 1, "reinforce.slates");
+    in.CheckRange(click_, -1, slate_size_ - 1, "reinforce.click");
+    in.CheckRange(active_, 0, 1, "reinforce.active");
+    in.CheckRange(done_, 0, 1, "reinforce.done");
+    in.CheckRange(last_active_, 0, 1, "reinforce.last_active");
   }
 
  private:
