@@ -264,7 +264,7 @@ void AddVecEnvMemory(const EnvParams& env, const json& resolved, int64_t rows, c
   b.candidate_features = embedding;
   double per_row_candidates = 4.0 * K;  // VecEnv::quality_, outside the batch
   double per_row_other = 0.0;
-  b.ForEachField([&](const char* name, auto& v, int width, double, bool) {
+  b.ForEachField([&](const char* name, auto& v, int width, double, bool, Domain) {
     using Element = typename std::decay_t<decltype(v)>::value_type;
     const double bytes = double(sizeof(Element)) * double(width);
     const std::string n = name;
