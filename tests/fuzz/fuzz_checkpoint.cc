@@ -9,10 +9,15 @@
 // agent state are all in the file). A checkpoint whose header holds one of
 // their resolved scenarios is read against that one, any other against the
 // first. The seed corpus is written by `cohort run` at build time
-// (tests/fuzz/CMakeLists.txt). Clean outcome: std::runtime_error (the
+// (tests/fuzz/CMakeLists.txt). The input's last 8 bytes are replaced by the
+// checksum of the rest (a file damaged but resealed, which the loaders must
+// refuse all the same); COHORT_FUZZ_SEALED_OUT=FILE writes that file, for
+// `cohort run --resume`. Clean outcome: std::runtime_error (the
 // "checkpoint ... is corrupt" error; cohort::InputError is one).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <limits>
 #include <stdexcept>
@@ -21,6 +26,7 @@
 
 #include "agents/registry.h"
 #include "agents/trainer.h"
+#include "core/serialize.h"
 #include "env/scenario.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -86,7 +92,13 @@ Header ReadHeader(const std::string& bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 && cohort::fuzz::ExpectLoad()) return 0;  // libFuzzer runs an empty input first
-  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  // A mutated checkpoint fails its checksum, and nothing behind it would be
+  // fuzzed: the last 8 bytes are the checksum's slot, rewritten to match.
+  std::string bytes(reinterpret_cast<const char*>(data), size);
+  if (bytes.size() >= 8) bytes = cohort::Seal(bytes.substr(0, bytes.size() - 8));
+  if (const char* out = std::getenv("COHORT_FUZZ_SEALED_OUT")) {  // replay: the file `cohort run --resume` reads
+    std::ofstream(out, std::ios::binary) << bytes;
+  }
   const std::vector<CheckpointRun>& runs = Runs();
   const Header header = ReadHeader(bytes);
   const CheckpointRun* run = &runs.front();
@@ -103,7 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // summary instead); training may still fail cleanly (e.g. diverge).
   const std::string dir = (cohort::fuzz::WorkDir("checkpoint") / "run").string();
   std::filesystem::create_directories(dir);
-  cohort::fuzz::WriteInput("checkpoint", "run/checkpoint.bin", data, size);
+  cohort::fuzz::WriteInput("checkpoint", "run/checkpoint.bin", reinterpret_cast<const uint8_t*>(bytes.data()),
+                           bytes.size());
   cohort::TrainOptions options;
   options.out_dir = dir;
   options.resume = true;
