@@ -14,7 +14,6 @@ namespace {
 // float and double arithmetic (issue: 1e308 made budgets NaN and runs hang).
 constexpr double kInf = kMaxParameterMagnitude;
 constexpr long long kMaxSteps = 1'000'000'000'000;  // readable bound in `cohort list`
-constexpr long long kMaxCount = 100'000'000;
 
 // The one table of each enumeration's names (schema choices and reading).
 const EnumTable<CandidateSource> kCandidateSources = {{CandidateSource::kResample, "resample"},

@@ -137,7 +137,14 @@ TEST_CASE("privilege: the registry decides it from the config, hands the handle 
     const std::string type = config["type"].get<std::string>();
     INFO(config.dump());
     const bool p = IsPrivileged(config);
-    if (p) privileged.push_back(type + (type == "greedy" ? ":" + config["score"].get<std::string>() : ""));
+    if (p) {  // "greedy:score", appended in place (GCC 12 warns -Wrestrict on ":" + std::string)
+      std::string name = type;
+      if (type == "greedy") {
+        name += ':';
+        name += config["score"].get<std::string>();
+      }
+      privileged.push_back(name);
+    }
     // Offered the handle, a non-privileged type does not receive it.
     CHECK(HandedContext(type, p, offered).privileged.has_value() == p);
     if (p) {

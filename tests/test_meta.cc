@@ -155,6 +155,24 @@ fs::path WriteMetaFile(const std::string& name, int threads) {
   return dir;
 }
 
+// A tiny torch-free meta file: linear Thompson sampling's exploration rule on bandit_family.
+fs::path WriteBanditMetaFile(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("cohort_test_meta_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const json meta = {
+      {"name", "test_meta_bandit"},
+      {"scenario", std::string(COHORT_SOURCE_DIR) + "/scenarios/bandit_family.json"},
+      {"agent", {{"type", "linear_ts"}, {"v", 0.5}}},
+      {"rule", {{"type", "meta_schedule"}}},
+      {"lifetime", {{"steps", 6}, {"num_envs", 8}, {"eval_users", 16}, {"evals", 2}, {"fitness", "train_score"}}},
+      {"es", {{"pairs", 2}, {"generations", 2}, {"sigma", 0.1}, {"seed", 3}}},
+      {"validation", {{"every", 2}, {"variants", 2}}},
+      {"threads", 1}};
+  WriteFileAtomic((dir / "meta.json").string(), meta.dump(2));
+  return dir;
+}
+
 bool HaveReinforce() { return AgentRegistry().Find("reinforce") != nullptr; }
 
 }  // namespace
@@ -218,17 +236,23 @@ TEST_CASE("meta: training resumes bit-identically and does not depend on the thr
 }
 
 TEST_CASE("meta: bad meta files are input errors naming the file and the key") {
-  const fs::path dir = WriteMetaFile("bad", 1);
-  const std::string file = (dir / "meta.json").string();
-  auto error = [&](const std::vector<std::string>& sets) {
-    return testing::InputErrorOf([&] { LoadMetaSpec(file, sets); });
-  };
-  CHECK(error({"es.pairz=3"}).find("did you mean \"pairs\"") != std::string::npos);
-  CHECK(error({"es.sigma=-1"}).find("/es/sigma") != std::string::npos);
-  CHECK(error({"rule.type=adam"}).find("/rule/type") != std::string::npos);
-  CHECK(error({"agent={\"type\": \"random\"}"}).find("no \"optimizer\"") != std::string::npos);
-  CHECK(error({"scenario=" + std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json"})
-            .find("no variant family") != std::string::npos);
+  // Each check on a bandit meta file (torch-free: the exploration slot) and,
+  // with LibTorch, on a REINFORCE one (the optimizer slot).
+  std::vector<std::pair<fs::path, std::string>> files = {{WriteBanditMetaFile("bad_bandit"), "exploration"}};
+  if (HaveReinforce()) files.emplace_back(WriteMetaFile("bad", 1), "optimizer");
+  for (const auto& [dir, slot] : files) {
+    const std::string file = (dir / "meta.json").string();
+    INFO(file);
+    auto error = [&](const std::vector<std::string>& sets) {
+      return testing::InputErrorOf([&] { LoadMetaSpec(file, sets); });
+    };
+    CHECK(error({"es.pairz=3"}).find("did you mean \"pairs\"") != std::string::npos);
+    CHECK(error({"es.sigma=-1"}).find("/es/sigma") != std::string::npos);
+    CHECK(error({"rule.type=adam"}).find("/rule/type") != std::string::npos);
+    CHECK(error({"agent={\"type\": \"random\"}"}).find("no \"" + slot + "\"") != std::string::npos);
+    CHECK(error({"scenario=" + std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json"})
+              .find("no variant family") != std::string::npos);
+  }
 }
 
 TEST_CASE("meta: the bandit exploration rule meta-trains torch-free; theta = 0 is the fixed agent") {

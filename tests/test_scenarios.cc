@@ -103,7 +103,10 @@ void CheckScenarioFile(const std::string& path) {
         Succeeds("Instantiate(" + split + ":0)", [&] {
           const Scenario s = family.Instantiate(v);
           CHECK(s.variant == v.id);
-          for (const auto& [dotted, value] : v.values) {
+          // Not a structured binding: INFO captures `dotted` in a lambda, which clang 14 refuses for bindings.
+          for (const std::pair<std::string, double>& parameter : v.values) {
+            const std::string& dotted = parameter.first;
+            const double value = parameter.second;
             INFO("parameter " << dotted);
             const json& slot = s.resolved[json::json_pointer(DottedToPointer(dotted))];
             REQUIRE(slot.is_number());

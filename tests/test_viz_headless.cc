@@ -134,12 +134,20 @@ TEST_CASE("viz: bad --frames, --size and --screenshot are input errors") {
 }
 
 // Every view open, with a shipped learned rule (the meta view draws the rule
-// against Adam) on a learning REINFORCE agent, 100 users, 20 frames.
+// against its baseline) on a learning REINFORCE agent (Adam), 100 users, 20
+// frames; without LibTorch, the bandit exploration rule on linear Thompson
+// sampling.
 TEST_CASE("viz: a headless run with a learned rule draws every view") {
   cohort::viz::VizOptions o;
-  o.sim.scenario = kScenarios + "drifting_family.json";
-  o.sim.overrides = {"run.num_envs=100", R"(agent={"type": "reinforce", "hidden": [], "optimizer": {"lr": 0.3}})"};
-  o.sim.rule = kScenarios + "rules/drifting_learned_optimizer.json";
+  if (cohort::AgentRegistry().Find("reinforce") != nullptr) {
+    o.sim.scenario = kScenarios + "drifting_family.json";
+    o.sim.overrides = {"run.num_envs=100", R"(agent={"type": "reinforce", "hidden": [], "optimizer": {"lr": 0.3}})"};
+    o.sim.rule = kScenarios + "rules/drifting_learned_optimizer.json";
+  } else {
+    o.sim.scenario = kScenarios + "bandit_family.json";
+    o.sim.overrides = {"run.num_envs=100", R"(agent={"type": "linear_ts", "v": 0.5})"};
+    o.sim.rule = kScenarios + "rules/bandit_exploration.json";
+  }
   const Png png = Render(o, "rule", 20, 1200, 800);
   CHECK(png.width == 1200);
   CHECK(png.height == 800);

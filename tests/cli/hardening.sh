@@ -115,15 +115,21 @@ expect 2 'wide_family\.json: /family/parameters/[0-9]+/high: int_uniform bounds 
   validate wide_family.json
 expect 2 'wide_sweep\.json: /axes/0/high: int_uniform bounds must lie within \+-2\^53' -- validate wide_sweep.json
 
-# --- A rule file value beyond float range.
-/usr/bin/python3 - "$src" <<'EOF'
+# --- A rule file value beyond float range (without LibTorch, on the bandit
+# exploration rule: the same rule-file check).
+if "$cohort" --version | grep -q 'LibTorch agents: yes'; then
+  rule=drifting_learned_optimizer meta=drifting_optimizer
+else
+  rule=bandit_exploration meta=bandit_exploration
+fi
+/usr/bin/python3 - "$src/scenarios/rules/$rule.json" <<'EOF'
 import json, sys
-rule = json.load(open(sys.argv[1] + "/scenarios/rules/drifting_learned_optimizer.json"))
+rule = json.load(open(sys.argv[1]))
 rule["theta"][0] = 3.5e38
 json.dump(rule, open("big_rule.json", "w"))
 EOF
 expect 2 'big_rule\.json: /theta/0: expected a finite number within float range' -- \
-  meta eval "$src/scenarios/meta/drifting_optimizer.json" --rule big_rule.json --variants 1
+  meta eval "$src/scenarios/meta/$meta.json" --rule big_rule.json --variants 1
 
 # --- Corrupt checkpoints given to --resume: exit 1, "is corrupt", never a crash.
 expect 0 '' -- run cascade_news --set 'agent={"type": "linucb"}' --set run.train_steps=40 --set run.eval_every=20 \
