@@ -349,8 +349,15 @@ class Trainer {
     std::string summary;
     r.String(summary);
     try {
-      for (const std::string& l : lines_)
-        if (!ParseJson(l, "a progress line").is_object()) throw InputError("a progress line", "", "is not an object");
+      // Each stored line must have what the summary pass reads (Run): a kind,
+      // an integer step, and a train line's episode count.
+      for (const std::string& l : lines_) {
+        const json j = ParseJson(l, "a progress line");
+        const bool ok = j.is_object() && j.contains("kind") && (j["kind"] == "eval" || j["kind"] == "train") &&
+                        j.contains("step") && j["step"].is_number_integer() &&
+                        (j["kind"] == "eval" || (j.contains("episodes") && j["episodes"].is_number_integer()));
+        if (!ok) throw InputError("a progress line", "", "lacks its kind, step or episode count");
+      }
       final_summary_ = ParseJson(summary, "the summary");
     } catch (const InputError& e) {
       r.Fail(e.what());

@@ -1,6 +1,7 @@
 #include "env/model.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 #include <boost/random/poisson_distribution.hpp>
@@ -196,6 +197,7 @@ void Catalog::Load(BinaryReader& in, const PopulationModel& model) {
   in.Vector(created_, "catalog.created", n);
   in.Vector(alive_);
   in.CheckRange(topic_, 0, p.num_topics - 1, "catalog.topic");
+  in.CheckRange(created_, 0, std::numeric_limits<int64_t>::max(), "catalog.created");  // ticks: never negative
   in.CheckRange(alive_, 0, int64_t(n) - 1, "catalog.alive");
   for (size_t i = 1; i < alive_.size(); ++i)
     in.Check(alive_[i - 1] < alive_[i], "catalog.alive is not in creation order");
