@@ -202,10 +202,12 @@ class Trainer {
     int64_t train_episodes = 0;
     for (const std::string& l : lines_) {
       const json j = ParseJson(l, "a progress line");
-      if (j["kind"] == "eval" && j["step"].get<int64_t>() != 0 && j["normalized_score"].is_number()) {
+      // contains() first: operator[] of a const json on a missing key is undefined.
+      if (j["kind"] == "eval" && j["step"].get<int64_t>() != 0 && j.contains("normalized_score") &&
+          j["normalized_score"].is_number()) {
         area += j["normalized_score"].get<double>();
         ++evals;
-      } else if (j["kind"] == "train" && j["episode_return_mean"].is_number()) {
+      } else if (j["kind"] == "train" && j.contains("episode_return_mean") && j["episode_return_mean"].is_number()) {
         train_return += j["episode_return_mean"].get<double>() * j["episodes"].get<double>();
         train_episodes += j["episodes"].get<int64_t>();
       }
