@@ -194,7 +194,7 @@ void CheckSweep(const json& s, const std::string& file) {
     if (has_dist) {
       const double lo = a["low"].get<double>(), hi = a["high"].get<double>();
       if (lo > hi) add(here + "/low", "low exceeds high");
-      constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+      constexpr double kMaxExactInteger = Rng::kMaxExactInteger;
       if (a["distribution"] == "int_uniform" && (std::fabs(lo) > kMaxExactInteger || std::fabs(hi) > kMaxExactInteger))
         add(here + (std::fabs(lo) > kMaxExactInteger ? "/low" : "/high"),
             "int_uniform bounds must lie within +-2^53 (9007199254740992)");

@@ -111,6 +111,9 @@ class Rng {
     }
     return static_cast<uint64_t>(m >> 64);
   }
+  // Integers a double holds exactly: bounds read from JSON numbers (int_uniform
+  // family parameters and sweep axes) must lie within +-this.
+  static constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
   // Uniform integer in [a, b], a <= b, |a|, |b| <= 2^62. Ranges that fit in
   // 32 bits draw with Below (as they always have: streams are unchanged),
   // wider ones with Below64.

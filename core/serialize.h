@@ -185,9 +185,8 @@ inline std::string Seal(std::string payload) {
 // The payload of a sealed file, after checking its checksum; `what` names the
 // file in the error.
 inline std::string_view Unseal(std::string_view bytes, const std::string& what) {
-  auto fail = [&](const std::string& why) {
-    throw std::runtime_error("checkpoint " + what + " is corrupt: " + why);
-  };
+  const BinaryReader reader(bytes, what);  // for its error message only
+  auto fail = [&](const std::string& why) { reader.Fail(why); };
   if (bytes.size() < 8) fail("shorter than its checksum");
   const std::string_view payload = bytes.substr(0, bytes.size() - 8);
   uint64_t stored = 0;

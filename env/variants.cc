@@ -41,8 +41,7 @@ const FamilySchemas& Schemas() {
   return s;
 }
 
-// Integers a double holds exactly: int_uniform bounds must lie within.
-constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+constexpr double kMaxExactInteger = Rng::kMaxExactInteger;
 
 double Draw(const json& p, Rng& rng) {
   const std::string dist = p["distribution"].get<std::string>();

@@ -256,19 +256,7 @@ TEST_CASE("meta: bad meta files are input errors naming the file and the key") {
 }
 
 TEST_CASE("meta: the bandit exploration rule meta-trains torch-free; theta = 0 is the fixed agent") {
-  const fs::path dir = fs::temp_directory_path() / "cohort_test_meta_bandit";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const json meta = {
-      {"name", "test_meta_bandit"},
-      {"scenario", std::string(COHORT_SOURCE_DIR) + "/scenarios/bandit_family.json"},
-      {"agent", {{"type", "linear_ts"}, {"v", 0.5}}},
-      {"rule", {{"type", "meta_schedule"}}},
-      {"lifetime", {{"steps", 6}, {"num_envs", 8}, {"eval_users", 16}, {"evals", 2}, {"fitness", "train_score"}}},
-      {"es", {{"pairs", 2}, {"generations", 2}, {"sigma", 0.1}, {"seed", 3}}},
-      {"validation", {{"every", 2}, {"variants", 2}}},
-      {"threads", 1}};
-  WriteFileAtomic((dir / "meta.json").string(), meta.dump(2));
+  const fs::path dir = WriteBanditMetaFile("bandit");
   const MetaSpec spec = LoadMetaSpec((dir / "meta.json").string(), {});
   CHECK(spec.learnable->slot == "exploration");
 
