@@ -350,3 +350,126 @@ TEST_CASE("hardening: a summary never holds a non-finite number") {
   const std::string e = RuntimeErrorOf([] { CheckFiniteSummary(json{{"a", 1.0}, {"return_mean", std::nan("")}}); });
   CHECK(e.find("summary metric return_mean is NaN") == 0);
 }
+
+// The three fuzz_checkpoint findings of the hardening work, each on a
+// resealed checkpoint (the checksum passes, the content is wrong). Before the
+// fixes, the first two read a missing key through a const json operator[]
+// (undefined; the sanitizer suite runs this test), the third overflowed
+// `tick - created` in Catalog::Advance.
+namespace {
+
+// Replaces the stored string `from` (its 8-byte length and bytes) by `to`.
+std::string ReplaceStored(const std::string& payload, const std::string& from, const std::string& to) {
+  std::string needle(8, '\0'), with(8, '\0');
+  const uint64_t n = from.size(), m = to.size();
+  std::memcpy(needle.data(), &n, 8);
+  std::memcpy(with.data(), &m, 8);
+  needle += from;
+  with += to;
+  const size_t at = payload.find(needle);
+  REQUIRE_MESSAGE(at != std::string::npos, "stored string not found: " << from);
+  std::string out = payload;
+  out.replace(at, needle.size(), with);
+  return out;
+}
+
+// The lines of a run's metrics.jsonl, which are the checkpoint's stored lines.
+std::vector<std::string> MetricLines(const fs::path& dir) {
+  std::vector<std::string> lines;
+  std::ifstream in(dir / "metrics.jsonl");
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+// The first stored line of `kind` ("eval" or "train").
+std::string LineOfKind(const std::vector<std::string>& lines, const std::string& kind) {
+  for (const std::string& l : lines)
+    if (ParseJson(l, "line").value("kind", "") == kind) return l;
+  FAIL("no " << kind << " line");
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("hardening: stored progress lines are checked before the summary pass reads them") {
+  // With reference rollouts: eval lines carry a normalized score.
+  const Scenario s = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/cascade_news.json",
+                                  {"agent={\"type\":\"linucb\"}", "run.num_envs=8", "run.episodes=8",
+                                   "run.train_steps=30", "run.eval_every=10", "run.reference=true"},
+                                  AgentRegistry());
+  const fs::path dir = fs::temp_directory_path() / "cohort_test_hardening_lines";
+  fs::remove_all(dir);
+  TrainOptions o;
+  o.out_dir = dir.string();
+  TrainScenario(s, o);  // to the end: the checkpoint is at the last step
+  const std::string file = Slurp(dir / "checkpoint.bin");
+  const std::vector<std::string> lines = MetricLines(dir);
+  const std::string summary = Slurp(dir / "summary.json");
+
+  SUBCASE("a line without kind or episode count is refused") {
+    for (const char* key : {"kind", "episodes"}) {
+      json j = ParseJson(LineOfKind(lines, "train"), "line");
+      j.erase(key);
+      const std::string bad = Seal(ReplaceStored(Payload(file), LineOfKind(lines, "train"), j.dump()));
+      const std::string e = RuntimeErrorOf([&] { LoadCheckpointBytes(bad, s, "ck"); });
+      CHECK_MESSAGE(e.find("checkpoint ck is corrupt: a progress line: lacks its kind, step or episode count") !=
+                        std::string::npos,
+                    key << ": " << e);
+    }
+  }
+  SUBCASE("lines without the optional metrics resume: the summary pass skips them") {
+    // An eval line without normalized_score and a train line without
+    // episode_return_mean are valid (undefined scores are left out); a
+    // resume after the last checkpoint goes straight to the summary pass.
+    const std::string eval = LineOfKind(lines, "eval"), train = LineOfKind(lines, "train");
+    json e = ParseJson(eval, "line"), t = ParseJson(train, "line");
+    REQUIRE(e.contains("normalized_score"));
+    REQUIRE(t.contains("episode_return_mean"));
+    e.erase("normalized_score");
+    t.erase("episode_return_mean");
+    const std::string p = ReplaceStored(ReplaceStored(Payload(file), eval, e.dump()), train, t.dump());
+    CHECK(RuntimeErrorOf([&] { LoadCheckpointBytes(Seal(p), s, "ck"); }) == "");
+    {
+      std::ofstream out(dir / "checkpoint.bin", std::ios::binary | std::ios::trunc);
+      out << Seal(p);
+    }
+    TrainOptions r = o;
+    r.resume = true;
+    CHECK(RuntimeErrorOf([&] { TrainScenario(s, r); }) == "");
+    // The area is the mean over the eval lines (after step 0) that still
+    // have a number: the edited one is left out.
+    double area = 0;
+    int evals = 0;
+    for (const std::string& l : MetricLines(dir)) {
+      const json j = ParseJson(l, "line");
+      if (j["kind"] == "eval" && j["step"] != 0 && j.contains("normalized_score") && j["normalized_score"].is_number()) {
+        area += j["normalized_score"].get<double>();
+        ++evals;
+      }
+    }
+    const json resumed = ParseJson(Slurp(dir / "summary.json"), "summary");
+    CHECK(resumed["train_steps"] == s.run.train_steps);
+    REQUIRE(evals > 0);
+    CHECK(resumed["normalized_score_area"].get<double>() == doctest::Approx(area / evals));
+  }
+}
+
+TEST_CASE("hardening: a negative catalog creation tick is refused") {
+  const Scenario s = LiveBandit(R"({"type":"random"})");
+  const std::string file = CheckpointOf(s, "created");
+  std::string p = Payload(file);
+  // After the catalog tag: dim, rng, then topic, quality, length, features
+  // (4-byte elements), then created.
+  size_t at = AfterTag(p, "catalog") + sizeof(int) + sizeof(Rng);
+  for (int v = 0; v < 4; ++v) {
+    uint64_t n = 0;
+    std::memcpy(&n, p.data() + at, 8);
+    at += 8 + n * 4;
+  }
+  uint64_t n = 0;
+  std::memcpy(&n, p.data() + at, 8);
+  REQUIRE(n > 0);
+  Put<int64_t>(p, at + 8, -1);
+  const std::string e = RuntimeErrorOf([&] { LoadCheckpointBytes(Seal(p), s, "ck"); });
+  CHECK_MESSAGE(e.find("catalog.created[0] = -1 is outside") != std::string::npos, e);
+}
