@@ -33,6 +33,7 @@
 #include "apps/cli.h"
 #include "apps/meta_mpi.h"
 #include "apps/progress.h"
+#include "apps/scenario_files.h"
 #include "apps/sweep.h"
 #include "cohort_version.h"
 #include "core/json_parse.h"
@@ -46,61 +47,10 @@ using namespace cohort;
 using cli::Args;
 
 namespace {
-// Names of the shipped scenarios (scenarios/*.json), for "did you mean".
-std::vector<std::string> ShippedScenarios() {
-  std::vector<std::string> names;
-  for (const fs::path& dir : {fs::path("scenarios"), fs::path(COHORT_SOURCE_DIR) / "scenarios"}) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.is_regular_file() && e.path().extension() == ".json") names.push_back(e.path().stem().string());
-    if (!names.empty()) break;
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
-}
-
-// A path, or the name of a shipped scenario (scenarios/NAME.json). A name
-// that is neither is refused with the shipped names listed.
-std::string ResolveScenario(const std::string& name) {
-  std::error_code ec;
-  if (fs::is_regular_file(name, ec)) return name;
-  // A shipped name wins over a directory of the same name (a run directory
-  // called like its scenario must not shadow it).
-  for (const fs::path& dir : {fs::path("scenarios"), fs::path(COHORT_SOURCE_DIR) / "scenarios"}) {
-    const fs::path p = dir / (name + ".json");
-    if (fs::is_regular_file(p, ec)) return p.string();
-  }
-  if (fs::exists(name, ec)) return name;  // a directory: ReadJsonFile says so
-  const bool looks_like_path = name.find('/') != std::string::npos || name.find(".json") != std::string::npos;
-  if (looks_like_path) return name;  // ReadJsonFile reports the missing file
-  const std::vector<std::string> shipped = ShippedScenarios();
-  std::string hint = Suggest(name, shipped);
-  for (const std::string& s : shipped)  // a prefix of one shipped name: that one
-    if (hint.empty() && s.rfind(name, 0) == 0 &&
-        std::count_if(shipped.begin(), shipped.end(), [&](const std::string& t) { return t.rfind(name, 0) == 0; }) == 1)
-      hint = s;
-  throw InputError(name, "",
-                   "no such file and no shipped scenario of that name" +
-                       (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") + "; shipped: " + Join(shipped));
-}
-
 Scenario Load(const Args& a) {
-  std::vector<std::string> sets = a.sets;
-  if (a.seed >= 0) sets.push_back("seed=" + std::to_string(a.seed));
-  if (a.threads > 0) sets.push_back("run.threads=" + std::to_string(a.threads));
-  Scenario s = LoadScenario(ResolveScenario(a.positional[0]), sets, AgentRegistry());
-  // Before anything large is built (the variant family is, next): a run
-  // that cannot fit in memory is refused here, by validate as by run.
-  CheckRunMemory(s);
-  if (a.Given("--variant")) {
-    VariantFamily family(s, AgentRegistry());
-    if (family.empty())
-      throw InputError("--variant", "", "needs a variant family, and " + s.file + " defines none (no /family)");
-    s = family.Instantiate(family.Parse(a.variant));
-    CheckRunMemory(s);
-  }
-  return s;
+  return LoadNamedScenario(a.positional[0], a.sets, a.seed >= 0 ? std::optional<int64_t>(a.seed) : std::nullopt,
+                           a.threads > 0 ? std::optional<int>(a.threads) : std::nullopt,
+                           a.Given("--variant") ? std::optional<std::string>(a.variant) : std::nullopt);
 }
 
 void PrintTable(const json& summary) {

@@ -338,12 +338,16 @@ Scenario ParseScenario(const json& doc, const std::string& file, const Component
 
 Scenario LoadScenario(const std::string& path, const std::vector<std::string>& overrides,
                       const ComponentRegistry& agents) {
-  json doc = ReadJsonFile(path);
-  if (!doc.is_object()) throw InputError(path, "", "expected a JSON object at the top level");
+  return LoadScenario(ReadJsonFile(path), path, overrides, agents);
+}
+
+Scenario LoadScenario(json doc, const std::string& file, const std::vector<std::string>& overrides,
+                      const ComponentRegistry& agents) {
+  if (!doc.is_object()) throw InputError(file, "", "expected a JSON object at the top level");
   const Schema root = ScenarioSchema(agents);
   for (const std::string& o : overrides) ApplyOverride(doc, o, root);
   try {
-    return ParseScenario(doc, path, agents);
+    return ParseScenario(doc, file, agents);
   } catch (const InputError& e) {
     RethrowBlamingOverrides(e, overrides);
   }

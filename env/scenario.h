@@ -51,6 +51,10 @@ Schema ScenarioSchema(const ComponentRegistry& agents);
 // and converts. Throws InputError naming `path` and the JSON pointer.
 Scenario LoadScenario(const std::string& path, const std::vector<std::string>& overrides,
                       const ComponentRegistry& agents);
+// Same from a document already read (`file` names it in errors), with the
+// overrides applied first.
+Scenario LoadScenario(json doc, const std::string& file, const std::vector<std::string>& overrides,
+                      const ComponentRegistry& agents);
 // Same from an in-memory document (`file` names it in errors).
 Scenario ParseScenario(const json& doc, const std::string& file, const ComponentRegistry& agents);
 

@@ -12,6 +12,8 @@ packages=(
   # Visualizer (viz/) and distributed runs (meta/, sweeps); Mesa's software GL and
   # EGL let `cohort viz --headless` (and its ctest) render without a display.
   libsdl2-dev libimgui-dev libstb-dev libgl1-mesa-dri libegl-mesa0 openmpi-bin libopenmpi-dev
+  # The Python package (python/): built for Debian's /usr/bin/python3; its tests use pytest.
+  python3-dev python3-numpy pybind11-dev python3-pytest
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -39,6 +39,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cohort=${COHORT:-./build/cohort}
+# The LibTorch rules are made and checked with the AVX2 kernels of LibTorch and
+# OpenBLAS, whatever the CPU (AVX-512 kernels round differently; docs/meta.md#shipped-rules).
+export ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-avx2} OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 all=(bandit_exploration drifting_learned_optimizer ppo_lpo_drift)
 
 meta_of() {

@@ -1,0 +1,176 @@
+"""Cohort from Python: the simulator at C++ speed, its ground truth, the same
+scenarios and errors as the command line. See docs/python.md.
+
+    import cohort
+    env = cohort.make("recsim_interest_evolution", num_envs=1024, seed=0)
+    obs, info = env.reset()
+    slates = np.tile(np.arange(env.slate_size), (env.num_envs, 1))
+    obs, reward, terminated, truncated, info = env.step(slates)
+"""
+import json as _json
+
+from . import _cohort
+from ._cohort import ScenarioError
+from .spaces import Box, Dict, MultiDiscrete
+
+__all__ = ["make", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+
+
+def shipped_scenarios():
+    """Names of the scenarios shipped in scenarios/."""
+    return _cohort.shipped_scenarios()
+
+
+def _sets(set):
+    # {"dotted.path": value} -> ["dotted.path=<value as JSON>"], as --set takes them.
+    if set is None:
+        return []
+    if not isinstance(set, dict):
+        raise TypeError(f"set must be a dict of dotted paths to values, got {type(set).__name__}")
+    out = []
+    for path, value in set.items():
+        if not isinstance(path, str):
+            raise TypeError(f"set: keys must be dotted paths (str), got {path!r}")
+        out.append(f"{path}={_json.dumps(value, allow_nan=False)}")
+    return out
+
+
+def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1):
+    """A batched environment of `num_envs` user slots.
+
+    scenario: a shipped name ("recsim_interest_evolution"), a path to a JSON
+    file, or a dict (the file's contents). set: {"dotted.path": value}, like
+    the CLI's --set. variant: "split:index" of the scenario's family. Bad
+    input raises ScenarioError (a ValueError) with .file and .path.
+    """
+    if isinstance(scenario, dict):
+        source, is_document = _json.dumps(scenario, allow_nan=False), True
+    elif isinstance(scenario, str):
+        source, is_document = scenario, False
+    else:
+        import os
+        if isinstance(scenario, os.PathLike):
+            source, is_document = os.fspath(scenario), False
+        else:
+            raise TypeError(f"scenario must be a name, a path or a dict, got {type(scenario).__name__}")
+    for name, value in (("num_envs", num_envs), ("seed", seed), ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    if variant is not None and not isinstance(variant, str):
+        raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
+    core = _cohort.Env(source, is_document, _sets(set), seed, variant, num_envs, threads)
+    return VecEnv(core)
+
+
+class VecEnv:
+    """num_envs users stepping together (Gymnasium vector-env conventions).
+
+    reset(seed=None) -> (obs, info); step(slates) -> (obs, reward, terminated,
+    truncated, info). A row whose episode ended is reset in the same step
+    (same-step auto-reset): its obs already belongs to the next user, and
+    info["final_interests"] holds the ended user's last observed interests.
+    The arrays returned are views of the environment's reused buffers, valid
+    until the next step; .copy() what you keep.
+    """
+
+    def __init__(self, core):
+        self._core = core
+        self._generation = -1
+        self._started = False
+        self._views()
+        spec = core.spec()
+        self.spec = spec
+        self.num_envs = spec["num_envs"]
+        self.num_candidates = spec["num_candidates"]
+        self.slate_size = spec["slate_size"]
+        self.truth = Truth(core)
+        self.single_observation_space, self.single_action_space = _spaces(spec)
+        self.observation_space, self.action_space = _batched_spaces(spec, self.num_envs)
+
+    @property
+    def scenario(self):
+        """The resolved scenario (every default filled in), as a dict."""
+        return _json.loads(self._core.resolved)
+
+    @property
+    def variant(self):
+        return self._core.variant or None
+
+    def _views(self):
+        # The views of the current buffers, made once per rebuild of the core.
+        if self._generation != self._core.generation:
+            self._obs, self._info = self._core.observation(), self._core.info()
+            self._reward, self._terminated, self._truncated = self._core.outcome()
+            self._generation = self._core.generation
+
+    def reset(self, seed=None):
+        self._core.reset(seed)
+        self._views()
+        self._started = True
+        return self._obs, self._info
+
+    def step(self, slates):
+        if not self._started:
+            raise RuntimeError("call reset() before the first step()")
+        self._core.step(slates)
+        return self._obs, self._reward, self._terminated, self._truncated, self._info
+
+    def close(self):
+        pass
+
+
+class Truth:
+    """Privileged ground truth of the current observation: never in obs."""
+
+    def __init__(self, core):
+        self._core = core
+
+    def choice_probabilities(self, slates):
+        """(num_envs, slate_size): each slate position's click probability."""
+        return self._core.truth_choice_probabilities(slates)
+
+    def expected_reward(self, slates):
+        """(num_envs,): the exact expected immediate reward of each row's slate."""
+        return self._core.truth_expected_reward(slates)
+
+    def oracle_slates(self):
+        """(slates, expected rewards) of the myopic oracle."""
+        return self._core.truth_oracle_slates()
+
+    def quality(self):
+        """(num_envs, num_candidates): the candidates' hidden quality."""
+        return self._core.truth_quality()
+
+    def interests(self):
+        """(num_envs, feature_dim): the users' true interests."""
+        return self._core.truth_interests()
+
+
+def _spaces(spec):
+    import numpy as np
+    K, d, H = spec["num_candidates"], spec["feature_dim"], spec["history"]
+    inf = np.float32(np.inf)
+    obs = {
+        # Visible interests lie in [-1, 1]; noisy ones are those plus Gaussian
+        # noise (unbounded); hidden ones are zeros.
+        "interests": {"visible": Box(-1.0, 1.0, (d,), np.float32), "noisy": Box(-inf, inf, (d,), np.float32),
+                      "hidden": Box(0.0, 0.0, (d,), np.float32)}[spec["interests"]],
+        "budget": Box(-inf, inf, (), np.float32),
+        "history_topics": Box(-1, spec["num_topics"] - 1, (H,), np.int32),
+        "candidate_item": Box(-1, np.iinfo(np.int64).max, (K,), np.int64),
+        "candidate_topic": Box(0, spec["num_topics"] - 1, (K,), np.int32),
+        "candidate_length": Box(0.0, inf, (K,), np.float32),
+    }
+    if spec["candidate_features"]:
+        obs["candidate_features"] = Box(-inf, inf, (K, d), np.float32)
+    return Dict(obs), MultiDiscrete([K] * spec["slate_size"])
+
+
+def _batched_spaces(spec, B):
+    import numpy as np
+    single_obs, _ = _spaces(spec)
+    obs = {k: Box(np.broadcast_to(s.low, (B,) + s.shape), np.broadcast_to(s.high, (B,) + s.shape), (B,) + s.shape,
+                  s.dtype) for k, s in single_obs.spaces.items()}
+    return Dict(obs), MultiDiscrete([[spec["num_candidates"]] * spec["slate_size"]] * B)

@@ -1,0 +1,280 @@
+// cohort._cohort: the C++ core as a Python extension (pybind11 over NumPy).
+// The Python package (python/cohort/__init__.py) is the public face; this
+// module holds only what must be C++: building a scenario the way the CLI
+// does, and a VecEnv whose reused buffers are handed to NumPy without copies.
+//
+// Observation and info arrays are views of the VecEnv's StepBatch buffers:
+// each keeps its VecEnv alive (a capsule holding a shared_ptr, so a view made
+// before reset(seed=...) rebuilt the VecEnv still points at live memory), and
+// holds the values of the last reset/step until the next step overwrites them
+// (docs/python.md). The views are made once per VecEnv (`generation` tells
+// the Python layer when to make them again), so a step costs no allocation.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/scenario_files.h"
+#include "core/json_parse.h"
+#include "core/schema.h"
+#include "env/ground_truth.h"
+#include "env/vec_env.h"
+
+namespace py = pybind11;
+using namespace cohort;
+
+namespace {
+
+// A (num_envs, slate_size) int32 copy of `slates` (any integer dtype),
+// checked: the dtype (TypeError), the shape and every index (ValueError
+// naming the row). Repeated items within a row are VecEnv::Step's check.
+std::vector<int32_t> SlateRows(const EnvSpec& s, int num_envs, const py::array& slates) {
+  if (slates.dtype().kind() != 'i' && slates.dtype().kind() != 'u')
+    throw py::type_error("slates must be an integer array, got dtype " + std::string(py::str(slates.dtype())));
+  std::string shape;
+  for (py::ssize_t i = 0; i < slates.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(slates.shape(i));
+  if (slates.ndim() != 2 || slates.shape(0) != num_envs || slates.shape(1) != s.slate_size)
+    throw py::value_error("slates must have shape (num_envs, slate_size) = (" + std::to_string(num_envs) + ", " +
+                          std::to_string(s.slate_size) + "), got (" + shape + ")");
+  const auto idx = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(slates);
+  std::vector<int32_t> out(size_t(idx.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t v = idx.data()[i];
+    if (v < 0 || v >= s.num_candidates)
+      throw py::value_error("slates row " + std::to_string(i / size_t(s.slate_size)) + ": position " +
+                            std::to_string(i % size_t(s.slate_size)) + " holds " + std::to_string(v) +
+                            ", outside the candidates [0, " + std::to_string(s.num_candidates - 1) + "]");
+    out[i] = int32_t(v);
+  }
+  return out;
+}
+
+// One environment: the scenario it was made from and its VecEnv.
+class Env {
+ public:
+  Env(Scenario s, int num_envs, int threads) : scenario_(std::move(s)), num_envs_(num_envs), threads_(threads) {
+    if (num_envs < 1) throw std::invalid_argument("num_envs must be at least 1, got " + std::to_string(num_envs));
+    if (threads < 1) throw std::invalid_argument("threads must be at least 1, got " + std::to_string(threads));
+    Build(scenario_.seed);
+  }
+
+  const Scenario& scenario() const { return scenario_; }
+  const VecEnv& vec_env() const { return *env_; }
+  // Owns a reference to the VecEnv: the base object of its NumPy views.
+  py::capsule Owner() const {
+    return py::capsule(new std::shared_ptr<VecEnv>(env_),
+                       [](void* p) { delete static_cast<std::shared_ptr<VecEnv>*>(p); });
+  }
+  // Incremented whenever the VecEnv (and so every buffer) is rebuilt.
+  int generation() const { return generation_; }
+  int num_envs() const { return num_envs_; }
+
+  // Gymnasium semantics: a seed rebuilds the environment's streams from it;
+  // no seed restarts from the current seed's first users.
+  void Reset(std::optional<int64_t> seed) {
+    if (seed) {
+      if (*seed < 0) throw std::invalid_argument("seed must be non-negative, got " + std::to_string(*seed));
+      Build(uint64_t(*seed));
+    }
+    py::gil_scoped_release release;
+    env_->Reset();
+  }
+
+  void Step(const py::array& slates) {
+    const std::vector<int32_t> rows = SlateRows(env_->spec(), num_envs_, slates);
+    std::copy(rows.begin(), rows.end(), slates_.index.begin());
+    py::gil_scoped_release release;
+    env_->Step(slates_);  // repeated items: std::invalid_argument naming the row (ValueError)
+  }
+
+ private:
+  void Build(uint64_t seed) {
+    env_ = std::make_shared<VecEnv>(scenario_.env, seed, scenario_.variant, VecEnv::Options{num_envs_, threads_, -1});
+    slates_.Resize(num_envs_, env_->spec().slate_size);
+    ++generation_;
+  }
+
+  Scenario scenario_;
+  int num_envs_, threads_;
+  std::shared_ptr<VecEnv> env_;
+  SlateBatch slates_;
+  int generation_ = 0;
+};
+
+// A NumPy view of `v` shaped `shape`, keeping `owner` alive.
+template <class T>
+py::array View(const std::vector<T>& v, std::vector<py::ssize_t> shape, py::handle owner) {
+  return py::array_t<T>(shape, v.data(), owner);
+}
+// The same for 0/1 bytes, as NumPy bools (one byte each).
+py::array BoolView(const std::vector<uint8_t>& v, std::vector<py::ssize_t> shape, py::handle owner) {
+  return py::array(py::dtype("bool"), shape, v.data(), owner);
+}
+
+py::dict Observation(const Env& e) {
+  const py::capsule self = e.Owner();
+  const StepBatch& b = e.vec_env().batch();
+  const py::ssize_t B = b.rows, K = b.num_candidates, d = b.dim, H = b.history;
+  py::dict obs;
+  obs["interests"] = View(b.interests, {B, d}, self);
+  obs["budget"] = View(b.budget, {B}, self);
+  obs["history_topics"] = View(b.history_topics, {B, H}, self);
+  obs["candidate_item"] = View(b.item_id, {B, K}, self);
+  obs["candidate_topic"] = View(b.topic, {B, K}, self);
+  obs["candidate_length"] = View(b.length, {B, K}, self);
+  if (b.candidate_features) obs["candidate_features"] = View(b.features, {B, K, d}, self);
+  return obs;
+}
+
+py::dict Info(const Env& e) {
+  const py::capsule self = e.Owner();
+  const StepBatch& b = e.vec_env().batch();
+  const py::ssize_t B = b.rows, k = b.slate_size, d = b.dim;
+  py::dict info;
+  info["env_id"] = View(b.env_id, {B}, self);
+  info["user_id"] = View(b.user_id, {B}, self);
+  info["active"] = BoolView(b.active, {B}, self);
+  info["session_index"] = View(b.session_index, {B}, self);
+  info["session_step"] = View(b.session_step, {B}, self);
+  info["episode_step"] = View(b.episode_step, {B}, self);
+  info["session_ended"] = BoolView(b.session_ended, {B}, self);
+  info["end_reason"] = View(b.end_reason, {B}, self);
+  info["gap"] = View(b.gap, {B}, self);
+  info["click_position"] = View(b.click_position, {B}, self);
+  info["examined"] = BoolView(b.examined, {B, k}, self);
+  info["clicked"] = BoolView(b.clicked, {B, k}, self);
+  info["liked"] = BoolView(b.liked, {B, k}, self);
+  info["disliked"] = BoolView(b.disliked, {B, k}, self);
+  info["watch_time"] = View(b.watch_time, {B, k}, self);
+  info["final_interests"] = View(b.final_interests, {B, d}, self);
+  return info;
+}
+
+py::dict Spec(const Env& e) {
+  const EnvSpec& s = e.vec_env().spec();
+  py::dict d;
+  d["num_envs"] = e.num_envs();
+  d["num_candidates"] = s.num_candidates;
+  d["slate_size"] = s.slate_size;
+  d["feature_dim"] = s.feature_dim;
+  d["num_topics"] = s.num_topics;
+  d["history"] = s.history;
+  d["interests_observed"] = s.interests_observed();
+  d["interests"] = s.interests == Observability::kVisible ? "visible"
+                   : s.interests == Observability::kNoisy ? "noisy"
+                                                          : "hidden";
+  d["budget_observed"] = s.budget_observed;
+  d["candidate_features"] = s.candidate_features;
+  d["live_catalog"] = s.arms_are_items;
+  d["max_episode_steps"] = s.max_episode_steps;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cohort, m) {
+  m.doc() = "Cohort's C++ core (use the cohort package, not this module)";
+
+  // ScenarioError: a ValueError whose message is the CLI's, with .file, .path
+  // (the JSON pointer) and .problems (every problem as (file, path, message)).
+  static py::exception<InputError> scenario_error(m, "ScenarioError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const InputError& e) {
+      py::object err = py::handle(scenario_error.ptr())(py::str(e.what()));
+      const auto& problems = e.problems();
+      err.attr("file") = problems.empty() ? "" : problems[0].file;
+      err.attr("path") = problems.empty() ? "" : problems[0].path;
+      py::list all;
+      for (const Problem& q : problems) all.append(py::make_tuple(q.file, q.path, q.message));
+      err.attr("problems") = all;
+      PyErr_SetObject(scenario_error.ptr(), err.ptr());
+    }
+  });
+
+  m.def("shipped_scenarios", &ShippedScenarioNames, "Names of the shipped scenarios.");
+  m.def(
+      "load_scenario",
+      [](const std::string& name, std::vector<std::string> sets, std::optional<int64_t> seed,
+         std::optional<std::string> variant) {
+        const Scenario s = LoadNamedScenario(name, std::move(sets), seed, std::nullopt, variant);
+        return std::make_pair(s.file, s.resolved.dump());
+      },
+      py::arg("name"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
+      "(file, resolved JSON text) of a scenario named or at a path, as the CLI loads it.");
+
+  py::class_<Env>(m, "Env")
+      .def(py::init([](const std::string& source, bool is_document, std::vector<std::string> sets,
+                       std::optional<int64_t> seed, std::optional<std::string> variant, int num_envs, int threads) {
+             Scenario s = is_document ? LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets),
+                                                             seed, std::nullopt, variant)
+                                      : LoadNamedScenario(source, std::move(sets), seed, std::nullopt, variant);
+             return std::make_unique<Env>(std::move(s), num_envs, threads);
+           }),
+           py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
+           py::arg("num_envs"), py::arg("threads"))
+      .def("reset", &Env::Reset, py::arg("seed") = py::none())
+      .def("step", &Env::Step, py::arg("slates"))
+      .def("observation", &Observation)
+      .def("info", &Info)
+      .def("outcome",
+           [](const Env& e) {
+             const py::capsule self = e.Owner();
+             const StepBatch& b = e.vec_env().batch();
+             const py::ssize_t B = e.num_envs();
+             return py::make_tuple(View(b.reward, {B}, self), BoolView(b.terminated, {B}, self),
+                                   BoolView(b.truncated, {B}, self));
+           })
+      .def_property_readonly("generation", &Env::generation)
+      .def("spec", &Spec)
+      .def_property_readonly("scenario_file", [](const Env& e) { return e.scenario().file; })
+      .def_property_readonly("resolved", [](const Env& e) { return e.scenario().resolved.dump(); })
+      .def_property_readonly("variant", [](const Env& e) { return e.scenario().variant_name; })
+      // Ground truth [privileged]: never part of an observation.
+      .def("truth_choice_probabilities",
+           [](const Env& e, const py::array& slates) {
+             const std::vector<int32_t> rows = SlateRows(e.vec_env().spec(), e.num_envs(), slates);
+             const int k = e.vec_env().spec().slate_size;
+             py::array_t<double> out({py::ssize_t(e.num_envs()), py::ssize_t(k)});
+             double* o = out.mutable_data();
+             for (int r = 0; r < e.num_envs(); ++r) GroundTruth(e.vec_env()).ChoiceProbabilities(r, &rows[size_t(r) * k], o + r * k);
+             return out;
+           })
+      .def("truth_expected_reward",
+           [](const Env& e, const py::array& slates) {
+             const std::vector<int32_t> rows = SlateRows(e.vec_env().spec(), e.num_envs(), slates);
+             const int k = e.vec_env().spec().slate_size;
+             py::array_t<double> out(py::ssize_t(e.num_envs()));
+             for (int r = 0; r < e.num_envs(); ++r)
+               out.mutable_data()[r] = GroundTruth(e.vec_env()).ExpectedReward(r, &rows[size_t(r) * k]);
+             return out;
+           })
+      .def("truth_oracle_slates",
+           [](const Env& e) {
+             const int k = e.vec_env().spec().slate_size;
+             py::array_t<int32_t> slates({py::ssize_t(e.num_envs()), py::ssize_t(k)});
+             py::array_t<double> value(py::ssize_t(e.num_envs()));
+             for (int r = 0; r < e.num_envs(); ++r)
+               value.mutable_data()[r] = GroundTruth(e.vec_env()).OracleSlate(r, slates.mutable_data() + r * k);
+             return py::make_tuple(slates, value);
+           })
+      .def("truth_quality",
+           [](const Env& e) {
+             const int K = e.vec_env().spec().num_candidates;
+             py::array_t<float> out({py::ssize_t(e.num_envs()), py::ssize_t(K)});
+             for (int r = 0; r < e.num_envs(); ++r)
+               std::copy_n(GroundTruth(e.vec_env()).CandidateQualities(r), K, out.mutable_data() + r * K);
+             return out;
+           })
+      .def("truth_interests", [](const Env& e) {
+        const int d = e.vec_env().spec().feature_dim;
+        py::array_t<float> out({py::ssize_t(e.num_envs()), py::ssize_t(d)});
+        for (int r = 0; r < e.num_envs(); ++r) std::copy_n(GroundTruth(e.vec_env()).TrueInterests(r), d, out.mutable_data() + r * d);
+        return out;
+      });
+}
