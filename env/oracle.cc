@@ -8,7 +8,9 @@
 // that budget): E[reward] = sum_j P(click at j) * E[reward | click on item j].
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "env/oracle_search.h"
@@ -85,43 +87,143 @@ class RowBuffer {
   T* data_;
 };
 
+// Candidates a and b are identical when their scores and values are the
+// same doubles: swapping them changes no slate's value but its rounding.
+bool Identical(const double* score, const double* value, int32_t a, int32_t b) {
+  return std::memcmp(&score[a], &score[b], sizeof(double)) == 0 &&
+         std::memcmp(&value[a], &value[b], sizeof(double)) == 0;
+}
+
 // Maximises sum_j b[j] * x[slate[j]] over slates of k distinct of the K
 // candidates (b[j] > 0), by the rearrangement inequality: the k largest x,
 // the largest at the position of largest b. Unordered (all b equal), the
 // set is written in increasing index order, as enumeration of combinations
-// visits it. Returns a lower bound on how much less every other slate is
-// worth (0 or less: no proof, e.g. tied x among the chosen or at the
-// boundary, tied or zero b):
-// - another set loses at least min_j b_j * (x_(k-1) - x_(k)), x_(r) the
-//   r-th largest: its r-th largest value is at most ours for every r, and
-//   one of them, an outsider, is at most x_(k);
-// - another order of our set loses at least min adjacent gap of the sorted
-//   b times min adjacent gap of the chosen x (sorting it by adjacent swaps,
-//   each gains that much).
-double Rearrange(int K, int k, const double* x, const double* b, bool ordered, int32_t* idx, int32_t* slate) {
+// visits it. Returns a lower bound on how much less every slate that is not
+// a copy of this one (the same candidates up to identical ones, in the same
+// positions) is worth; 0 or less: no proof (distinct candidates of equal x
+// where it matters, tied or zero b). With u_0 >= ... >= u_{k-1} our x and
+// t_r another slate's, sorted, t_r <= u_r for every r:
+// - another set of classes has some t_r < u_r, so t_r <= the next smaller
+//   x of any candidate, and loses at least min_j b_j times g, the smallest
+//   gap between successive distinct x down to the one below u_{k-1};
+// - another order of our classes loses at least the smallest gap of the
+//   sorted b times g (sorting it by adjacent swaps gains that much each).
+double Rearrange(int K, int k, const double* x, const double* b, bool ordered, const double* score,
+                 const double* value, int32_t* idx, int32_t* slate) {
   const double inf = std::numeric_limits<double>::infinity();
   for (int c = 0; c < K; ++c) idx[c] = c;
-  const int ranked = std::min(k + 1, K);
-  std::partial_sort(idx, idx + ranked, idx + K, [&](int32_t a, int32_t c) { return x[a] > x[c] || (x[a] == x[c] && a < c); });
+  std::sort(idx, idx + K, [&](int32_t a, int32_t c) { return x[a] > x[c] || (x[a] == x[c] && a < c); });
   double b_min = inf;
   for (int j = 0; j < k; ++j) b_min = std::min(b_min, b[j]);
-  double margin = k < K ? b_min * (x[idx[k - 1]] - x[idx[k]]) : inf;
+  double g = inf;
+  for (int r = 0; r + 1 < K; ++r) {
+    const double gap = x[idx[r]] - x[idx[r + 1]];
+    if (gap == 0.0) {
+      if (!Identical(score, value, idx[r], idx[r + 1])) return 0.0;
+      continue;
+    }
+    g = std::min(g, gap);
+    if (r + 1 >= k) break;  // x[idx[r + 1]] is the first x below u_{k-1}
+  }
   if (!ordered) {
     std::copy_n(idx, k, slate);
     std::sort(slate, slate + k);
-    return margin;
+    return b_min * g;
   }
   int32_t position[slate_search::kMaxSlateSize];
   for (int j = 0; j < k; ++j) position[j] = j;
   std::stable_sort(position, position + k, [&](int32_t a, int32_t c) { return b[a] > b[c]; });
-  double dx = inf, db = inf;
-  for (int r = 0; r + 1 < k; ++r) {
-    dx = std::min(dx, x[idx[r]] - x[idx[r + 1]]);
-    db = std::min(db, b[position[r]] - b[position[r + 1]]);
-  }
+  double db = inf;
+  for (int r = 0; r + 1 < k; ++r) db = std::min(db, b[position[r]] - b[position[r + 1]]);
   for (int r = 0; r < k; ++r) slate[position[r]] = idx[r];
-  if (k > 1) margin = std::min(margin, db * dx);
-  return margin;
+  return std::min(b_min, db) * g;
+}
+
+// The copies of `slate`: every slate whose position j holds a candidate
+// identical to slate[j] (unordered: as sets, in increasing order), in
+// lexicographic order. They are worth the same up to rounding, so the
+// answer is enumeration's first strict maximum among them. False when there
+// are more than kMaxCopies.
+constexpr size_t kMaxCopies = 256;
+
+bool Copies(int K, int k, bool ordered, const double* score, const double* value, const int32_t* slate,
+            std::vector<int32_t>& copies) {
+  // members[j]: the candidates identical to slate[j], increasing.
+  std::vector<int32_t> members[slate_search::kMaxSlateSize];
+  size_t product = 1;
+  for (int j = 0; j < k; ++j) {
+    for (int32_t c = 0; c < K; ++c)
+      if (Identical(score, value, c, slate[j])) members[j].push_back(c);
+    product *= members[j].size();
+    if (product > kMaxCopies * 64) return false;
+  }
+  copies.clear();
+  if (product == 1) {
+    copies.assign(slate, slate + k);
+    return true;
+  }
+  int32_t cur[slate_search::kMaxSlateSize];
+  bool overflow = false;
+  auto recurse = [&](auto&& self, int j) -> void {
+    if (overflow) return;
+    if (j == k) {
+      int32_t out[slate_search::kMaxSlateSize];
+      std::copy_n(cur, k, out);
+      if (!ordered) std::sort(out, out + k);
+      copies.insert(copies.end(), out, out + k);
+      if (copies.size() > kMaxCopies * size_t(k)) overflow = true;
+      return;
+    }
+    for (const int32_t c : members[j]) {
+      if (std::find(cur, cur + j, c) != cur + j) continue;
+      // Unordered: identical candidates taken in increasing order, so each
+      // set is made once.
+      bool canonical = true;
+      for (int l = 0; l < j && !ordered; ++l)
+        if (cur[l] > c && Identical(score, value, cur[l], c)) canonical = false;
+      if (!canonical) continue;
+      cur[j] = c;
+      self(self, j + 1);
+    }
+  };
+  recurse(recurse, 0);
+  if (overflow) return false;
+  // Lexicographic order of the k-long rows.
+  const size_t n = copies.size() / size_t(k);
+  std::vector<int32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int32_t p, int32_t q) {
+    return std::lexicographical_compare(&copies[size_t(p) * k], &copies[size_t(p) * k] + k, &copies[size_t(q) * k],
+                                        &copies[size_t(q) * k] + k);
+  });
+  std::vector<int32_t> sorted(copies.size());
+  for (size_t i = 0; i < n; ++i) std::copy_n(&copies[size_t(order[i]) * k], k, &sorted[i * size_t(k)]);
+  copies.swap(sorted);
+  return true;
+}
+
+// Enumeration's answer among the copies of a proven best slate (Copies):
+// the first strict maximum of EvaluateSlate in lexicographic order, written
+// to `slate`. `known`, when given, is EvaluateSlate(slate) already.
+bool BestCopy(const ChoiceModel& choice, int K, int k, const double* score, const double* value, double cp,
+              int32_t* slate, const double* known, double* slate_value) {
+  const bool ordered = choice.order_matters();
+  thread_local std::vector<int32_t> copies;
+  if (!Copies(K, k, ordered, score, value, slate, copies)) return false;
+  if (copies.size() == size_t(k)) {
+    *slate_value = known != nullptr ? *known : EvaluateSlate(choice, score, value, cp, slate, k);
+    return true;
+  }
+  double best = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < copies.size(); i += size_t(k)) {
+    const double v = EvaluateSlate(choice, score, value, cp, &copies[i], k);
+    if (v > best) {
+      best = v;
+      std::copy_n(&copies[i], k, slate);
+    }
+  }
+  *slate_value = best;
+  return true;
 }
 
 // The fast exact search of ClickForm kIndependent and kRatio; false when it
@@ -153,10 +255,9 @@ bool FastSlate(const ChoiceModel& choice, int K, int k, const double* score, con
       x[c] = w[c] * value[c];
       x_max = std::max(x_max, std::abs(x[c]));
     }
-    const double margin = Rearrange(K, k, x.data(), b, ordered, idx.data(), slate);
+    const double margin = Rearrange(K, k, x.data(), b, ordered, score, value, idx.data(), slate);
     if (!(margin > kTieMargin * double(k) * b_max * x_max) || !(margin > 0.0)) return false;
-    *slate_value = EvaluateSlate(choice, score, value, cp, slate, k);
-    return true;
+    return BestCopy(choice, K, k, score, value, cp, slate, nullptr, slate_value);
   }
   // kRatio: value = N/D with N = sum_j b_j w v, D = w0 + sum_j b_j w.
   // Dinkelbach: for lambda = value(S), the slate maximising
@@ -172,11 +273,10 @@ bool FastSlate(const ChoiceModel& choice, int K, int k, const double* score, con
   double lambda = 0.0;
   for (int iteration = 0; iteration < 64; ++iteration) {
     for (int c = 0; c < K; ++c) x[c] = w[c] * (value[c] - lambda);
-    const double margin = Rearrange(K, k, x.data(), b, ordered, idx.data(), slate);
+    const double margin = Rearrange(K, k, x.data(), b, ordered, score, value, idx.data(), slate);
     if (iteration > 0 && std::equal(slate, slate + k, previous)) {
       if (!(margin / d_max > kTieMargin * v_max) || !(margin > 0.0)) return false;
-      *slate_value = lambda;  // EvaluateSlate of this very slate
-      return true;
+      return BestCopy(choice, K, k, score, value, cp, slate, &lambda, slate_value);
     }
     const double next = EvaluateSlate(choice, score, value, cp, slate, k);
     if (iteration > 0 && !(next > lambda)) return false;  // rounding: no progress
