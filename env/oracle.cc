@@ -7,8 +7,8 @@
 // state when the slate arrived (env/dynamics.cc caps each click's watch by
 // that budget): E[reward] = sum_j P(click at j) * E[reward | click on item j].
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <vector>
@@ -90,8 +90,8 @@ class RowBuffer {
 // Candidates a and b are identical when their scores and values are the
 // same doubles: swapping them changes no slate's value but its rounding.
 bool Identical(const double* score, const double* value, int32_t a, int32_t b) {
-  return std::memcmp(&score[a], &score[b], sizeof(double)) == 0 &&
-         std::memcmp(&value[a], &value[b], sizeof(double)) == 0;
+  return std::bit_cast<uint64_t>(score[a]) == std::bit_cast<uint64_t>(score[b]) &&
+         std::bit_cast<uint64_t>(value[a]) == std::bit_cast<uint64_t>(value[b]);
 }
 
 // Maximises sum_j b[j] * x[slate[j]] over slates of k distinct of the K
@@ -132,7 +132,9 @@ double Rearrange(int K, int k, const double* x, const double* b, bool ordered, c
   }
   int32_t position[slate_search::kMaxSlateSize];
   for (int j = 0; j < k; ++j) position[j] = j;
-  std::stable_sort(position, position + k, [&](int32_t a, int32_t c) { return b[a] > b[c]; });
+  // Insertion sort by decreasing b, stable (k is small).
+  for (int j = 1; j < k; ++j)
+    for (int l = j; l > 0 && b[position[l]] > b[position[l - 1]]; --l) std::swap(position[l], position[l - 1]);
   double db = inf;
   for (int r = 0; r + 1 < k; ++r) db = std::min(db, b[position[r]] - b[position[r + 1]]);
   for (int r = 0; r < k; ++r) slate[position[r]] = idx[r];
@@ -148,13 +150,12 @@ constexpr size_t kMaxCopies = 256;
 
 bool Copies(int K, int k, bool ordered, const double* score, const double* value, const int32_t* slate,
             std::vector<int32_t>& copies) {
-  // members[j]: the candidates identical to slate[j], increasing.
-  std::vector<int32_t> members[slate_search::kMaxSlateSize];
+  // The usual case first, without allocating: no candidate has a copy.
   size_t product = 1;
   for (int j = 0; j < k; ++j) {
-    for (int32_t c = 0; c < K; ++c)
-      if (Identical(score, value, c, slate[j])) members[j].push_back(c);
-    product *= members[j].size();
+    size_t count = 0;
+    for (int32_t c = 0; c < K; ++c) count += Identical(score, value, c, slate[j]);
+    product *= count;
     if (product > kMaxCopies * 64) return false;
   }
   copies.clear();
@@ -162,6 +163,11 @@ bool Copies(int K, int k, bool ordered, const double* score, const double* value
     copies.assign(slate, slate + k);
     return true;
   }
+  // members[j]: the candidates identical to slate[j], increasing.
+  std::vector<std::vector<int32_t>> members(static_cast<size_t>(k));
+  for (int j = 0; j < k; ++j)
+    for (int32_t c = 0; c < K; ++c)
+      if (Identical(score, value, c, slate[j])) members[size_t(j)].push_back(c);
   int32_t cur[slate_search::kMaxSlateSize];
   bool overflow = false;
   auto recurse = [&](auto&& self, int j) -> void {
@@ -174,7 +180,7 @@ bool Copies(int K, int k, bool ordered, const double* score, const double* value
       if (copies.size() > kMaxCopies * size_t(k)) overflow = true;
       return;
     }
-    for (const int32_t c : members[j]) {
+    for (const int32_t c : members[size_t(j)]) {
       if (std::find(cur, cur + j, c) != cur + j) continue;
       // Unordered: identical candidates taken in increasing order, so each
       // set is made once.
