@@ -108,8 +108,8 @@ bool Identical(const double* score, const double* value, int32_t a, int32_t b) {
 //   gap between successive distinct x down to the one below u_{k-1};
 // - another order of our classes loses at least the smallest gap of the
 //   sorted b times g (sorting it by adjacent swaps gains that much each).
-double Rearrange(int K, int k, const double* x, const double* b, bool ordered, const double* score,
-                 const double* value, int32_t* idx, int32_t* slate) {
+double Rearrange(int K, int k, const double* x, const double* b, bool ordered, const double* score, const double* value,
+                 int32_t* idx, int32_t* slate) {
   const double inf = std::numeric_limits<double>::infinity();
   for (int c = 0; c < K; ++c) idx[c] = c;
   std::sort(idx, idx + K, [&](int32_t a, int32_t c) { return x[a] > x[c] || (x[a] == x[c] && a < c); });

@@ -72,8 +72,8 @@ Tally Compare(ChoiceKind kind, double decay, int K, int k, int states, uint64_t 
       if (t.mismatches <= 3) {
         std::string a, b;
         for (int j = 0; j < k; ++j) a += std::to_string(fast_slate[j]) + " ", b += std::to_string(enum_slate[j]) + " ";
-        MESSAGE("state " << n << ": fast [" << a << "] " << fast_value << " vs enumerated [" << b << "] "
-                         << enum_value << std::string(solved_fast ? " (fast method)" : " (fallback)"));
+        MESSAGE("state " << n << ": fast [" << a << "] " << fast_value << " vs enumerated [" << b << "] " << enum_value
+                         << std::string(solved_fast ? " (fast method)" : " (fallback)"));
       }
     }
     if (!tied && n % 5 != 0) {
@@ -99,9 +99,9 @@ void CheckModel(ChoiceKind kind, bool has_fast) {
     for (const Shape& s : kShapes) {
       const int states = s.K >= 12 ? 600 : 2000;
       const Tally t = Compare(kind, decay, s.K, s.k, states, seed++);
-      INFO(ChoiceKindName(kind) << " decay " << decay << " K " << s.K << " k " << s.k << ": " << t.fast_untied
-                                << " of " << t.untied << " untied states solved fast, " << t.fast_tied << " of "
-                                << t.tied << " with copies");
+      INFO(ChoiceKindName(kind) << " decay " << decay << " K " << s.K << " k " << s.k << ": " << t.fast_untied << " of "
+                                << t.untied << " untied states solved fast, " << t.fast_tied << " of " << t.tied
+                                << " with copies");
       CHECK(t.mismatches == 0);
       // Without ties the fast method answers nearly always; a single slate
       // (k = K without order) needs no method at all.
