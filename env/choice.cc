@@ -35,6 +35,11 @@ struct ChoiceForm {
   int (*sample)(const double* position, const double* probs, int k, Rng& rng, uint8_t* examined, uint8_t* clicked);
   double (*attraction)(const ChoiceParams& p, double score);
   bool (*order_matters)(const ChoiceParams& p);
+  // The oracle's view (choice.h's ClickForm): the form, each item's click
+  // weight w and the no-click weight w0 of the ratio form.
+  ClickForm click_form;
+  double (*click_weight)(const ChoiceParams& p, double score, double click_propensity);
+  double (*no_click_weight)(const ChoiceParams& p);
   // Restores the model's cross-field constraints after a live edit.
   void (*repair)(ChoiceParams& p);
   bool multi_click;
@@ -59,6 +64,12 @@ double ExaminedClick(const ChoiceParams& p, double score, double click_propensit
 }
 
 double SigmoidAttraction(const ChoiceParams& p, double score) { return Sigmoid((score - p.threshold) / p.temperature); }
+
+// The click weight of an examination model is its examined-click probability.
+double ExaminedClickWeight(const ChoiceParams& p, double score, double click_propensity) {
+  return ExaminedClick(p, score, click_propensity);
+}
+double NoNoClickWeight(const ChoiceParams&) { return 0.0; }
 
 // Single-choice models: one uniform picks the clicked position (or none)
 // from the categorical distribution; every position counts as examined.
@@ -119,6 +130,13 @@ void NoRepair(ChoiceParams&) {}
 
 double ProportionalAttraction(const ChoiceParams& c, double score) { return std::max(0.0, score - c.min_normalizer); }
 
+// ProportionalProbabilities as a ratio: w = propensity * max(0, s - m),
+// w0 = no_click_mass - m.
+double ProportionalClickWeight(const ChoiceParams& c, double score, double click_propensity) {
+  return click_propensity * std::max(0.0, score - c.min_normalizer);
+}
+double ProportionalNoClickWeight(const ChoiceParams& c) { return c.no_click_mass - c.min_normalizer; }
+
 // ---- mnl: position-biased multinomial logit --------------------------------
 
 void BindMnl(BoundSchema<P>& s) {
@@ -147,6 +165,14 @@ double MnlProbabilities(const ChoiceParams& c, const double* position, const dou
 double MnlAttraction(const ChoiceParams& c, double score) {
   return std::exp((score - c.no_click_score) / c.temperature);
 }
+
+// MnlProbabilities as a ratio relative to the no-click utility (w0 = 1):
+// w = propensity * exp((s - no_click_score) / T); may overflow to inf, which
+// the oracle treats as "no fast answer".
+double MnlClickWeight(const ChoiceParams& c, double score, double click_propensity) {
+  return click_propensity * MnlAttraction(c, score);
+}
+double MnlNoClickWeight(const ChoiceParams&) { return 1.0; }
 
 // ---- cascade: examine top-down, stop at the first click --------------------
 
@@ -239,6 +265,9 @@ const std::vector<ChoiceForm>& Forms() {
        SampleCategorical,
        ProportionalAttraction,
        OrderMattersWithDecay,
+       ClickForm::kRatio,
+       ProportionalClickWeight,
+       ProportionalNoClickWeight,
        RepairProportional,
        false,
        false,
@@ -253,6 +282,9 @@ const std::vector<ChoiceForm>& Forms() {
        SampleCategorical,
        MnlAttraction,
        OrderMattersWithDecay,
+       ClickForm::kRatio,
+       MnlClickWeight,
+       MnlNoClickWeight,
        NoRepair,
        false,
        false,
@@ -267,6 +299,9 @@ const std::vector<ChoiceForm>& Forms() {
        SampleCascade,
        SigmoidAttraction,
        AlwaysOrdered,
+       ClickForm::kSequential,
+       ExaminedClickWeight,
+       NoNoClickWeight,
        NoRepair,
        false,
        true,
@@ -282,6 +317,9 @@ const std::vector<ChoiceForm>& Forms() {
        SamplePbm,
        SigmoidAttraction,
        OrderMattersWithDecay,
+       ClickForm::kIndependent,
+       ExaminedClickWeight,
+       NoNoClickWeight,
        NoRepair,
        true,
        true,
@@ -387,6 +425,12 @@ double ChoiceModel::LogLikelihood(const double* scores, int k, double click_prop
 }
 
 double ChoiceModel::Attraction(double score) const { return form_->attraction(params_, score); }
+
+ClickForm ChoiceModel::click_form() const { return form_->click_form; }
+double ChoiceModel::ClickWeight(double score, double click_propensity) const {
+  return form_->click_weight(params_, score, click_propensity);
+}
+double ChoiceModel::NoClickWeight() const { return form_->no_click_weight(params_); }
 
 const std::vector<ChoiceLiveKey>& ChoiceModel::LiveKeys() const { return form_->live_keys; }
 

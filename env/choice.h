@@ -79,6 +79,15 @@ void ApplyLiveEdit(ChoiceParams& params, const ChoiceLiveKey& key, double value)
 
 struct ChoiceForm;  // one model's entry of the table (choice.cc)
 
+// The algebraic form of a model's click probabilities, which an exact slate
+// search can exploit (env/oracle.cc, docs/oracle.md). With b_j =
+// PositionWeight(j) and w_i = ClickWeight(score of item i, propensity):
+// - kRatio (proportional, mnl): P(click at j) = b_j w_j / (w0 + sum_l b_l w_l),
+//   w0 = NoClickWeight() > 0.
+// - kIndependent (pbm): P(click at j) = b_j w_j, positions independent.
+// - kSequential (cascade): P(click at j) = b_j w_j prod_{l<j} (1 - b_l w_l).
+enum class ClickForm { kRatio, kIndependent, kSequential };
+
 // A choice model bound to its parameters and a slate size (position weights
 // are precomputed). Cheap to copy; PopulationModel holds one.
 class ChoiceModel {
@@ -114,6 +123,12 @@ class ChoiceModel {
   // relative to not clicking (proportional: max(0, s - min_normalizer); mnl:
   // exp((s - no_click_score) / T); cascade and pbm: sigmoid((s - threshold) / T)).
   double Attraction(double score) const;
+
+  // The click form and its weights (see ClickForm): equal, up to rounding,
+  // to what Probabilities() computes.
+  ClickForm click_form() const;
+  double ClickWeight(double score, double click_propensity) const;
+  double NoClickWeight() const;
 
   // The keys of this model the visualizer may edit live.
   const std::vector<ChoiceLiveKey>& LiveKeys() const;
