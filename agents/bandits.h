@@ -23,8 +23,10 @@
 // the mean), linucb theta.x + alpha * width at the current exploration scale
 // (evaluation: theta.x), linear_ts the posterior mean x.theta (not a sample).
 //
-// Statistics are updated online in Observe (one observation per shown item);
-// Update() only reports how many observations the last Observe absorbed.
+// Statistics are updated online in Observe (one observation per shown item;
+// the linear bandits add a step's shown items as one batch, RidgeStats::
+// AddBatch); Update() only reports how many observations the last Observe
+// absorbed.
 // Evaluation mode acts greedily on the current estimate (no epsilon, alpha =
 // 0, posterior mean) with separate tie-breaking streams and updates nothing.
 //
