@@ -176,17 +176,18 @@ void RowSplit::Split(const double* x, int K, int d) {
   K_ = K;
   d_ = d;
   // Which columns differ from candidate 0's anywhere (contiguous passes).
-  varies_.assign(size_t(d), 0);
-  uint8_t* __restrict varies = varies_.data();
+  // (A count in doubles: the compare-and-add vectorizes.)
+  varies_.assign(size_t(d), 0.0);
+  double* __restrict varies = varies_.data();
   for (int c = 1; c < K; ++c) {
-    const double* xc = x + size_t(c) * size_t(d);
-    for (int j = 0; j < d; ++j) varies[j] |= uint8_t(xc[j] != x[j]);
+    const double* __restrict xc = x + size_t(c) * size_t(d);
+    for (int j = 0; j < d; ++j) varies[j] += xc[j] != x[j] ? 1.0 : 0.0;
   }
   shared_.clear();
   s_.clear();
   varying_.clear();
   for (int j = 0; j < d; ++j) {
-    if (varies[j]) {
+    if (varies[j] != 0.0) {
       varying_.push_back(j);
     } else if (x[j] != 0.0) {
       shared_.push_back(j);

@@ -188,7 +188,7 @@ class RowSplit {
  private:
   const double* x_ = nullptr;
   int K_ = 0, d_ = 0;
-  std::vector<uint8_t> varies_;     // by column: differs between candidates
+  std::vector<double> varies_;      // by column: how many candidates differ from the first
   std::vector<int32_t> shared_;     // nonzero shared columns
   std::vector<double> s_;           // their values
   std::vector<int32_t> varying_;    // columns that differ between candidates
