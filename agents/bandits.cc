@@ -59,7 +59,7 @@ RidgeStats::RidgeStats(int d, double lambda, int64_t reinvert_every, const std::
   for (int i = 0; i < d; ++i) b_[size_t(i)] = lambda * prior_mean[size_t(i)];
 }
 
-void RidgeStats::Add(const double* x, double y) {
+void RidgeStats::ShermanMorrison(const double* x) {
   const size_t d = size_t(d_);
   u_.resize(d);
   // u = A^-1 x (A^-1 symmetric), then A^-1 -= u u^T / (1 + x^T u).
@@ -75,21 +75,60 @@ void RidgeStats::Add(const double* x, double y) {
   for (size_t i = 0; i < d; ++i) {
     const double ui = u_[i] * inv;
     double* row = &a_inv_[i * d];
-    double* arow = &a_[i * d];
-    for (size_t j = 0; j < d; ++j) {
-      row[j] -= ui * u_[j];
-      arow[j] += x[i] * x[j];
-    }
-    b_[i] += y * x[i];
+    for (size_t j = 0; j < d; ++j) row[j] -= ui * u_[j];
   }
+}
+
+void RidgeStats::Accumulate(const double* x, double y, bool lower_only) {
+  // Adding a zero product leaves a finite sum unchanged, so skipping the rows
+  // of zero coordinates gives exactly the dense sums (features are sparse:
+  // one-hot items, zero interests when hidden).
+  const size_t d = size_t(d_);
+  for (size_t i = 0; i < d; ++i) {
+    const double xi = x[i];
+    if (xi == 0.0) continue;
+    double* __restrict arow = &a_[i * d];
+    const size_t end = lower_only ? i + 1 : d;
+    for (size_t j = 0; j < end; ++j) arow[j] += xi * x[j];
+    b_[i] += y * xi;
+  }
+}
+
+void RidgeStats::MirrorLower() {
+  const size_t d = size_t(d_);
+  for (size_t i = 0; i < d; ++i)
+    for (size_t j = 0; j < i; ++j) a_[j * d + i] = a_[i * d + j];
+}
+
+void RidgeStats::Add(const double* x, double y) {
+  ShermanMorrison(x);
+  Accumulate(x, y, false);
   ++n_;
   if (reinvert_every_ > 0 && n_ % reinvert_every_ == 0) Reinvert();
 }
 
-void RidgeStats::Reinvert() {
+void RidgeStats::AddBatch(const double* x, const double* y, int64_t n) {
+  const size_t d = size_t(d_);
+  if (n < BatchReinvertThreshold(d_)) {
+    for (int64_t i = 0; i < n; ++i) Add(x + size_t(i) * d, y[i]);
+    return;
+  }
+  // A starts symmetric and x_i x_j == x_j x_i exactly, so A[i][j] and
+  // A[j][i] always receive the same additions: accumulating the lower
+  // triangle and copying it up gives the full-matrix sums bit for bit.
+  for (int64_t i = 0; i < n; ++i) Accumulate(x + size_t(i) * d, y[i], true);
+  MirrorLower();
+  n_ += n;
+  if (Reinvert()) return;
+  // A not numerically positive definite (A = lambda I + PSD: not expected):
+  // the rank-1 updates still give its inverse.
+  for (int64_t i = 0; i < n; ++i) ShermanMorrison(x + size_t(i) * d);
+}
+
+bool RidgeStats::Reinvert() {
   const int d = d_;
   std::vector<double> l;
-  if (!CholeskyLower(a_, d, l)) return;  // keep the rank-1 inverse (A is lambda I + PSD: cannot happen)
+  if (!CholeskyLower(a_, d, l)) return false;
   // L^-1 (lower triangular) by forward substitution, then A^-1 = L^-T L^-1.
   std::vector<double> li(size_t(d) * size_t(d), 0.0);
   for (int j = 0; j < d; ++j) {
@@ -107,6 +146,7 @@ void RidgeStats::Reinvert() {
       a_inv_[size_t(i) * d + size_t(j)] = a_inv_[size_t(j) * d + size_t(i)] = s;
     }
   }
+  return true;
 }
 
 void RidgeStats::Mean(std::vector<double>& theta) const {
@@ -129,6 +169,87 @@ double RidgeStats::Quadratic(const double* x) const {
     q += x[i] * s;
   }
   return q;
+}
+
+void RowSplit::Split(const double* x, int K, int d) {
+  x_ = x;
+  K_ = K;
+  d_ = d;
+  // Which columns differ from candidate 0's anywhere (contiguous passes).
+  // (A count in doubles: the compare-and-add vectorizes.)
+  varies_.assign(size_t(d), 0.0);
+  double* __restrict varies = varies_.data();
+  for (int c = 1; c < K; ++c) {
+    const double* __restrict xc = x + size_t(c) * size_t(d);
+    for (int j = 0; j < d; ++j) varies[j] += xc[j] != x[j] ? 1.0 : 0.0;
+  }
+  shared_.clear();
+  s_.clear();
+  varying_.clear();
+  for (int j = 0; j < d; ++j) {
+    if (varies[j] != 0.0) {
+      varying_.push_back(j);
+    } else if (x[j] != 0.0) {
+      shared_.push_back(j);
+      s_.push_back(x[j]);
+    }
+  }
+  t_start_.resize(size_t(K) + 1);
+  t_col_.resize(size_t(K) * varying_.size());
+  t_val_.resize(size_t(K) * varying_.size());
+  int32_t n = 0;
+  t_start_[0] = 0;
+  for (int c = 0; c < K; ++c) {
+    const double* xc = x + size_t(c) * size_t(d);
+    for (const int32_t j : varying_) {
+      if (xc[j] == 0.0) continue;
+      t_col_[size_t(n)] = j;
+      t_val_[size_t(n)] = xc[j];
+      ++n;
+    }
+    t_start_[size_t(c) + 1] = n;
+  }
+}
+
+void RowSplit::Dots(const double* theta, double* out) const {
+  double base = 0.0;
+  for (size_t a = 0; a < shared_.size(); ++a) base += theta[shared_[a]] * s_[a];
+  for (int c = 0; c < K_; ++c) {
+    double t = 0.0;
+    for (int32_t p = t_start_[size_t(c)]; p < t_start_[size_t(c) + 1]; ++p)
+      t += theta[t_col_[size_t(p)]] * t_val_[size_t(p)];
+    out[c] = base + t;
+  }
+}
+
+const std::vector<double>& RowSplit::Quadratics(const double* m) const {
+  const size_t d = size_t(d_);
+  // ms = M s as a sum of the rows of M at the shared columns (M symmetric):
+  // contiguous, vectorizable, |shared| * d multiply-adds.
+  ms_.assign(d, 0.0);
+  double* __restrict ms = ms_.data();
+  for (size_t a = 0; a < shared_.size(); ++a) {
+    const double* __restrict row = m + size_t(shared_[a]) * d;
+    const double sa = s_[a];
+    for (size_t j = 0; j < d; ++j) ms[j] += sa * row[j];
+  }
+  double sms = 0.0;
+  for (size_t a = 0; a < shared_.size(); ++a) sms += s_[a] * ms_[size_t(shared_[a])];
+  q_.resize(size_t(K_));
+  for (int c = 0; c < K_; ++c) {
+    const int32_t begin = t_start_[size_t(c)], end = t_start_[size_t(c) + 1];
+    double cross = 0.0, tmt = 0.0;
+    for (int32_t p = begin; p < end; ++p) {
+      const double tp = t_val_[size_t(p)];
+      const double* row = m + size_t(t_col_[size_t(p)]) * d;
+      double mt = 0.0;
+      for (int32_t r = begin; r < end; ++r) mt += row[t_col_[size_t(r)]] * t_val_[size_t(r)];
+      cross += tp * ms_[size_t(t_col_[size_t(p)])];
+      tmt += tp * mt;
+    }
+    q_[size_t(c)] = sms + 2.0 * cross + tmt;
+  }
+  return q_;
 }
 
 void RidgeStats::Save(BinaryWriter& out) const {
@@ -531,8 +652,9 @@ class LinearBandit : public BanditBase {
       if (!obs.active[size_t(r)]) continue;
       features_.FillRow(obs, r, row_f_.data());
       std::copy(row_f_.begin(), row_f_.end(), row_x_.begin());  // float -> double once
+      split_.Split(row_x_.data(), K, d);
       Rng& rng = Stream(obs, r);
-      RowScores(row_x_.data(), K, rng);
+      RowScores(split_, rng);
       int32_t* out = slates.Row(r);
       RankTopK(scores_.data(), K, k, rng, out);
       if (!training_) continue;
@@ -544,13 +666,24 @@ class LinearBandit : public BanditBase {
     if (training_) ++steps_;
   }
 
+  // The shown items in row-major slate order form one batch (RidgeStats::
+  // AddBatch: the same statistics as adding them one by one in that order).
   void Observe(const StepBatch& result) override {
     if (!training_) return;
     const int k = result.slate_size;
+    const size_t d = size_t(dim_);
+    // Compact the shown items' features to the front of last_x_ (it is
+    // cleared below), their targets into batch_y_.
+    batch_y_.clear();
     for (size_t i = 0; i < last_shown_.size(); ++i) {
       if (!last_shown_[i]) continue;
-      stats_.Add(&last_x_[i * size_t(dim_)], Target(result, int(i / size_t(k)), int(i % size_t(k))));
-      ++observed_;
+      const size_t n = batch_y_.size();
+      if (n != i) std::copy_n(&last_x_[i * d], d, &last_x_[n * d]);
+      batch_y_.push_back(Target(result, int(i / size_t(k)), int(i % size_t(k))));
+    }
+    if (!batch_y_.empty()) {
+      stats_.AddBatch(last_x_.data(), batch_y_.data(), int64_t(batch_y_.size()));
+      observed_ += int64_t(batch_y_.size());
       mean_stale_ = true;
       StatsChanged();
     }
@@ -564,10 +697,12 @@ class LinearBandit : public BanditBase {
     std::vector<float> f(size_t(K) * size_t(dim_));
     features_.FillRow(obs, row, f.data());
     const std::vector<double> x(f.begin(), f.end());
+    RowSplit split;
+    split.Split(x.data(), K, dim_);
     // theta_ is Act's cache of A^-1 b: recompute a copy rather than refresh it.
     std::vector<double> theta;
     if (mean_stale_) stats_.Mean(theta);
-    return Scores(x.data(), K, mean_stale_ ? theta : theta_, scores);
+    return Scores(split, mean_stale_ ? theta : theta_, scores);
   }
 
   void Save(BinaryWriter& out) const override {
@@ -593,22 +728,17 @@ class LinearBandit : public BanditBase {
  protected:
   // Called once per Act, before the rows.
   virtual void BeginAct() {}
-  // Called after each observation is added.
+  // Called after an Observe added observations.
   virtual void StatsChanged() {}
-  // scores_[c] for the K candidate feature vectors x[c*dim .. (c+1)*dim);
-  // by default Scores with the current mean.
-  virtual void RowScores(const double* x, int K, Rng& rng) { Scores(x, K, theta_, scores_.data()); }
-  // The deterministic score out[c] of each candidate given the posterior mean
-  // `theta` (read-only: CandidateScores); returns its name. Default x.theta.
-  virtual std::string Scores(const double* x, int K, const std::vector<double>& theta, double* out) const {
-    for (int c = 0; c < K; ++c) out[c] = Dot(theta.data(), x + size_t(c) * size_t(dim_));
+  // scores_[c] for the K candidates of the row split in `row`; by default
+  // Scores with the current mean.
+  virtual void RowScores(const RowSplit& row, Rng& rng) { Scores(row, theta_, scores_.data()); }
+  // The deterministic score out[c] of each candidate of `row` given the
+  // posterior mean `theta` (read-only: CandidateScores); returns its name.
+  // Default x.theta.
+  virtual std::string Scores(const RowSplit& row, const std::vector<double>& theta, double* out) const {
+    row.Dots(theta.data(), out);
     return "posterior mean";
-  }
-
-  double Dot(const double* a, const double* b) const {
-    double s = 0.0;
-    for (int i = 0; i < dim_; ++i) s += a[i] * b[i];
-    return s;
   }
 
   const CandidateFeatures features_;
@@ -620,6 +750,8 @@ class LinearBandit : public BanditBase {
  private:
   std::vector<float> row_f_;
   std::vector<double> row_x_;
+  RowSplit split_;                   // of row_x_
+  std::vector<double> batch_y_;      // targets of Observe's batch
   std::vector<double> last_x_;       // rows x k x dim: features shown by the last training Act
   std::vector<uint8_t> last_shown_;  // rows x k
 };
@@ -632,13 +764,14 @@ class LinUcbAgent : public LinearBandit {
   const std::string& type() const override { return kLinUcb; }
 
  protected:
-  std::string Scores(const double* x, int K, const std::vector<double>& theta, double* out) const override {
+  // All K widths of the row at once (RowSplit::Quadratics), then
+  // theta.x + alpha * sqrt(x^T A^-1 x) per candidate.
+  std::string Scores(const RowSplit& row, const std::vector<double>& theta, double* out) const override {
     const double alpha = alpha_ * ExplorationScale();
-    for (int c = 0; c < K; ++c) {
-      const double* xc = x + size_t(c) * size_t(dim_);
-      double s = Dot(theta.data(), xc);
-      if (training_ && alpha > 0.0) s += alpha * std::sqrt(std::max(0.0, stats_.Quadratic(xc)));
-      out[c] = s;
+    row.Dots(theta.data(), out);
+    if (training_ && alpha > 0.0) {
+      const std::vector<double>& q = row.Quadratics(stats_.a_inv().data());
+      for (size_t c = 0; c < q.size(); ++c) out[c] += alpha * std::sqrt(std::max(0.0, q[c]));
     }
     return training_ ? "UCB index" : "posterior mean";
   }
@@ -704,7 +837,7 @@ class LinearTsAgent : public LinearBandit {
     }
   }
 
-  void RowScores(const double* x, int K, Rng& rng) override {
+  void RowScores(const RowSplit& row, Rng& rng) override {
     const size_t d = size_t(dim_);
     sample_.assign(theta_.begin(), theta_.end());
     if (training_) {
@@ -718,7 +851,7 @@ class LinearTsAgent : public LinearBandit {
         sample_[i] += v * s;
       }
     }
-    for (int c = 0; c < K; ++c) scores_[size_t(c)] = Dot(sample_.data(), x + size_t(c) * d);
+    row.Dots(sample_.data(), scores_.data());
   }
 
  private:
@@ -752,7 +885,8 @@ void AddRidge(Schema& s) {
   s.PositiveNumber("lambda", 1.0, "ridge regularisation: A starts at lambda * I");
   s.Integer("reinvert_every", 100000, 0, 1000000000000LL,
             "recompute A^-1 exactly from A every this many observations, bounding Sherman-Morrison round-off "
-            "(0 = never)");
+            "(0 = never); an Observe of at least max(2, dim/4) items re-inverts once instead of its rank-1 "
+            "updates");
 }
 
 }  // namespace

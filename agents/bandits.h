@@ -23,8 +23,10 @@
 // the mean), linucb theta.x + alpha * width at the current exploration scale
 // (evaluation: theta.x), linear_ts the posterior mean x.theta (not a sample).
 //
-// Statistics are updated online in Observe (one observation per shown item);
-// Update() only reports how many observations the last Observe absorbed.
+// Statistics are updated online in Observe (one observation per shown item;
+// the linear bandits add a step's shown items as one batch, RidgeStats::
+// AddBatch); Update() only reports how many observations the last Observe
+// absorbed.
 // Evaluation mode acts greedily on the current estimate (no epsilon, alpha =
 // 0, posterior mean) with separate tie-breaking streams and updates nothing.
 //
@@ -49,6 +51,7 @@
 // The pieces below the agents are exposed for tests.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -113,8 +116,21 @@ class RidgeStats {
   RidgeStats(int d, double lambda, int64_t reinvert_every, const std::vector<double>& prior_mean);
   // One observation (x, y): A += x x^T, b += y x, A^-1 by Sherman-Morrison.
   void Add(const double* x, double y);
-  // A^-1 recomputed from A (Cholesky), O(d^3).
-  void Reinvert();
+  // n observations at once (x: n rows of d, y: n targets), in order. A and b
+  // are accumulated exactly as n calls of Add would (same additions in the
+  // same order, zero terms skipped: bit-identical). A^-1 then comes either
+  // from n Sherman-Morrison updates (n below BatchReinvertThreshold(d), and
+  // the every-`reinvert_every` re-inversions of Add) or from one fresh
+  // inverse of the new A (Reinvert). Both equal the exact (A + X^T X)^-1 of
+  // the Woodbury identity; the fresh inverse costs ~d^3/2 instead of 2 n d^2
+  // and carries no accumulated Sherman-Morrison round-off, so the two paths
+  // differ only in the last bits (tests/test_bandits.cc checks 1e-9).
+  void AddBatch(const double* x, const double* y, int64_t n);
+  // The batch size from which AddBatch re-inverts instead of n rank-1 updates.
+  static int64_t BatchReinvertThreshold(int d) { return std::max<int64_t>(2, d / 4); }
+  // A^-1 recomputed from A (Cholesky), O(d^3). Returns false, leaving A^-1
+  // as it was, when A is not numerically positive definite.
+  bool Reinvert();
   // theta = A^-1 b.
   void Mean(std::vector<double>& theta) const;
   // x^T A^-1 x.
@@ -135,7 +151,52 @@ class RidgeStats {
   int64_t reinvert_every_ = 0;
   int64_t n_ = 0;
   std::vector<double> a_, a_inv_, b_;
+  // A^-1 -= (A^-1 x)(A^-1 x)^T / (1 + x^T A^-1 x): the rank-1 update of adding x x^T to A.
+  void ShermanMorrison(const double* x);
+  // A += x x^T (only its lower triangle if lower_only), b += y x, over the
+  // nonzero coordinates of x.
+  void Accumulate(const double* x, double y, bool lower_only);
+  // A's upper triangle := its lower one.
+  void MirrorLower();
+
   std::vector<double> u_;  // scratch: A^-1 x
+};
+
+// The K candidates of one row share most of their feature vector (the user's
+// interests, budget and bias are the same for all; CandidateFeatures). With
+// the columns equal across the K rows of x collected into s (zero elsewhere)
+// and t_c = x_c - s (nonzero only on the columns that vary), every quadratic
+// form and dot product of the row splits exactly:
+//
+//   x_c^T M x_c = s^T M s + 2 (M s) . t_c + t_c^T M t_c,   theta . x_c = theta . s + theta . t_c
+//
+// The s terms are computed once per row, and each candidate pays only for
+// the nonzeros of t_c (a one-hot item: a handful), instead of d^2 per
+// candidate. Zero coordinates are skipped everywhere. The values equal the
+// dense ones up to the summation order (last bits).
+class RowSplit {
+ public:
+  // Splits the K x d row-major candidate matrix x (kept by pointer until the
+  // next Split).
+  void Split(const double* x, int K, int d);
+  // out[c] = theta . x_c.
+  void Dots(const double* theta, double* out) const;
+  // [x_c^T M x_c for c < K] for the symmetric d x d row-major m (valid until
+  // the next call).
+  const std::vector<double>& Quadratics(const double* m) const;
+
+ private:
+  const double* x_ = nullptr;
+  int K_ = 0, d_ = 0;
+  std::vector<double> varies_;      // by column: how many candidates differ from the first
+  std::vector<int32_t> shared_;     // nonzero shared columns
+  std::vector<double> s_;           // their values
+  std::vector<int32_t> varying_;    // columns that differ between candidates
+  std::vector<int32_t> t_start_;    // K + 1 offsets into t_col_ / t_val_
+  std::vector<int32_t> t_col_;      // nonzero varying columns of each candidate
+  std::vector<double> t_val_;       // their values
+  mutable std::vector<double> ms_;  // scratch: M s (d)
+  mutable std::vector<double> q_;   // Quadratics' result
 };
 
 }  // namespace bandits
