@@ -13,6 +13,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/schema.h"
+#include "env/variants.h"
+#include "agents/registry.h"
 #include "env/ground_truth.h"
 #include "env/vec_env.h"
 
@@ -207,6 +210,39 @@ PYBIND11_MODULE(_cohort, m) {
       },
       py::arg("name"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
       "(file, resolved JSON text) of a scenario named or at a path, as the CLI loads it.");
+
+  m.def(
+      "variants",
+      [](const std::string& source, bool is_document, std::vector<std::string> sets, const std::string& split) {
+        const Scenario s = is_document ? LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets),
+                                                              std::nullopt, std::nullopt, std::nullopt)
+                                       : LoadNamedScenario(source, std::move(sets), std::nullopt, std::nullopt,
+                                                           std::nullopt);
+        const VariantFamily family(s, AgentRegistry());
+        if (family.empty()) throw InputError(s.file, "/family", "defines no variant family");
+        py::list out;
+        const auto& names = family.splits();
+        if (std::find(names.begin(), names.end(), split) == names.end())
+          throw InputError(s.file, "/family", "has no split \"" + split + "\"" +
+                                                  (Suggest(split, names).empty() ? ""
+                                                   : " (did you mean \"" + Suggest(split, names) + "\"?)") +
+                                                  "; its splits: " + Join(names));
+        const int64_t n = family.SplitSize(split);
+        for (int64_t i = 0; i < n; ++i) {
+          const Variant& v = family.Sample(split, i);
+          py::dict values;
+          for (const auto& [path, value] : v.values) values[py::str(path)] = value;
+          py::dict d;
+          d["name"] = v.split + ":" + std::to_string(v.index);
+          d["split"] = v.split;
+          d["index"] = v.index;
+          d["id"] = v.id;
+          d["values"] = values;
+          out.append(d);
+        }
+        return py::make_tuple(family.splits(), out);
+      },
+      py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("split"));
 
   py::class_<Env>(m, "Env")
       .def(py::init([](const std::string& source, bool is_document, std::vector<std::string> sets,

@@ -13,7 +13,7 @@ from . import _cohort
 from ._cohort import ScenarioError
 from .spaces import Box, Dict, MultiDiscrete
 
-__all__ = ["make", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -35,6 +35,28 @@ def _sets(set):
     return out
 
 
+def _source(scenario):
+    # (text, is_document): a shipped name or path, or a dict as JSON text.
+    import os
+    if isinstance(scenario, dict):
+        return _json.dumps(scenario, allow_nan=False), True
+    if isinstance(scenario, (str, os.PathLike)):
+        return os.fspath(scenario), False
+    raise TypeError(f"scenario must be a name, a path or a dict, got {type(scenario).__name__}")
+
+
+def variants(scenario, split, *, set=None):
+    """The variants of a split of the scenario's family, in index order: dicts with
+    "name" ("test:3", what make(variant=...) takes), "split", "index", "id" (seeds
+    the variant's streams) and "values" ({dotted path: sampled value}). An unknown
+    split, or a scenario without a family, raises ScenarioError."""
+    if not isinstance(split, str):
+        raise TypeError(f"split must be a string like \"test\", got {type(split).__name__}")
+    source, is_document = _source(scenario)
+    _, out = _cohort.variants(source, is_document, _sets(set), split)
+    return out
+
+
 def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1):
     """A batched environment of `num_envs` user slots.
 
@@ -43,16 +65,7 @@ def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1):
     the CLI's --set. variant: "split:index" of the scenario's family. Bad
     input raises ScenarioError (a ValueError) with .file and .path.
     """
-    if isinstance(scenario, dict):
-        source, is_document = _json.dumps(scenario, allow_nan=False), True
-    elif isinstance(scenario, str):
-        source, is_document = scenario, False
-    else:
-        import os
-        if isinstance(scenario, os.PathLike):
-            source, is_document = os.fspath(scenario), False
-        else:
-            raise TypeError(f"scenario must be a name, a path or a dict, got {type(scenario).__name__}")
+    source, is_document = _source(scenario)
     for name, value in (("num_envs", num_envs), ("seed", seed), ("threads", threads)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")

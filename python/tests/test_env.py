@@ -191,6 +191,22 @@ def test_variants():
     assert env.variant == "test:1"
     with pytest.raises(cohort.ScenarioError):
         cohort.make("drifting_family", variant="nosuchsplit:1")
+    test = cohort.variants("drifting_family", "test")
+    assert [v["name"] for v in test] == [f"test:{i}" for i in range(len(test))] and len(test) > 1
+    assert len({v["id"] for v in test}) == len(test)
+    # The listed values are the ones the variant's environment resolved.
+    resolved = cohort.make("drifting_family", variant="test:1").scenario
+    for path, value in test[1]["values"].items():
+        node = resolved
+        for key in path.split("."):
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        assert node == pytest.approx(value, rel=1e-12), path
+    train = cohort.variants("drifting_family", "train")
+    assert {v["id"] for v in train}.isdisjoint(v["id"] for v in test)
+    with pytest.raises(cohort.ScenarioError):
+        cohort.variants("drifting_family", "nosuchsplit")
+    with pytest.raises(cohort.ScenarioError, match="family"):
+        cohort.variants("recsim_interest_evolution", "test")
 
 
 def test_bad_slates_name_the_row():
