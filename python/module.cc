@@ -19,12 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "agents/registry.h"
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/schema.h"
-#include "env/variants.h"
-#include "agents/registry.h"
 #include "env/ground_truth.h"
+#include "env/variants.h"
 #include "env/vec_env.h"
 
 namespace py = pybind11;
@@ -32,10 +32,11 @@ using namespace cohort;
 
 namespace {
 
-// A (num_envs, slate_size) int32 copy of `slates` (any integer dtype),
-// checked: the dtype (TypeError), the shape and every index (ValueError
-// naming the row). Repeated items within a row are VecEnv::Step's check.
-std::vector<int32_t> SlateRows(const EnvSpec& s, int num_envs, const py::array& slates) {
+// Copies `slates` (any integer dtype) into out[0 .. num_envs * slate_size)
+// as int32, checked: the dtype (TypeError), the shape and every index
+// (ValueError naming the row). Repeated items within a row are
+// VecEnv::Step's check.
+void CopySlates(const EnvSpec& s, int num_envs, const py::array& slates, int32_t* out) {
   if (slates.dtype().kind() != 'i' && slates.dtype().kind() != 'u')
     throw py::type_error("slates must be an integer array, got dtype " + std::string(py::str(slates.dtype())));
   std::string shape;
@@ -44,8 +45,7 @@ std::vector<int32_t> SlateRows(const EnvSpec& s, int num_envs, const py::array& 
     throw py::value_error("slates must have shape (num_envs, slate_size) = (" + std::to_string(num_envs) + ", " +
                           std::to_string(s.slate_size) + "), got (" + shape + ")");
   const auto idx = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(slates);
-  std::vector<int32_t> out(size_t(idx.size()));
-  for (size_t i = 0; i < out.size(); ++i) {
+  for (size_t i = 0; i < size_t(idx.size()); ++i) {
     const int64_t v = idx.data()[i];
     if (v < 0 || v >= s.num_candidates)
       throw py::value_error("slates row " + std::to_string(i / size_t(s.slate_size)) + ": position " +
@@ -53,7 +53,22 @@ std::vector<int32_t> SlateRows(const EnvSpec& s, int num_envs, const py::array& 
                             ", outside the candidates [0, " + std::to_string(s.num_candidates - 1) + "]");
     out[i] = int32_t(v);
   }
+}
+
+// The same into a new (num_envs, slate_size) vector.
+std::vector<int32_t> SlateRows(const EnvSpec& s, int num_envs, const py::array& slates) {
+  std::vector<int32_t> out(size_t(num_envs) * size_t(s.slate_size));
+  CopySlates(s, num_envs, slates, out.data());
   return out;
+}
+
+// The scenario of `source`: a name or path, or (is_document) JSON text of
+// the scenario itself, named "<dict>" in errors.
+Scenario LoadSource(const std::string& source, bool is_document, std::vector<std::string> sets,
+                    std::optional<int64_t> seed, const std::optional<std::string>& variant) {
+  if (is_document)
+    return LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets), seed, std::nullopt, variant);
+  return LoadNamedScenario(source, std::move(sets), seed, std::nullopt, variant);
 }
 
 // One environment: the scenario it was made from and its VecEnv.
@@ -88,8 +103,7 @@ class Env {
   }
 
   void Step(const py::array& slates) {
-    const std::vector<int32_t> rows = SlateRows(env_->spec(), num_envs_, slates);
-    std::copy(rows.begin(), rows.end(), slates_.index.begin());
+    CopySlates(env_->spec(), num_envs_, slates, slates_.index.data());
     py::gil_scoped_release release;
     env_->Step(slates_);  // repeated items: std::invalid_argument naming the row (ValueError)
   }
@@ -202,31 +216,21 @@ PYBIND11_MODULE(_cohort, m) {
 
   m.def("shipped_scenarios", &ShippedScenarioNames, "Names of the shipped scenarios.");
   m.def(
-      "load_scenario",
-      [](const std::string& name, std::vector<std::string> sets, std::optional<int64_t> seed,
-         std::optional<std::string> variant) {
-        const Scenario s = LoadNamedScenario(name, std::move(sets), seed, std::nullopt, variant);
-        return std::make_pair(s.file, s.resolved.dump());
-      },
-      py::arg("name"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
-      "(file, resolved JSON text) of a scenario named or at a path, as the CLI loads it.");
-
-  m.def(
       "variants",
       [](const std::string& source, bool is_document, std::vector<std::string> sets, const std::string& split) {
-        const Scenario s = is_document ? LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets),
-                                                              std::nullopt, std::nullopt, std::nullopt)
-                                       : LoadNamedScenario(source, std::move(sets), std::nullopt, std::nullopt,
-                                                           std::nullopt);
+        const Scenario s = LoadSource(source, is_document, std::move(sets), std::nullopt, std::nullopt);
         const VariantFamily family(s, AgentRegistry());
         if (family.empty()) throw InputError(s.file, "/family", "defines no variant family");
-        py::list out;
+        // Checked here rather than by VariantFamily::Sample, whose message
+        // names the CLI's --variant.
         const auto& names = family.splits();
-        if (std::find(names.begin(), names.end(), split) == names.end())
+        if (std::find(names.begin(), names.end(), split) == names.end()) {
+          const std::string hint = Suggest(split, names);
           throw InputError(s.file, "/family", "has no split \"" + split + "\"" +
-                                                  (Suggest(split, names).empty() ? ""
-                                                   : " (did you mean \"" + Suggest(split, names) + "\"?)") +
+                                                  (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
                                                   "; its splits: " + Join(names));
+        }
+        py::list out;
         const int64_t n = family.SplitSize(split);
         for (int64_t i = 0; i < n; ++i) {
           const Variant& v = family.Sample(split, i);
@@ -240,17 +244,15 @@ PYBIND11_MODULE(_cohort, m) {
           d["values"] = values;
           out.append(d);
         }
-        return py::make_tuple(family.splits(), out);
+        return out;
       },
       py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("split"));
 
   py::class_<Env>(m, "Env")
       .def(py::init([](const std::string& source, bool is_document, std::vector<std::string> sets,
                        std::optional<int64_t> seed, std::optional<std::string> variant, int num_envs, int threads) {
-             Scenario s = is_document ? LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets),
-                                                             seed, std::nullopt, variant)
-                                      : LoadNamedScenario(source, std::move(sets), seed, std::nullopt, variant);
-             return std::make_unique<Env>(std::move(s), num_envs, threads);
+             return std::make_unique<Env>(LoadSource(source, is_document, std::move(sets), seed, variant), num_envs,
+                                          threads);
            }),
            py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
            py::arg("num_envs"), py::arg("threads"))
@@ -268,7 +270,6 @@ PYBIND11_MODULE(_cohort, m) {
            })
       .def_property_readonly("generation", &Env::generation)
       .def("spec", &Spec)
-      .def_property_readonly("scenario_file", [](const Env& e) { return e.scenario().file; })
       .def_property_readonly("resolved", [](const Env& e) { return e.scenario().resolved.dump(); })
       .def_property_readonly("variant", [](const Env& e) { return e.scenario().variant_name; })
       // Ground truth [privileged]: never part of an observation.
@@ -278,7 +279,8 @@ PYBIND11_MODULE(_cohort, m) {
              const int k = e.vec_env().spec().slate_size;
              py::array_t<double> out({py::ssize_t(e.num_envs()), py::ssize_t(k)});
              double* o = out.mutable_data();
-             for (int r = 0; r < e.num_envs(); ++r) GroundTruth(e.vec_env()).ChoiceProbabilities(r, &rows[size_t(r) * k], o + r * k);
+             const GroundTruth truth(e.vec_env());
+             for (int r = 0; r < e.num_envs(); ++r) truth.ChoiceProbabilities(r, &rows[size_t(r) * k], o + r * k);
              return out;
            })
       .def("truth_expected_reward",
@@ -286,8 +288,9 @@ PYBIND11_MODULE(_cohort, m) {
              const std::vector<int32_t> rows = SlateRows(e.vec_env().spec(), e.num_envs(), slates);
              const int k = e.vec_env().spec().slate_size;
              py::array_t<double> out(py::ssize_t(e.num_envs()));
+             const GroundTruth truth(e.vec_env());
              for (int r = 0; r < e.num_envs(); ++r)
-               out.mutable_data()[r] = GroundTruth(e.vec_env()).ExpectedReward(r, &rows[size_t(r) * k]);
+               out.mutable_data()[r] = truth.ExpectedReward(r, &rows[size_t(r) * k]);
              return out;
            })
       .def("truth_oracle_slates",
@@ -295,22 +298,25 @@ PYBIND11_MODULE(_cohort, m) {
              const int k = e.vec_env().spec().slate_size;
              py::array_t<int32_t> slates({py::ssize_t(e.num_envs()), py::ssize_t(k)});
              py::array_t<double> value(py::ssize_t(e.num_envs()));
+             const GroundTruth truth(e.vec_env());
              for (int r = 0; r < e.num_envs(); ++r)
-               value.mutable_data()[r] = GroundTruth(e.vec_env()).OracleSlate(r, slates.mutable_data() + r * k);
+               value.mutable_data()[r] = truth.OracleSlate(r, slates.mutable_data() + r * k);
              return py::make_tuple(slates, value);
            })
       .def("truth_quality",
            [](const Env& e) {
              const int K = e.vec_env().spec().num_candidates;
              py::array_t<float> out({py::ssize_t(e.num_envs()), py::ssize_t(K)});
+             const GroundTruth truth(e.vec_env());
              for (int r = 0; r < e.num_envs(); ++r)
-               std::copy_n(GroundTruth(e.vec_env()).CandidateQualities(r), K, out.mutable_data() + r * K);
+               std::copy_n(truth.CandidateQualities(r), K, out.mutable_data() + r * K);
              return out;
            })
       .def("truth_interests", [](const Env& e) {
         const int d = e.vec_env().spec().feature_dim;
         py::array_t<float> out({py::ssize_t(e.num_envs()), py::ssize_t(d)});
-        for (int r = 0; r < e.num_envs(); ++r) std::copy_n(GroundTruth(e.vec_env()).TrueInterests(r), d, out.mutable_data() + r * d);
+        const GroundTruth truth(e.vec_env());
+        for (int r = 0; r < e.num_envs(); ++r) std::copy_n(truth.TrueInterests(r), d, out.mutable_data() + r * d);
         return out;
       });
 }

@@ -53,8 +53,7 @@ def variants(scenario, split, *, set=None):
     if not isinstance(split, str):
         raise TypeError(f"split must be a string like \"test\", got {type(split).__name__}")
     source, is_document = _source(scenario)
-    _, out = _cohort.variants(source, is_document, _sets(set), split)
-    return out
+    return _cohort.variants(source, is_document, _sets(set), split)
 
 
 def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1):
@@ -100,7 +99,8 @@ class VecEnv:
         self.slate_size = spec["slate_size"]
         self.truth = Truth(core)
         self.single_observation_space, self.single_action_space = _spaces(spec)
-        self.observation_space, self.action_space = _batched_spaces(spec, self.num_envs)
+        self.observation_space, self.action_space = _batched_spaces(self.single_observation_space, spec,
+                                                                    self.num_envs)
 
     @property
     def scenario(self):
@@ -181,9 +181,8 @@ def _spaces(spec):
     return Dict(obs), MultiDiscrete([K] * spec["slate_size"])
 
 
-def _batched_spaces(spec, B):
+def _batched_spaces(single_obs, spec, B):
     import numpy as np
-    single_obs, _ = _spaces(spec)
     obs = {k: Box(np.broadcast_to(s.low, (B,) + s.shape), np.broadcast_to(s.high, (B,) + s.shape), (B,) + s.shape,
                   s.dtype) for k, s in single_obs.spaces.items()}
     return Dict(obs), MultiDiscrete([[spec["num_candidates"]] * spec["slate_size"]] * B)
