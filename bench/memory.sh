@@ -11,7 +11,7 @@ rss() {  # peak RSS in KiB of: cohort bench ARGS...
   /usr/bin/time -f %M "$cohort" bench --seconds 1 --quiet "$@" 2>&1 >/dev/null | tail -1
 }
 slope() {  # "label" kib_a kib_b count_a count_b
-  python3 -c "print(f'{\"$1\"}: {($3-$2)*1024/($5-$4):.0f} bytes each ({$4} -> {$5}: {$2/1024:.1f} -> {$3/1024:.1f} MiB)')"
+  /usr/bin/python3 -c "print(f'{\"$1\"}: {($3-$2)*1024/($5-$4):.0f} bytes each ({$4} -> {$5}: {$2/1024:.1f} -> {$3/1024:.1f} MiB)')"
 }
 echo "cohort bench, peak RSS ($(date -u +%F), $("$cohort" --version | head -1))"
 for s in recsim_interest_evolution population_retention; do
