@@ -74,9 +74,14 @@ Scenario LoadSource(const std::string& source, bool is_document, std::vector<std
 // One environment: the scenario it was made from and its VecEnv.
 class Env {
  public:
-  Env(Scenario s, int num_envs, int threads) : scenario_(std::move(s)), num_envs_(num_envs), threads_(threads) {
+  Env(Scenario s, int num_envs, int threads, int64_t users, int64_t first_user)
+      : scenario_(std::move(s)), num_envs_(num_envs), threads_(threads), users_(users), first_user_(first_user) {
     if (num_envs < 1) throw std::invalid_argument("num_envs must be at least 1, got " + std::to_string(num_envs));
     if (threads < 1) throw std::invalid_argument("threads must be at least 1, got " + std::to_string(threads));
+    if (users < -1 || users == 0)
+      throw std::invalid_argument("users must be at least 1 (or None: unlimited), got " + std::to_string(users));
+    if (first_user < 0)
+      throw std::invalid_argument("first_user must be non-negative, got " + std::to_string(first_user));
     Build(scenario_.seed);
   }
 
@@ -110,13 +115,15 @@ class Env {
 
  private:
   void Build(uint64_t seed) {
-    env_ = std::make_shared<VecEnv>(scenario_.env, seed, scenario_.variant, VecEnv::Options{num_envs_, threads_, -1});
+    env_ = std::make_shared<VecEnv>(scenario_.env, seed, scenario_.variant, VecEnv::Options{num_envs_, threads_, users_, first_user_});
     slates_.Resize(num_envs_, env_->spec().slate_size);
     ++generation_;
   }
 
   Scenario scenario_;
   int num_envs_, threads_;
+  int64_t users_;  // -1: unlimited
+  int64_t first_user_;
   std::shared_ptr<VecEnv> env_;
   SlateBatch slates_;
   int generation_ = 0;
@@ -250,12 +257,13 @@ PYBIND11_MODULE(_cohort, m) {
 
   py::class_<Env>(m, "Env")
       .def(py::init([](const std::string& source, bool is_document, std::vector<std::string> sets,
-                       std::optional<int64_t> seed, std::optional<std::string> variant, int num_envs, int threads) {
+                       std::optional<int64_t> seed, std::optional<std::string> variant, int num_envs, int threads,
+                       int64_t users, int64_t first_user) {
              return std::make_unique<Env>(LoadSource(source, is_document, std::move(sets), seed, variant), num_envs,
-                                          threads);
+                                          threads, users, first_user);
            }),
            py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
-           py::arg("num_envs"), py::arg("threads"))
+           py::arg("num_envs"), py::arg("threads"), py::arg("users"), py::arg("first_user"))
       .def("reset", &Env::Reset, py::arg("seed") = py::none())
       .def("step", &Env::Step, py::arg("slates"))
       .def("observation", &Observation)

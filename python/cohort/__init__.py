@@ -13,7 +13,11 @@ from . import _cohort
 from ._cohort import ScenarioError
 from .spaces import Box, Dict, MultiDiscrete
 
-__all__ = ["make", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+# Users numbered from here are the trainer's evaluation users (agents/runner.h
+# kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
+FIRST_EVAL_USER = 1 << 40
+
+__all__ = ["make", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -56,13 +60,21 @@ def variants(scenario, split, *, set=None):
     return _cohort.variants(source, is_document, _sets(set), split)
 
 
-def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1):
+def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1, users=None,
+         first_user=0):
     """A batched environment of `num_envs` user slots.
 
     scenario: a shipped name ("recsim_interest_evolution"), a path to a JSON
     file, or a dict (the file's contents). set: {"dotted.path": value}, like
-    the CLI's --set. variant: "split:index" of the scenario's family. Bad
-    input raises ScenarioError (a ValueError) with .file and .path.
+    the CLI's --set. variant: "split:index" of the scenario's family. users:
+    how many users the environment serves in all (slot b serves users b,
+    b + num_envs, ...; a slot whose users are exhausted turns inactive,
+    info["active"]), as `cohort run` serves run.episodes; None: unlimited.
+    first_user: the number of slot 0's first user; users are drawn from the
+    same population and world for any numbering, so first_user=
+    cohort.FIRST_EVAL_USER gives held-out users, never met by an environment
+    numbered from 0 (the trainer's evaluation users).
+    Bad input raises ScenarioError (a ValueError) with .file and .path.
     """
     source, is_document = _source(scenario)
     for name, value in (("num_envs", num_envs), ("seed", seed), ("threads", threads)):
@@ -70,9 +82,18 @@ def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
+    if users is not None and (isinstance(users, bool) or not isinstance(users, int)):
+        raise TypeError(f"users must be an int or None, got {type(users).__name__}")
+    if isinstance(first_user, bool) or not isinstance(first_user, int):
+        raise TypeError(f"first_user must be an int, got {type(first_user).__name__}")
+    if first_user < 0:
+        raise ValueError(f"first_user must be non-negative, got {first_user}")
+    if users is not None and users < 1:
+        raise ValueError(f"users must be at least 1 (or None: unlimited), got {users}")
     if variant is not None and not isinstance(variant, str):
         raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
-    core = _cohort.Env(source, is_document, _sets(set), seed, variant, num_envs, threads)
+    core = _cohort.Env(source, is_document, _sets(set), seed, variant, num_envs, threads,
+                       -1 if users is None else users, first_user)
     return VecEnv(core)
 
 
