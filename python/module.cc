@@ -14,6 +14,9 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,8 +24,10 @@
 
 #include "agents/registry.h"
 #include "apps/scenario_files.h"
+#include "core/io.h"
 #include "core/json_parse.h"
 #include "core/schema.h"
+#include "core/serialize.h"
 #include "env/ground_truth.h"
 #include "env/variants.h"
 #include "env/vec_env.h"
@@ -95,6 +100,9 @@ class Env {
   // Incremented whenever the VecEnv (and so every buffer) is rebuilt.
   int generation() const { return generation_; }
   int num_envs() const { return num_envs_; }
+  uint64_t seed() const { return seed_; }
+  // Steps since the last reset; -1 before the first.
+  int64_t steps() const { return steps_; }
 
   // Gymnasium semantics: a seed rebuilds the environment's streams from it;
   // no seed restarts from the current seed's first users.
@@ -105,16 +113,20 @@ class Env {
     }
     py::gil_scoped_release release;
     env_->Reset();
+    steps_ = 0;
   }
 
   void Step(const py::array& slates) {
     CopySlates(env_->spec(), num_envs_, slates, slates_.index.data());
     py::gil_scoped_release release;
     env_->Step(slates_);  // repeated items: std::invalid_argument naming the row (ValueError)
+    ++steps_;
   }
 
  private:
   void Build(uint64_t seed) {
+    seed_ = seed;
+    steps_ = -1;
     env_ = std::make_shared<VecEnv>(scenario_.env, seed, scenario_.variant, VecEnv::Options{num_envs_, threads_, users_, first_user_});
     slates_.Resize(num_envs_, env_->spec().slate_size);
     ++generation_;
@@ -127,6 +139,8 @@ class Env {
   std::shared_ptr<VecEnv> env_;
   SlateBatch slates_;
   int generation_ = 0;
+  uint64_t seed_ = 0;
+  int64_t steps_ = -1;
 };
 
 // A NumPy view of `v` shaped `shape`, keeping `owner` alive.
@@ -197,6 +211,162 @@ py::dict Spec(const Env& e) {
   d["max_episode_steps"] = s.max_episode_steps;
   return d;
 }
+
+
+// A built-in agent (agents/registry.h) acting in one Env from Python. It is
+// bound to the Env it was made for: act/observe read that Env's current
+// StepBatch (the Python layer checks that the observation passed is that
+// Env's), in the order the runner keeps (agents/agent.h): act, the Env's step,
+// observe, update. Save/load write the agent's complete state (its Save/Load,
+// random streams included) in a sealed file that also records the resolved
+// config and the number of rows, so a state is never loaded into another agent.
+class AgentHandle {
+ public:
+  AgentHandle(Env& env, const std::string& config_text, int64_t total_steps) : env_(&env) {
+    // Resolved and validated as the "agent" block of the Env's scenario, so
+    // defaults, ranges and cross-field checks are the CLI's; errors name
+    // the file "<agent>" and the JSON path /agent/...
+    json doc = env.scenario().resolved;
+    doc["agent"] = ParseJson(config_text, "<agent>");
+    const Scenario s = ParseScenario(doc, "<agent>", AgentRegistry());
+    config_ = s.agent;
+    if (total_steps < 0)
+      throw std::invalid_argument("total_steps must be non-negative, got " + std::to_string(total_steps));
+    AgentContext ctx{env.vec_env().spec(), GroundTruth(env.vec_env()), env.seed(), env.scenario().variant,
+                     env.num_envs(), total_steps};
+    privileged_ = IsPrivileged(config_);
+    agent_ = MakeAgent(config_, ctx);
+    generation_ = env.generation();
+    slates_.Resize(env.num_envs(), env.vec_env().spec().slate_size);
+  }
+
+  const json& config() const { return config_; }
+  const Agent& agent() const { return *agent_; }
+  bool privileged() const { return privileged_; }
+  const SlateBatch& slates() const { return slates_; }
+
+  void Act() {
+    const StepBatch& b = Current("act");
+    {
+      py::gil_scoped_release release;
+      agent_->Act(b, slates_);
+    }
+    acted_at_ = env_->steps();
+    observed_ = false;
+  }
+
+  void Observe() {
+    if (!training_) return;  // the frozen policy observes nothing (documented)
+    const StepBatch& b = Current("observe");
+    if (acted_at_ < 0 || env_->steps() != acted_at_ + 1 || observed_)
+      throw std::runtime_error(
+          "observe() takes the result of env.step() on the slates of this agent's last act(): call act(obs), "
+          "env.step(slates), then observe(...) once per step");
+    observed_ = true;
+    py::gil_scoped_release release;
+    agent_->Observe(b);
+  }
+
+  std::map<std::string, double> Update() {
+    if (!training_) return {};
+    py::gil_scoped_release release;
+    return agent_->Update();
+  }
+
+  void SetTraining(bool training) {
+    training_ = training;
+    agent_->SetTraining(training);
+  }
+  bool training() const { return training_; }
+
+  // (rows, K) scores, NaN where a row has none; and the score's name.
+  std::pair<py::array_t<double>, std::string> Scores() {
+    const StepBatch& b = Current("scores");
+    const int K = b.num_candidates;
+    py::array_t<double> out({py::ssize_t(b.rows), py::ssize_t(K)});
+    double* o = out.mutable_data();
+    std::fill(o, o + size_t(b.rows) * size_t(K), std::nan(""));
+    std::string name;
+    for (int r = 0; r < b.rows; ++r) {
+      const std::string n = agent_->CandidateScores(b, r, o + size_t(r) * size_t(K));
+      if (!n.empty()) name = n;
+    }
+    return {out, name};
+  }
+
+  void Save(const std::string& path) const {
+    BinaryWriter w;
+    w.String(kMagic);
+    w.Pod(kVersion);
+    w.String(config_.dump());
+    w.Pod(int32_t(env_->num_envs()));
+    w.Tag("agent");
+    agent_->Save(w);
+    WriteFileAtomic(path, Seal(w.data()));
+  }
+
+  void Load(const std::string& path) {
+    const std::string bytes = ReadFileBytes(path);
+    BinaryReader r(Unseal(bytes, path), path);
+    std::string magic, config;
+    r.String(magic);
+    if (magic != kMagic) throw std::runtime_error(path + " is not a Cohort agent file (written by Agent.save)");
+    const uint32_t version = r.Get<uint32_t>();
+    if (version != kVersion)
+      throw std::runtime_error(path + " is an agent file of format " + std::to_string(version) +
+                               "; this Cohort reads " + std::to_string(kVersion));
+    r.String(config);
+    json stored;
+    try {
+      stored = ParseJson(config, path);
+    } catch (const InputError& e) {
+      r.Fail(std::string("its config: ") + e.what());
+    }
+    if (stored != config_)
+      throw std::invalid_argument(path + " holds the state of another agent: " + stored.dump() +
+                                  "; this agent is " + config_.dump());
+    const int32_t rows = r.Get<int32_t>();
+    if (rows != env_->num_envs())
+      throw std::invalid_argument(path + " holds an agent for num_envs=" + std::to_string(rows) +
+                                  "; this agent's environment has num_envs=" + std::to_string(env_->num_envs()));
+    r.Tag("agent");
+    agent_->Load(r);
+    r.Check(r.done(), "trailing data after the agent's state");
+  }
+
+ private:
+  static constexpr const char* kMagic = "cohort-python-agent";
+  static constexpr uint32_t kVersion = 1;
+
+  static std::string ReadFileBytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument(path + ": cannot be read");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  }
+
+  // The Env's batch, after checking the Env was reset and (for agents that
+  // read ground truth) not rebuilt by reset(seed=...) since this agent was
+  // made: its handle would point at the old one.
+  const StepBatch& Current(const char* what) const {
+    if (env_->steps() < 0)
+      throw std::runtime_error(std::string(what) + "(): call env.reset() first");
+    if (privileged_ && env_->generation() != generation_)
+      throw std::runtime_error(std::string(what) + "(): the environment was reset with a new seed after this agent "
+                               "was made, and \"" + config_["type"].get<std::string>() +
+                               "\" reads its ground truth: make the agent again (cohort.agent(env, ...))");
+    return env_->vec_env().batch();
+  }
+
+  Env* env_;
+  json config_;
+  std::unique_ptr<Agent> agent_;
+  bool privileged_ = false, training_ = true, observed_ = false;
+  int generation_ = 0;
+  int64_t acted_at_ = -1;
+  SlateBatch slates_;
+};
 
 }  // namespace
 
@@ -326,5 +496,30 @@ PYBIND11_MODULE(_cohort, m) {
         const GroundTruth truth(e.vec_env());
         for (int r = 0; r < e.num_envs(); ++r) std::copy_n(truth.TrueInterests(r), d, out.mutable_data() + r * d);
         return out;
+      });
+
+  py::class_<AgentHandle>(m, "Agent")
+      .def(py::init<Env&, const std::string&, int64_t>(), py::arg("env"), py::arg("config"), py::arg("total_steps"),
+           py::keep_alive<1, 2>())
+      .def("act",
+           [](py::object self) {
+             AgentHandle& a = self.cast<AgentHandle&>();
+             a.Act();
+             const SlateBatch& s = a.slates();
+             return py::array_t<int32_t>({py::ssize_t(s.rows), py::ssize_t(s.slate_size)}, s.index.data(), self);
+           })
+      .def("observe", &AgentHandle::Observe)
+      .def("update", &AgentHandle::Update)
+      .def("scores", &AgentHandle::Scores)
+      .def("save", &AgentHandle::Save, py::arg("path"))
+      .def("load", &AgentHandle::Load, py::arg("path"))
+      .def("set_training", &AgentHandle::SetTraining, py::arg("training"))
+      .def_property_readonly("training", &AgentHandle::training)
+      .def_property_readonly("type", [](const AgentHandle& a) { return a.agent().type(); })
+      .def_property_readonly("learns", [](const AgentHandle& a) { return a.agent().learns(); })
+      .def_property_readonly("privileged", &AgentHandle::privileged)
+      .def_property_readonly("config", [](const AgentHandle& a) { return a.config().dump(); })
+      .def("entropy", [](const AgentHandle& a) {
+        return py::make_tuple(a.agent().LastPolicyEntropy(), a.agent().MaxPolicyEntropy());
       });
 }

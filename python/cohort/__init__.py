@@ -17,7 +17,7 @@ from .spaces import Box, Dict, MultiDiscrete
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -153,6 +153,118 @@ class VecEnv:
 
     def close(self):
         pass
+
+
+def agent(env, config, *, total_steps=0):
+    """A built-in agent (`cohort list` shows them) acting in `env`.
+
+    config: the scenario's "agent" block as a dict ({"type": "linucb",
+    "alpha": 0.5}), or just a type name. It is validated like the scenario's
+    own (defaults filled in; bad keys raise ScenarioError naming "<agent>"
+    and the JSON path). total_steps: the planned training length in steps of
+    the whole batch, for agents whose schedules depend on progress (0:
+    unknown, as in a plain `cohort run`). The agent draws its random streams
+    from the environment's seed and variant, as in `cohort run`.
+    """
+    if not isinstance(env, VecEnv):
+        raise TypeError(f"env must be a cohort.VecEnv (from cohort.make), got {type(env).__name__}")
+    if isinstance(config, str):
+        config = {"type": config}
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict (an \"agent\" block) or a type name, got {type(config).__name__}")
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int):
+        raise TypeError(f"total_steps must be an int, got {type(total_steps).__name__}")
+    return Agent(env, _cohort.Agent(env._core, _json.dumps(config, allow_nan=False), total_steps))
+
+
+class Agent:
+    """A built-in C++ agent driven from Python, bound to one VecEnv.
+
+    Each step, in this order (the runner's, agents/agent.h):
+        slates = agent.act(obs)
+        obs, reward, terminated, truncated, info = env.step(slates)
+        agent.observe(obs, reward, terminated, truncated, info)
+        stats = agent.update()      # {} when it did not update this step
+    `obs` must be the observation its environment returned last (the agent
+    reads the environment's own buffers, so the arrays are not copied).
+    act returns a (num_envs, slate_size) int32 view of the agent's slate
+    buffer, valid until the next act. Inactive rows' slates are unspecified.
+    """
+
+    def __init__(self, env, core):
+        self._env = env
+        self._core = core
+
+    def _check(self, obs, what):
+        if obs is not self._env._obs:
+            raise ValueError(f"{what}: obs must be the observation dict this agent's environment returned last "
+                             "(reset() or step()); the agent reads the environment's own buffers")
+
+    @property
+    def type(self):
+        return self._core.type
+
+    @property
+    def config(self):
+        """The resolved agent block (every default filled in)."""
+        return _json.loads(self._core.config)
+
+    @property
+    def learns(self):
+        return self._core.learns
+
+    @property
+    def privileged(self):
+        """True when the agent reads ground truth (the oracle, greedy by quality)."""
+        return self._core.privileged
+
+    @property
+    def training(self):
+        return self._core.training
+
+    def set_training(self, training):
+        """False: the frozen evaluation policy (bandits act greedily; stochastic
+        policies sample from their evaluation stream); observe() and update()
+        then do nothing, as in the trainer's evaluations. True: back to learning."""
+        self._core.set_training(bool(training))
+
+    def act(self, obs):
+        """(num_envs, slate_size) int32 slates for the current observation."""
+        self._check(obs, "act")
+        return self._core.act()
+
+    def observe(self, obs, reward, terminated, truncated, info):
+        """The result of env.step() on this agent's last slates (and the next observation)."""
+        self._check(obs, "observe")
+        self._core.observe()
+
+    def update(self):
+        """One learning step when the agent is ready: a dict of training statistics, {} otherwise."""
+        return self._core.update()
+
+    def scores(self, obs):
+        """(num_envs, num_candidates) float64: the agent's own score of each candidate
+        (what it ranks by; its name in .score_name), NaN where it has none. Changes
+        no state: calling it leaves the run bit-identical."""
+        self._check(obs, "scores")
+        values, self.score_name = self._core.scores()
+        return values
+
+    score_name = ""
+
+    def entropy(self):
+        """(entropy of the last act in nats, its maximum); NaNs when the agent has none."""
+        return self._core.entropy()
+
+    def save(self, path):
+        """Writes the agent's complete state (random streams and buffers included) atomically."""
+        import os
+        self._core.save(os.fspath(path))
+
+    def load(self, path):
+        """Restores a state written by save() for the same config and num_envs."""
+        import os
+        self._core.load(os.fspath(path))
 
 
 class Truth:
