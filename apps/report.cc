@@ -755,12 +755,27 @@ int64_t EpisodesOf(const CellResult& c) {
 
 // ---- the report --------------------------------------------------------------
 
-void WriteReport(const std::string& out_dir, const ReportOptions& options) {
+json WriteReport(const std::string& out_dir, const ReportOptions& options) {
   const std::vector<CellResult> cells = ReadCells(out_dir);
   const Resolved r = ResolveOptions(out_dir, cells, options);
   const fs::path out(out_dir);
 
-  // results.csv: one row per cell, every numeric summary key.
+  // results.csv: one row per cell, every numeric summary key; the same rows
+  // as JSON objects are returned.
+  json rows = json::array();
+  for (const CellResult& c : cells) {
+    json row = json::object();
+    row["cell"] = c.cell.id;
+    row["status"] = c.state == CellState::kDone ? "done" : c.state == CellState::kFailed ? "failed" : "pending";
+    for (const std::string& a : r.axes) row[a] = KeyValue(c.cell, a);
+    row["seed"] = c.cell.seed;
+    row["variant"] = c.cell.variant ? json(*c.cell.variant) : json(nullptr);
+    for (const std::string& m : r.all_metrics) {
+      auto it = c.raw.find(m);
+      row[m] = it == c.raw.end() ? json(nullptr) : it->second;
+    }
+    rows.push_back(std::move(row));
+  }
   {
     std::ostringstream csv;
     csv << "cell,status";
@@ -1025,6 +1040,7 @@ void WriteReport(const std::string& out_dir, const ReportOptions& options) {
     for (const auto& e : fs::directory_iterator(out / "plots"))
       if (e.path().extension() == ".svg" && !written_plots.count(e.path().filename().string())) fs::remove(e.path());
   WriteFileAtomic((out / "results.md").string(), md.str());
+  return rows;
 }
 
 void CheckReportBlock(const json& report, const SweepCells& cells, const std::string& file) {

@@ -226,8 +226,11 @@ struct ReportOptions {
 // Reads OUT/cells.jsonl and every finished cell's summary.json (and
 // metrics.jsonl for curves); writes OUT/results.csv, OUT/results.md and
 // OUT/plots/*.svg atomically. Options given as empty fall back to the sweep
-// file's "report" block.
-void WriteReport(const std::string& out_dir, const ReportOptions& options);
+// file's "report" block. Returns results.csv's rows as JSON objects: "cell",
+// "status" (done, failed, pending), each axis (its label when the axis has
+// labels; null when a cell has none), "seed", "variant" (null: the base
+// scenario) and every metric (null where a cell has no value).
+json WriteReport(const std::string& out_dir, const ReportOptions& options);
 
 // The "report" block of a sweep against its cells before anything runs:
 // group_by names axes (or seed, variant), the baseline names a grouped key and

@@ -23,11 +23,14 @@
 #include <vector>
 
 #include "agents/registry.h"
+#include "apps/jobs.h"
 #include "apps/scenario_files.h"
+#include "apps/sweep.h"
 #include "core/io.h"
 #include "core/json_parse.h"
 #include "core/schema.h"
 #include "core/serialize.h"
+#include "meta/meta.h"
 #include "env/ground_truth.h"
 #include "env/variants.h"
 #include "env/vec_env.h"
@@ -70,10 +73,32 @@ std::vector<int32_t> SlateRows(const EnvSpec& s, int num_envs, const py::array& 
 // The scenario of `source`: a name or path, or (is_document) JSON text of
 // the scenario itself, named "<dict>" in errors.
 Scenario LoadSource(const std::string& source, bool is_document, std::vector<std::string> sets,
-                    std::optional<int64_t> seed, const std::optional<std::string>& variant) {
+                    std::optional<int64_t> seed, const std::optional<std::string>& variant,
+                    std::optional<int> threads = std::nullopt) {
   if (is_document)
-    return LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets), seed, std::nullopt, variant);
-  return LoadNamedScenario(source, std::move(sets), seed, std::nullopt, variant);
+    return LoadScenarioDocument(ParseJson(source, "<dict>"), "<dict>", std::move(sets), seed, threads, variant);
+  return LoadNamedScenario(source, std::move(sets), seed, threads, variant);
+}
+
+// A job's outcome for the Python layer: summary as JSON text, the rest plain.
+py::dict OutcomeDict(const JobOutcome& o) {
+  py::dict d;
+  d["out"] = o.out;
+  d["name"] = o.name;
+  d["summary"] = o.summary.is_null() ? std::string() : o.summary.dump();
+  d["already_complete"] = o.already_complete;
+  d["stopped"] = o.stopped;
+  d["signal"] = o.stopped ? std::string(o.SignalName()) : std::string();
+  d["step"] = o.step;
+  d["worker"] = o.worker;
+  py::dict totals;
+  totals["total"] = o.sweep.total;
+  totals["skipped"] = o.sweep.skipped;
+  totals["done"] = o.sweep.done;
+  totals["failed"] = o.sweep.failed;
+  totals["interrupted"] = o.sweep.interrupted;
+  d["sweep"] = totals;
+  return d;
 }
 
 // One environment: the scenario it was made from and its VecEnv.
@@ -424,6 +449,95 @@ PYBIND11_MODULE(_cohort, m) {
         return out;
       },
       py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("split"));
+
+
+  // The CLI's jobs (apps/jobs.h), with the GIL released while they run.
+  m.def(
+      "run",
+      [](const std::string& source, bool is_document, std::vector<std::string> sets, std::optional<int64_t> seed,
+         std::optional<std::string> variant, std::optional<int> threads, std::optional<std::string> out, bool force,
+         bool quiet) {
+        const Scenario s = LoadSource(source, is_document, std::move(sets), seed, variant, threads);
+        RunJobOptions o;
+        o.out = out.value_or("");
+        o.keep_nothing = !out.has_value();
+        o.force = force;
+        o.quiet = quiet;
+        JobOutcome outcome;
+        {
+          py::gil_scoped_release release;
+          outcome = RunJob(s, o);
+        }
+        return OutcomeDict(outcome);
+      },
+      py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
+      py::arg("threads"), py::arg("out"), py::arg("force"), py::arg("quiet"));
+  m.def(
+      "resume",
+      [](const std::string& dir, bool quiet) {
+        JobOutcome outcome;
+        {
+          py::gil_scoped_release release;
+          outcome = ResumeRunJob(dir, quiet);
+        }
+        return OutcomeDict(outcome);
+      },
+      py::arg("dir"), py::arg("quiet"));
+  m.def(
+      "sweep",
+      [](const std::string& file, std::vector<std::string> sets, const std::string& out, int jobs, int64_t shard,
+         int64_t shards, bool quiet, const std::string& binary) {
+        const Sweep sweep = LoadSweep(file, sets);
+        SweepOptions o;
+        o.out_dir = out;
+        o.jobs = jobs;
+        o.quiet = quiet;
+        o.cohort_binary = binary;
+        o.shard = shard;
+        o.shards = shards;
+        JobOutcome outcome;
+        {
+          py::gil_scoped_release release;
+          outcome = SweepJob(sweep, o);
+        }
+        return OutcomeDict(outcome);
+      },
+      py::arg("file"), py::arg("sets"), py::arg("out"), py::arg("jobs"), py::arg("shard"), py::arg("shards"),
+      py::arg("quiet"), py::arg("binary"));
+  m.def(
+      "report",
+      [](const std::string& dir, std::vector<std::string> group_by, std::vector<std::string> metrics,
+         const std::string& baseline) {
+        ReportOptions o;
+        o.group_by = std::move(group_by);
+        o.metrics = std::move(metrics);
+        o.baseline = ParseJson(baseline, "baseline");
+        json rows;
+        {
+          py::gil_scoped_release release;
+          rows = WriteReport(dir, o);
+        }
+        return rows.dump();
+      },
+      py::arg("dir"), py::arg("group_by"), py::arg("metrics"), py::arg("baseline"));
+  m.def(
+      "meta_train",
+      [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {
+        MetaTrainJobOptions o;
+        o.meta_file = resume ? "" : file;
+        o.sets = std::move(sets);
+        o.out = out;
+        o.resume = resume;
+        o.quiet = quiet;
+        JobOutcome outcome;
+        {
+          py::gil_scoped_release release;
+          outcome = MetaTrainJob(o);
+        }
+        return OutcomeDict(outcome);
+      },
+      py::arg("file"), py::arg("sets"), py::arg("out"), py::arg("resume"), py::arg("quiet"));
+  m.attr("cohort_binary") = COHORT_BINARY_PATH;
 
   py::class_<Env>(m, "Env")
       .def(py::init([](const std::string& source, bool is_document, std::vector<std::string> sets,

@@ -17,7 +17,7 @@ from .spaces import Box, Dict, MultiDiscrete
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -265,6 +265,161 @@ class Agent:
         """Restores a state written by save() for the same config and num_envs."""
         import os
         self._core.load(os.fspath(path))
+
+
+# ---- the CLI's jobs (apps/jobs.h: the same code as cohort run / sweep / report / meta train)
+
+def _outcome(d, what, resume_hint):
+    if d["stopped"]:
+        raise KeyboardInterrupt(f"{what} stopped by {d['signal']}" + (f"; {resume_hint}" if resume_hint else ""))
+    return d
+
+
+def _optional_int(name, value, low):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _path(name, value):
+    import os
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path, got {type(value).__name__}")
+    return os.fspath(value)
+
+
+def run(scenario, *, set=None, seed=0, variant=None, out=None, threads=None, force=False, quiet=True):
+    """`cohort run` as a function: the scenario's agent (trained first when
+    run.train_steps > 0), with the random and oracle reference rollouts when
+    run.reference is set. Returns the summary (summary.json) as a dict.
+
+    out: the run directory, written as by the CLI (scenario.resolved.json,
+    metrics.jsonl, summary.json, checkpoint.bin); a directory holding this
+    finished run is not redone (its summary is returned), one holding another
+    is refused unless force; the same call after an interruption continues a
+    training run from its checkpoint. out=None keeps no files (a training run
+    trains in a temporary directory). SIGINT (Ctrl-C) stops a training run
+    after writing its checkpoint and raises KeyboardInterrupt.
+    """
+    source, is_document = _source(scenario)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    if variant is not None and not isinstance(variant, str):
+        raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
+    threads = _optional_int("threads", threads, 1)
+    out = None if out is None else _path("out", out)
+    d = _cohort.run(source, is_document, _sets(set), seed, variant, threads, out, bool(force), bool(quiet))
+    _outcome(d, "the run", f"run the same call again to continue from {d['out']}/checkpoint.bin" if out else
+             "nothing was kept (out=None)")
+    return _json.loads(d["summary"])
+
+
+def sweep(file, *, out, jobs=None, set=None, shard=None, quiet=True):
+    """`cohort sweep` as a function: runs every cell of the sweep file not yet done
+    into `out` (resumable: the same call again runs what is missing), `jobs` at a
+    time (None: one per core). set: overrides of the base scenario in every cell.
+    shard: (i, n) runs only cells with index % n == i. Cells run as `cohort run`
+    processes of this build's CLI (cohort.cohort_binary(); the environment
+    variable COHORT_BINARY overrides it). Returns the totals: {"out", "total",
+    "skipped" (already done), "done", "failed", "interrupted"}; failed cells keep
+    their error in out/cells/<cell>/error.json (a warning says how many).
+    """
+    import os
+    import warnings
+    file = _path("file", file)
+    out = _path("out", out)
+    jobs = _optional_int("jobs", jobs, 1)
+    if shard is None:
+        shard = (0, 1)
+    if (not isinstance(shard, tuple) or len(shard) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                                     for v in shard)):
+        raise TypeError(f"shard must be a tuple (i, n), got {shard!r}")
+    if not 0 <= shard[0] < shard[1]:
+        raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+    binary = cohort_binary()
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError(f"cohort.sweep runs its cells with the cohort CLI, and {binary} is not an executable "
+                           "(build it, or set COHORT_BINARY)")
+    d = _cohort.sweep(file, _sets(set), out, jobs or 0, shard[0], shard[1], bool(quiet), binary)
+    _outcome(d, "the sweep", "running training cells wrote their checkpoints; run the same call again to resume")
+    totals = dict(d["sweep"], out=d["out"])
+    if totals["failed"]:
+        warnings.warn(f"{totals['failed']} of {totals['total']} cells failed; their errors are in "
+                      f"{out}/cells/<cell>/error.json; run the same call again to retry them", RuntimeWarning,
+                      stacklevel=2)
+    return totals
+
+
+def report(dir, *, group_by=None, metrics=None, baseline=None):
+    """`cohort report` as a function: writes dir/results.csv, results.md and plots/
+    (bootstrap intervals, paired deltas) and returns results.csv's rows as dicts:
+    "cell", "status" ("done", "failed", "pending"), each axis, "seed", "variant"
+    and every metric (None where a cell has none). group_by and metrics: lists
+    (None: the sweep's report block, else the defaults); baseline: {axis path:
+    value} naming the baseline group of the paired differences.
+    """
+    dir = _path("dir", dir)
+
+    def strings(name, v):
+        if v is None:
+            return []
+        if isinstance(v, str):
+            return [v]
+        if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+            raise TypeError(f"{name} must be a list of strings, got {v!r}")
+        return list(v)
+
+    if baseline is not None and not isinstance(baseline, dict):
+        raise TypeError(f"baseline must be a dict {{axis path: value}}, got {type(baseline).__name__}")
+    rows = _cohort.report(dir, strings("group_by", group_by), strings("metrics", metrics),
+                          _json.dumps(baseline or {}, allow_nan=False))
+    return _json.loads(rows)
+
+
+def meta_train(file, *, out, set=None, threads=None, resume=False, quiet=True):
+    """`cohort meta train` as a function: meta-trains the meta file's learnable rule
+    into `out` (the same call again continues from its checkpoint; resume=True
+    continues `out` with its recorded meta file and overrides, file then None).
+    Returns {"out", "rule" (rule.json: the final mean), "best_rule"
+    (best_rule.json, the best on validation; None without validation),
+    "progress" (progress.jsonl's lines)}.
+    """
+    import os
+    out = _path("out", out)
+    if resume:
+        if file is not None or set is not None or threads is not None:
+            raise ValueError("meta_train(resume=True) takes out only: the meta file and overrides are the run's "
+                             "(meta.command.json)")
+        file = ""
+    else:
+        file = _path("file", file)
+    sets = _sets(set)
+    threads = _optional_int("threads", threads, 1)
+    if threads is not None:
+        sets.append(f"threads={threads}")
+    d = _cohort.meta_train(file, sets, out, bool(resume), bool(quiet))
+    _outcome(d, "meta-training", "checkpoint written; run the same call again to continue")
+
+    def read(name):
+        p = os.path.join(d["out"], name)
+        return _json.load(open(p)) if os.path.exists(p) else None
+
+    progress_file = os.path.join(d["out"], "progress.jsonl")
+    progress = [_json.loads(line) for line in open(progress_file)] if os.path.exists(progress_file) else []
+    return {"out": d["out"], "rule": read("rule.json"), "best_rule": read("best_rule.json"), "progress": progress}
+
+
+def cohort_binary():
+    """The cohort CLI cohort.sweep runs cells with: $COHORT_BINARY, else the one
+    built with this package."""
+    import os
+    return os.environ.get("COHORT_BINARY") or _cohort.cohort_binary
 
 
 class Truth:
