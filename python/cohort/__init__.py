@@ -97,16 +97,29 @@ def make(scenario, *, num_envs=1, seed=0, variant=None, set=None, threads=1, use
     return VecEnv(core)
 
 
-class VecEnv:
+try:  # Gymnasium is not a Debian package: used when importable, never required.
+    import gymnasium as _gymnasium
+    _VectorEnvBase = _gymnasium.vector.VectorEnv
+    _SAME_STEP = getattr(getattr(_gymnasium.vector, "AutoresetMode", None), "SAME_STEP", "SameStep")
+except ImportError:
+    _gymnasium = None
+    _VectorEnvBase = object
+    _SAME_STEP = "SameStep"
+
+
+class VecEnv(_VectorEnvBase):
     """num_envs users stepping together (Gymnasium vector-env conventions).
 
     reset(seed=None) -> (obs, info); step(slates) -> (obs, reward, terminated,
     truncated, info). A row whose episode ended is reset in the same step
-    (same-step auto-reset): its obs already belongs to the next user, and
-    info["final_interests"] holds the ended user's last observed interests.
-    The arrays returned are views of the environment's reused buffers, valid
-    until the next step; .copy() what you keep.
+    (same-step auto-reset, metadata["autoreset_mode"]): its obs already
+    belongs to the next user, and info["final_interests"] holds the ended
+    user's last observed interests. The arrays returned are views of the
+    environment's reused buffers, valid until the next step; .copy() what you
+    keep. When gymnasium is importable this is a gymnasium.vector.VectorEnv.
     """
+
+    metadata = {"autoreset_mode": _SAME_STEP}
 
     def __init__(self, core):
         self._core = core
@@ -114,7 +127,7 @@ class VecEnv:
         self._started = False
         self._views()
         spec = core.spec()
-        self.spec = spec
+        self.env_spec = spec
         self.num_envs = spec["num_envs"]
         self.num_candidates = spec["num_candidates"]
         self.slate_size = spec["slate_size"]
@@ -136,23 +149,43 @@ class VecEnv:
         # The views of the current buffers, made once per rebuild of the core.
         if self._generation != self._core.generation:
             self._obs, self._info = self._core.observation(), self._core.info()
+            if not self._core.spec()["budget_observed"]:
+                # Unobserved budgets are NaN in the simulator's buffer; the
+                # observation shows zeros, like hidden interests, so it stays
+                # inside its space.
+                import numpy as np
+                zeros = np.zeros(self._obs["budget"].shape, np.float32)
+                zeros.setflags(write=False)
+                self._obs["budget"] = zeros
             self._reward, self._terminated, self._truncated = self._core.outcome()
             self._generation = self._core.generation
 
-    def reset(self, seed=None):
+    def reset(self, seed=None, options=None):
+        """Starts every slot on its first user. seed: rebuilds the random streams
+        from it (an int; kept by later resets). options: none are taken."""
+        if options:
+            raise ValueError(f"reset() takes no options, got {options!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None (one seed for the whole batch), got {type(seed).__name__}")
         self._core.reset(seed)
         self._views()
         self._started = True
-        return self._obs, self._info
+        # New dicts over the same views: a caller (or a Gymnasium wrapper) may
+        # add keys to what it receives without changing the next step's.
+        return dict(self._obs), dict(self._info)
 
     def step(self, slates):
         if not self._started:
             raise RuntimeError("call reset() before the first step()")
         self._core.step(slates)
-        return self._obs, self._reward, self._terminated, self._truncated, self._info
+        return dict(self._obs), self._reward, self._terminated, self._truncated, dict(self._info)
 
-    def close(self):
-        pass
+    def close(self, **kwargs):
+        """Nothing to release (the buffers go with the object); for Gymnasium's API."""
+        self.closed = True
+
+    def __repr__(self):
+        return f"cohort.VecEnv({self.scenario['name']}, num_envs={self.num_envs})"
 
 
 def agent(env, config, *, total_steps=0):
@@ -196,7 +229,8 @@ class Agent:
         self._core = core
 
     def _check(self, obs, what):
-        if obs is not self._env._obs:
+        # The dicts are new each step; their arrays are the environment's views.
+        if not isinstance(obs, dict) or obs.get("candidate_topic") is not self._env._obs["candidate_topic"]:
             raise ValueError(f"{what}: obs must be the observation dict this agent's environment returned last "
                              "(reset() or step()); the agent reads the environment's own buffers")
 
@@ -458,9 +492,10 @@ def _spaces(spec):
         # noise (unbounded); hidden ones are zeros.
         "interests": {"visible": Box(-1.0, 1.0, (d,), np.float32), "noisy": Box(-inf, inf, (d,), np.float32),
                       "hidden": Box(0.0, 0.0, (d,), np.float32)}[spec["interests"]],
-        "budget": Box(-inf, inf, (), np.float32),
+        "budget": Box(-inf, inf, (), np.float32) if spec["budget_observed"] else Box(0.0, 0.0, (), np.float32),
         "history_topics": Box(-1, spec["num_topics"] - 1, (H,), np.int32),
-        "candidate_item": Box(-1, np.iinfo(np.int64).max, (K,), np.int64),
+        # Item ids are below 2^62 (high - low must fit in an int64 for sample()).
+        "candidate_item": Box(-1, 2**62, (K,), np.int64),
         "candidate_topic": Box(0, spec["num_topics"] - 1, (K,), np.int32),
         "candidate_length": Box(0.0, inf, (K,), np.float32),
     }

@@ -50,9 +50,8 @@ def test_shapes_and_dtypes_match_the_spaces(name):
         for key, value in obs.items():
             assert value.shape == batched[key].shape, key
             assert value.dtype == batched[key].dtype, key
-            if key == "budget" and not env.spec["budget_observed"]:
-                assert np.all(np.isnan(value))  # unobserved: NaN, documented
-                continue
+            if key == "budget" and not env.env_spec["budget_observed"]:
+                assert np.all(value == 0)  # unobserved: zeros, documented
             for row in value:
                 assert single[key].contains(row), (key, row)
         slates = first_slates(env)
@@ -62,9 +61,9 @@ def test_shapes_and_dtypes_match_the_spaces(name):
         assert terminated.dtype == np.bool_ and truncated.dtype == np.bool_
         assert info["clicked"].shape == (3, env.slate_size)
         assert info["watch_time"].shape == (3, env.slate_size)
-        assert info["final_interests"].shape == (3, env.spec["feature_dim"])
+        assert info["final_interests"].shape == (3, env.env_spec["feature_dim"])
         np.testing.assert_array_equal(info["env_id"], np.arange(3))
-    if not env.spec["interests_observed"]:
+    if not env.env_spec["interests_observed"]:
         assert np.all(obs["interests"] == 0)
 
 
@@ -109,9 +108,11 @@ def test_observations_are_views_valid_until_the_next_step():
     obs, _ = env.reset(seed=9)
     assert obs["candidate_topic"] is not topics
     np.testing.assert_array_equal(topics, before)
-    # The same views every step: no allocation per step.
+    # The same views every step: no array is allocated per step. The dicts are
+    # new, so a key a caller adds does not come back in the next step's.
+    obs["mine"] = 1
     again, *_ = env.step(first_slates(env))
-    assert again is obs and again["candidate_topic"] is obs["candidate_topic"]
+    assert again["candidate_topic"] is obs["candidate_topic"] and "mine" not in again
     del env, obs, again
     assert topics.sum() == before.sum()  # the view keeps its buffers alive
 
