@@ -141,8 +141,10 @@ int CmdValidate(const Args& a) {
                          "applies to a scenario; a sweep sets seeds and variants itself (use --set for the base)");
     const Sweep sweep = LoadSweep(a.positional[0], a.sets);
     const SweepWork work = EstimateSweepWork(sweep, a.quiet ? 0.0 : 1.0);
-    std::printf("%s: ok (sweep over %s, %lld cells; about %s user-steps", sweep.file.c_str(), sweep.base.c_str(),
-                (long long)sweep.cells.size(), Progress::Human(double(work.user_steps)).c_str());
+    std::printf("%s: ok (sweep over %s, %lld cells", sweep.file.c_str(), sweep.base.c_str(),
+                (long long)sweep.cells.size());
+    // --quiet skips the calibration run, which the estimate comes from.
+    if (work.user_steps > 0) std::printf("; about %s user-steps", Progress::Human(double(work.user_steps)).c_str());
     if (work.seconds_per_core > 0)
       std::printf(", about %s on one core of this machine (%s with %u cores)", Minutes(work.seconds_per_core).c_str(),
                   Minutes(work.seconds_per_core / std::max(1u, std::thread::hardware_concurrency())).c_str(),
