@@ -97,10 +97,10 @@ def paired_difference(a, b):
     return d.mean(), 1.959964 * d.std(ddof=1) / np.sqrt(len(d))
 
 
-def builtin_returns(binary, scenario, seed, users):
-    """{user id: return} of the built-in linucb run by the command line."""
+def builtin_returns(binary, scenario, seed, users, agent="linucb"):
+    """{user id: return} of a built-in agent run by the command line."""
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run([str(binary), "run", scenario, "--seed", str(seed), "--set", "agent.type=linucb",
+        subprocess.run([str(binary), "run", scenario, "--seed", str(seed), "--set", f"agent.type={agent}",
                         "--set", f"run.episodes={users}", "--out", out, "--quiet"], check=True,
                        stdout=subprocess.DEVNULL)
         lines = [json.loads(line) for line in open(Path(out) / "metrics.jsonl")]
