@@ -11,6 +11,8 @@ the policy. Speed: the example's training time without its evaluations, and
 no evaluations), both one thread; then three short rounds alternating the two
 (48 rollouts of the example, SECONDS of cohort bench) for a ratio under the same load.
 """
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -51,8 +53,9 @@ print(f"\ntraining user-steps/s at num_envs={B}: PyTorch example {py['user_steps
 # about the same load; the median ratio is the number to quote.
 ratios = []
 for round in range(3):
-    short = ppo_torch.train(ppo_torch.parse_settings(["--seed", str(seed), "--total-steps", str(B * T * every),
-                                                      "--evals", "1", "--eval-users", "16"]))
+    with contextlib.redirect_stdout(io.StringIO()):  # its own lines: one tiny evaluation at the end
+        short = ppo_torch.train(ppo_torch.parse_settings(["--seed", str(seed), "--total-steps", str(B * T * every),
+                                                          "--evals", "1", "--eval-users", "16"]))
     bench = subprocess.run([binary, "bench", "--agent", "ppo", "--num-envs", str(B), "--seconds", seconds, "--quiet"],
                            capture_output=True, text=True, check=True)
     c = json.loads(bench.stdout)["results"][0]["user_steps_per_second"]
