@@ -25,9 +25,10 @@ import cohort
 
 # ---- LinUCB: one ridge regression of "clicked" on the candidate features ----
 def features(obs, num_topics):
-    """[u | x | u * x | 1] per (row, candidate): x the one-hot topic."""
+    """[u | x | u * x | 1] per (row, candidate): x the one-hot topic, or the
+    item's embedding on an embedding catalog."""
     u = obs["interests"]
-    x = np.eye(num_topics, dtype=np.float64)[obs["candidate_topic"]]
+    x = obs.get("candidate_features", np.eye(num_topics)[obs["candidate_topic"]]).astype(np.float64)
     u = np.broadcast_to(u[:, None, :], x.shape)
     return np.concatenate([u, x, u * x, np.ones(x.shape[:2] + (1,))], axis=2)
 
@@ -116,6 +117,10 @@ def main(argv=None):
     parser.add_argument("--cohort", default=str(Path(cohort.__file__).parents[2] / "cohort"),
                         help="the CLI binary (default: next to the package); 'none' skips the built-in")
     args = parser.parse_args(argv)
+    if args.users is not None and args.users < 1:
+        parser.error(f"--users must be at least 1, got {args.users}")
+    if args.cohort != "none" and not Path(args.cohort).exists():
+        parser.error(f"no cohort binary at {args.cohort} (pass --cohort PATH, or --cohort none)")
 
     run = cohort.make(args.scenario).scenario["run"]
     users = args.users or run["episodes"]
@@ -131,8 +136,6 @@ def main(argv=None):
     print(f"  NumPy LinUCB      mean return {mine.mean():7.2f}   vs random {'%+.2f +- %.2f' % paired_difference(mine, rand)}")
     result = {"users": ids, "numpy": mine, "random": rand}
     if args.cohort != "none":
-        if not Path(args.cohort).exists():
-            sys.exit(f"error: no cohort binary at {args.cohort} (pass --cohort PATH, or --cohort none)")
         theirs = builtin_returns(args.cohort, args.scenario, args.seed, users)
         if sorted(theirs) != ids:
             sys.exit("error: the command line served other users than the environment")

@@ -66,7 +66,15 @@ def parse_settings(argv=None):
             parser.add_argument(flag, type=type(field.default), default=None)
     given = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None and v is not False}
     base = QUICK if given.get("quick") else {}
-    return Settings(**{**base, **given})
+    s = Settings(**{**base, **given})
+    for name in ("total_steps", "num_envs", "rollout_steps", "epochs", "minibatches", "hidden", "eval_users", "evals"):
+        if getattr(s, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(s, name)}")
+    if s.minibatches > s.num_envs * s.rollout_steps:
+        parser.error(f"--minibatches {s.minibatches} exceeds a rollout's {s.num_envs * s.rollout_steps} samples")
+    if s.lr < 0:
+        parser.error(f"--lr must be non-negative, got {s.lr}")
+    return s
 
 
 # ----------------------------------------------------------------------------
@@ -205,7 +213,11 @@ def normalized_score(agent, random, oracle):
     var(r) ~ var(d) / (n mean(b)^2)."""
     a, b = np.asarray(agent) - random, np.asarray(oracle) - random
     n = len(a)
+    if n == 0 or not abs(b.mean()) > 1e-12:
+        return float("nan"), float("nan")  # undefined: the oracle does no better than random
     r = a.mean() / b.mean()
+    if n == 1:
+        return r, 0.0
     se = np.sqrt(np.var(a - r * b, ddof=1) / n) / abs(b.mean())
     return r, student_t975(n - 1) * se
 
