@@ -97,7 +97,8 @@ def candidate_features(obs, spec):
 
 
 # The critic's state: the mean candidate vector and the episode step, scaled
-# by the number of steps a user would last if every item were watched.
+# by the episode's step cap, or without one by the number of steps a user would
+# last if every item were watched (time budget / item length).
 def critic_state(feat, episode_step, step_scale):
     steps = torch.as_tensor(episode_step, dtype=torch.float32)[:, None] / step_scale
     return torch.cat([feat.mean(1), steps], 1)
@@ -263,7 +264,9 @@ def train(s):
     generator = torch.Generator().manual_seed(s.seed)  # slate sampling and minibatch order
     env = cohort.make(s.scenario, num_envs=s.num_envs, seed=s.seed)
     B, k, T = s.num_envs, env.slate_size, s.rollout_steps
-    step_scale = env.scenario["env"]["users"]["time_budget"]["mean"] / env.scenario["env"]["catalog"]["length_mean"]
+    world = env.scenario["env"]
+    step_scale = env.spec["max_episode_steps"] or max(1.0, world["users"]["time_budget"]["mean"] /
+                                                      world["catalog"]["length_mean"])
     obs, info = env.reset()
     feat = torch.from_numpy(candidate_features(obs, env.spec))
     model = ActorCritic(feat.shape[2], s.hidden)
