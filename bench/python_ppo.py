@@ -48,7 +48,8 @@ for (steps, p), c in zip(py["curve"], cpp):
     print(f"{steps:10d} | {p['score']:6.2f} +- {p['ci95']:4.2f} ({p['return']:5.1f}) | "
           f"{c['normalized_score']:6.2f} +- {c['normalized_score_ci95']:4.2f} ({c['return_mean']:5.1f})")
 print(f"\ntraining user-steps/s at num_envs={B}: PyTorch example {py['user_steps_per_second']:.0f} "
-      f"(over the run above), C++ ppo (cohort bench) {cpp_speed:.0f}, ratio {py['user_steps_per_second'] / cpp_speed:.2f}")
+      f"(over the run above), C++ ppo (cohort bench) {cpp_speed:.0f}, "
+      f"ratio {py['user_steps_per_second'] / cpp_speed:.2f}")
 # The machine is shared: three short rounds alternate the two, so that both meet
 # about the same load; the median ratio is the number to quote.
 ratios = []
@@ -56,8 +57,8 @@ for round in range(3):
     with contextlib.redirect_stdout(io.StringIO()):  # its own lines: one tiny evaluation at the end
         short = ppo_torch.train(ppo_torch.parse_settings(["--seed", str(seed), "--total-steps", str(B * T * every),
                                                           "--evals", "1", "--eval-users", "16"]))
-    bench = subprocess.run([binary, "bench", "--agent", "ppo", "--num-envs", str(B), "--seconds", seconds, "--quiet"],
-                           capture_output=True, text=True, check=True)
+    bench = subprocess.run([binary, "bench", "--agent", "ppo", "--num-envs", str(B), "--seconds", seconds,
+                            "--quiet"], capture_output=True, text=True, check=True)
     c = json.loads(bench.stdout)["results"][0]["user_steps_per_second"]
     ratios.append(short["user_steps_per_second"] / c)
     print(f"round {round}: PyTorch example {short['user_steps_per_second']:.0f} ({every} rollouts), "

@@ -133,7 +133,8 @@ def main(argv=None):
     mine, rand = np.array([ours[u] for u in ids]), np.array([floor[u] for u in ids])
     print(f"{args.scenario}, seed {args.seed}, {len(ids)} users")
     print(f"  random            mean return {rand.mean():7.2f}")
-    print(f"  NumPy LinUCB      mean return {mine.mean():7.2f}   vs random {'%+.2f +- %.2f' % paired_difference(mine, rand)}")
+    print(f"  NumPy LinUCB      mean return {mine.mean():7.2f}   vs random "
+          f"{'%+.2f +- %.2f' % paired_difference(mine, rand)}")
     result = {"users": ids, "numpy": mine, "random": rand}
     if args.cohort != "none":
         theirs = builtin_returns(args.cohort, args.scenario, args.seed, users)

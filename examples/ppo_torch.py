@@ -67,7 +67,8 @@ def parse_settings(argv=None):
     given = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None and v is not False}
     base = QUICK if given.get("quick") else {}
     s = Settings(**{**base, **given})
-    for name in ("total_steps", "num_envs", "rollout_steps", "epochs", "minibatches", "hidden", "eval_users", "evals"):
+    counts = ("total_steps", "num_envs", "rollout_steps", "epochs", "minibatches", "hidden", "eval_users", "evals")
+    for name in counts:
         if getattr(s, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(s, name)}")
     if s.minibatches > s.num_envs * s.rollout_steps:
@@ -202,9 +203,10 @@ def episode_returns(env, act):
 
 
 def student_t975(dof):
-    table = [0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-             2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045,
-             2.042]
+    """Two-sided 97.5% Student-t quantile (core/stats.cc StudentT975's table)."""
+    table = [0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+             2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052,
+             2.048, 2.045, 2.042]
     return table[dof] if dof <= 30 else 1.959964 + 2.4 / dof
 
 
