@@ -77,8 +77,8 @@ def serve(env, policy):
 
 class LinUCBPolicy:
     def __init__(self, env, alpha):
-        self.num_topics, self.k = env.spec["num_topics"], env.slate_size
-        self.bandit = LinUCB(3 * env.spec["feature_dim"] + 1, alpha=alpha)
+        self.num_topics, self.k = env.env_spec["num_topics"], env.slate_size
+        self.bandit = LinUCB(3 * env.env_spec["feature_dim"] + 1, alpha=alpha)
 
     def __call__(self, obs):
         return self.bandit.act(features(obs, self.num_topics), self.k)

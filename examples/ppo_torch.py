@@ -248,7 +248,7 @@ class Evaluator:
 
         @torch.no_grad()
         def act(obs):
-            logits = model.logits(torch.from_numpy(candidate_features(obs, env.spec)))
+            logits = model.logits(torch.from_numpy(candidate_features(obs, env.env_spec)))
             if self.greedy:
                 return torch.topk(logits, env.slate_size, dim=1).indices.numpy()
             return sample_slates(logits, env.slate_size, generator).numpy()
@@ -267,10 +267,10 @@ def train(s):
     env = cohort.make(s.scenario, num_envs=s.num_envs, seed=s.seed)
     B, k, T = s.num_envs, env.slate_size, s.rollout_steps
     world = env.scenario["env"]
-    step_scale = env.spec["max_episode_steps"] or max(1.0, world["users"]["time_budget"]["mean"] /
+    step_scale = env.env_spec["max_episode_steps"] or max(1.0, world["users"]["time_budget"]["mean"] /
                                                       world["catalog"]["length_mean"])
     obs, info = env.reset()
-    feat = torch.from_numpy(candidate_features(obs, env.spec))
+    feat = torch.from_numpy(candidate_features(obs, env.env_spec))
     model = ActorCritic(feat.shape[2], s.hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=s.lr)
     evaluate = Evaluator(s)
@@ -302,7 +302,7 @@ def train(s):
             for key, x in zip(buf, (feat, state, slates, logp, value, torch.tensor(reward),
                                     torch.tensor(terminated | truncated, dtype=torch.float32))):
                 buf[key].append(x)
-            feat = torch.from_numpy(candidate_features(obs, env.spec))
+            feat = torch.from_numpy(candidate_features(obs, env.env_spec))
         with torch.no_grad():
             last_value = model.value(critic_state(feat, info["episode_step"], step_scale))
         rollout = {key: torch.stack(x) for key, x in buf.items()}
