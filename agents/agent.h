@@ -46,7 +46,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "agents/slate_law.h"
 #include "core/schema.h"
 #include "core/serialize.h"
 #include "env/ground_truth.h"
@@ -110,9 +112,40 @@ class Agent {
   // that entropies of different action spaces compare on [0, 1]. NaN when
   // the agent reports none.
   virtual double MaxPolicyEntropy() const { return std::nan(""); }
+  // Slate laws (cohort log, off-policy evaluation; agents/slate_law.h). After
+  // RecordSlateLaws(true), every Act keeps, for each active row, the law that
+  // row's slate was drawn from; LastSlateLaw(row) gives it until the next
+  // Act. Recording draws nothing and changes no state: a run acts the same
+  // with it on (tested). HasSlateLaw() is false for policies whose slate
+  // probabilities have no closed form (Thompson sampling); they record none.
+  virtual bool HasSlateLaw() const { return false; }
+  virtual void RecordSlateLaws(bool on) {}
+  virtual const SlateLaw& LastSlateLaw(int row) const {
+    throw std::logic_error(type() + " records no slate law");
+  }
   // Checkpoint: complete state, bit-exact.
   virtual void Save(BinaryWriter& out) const {}
   virtual void Load(BinaryReader& in) {}
+};
+
+// The per-row laws an agent records (Agent::RecordSlateLaws).
+class SlateLawRecord {
+ public:
+  void SetOn(bool on) { on_ = on; }
+  bool on() const { return on_; }
+  // The law of row r, to be filled in (the record grows to the row).
+  SlateLaw& At(int r) {
+    if (size_t(r) >= laws_.size()) laws_.resize(size_t(r) + 1);
+    return laws_[size_t(r)];
+  }
+  const SlateLaw& Get(int r, const std::string& type) const {
+    if (size_t(r) >= laws_.size()) throw std::logic_error(type + ": no slate law recorded for row " + std::to_string(r));
+    return laws_[size_t(r)];
+  }
+
+ private:
+  bool on_ = false;
+  std::vector<SlateLaw> laws_;
 };
 
 // log(K! / (K - k)!): the entropy of the uniform distribution over ordered

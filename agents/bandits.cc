@@ -388,6 +388,9 @@ class BanditBase : public Agent {
     observed_ = 0;
     return {{"updates", n}};
   }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
 
  protected:
   static UserStreams EvalStreams(const AgentContext& ctx) {
@@ -441,6 +444,7 @@ class BanditBase : public Agent {
   const AgentContext ctx_;
   const bool reward_target_;
   const Exploration exploration_;
+  SlateLawRecord laws_;
   bool training_ = true;
   int64_t steps_ = 0;     // training Act calls (the schedule's t)
   int64_t observed_ = 0;  // observations absorbed since the last Update
@@ -468,10 +472,22 @@ class ArmBandit : public BanditBase {
     for (int r = 0; r < obs.rows; ++r) {
       if (!obs.active[size_t(r)]) continue;
       Rng& rng = Stream(obs, r);
-      if (ExploresRow(rng))
+      const bool explores = ExploresRow(rng);
+      if (explores)
         std::fill(scores_.begin(), scores_.end(), 0.0);  // all tied: a uniform ranking
       else
         Scores(obs, r, scores_.data());
+      if (laws_.on()) {
+        // A uniform slate with the exploration probability, else the ranking.
+        SlateLaw& law = laws_.At(r);
+        law.uniform = ExploreProbability();
+        law.kind = SlateLaw::Kind::kRanking;
+        law.values.resize(size_t(K));
+        if (explores)
+          Scores(obs, r, law.values.data());
+        else
+          std::copy(scores_.begin(), scores_.end(), law.values.begin());
+      }
       int32_t* out = slates.Row(r);
       RankTopK(scores_.data(), K, k, rng, out);
       if (!training_) continue;
@@ -526,6 +542,8 @@ class ArmBandit : public BanditBase {
   // Whether row r ranks at random this step instead of by Scores; may draw
   // from the row's stream (before the tie-breaking draws).
   virtual bool ExploresRow(Rng& rng) { return false; }
+  // The probability that ExploresRow says yes (the slate law's uniform part).
+  virtual double ExploreProbability() const { return 0.0; }
   // The score of each candidate of row r (out[0..K)) that Act ranks by when
   // not exploring; returns its name. Read-only (CandidateScores).
   virtual std::string Scores(const StepBatch& obs, int r, double* out) const = 0;
@@ -579,8 +597,9 @@ class EpsilonGreedyAgent : public ArmBandit {
   }
 
  protected:
-  bool ExploresRow(Rng& rng) override {
-    return training_ && rng.Uniform() < std::min(1.0, Epsilon() * ExplorationScale());
+  bool ExploresRow(Rng& rng) override { return training_ && rng.Uniform() < ExploreProbability(); }
+  double ExploreProbability() const override {
+    return training_ ? std::min(1.0, Epsilon() * ExplorationScale()) : 0.0;
   }
   std::string Scores(const StepBatch& obs, int r, double* out) const override {
     for (int c = 0; c < obs.num_candidates; ++c) {
@@ -655,6 +674,7 @@ class LinearBandit : public BanditBase {
       split_.Split(row_x_.data(), K, d);
       Rng& rng = Stream(obs, r);
       RowScores(split_, rng);
+      if (laws_.on() && HasSlateLaw()) laws_.At(r) = SlateLaw{0.0, SlateLaw::Kind::kRanking, scores_};
       int32_t* out = slates.Row(r);
       RankTopK(scores_.data(), K, k, rng, out);
       if (!training_) continue;
@@ -795,6 +815,8 @@ class LinearTsAgent : public LinearBandit {
   LinearTsAgent(const json& config, const AgentContext& ctx)
       : LinearBandit(config, ctx), v_(config["v"].get<double>()), refresh_(config["refresh"].get<int64_t>()) {}
   const std::string& type() const override { return kLinearTs; }
+  // Its scores are a posterior draw: no closed-form slate probability.
+  bool HasSlateLaw() const override { return false; }
 
   void Save(BinaryWriter& out) const override {
     LinearBandit::Save(out);

@@ -31,6 +31,7 @@ void RandomAgent::Act(const StepBatch& obs, SlateBatch& slates) {
       std::swap(perm_[size_t(j)], perm_[size_t(pick)]);
       out[j] = perm_[size_t(j)];
     }
+    if (laws_.on()) laws_.At(r) = SlateLaw::Uniform();
   }
 }
 
@@ -52,6 +53,7 @@ void RankingAgent::Act(const StepBatch& obs, SlateBatch& slates) {
       return jitter_[size_t(a)] < jitter_[size_t(b)];
     });
     std::copy_n(order_.begin(), k, slates.Row(r));
+    if (laws_.on()) laws_.At(r) = SlateLaw{0.0, SlateLaw::Kind::kRanking, scores_};
   }
 }
 
@@ -186,8 +188,13 @@ OracleAgent::OracleAgent(const json& config, const AgentContext& ctx) : truth_(R
 const std::string& OracleAgent::type() const { return kOracle; }
 
 void OracleAgent::Act(const StepBatch& obs, SlateBatch& slates) {
-  for (int r = 0; r < obs.rows; ++r)
-    if (obs.active[size_t(r)]) truth_.OracleSlate(r, slates.Row(r));
+  const int k = obs.slate_size;
+  for (int r = 0; r < obs.rows; ++r) {
+    if (!obs.active[size_t(r)]) continue;
+    truth_.OracleSlate(r, slates.Row(r));
+    if (laws_.on())
+      laws_.At(r) = SlateLaw{0.0, SlateLaw::Kind::kFixed, std::vector<double>(slates.Row(r), slates.Row(r) + k)};
+  }
 }
 
 std::string OracleAgent::CandidateScores(const StepBatch& obs, int row, double* scores) const {

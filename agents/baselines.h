@@ -17,12 +17,12 @@ namespace cohort {
 // many slots there are or which thread runs them.
 class UserStreams {
  public:
-  UserStreams(uint64_t seed, uint64_t variant, int rows)
-      : seed_(seed), variant_(variant), user_(size_t(rows), -1), rng_(size_t(rows)) {}
+  UserStreams(uint64_t seed, uint64_t variant, int rows, StreamPurpose purpose = StreamPurpose::kPolicy)
+      : seed_(seed), variant_(variant), purpose_(purpose), user_(size_t(rows), -1), rng_(size_t(rows)) {}
   Rng& For(int row, int64_t user) {
     if (user_[size_t(row)] != user) {
       user_[size_t(row)] = user;
-      rng_[size_t(row)] = MakeRng(seed_, variant_, uint64_t(user), StreamPurpose::kPolicy);
+      rng_[size_t(row)] = MakeRng(seed_, variant_, uint64_t(user), purpose_);
     }
     return rng_[size_t(row)];
   }
@@ -54,6 +54,7 @@ class UserStreams {
 
  private:
   uint64_t seed_, variant_;
+  StreamPurpose purpose_;
   std::vector<int64_t> user_;
   std::vector<Rng> rng_;
   bool evaluating_ = false;
@@ -70,10 +71,14 @@ class RandomAgent : public Agent {
   void SetTraining(bool training) override { streams_.SetTraining(training); }
   void Save(BinaryWriter& out) const override { streams_.Save(out); }
   void Load(BinaryReader& in) override { streams_.Load(in); }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
 
  private:
   UserStreams streams_;
   std::vector<int32_t> perm_;
+  SlateLawRecord laws_;
 };
 
 // Ranks candidates by a score (ties broken uniformly at random) and fills
@@ -86,6 +91,9 @@ class RankingAgent : public Agent {
   void SetTraining(bool training) override { streams_.SetTraining(training); }
   void Save(BinaryWriter& out) const override { streams_.Save(out); }
   void Load(BinaryReader& in) override { streams_.Load(in); }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
 
  protected:
   // Read-only, so that CandidateScores can show exactly what Act ranks by.
@@ -97,6 +105,7 @@ class RankingAgent : public Agent {
   UserStreams streams_;
   std::vector<double> scores_, jitter_;
   std::vector<int32_t> order_;
+  SlateLawRecord laws_;
 };
 
 // Observed click counts (per item on a live catalog, per topic otherwise),
@@ -164,9 +173,13 @@ class OracleAgent : public Agent {
   const std::string& type() const override;
   void Act(const StepBatch& obs, SlateBatch& slates) override;
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override;
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
 
  private:
   GroundTruth truth_;
+  SlateLawRecord laws_;
 };
 
 }  // namespace cohort

@@ -2,21 +2,23 @@
 
 #include "agents/baselines.h"
 #include "agents/learned_optimizer.h"
+#include "agents/logging_policy.h"
 
 namespace cohort {
 namespace {
 
 // Every agent family is registered here, explicitly (static self-registration
 // is dropped by the linker from static libraries).
-AgentTable Build() {
-  AgentTable t;
+// The table is filled where it lives: the logging wrapper's "policy" key
+// points at the table's own types.
+void Fill(AgentTable& t) {
   t.AddLearnable(LearnedOptimizerRule());  // the "optimizer" of every gradient-based agent
   RegisterBaselineAgents(t);
   RegisterBanditAgents(t);
 #ifdef COHORT_WITH_TORCH
   RegisterTorchAgents(t);
 #endif
-  return t;
+  RegisterLoggingPolicy(t);
 }
 
 template <typename T>
@@ -27,7 +29,11 @@ AgentFactory Factory() {
 }
 
 const AgentTable& Get() {
-  static const AgentTable table = Build();
+  static const AgentTable& table = *[] {
+    static AgentTable t;
+    Fill(t);
+    return &t;
+  }();
   return table;
 }
 

@@ -90,6 +90,7 @@ const std::vector<OptionDef>& Options() {
       {"--views", "LIST", false, [](Args& a, auto& f, auto& v) { a.views = NonEmpty(f, v); }},
       {"--color-by", "NAME", false, [](Args& a, auto& f, auto& v) { a.color_by = NonEmpty(f, v); }},
       {"--tails", nullptr, false, [](Args& a, auto&, auto&) { a.tails = true; }},
+      {"--csv", nullptr, false, [](Args& a, auto&, auto&) { a.csv = true; }},
   };
   return defs;
 }

@@ -35,6 +35,7 @@ struct Args {
   int jobs = 0;                                          // sweep
   std::string shard;                                     // sweep: "i/N"
   bool list_cells = false;                               // sweep
+  bool csv = false;                                      // log
   std::string out, variant, resume;
   long long seed = -1;
   int threads = 0, num_envs = 1024;

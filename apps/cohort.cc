@@ -114,6 +114,24 @@ int CmdRun(const Args& a) {
   return ReportRun(RunJob(s, options));
 }
 
+int CmdLog(const Args& a) {
+  RefuseMpiRanks("cohort log", "Log several scenarios or seeds from a sweep's cells instead.");
+  const Scenario s = Load(a);
+  LogJobOptions options;
+  options.out = a.out;
+  options.csv = a.csv;
+  options.force = a.force;
+  options.quiet = a.quiet;
+  const JobOutcome o = LogJob(s, options);
+  if (o.stopped) {
+    std::fprintf(stderr, "\n%s: stopped; no log was written (rerun the same command)\n", o.SignalName());
+    return o.ExitCode();
+  }
+  std::printf("%s  (%s/log.h5)\n", o.name.c_str(), o.out.c_str());
+  PrintTable(o.summary);
+  return 0;
+}
+
 // A sweep file (it names a "base" scenario): validated and expanded, nothing runs.
 bool IsSweepFile(const std::string& path) {
   std::error_code ec;
@@ -509,6 +527,26 @@ const std::vector<Entry>& Commands() {
         "command continues an interrupted training run from its checkpoint; SIGINT, SIGTERM and SIGUSR1 write a\n"
         "checkpoint and exit with 128 + the signal number."},
        [](const Args& a, const char*) { return CmdRun(a); }},
+      {{"log",
+        "Run a scenario's agent as the logging policy and write every step with its exact propensities (HDF5).",
+        "SCENARIO",
+        1,
+        1,
+        {{"--out", "the log directory (required): log.h5, log.json, scenario.resolved.json"},
+         {"--set", "override a scenario value (repeatable)"},
+         {"--seed", "the run's seed (default: the scenario's \"seed\")"},
+         {"--variant", "log variant INDEX of the family split SPLIT, e.g. test:3"},
+         {"--threads", "threads for the simulator (the log does not depend on it)"},
+         {"--csv", "also write log.csv, one row per slate position (for small logs)"},
+         {"--force", "replace a log already in --out"},
+         {"--quiet", "no progress line and no warning"}},
+        {"cohort log recsim_interest_evolution --set agent.type=random --out logs/recsim_random",
+         "cohort log recsim_interest_evolution --set 'agent={\"type\": \"logging\", \"policy\": {\"type\": "
+         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps"},
+        "The agent acts as in `cohort run` (run.episodes users, learning online). A policy without closed-form\n"
+        "propensities (Thompson sampling) is refused; wrap it with {\"type\": \"logging\", ...}. The columns are\n"
+        "in docs/logs.md. SIGINT, SIGTERM and SIGUSR1 stop it without leaving a partial file."},
+       [](const Args& a, const char*) { return CmdLog(a); }},
       {{"validate",
         "Check a scenario (or a sweep file) without running it: every error at once, with its JSON path.",
         "SCENARIO|SWEEP",

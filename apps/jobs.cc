@@ -17,6 +17,7 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/trainer.h"
+#include "apps/log.h"
 #include "apps/meta_mpi.h"
 #include "apps/progress.h"
 #include "core/io.h"
@@ -335,6 +336,38 @@ JobOutcome SweepJob(const Sweep& sweep, SweepOptions options) {
   o.worker = o.sweep.total < 0;  // an MPI worker rank: rank 0 reports
   if (StopSignals::Stopped()) StopSignals::Mark(o);
   return o;
+}
+
+JobOutcome LogJob(const Scenario& s, const LogJobOptions& options) {
+  if (options.out.empty()) throw InputError("cohort log", "--out", "required: the directory of the log");
+  std::error_code ec;
+  if (fs::exists(options.out, ec) && !fs::is_directory(options.out, ec))
+    throw InputError("--out", "", options.out + " exists and is not a directory");
+  const fs::path file = fs::path(options.out) / "log.h5";
+  if (fs::exists(file) && !options.force)
+    throw InputError(options.out, "", "holds a log (log.h5); choose another --out or pass --force to replace it");
+  StopSignals signals;
+  Progress progress(s.resolved["name"].get<std::string>() + " log", !options.quiet);
+  LogOptions o;
+  o.out_dir = options.out;
+  o.csv = options.csv;
+  o.stop = &g_stop;
+  o.progress = [&](int64_t steps, int64_t done, int64_t total) { progress.Update(steps, done, total); };
+  const LogOutcome r = LogScenario(s, o);
+  JobOutcome outcome;
+  outcome.out = options.out;
+  outcome.name = s.resolved["name"].get<std::string>();
+  if (r.stopped) {
+    StopSignals::Mark(outcome);
+    return outcome;
+  }
+  outcome.summary = ReadJsonFile((fs::path(options.out) / "log.json").string());
+  if (r.deterministic && !options.quiet)
+    std::fprintf(stderr,
+                 "warning: every logged slate had probability 1 (the policy is deterministic): importance-weighted "
+                 "estimators are undefined for any other policy. Log it wrapped: {\"type\": \"logging\", "
+                 "\"policy\": {...}, \"epsilon\": 0.1}\n");
+  return outcome;
 }
 
 JobOutcome MetaTrainJob(const MetaTrainJobOptions& options) {

@@ -73,6 +73,19 @@ JobOutcome ResumeRunJob(const std::string& dir, bool quiet);
 // before anything runs when --jobs cells at once would not fit in memory.
 JobOutcome SweepJob(const Sweep& sweep, SweepOptions options);
 
+// ---- cohort log ------------------------------------------------------------
+
+struct LogJobOptions {
+  std::string out;     // the log directory (required)
+  bool csv = false;    // also log.csv
+  bool force = false;  // replace a log already there
+  bool quiet = false;
+};
+
+// `cohort log SCENARIO --out DIR` (apps/log.h): refuses a directory holding a
+// log unless `force`; the summary is DIR/log.json's content.
+JobOutcome LogJob(const Scenario& s, const LogJobOptions& options);
+
 // ---- cohort meta train -----------------------------------------------------
 
 struct MetaTrainJobOptions {

@@ -27,6 +27,7 @@ enum class StreamPurpose : uint64_t {
   kTopics = 8,       // topic geometry (embedding centres)
   kReport = 9,       // bootstrap resampling in `cohort report`
   kMeta = 10,        // meta layer: ES noise (seed, generation, pair), lifetime draws
+  kLogging = 11,     // the logging wrapper's exploration; Monte Carlo propensities of a log
 };
 
 inline uint64_t SplitMix64(uint64_t x) {

@@ -845,8 +845,21 @@ std::string DescribeSchema(const Schema& schema, int indent) {
   return out;
 }
 
+namespace {
+// The registries being described, outermost first: a component whose
+// registry is among them (the logging wrapper's "policy" is any agent) is
+// named, not expanded again.
+thread_local std::vector<const ComponentRegistry*> g_describing;
+}  // namespace
+
 std::string DescribeRegistry(const ComponentRegistry& registry, int indent) {
   const std::string margin(2 * std::max(indent, 0), ' ');
+  if (std::find(g_describing.begin(), g_describing.end(), &registry) != g_describing.end())
+    return margin + "any " + registry.kind() + " (the types listed above)\n";
+  g_describing.push_back(&registry);
+  struct Pop {
+    ~Pop() { g_describing.pop_back(); }
+  } pop;
   std::string out;
   for (const ComponentInfo& c : registry.components()) {
     out += margin + "type " + Quote(c.type) + ": " + c.doc;

@@ -521,6 +521,26 @@ PYBIND11_MODULE(_cohort, m) {
       },
       py::arg("dir"), py::arg("group_by"), py::arg("metrics"), py::arg("baseline"));
   m.def(
+      "log",
+      [](const std::string& source, bool is_document, std::vector<std::string> sets, std::optional<int64_t> seed,
+         std::optional<std::string> variant, std::optional<int> threads, const std::string& out, bool csv, bool force,
+         bool quiet) {
+        const Scenario s = LoadSource(source, is_document, std::move(sets), seed, variant, threads);
+        LogJobOptions o;
+        o.out = out;
+        o.csv = csv;
+        o.force = force;
+        o.quiet = quiet;
+        JobOutcome outcome;
+        {
+          py::gil_scoped_release release;
+          outcome = LogJob(s, o);
+        }
+        return OutcomeDict(outcome);
+      },
+      py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
+      py::arg("threads"), py::arg("out"), py::arg("csv"), py::arg("force"), py::arg("quiet"));
+  m.def(
       "meta_train",
       [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {
         MetaTrainJobOptions o;

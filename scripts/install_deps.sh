@@ -12,8 +12,11 @@ packages=(
   # Visualizer (viz/) and distributed runs (meta/, sweeps); Mesa's software GL and
   # EGL let `cohort viz --headless` (and its ctest) render without a display.
   libsdl2-dev libimgui-dev libstb-dev libgl1-mesa-dri libegl-mesa0 openmpi-bin libopenmpi-dev
-  # The Python package (python/): built for Debian's /usr/bin/python3; its tests use pytest.
-  python3-dev python3-numpy pybind11-dev python3-pytest
+  # The Python package (python/): built for Debian's /usr/bin/python3; its tests use pytest;
+  # the examples (examples/) PyTorch and matplotlib.
+  python3-dev python3-numpy pybind11-dev python3-pytest python3-torch python3-matplotlib
+  # `cohort log` writes HDF5 (apps/h5_table.cc); the tests read it with h5py.
+  libhdf5-dev python3-h5py
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "agents/registry.h"
+#include "agents/slate_law.h"
 #include "core/serialize.h"
 #include "env/ground_truth.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
+#include "goodness_of_fit.h"
 
 namespace cohort::testing {
 
@@ -454,6 +456,133 @@ inline std::string DivergenceProblem(const ContractRun& run) {
   return "NaN rewards for 200 steps did not raise TrainingDiverged";
 }
 
+// Slate laws (agents/slate_law.h), for agents that have one:
+// - recording them leaves training bit-identical;
+// - every recorded law gives the chosen slate a positive probability, its
+//   conditionals lie in (0, 1] and multiply to it, and its position marginals
+//   sum to 1 per position and are positive where the slate put its items;
+// - in training mode and in evaluation mode, after kSteps of training, the
+//   slates Act draws from a fixed observation (Act repeated on one batch,
+//   nothing observed) follow the law:
+//   Pearson's chi-square over every ordered slate (cells of expected count
+//   under 5 pooled), per row, at p > 1e-4 (fixed seeds: deterministic).
+inline std::string SlateLawProblem(const ContractRun& run) {
+  {
+    auto probe = run.NewAgent(*run.Env(ContractRun::kTrainSeed));
+    if (!probe->HasSlateLaw()) return "";
+  }
+  Trace plain, recorded;
+  std::string ends[2];
+  for (int pass = 0; pass < 2; ++pass) {
+    auto env = run.Env(ContractRun::kTrainSeed);
+    auto agent = run.NewAgent(*env);
+    if (pass == 1) agent->RecordSlateLaws(true);
+    SlateBatch s;
+    s.Resize(ContractRun::kRows, run.params.slate_size);
+    const StepBatch* obs = &env->Reset();
+    Trace& trace = pass == 0 ? plain : recorded;
+    for (int t = 0; t < ContractRun::kSteps; ++t) {
+      agent->Act(*obs, s);
+      trace.slates.insert(trace.slates.end(), s.index.begin(), s.index.end());
+      if (pass == 1) {
+        const int K = obs->num_candidates, k = obs->slate_size;
+        for (int r = 0; r < obs->rows; ++r) {
+          if (!obs->active[size_t(r)]) continue;
+          const SlateLaw& law = agent->LastSlateLaw(r);
+          std::vector<double> cond(static_cast<size_t>(k)), marg(size_t(k) * size_t(K));
+          const double p = SlateProbabilities(law, K, s.Row(r), k, cond.data());
+          const std::string where = "step " + std::to_string(t) + " row " + std::to_string(r) + ": ";
+          if (!(p > 0.0)) return where + "the chosen slate has probability " + std::to_string(p);
+          double product = 1.0;
+          for (double c : cond) {
+            if (!(c > 0.0 && c <= 1.0 + 1e-12)) return where + "a conditional outside (0, 1]";
+            product *= c;
+          }
+          if (std::abs(product - p) > 1e-12 * p) return where + "the conditionals do not multiply to the slate's";
+          Rng rng(7);
+          PositionMarginals(law, K, k, rng, marg.data());
+          for (int j = 0; j < k; ++j) {
+            double sum = 0.0;
+            for (int c = 0; c < K; ++c) sum += marg[size_t(j) * K + size_t(c)];
+            if (std::abs(sum - 1.0) > 1e-9) return where + "position marginals do not sum to 1";
+            if (!(marg[size_t(j) * K + size_t(s.Row(r)[j])] > 0.0)) return where + "a chosen item has marginal 0";
+          }
+        }
+      }
+      obs = &env->Step(s);
+      agent->Observe(*obs);
+      agent->Update();
+    }
+    ends[pass] = Checkpoint(*agent);
+  }
+  if (plain.slates != recorded.slates || ends[0] != ends[1]) return "recording slate laws changed the run";
+
+  for (const bool training : {true, false}) {
+    // Trained first, so that learners' scores no longer tie.
+    auto env = run.Env(ContractRun::kTrainSeed);
+    auto agent = run.NewAgent(*env);
+    Trace trained;
+    const StepBatch& obs = *Train(*agent, *env, &env->Reset(), ContractRun::kSteps, trained);
+    agent->RecordSlateLaws(true);
+    agent->SetTraining(training);
+    const int K = obs.num_candidates, k = obs.slate_size, draws = 3000;
+    SlateBatch s;
+    s.Resize(ContractRun::kRows, k);
+    std::vector<std::map<std::vector<int32_t>, int64_t>> counts(size_t(obs.rows));
+    std::vector<SlateLaw> laws(size_t(obs.rows));
+    for (int n = 0; n < draws; ++n) {
+      agent->Act(obs, s);
+      for (int r = 0; r < obs.rows; ++r) {
+        if (!obs.active[size_t(r)]) continue;
+        if (n == 0) laws[size_t(r)] = agent->LastSlateLaw(r);
+        ++counts[size_t(r)][std::vector<int32_t>(s.Row(r), s.Row(r) + k)];
+      }
+    }
+    for (int r = 0; r < obs.rows; ++r) {
+      if (!obs.active[size_t(r)]) continue;
+      // Every ordered slate: observed and expected counts, small cells pooled.
+      std::vector<int32_t> slate(static_cast<size_t>(k));
+      std::vector<double> cond(static_cast<size_t>(k));
+      std::vector<int64_t> observed;
+      std::vector<double> probs;
+      int64_t pooled_seen = 0;
+      double pooled_p = 0.0, total_p = 0.0;
+      std::function<void(int, uint64_t)> walk = [&](int j, uint64_t used) {
+        if (j == k) {
+          const double p = SlateProbabilities(laws[size_t(r)], K, slate.data(), k, cond.data());
+          total_p += p;
+          const auto it = counts[size_t(r)].find(slate);
+          const int64_t seen = it == counts[size_t(r)].end() ? 0 : it->second;
+          if (p * draws < 5.0) {
+            pooled_p += p, pooled_seen += seen;
+          } else {
+            observed.push_back(seen), probs.push_back(p);
+          }
+          return;
+        }
+        for (int c = 0; c < K; ++c)
+          if (!(used >> c & 1)) {
+            slate[size_t(j)] = c;
+            walk(j + 1, used | (uint64_t(1) << c));
+          }
+      };
+      walk(0, 0);
+      if (std::abs(total_p - 1.0) > 1e-9) return "row " + std::to_string(r) + ": slate probabilities sum to " +
+                                                 std::to_string(total_p);
+      if (pooled_p > 0.0) observed.push_back(pooled_seen), probs.push_back(pooled_p);
+      if (probs.size() < 2) {
+        if (!observed.empty() && observed[0] != draws) return "row " + std::to_string(r) + ": a certain slate varied";
+        continue;
+      }
+      const double p_value = ChiSquareSurvival(ChiSquareStatistic(observed, probs), int(probs.size()) - 1);
+      if (p_value < 1e-4)
+        return std::string(training ? "training" : "evaluation") + " row " + std::to_string(r) +
+               ": sampled slates do not follow the recorded law (chi-square p = " + std::to_string(p_value) + ")";
+    }
+  }
+  return "";
+}
+
 // Every clause of the contract for `c`, on `params`.
 inline void CheckAgentContract(const AgentMaker& make, const ContractCase& c,
                                const EnvParams& params = ContractScenario()) {
@@ -476,6 +605,7 @@ inline void CheckAgentContract(const AgentMaker& make, const ContractCase& c,
   guarded("CandidateScores is const", [&] { return InspectionProblem(run); });
   guarded("Save/Load continues bit-identically", [&] { return SaveLoadProblem(run); });
   if (c.diverges) guarded("divergence names the tensor", [&] { return DivergenceProblem(run); });
+  guarded("slate laws are exact and change nothing", [&] { return SlateLawProblem(run); });
 }
 inline void CheckAgentContract(const TestRegistrar& registrar, const ContractCase& c,
                                const EnvParams& params = ContractScenario()) {

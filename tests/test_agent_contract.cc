@@ -38,6 +38,11 @@ const std::vector<ContractCase>& TorchFreeCases() {
       {{{"type", "ucb1"}}, "mean estimate"},
       {{{"type", "linucb"}}, "posterior mean"},
       {{{"type", "linear_ts"}, {"refresh", 3}}, "posterior mean"},
+      // The logging wrapper: the frozen policy mixed with uniform slates, or
+      // a Plackett-Luce draw over its scores (Thompson sampling's included).
+      {{{"type", "logging"}, {"policy", {{"type", "greedy"}}}, {"epsilon", 0.3}}},
+      {{{"type", "logging"}, {"policy", {{"type", "epsilon_greedy"}, {"epsilon", 0.2}}}, {"epsilon", 0.1}}},
+      {{{"type", "logging"}, {"policy", {{"type", "linear_ts"}}}, {"temperature", 0.5}, {"epsilon", 0.05}}},
   };
   return cases;
 }

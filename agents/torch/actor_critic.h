@@ -198,6 +198,9 @@ class ActorCriticAgent : public Agent {
   const std::string& type() const override { return type_; }
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
   double LastPolicyEntropy() const override { return training_ ? last_entropy_ : eval_entropy_; }
   // The slate entropy (see the top of this file) is at most that of the
   // uniform distribution over ordered slates.
@@ -253,7 +256,16 @@ class ActorCriticAgent : public Agent {
           taken[size_t(best)] = 1;
           out[j] = best;
         }
+        if (laws_.on()) laws_.At(r) = SlateLaw{0.0, SlateLaw::Kind::kFixed, std::vector<double>(out, out + k_)};
         continue;
+      }
+      if (laws_.on()) {
+        // Plackett-Luce over exp(logit): the draws below, position by position.
+        SlateLaw& law = laws_.At(r);
+        law = SlateLaw{0.0, SlateLaw::Kind::kPlackettLuce, std::vector<double>(size_t(K_))};
+        double top = -1e300;
+        for (int c = 0; c < K_; ++c) top = std::max(top, double(lr[c]));
+        for (int c = 0; c < K_; ++c) law.values[size_t(c)] = std::exp(double(lr[c]) - top);
       }
       Rng eval_rng;
       if (!training_) eval_rng = EvalRng(obs.user_id[size_t(r)], obs.episode_step[size_t(r)]);
@@ -553,6 +565,7 @@ class ActorCriticAgent : public Agent {
   int t_ = 0;           // next slot of the rollout
   bool acted_ = false;  // a training Act awaits its Observe
   bool training_ = true;
+  SlateLawRecord laws_;
   double step_scale_ = 1.0;
   double last_entropy_ = std::nan("");
   double eval_entropy_ = std::nan("");

@@ -74,6 +74,9 @@ class DqnAgent : public Agent {
   const std::string& type() const override { return kType; }
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
 
   double Epsilon() const { return vl_.Epsilon(steps_); }
 
@@ -104,6 +107,21 @@ class DqnAgent : public Agent {
     for (size_t i = 0; i < act_rows_.size(); ++i) {
       const int r = act_rows_[i];
       int32_t* out = slates.Row(r);
+      const float* q = &act_q_[i * size_t(K_)];
+      auto greedy = [&](int32_t* slate) {
+        std::iota(order_.begin(), order_.end(), 0);
+        std::stable_sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) { return q[a] > q[b]; });
+        std::copy_n(order_.begin(), k_, slate);
+      };
+      if (laws_.on()) {
+        // Epsilon-greedy: a uniform slate with probability eps (training),
+        // else the top-k by Q (ties to the lower index).
+        SlateLaw& law = laws_.At(r);
+        std::vector<int32_t> best(static_cast<size_t>(k_));
+        greedy(best.data());
+        law = SlateLaw{training_ ? std::min(1.0, eps) : 0.0, SlateLaw::Kind::kFixed,
+                       std::vector<double>(best.begin(), best.end())};
+      }
       if (training_) {
         Rng& rng = explore_.For(r, obs.user_id[size_t(r)]);
         if (rng.Uniform() < eps) {
@@ -111,10 +129,7 @@ class DqnAgent : public Agent {
           continue;
         }
       }
-      const float* q = &act_q_[i * size_t(K_)];
-      std::iota(order_.begin(), order_.end(), 0);
-      std::stable_sort(order_.begin(), order_.end(), [&](int32_t a, int32_t b) { return q[a] > q[b]; });
-      std::copy_n(order_.begin(), k_, out);
+      greedy(out);
     }
     if (training_) {
       pending_rows_ = act_rows_;
@@ -280,6 +295,7 @@ class DqnAgent : public Agent {
   Rng replay_rng_;
   UserStreams explore_;
   bool training_ = true;
+  SlateLawRecord laws_;
   int64_t steps_ = 0, updates_ = 0;
 
   // Scratch and the transition waiting for Observe.

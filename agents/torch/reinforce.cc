@@ -138,6 +138,9 @@ class ReinforceAgent : public Agent {
   const std::string& type() const override { return kType; }
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
   double LastPolicyEntropy() const override { return last_entropy_; }
   // The entropy reported is the softmax's over the K candidates (the item
   // policy pi of the top-K objective), not the slate's.
@@ -176,6 +179,13 @@ class ReinforceAgent : public Agent {
         TopK(pr, out);
       else
         SampleSlate(pr, (training_ ? train_streams_ : eval_streams_).For(r, obs.user_id[size_t(r)]), out);
+      if (laws_.on()) {
+        // Plackett-Luce over pi, or the greedy top-k (ties to the lower index).
+        if (!training_ && greedy_eval_)
+          laws_.At(r) = SlateLaw{0.0, SlateLaw::Kind::kFixed, std::vector<double>(out, out + slate_size_)};
+        else
+          laws_.At(r) = SlateLaw{0.0, SlateLaw::Kind::kPlackettLuce, std::vector<double>(pr, pr + num_candidates_)};
+      }
       if (training_) std::copy_n(out, slate_size_, &slates_[(step_off + size_t(r)) * size_t(slate_size_)]);
     }
     last_entropy_ = counted > 0 ? entropy / counted : std::nan("");
@@ -436,6 +446,7 @@ class ReinforceAgent : public Agent {
   ParamSet params_;
   UserStreams train_streams_, eval_streams_;
   bool training_ = true;
+  SlateLawRecord laws_;
   int64_t planned_updates_ = 0, updates_ = 0;
 
   // Rollout buffers, [t][row]...: features T*B*K*D, slates T*B*k, and per

@@ -195,6 +195,9 @@ class SlateQAgent : public Agent {
   const std::string& type() const override { return kType; }
   bool learns() const override { return true; }
   void SetTraining(bool training) override { training_ = training; }
+  bool HasSlateLaw() const override { return true; }
+  void RecordSlateLaws(bool on) override { laws_.SetOn(on); }
+  const SlateLaw& LastSlateLaw(int row) const override { return laws_.Get(row, type()); }
 
   double Epsilon() const { return vl_.Epsilon(steps_); }
 
@@ -237,6 +240,15 @@ class SlateQAgent : public Agent {
     for (size_t i = 0; i < act_rows_.size(); ++i) {
       const int r = act_rows_[i];
       int32_t* out = slates.Row(r);
+      const float* q = &act_q_[i * size_t(Kq_)];
+      if (laws_.on()) {
+        // Epsilon-greedy over the chooser's best slate (deterministic).
+        std::vector<int32_t> best(static_cast<size_t>(k_));
+        for (int c = 0; c < K_; ++c) score_[size_t(c)] = chooser_.Score(obs, r, c);
+        chooser_.Best(q, q, score_.data(), best.data(), NullQ(q), NullQ(q));
+        laws_.At(r) = SlateLaw{training_ ? std::min(1.0, eps) : 0.0, SlateLaw::Kind::kFixed,
+                               std::vector<double>(best.begin(), best.end())};
+      }
       if (training_) {
         Rng& rng = explore_.For(r, obs.user_id[size_t(r)]);
         if (rng.Uniform() < eps) {
@@ -245,7 +257,6 @@ class SlateQAgent : public Agent {
         }
       }
       for (int c = 0; c < K_; ++c) score_[size_t(c)] = chooser_.Score(obs, r, c);
-      const float* q = &act_q_[i * size_t(Kq_)];
       chooser_.Best(q, q, score_.data(), out, NullQ(q), NullQ(q));
     }
     if (training_) {
@@ -433,6 +444,7 @@ class SlateQAgent : public Agent {
   Rng replay_rng_;
   UserStreams explore_;
   bool training_ = true;
+  SlateLawRecord laws_;
   int64_t steps_ = 0, updates_ = 0;
 
   // Scratch and the transition waiting for Observe.

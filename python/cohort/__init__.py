@@ -17,7 +17,7 @@ from .spaces import Box, Dict, MultiDiscrete
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -351,6 +351,28 @@ def run(scenario, *, set=None, seed=0, variant=None, out=None, threads=None, for
     d = _cohort.run(source, is_document, _sets(set), seed, variant, threads, out, bool(force), bool(quiet))
     _outcome(d, "the run", f"run the same call again to continue from {d['out']}/checkpoint.bin" if out else
              "nothing was kept (out=None)")
+    return _json.loads(d["summary"])
+
+
+def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=False, force=False, quiet=True):
+    """`cohort log` as a function: runs the scenario's agent as the logging policy
+    (run.episodes users, learning online as in `cohort run`) and writes every step
+    with its exact propensities to out/log.h5 (docs/logs.md; read it with h5py).
+    Returns out/log.json: {"file", "slates", "episodes", "slate_law",
+    "deterministic", "item_propensity_method", "seconds"}. A directory holding a
+    log is refused unless force. SIGINT stops it, writes nothing and raises
+    KeyboardInterrupt."""
+    source, is_document = _source(scenario)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    if variant is not None and not isinstance(variant, str):
+        raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
+    threads = _optional_int("threads", threads, 1)
+    d = _cohort.log(source, is_document, _sets(set), seed, variant, threads, _path("out", out), bool(csv),
+                    bool(force), bool(quiet))
+    _outcome(d, "the log", "nothing was written; run the same call again")
     return _json.loads(d["summary"])
 
 

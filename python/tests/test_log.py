@@ -1,0 +1,154 @@
+"""`cohort log` and cohort.log: the columns and their propensities, the exact truth
+beside them, determinism over threads, no partial file when stopped or killed, and
+the refusals. (That every agent's and the wrapper's slates follow the law it
+records is a clause of the agent contract: tests/agent_harness.h.)"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cohort
+
+h5py = pytest.importorskip("h5py")
+CLI = Path(cohort.cohort_binary())
+needs_cli = pytest.mark.skipif(not CLI.exists(), reason=f"the cohort CLI is not built ({CLI})")
+
+LOGGED = [
+    {"type": "random"},
+    {"type": "epsilon_greedy", "epsilon": 0.3},
+    {"type": "logging", "policy": {"type": "greedy"}, "epsilon": 0.2},
+    {"type": "logging", "policy": {"type": "linucb"}, "temperature": 0.05},
+    {"type": "reinforce"},
+]
+
+
+def columns(path):
+    with h5py.File(path, "r") as f:
+        steps = {k: f["steps"][k][()] for k in f["steps"]}
+        truth = {k: f["truth"][k][()] for k in f["truth"]}
+        attrs = {k: f.attrs[k] for k in f.attrs}
+    return steps, truth, attrs
+
+
+@pytest.mark.parametrize("agent", LOGGED, ids=lambda a: json.dumps(a))
+def test_propensities_are_consistent_and_the_truth_is_the_simulators(tmp_path, agent):
+    name = "recsim_interest_evolution"
+    sets = {"agent": agent, "run.episodes": 64, "run.num_envs": 16}
+    summary = cohort.log(name, set=sets, seed=3, out=tmp_path / "log")
+    steps, truth, attrs = columns(tmp_path / "log" / "log.h5")
+    n, k = steps["slate"].shape
+    K = steps["candidate_topic"].shape[1]
+    assert summary["slates"] == n and summary["episodes"] == 64
+    assert json.loads(attrs["agent"])["type"] == agent["type"]
+    assert {c["name"] for c in json.loads(attrs["schema"])} == set(steps) | set(truth)
+    # The position propensities multiply to the slate's; marginals sum to 1
+    # per position and k per slate; the logged item is possible.
+    np.testing.assert_allclose(steps["position_propensity"].prod(axis=1), steps["slate_propensity"], rtol=1e-12)
+    assert (steps["slate_propensity"] > 0).all() and (steps["slate_propensity"] <= 1).all()
+    marg = steps["position_item_propensity"].reshape(n, k, K)
+    np.testing.assert_allclose(marg.sum(axis=2), 1.0, atol=1e-9)
+    np.testing.assert_allclose(steps["item_propensity"], marg.sum(axis=1), atol=1e-12)
+    np.testing.assert_allclose(steps["item_propensity"].sum(axis=1), k, atol=1e-9)
+    at = np.take_along_axis(marg, steps["slate"][:, :, None], axis=2)[:, :, 0]
+    assert (at > 0).all()
+    # Responses: one click at most, at click_position; the reward only with a click here.
+    assert (steps["clicked"].sum(axis=1) <= 1).all()
+    clicked = steps["click_position"] >= 0
+    np.testing.assert_array_equal(steps["clicked"][clicked, steps["click_position"][clicked]], 1)
+    # The truth group is the simulator's: replay the first steps through cohort.make.
+    env = cohort.make(name, set=sets, seed=3, num_envs=16, users=64)
+    obs, info = env.reset()
+    for t in range(3):
+        rows = slice(16 * t, 16 * (t + 1))
+        np.testing.assert_array_equal(steps["user_id"][rows], info["user_id"])
+        np.testing.assert_array_equal(steps["candidate_topic"][rows], obs["candidate_topic"])
+        slates = steps["slate"][rows]
+        np.testing.assert_array_equal(truth["expected_reward"][rows], env.truth.expected_reward(slates))
+        np.testing.assert_array_equal(truth["click_probability"][rows], env.truth.choice_probabilities(slates))
+        obs, reward, *_ , info = env.step(slates)
+        np.testing.assert_array_equal(steps["reward"][rows], reward)
+
+
+def test_a_log_is_the_same_for_any_thread_count(tmp_path):
+    sets = {"agent": {"type": "logging", "policy": {"type": "popularity"}, "epsilon": 0.1}, "run.episodes": 300}
+    cohort.log("population_retention", set=sets, out=tmp_path / "one", threads=1)
+    cohort.log("population_retention", set=sets, out=tmp_path / "two", threads=2)
+    a, ta, _ = columns(tmp_path / "one" / "log.h5")
+    b, tb, _ = columns(tmp_path / "two" / "log.h5")
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    for key in ta:
+        np.testing.assert_array_equal(ta[key], tb[key], err_msg=key)
+    other = cohort.log("population_retention", set=sets, seed=1, out=tmp_path / "seed1")
+    c, _, _ = columns(tmp_path / "seed1" / "log.h5")
+    assert not np.array_equal(a["reward"][:1000], c["reward"][:1000])
+
+
+@needs_cli
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_a_stopped_or_killed_log_leaves_no_log(tmp_path, sig):
+    out = tmp_path / "log"
+    child = subprocess.Popen([str(CLI), "log", "recsim_interest_evolution", "--set", "run.episodes=2000000",
+                              "--out", str(out), "--quiet", "--csv"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / "log.h5.partial").exists() and time.time() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=60)
+    assert not (out / "log.h5").exists() and not (out / "log.json").exists()
+    if sig == signal.SIGINT:
+        assert child.returncode == 130 and "no log was written" in err
+        assert sorted(os.listdir(out)) == []  # the temporaries are gone too
+    else:
+        assert child.returncode == -signal.SIGKILL
+    # The next log into the directory clears what a killed one left.
+    cohort.log("recsim_interest_evolution", set={"run.episodes": 20}, out=out)
+    assert sorted(os.listdir(out)) == ["log.h5", "log.json", "scenario.resolved.json"]
+
+
+@needs_cli
+def test_bad_logs_are_refused_with_the_reason(tmp_path):
+    def run(*args):
+        return subprocess.run([str(CLI), "log", *map(str, args)], capture_output=True, text=True)
+
+    r = run("recsim_interest_evolution", "--set", "agent.type=linear_ts", "--out", tmp_path / "ts")
+    assert r.returncode == 2 and "/agent/type" in r.stderr and "no closed form" in r.stderr
+    assert "\"type\": \"logging\"" in r.stderr
+    r = run("recsim_interest_evolution", "--set", "agent.type=reinforce", "--set", "run.train_steps=10",
+            "--out", tmp_path / "train")
+    assert r.returncode == 2 and "/run/train_steps" in r.stderr
+    r = run("recsim_interest_evolution")
+    assert r.returncode == 2 and "--out" in r.stderr
+    assert run("recsim_interest_evolution", "--set", "run.episodes=5", "--out", tmp_path / "a").returncode == 0
+    r = run("recsim_interest_evolution", "--set", "run.episodes=5", "--out", tmp_path / "a")
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert run("recsim_interest_evolution", "--set", "run.episodes=5", "--out", tmp_path / "a", "--force").returncode == 0
+    r = run("recsim_interest_evolution", "--seeds", "3", "--out", tmp_path / "b")
+    assert r.returncode == 2
+    # A deterministic policy is logged, with a warning.
+    r = run("recsim_interest_evolution", "--set", "agent.type=oracle", "--set", "run.episodes=5", "--out",
+            tmp_path / "oracle")
+    assert r.returncode == 0 and "deterministic" in r.stderr
+    with pytest.raises(cohort.ScenarioError) as e:
+        cohort.log("recsim_interest_evolution", set={"agent": {"type": "logging", "policy": {"type": "linear_ts"}}},
+                   out=tmp_path / "wrapped_ts")
+    assert e.value.path == "/agent/policy/type"
+
+
+def test_the_csv_export_has_one_row_per_slate_position(tmp_path):
+    summary = cohort.log("recsim_interest_evolution", set={"run.episodes": 10}, out=tmp_path / "l", csv=True)
+    lines = (tmp_path / "l" / "log.csv").read_text().splitlines()
+    steps, _, _ = columns(tmp_path / "l" / "log.h5")
+    k = steps["slate"].shape[1]
+    assert lines[0].startswith("user_id,episode,session,step,position,candidate")
+    assert len(lines) == 1 + summary["slates"] * k
+    first = lines[1].split(",")
+    assert int(first[5]) == steps["slate"][0, 0] and float(first[10]) == steps["slate_propensity"][0]
