@@ -483,6 +483,15 @@ TEST_CASE("ope: bootstrap intervals are deterministic for a seed and contain the
   const ConfidenceInterval ci = BootstrapMeanCI(ips.numerator, 400, 99);
   CHECK(EstimateOf(ips, o).lo == ci.lo);
   CHECK(EstimateOf(ips, o).hi == ci.hi);
+  // The ratio's bootstrap recomputes the ratio of resampled sums: with
+  // numerators {2, 0} and denominators {2, 0.5} a resample of two steps gives
+  // 4 / 4 = 1 (step 0 twice), 2 / 2.5 = 0.8 (one of each) or 0 / 1 = 0 (step
+  // 1 twice), each extreme with probability 1/4, so the 2.5% and 97.5%
+  // quantiles are 0 and 1 (a mean of the numerators would reach 2).
+  const OpeEstimate r = EstimateOf(OpeTerms{{2.0, 0.0}, {2.0, 0.5}}, o);
+  CHECK(r.value == 0.8);
+  CHECK(r.lo == 0.0);
+  CHECK(r.hi == 1.0);
   // One step: the interval is the point.
   OpeTerms one{{2.5}, {0.5}};
   const OpeEstimate p = EstimateOf(one, o);
