@@ -226,14 +226,21 @@ OpeTerms Iips(const OpeData& d) {
 //      K == k: rho = (K-1) sum_j a_j - (K - 2)
 //    It checks that mu_marginal is 1/K.
 // For other logging policies (epsilon mixtures, Plackett-Luce) the exact
-// rho needs mu's pairwise joint marginals (Gamma); with kIndependentSlots the
-// estimator is then an approximation (docs/ope.md).
+// rho needs mu's pairwise joint marginals (Gamma): kGivenWeights reads rho_i
+// from the pseudo_inverse_weight column, which the caller fills with
+// PseudoInverseCellWeights. With kIndependentSlots the estimator is then an
+// approximation (docs/ope.md).
 OpeTerms PseudoInverse(const OpeData& d, PseudoInverseForm form, int64_t num_candidates) {
   CheckShape(d);
   CheckColumn(d, d.reward, "reward", 1);
-  CheckTarget(d, d.pi_marginal, "pi_marginal", d.k);
   OpeTerms t;
   t.numerator.assign(size_t(d.n), 0.0);
+  if (form == PseudoInverseForm::kGivenWeights) {
+    CheckColumn(d, d.pseudo_inverse_weight, "pseudo_inverse_weight", 1);
+    for (int64_t i = 0; i < d.n; ++i) t.numerator[size_t(i)] = d.pseudo_inverse_weight[size_t(i)] * d.reward[size_t(i)];
+    return t;
+  }
+  CheckTarget(d, d.pi_marginal, "pi_marginal", d.k);
   if (form == PseudoInverseForm::kIndependentSlots) {
     CheckLogging(d, d.mu_marginal, "mu_marginal", "the pseudo-inverse estimator", kItemAt, d.k);
     for (int64_t i = 0; i < d.n; ++i) {
@@ -298,6 +305,103 @@ OpeTerms Rips(const OpeData& d) {
     t.numerator[size_t(i)] = v;
   }
   return t;
+}
+
+std::vector<double> SlateSecondMoment(const std::vector<int>& slates, const std::vector<double>& probabilities, int K,
+                                      int k) {
+  if (K < 1 || k < 1 || k > K)
+    Fail("slate second moment: needs 1 <= k <= K, got K = " + std::to_string(K) + ", k = " + std::to_string(k));
+  if (slates.size() != probabilities.size() * size_t(k))
+    Fail("slate second moment: " + std::to_string(slates.size()) + " slate entries for " +
+         std::to_string(probabilities.size()) + " probabilities of slates of k = " + std::to_string(k));
+  const size_t m = size_t(K) * size_t(k);
+  std::vector<double> gamma(m * m, 0.0);
+  for (size_t s = 0; s < probabilities.size(); ++s) {
+    const double p = probabilities[s];
+    if (!(p >= 0.0 && p <= 1.0)) Fail("slate second moment: probability " + Num(p) + " of slate " + std::to_string(s));
+    for (int j = 0; j < k; ++j) {
+      const int c = slates[s * size_t(k) + size_t(j)];
+      if (c < 0 || c >= K)
+        Fail("slate second moment: item " + std::to_string(c) + " at slate " + std::to_string(s) + ", position " +
+             std::to_string(j) + " is outside [0, " + std::to_string(K) + ")");
+      for (int l = 0; l < k; ++l) {
+        const int c2 = slates[s * size_t(k) + size_t(l)];
+        gamma[(size_t(c) * size_t(k) + size_t(j)) * m + size_t(c2) * size_t(k) + size_t(l)] += p;
+      }
+    }
+  }
+  return gamma;
+}
+
+std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, const std::vector<double>& q, int K,
+                                             int k) {
+  if (K < 1 || k < 1)
+    Fail("pseudo-inverse weights: needs K, k >= 1, got K = " + std::to_string(K) + ", k = " + std::to_string(k));
+  const size_t m = size_t(K) * size_t(k);
+  if (gamma.size() != m * m)
+    Fail("pseudo-inverse weights: gamma has " + std::to_string(gamma.size()) +
+         " values, expected (K k)^2 = " + std::to_string(m * m));
+  if (q.size() != m)
+    Fail("pseudo-inverse weights: q has " + std::to_string(q.size()) + " values, expected K k = " + std::to_string(m));
+  for (size_t e = 0; e < gamma.size(); ++e)
+    if (!std::isfinite(gamma[e]))
+      Fail("pseudo-inverse weights: gamma entry " + std::to_string(e) + " is " + Num(gamma[e]));
+  for (size_t e = 0; e < m; ++e)
+    if (!std::isfinite(q[e])) Fail("pseudo-inverse weights: q entry " + std::to_string(e) + " is " + Num(q[e]));
+  // Cyclic Jacobi: rotations J in the (p, r) plane zero a[p][r] in
+  // a <- J^T a J, and v <- v J accumulates them, until a is diagonal; then
+  // gamma = v diag(a) v^T.
+  std::vector<double> a(gamma), v(m * m, 0.0);
+  for (size_t p = 0; p < m; ++p) v[p * m + p] = 1.0;
+  double scale = 0.0;
+  for (double x : a) scale += x * x;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0.0;
+    for (size_t p = 0; p < m; ++p)
+      for (size_t r = p + 1; r < m; ++r) off += a[p * m + r] * a[p * m + r];
+    if (off <= 1e-32 * scale) break;
+    for (size_t p = 0; p < m; ++p)
+      for (size_t r = p + 1; r < m; ++r) {
+        const double apr = a[p * m + r];
+        if (apr == 0.0) continue;
+        const double theta = (a[r * m + r] - a[p * m + p]) / (2.0 * apr);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1.0));
+        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+        for (size_t x = 0; x < m; ++x) {  // columns p, r of a J and of v J
+          const double xp = a[x * m + p], xr = a[x * m + r];
+          a[x * m + p] = c * xp - s * xr;
+          a[x * m + r] = s * xp + c * xr;
+          const double vp = v[x * m + p], vr = v[x * m + r];
+          v[x * m + p] = c * vp - s * vr;
+          v[x * m + r] = s * vp + c * vr;
+        }
+        for (size_t x = 0; x < m; ++x) {  // rows p, r of J^T (a J)
+          const double px = a[p * m + x], rx = a[r * m + x];
+          a[p * m + x] = c * px - s * rx;
+          a[r * m + x] = s * px + c * rx;
+        }
+      }
+  }
+  double largest = 0.0;
+  for (size_t e = 0; e < m; ++e) largest = std::max(largest, std::abs(a[e * m + e]));
+  std::vector<double> z(m, 0.0);
+  for (size_t e = 0; e < m; ++e) {
+    const double lambda = a[e * m + e];
+    if (std::abs(lambda) <= 1e-10 * largest) continue;
+    double proj = 0.0;
+    for (size_t x = 0; x < m; ++x) proj += v[x * m + e] * q[x];
+    for (size_t x = 0; x < m; ++x) z[x] += v[x * m + e] * proj / lambda;
+  }
+  for (size_t x = 0; x < m; ++x) {
+    double gz = 0.0;
+    for (size_t y = 0; y < m; ++y) gz += gamma[x * m + y] * z[y];
+    if (std::abs(gz - q[x]) > 1e-8)
+      Fail("pseudo-inverse weights: the target's marginal " + Num(q[x]) + " of item " + std::to_string(x / size_t(k)) +
+           " at position " + std::to_string(x % size_t(k)) +
+           " is not reachable from the logging policy's slates (Gamma z = " + Num(gz) +
+           "): no pseudo-inverse weight is unbiased");
+  }
+  return z;
 }
 
 const std::vector<std::string>& OpeEstimatorNames() {

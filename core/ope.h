@@ -27,6 +27,8 @@
 //                             position l (only the exact pseudo-inverse for
 //                             uniform logging reads it; its diagonal l == j
 //                             must equal pi_marginal);
+//   pseudo_inverse_weight[i]  rho(s_i) from PseudoInverseCellWeights, for
+//                             the pseudo-inverse under any logging policy;
 //   model_position[i*k+j]     a reward model's r_hat(x_i, s_ij, j);
 //   model_target_value[i]     E_{s ~ pi(x_i)} sum_j r_hat(x_i, s_j, j), which
 //                             the caller computes from pi's position marginals
@@ -53,7 +55,7 @@ struct OpeData {
   int k = 0;      // slate size (positions per step)
   std::vector<double> reward, position_reward;
   std::vector<double> mu_conditional, mu_marginal;
-  std::vector<double> pi_conditional, pi_marginal, pi_item_position;
+  std::vector<double> pi_conditional, pi_marginal, pi_item_position, pseudo_inverse_weight;
   std::vector<double> model_position, model_target_value;
 };
 
@@ -75,6 +77,7 @@ struct OpeEstimate {
 enum class PseudoInverseForm {
   kIndependentSlots,           // sum_j w_j - (k - 1): mu draws each position independently
   kUniformWithoutReplacement,  // exact for mu uniform over ordered slates of k distinct items out of K
+  kGivenWeights,               // rho_i from the pseudo_inverse_weight column (PseudoInverseCellWeights)
 };
 
 struct OpeOptions {
@@ -97,6 +100,25 @@ OpeTerms DoublyRobust(const OpeData& d);
 OpeTerms Iips(const OpeData& d);
 OpeTerms PseudoInverse(const OpeData& d, PseudoInverseForm form, int64_t num_candidates);
 OpeTerms Rips(const OpeData& d);
+
+// The pseudo-inverse weight for any logging policy, one context at a time.
+// gamma is mu's second moment of the cell indicators, a (K k) x (K k)
+// row-major matrix with entry [c * k + j][c' * k + l] = P_mu(s_j = c, s_l = c')
+// (so its diagonal holds the position marginals); q holds the target's
+// position marginals, q[c * k + j] = pi(c at j). Returns z = Gamma^+ q (a
+// symmetric eigendecomposition by cyclic Jacobi rotations; eigenvalues below
+// 1e-10 times the largest count as 0); the weight of a slate s is then
+// rho(s) = sum_j z[s_j * k + j]. Throws when Gamma z != q (to 1e-8): q then
+// lies outside the span of the slates mu can choose, and no weight makes the
+// estimator unbiased. O((K k)^3) per sweep: meant for small K k, or for
+// logging policies whose Gamma is shared by many steps.
+std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, const std::vector<double>& q, int K,
+                                             int k);
+// gamma for a logging policy given by enumeration: `slates` holds m slates
+// of k item indices in [0, K) back to back, `probabilities` their m
+// probabilities under mu.
+std::vector<double> SlateSecondMoment(const std::vector<int>& slates, const std::vector<double>& probabilities, int K,
+                                      int k);
 
 // The slate importance weight w_i = prod_j pi_conditional_ij / mu_conditional_ij
 // (a product of ratios, so long slates do not underflow), validated as Ips does.

@@ -245,6 +245,100 @@ TEST_CASE(
   }
 }
 
+namespace {
+
+// E_mu[rho(s) 1_s] for every cell, with rho from PseudoInverseCellWeights
+// fed through the estimator's kGivenWeights form (one step per slate, reward
+// 1(s_j = c), steps weighted by mu(s)).
+std::vector<double> GeneralIdentity(int K, int k, const std::vector<double>& mu_slate, const std::vector<double>& q) {
+  const auto slates = AllSlates(K, k);
+  std::vector<int> flat;
+  for (const auto& s : slates) flat.insert(flat.end(), s.begin(), s.end());
+  const std::vector<double> z = PseudoInverseCellWeights(SlateSecondMoment(flat, mu_slate, K, k), q, K, k);
+  OpeData d;
+  d.n = int64_t(slates.size());
+  d.k = k;
+  for (const auto& s : slates) {
+    double rho = 0.0;
+    for (int j = 0; j < k; ++j) rho += z[size_t(s[size_t(j)] * k + j)];
+    d.pseudo_inverse_weight.push_back(rho);
+  }
+  std::vector<double> out;
+  for (int c = 0; c < K; ++c)
+    for (int j = 0; j < k; ++j) {
+      d.reward.clear();
+      for (const auto& s : slates) d.reward.push_back(s[size_t(j)] == c ? 1.0 : 0.0);
+      const std::vector<double> t = PseudoInverse(d, PseudoInverseForm::kGivenWeights, 0).numerator;
+      double e = 0.0;
+      for (size_t i = 0; i < t.size(); ++i) e += mu_slate[i] * t[i];
+      out.push_back(e);
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ope: the general pseudo-inverse weight is exact for Plackett-Luce and epsilon-mixture logging") {
+  for (const auto& [K, k] : std::vector<std::pair<int, int>>{{4, 2}, {5, 3}, {3, 3}, {4, 1}}) {
+    CAPTURE(K);
+    CAPTURE(k);
+    std::vector<double> theta_pi, theta_mu;
+    for (int c = 0; c < K; ++c) {
+      theta_pi.push_back(0.7 * double(c % 3) - 0.4 * double(c));
+      theta_mu.push_back(0.5 * double((c * 7) % 4) - 0.3);
+    }
+    const std::vector<double> q = PlMarginals(theta_pi, k);
+    const auto slates = AllSlates(K, k);
+    // Plackett-Luce logging.
+    std::vector<double> pl, mixture, uniform;
+    for (const auto& s : slates) {
+      pl.push_back(PlSlate(theta_mu, s));
+      uniform.push_back(1.0 / double(slates.size()));
+      // Epsilon = 0.2 mixture of uniform slates with a deterministic ranker's slate (the first one).
+      mixture.push_back(0.2 / double(slates.size()) + (&s == &slates.front() ? 0.8 : 0.0));
+    }
+    for (const auto* mu : {&pl, &mixture, &uniform}) {
+      const std::vector<double> e = GeneralIdentity(K, k, *mu, q);
+      for (size_t cell = 0; cell < q.size(); ++cell) CHECK(e[cell] == doctest::Approx(q[cell]).epsilon(1e-9));
+    }
+  }
+  // Under uniform logging the general weight is the closed form's.
+  const int K = 5, k = 3;
+  std::vector<double> theta;
+  for (int c = 0; c < K; ++c) theta.push_back(0.3 * double(c));
+  const std::vector<double> q = PlMarginals(theta, k);
+  const auto slates = AllSlates(K, k);
+  std::vector<int> flat;
+  for (const auto& s : slates) flat.insert(flat.end(), s.begin(), s.end());
+  const std::vector<double> z =
+      PseudoInverseCellWeights(SlateSecondMoment(flat, std::vector<double>(slates.size(), 1.0 / 60), K, k), q, K, k);
+  OpeData d;
+  d.n = 1;
+  d.k = k;
+  d.reward = {1.0};
+  const std::vector<int> s = {4, 0, 2};
+  double rho = 0.0;
+  for (int j = 0; j < k; ++j) {
+    rho += z[size_t(s[size_t(j)] * k + j)];
+    d.mu_marginal.push_back(1.0 / K);
+    d.pi_marginal.push_back(q[size_t(s[size_t(j)] * k + j)]);
+    for (int l = 0; l < k; ++l) d.pi_item_position.push_back(q[size_t(s[size_t(j)] * k + l)]);
+  }
+  CHECK(PseudoInverse(d, PseudoInverseForm::kUniformWithoutReplacement, K).numerator[0] ==
+        doctest::Approx(rho).epsilon(1e-9));
+  // A target that puts mass where the logging policy cannot: refused.
+  std::vector<double> only_first(slates.size(), 0.0);
+  only_first[0] = 1.0;
+  CHECK(InvalidArgumentOf([&] {
+          PseudoInverseCellWeights(SlateSecondMoment(flat, only_first, K, k), q, K, k);
+        }).find("is not reachable from the logging policy's slates") != std::string::npos);
+  CHECK(InvalidArgumentOf([&] { PseudoInverseCellWeights({1.0}, q, K, k); }) ==
+        "pseudo-inverse weights: gamma has 1 values, expected (K k)^2 = 225");
+  CHECK(InvalidArgumentOf([&] {
+          SlateSecondMoment({0, 1, 5}, {1.0}, K, k);
+        }) == "slate second moment: item 5 at slate 0, position 2 is outside [0, 5)");
+}
+
 TEST_CASE("ope: the independent-slot pseudo-inverse weight is exact when mu draws each position independently") {
   // mu picks position j's item from its own distribution mu_j over K items
   // (repeats allowed): E_mu[rho 1_s] = q for any target marginals q, here
