@@ -91,6 +91,10 @@ const std::vector<OptionDef>& Options() {
       {"--color-by", "NAME", false, [](Args& a, auto& f, auto& v) { a.color_by = NonEmpty(f, v); }},
       {"--tails", nullptr, false, [](Args& a, auto&, auto&) { a.tails = true; }},
       {"--csv", nullptr, false, [](Args& a, auto&, auto&) { a.csv = true; }},
+      {"--target", "AGENT", false, [](Args& a, auto& f, auto& v) { a.target = NonEmpty(f, v); }},
+      {"--estimators", "LIST", false, [](Args& a, auto& f, auto& v) { a.estimators = NonEmpty(f, v); }},
+      {"--bootstrap", "N", false,
+       [](Args& a, auto& f, auto& v) { a.bootstrap = int(ParseInt(f, v, 1, 1'000'000)); }},
   };
   return defs;
 }

@@ -36,6 +36,8 @@ struct Args {
   std::string shard;                                     // sweep: "i/N"
   bool list_cells = false;                               // sweep
   bool csv = false;                                      // log
+  std::string target, estimators;                        // ope
+  int bootstrap = 1000;                                  // ope
   std::string out, variant, resume;
   long long seed = -1;
   int threads = 0, num_envs = 1024;

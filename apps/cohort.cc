@@ -32,6 +32,7 @@
 #include "apps/bench.h"
 #include "apps/cli.h"
 #include "apps/jobs.h"
+#include "apps/ope.h"
 #include "apps/meta_mpi.h"
 #include "apps/progress.h"
 #include "apps/scenario_files.h"
@@ -129,6 +130,25 @@ int CmdLog(const Args& a) {
   }
   std::printf("%s  (%s/log.h5)\n", o.name.c_str(), o.out.c_str());
   PrintTable(o.summary);
+  return 0;
+}
+
+int CmdOpe(const Args& a) {
+  if (!a.Given("--target"))
+    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
+  OpeRequest q;
+  q.log_dir = a.positional[0];
+  q.target = a.target;
+  for (size_t b = 0; a.Given("--estimators") && b <= a.estimators.size();) {
+    const size_t e = std::min(a.estimators.find(',', b), a.estimators.size());
+    if (e > b) q.estimators.push_back(a.estimators.substr(b, e - b));
+    b = e + 1;
+  }
+  q.options.bootstrap_samples = a.bootstrap;
+  if (a.seed >= 0) q.options.seed = uint64_t(a.seed);
+  const json result = EvaluateOffPolicy(q);
+  if (!a.out.empty()) WriteFileAtomic(a.out, result.dump(2) + "\n");
+  std::fputs(OpeTable(result).c_str(), stdout);
   return 0;
 }
 
@@ -547,6 +567,24 @@ const std::vector<Entry>& Commands() {
         "propensities (Thompson sampling) is refused; wrap it with {\"type\": \"logging\", ...}. The columns are\n"
         "in docs/logs.md. SIGINT, SIGTERM and SIGUSR1 stop it without leaving a partial file."},
        [](const Args& a, const char*) { return CmdLog(a); }},
+      {{"ope",
+        "Estimate a target policy's value from a log (off-policy estimators), next to the simulator's exact truth.",
+        "LOG_DIR",
+        1,
+        1,
+        {{"--target", "the policy to evaluate: an agent JSON, an agent type, or a scenario file (its agent); required"},
+         {"--estimators",
+          "comma-separated: dm,ips,snips,clipped_ips,switch,dr,iips,pseudo_inverse,rips (default:\n"
+          "all that apply)"},
+         {"--bootstrap", "bootstrap resamples of each interval (default: 1000)"},
+         {"--seed", "the bootstrap's seed (default: 0)"},
+         {"--out", "also write the result as JSON to FILE"}},
+        {"cohort ope logs/recsim_random --target greedy",
+         "cohort ope logs/recsim_random --target '{\"type\": \"epsilon_greedy\", \"epsilon\": 0.1}' --estimators "
+         "ips,snips,dr --out ope.json"},
+        "The log's scenario (recorded in log.h5) is replayed to give the target's probabilities of the logged\n"
+        "slates and the exact truth; every replayed slate is checked against the file. docs/ope.md."},
+       [](const Args& a, const char*) { return CmdOpe(a); }},
       {{"validate",
         "Check a scenario (or a sweep file) without running it: every error at once, with its JSON path.",
         "SCENARIO|SWEEP",

@@ -217,4 +217,71 @@ void H5Table::Commit() {
   impl_->committed = true;
 }
 
+H5Reader::H5Reader(const std::string& path) : path_(path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file_ < 0) throw std::runtime_error(path + ": not an HDF5 file HDF5 can open");
+}
+
+H5Reader::~H5Reader() {
+  if (file_ >= 0) H5Fclose(hid_t(file_));
+}
+
+bool H5Reader::HasAttribute(const std::string& name) const { return H5Aexists(hid_t(file_), name.c_str()) > 0; }
+
+std::string H5Reader::Attribute(const std::string& name) const {
+  if (!HasAttribute(name)) throw std::runtime_error(path_ + ": no attribute \"" + name + "\"");
+  const hid_t attr = H5Aopen(hid_t(file_), name.c_str(), H5P_DEFAULT);
+  const hid_t type = H5Aget_type(attr);
+  std::string out;
+  if (H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type)) {
+    out.resize(H5Tget_size(type));
+    const hid_t memory = H5Tcopy(H5T_C_S1);
+    H5Tset_size(memory, out.size());
+    H5Aread(attr, memory, out.data());
+    H5Tclose(memory);
+    while (!out.empty() && out.back() == '\0') out.pop_back();
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+  return out;
+}
+
+bool H5Reader::HasColumn(const std::string& path) const {
+  const size_t slash = path.find('/');
+  if (slash != std::string::npos && H5Lexists(hid_t(file_), path.substr(0, slash).c_str(), H5P_DEFAULT) <= 0)
+    return false;
+  return H5Lexists(hid_t(file_), path.c_str(), H5P_DEFAULT) > 0;
+}
+
+template <class T>
+std::vector<T> H5Reader::Read(const std::string& path, int64_t* rows, int* width, int64_t memory_type) const {
+  if (!HasColumn(path)) throw std::runtime_error(path_ + ": no column \"" + path + "\"");
+  const hid_t dataset = H5Dopen2(hid_t(file_), path.c_str(), H5P_DEFAULT);
+  const hid_t space = H5Dget_space(dataset);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  hsize_t dims[2] = {0, 1};
+  if (rank < 1 || rank > 2) {
+    H5Sclose(space);
+    H5Dclose(dataset);
+    throw std::runtime_error(path_ + ": column \"" + path + "\" is not a table column");
+  }
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  std::vector<T> out(size_t(dims[0]) * size_t(rank == 2 ? dims[1] : 1));
+  const herr_t status = out.empty() ? 0 : H5Dread(dataset, hid_t(memory_type), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+  H5Sclose(space);
+  H5Dclose(dataset);
+  if (status < 0) throw std::runtime_error(path_ + ": column \"" + path + "\" could not be read (damaged file?)");
+  *rows = int64_t(dims[0]);
+  *width = rank == 2 ? int(dims[1]) : 1;
+  return out;
+}
+
+std::vector<double> H5Reader::Doubles(const std::string& path, int64_t* rows, int* width) const {
+  return Read<double>(path, rows, width, int64_t(H5T_NATIVE_DOUBLE));
+}
+std::vector<int64_t> H5Reader::Integers(const std::string& path, int64_t* rows, int* width) const {
+  return Read<int64_t>(path, rows, width, int64_t(H5T_NATIVE_INT64));
+}
+
 }  // namespace cohort

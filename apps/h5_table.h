@@ -44,4 +44,27 @@ class H5Table {
   std::unique_ptr<Impl> impl_;
 };
 
+// Reading a log back (`cohort ope`): string attributes of the file and whole
+// columns as doubles or integers. Errors name the file and the column
+// (InputError from the caller's point of view: a file that is not a log).
+class H5Reader {
+ public:
+  explicit H5Reader(const std::string& path);
+  ~H5Reader();
+  H5Reader(const H5Reader&) = delete;
+  H5Reader& operator=(const H5Reader&) = delete;
+  bool HasAttribute(const std::string& name) const;
+  std::string Attribute(const std::string& name) const;
+  bool HasColumn(const std::string& path) const;
+  // The column at `path` ("steps/reward"): rows * width values, converted.
+  std::vector<double> Doubles(const std::string& path, int64_t* rows, int* width) const;
+  std::vector<int64_t> Integers(const std::string& path, int64_t* rows, int* width) const;
+
+ private:
+  template <class T>
+  std::vector<T> Read(const std::string& path, int64_t* rows, int* width, int64_t memory_type) const;
+  std::string path_;
+  int64_t file_ = -1;
+};
+
 }  // namespace cohort

@@ -481,25 +481,44 @@ void RidgeRewardModel::Fit(const std::vector<double>& x, const std::vector<doubl
   if (x.size() != y.size() * size_t(dim))
     Fail("ridge: x has " + std::to_string(x.size()) + " values, expected rows * dim = " + std::to_string(y.size()) +
          " * " + std::to_string(dim));
-  if (!(lambda > 0.0) || !std::isfinite(lambda)) Fail("ridge: lambda must be a finite number > 0, got " + Num(lambda));
+  Begin(dim);
   for (size_t r = 0; r < y.size(); ++r) {
     if (!std::isfinite(y[r])) Fail("ridge: target y is " + Num(y[r]) + " at row " + std::to_string(r));
     for (int c = 0; c < dim; ++c)
       if (!std::isfinite(x[r * size_t(dim) + size_t(c)]))
         Fail("ridge: feature " + std::to_string(c) + " is " + Num(x[r * size_t(dim) + size_t(c)]) + " at row " +
              std::to_string(r));
+    Add(&x[r * size_t(dim)], y[r]);
   }
+  Solve(lambda);
+}
+
+void RidgeRewardModel::Begin(int dim) {
+  if (dim < 1) Fail("ridge: dim = " + std::to_string(dim) + " features; needs at least 1");
   const size_t D = size_t(dim);
+  normal_.assign(D * D, 0.0);
+  moment_.assign(D, 0.0);
+  rows_ = 0;
+  beta_.clear();
+}
+
+void RidgeRewardModel::Add(const double* row, double y) {
   // Normal equations A beta = g, A = X^T X + lambda I (lower triangle), g = X^T y.
-  std::vector<double> A(D * D, 0.0), g(D, 0.0);
-  for (size_t r = 0; r < y.size(); ++r) {
-    const double* row = &x[r * D];
-    for (size_t p = 0; p < D; ++p) {
-      if (row[p] == 0.0) continue;  // one-hot rows are sparse
-      g[p] += row[p] * y[r];
-      for (size_t q = 0; q <= p; ++q) A[p * D + q] += row[p] * row[q];
-    }
+  const size_t D = moment_.size();
+  for (size_t p = 0; p < D; ++p) {
+    if (row[p] == 0.0) continue;  // one-hot rows are sparse
+    moment_[p] += row[p] * y;
+    for (size_t q = 0; q <= p; ++q) normal_[p * D + q] += row[p] * row[q];
   }
+  ++rows_;
+}
+
+void RidgeRewardModel::Solve(double lambda) {
+  if (rows_ == 0) Fail("ridge: no rows to fit");
+  if (!(lambda > 0.0) || !std::isfinite(lambda)) Fail("ridge: lambda must be a finite number > 0, got " + Num(lambda));
+  const size_t D = moment_.size();
+  std::vector<double> A = normal_;
+  const std::vector<double>& g = moment_;
   for (size_t p = 0; p < D; ++p) A[p * D + p] += lambda;
   // Cholesky A = L L^T in place (A is positive definite: lambda > 0).
   for (size_t p = 0; p < D; ++p) {

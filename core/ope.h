@@ -154,6 +154,11 @@ class RidgeRewardModel {
   static constexpr double kDefaultLambda = 1.0;
   // x: rows * dim values, row-major; y: one target per row.
   void Fit(const std::vector<double>& x, const std::vector<double>& y, int dim, double lambda = kDefaultLambda);
+  // The same in a stream (rows that do not fit in memory): Begin, Add per
+  // row (finite values: the caller checks), then Solve.
+  void Begin(int dim);
+  void Add(const double* row, double y);
+  void Solve(double lambda = kDefaultLambda);
   double Predict(const double* row) const;
   std::vector<double> PredictAll(const std::vector<double>& x) const;
   const std::vector<double>& coefficients() const { return beta_; }
@@ -161,6 +166,8 @@ class RidgeRewardModel {
 
  private:
   std::vector<double> beta_;
+  std::vector<double> normal_, moment_;  // X^T X (lower triangle) and X^T y
+  int64_t rows_ = 0;
 };
 
 // Error of an estimator over several logs (seeds) against each log's truth:

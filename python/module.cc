@@ -24,6 +24,7 @@
 
 #include "agents/registry.h"
 #include "apps/jobs.h"
+#include "apps/ope.h"
 #include "apps/scenario_files.h"
 #include "apps/sweep.h"
 #include "core/io.h"
@@ -540,6 +541,24 @@ PYBIND11_MODULE(_cohort, m) {
       },
       py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
       py::arg("threads"), py::arg("out"), py::arg("csv"), py::arg("force"), py::arg("quiet"));
+  m.def(
+      "ope",
+      [](const std::string& log_dir, const std::string& target, std::vector<std::string> estimators, int bootstrap,
+         uint64_t seed) {
+        OpeRequest q;
+        q.log_dir = log_dir;
+        q.target = target;
+        q.estimators = std::move(estimators);
+        q.options.bootstrap_samples = bootstrap;
+        q.options.seed = seed;
+        json result;
+        {
+          py::gil_scoped_release release;
+          result = EvaluateOffPolicy(q);
+        }
+        return result.dump();
+      },
+      py::arg("log_dir"), py::arg("target"), py::arg("estimators"), py::arg("bootstrap"), py::arg("seed"));
   m.def(
       "meta_train",
       [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {

@@ -17,7 +17,7 @@ from .spaces import Box, Dict, MultiDiscrete
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -374,6 +374,29 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
                     bool(force), bool(quiet))
     _outcome(d, "the log", "nothing was written; run the same call again")
     return _json.loads(d["summary"])
+
+
+def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
+    """`cohort ope` as a function: off-policy estimates of `target` (an agent block
+    dict, a type name, or a scenario file whose agent it takes) on the log in
+    log_dir, next to the exact truth. Returns {"truth": {"value", "method"},
+    "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
+    "skipped": {name: reason}, ...} (docs/ope.md)."""
+    if isinstance(target, dict):
+        target = _json.dumps(target, allow_nan=False)
+    elif not isinstance(target, str):
+        raise TypeError(f"target must be an agent block (dict), a type name or a scenario path, got "
+                        f"{type(target).__name__}")
+    if estimators is None:
+        estimators = []
+    elif isinstance(estimators, str):
+        estimators = [estimators]
+    if not all(isinstance(e, str) for e in estimators):
+        raise TypeError("estimators must be a list of names")
+    bootstrap = _optional_int("bootstrap", bootstrap, 1)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return _json.loads(_cohort.ope(_path("log_dir", log_dir), target, list(estimators), bootstrap, seed))
 
 
 def sweep(file, *, out, jobs=None, set=None, shard=None, quiet=True):

@@ -1,0 +1,357 @@
+#include "apps/ope.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "agents/registry.h"
+#include "agents/slate_law.h"
+#include "apps/h5_table.h"
+#include "apps/scenario_files.h"
+#include "core/json_parse.h"
+#include "core/rng.h"
+#include "env/ground_truth.h"
+#include "env/vec_env.h"
+
+namespace fs = std::filesystem;
+
+namespace cohort {
+namespace {
+
+// Ordered slates a stochastic target's truth enumerates at most.
+constexpr int64_t kTruthEnumerationLimit = 20000;
+constexpr int kTruthMonteCarloDraws = 1024;
+
+// What the log holds that the estimators read.
+struct LogColumns {
+  int64_t n = 0;
+  int k = 0, K = 0;
+  std::vector<int64_t> slate, user, click;
+  std::vector<double> reward, mu_conditional, mu_position_item, slate_propensity;
+};
+
+// The target as an "agent" block: JSON text, a type name, or a scenario file.
+json TargetBlock(const std::string& text) {
+  if (text.empty()) throw InputError("--target", "", "required: an agent JSON, an agent type or a scenario file");
+  if (text.front() == '{') return ParseJson(text, "--target");
+  std::error_code ec;
+  if (text.find(".json") != std::string::npos || text.find('/') != std::string::npos || fs::exists(text, ec)) {
+    const json doc = ReadJsonFile(text);
+    if (!doc.is_object() || !doc.contains("agent"))
+      throw InputError(text, "", "has no \"agent\" block (--target takes an agent JSON, a type or a scenario)");
+    return doc["agent"];
+  }
+  return json{{"type", text}};
+}
+
+// Replays the log's run (the simulator and the logging policy, as cohort log
+// ran them) with the target acting frozen beside it; calls `row` for every
+// logged user-step in the log's order after checking it is the logged one.
+using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law,
+                                 const int32_t* target_slate)>;
+void Replay(const Scenario& s, const json& target_config, const LogColumns& log, const std::string& file,
+            const RowFn& row) {
+  VecEnv::Options o;
+  o.num_envs = int(std::min<int64_t>(s.run.num_envs, s.run.episodes));
+  o.threads = s.run.threads;
+  o.max_users = s.run.episodes;
+  VecEnv env(s.env, s.seed, s.variant, o);
+  const GroundTruth truth(env);
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
+  std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx);
+  logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
+  std::unique_ptr<Agent> target = MakeAgent(target_config, ctx);
+  if (!target->HasSlateLaw())
+    throw InputError("--target", "/agent/type",
+                     "\"" + target->type() +
+                         "\" has no closed-form slate probabilities (Thompson sampling), which the estimators need");
+  target->SetTraining(false);
+  target->RecordSlateLaws(true);
+  const int k = log.k;
+  SlateBatch slates, target_slates;
+  slates.Resize(env.num_envs(), k);
+  target_slates.Resize(env.num_envs(), k);
+  int64_t i = 0;
+  const StepBatch* batch = &env.Reset();
+  while (env.AnyActive()) {
+    logging->Act(*batch, slates);
+    target->Act(*batch, target_slates);
+    for (int r = 0; r < batch->rows; ++r) {
+      if (!batch->active[size_t(r)]) continue;
+      bool same = i < log.n && log.user[size_t(i)] == batch->user_id[size_t(r)];
+      for (int j = 0; same && j < k; ++j) same = log.slate[size_t(i) * k + size_t(j)] == slates.Row(r)[j];
+      if (!same)
+        throw std::runtime_error(file + ": the log does not replay at row " + std::to_string(i) +
+                                 " (the scenario recorded in it gives another user or slate there: the file was "
+                                 "changed, or written by another version of Cohort)");
+      row(i, *batch, r, truth, target->LastSlateLaw(r), target_slates.Row(r));
+      ++i;
+    }
+    batch = &env.Step(slates);
+    logging->Observe(*batch);
+    if (logging->learns()) logging->Update();
+  }
+  if (i != log.n)
+    throw std::runtime_error(file + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
+                             std::to_string(log.n));
+}
+
+// E_{s ~ law} ExpectedReward(row r, s): exact over the slates of positive
+// probability when they are few enough, else a Monte Carlo mean.
+double TargetValue(const SlateLaw& law, const GroundTruth& truth, int r, int K, int k, const int32_t* own, Rng& rng,
+                   bool* monte_carlo) {
+  if (law.Deterministic()) return truth.ExpectedReward(r, own);
+  double slates = 1.0;
+  for (int j = 0; j < k; ++j) slates *= double(K - j);
+  std::vector<int32_t> s(static_cast<size_t>(k));
+  std::vector<double> cond(static_cast<size_t>(k));
+  if (slates > double(kTruthEnumerationLimit)) {
+    *monte_carlo = true;
+    double sum = 0.0;
+    for (int m = 0; m < kTruthMonteCarloDraws; ++m) {
+      SampleSlate(law, K, k, rng, s.data());
+      sum += truth.ExpectedReward(r, s.data());
+    }
+    return sum / kTruthMonteCarloDraws;
+  }
+  double value = 0.0;
+  std::function<void(int, uint64_t)> walk = [&](int j, uint64_t used) {
+    if (j == k) {
+      const double p = SlateProbabilities(law, K, s.data(), k, cond.data());
+      if (p > 0.0) value += p * truth.ExpectedReward(r, s.data());
+      return;
+    }
+    for (int c = 0; c < K; ++c)
+      if (!(used >> c & 1)) {
+        s[size_t(j)] = c;
+        walk(j + 1, used | (uint64_t(1) << c));
+      }
+  };
+  walk(0, 0);
+  return value;
+}
+
+bool ImportanceWeighted(const std::string& name) { return name != "dm"; }
+
+}  // namespace
+
+json EvaluateOffPolicy(const OpeRequest& q) {
+  const std::string file = (fs::path(q.log_dir) / "log.h5").string();
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    throw InputError(q.log_dir, "", "has no log.h5 (write a log with `cohort log SCENARIO --out DIR`)");
+  std::unique_ptr<H5Reader> h5;
+  try {
+    h5 = std::make_unique<H5Reader>(file);
+  } catch (const std::runtime_error& e) {
+    throw InputError(file, "", e.what());
+  }
+  if (!h5->HasAttribute("format") || h5->Attribute("format") != "cohort log 1")
+    throw InputError(file, "", "is not a Cohort log (no \"format\" attribute \"cohort log 1\")");
+  for (const char* c : {"steps/position_propensity", "steps/position_item_propensity", "steps/slate_propensity"})
+    if (!h5->HasColumn(c))
+      throw InputError(file, "", std::string("has no ") + c + " column: a log without propensities supports no "
+                                                              "off-policy estimate");
+  Scenario s = ParseScenario(ParseJson(h5->Attribute("scenario"), file + " (scenario attribute)"), file,
+                             AgentRegistry());
+  s.variant = std::stoull(h5->Attribute("variant_id"));
+  const std::string variant_name = h5->Attribute("variant");
+  if (variant_name != "base") s.variant_name = variant_name;
+
+  LogColumns log;
+  int w = 0;
+  int64_t rows = 0;
+  log.slate = h5->Integers("steps/slate", &log.n, &log.k);
+  log.user = h5->Integers("steps/user_id", &rows, &w);
+  log.click = h5->Integers("steps/click_position", &rows, &w);
+  log.reward = h5->Doubles("steps/reward", &rows, &w);
+  log.mu_conditional = h5->Doubles("steps/position_propensity", &rows, &w);
+  log.slate_propensity = h5->Doubles("steps/slate_propensity", &rows, &w);
+  log.mu_position_item = h5->Doubles("steps/position_item_propensity", &rows, &w);
+  log.K = w / std::max(1, log.k);
+  const int k = log.k, K = log.K;
+  if (k != s.env.slate_size || K != s.env.num_candidates)
+    throw InputError(file, "", "its columns do not match its scenario's slate size and candidates");
+
+  // The target, resolved against the log's scenario (so its slate size is the log's).
+  json target_doc = s.resolved;
+  target_doc["agent"] = TargetBlock(q.target);
+  const Scenario target = ParseScenario(target_doc, "--target", AgentRegistry());
+
+  std::vector<std::string> names = q.estimators;
+  const bool all = names.empty();
+  if (all) names = OpeEstimatorNames();
+  for (const std::string& name : names) {
+    const auto& known = OpeEstimatorNames();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      const std::string hint = Suggest(name, known);
+      throw InputError("--estimators", "",
+                       "unknown estimator \"" + name + "\"" + (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)") +
+                           "; estimators: " + Join(known));
+    }
+  }
+  const bool deterministic = std::all_of(log.slate_propensity.begin(), log.slate_propensity.end(),
+                                         [](double p) { return p == 1.0; });
+  json skipped = json::object();
+  if (deterministic) {
+    std::vector<std::string> kept;
+    for (const std::string& name : names) {
+      if (!ImportanceWeighted(name)) {
+        kept.push_back(name);
+      } else if (!all) {
+        throw InputError("--estimators", "",
+                         "\"" + name + "\" weighs by the logging propensities, and every slate of this log had "
+                         "probability 1 (a deterministic logging policy): it is undefined for any other policy. Log "
+                         "the policy with exploration ({\"type\": \"logging\", \"policy\": {...}, \"epsilon\": 0.1})");
+      } else {
+        skipped[name] = "the logging policy was deterministic (every slate propensity 1)";
+      }
+    }
+    names = kept;
+  }
+  const std::string law = h5->HasAttribute("slate_law") ? h5->Attribute("slate_law") : "";
+  OpeOptions options = q.options;
+  options.num_candidates = K;
+  if (law == "uniform") {
+    options.pseudo_inverse_form = PseudoInverseForm::kUniformWithoutReplacement;
+  } else {
+    const auto it = std::find(names.begin(), names.end(), "pseudo_inverse");
+    if (it != names.end()) {
+      if (!all)
+        throw InputError("--estimators", "",
+                         "pseudo_inverse is exact here only for a uniformly random logging policy; this log's is \"" +
+                             law + "\"");
+      names.erase(it);
+      skipped["pseudo_inverse"] = "implemented for a uniformly random logging policy only; this log's is " + law;
+    }
+  }
+
+  // Pass 1: the reward model, ridge on [u * x_c, x_c, onehot(position)].
+  const int d = s.env.FeatureDim(), D = 2 * d + k;
+  std::vector<float> xc(static_cast<size_t>(d));
+  std::vector<double> x(static_cast<size_t>(D));
+  auto features = [&](const StepBatch& b, int r, int c, int j) {
+    b.CandidateFeatures(r, c, xc.data());
+    const float* u = b.Interests(r);
+    for (int m = 0; m < d; ++m) x[size_t(m)] = double(u[m]) * double(xc[size_t(m)]);
+    for (int m = 0; m < d; ++m) x[size_t(d + m)] = double(xc[size_t(m)]);
+    for (int m = 0; m < k; ++m) x[size_t(2 * d + m)] = m == j ? 1.0 : 0.0;
+  };
+  auto position_reward = [&](int64_t i, int j) {
+    const int64_t click = log.click[size_t(i)];
+    // The reward is credited to the clicked position; a step without a click
+    // (its reward is 0 in every shipped scenario) credits position 0.
+    return (click == j || (click < 0 && j == 0)) ? log.reward[size_t(i)] : 0.0;
+  };
+  RidgeRewardModel model;
+  model.Begin(D);
+  Replay(s, target.agent, log, file,
+         [&](int64_t i, const StepBatch& b, int r, const GroundTruth&, const SlateLaw&, const int32_t*) {
+           for (int j = 0; j < k; ++j) {
+             features(b, r, int(log.slate[size_t(i) * k + size_t(j)]), j);
+             model.Add(x.data(), position_reward(i, j));
+           }
+         });
+  model.Solve();
+
+  // Pass 2: the target's columns, the model's predictions and the truth.
+  OpeData data;
+  data.n = log.n;
+  data.k = k;
+  data.reward = log.reward;
+  data.mu_conditional = log.mu_conditional;
+  const size_t nk = size_t(log.n) * size_t(k);
+  data.position_reward.resize(nk);
+  data.mu_marginal.resize(nk);
+  data.pi_conditional.resize(nk);
+  data.pi_marginal.resize(nk);
+  data.pi_item_position.resize(nk * size_t(k));
+  data.model_position.resize(nk);
+  data.model_target_value.resize(size_t(log.n));
+  std::vector<double> truth_value(size_t(log.n)), marg(size_t(k) * size_t(K)), cond(static_cast<size_t>(k));
+  std::vector<int32_t> logged(static_cast<size_t>(k));
+  std::vector<double> score(static_cast<size_t>(K));
+  bool mc_marginals = false, mc_truth = false;
+  const uint64_t mc_seed = SplitMix64(s.seed ^ 0x6f70652d7472757eull);
+  Replay(s, target.agent, log, file,
+         [&](int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law, const int32_t* own) {
+           const size_t ik = size_t(i) * size_t(k);
+           for (int j = 0; j < k; ++j) logged[size_t(j)] = int32_t(log.slate[ik + size_t(j)]);
+           SlateProbabilities(law, K, logged.data(), k, cond.data());
+           Rng rng = MakeRng(mc_seed, s.variant, uint64_t(i), StreamPurpose::kLogging);
+           mc_marginals |= PositionMarginals(law, K, k, rng, marg.data()) == MarginalMethod::kMonteCarlo;
+           for (int j = 0; j < k; ++j) {
+             const int c = logged[size_t(j)];
+             data.position_reward[ik + size_t(j)] = position_reward(i, j);
+             data.mu_marginal[ik + size_t(j)] = log.mu_position_item[size_t(i) * size_t(k * K) + size_t(j * K + c)];
+             data.pi_conditional[ik + size_t(j)] = cond[size_t(j)];
+             data.pi_marginal[ik + size_t(j)] = marg[size_t(j) * K + size_t(c)];
+             for (int l = 0; l < k; ++l) data.pi_item_position[(ik + size_t(j)) * k + size_t(l)] = marg[size_t(l) * K + size_t(c)];
+             features(b, r, c, j);
+             data.model_position[ik + size_t(j)] = model.Predict(x.data());
+           }
+           // E_{s ~ target} sum_j r_hat(c_j, j) = sum_j sum_c pi(c at j) r_hat(c, j).
+           double v = 0.0;
+           for (int j = 0; j < k; ++j)
+             for (int c = 0; c < K; ++c) {
+               const double p = marg[size_t(j) * K + size_t(c)];
+               if (p == 0.0) continue;
+               features(b, r, c, j);
+               v += p * model.Predict(x.data());
+             }
+           data.model_target_value[size_t(i)] = v;
+           truth_value[size_t(i)] = TargetValue(law, truth, r, K, k, own, rng, &mc_truth);
+         });
+
+  double truth_sum = 0.0, logging_sum = 0.0;
+  for (int64_t i = 0; i < log.n; ++i) truth_sum += truth_value[size_t(i)], logging_sum += log.reward[size_t(i)];
+  const double truth_mean = log.n > 0 ? truth_sum / double(log.n) : std::nan("");
+  json estimates = json::object();
+  for (const std::string& name : names) {
+    const OpeEstimate e = EstimateOf(EstimatorTerms(name, data, options), options);
+    estimates[name] = {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_mean}};
+  }
+  json out = {{"log", q.log_dir},
+              {"target", target.agent},
+              {"logging_policy", s.agent},
+              {"logging_law", law},
+              {"steps", log.n},
+              {"truth", {{"value", truth_mean}, {"method", mc_truth ? "monte_carlo" : "exact"}}},
+              {"logging", {{"value", log.n > 0 ? logging_sum / double(log.n) : std::nan("")}}},
+              {"estimators", estimates},
+              {"skipped", skipped},
+              {"bootstrap", {{"samples", options.bootstrap_samples}, {"seed", options.seed}}},
+              {"target_marginals", mc_marginals ? "monte_carlo" : "exact"}};
+  return out;
+}
+
+std::string OpeTable(const json& r) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "off-policy value of %s on %lld logged steps of %s\n",
+                r["target"]["type"].get<std::string>().c_str(), (long long)r["steps"].get<int64_t>(),
+                r["logging_policy"]["type"].get<std::string>().c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  %-16s %10.5f   (%s)\n", "truth", r["truth"]["value"].get<double>(),
+                r["truth"]["method"].get<std::string>().c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  %-16s %10.5f   (the logging policy's own mean reward)\n", "logged reward",
+                r["logging"]["value"].get<double>());
+  out += line;
+  out += "  estimator          estimate   95% interval            error\n";
+  for (auto it = r["estimators"].begin(); it != r["estimators"].end(); ++it) {
+    const json& e = it.value();
+    std::snprintf(line, sizeof line, "  %-16s %10.5f   [%9.5f, %9.5f]  %+9.5f\n", it.key().c_str(),
+                  e["estimate"].get<double>(), e["ci95"][0].get<double>(), e["ci95"][1].get<double>(),
+                  e["error"].get<double>());
+    out += line;
+  }
+  for (auto it = r["skipped"].begin(); it != r["skipped"].end(); ++it)
+    out += "  " + it.key() + ": skipped (" + it.value().get<std::string>() + ")\n";
+  return out;
+}
+
+}  // namespace cohort

@@ -1,0 +1,49 @@
+// `cohort ope LOG_DIR --target AGENT`: off-policy estimates of a target
+// policy's value on a log written by `cohort log`, next to the exact truth.
+//
+// The value is the contextual-bandit one (core/ope.h): the expected reward
+// per logged step had the target chosen the slate in each logged state. The
+// estimators read the log's columns (rewards, the logging propensities) and
+// the target's probabilities of the logged slates. Those, and the truth, need
+// the logged states themselves, so the log's scenario (recorded in the file)
+// is replayed: the simulator and the logging policy rerun deterministically
+// and every replayed slate and user is checked against the file, step by step
+// ("the log does not replay" otherwise). At each logged state the frozen
+// target (evaluation mode) gives its slate law (agents/slate_law.h): its
+// conditionals and position marginals on the logged slate for the
+// estimators, and the truth E_{s ~ target} E[r | state, s], exact over every
+// ordered slate of positive probability (at most 20,000; else a Monte Carlo
+// mean of 1,024 draws, labelled).
+//
+// The direct method's reward model is a ridge regression of each position's
+// reward (the step's reward at the clicked position, 0 elsewhere) on
+// [u * x_c, x_c, onehot(position)], u the observed interests and x_c the
+// candidate's features (one-hot topic or embedding), fitted on the log in a
+// first replay; the second replay computes every column.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/ope.h"
+#include "env/scenario.h"
+
+namespace cohort {
+
+struct OpeRequest {
+  std::string log_dir;
+  std::string target;                   // agent JSON, an agent type, or a scenario file (its agent)
+  std::vector<std::string> estimators;  // empty: all (OpeEstimatorNames)
+  OpeOptions options;
+};
+
+// {"log", "target", "steps", "truth": {"value", "method"}, "logging": {"value"},
+//  "estimators": {name: {"estimate", "ci95": [lo, hi], "error"}}, "skipped": {name: reason}}.
+// InputError for a directory without a log, a target that cannot be
+// evaluated (no closed-form law, another slate size), an unknown estimator.
+json EvaluateOffPolicy(const OpeRequest& request);
+
+// The readable table `cohort ope` prints.
+std::string OpeTable(const json& result);
+
+}  // namespace cohort

@@ -1,0 +1,117 @@
+"""`cohort ope` and cohort.ope on logs of `cohort log`: the truth is the simulator's,
+IPS with the logging policy as target is the on-policy mean, the importance-weighted
+estimators cover the truth on a random log, and bad inputs are refused."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cohort
+
+h5py = pytest.importorskip("h5py")
+CLI = Path(cohort.cohort_binary())
+needs_cli = pytest.mark.skipif(not CLI.exists(), reason=f"the cohort CLI is not built ({CLI})")
+NAME = "recsim_interest_evolution"
+
+
+@pytest.fixture(scope="module")
+def random_log(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ope") / "random"
+    cohort.log(NAME, set={"agent.type": "random", "run.episodes": 400, "run.num_envs": 32}, seed=4, out=out)
+    return out
+
+
+def test_the_truth_is_the_target_slates_exact_reward_on_the_logged_states(random_log):
+    r = cohort.ope(random_log, {"type": "greedy"}, estimators=["ips"], bootstrap=50)
+    # Replay: the logged states through cohort.make, the greedy target through cohort.agent.
+    with h5py.File(random_log / "log.h5") as f:
+        slates, users = f["steps/slate"][()], f["steps/user_id"][()]
+    env = cohort.make(NAME, set={"agent.type": "random", "run.episodes": 400, "run.num_envs": 32}, seed=4,
+                      num_envs=32, users=400)
+    target = cohort.agent(env, "greedy")
+    target.set_training(False)
+    obs, info = env.reset()
+    values, i = [], 0
+    while info["active"].any():
+        active = np.flatnonzero(info["active"])
+        expected = env.truth.expected_reward(target.act(obs))
+        n = len(active)
+        np.testing.assert_array_equal(users[i:i + n], info["user_id"][active])
+        values += list(expected[active])
+        step = np.zeros((32, env.slate_size), dtype=np.int64)
+        step[active] = slates[i:i + n]
+        step[~info["active"]] = np.arange(env.slate_size)
+        obs, *_, info = env.step(step)
+        i += n
+    assert i == r["steps"]
+    assert r["truth"]["method"] == "exact"
+    assert r["truth"]["value"] == pytest.approx(np.mean(values), rel=1e-12)
+
+
+def test_ips_of_the_logging_policy_is_the_on_policy_mean(random_log):
+    r = cohort.ope(random_log, "random", bootstrap=100)
+    with h5py.File(random_log / "log.h5") as f:
+        mean = float(np.mean(f["steps/reward"][()].astype(np.float64)))
+    for name in ("ips", "snips", "iips", "rips", "pseudo_inverse", "clipped_ips"):
+        assert r["estimators"][name]["estimate"] == pytest.approx(mean, rel=1e-12), name
+    assert r["logging"]["value"] == pytest.approx(mean, rel=1e-12)
+    # The truth of the random target is the mean exact reward of the logged slates' law: close to the mean reward.
+    lo, hi = r["estimators"]["ips"]["ci95"]
+    assert lo <= r["truth"]["value"] <= hi
+
+
+def test_unbiased_estimators_cover_the_truth_and_the_model_free_ones_differ(random_log):
+    r = cohort.ope(random_log, {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5},
+                   bootstrap=300)
+    truth = r["truth"]["value"]
+    for name in ("ips", "snips", "dr"):
+        lo, hi = r["estimators"][name]["ci95"]
+        assert lo <= truth <= hi, (name, lo, truth, hi)
+    assert set(r["estimators"]) == {"dm", "ips", "snips", "clipped_ips", "switch", "dr", "iips", "pseudo_inverse",
+                                    "rips"}
+    assert r["estimators"]["ips"]["error"] == pytest.approx(r["estimators"]["ips"]["estimate"] - truth)
+
+
+@needs_cli
+def test_bad_inputs_are_refused_with_the_reason(tmp_path, random_log):
+    def ope(*args):
+        return subprocess.run([str(CLI), "ope", *map(str, args)], capture_output=True, text=True)
+
+    r = ope(tmp_path / "nothing", "--target", "greedy")
+    assert r.returncode == 2 and "has no log.h5" in r.stderr
+    r = ope(random_log)
+    assert r.returncode == 2 and "--target" in r.stderr
+    r = ope(random_log, "--target", "greedy", "--estimators", "ipss")
+    assert r.returncode == 2 and "did you mean \"ips\"" in r.stderr
+    r = ope(random_log, "--target", "linear_ts")
+    assert r.returncode == 2 and "no closed-form" in r.stderr
+    r = ope(random_log, "--target", '{"type": "greedy", "scor": "affinity"}')
+    assert r.returncode == 2 and "/agent/scor" in r.stderr
+    # A log without propensities.
+    stripped = tmp_path / "stripped"
+    shutil.copytree(random_log, stripped)
+    with h5py.File(stripped / "log.h5", "a") as f:
+        del f["steps/position_propensity"]
+    r = ope(stripped, "--target", "greedy")
+    assert r.returncode == 2 and "without propensities" in r.stderr
+    # A changed log does not replay.
+    changed = tmp_path / "changed"
+    shutil.copytree(random_log, changed)
+    with h5py.File(changed / "log.h5", "a") as f:
+        s = f["steps/slate"]
+        first = s[100].copy()
+        s[100] = first[::-1]
+    r = ope(changed, "--target", "greedy")
+    assert r.returncode == 1 and "does not replay at row 100" in r.stderr
+    # A deterministic logging policy supports no importance weighting.
+    oracle = tmp_path / "oracle"
+    cohort.log(NAME, set={"agent.type": "oracle", "run.episodes": 20}, out=oracle)
+    r = ope(oracle, "--target", "greedy", "--estimators", "ips")
+    assert r.returncode == 2 and "deterministic" in r.stderr
+    r = ope(oracle, "--target", "greedy", "--out", tmp_path / "dm.json")
+    assert r.returncode == 0
+    result = json.loads((tmp_path / "dm.json").read_text())
+    assert list(result["estimators"]) == ["dm"] and "ips" in result["skipped"]
