@@ -137,7 +137,6 @@ int CmdOpe(const Args& a) {
   if (!a.Given("--target"))
     throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
   OpeRequest q;
-  q.log_dir = a.positional[0];
   q.target = a.target;
   for (size_t b = 0; a.Given("--estimators") && b <= a.estimators.size();) {
     const size_t e = std::min(a.estimators.find(',', b), a.estimators.size());
@@ -146,7 +145,13 @@ int CmdOpe(const Args& a) {
   }
   q.options.bootstrap_samples = a.bootstrap;
   if (a.seed >= 0) q.options.seed = uint64_t(a.seed);
-  const json result = EvaluateOffPolicy(q);
+  json result;
+  if (a.positional.size() == 1) {
+    q.log_dir = a.positional[0];
+    result = EvaluateOffPolicy(q);
+  } else {
+    result = EvaluateOverLogs(a.positional, q);
+  }
   if (!a.out.empty()) WriteFileAtomic(a.out, result.dump(2) + "\n");
   std::fputs(OpeTable(result).c_str(), stdout);
   return 0;
@@ -569,9 +574,9 @@ const std::vector<Entry>& Commands() {
        [](const Args& a, const char*) { return CmdLog(a); }},
       {{"ope",
         "Estimate a target policy's value from a log (off-policy estimators), next to the simulator's exact truth.",
-        "LOG_DIR",
+        "LOG_DIR...",
         1,
-        1,
+        100000,
         {{"--target", "the policy to evaluate: an agent JSON, an agent type, or a scenario file (its agent); required"},
          {"--estimators",
           "comma-separated: dm,ips,snips,clipped_ips,switch,dr,iips,pseudo_inverse,rips (default:\n"
@@ -580,10 +585,12 @@ const std::vector<Entry>& Commands() {
          {"--seed", "the bootstrap's seed (default: 0)"},
          {"--out", "also write the result as JSON to FILE"}},
         {"cohort ope logs/recsim_random --target greedy",
+         "cohort ope logs/seed0 logs/seed1 logs/seed2 --target greedy --estimators ips,snips,dr",
          "cohort ope logs/recsim_random --target '{\"type\": \"epsilon_greedy\", \"epsilon\": 0.1}' --estimators "
          "ips,snips,dr --out ope.json"},
         "The log's scenario (recorded in log.h5) is replayed to give the target's probabilities of the logged\n"
-        "slates and the exact truth; every replayed slate is checked against the file. docs/ope.md."},
+        "slates and the exact truth; every replayed slate is checked against the file. With several LOG_DIRs\n"
+        "(seeds), also each estimator's bias, standard deviation and RMSE over them. docs/ope.md."},
        [](const Args& a, const char*) { return CmdOpe(a); }},
       {{"validate",
         "Check a scenario (or a sweep file) without running it: every error at once, with its JSON path.",

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 
 #include "agents/registry.h"
 #include "agents/slate_law.h"
@@ -328,9 +330,45 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   return out;
 }
 
+json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request) {
+  json logs = json::array();
+  std::map<std::string, std::vector<double>> estimates;
+  std::vector<double> truths;
+  std::set<std::string> skipped;
+  for (const std::string& dir : log_dirs) {
+    OpeRequest q = request;
+    q.log_dir = dir;
+    json r = EvaluateOffPolicy(q);
+    truths.push_back(r["truth"]["value"].get<double>());
+    for (auto it = r["estimators"].begin(); it != r["estimators"].end(); ++it)
+      estimates[it.key()].push_back(it.value()["estimate"].get<double>());
+    for (auto it = r["skipped"].begin(); it != r["skipped"].end(); ++it) skipped.insert(it.key());
+    logs.push_back(std::move(r));
+  }
+  json over = json::object();
+  for (const auto& [name, values] : estimates) {
+    if (skipped.count(name) || values.size() != truths.size()) continue;
+    const OpeError e = ErrorOverLogs(values, truths);
+    over[name] = {{"bias", e.bias}, {"stddev", e.stddev}, {"rmse", e.rmse}, {"logs", e.logs}};
+  }
+  return {{"logs", logs}, {"over_logs", over}};
+}
+
 std::string OpeTable(const json& r) {
   std::string out;
   char line[256];
+  if (r.contains("over_logs")) {
+    for (const json& log : r["logs"]) out += OpeTable(log) + "\n";
+    std::snprintf(line, sizeof line, "over %zu logs (each estimate against its log's truth)\n", r["logs"].size());
+    out += line;
+    out += "  estimator            bias     stddev       rmse\n";
+    for (auto it = r["over_logs"].begin(); it != r["over_logs"].end(); ++it) {
+      std::snprintf(line, sizeof line, "  %-16s %+9.5f  %9.5f  %9.5f\n", it.key().c_str(), it.value()["bias"].get<double>(),
+                    it.value()["stddev"].get<double>(), it.value()["rmse"].get<double>());
+      out += line;
+    }
+    return out;
+  }
   std::snprintf(line, sizeof line, "off-policy value of %s on %lld logged steps of %s\n",
                 r["target"]["type"].get<std::string>().c_str(), (long long)r["steps"].get<int64_t>(),
                 r["logging_policy"]["type"].get<std::string>().c_str());

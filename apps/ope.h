@@ -43,7 +43,13 @@ struct OpeRequest {
 // evaluated (no closed-form law, another slate size), an unknown estimator.
 json EvaluateOffPolicy(const OpeRequest& request);
 
-// The readable table `cohort ope` prints.
+// The same on several logs (seeds of one logging run, say): {"logs": [each
+// log's result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}},
+// each estimator's error against each log's own truth (core/ope.h
+// ErrorOverLogs). An estimator skipped on any log is left out of over_logs.
+json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request);
+
+// The readable table `cohort ope` prints (one log, or several).
 std::string OpeTable(const json& result);
 
 }  // namespace cohort

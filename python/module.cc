@@ -543,10 +543,9 @@ PYBIND11_MODULE(_cohort, m) {
       py::arg("threads"), py::arg("out"), py::arg("csv"), py::arg("force"), py::arg("quiet"));
   m.def(
       "ope",
-      [](const std::string& log_dir, const std::string& target, std::vector<std::string> estimators, int bootstrap,
-         uint64_t seed) {
+      [](const std::vector<std::string>& log_dirs, const std::string& target, std::vector<std::string> estimators,
+         int bootstrap, uint64_t seed) {
         OpeRequest q;
-        q.log_dir = log_dir;
         q.target = target;
         q.estimators = std::move(estimators);
         q.options.bootstrap_samples = bootstrap;
@@ -554,11 +553,16 @@ PYBIND11_MODULE(_cohort, m) {
         json result;
         {
           py::gil_scoped_release release;
-          result = EvaluateOffPolicy(q);
+          if (log_dirs.size() == 1) {
+            q.log_dir = log_dirs[0];
+            result = EvaluateOffPolicy(q);
+          } else {
+            result = EvaluateOverLogs(log_dirs, q);
+          }
         }
         return result.dump();
       },
-      py::arg("log_dir"), py::arg("target"), py::arg("estimators"), py::arg("bootstrap"), py::arg("seed"));
+      py::arg("log_dirs"), py::arg("target"), py::arg("estimators"), py::arg("bootstrap"), py::arg("seed"));
   m.def(
       "meta_train",
       [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {

@@ -379,7 +379,8 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
 def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     """`cohort ope` as a function: off-policy estimates of `target` (an agent block
     dict, a type name, or a scenario file whose agent it takes) on the log in
-    log_dir, next to the exact truth. Returns {"truth": {"value", "method"},
+    log_dir, next to the exact truth. With a list of log directories: {"logs":
+    [each result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}}. Returns {"truth": {"value", "method"},
     "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
     "skipped": {name: reason}, ...} (docs/ope.md)."""
     if isinstance(target, dict):
@@ -396,7 +397,11 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     bootstrap = _optional_int("bootstrap", bootstrap, 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return _json.loads(_cohort.ope(_path("log_dir", log_dir), target, list(estimators), bootstrap, seed))
+    import os
+    dirs = [log_dir] if isinstance(log_dir, (str, os.PathLike)) else list(log_dir)
+    if not dirs:
+        raise ValueError("ope needs at least one log directory")
+    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed))
 
 
 def sweep(file, *, out, jobs=None, set=None, shard=None, quiet=True):

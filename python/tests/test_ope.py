@@ -115,3 +115,17 @@ def test_bad_inputs_are_refused_with_the_reason(tmp_path, random_log):
     assert r.returncode == 0
     result = json.loads((tmp_path / "dm.json").read_text())
     assert list(result["estimators"]) == ["dm"] and "ips" in result["skipped"]
+
+
+def test_several_logs_give_each_estimators_bias_stddev_and_rmse(tmp_path, random_log):
+    other = tmp_path / "seed5"
+    cohort.log(NAME, set={"agent.type": "random", "run.episodes": 400, "run.num_envs": 32}, seed=5, out=other)
+    r = cohort.ope([random_log, other], "greedy", estimators=["ips", "dm"], bootstrap=50)
+    assert len(r["logs"]) == 2 and set(r["over_logs"]) == {"ips", "dm"}
+    for name in ("ips", "dm"):
+        errors = np.array([log["estimators"][name]["estimate"] - log["truth"]["value"] for log in r["logs"]])
+        got = r["over_logs"][name]
+        assert got["bias"] == pytest.approx(errors.mean(), rel=1e-12)
+        assert got["stddev"] == pytest.approx(errors.std(ddof=1), rel=1e-12)
+        assert got["rmse"] == pytest.approx(np.sqrt((errors ** 2).mean()), rel=1e-12)
+    assert r["logs"][0] == cohort.ope(random_log, "greedy", estimators=["ips", "dm"], bootstrap=50)
