@@ -72,15 +72,7 @@ void LoggingPolicy::Act(const StepBatch& obs, SlateBatch& slates) {
     if (temperature_ == 0.0) {
       // The policy's slate, or a uniform one with probability epsilon.
       if (laws_.on()) law = inner_->LastSlateLaw(r);
-      if (epsilon_ > 0.0 && rng.Uniform() < epsilon_) {
-        perm_.resize(size_t(K));
-        std::iota(perm_.begin(), perm_.end(), 0);
-        for (int j = 0; j < k; ++j) {
-          const int pick = j + int(rng.Below(uint32_t(K - j)));
-          std::swap(perm_[size_t(j)], perm_[size_t(pick)]);
-          out[j] = perm_[size_t(j)];
-        }
-      }
+      if (epsilon_ > 0.0 && rng.Uniform() < epsilon_) SampleSlate(SlateLaw::Uniform(), K, k, rng, out);
       if (laws_.on()) law.uniform = epsilon_ + (1.0 - epsilon_) * law.uniform;
     } else {
       if (inner_->CandidateScores(obs, r, scores_.data()).empty())

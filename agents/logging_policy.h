@@ -55,7 +55,6 @@ class LoggingPolicy : public Agent {
   UserStreams streams_;
   SlateLawRecord laws_;
   std::vector<double> scores_;
-  std::vector<int32_t> perm_;
   std::string inner_saved_;  // the wrapped policy's Save() bytes while evaluating
   bool evaluating_ = false;
 };

@@ -8,6 +8,18 @@
 namespace cohort {
 namespace {
 
+// The highest value among the candidates not taken, and how many share it.
+double TopRemaining(const std::vector<double>& v, const std::vector<uint8_t>& taken, int K, int* ties) {
+  double best = -INFINITY;
+  *ties = 0;
+  for (int c = 0; c < K; ++c) {
+    if (taken[size_t(c)]) continue;
+    if (v[size_t(c)] > best) best = v[size_t(c)], *ties = 1;
+    else if (v[size_t(c)] == best) ++*ties;
+  }
+  return best;
+}
+
 // P(the base law draws slate[0..j)) for j = 0..k into prefix[0..k].
 //   kRanking: the remaining candidates are taken best first, a tie group in
 //   uniformly random order, so each position is uniform over the remaining
@@ -26,13 +38,8 @@ void BasePrefixes(const SlateLaw& law, int K, const int32_t* slate, int k, doubl
     double p = 0.0;
     switch (law.kind) {
       case SlateLaw::Kind::kRanking: {
-        double best = -INFINITY;
         int ties = 0;
-        for (int c = 0; c < K; ++c) {
-          if (taken[size_t(c)]) continue;
-          if (v[size_t(c)] > best) best = v[size_t(c)], ties = 1;
-          else if (v[size_t(c)] == best) ++ties;
-        }
+        const double best = TopRemaining(v, taken, K, &ties);
         p = v[size_t(s)] == best && ties > 0 ? 1.0 / ties : 0.0;
         break;
       }
@@ -187,13 +194,8 @@ void SampleSlate(const SlateLaw& law, int K, int k, Rng& rng, int32_t* out) {
       return;
     case SlateLaw::Kind::kRanking:
       for (int j = 0; j < k; ++j) {
-        double best = -INFINITY;
         int ties = 0;
-        for (int c = 0; c < K; ++c) {
-          if (taken[size_t(c)]) continue;
-          if (v[size_t(c)] > best) best = v[size_t(c)], ties = 1;
-          else if (v[size_t(c)] == best) ++ties;
-        }
+        const double best = TopRemaining(v, taken, K, &ties);
         int nth = int(rng.Below(uint32_t(ties)));
         for (int c = 0; c < K; ++c)
           if (!taken[size_t(c)] && v[size_t(c)] == best && nth-- == 0) {

@@ -49,6 +49,15 @@ def _source(scenario):
     raise TypeError(f"scenario must be a name, a path or a dict, got {type(scenario).__name__}")
 
 
+def _check_seed_and_variant(seed, variant):
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    if variant is not None and not isinstance(variant, str):
+        raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
+
+
 def variants(scenario, split, *, set=None):
     """The variants of a split of the scenario's family, in index order: dicts with
     "name" ("test:3", what make(variant=...) takes), "split", "index", "id" (seeds
@@ -340,12 +349,7 @@ def run(scenario, *, set=None, seed=0, variant=None, out=None, threads=None, for
     after writing its checkpoint and raises KeyboardInterrupt.
     """
     source, is_document = _source(scenario)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    if variant is not None and not isinstance(variant, str):
-        raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
+    _check_seed_and_variant(seed, variant)
     threads = _optional_int("threads", threads, 1)
     out = None if out is None else _path("out", out)
     d = _cohort.run(source, is_document, _sets(set), seed, variant, threads, out, bool(force), bool(quiet))
@@ -363,12 +367,7 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
     log is refused unless force. SIGINT stops it, writes nothing and raises
     KeyboardInterrupt."""
     source, is_document = _source(scenario)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    if variant is not None and not isinstance(variant, str):
-        raise TypeError(f"variant must be a string like \"test:3\", got {type(variant).__name__}")
+    _check_seed_and_variant(seed, variant)
     threads = _optional_int("threads", threads, 1)
     d = _cohort.log(source, is_document, _sets(set), seed, variant, threads, _path("out", out), bool(csv),
                     bool(force), bool(quiet))
