@@ -10,6 +10,7 @@
 #include <set>
 
 #include "agents/registry.h"
+#include "agents/runner.h"
 #include "agents/slate_law.h"
 #include "apps/h5_table.h"
 #include "apps/scenario_files.h"
@@ -316,6 +317,42 @@ json EvaluateOffPolicy(const OpeRequest& q) {
     const OpeEstimate e = EstimateOf(EstimatorTerms(name, data, options), options);
     estimates[name] = {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_mean}};
   }
+  // Whole episodes (long-term value): per-decision importance sampling of
+  // each logged user's return, rho_t = prod_{t' <= t} w_t' over the user's
+  // steps in order, against the truth of rolling the frozen target out on the
+  // same users (same seed and variant, users numbered as in the log).
+  std::map<int64_t, size_t> episode_of;
+  std::vector<double> pdis, logged_return, rho;
+  const std::vector<double> weight = SlateWeights(data, "pdis");
+  for (int64_t i = 0; i < log.n; ++i) {
+    auto [it, fresh] = episode_of.emplace(log.user[size_t(i)], pdis.size());
+    if (fresh) pdis.push_back(0.0), logged_return.push_back(0.0), rho.push_back(1.0);
+    const size_t e = it->second;
+    rho[e] *= weight[size_t(i)];
+    pdis[e] += rho[e] * log.reward[size_t(i)];
+    logged_return[e] += log.reward[size_t(i)];
+  }
+  json episodes = json::object();
+  if (!pdis.empty() && !deterministic) {
+    VecEnv::Options o;
+    o.num_envs = int(std::min<int64_t>(s.run.num_envs, s.run.episodes));
+    o.threads = s.run.threads;
+    o.max_users = s.run.episodes;
+    VecEnv env(s.env, s.seed, s.variant, o);
+    AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
+    std::unique_ptr<Agent> frozen = MakeAgent(target.agent, ctx);
+    frozen->SetTraining(false);
+    const Rollout truth_rollout = RollOutWith(env, *frozen, false, /*learn=*/false, nullptr, 0, 0, nullptr);
+    double truth_return = 0.0, logged = 0.0;
+    for (const EpisodeRecord& e : truth_rollout.episodes) truth_return += e.ret;
+    for (double g : logged_return) logged += g;
+    truth_return /= double(std::max<size_t>(1, truth_rollout.episodes.size()));
+    const OpeEstimate e = EstimateOf(OpeTerms{pdis, {}}, options);
+    episodes = {{"users", int64_t(pdis.size())},
+                {"truth", {{"return", truth_return}}},
+                {"logged_return", logged / double(pdis.size())},
+                {"pdis", {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_return}}}};
+  }
   json out = {{"log", q.log_dir},
               {"target", target.agent},
               {"logging_policy", s.agent},
@@ -326,7 +363,8 @@ json EvaluateOffPolicy(const OpeRequest& q) {
               {"estimators", estimates},
               {"skipped", skipped},
               {"bootstrap", {{"samples", options.bootstrap_samples}, {"seed", options.seed}}},
-              {"target_marginals", mc_marginals ? "monte_carlo" : "exact"}};
+              {"target_marginals", mc_marginals ? "monte_carlo" : "exact"},
+              {"episodes", episodes}};
   return out;
 }
 
@@ -389,6 +427,16 @@ std::string OpeTable(const json& r) {
   }
   for (auto it = r["skipped"].begin(); it != r["skipped"].end(); ++it)
     out += "  " + it.key() + ": skipped (" + it.value().get<std::string>() + ")\n";
+  if (r.contains("episodes") && !r["episodes"].empty()) {
+    const json& e = r["episodes"];
+    std::snprintf(line, sizeof line,
+                  "episodes (%lld users): true return %.4f, logged %.4f; per-decision IS %.4f [%.4f, %.4f] (error %+.4f)\n",
+                  (long long)e["users"].get<int64_t>(), e["truth"]["return"].get<double>(),
+                  e["logged_return"].get<double>(), e["pdis"]["estimate"].get<double>(),
+                  e["pdis"]["ci95"][0].get<double>(), e["pdis"]["ci95"][1].get<double>(),
+                  e["pdis"]["error"].get<double>());
+    out += line;
+  }
   return out;
 }
 
