@@ -36,16 +36,21 @@ struct LogColumns {
   std::vector<double> reward, mu_conditional, mu_position_item, slate_propensity;
 };
 
-// The target as an "agent" block: JSON text, a type name, or a scenario file.
-json TargetBlock(const std::string& text) {
+// The target as an "agent" block: JSON text, a type name, or a scenario file
+// (its agent; refused when its slates have another size than the log's).
+json TargetBlock(const std::string& text, const Scenario& log_scenario) {
   if (text.empty()) throw InputError("--target", "", "required: an agent JSON, an agent type or a scenario file");
   if (text.front() == '{') return ParseJson(text, "--target");
   std::error_code ec;
   if (text.find(".json") != std::string::npos || text.find('/') != std::string::npos || fs::exists(text, ec)) {
-    const json doc = ReadJsonFile(text);
-    if (!doc.is_object() || !doc.contains("agent"))
-      throw InputError(text, "", "has no \"agent\" block (--target takes an agent JSON, a type or a scenario)");
-    return doc["agent"];
+    const Scenario other = LoadScenario(text, {}, AgentRegistry());
+    if (other.env.slate_size != log_scenario.env.slate_size || other.env.num_candidates != log_scenario.env.num_candidates)
+      throw InputError(text, "/env/slate_size",
+                       "the target's scenario has slates of " + std::to_string(other.env.slate_size) + " out of " +
+                           std::to_string(other.env.num_candidates) + " candidates; the log's are " +
+                           std::to_string(log_scenario.env.slate_size) + " out of " +
+                           std::to_string(log_scenario.env.num_candidates));
+    return other.resolved["agent"];
   }
   return json{{"type", text}};
 }
@@ -181,7 +186,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
 
   // The target, resolved against the log's scenario (so its slate size is the log's).
   json target_doc = s.resolved;
-  target_doc["agent"] = TargetBlock(q.target);
+  target_doc["agent"] = TargetBlock(q.target, s);
   const Scenario target = ParseScenario(target_doc, "--target", AgentRegistry());
 
   std::vector<std::string> names = q.estimators;

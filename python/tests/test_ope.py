@@ -145,3 +145,18 @@ def test_per_decision_is_of_whole_episodes(random_log):
     greedy = cohort.ope(random_log, "greedy", estimators=["ips"], bootstrap=50)["episodes"]
     assert greedy["truth"]["return"] > returns.mean()
     assert greedy["pdis"]["estimate"] < 0.1 * greedy["truth"]["return"]
+
+
+@needs_cli
+def test_a_target_scenario_with_other_slates_is_refused(tmp_path, random_log):
+    doc = json.loads((Path(__file__).resolve().parents[2] / "scenarios" / f"{NAME}.json").read_text())
+    doc["env"]["slate_size"] = 3
+    (tmp_path / "k3.json").write_text(json.dumps(doc))
+    r = subprocess.run([str(CLI), "ope", str(random_log), "--target", str(tmp_path / "k3.json")], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "/env/slate_size" in r.stderr and "slates of 3" in r.stderr
+    doc["env"]["slate_size"] = 2
+    doc["agent"] = {"type": "greedy"}
+    (tmp_path / "k2.json").write_text(json.dumps(doc))
+    same = cohort.ope(random_log, str(tmp_path / "k2.json"), estimators=["ips"], bootstrap=20)
+    assert same["target"]["type"] == "greedy"
