@@ -102,6 +102,17 @@ py::dict OutcomeDict(const JobOutcome& o) {
   return d;
 }
 
+// Runs a job with the GIL released; its outcome for the Python layer.
+template <class Job>
+py::dict Released(Job job) {
+  JobOutcome outcome;
+  {
+    py::gil_scoped_release release;
+    outcome = job();
+  }
+  return OutcomeDict(outcome);
+}
+
 // One environment: the scenario it was made from and its VecEnv.
 class Env {
  public:
@@ -464,24 +475,14 @@ PYBIND11_MODULE(_cohort, m) {
         o.keep_nothing = !out.has_value();
         o.force = force;
         o.quiet = quiet;
-        JobOutcome outcome;
-        {
-          py::gil_scoped_release release;
-          outcome = RunJob(s, o);
-        }
-        return OutcomeDict(outcome);
+        return Released([&] { return RunJob(s, o); });
       },
       py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
       py::arg("threads"), py::arg("out"), py::arg("force"), py::arg("quiet"));
   m.def(
       "resume",
       [](const std::string& dir, bool quiet) {
-        JobOutcome outcome;
-        {
-          py::gil_scoped_release release;
-          outcome = ResumeRunJob(dir, quiet);
-        }
-        return OutcomeDict(outcome);
+        return Released([&] { return ResumeRunJob(dir, quiet); });
       },
       py::arg("dir"), py::arg("quiet"));
   m.def(
@@ -496,12 +497,7 @@ PYBIND11_MODULE(_cohort, m) {
         o.cohort_binary = binary;
         o.shard = shard;
         o.shards = shards;
-        JobOutcome outcome;
-        {
-          py::gil_scoped_release release;
-          outcome = SweepJob(sweep, o);
-        }
-        return OutcomeDict(outcome);
+        return Released([&] { return SweepJob(sweep, o); });
       },
       py::arg("file"), py::arg("sets"), py::arg("out"), py::arg("jobs"), py::arg("shard"), py::arg("shards"),
       py::arg("quiet"), py::arg("binary"));
@@ -532,12 +528,7 @@ PYBIND11_MODULE(_cohort, m) {
         o.csv = csv;
         o.force = force;
         o.quiet = quiet;
-        JobOutcome outcome;
-        {
-          py::gil_scoped_release release;
-          outcome = LogJob(s, o);
-        }
-        return OutcomeDict(outcome);
+        return Released([&] { return LogJob(s, o); });
       },
       py::arg("source"), py::arg("is_document"), py::arg("sets"), py::arg("seed"), py::arg("variant"),
       py::arg("threads"), py::arg("out"), py::arg("csv"), py::arg("force"), py::arg("quiet"));
@@ -572,12 +563,7 @@ PYBIND11_MODULE(_cohort, m) {
         o.out = out;
         o.resume = resume;
         o.quiet = quiet;
-        JobOutcome outcome;
-        {
-          py::gil_scoped_release release;
-          outcome = MetaTrainJob(o);
-        }
-        return OutcomeDict(outcome);
+        return Released([&] { return MetaTrainJob(o); });
       },
       py::arg("file"), py::arg("sets"), py::arg("out"), py::arg("resume"), py::arg("quiet"));
   m.attr("cohort_binary") = COHORT_BINARY_PATH;
