@@ -27,6 +27,10 @@ namespace {
 // Ordered slates a stochastic target's truth enumerates at most.
 constexpr int64_t kTruthEnumerationLimit = 20000;
 constexpr int kTruthMonteCarloDraws = 1024;
+// The pseudo-inverse's exact weights under non-uniform logging enumerate the
+// logging policy's slates and solve a (K k) x (K k) system per step.
+constexpr int64_t kPseudoInverseSlateLimit = 5000;
+constexpr int kPseudoInverseCellLimit = 60;
 
 // What the log holds that the estimators read.
 struct LogColumns {
@@ -59,7 +63,7 @@ json TargetBlock(const std::string& text, const Scenario& log_scenario) {
 // ran them) with the target acting frozen beside it; calls `row` for every
 // logged user-step in the log's order after checking it is the logged one.
 using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law,
-                                 const int32_t* target_slate)>;
+                                 const int32_t* target_slate, const SlateLaw& logging_law)>;
 void Replay(const Scenario& s, const json& target_config, const LogColumns& log, const std::string& file,
             const RowFn& row) {
   VecEnv::Options o;
@@ -95,7 +99,7 @@ void Replay(const Scenario& s, const json& target_config, const LogColumns& log,
         throw std::runtime_error(file + ": the log does not replay at row " + std::to_string(i) +
                                  " (the scenario recorded in it gives another user or slate there: the file was "
                                  "changed, or written by another version of Cohort)");
-      row(i, *batch, r, truth, target->LastSlateLaw(r), target_slates.Row(r));
+      row(i, *batch, r, truth, target->LastSlateLaw(r), target_slates.Row(r), logging->LastSlateLaw(r));
       ++i;
     }
     batch = &env.Step(slates);
@@ -223,19 +227,30 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   const std::string law = h5->HasAttribute("slate_law") ? h5->Attribute("slate_law") : "";
   OpeOptions options = q.options;
   options.num_candidates = K;
+  // The pseudo-inverse: closed form for uniform logging; otherwise exact
+  // weights from the logging policy's pairwise marginals at each step
+  // (enumerating its slates), when that is small enough.
+  double ordered_slates = 1.0;
+  for (int j = 0; j < k; ++j) ordered_slates *= double(K - j);
+  const bool given_weights = law != "uniform" && ordered_slates <= double(kPseudoInverseSlateLimit) &&
+                             K * k <= kPseudoInverseCellLimit;
   if (law == "uniform") {
     options.pseudo_inverse_form = PseudoInverseForm::kUniformWithoutReplacement;
+  } else if (given_weights) {
+    options.pseudo_inverse_form = PseudoInverseForm::kGivenWeights;
   } else {
     const auto it = std::find(names.begin(), names.end(), "pseudo_inverse");
     if (it != names.end()) {
-      if (!all)
-        throw InputError("--estimators", "",
-                         "pseudo_inverse is exact here only for a uniformly random logging policy; this log's is \"" +
-                             law + "\"");
+      const std::string why = "its exact weights for a non-uniform logging policy need at most " +
+                              std::to_string(kPseudoInverseSlateLimit) + " ordered slates and K k <= " +
+                              std::to_string(kPseudoInverseCellLimit) + " cells";
+      if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + why);
       names.erase(it);
-      skipped["pseudo_inverse"] = "implemented for a uniformly random logging policy only; this log's is " + law;
+      skipped["pseudo_inverse"] = why;
     }
   }
+  const bool want_weights =
+      given_weights && std::find(names.begin(), names.end(), "pseudo_inverse") != names.end();
 
   // Pass 1: the reward model, ridge on [u * x_c, x_c, onehot(position)].
   const int d = s.env.FeatureDim(), D = 2 * d + k;
@@ -257,7 +272,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   RidgeRewardModel model;
   model.Begin(D);
   Replay(s, target.agent, log, file,
-         [&](int64_t i, const StepBatch& b, int r, const GroundTruth&, const SlateLaw&, const int32_t*) {
+         [&](int64_t i, const StepBatch& b, int r, const GroundTruth&, const SlateLaw&, const int32_t*, const SlateLaw&) {
            for (int j = 0; j < k; ++j) {
              features(b, r, int(log.slate[size_t(i) * k + size_t(j)]), j);
              model.Add(x.data(), position_reward(i, j));
@@ -279,13 +294,17 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   data.pi_item_position.resize(nk * size_t(k));
   data.model_position.resize(nk);
   data.model_target_value.resize(size_t(log.n));
+  if (want_weights) data.pseudo_inverse_weight.resize(size_t(log.n));
+  std::vector<int> mu_slates;
+  std::vector<double> mu_probs, q_cells(size_t(K) * size_t(k));
   std::vector<double> truth_value(size_t(log.n)), marg(size_t(k) * size_t(K)), cond(static_cast<size_t>(k));
   std::vector<int32_t> logged(static_cast<size_t>(k));
   std::vector<double> score(static_cast<size_t>(K));
   bool mc_marginals = false, mc_truth = false;
   const uint64_t mc_seed = SplitMix64(s.seed ^ 0x6f70652d7472757eull);
   Replay(s, target.agent, log, file,
-         [&](int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law, const int32_t* own) {
+         [&](int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law, const int32_t* own,
+             const SlateLaw& logging_law) {
            const size_t ik = size_t(i) * size_t(k);
            for (int j = 0; j < k; ++j) logged[size_t(j)] = int32_t(log.slate[ik + size_t(j)]);
            SlateProbabilities(law, K, logged.data(), k, cond.data());
@@ -311,6 +330,33 @@ json EvaluateOffPolicy(const OpeRequest& q) {
                v += p * model.Predict(x.data());
              }
            data.model_target_value[size_t(i)] = v;
+           if (want_weights) {
+             // rho(s) = sum_j z[s_j * k + j], z = Gamma_mu^+ q_pi (core/ope.h).
+             mu_slates.clear();
+             mu_probs.clear();
+             std::vector<int32_t> slate(static_cast<size_t>(k));
+             std::vector<double> c2(static_cast<size_t>(k));
+             std::function<void(int, uint64_t)> walk = [&](int j, uint64_t used) {
+               if (j == k) {
+                 const double p = SlateProbabilities(logging_law, K, slate.data(), k, c2.data());
+                 if (p > 0.0) mu_slates.insert(mu_slates.end(), slate.begin(), slate.end()), mu_probs.push_back(p);
+                 return;
+               }
+               for (int c = 0; c < K; ++c)
+                 if (!(used >> c & 1)) {
+                   slate[size_t(j)] = c;
+                   walk(j + 1, used | (uint64_t(1) << c));
+                 }
+             };
+             walk(0, 0);
+             for (int c = 0; c < K; ++c)
+               for (int j = 0; j < k; ++j) q_cells[size_t(c) * k + size_t(j)] = marg[size_t(j) * K + size_t(c)];
+             const std::vector<double> z =
+                 PseudoInverseCellWeights(SlateSecondMoment(mu_slates, mu_probs, K, k), q_cells, K, k);
+             double rho = 0.0;
+             for (int j = 0; j < k; ++j) rho += z[size_t(logged[size_t(j)]) * k + size_t(j)];
+             data.pseudo_inverse_weight[size_t(i)] = rho;
+           }
            truth_value[size_t(i)] = TargetValue(law, truth, r, K, k, own, rng, &mc_truth);
          });
 

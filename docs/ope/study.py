@@ -61,7 +61,7 @@ results["size"] = [study(f"users{u}", {"agent.type": "random", "run.episodes": u
                    for u in (30, 300, 3000)]
 results["slate"] = [study(f"k{k}", {"agent.type": "random", "run.episodes": 300, "env.slate_size": k}, ESTIMATORS)
                     for k in (1, 2, 3)]
-divergence = ["dm", "ips", "snips", "dr", "iips", "rips"]
+divergence = ["dm", "ips", "snips", "dr", "iips", "pseudo_inverse", "rips"]
 results["epsilon"] = [study(f"eps{e}", {"agent": {"type": "logging", "policy": {"type": "greedy"}, "epsilon": e},
                                         "run.episodes": 300}, divergence)
                       for e in (1.0, 0.5, 0.2)]

@@ -160,3 +160,33 @@ def test_a_target_scenario_with_other_slates_is_refused(tmp_path, random_log):
     (tmp_path / "k2.json").write_text(json.dumps(doc))
     same = cohort.ope(random_log, str(tmp_path / "k2.json"), estimators=["ips"], bootstrap=20)
     assert same["target"]["type"] == "greedy"
+
+
+def test_the_pseudo_inverse_under_non_uniform_logging(tmp_path):
+    logging = {"type": "logging", "policy": {"type": "greedy"}, "epsilon": 0.5}
+    out = tmp_path / "eps"
+    cohort.log(NAME, set={"agent": logging, "run.episodes": 60}, out=out)
+    r = cohort.ope(out, logging, estimators=["pseudo_inverse", "ips"], bootstrap=20)
+    # Its exact weights (the logging policy's pairwise marginals at each step): with the
+    # logging policy as target every slate it can choose gets weight 1, as IPS does.
+    assert r["estimators"]["pseudo_inverse"]["estimate"] == pytest.approx(r["logging"]["value"], rel=1e-6)
+    assert r["estimators"]["ips"]["estimate"] == pytest.approx(r["logging"]["value"], rel=1e-12)
+    other = cohort.ope(out, {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5},
+                       estimators=["pseudo_inverse"], bootstrap=20)
+    assert np.isfinite(other["estimators"]["pseudo_inverse"]["estimate"]) and not other["skipped"]
+
+
+def test_the_general_pseudo_inverse_weights_equal_the_uniform_closed_form(tmp_path, random_log):
+    # The same uniform log, once labelled as what it is (closed-form weights) and once
+    # as a mixture, which sends cohort ope through the general weights from the logging
+    # policy's pairwise marginals: both must agree.
+    relabelled = tmp_path / "relabelled"
+    shutil.copytree(random_log, relabelled)
+    with h5py.File(relabelled / "log.h5", "a") as f:
+        f.attrs["slate_law"] = np.bytes_("epsilon_mixture(uniform, ranking)")
+    target = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
+    closed = cohort.ope(random_log, target, estimators=["pseudo_inverse"], bootstrap=20)
+    general = cohort.ope(relabelled, target, estimators=["pseudo_inverse"], bootstrap=20)
+    assert general["logging_law"] != closed["logging_law"]
+    assert general["estimators"]["pseudo_inverse"]["estimate"] == pytest.approx(
+        closed["estimators"]["pseudo_inverse"]["estimate"], rel=1e-9)
