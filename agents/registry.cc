@@ -1,6 +1,7 @@
 #include "agents/registry.h"
 
 #include "agents/baselines.h"
+#include "agents/click_model.h"
 #include "agents/learned_optimizer.h"
 #include "agents/logging_policy.h"
 
@@ -18,6 +19,7 @@ void Fill(AgentTable& t) {
 #ifdef COHORT_WITH_TORCH
   RegisterTorchAgents(t);
 #endif
+  RegisterClickModelAgent(t);
   RegisterLoggingPolicy(t);
 }
 

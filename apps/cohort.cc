@@ -32,6 +32,7 @@
 #include "apps/bench.h"
 #include "apps/cli.h"
 #include "apps/jobs.h"
+#include "apps/offline.h"
 #include "apps/ope.h"
 #include "apps/meta_mpi.h"
 #include "apps/progress.h"
@@ -154,6 +155,15 @@ int CmdOpe(const Args& a) {
   }
   if (!a.out.empty()) WriteFileAtomic(a.out, result.dump(2) + "\n");
   std::fputs(OpeTable(result).c_str(), stdout);
+  return 0;
+}
+
+int CmdTrainOffline(const Args& a) {
+  if (a.out.empty()) throw InputError("cohort train-offline", "--out", "required: the model file to write");
+  const OfflineFit fit = TrainOffline(a.positional[0], a.out, 1.0);
+  std::printf("click model fitted on %lld logged positions of %s in %d Newton iterations (log loss %.5f): %s\n",
+              (long long)fit.rows, a.positional[0].c_str(), fit.iterations, fit.log_loss, a.out.c_str());
+  std::printf("act by it: --set 'agent={\"type\": \"click_model\", \"model\": \"%s\"}'\n", a.out.c_str());
   return 0;
 }
 
@@ -592,6 +602,19 @@ const std::vector<Entry>& Commands() {
         "slates and the exact truth; every replayed slate is checked against the file. With several LOG_DIRs\n"
         "(seeds), also each estimator's bias, standard deviation and RMSE over them. docs/ope.md."},
        [](const Args& a, const char*) { return CmdOpe(a); }},
+      {{"train-offline",
+        "Learn a click model from a log alone (logistic regression), for the click_model agent to act by.",
+        "LOG_DIR",
+        1,
+        1,
+        {{"--out", "the model file to write (required)"}},
+        {"cohort train-offline logs/recsim_random --out models/click.json",
+         "cohort run recsim_interest_evolution --set 'agent={\"type\": \"click_model\", \"model\": "
+         "\"models/click.json\"}'"},
+        "The model: clicked ~ logistic([u * x, x, onehot(position)]) with an L2 penalty of 1, by Newton's\n"
+        "method. `cohort run` with the click_model agent then gives the true online value of what was learned\n"
+        "from the log (docs/ope.md, offline learning)."},
+       [](const Args& a, const char*) { return CmdTrainOffline(a); }},
       {{"validate",
         "Check a scenario (or a sweep file) without running it: every error at once, with its JSON path.",
         "SCENARIO|SWEEP",

@@ -24,6 +24,7 @@
 
 #include "agents/registry.h"
 #include "apps/jobs.h"
+#include "apps/offline.h"
 #include "apps/ope.h"
 #include "apps/scenario_files.h"
 #include "apps/sweep.h"
@@ -554,6 +555,17 @@ PYBIND11_MODULE(_cohort, m) {
         return result.dump();
       },
       py::arg("log_dirs"), py::arg("target"), py::arg("estimators"), py::arg("bootstrap"), py::arg("seed"));
+  m.def(
+      "train_offline",
+      [](const std::string& log_dir, const std::string& out, double l2) {
+        OfflineFit fit;
+        {
+          py::gil_scoped_release release;
+          fit = TrainOffline(log_dir, out, l2);
+        }
+        return fit.model.dump();
+      },
+      py::arg("log_dir"), py::arg("out"), py::arg("l2"));
   m.def(
       "meta_train",
       [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {

@@ -12,7 +12,7 @@ echo
 echo '```'
 "$cohort" --help
 echo '```'
-for c in run log ope validate list sweep report "meta train" "meta eval" viz bench; do
+for c in run log ope train-offline validate list sweep report "meta train" "meta eval" viz bench; do
   echo
   echo "## cohort $c"
   echo

@@ -38,6 +38,9 @@ const std::vector<ContractCase>& TorchFreeCases() {
       {{{"type", "ucb1"}}, "mean estimate"},
       {{{"type", "linucb"}}, "posterior mean"},
       {{{"type", "linear_ts"}, {"refresh", 3}}, "posterior mean"},
+      // A click model learned offline from a log (cohort train-offline).
+      {{{"type", "click_model"}, {"model", COHORT_SOURCE_DIR "/tests/data/click_model_recsim.json"}}, "click logit",
+       0.0, false},
       // The logging wrapper: the frozen policy mixed with uniform slates, or
       // a Plackett-Luce draw over its scores (Thompson sampling's included).
       {{{"type", "logging"}, {"policy", {{"type", "greedy"}}}, {"epsilon", 0.3}}},

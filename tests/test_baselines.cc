@@ -114,7 +114,10 @@ static_assert(!HasParamsOrEnv<AgentContext>, "agents get the EnvSpec, not the en
 std::vector<json> EveryAgentConfig() {
   std::vector<json> out;
   for (const std::string& type : AgentRegistry().Types()) {
-    json config = Validate(json::object(), *AgentRegistry().Find(type)->schema, "test");
+    // click_model needs the model it acts by (its default, "", is refused).
+    const json given = type == "click_model" ? json{{"model", COHORT_SOURCE_DIR "/tests/data/click_model_recsim.json"}}
+                                             : json::object();
+    json config = Validate(given, *AgentRegistry().Find(type)->schema, "test");
     config["type"] = type;
     out.push_back(config);
   }

@@ -209,7 +209,10 @@ TEST_CASE("scenarios: every registered agent type runs recsim_interest_evolution
   const std::vector<std::string> types = AgentRegistry().Types();
   CHECK_FALSE(types.empty());
   std::vector<json> agents;
-  for (const std::string& t : types) agents.push_back(json{{"type", t}});
+  for (const std::string& t : types)
+    agents.push_back(t == "click_model"
+                         ? json{{"type", t}, {"model", COHORT_SOURCE_DIR "/tests/data/click_model_recsim.json"}}
+                         : json{{"type", t}});
   // Each documented greedy score, when greedy is registered.
   if (std::find(types.begin(), types.end(), "greedy") != types.end())
     for (const char* score : {"quality", "expected_reward"})

@@ -17,7 +17,7 @@ from .spaces import Box, Dict, MultiDiscrete
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -401,6 +401,16 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     if not dirs:
         raise ValueError("ope needs at least one log directory")
     return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed))
+
+
+def train_offline(log_dir, *, out, l2=1.0):
+    """`cohort train-offline` as a function: fits a click model (logistic regression
+    on [u * x, x, onehot(position)], L2 penalty l2) on the log in log_dir alone,
+    writes it to `out` and returns it; {"type": "click_model", "model": out} acts by
+    it (docs/ope.md, offline learning)."""
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 > 0:
+        raise ValueError(f"l2 must be a number > 0, got {l2!r}")
+    return _json.loads(_cohort.train_offline(_path("log_dir", log_dir), _path("out", out), float(l2)))
 
 
 def sweep(file, *, out, jobs=None, set=None, shard=None, quiet=True):

@@ -190,3 +190,20 @@ def test_the_general_pseudo_inverse_weights_equal_the_uniform_closed_form(tmp_pa
     assert general["logging_law"] != closed["logging_law"]
     assert general["estimators"]["pseudo_inverse"]["estimate"] == pytest.approx(
         closed["estimators"]["pseudo_inverse"]["estimate"], rel=1e-9)
+
+
+def test_a_click_model_learned_from_a_log_alone_is_judged_online(tmp_path, random_log):
+    model = cohort.train_offline(random_log, out=tmp_path / "click.json")
+    assert model["kind"] == "cohort_click_model" and model["fitted_on"]["rows"] > 0
+    agent = {"type": "click_model", "model": str(tmp_path / "click.json")}
+    learned = cohort.run(NAME, set={"agent": agent, "run.episodes": 400}, seed=4)
+    # The logging policy was uniformly random: normalized score 0 by definition.
+    assert learned["normalized_score"] - learned["normalized_score_ci95"] > 0.5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**model, "item": model["item"][:3]}))
+    with pytest.raises(cohort.ScenarioError) as e:
+        cohort.run(NAME, set={"agent": {"type": "click_model", "model": str(bad)}, "run.episodes": 5})
+    assert e.value.path == "/item"
+    with pytest.raises(cohort.ScenarioError) as e:
+        cohort.run(NAME, set={"agent": {"type": "click_model"}, "run.episodes": 5})
+    assert e.value.path == "/agent/model"
