@@ -68,6 +68,26 @@ inline constexpr int kMonteCarloDraws = 4096;
 // Monte Carlo estimate) is the caller's stream for this purpose.
 MarginalMethod PositionMarginals(const SlateLaw& law, int K, int k, Rng& rng, double* out);
 
+// Calls f(slate) for every ordered slate of k distinct candidates out of K
+// (K!/(K-k)! of them; K <= 64), in lexicographic order, with `slate`
+// pointing at k indices valid during the call.
+template <class F>
+void ForEachOrderedSlate(int K, int k, F&& f) {
+  std::vector<int32_t> slate(static_cast<size_t>(k));
+  auto walk = [&](auto&& self, int j, uint64_t used) -> void {
+    if (j == k) {
+      f(static_cast<const int32_t*>(slate.data()));
+      return;
+    }
+    for (int c = 0; c < K; ++c)
+      if (!(used >> c & 1)) {
+        slate[size_t(j)] = c;
+        self(self, j + 1, used | (uint64_t(1) << c));
+      }
+  };
+  walk(walk, 0, 0);
+}
+
 // Draws a slate from `law` (the logging wrapper; tests), `rng` its stream.
 void SampleSlate(const SlateLaw& law, int K, int k, Rng& rng, int32_t* out);
 

@@ -123,6 +123,22 @@ std::string Num(double v) {
 
 }  // namespace
 
+std::unique_ptr<H5Reader> OpenLog(const std::string& log_dir) {
+  const std::string file = (fs::path(log_dir) / "log.h5").string();
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    throw InputError(log_dir, "", "has no log.h5 (write a log with `cohort log SCENARIO --out DIR`)");
+  std::unique_ptr<H5Reader> h5;
+  try {
+    h5 = std::make_unique<H5Reader>(file);
+  } catch (const std::runtime_error& e) {
+    throw InputError(file, "", e.what());
+  }
+  if (!h5->HasAttribute("format") || h5->Attribute("format") != "cohort log 1")
+    throw InputError(file, "", "is not a Cohort log (no \"format\" attribute \"cohort log 1\")");
+  return h5;
+}
+
 const std::vector<std::string>& LogDirectoryFiles() {
   static const std::vector<std::string> files = {"log.h5", "log.csv", "log.json", "scenario.resolved.json"};
   return files;

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "env/scenario.h"
@@ -41,6 +42,11 @@ struct LogOutcome {
 // InputError (naming the scenario file and JSON path) for a logging policy
 // without closed-form propensities and for training runs.
 LogOutcome LogScenario(const Scenario& s, const LogOptions& options);
+
+class H5Reader;
+// DIR/log.h5 opened for reading, after checking it is a Cohort log:
+// InputError naming the directory or file otherwise.
+std::unique_ptr<H5Reader> OpenLog(const std::string& log_dir);
 
 // The files of a log directory (for RemoveStaleTemporaries).
 const std::vector<std::string>& LogDirectoryFiles();

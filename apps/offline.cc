@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "apps/h5_table.h"
+#include "apps/log.h"
 #include "core/io.h"
 #include "core/json_parse.h"
 
@@ -14,18 +15,8 @@ namespace cohort {
 
 OfflineFit TrainOffline(const std::string& log_dir, const std::string& out, double lambda) {
   const std::string file = (fs::path(log_dir) / "log.h5").string();
-  std::error_code ec;
-  if (!fs::exists(file, ec))
-    throw InputError(log_dir, "", "has no log.h5 (write a log with `cohort log SCENARIO --out DIR`)");
   if (!(lambda > 0.0) || !std::isfinite(lambda)) throw std::invalid_argument("the L2 penalty must be a finite number > 0");
-  std::unique_ptr<H5Reader> h5;
-  try {
-    h5 = std::make_unique<H5Reader>(file);
-  } catch (const std::runtime_error& e) {
-    throw InputError(file, "", e.what());
-  }
-  if (!h5->HasAttribute("format") || h5->Attribute("format") != "cohort log 1")
-    throw InputError(file, "", "is not a Cohort log (no \"format\" attribute \"cohort log 1\")");
+  const std::unique_ptr<H5Reader> h5 = OpenLog(log_dir);
   int64_t n = 0, rows = 0;
   int k = 0, d = 0, K = 0, w = 0;
   const std::vector<int64_t> slate = h5->Integers("steps/slate", &n, &k);

@@ -13,6 +13,7 @@
 #include "agents/runner.h"
 #include "agents/slate_law.h"
 #include "apps/h5_table.h"
+#include "apps/log.h"
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/rng.h"
@@ -130,19 +131,10 @@ double TargetValue(const SlateLaw& law, const GroundTruth& truth, int r, int K, 
     return sum / kTruthMonteCarloDraws;
   }
   double value = 0.0;
-  std::function<void(int, uint64_t)> walk = [&](int j, uint64_t used) {
-    if (j == k) {
-      const double p = SlateProbabilities(law, K, s.data(), k, cond.data());
-      if (p > 0.0) value += p * truth.ExpectedReward(r, s.data());
-      return;
-    }
-    for (int c = 0; c < K; ++c)
-      if (!(used >> c & 1)) {
-        s[size_t(j)] = c;
-        walk(j + 1, used | (uint64_t(1) << c));
-      }
-  };
-  walk(0, 0);
+  ForEachOrderedSlate(K, k, [&](const int32_t* slate) {
+    const double p = SlateProbabilities(law, K, slate, k, cond.data());
+    if (p > 0.0) value += p * truth.ExpectedReward(r, slate);
+  });
   return value;
 }
 
@@ -152,17 +144,7 @@ bool ImportanceWeighted(const std::string& name) { return name != "dm"; }
 
 json EvaluateOffPolicy(const OpeRequest& q) {
   const std::string file = (fs::path(q.log_dir) / "log.h5").string();
-  std::error_code ec;
-  if (!fs::exists(file, ec))
-    throw InputError(q.log_dir, "", "has no log.h5 (write a log with `cohort log SCENARIO --out DIR`)");
-  std::unique_ptr<H5Reader> h5;
-  try {
-    h5 = std::make_unique<H5Reader>(file);
-  } catch (const std::runtime_error& e) {
-    throw InputError(file, "", e.what());
-  }
-  if (!h5->HasAttribute("format") || h5->Attribute("format") != "cohort log 1")
-    throw InputError(file, "", "is not a Cohort log (no \"format\" attribute \"cohort log 1\")");
+  const std::unique_ptr<H5Reader> h5 = OpenLog(q.log_dir);
   for (const char* c : {"steps/position_propensity", "steps/position_item_propensity", "steps/slate_propensity"})
     if (!h5->HasColumn(c))
       throw InputError(file, "", std::string("has no ") + c + " column: a log without propensities supports no "
@@ -334,21 +316,11 @@ json EvaluateOffPolicy(const OpeRequest& q) {
              // rho(s) = sum_j z[s_j * k + j], z = Gamma_mu^+ q_pi (core/ope.h).
              mu_slates.clear();
              mu_probs.clear();
-             std::vector<int32_t> slate(static_cast<size_t>(k));
              std::vector<double> c2(static_cast<size_t>(k));
-             std::function<void(int, uint64_t)> walk = [&](int j, uint64_t used) {
-               if (j == k) {
-                 const double p = SlateProbabilities(logging_law, K, slate.data(), k, c2.data());
-                 if (p > 0.0) mu_slates.insert(mu_slates.end(), slate.begin(), slate.end()), mu_probs.push_back(p);
-                 return;
-               }
-               for (int c = 0; c < K; ++c)
-                 if (!(used >> c & 1)) {
-                   slate[size_t(j)] = c;
-                   walk(j + 1, used | (uint64_t(1) << c));
-                 }
-             };
-             walk(0, 0);
+             ForEachOrderedSlate(K, k, [&](const int32_t* slate) {
+               const double p = SlateProbabilities(logging_law, K, slate, k, c2.data());
+               if (p > 0.0) mu_slates.insert(mu_slates.end(), slate, slate + k), mu_probs.push_back(p);
+             });
              for (int c = 0; c < K; ++c)
                for (int j = 0; j < k; ++j) q_cells[size_t(c) * k + size_t(j)] = marg[size_t(j) * K + size_t(c)];
              const std::vector<double> z =

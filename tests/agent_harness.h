@@ -541,32 +541,22 @@ inline std::string SlateLawProblem(const ContractRun& run) {
     for (int r = 0; r < obs.rows; ++r) {
       if (!obs.active[size_t(r)]) continue;
       // Every ordered slate: observed and expected counts, small cells pooled.
-      std::vector<int32_t> slate(static_cast<size_t>(k));
       std::vector<double> cond(static_cast<size_t>(k));
       std::vector<int64_t> observed;
       std::vector<double> probs;
       int64_t pooled_seen = 0;
       double pooled_p = 0.0, total_p = 0.0;
-      std::function<void(int, uint64_t)> walk = [&](int j, uint64_t used) {
-        if (j == k) {
-          const double p = SlateProbabilities(laws[size_t(r)], K, slate.data(), k, cond.data());
-          total_p += p;
-          const auto it = counts[size_t(r)].find(slate);
-          const int64_t seen = it == counts[size_t(r)].end() ? 0 : it->second;
-          if (p * draws < 5.0) {
-            pooled_p += p, pooled_seen += seen;
-          } else {
-            observed.push_back(seen), probs.push_back(p);
-          }
-          return;
+      ForEachOrderedSlate(K, k, [&](const int32_t* slate) {
+        const double p = SlateProbabilities(laws[size_t(r)], K, slate, k, cond.data());
+        total_p += p;
+        const auto it = counts[size_t(r)].find(std::vector<int32_t>(slate, slate + k));
+        const int64_t seen = it == counts[size_t(r)].end() ? 0 : it->second;
+        if (p * draws < 5.0) {
+          pooled_p += p, pooled_seen += seen;
+        } else {
+          observed.push_back(seen), probs.push_back(p);
         }
-        for (int c = 0; c < K; ++c)
-          if (!(used >> c & 1)) {
-            slate[size_t(j)] = c;
-            walk(j + 1, used | (uint64_t(1) << c));
-          }
-      };
-      walk(0, 0);
+      });
       if (std::abs(total_p - 1.0) > 1e-9) return "row " + std::to_string(r) + ": slate probabilities sum to " +
                                                  std::to_string(total_p);
       if (pooled_p > 0.0) observed.push_back(pooled_seen), probs.push_back(pooled_p);
