@@ -144,14 +144,17 @@ Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const Pr
   return out;
 }
 
-Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
-                int64_t done_offset, int64_t total) {
-  const RunParams& run = scenario.run;
+VecEnv::Options PlainRunEnvOptions(const RunParams& run) {
   VecEnv::Options options;
-  // No more slots than users: idle slots would only cost time.
   options.num_envs = static_cast<int>(std::min<int64_t>(run.num_envs, run.episodes));
   options.threads = run.threads;
   options.max_users = run.episodes;
+  return options;
+}
+
+Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
+                int64_t done_offset, int64_t total) {
+  const VecEnv::Options options = PlainRunEnvOptions(scenario.run);
   VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
   AgentContext ctx{env.spec(), GroundTruth(env), scenario.seed, scenario.variant, options.num_envs};
   std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);

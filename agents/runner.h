@@ -69,6 +69,11 @@ using ProgressFn = std::function<void(int64_t steps, int64_t done, int64_t total
 Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const ProgressFn& progress, int64_t done_offset,
                     int64_t total, RolloutExtras* extras);
 
+// The VecEnv of a plain run (RollOut; cohort log and cohort ope replay the
+// same): run.episodes users on min(run.num_envs, run.episodes) slots (idle
+// slots would only cost time), run.threads threads.
+VecEnv::Options PlainRunEnvOptions(const RunParams& run);
+
 // Rolls out `agent_config` for scenario.run.episodes episodes.
 Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
                 int64_t done_offset = 0, int64_t total = 0);

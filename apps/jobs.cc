@@ -361,7 +361,7 @@ JobOutcome LogJob(const Scenario& s, const LogJobOptions& options) {
     StopSignals::Mark(outcome);
     return outcome;
   }
-  outcome.summary = ReadJsonFile((fs::path(options.out) / "log.json").string());
+  outcome.summary = r.summary;
   if (r.deterministic && !options.quiet)
     std::fprintf(stderr,
                  "warning: every logged slate had probability 1 (the policy is deterministic): importance-weighted "

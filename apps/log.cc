@@ -4,10 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
+#include <string_view>
 
 #include "agents/registry.h"
+#include "agents/runner.h"
 #include "agents/slate_law.h"
 #include "apps/h5_table.h"
 #include "core/io.h"
@@ -151,10 +155,7 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
                      "logging a training run is not supported yet: set run.train_steps=0");
   if (options.out_dir.empty()) throw std::invalid_argument("LogScenario needs an output directory");
   const RunParams& run = s.run;
-  VecEnv::Options env_options;
-  env_options.num_envs = int(std::min<int64_t>(run.num_envs, run.episodes));
-  env_options.threads = run.threads;
-  env_options.max_users = run.episodes;
+  const VecEnv::Options env_options = PlainRunEnvOptions(run);
   VecEnv env(s.env, s.seed, s.variant, env_options);
   const GroundTruth truth(env);
   AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env_options.num_envs};
@@ -175,9 +176,13 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   const int K = spec.num_candidates, k = spec.slate_size, d = spec.feature_dim, H = spec.history;
   const std::vector<ColumnSpec> specs = Columns(spec);
   H5Table table(file);
-  std::map<std::string, int> col;
+  std::map<std::string, int, std::less<>> col;  // looked up by const char* without a string per row
   for (const ColumnSpec& c : specs) col[c.name] = table.AddColumn(c.group, c.name, c.type, c.width, c.doc);
-  auto put = [&](const char* name, const void* v) { table.Append(col.at(name), v); };
+  auto put = [&](std::string_view name, const void* v) {
+    const auto it = col.find(name);
+    if (it == col.end()) throw std::logic_error("cohort log: no column " + std::string(name));
+    table.Append(it->second, v);
+  };
   std::unique_ptr<AtomicLineWriter> csv;
   if (options.csv) {
     csv = std::make_unique<AtomicLineWriter>((fs::path(options.out_dir) / "log.csv").string());
@@ -343,7 +348,7 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
                      "judged against)");
   table.Commit();
   if (csv) csv->Commit();
-  const json summary = {{"file", "log.h5"},
+  out.summary = {{"file", "log.h5"},
                         {"slates", out.slates},
                         {"episodes", out.episodes},
                         {"slate_law", law_name},
@@ -351,7 +356,7 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
                         {"item_propensity_method", out.monte_carlo ? "monte_carlo" : "exact"},
                         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
   WriteFileAtomic((fs::path(options.out_dir) / "scenario.resolved.json").string(), s.resolved.dump(2) + "\n");
-  WriteFileAtomic((fs::path(options.out_dir) / "log.json").string(), summary.dump(2) + "\n");
+  WriteFileAtomic((fs::path(options.out_dir) / "log.json").string(), out.summary.dump(2) + "\n");
   out.file = file;
   return out;
 }

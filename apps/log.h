@@ -37,6 +37,7 @@ struct LogOutcome {
   bool deterministic = false;   // every logged slate had probability 1: IPS-type estimators are undefined
   bool monte_carlo = false;     // some item propensities are Monte Carlo estimates
   bool stopped = false;
+  json summary;              // what DIR/log.json holds
 };
 
 // InputError (naming the scenario file and JSON path) for a logging policy

@@ -8,6 +8,7 @@
 #include "apps/log.h"
 #include "core/io.h"
 #include "core/json_parse.h"
+#include "core/ope.h"
 
 namespace fs = std::filesystem;
 
@@ -66,24 +67,8 @@ OfflineFit TrainOffline(const std::string& log_dir, const std::string& out, doub
     double norm = 0.0;
     for (double v : g) norm += v * v;
     if (std::sqrt(norm) < 1e-8 * double(std::max<int64_t>(1, fit.rows))) break;
-    // Solve H step = g (Cholesky of the lower triangle; H is positive definite).
-    for (int p = 0; p < D; ++p)
-      for (int q = 0; q <= p; ++q) {
-        double v = H[size_t(p) * D + q];
-        for (int m = 0; m < q; ++m) v -= H[size_t(p) * D + m] * H[size_t(q) * D + m];
-        H[size_t(p) * D + q] = p == q ? std::sqrt(v) : v / H[size_t(q) * D + q];
-      }
-    std::vector<double> step(static_cast<size_t>(D));
-    for (int p = 0; p < D; ++p) {
-      double v = g[size_t(p)];
-      for (int m = 0; m < p; ++m) v -= H[size_t(p) * D + m] * step[size_t(m)];
-      step[size_t(p)] = v / H[size_t(p) * D + p];
-    }
-    for (int p = D; p-- > 0;) {
-      double v = step[size_t(p)];
-      for (int m = p + 1; m < D; ++m) v -= H[size_t(m) * D + p] * step[size_t(m)];
-      step[size_t(p)] = v / H[size_t(p) * D + p];
-    }
+    // H step = g (H = X^T W X + lambda I is positive definite).
+    const std::vector<double> step = CholeskySolve(H, g);
     for (int p = 0; p < D; ++p) beta[size_t(p)] += step[size_t(p)];
   }
   const json scenario = ParseJson(h5->Attribute("scenario"), file + " (scenario attribute)");

@@ -67,10 +67,7 @@ using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const Gro
                                  const int32_t* target_slate, const SlateLaw& logging_law)>;
 void Replay(const Scenario& s, const json& target_config, const LogColumns& log, const std::string& file,
             const RowFn& row) {
-  VecEnv::Options o;
-  o.num_envs = int(std::min<int64_t>(s.run.num_envs, s.run.episodes));
-  o.threads = s.run.threads;
-  o.max_users = s.run.episodes;
+  const VecEnv::Options o = PlainRunEnvOptions(s.run);
   VecEnv env(s.env, s.seed, s.variant, o);
   const GroundTruth truth(env);
   AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
@@ -357,10 +354,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   }
   json episodes = json::object();
   if (!pdis.empty() && !deterministic) {
-    VecEnv::Options o;
-    o.num_envs = int(std::min<int64_t>(s.run.num_envs, s.run.episodes));
-    o.threads = s.run.threads;
-    o.max_users = s.run.episodes;
+    const VecEnv::Options o = PlainRunEnvOptions(s.run);
     VecEnv env(s.env, s.seed, s.variant, o);
     AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
     std::unique_ptr<Agent> frozen = MakeAgent(target.agent, ctx);

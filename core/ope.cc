@@ -513,33 +513,39 @@ void RidgeRewardModel::Add(const double* row, double y) {
   ++rows_;
 }
 
+std::vector<double> CholeskySolve(std::vector<double> a, const std::vector<double>& b) {
+  const size_t D = b.size();
+  if (a.size() != D * D) Fail("Cholesky solve: a holds " + std::to_string(a.size()) + " values for " + std::to_string(D));
+  // Cholesky A = L L^T in place (lower triangle).
+  for (size_t p = 0; p < D; ++p) {
+    for (size_t q = 0; q <= p; ++q) {
+      double s = a[p * D + q];
+      for (size_t m = 0; m < q; ++m) s -= a[p * D + m] * a[q * D + m];
+      a[p * D + q] = p == q ? std::sqrt(s) : s / a[q * D + q];
+    }
+  }
+  // Solve L z = b, then L^T x = z.
+  std::vector<double> x(D, 0.0);
+  for (size_t p = 0; p < D; ++p) {
+    double s = b[p];
+    for (size_t m = 0; m < p; ++m) s -= a[p * D + m] * x[m];
+    x[p] = s / a[p * D + p];
+  }
+  for (size_t p = D; p-- > 0;) {
+    double s = x[p];
+    for (size_t m = p + 1; m < D; ++m) s -= a[m * D + p] * x[m];
+    x[p] = s / a[p * D + p];
+  }
+  return x;
+}
+
 void RidgeRewardModel::Solve(double lambda) {
   if (rows_ == 0) Fail("ridge: no rows to fit");
   if (!(lambda > 0.0) || !std::isfinite(lambda)) Fail("ridge: lambda must be a finite number > 0, got " + Num(lambda));
   const size_t D = moment_.size();
   std::vector<double> A = normal_;
-  const std::vector<double>& g = moment_;
-  for (size_t p = 0; p < D; ++p) A[p * D + p] += lambda;
-  // Cholesky A = L L^T in place (A is positive definite: lambda > 0).
-  for (size_t p = 0; p < D; ++p) {
-    for (size_t q = 0; q <= p; ++q) {
-      double s = A[p * D + q];
-      for (size_t m = 0; m < q; ++m) s -= A[p * D + m] * A[q * D + m];
-      A[p * D + q] = p == q ? std::sqrt(s) : s / A[q * D + q];
-    }
-  }
-  // Solve L z = g, then L^T beta = z.
-  beta_.assign(D, 0.0);
-  for (size_t p = 0; p < D; ++p) {
-    double s = g[p];
-    for (size_t m = 0; m < p; ++m) s -= A[p * D + m] * beta_[m];
-    beta_[p] = s / A[p * D + p];
-  }
-  for (size_t p = D; p-- > 0;) {
-    double s = beta_[p];
-    for (size_t m = p + 1; m < D; ++m) s -= A[m * D + p] * beta_[m];
-    beta_[p] = s / A[p * D + p];
-  }
+  for (size_t p = 0; p < D; ++p) A[p * D + p] += lambda;  // positive definite: lambda > 0
+  beta_ = CholeskySolve(std::move(A), moment_);
 }
 
 double RidgeRewardModel::Predict(const double* row) const {

@@ -140,6 +140,12 @@ OpeTerms EstimatorTerms(std::string_view name, const OpeData& d, const OpeOption
 // for a full-sample denominator of 0, or for terms of unequal length.
 OpeEstimate EstimateOf(const OpeTerms& terms, const OpeOptions& options);
 
+// x with A x = b for a symmetric positive definite D x D matrix A, of which
+// only the lower triangle (row-major, a[p * D + q] for q <= p) is read:
+// Cholesky, then two triangular solves. Shared by the ridge reward model and
+// the offline click model's Newton steps (apps/offline.cc).
+std::vector<double> CholeskySolve(std::vector<double> a, const std::vector<double>& b);
+
 // Ridge regression y ~ x beta for a reward model: beta minimizes
 //   sum_r (y_r - x_r . beta)^2 + lambda |beta|^2
 // and solves (X^T X + lambda I) beta = X^T y (Cholesky). No separate
