@@ -209,7 +209,7 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   const std::string file = (fs::path(q.log_dir) / "log.h5").string();
   json block = AgentBlock(q.agent);
   if (!block.is_object() || !block.contains("type") || !block["type"].is_string())
-    throw InputError("--agent", "/type", "an agent block needs a \"type\" string");
+    throw InputError("--agent", "/agent/type", "an agent block needs a \"type\" string");
   const std::unique_ptr<H5Reader> h5 = OpenLog(q.log_dir);
   const Scenario s = LogScenarioOf(*h5, file);
   json result = {{"log", q.log_dir}, {"out", q.out}};
@@ -245,7 +245,7 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   AgentContext ctx{spec_env.spec(), GroundTruth(spec_env), run.seed, run.variant, run.run.num_envs};
   std::unique_ptr<Agent> agent = MakeAgent(run.agent, ctx);
   if (!agent->LearnsOffline())
-    throw InputError("--agent", "/type",
+    throw InputError("--agent", "/agent/type",
                      "\"" + agent->type() + "\" cannot learn from a log; offline learners: click_model, reinforce");
 
   int64_t n = 0, rows = 0;

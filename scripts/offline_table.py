@@ -23,8 +23,9 @@ LOGS = {
 }
 LEARNERS = {
     "click_model": "click_model",
-    "reinforce, learned beta": {"type": "reinforce"},
-    "reinforce, logged beta": {"type": "reinforce", "offline": {"behaviour": "logged"}},
+    "reinforce (learned beta)": {"type": "reinforce"},
+    "reinforce (logged beta)": {"type": "reinforce", "offline": {"behaviour": "logged"}},
+    "reinforce (weights 1: no correction)": {"type": "reinforce", "offline": {"importance_weights": False}},
 }
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
@@ -35,9 +36,9 @@ def main():
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--episodes", type=int, default=2000)
     p.add_argument("--out", default="/tmp/offline_table")
-    p.add_argument("--learners", default=",".join(LEARNERS), help="comma-separated subset of the learners")
+    p.add_argument("--learners", default=";".join(LEARNERS), help="semicolon-separated subset of the learners")
     a = p.parse_args()
-    learners = {k: LEARNERS[k] for k in a.learners.split(",")}
+    learners = {k: LEARNERS[k] for k in a.learners.split(";")}
     rows = {}
     for seed in range(a.seeds):
         for log_name, policy in LOGS.items():
@@ -47,14 +48,15 @@ def main():
                                 "--set", f"run.episodes={a.episodes}", "--seed", str(seed), "--out", log_dir,
                                 "--quiet"], check=True, stdout=subprocess.DEVNULL)
             for learner, agent in learners.items():
-                tag = learner.replace(", ", "-").replace(" ", "_")
+                tag = "".join(ch if ch.isalnum() else "_" for ch in learner)
                 out = os.path.join(a.out, f"{os.path.basename(log_dir)}-{tag}")
                 if learner == "click_model":
                     out += ".json"
-                subprocess.run([a.cohort, "train-offline", log_dir, "--agent",
-                                agent if isinstance(agent, str) else json.dumps(agent), "--out", out],
-                               check=True, stdout=subprocess.DEVNULL)
                 summary = out[:-5] + ".summary.json" if learner == "click_model" else os.path.join(out, "summary.json")
+                if not os.path.exists(summary):  # rerunning the script reuses what it has
+                    subprocess.run([a.cohort, "train-offline", log_dir, "--agent",
+                                    agent if isinstance(agent, str) else json.dumps(agent), "--out", out],
+                                   check=True, stdout=subprocess.DEVNULL)
                 with open(summary) as f:
                     o = json.load(f)["online"]
                 rows.setdefault((log_name, learner), []).append(o)

@@ -7,6 +7,7 @@
 // tests/torch/test_reinforce.cc; the CLI's bad inputs in tests/cli/offline.sh.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -78,5 +79,37 @@ TEST_CASE("offline reinforce: the checkpoint loads as the learned policy (same o
   for (const EpisodeRecord& e : RollOutWith(*env2, *fresh, false, false, {}, 0, 0, nullptr).episodes)
     fresh_ret.Add(e.ret);
   CHECK(fresh_ret.mean() != ret.mean());
+}
+TEST_CASE("offline reinforce: from a good-but-noisy log it beats random and the logging policy") {
+  // 300 users logged by greedy-by-affinity with 30% uniform slates (normalized
+  // score about 0.65). Learned from that log alone, with the off-policy
+  // weights, the policy's true online normalized score is above 1 with its
+  // interval (measured: 2.24 +/- 0.46), and above the logging policy's on the
+  // same users. The weights decide the margin: the same learner with every
+  // weight 1 (no correction) lands elsewhere, outside both intervals
+  // (measured: 3.72 +/- 0.81 on this log; docs/ope.md has the comparison over
+  // seeds).
+  const std::string log = WriteLog("noisy_log", kNoisyGreedy, 300);
+  OfflineRequest q;
+  q.log_dir = log;
+  q.out = Fresh("noisy_out").string();
+  q.agent = "reinforce";
+  const json corrected = TrainOfflineAgent(q)["online"];
+  q.agent = R"({"type": "reinforce", "offline": {"importance_weights": false}})";
+  const json uncorrected = TrainOfflineAgent(q)["online"];
+  const json& learned = corrected["learned"];
+  const json& ablation = uncorrected["learned"];
+  MESSAGE("normalized score: learned " << learned["normalized_score"] << " +/- " << learned["normalized_score_ci95"]
+                                       << ", with weights 1 " << ablation["normalized_score"] << " +/- "
+                                       << ablation["normalized_score_ci95"] << ", logging "
+                                       << corrected["logging"]["normalized_score"]);
+  CHECK(learned["normalized_score"].get<double>() - learned["normalized_score_ci95"].get<double>() > 1.0);
+  CHECK(corrected["learned_minus_logging"]["return_mean"].get<double>() -
+            corrected["learned_minus_logging"]["ci95"].get<double>() >
+        0.0);
+  CHECK(std::abs(learned["normalized_score"].get<double>() - ablation["normalized_score"].get<double>()) >
+        learned["normalized_score_ci95"].get<double>() + ablation["normalized_score_ci95"].get<double>());
+  // The logging policy's own value does not depend on what was learned.
+  CHECK(uncorrected["logging"] == corrected["logging"]);
 }
 #endif

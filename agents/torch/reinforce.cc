@@ -107,7 +107,7 @@ torch::Tensor OffPolicyTopKLoss(const torch::Tensor& logits, const torch::Tensor
   const int64_t k = slates.size(1);
   const torch::Tensor log_sel = torch::log_softmax(logits, 1).gather(1, slates);  // (N, k)
   const torch::Tensor pi_sel = log_sel.exp().detach();
-  torch::Tensor w = pi_sel / beta.detach().clamp_min(1e-12);
+  torch::Tensor w = beta.defined() ? pi_sel / beta.detach().clamp_min(1e-12) : torch::ones_like(pi_sel);
   if (cap > 0.0) w = w.clamp_max(cap);
   const torch::Tensor lambda = double(k) * (1.0 - pi_sel).pow(double(k - 1));
   if (weights != nullptr) *weights = w;
@@ -155,7 +155,8 @@ class ReinforceAgent : public Agent {
         optimizer_(config["optimizer"]),
         learned_behaviour_(config["offline"]["behaviour"].get<std::string>() == "learned"),
         item_credit_(config["offline"]["credit"].get<std::string>() == "item"),
-        offline_baseline_(config["offline"]["baseline"].get<bool>() && value_baseline_),
+        importance_weights_(config["offline"]["importance_weights"].get<bool>()),
+        offline_baseline_(config["offline"]["baseline"].get<bool>()),
         behaviour_hidden_(HiddenSizes(config["offline"]["behaviour_hidden"])),
         weight_cap_(config["offline"]["weight_cap"].get<double>()),
         offline_epochs_(config["offline"]["epochs"].get<int>()),
@@ -381,7 +382,7 @@ class ReinforceAgent : public Agent {
   // (behaviour "logged") the logging probabilities of its slate items.
   void AddLoggedStep(const LoggedStep& step) override {
     if (!learned_behaviour_ && step.item_propensity == nullptr)
-      throw InputError("agent.offline.behaviour", "",
+      throw InputError("--agent", "/agent/offline/behaviour",
                        "\"logged\" weighs by the log's item_propensity column, which this log does not have "
                        "(use \"learned\")");
     const size_t per_row = size_t(num_candidates_) * size_t(dim_);
@@ -403,6 +404,10 @@ class ReinforceAgent : public Agent {
   std::map<std::string, double> FitLogged() override {
     const int64_t N = int64_t(off_user_.size()), K = num_candidates_, D = dim_, k = slate_size_;
     if (N == 0) throw InputError("the log", "", "has no steps to learn from");
+    if (offline_baseline_ && !value_baseline_)
+      throw InputError("--agent", "/agent/offline/baseline",
+                       "subtracts the value head's V(s), which \"baseline\": \"batch_mean\" has none of (set "
+                       "\"baseline\": \"value\", or offline.baseline false)");
     // R_t: discounted return from each step to the end of its user's episode
     // (rows of one user come in step order), scaled by the mean |R_t| so the
     // learning rate does not depend on the reward's units.
@@ -467,7 +472,10 @@ class ReinforceAgent : public Agent {
         const torch::Tensor log_beta = torch::log_softmax(behaviour->forward(h.detach()).view({nb, K}), 1);
         const torch::Tensor log_beta_sel = log_beta.gather(1, slates);
         const torch::Tensor nll = -log_beta_sel.sum(1).mean();
-        const torch::Tensor beta = learned_behaviour_ ? log_beta_sel.exp().detach() : beta_all.index_select(0, idx);
+        const torch::Tensor beta_logged = beta_all.index_select(0, idx);
+        const torch::Tensor beta = !importance_weights_ ? torch::Tensor()
+                                   : learned_behaviour_ ? log_beta_sel.exp().detach()
+                                                        : beta_logged;
         // What multiplies each item's log pi: R_t, or the item's own credit,
         // less the value baseline V(s) (trained on R_t beside it).
         const torch::Tensor g = ret_all.index_select(0, idx);
@@ -496,7 +504,7 @@ class ReinforceAgent : public Agent {
           weight_sum += w.mean().item<double>();
           if (weight_cap_ > 0.0) clipped += (w >= weight_cap_).to(torch::kFloat32).mean().item<double>();
           if (!learned_behaviour_)
-            beta_gap += (log_beta_sel.exp() - beta).abs().mean().item<double>();
+            beta_gap += (log_beta_sel.exp() - beta_logged).abs().mean().item<double>();
         }
       }
     }
@@ -647,7 +655,7 @@ class ReinforceAgent : public Agent {
   const std::vector<int> hidden_;
   const std::string activation_;
   const json optimizer_;
-  const bool learned_behaviour_, item_credit_, offline_baseline_;
+  const bool learned_behaviour_, item_credit_, importance_weights_, offline_baseline_;
   const std::vector<int> behaviour_hidden_;
   const double weight_cap_;
   const int offline_epochs_, offline_batch_;
@@ -702,10 +710,12 @@ void RegisterReinforce(AgentRegistrar& r) {
                 "what weighs each logged item's log pi: slate: R_t, the step's discounted return (Chen et al.); "
                 "item: the item's own reward (the step's reward to the clicked item) plus the discounted future")
         .Bool("baseline", true,
-              "subtract the value head's V(s), trained on R_t beside the policy (needs baseline \"value\")")
+              "subtract the value head's V(s), trained on R_t beside the policy (needs \"baseline\": \"value\")")
         .NumberArray("behaviour_hidden", json::array({64}), 1, 4096,
                      "hidden layers of the learned behaviour head on the trunk ([]: one linear unit per candidate)",
                      0, 8)
+        .Bool("importance_weights", true,
+              "false: every weight 1 (the ablation without the off-policy correction; lambda_K stays)")
         .Number("weight_cap", 10.0, 0.0, 1e6, "cap c of the importance weight min(pi/beta, c) (0: no cap)")
         .Integer("epochs", 10, 1, 100000, "passes over the logged steps")
         .Integer("batch_size", 256, 1, 1 << 20, "logged steps per gradient step");

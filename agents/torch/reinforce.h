@@ -37,7 +37,8 @@ torch::Tensor PolicyGradientLoss(const torch::Tensor& logits, const torch::Tenso
 // candidates, weights and lambda_K held constant (no gradient).
 //   logits   (N, K)   policy logits at the logged states
 //   slates   (N, k)   int64, the logged slates
-//   beta     (N, k)   behaviour probability of each logged item (no gradient)
+//   beta     (N, k)   behaviour probability of each logged item (no gradient);
+//                     undefined: every weight 1 (no off-policy correction)
 //   returns  (N) or (N, k)  R_t, the discounted return from the logged step (or
 //                           an advantage per slate item)
 // cap <= 0: no clipping. `weights`, when given, receives the clipped weights (N, k).

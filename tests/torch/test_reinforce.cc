@@ -282,9 +282,9 @@ std::string SavedBytes(const Agent& agent) {
 DOCTEST_TEST_CASE("reinforce offline: deterministic for a seed; the behaviour head learns the logging policy") {
   const EnvParams params = RecsimEnv();
   const int rows = 32;
-  auto fit = [&](uint64_t seed, const std::string& behaviour, std::map<std::string, double>* stats) {
+  auto fit = [&](uint64_t seed, const std::string& behaviour, std::map<std::string, double>* stats, int epochs = 3) {
     AgentContext ctx{MakeEnvSpec(params), std::nullopt, seed, 0, rows, 0};
-    auto agent = Registrar().Make(Config({{"offline", {{"behaviour", behaviour}, {"epochs", 3}}}}), ctx);
+    auto agent = Registrar().Make(Config({{"offline", {{"behaviour", behaviour}, {"epochs", epochs}}}}), ctx);
     DOCTEST_CHECK(agent->LearnsOffline());
     FeedEpsilonGreedyLog(*agent, params, 5, rows, 120, 0.3);
     *stats = agent->FitLogged();
@@ -298,12 +298,15 @@ DOCTEST_TEST_CASE("reinforce offline: deterministic for a seed; the behaviour he
   DOCTEST_CHECK(a["steps"] == doctest::Approx(rows * 120.0));
   DOCTEST_CHECK(a["updates"] == doctest::Approx(3.0 * std::ceil(rows * 120.0 / 256.0)));
   // With the logged propensities as beta, the (unused) head is still fitted
-  // and reported against them: greedy's items have beta 0.38, the others
-  // 0.03, a near-uniform head 0.1; fitted, it is within a few hundredths.
-  fit(1, "logged", &logged);
+  // and reported against them. Per draw, greedy's two items have beta
+  // (0.7 + 0.3 * 2/10) / 2 = 0.38 and the others 0.03; they are 76% of the
+  // logged items, so a uniform head (0.1) is off by 0.76 * 0.28 + 0.24 * 0.07
+  // = 0.23 on average. A softmax of the items' own features cannot express
+  // "the top two" exactly; fitted, the head halves that error.
+  fit(1, "logged", &logged, 30);
   DOCTEST_MESSAGE("behaviour head's mean |beta_head - beta_logged| on the logged items: "
-                  << logged["behaviour_head_abs_error"]);
-  DOCTEST_CHECK(logged["behaviour_head_abs_error"] < 0.05);
+                  << logged["behaviour_head_abs_error"] << " (a uniform head: 0.23)");
+  DOCTEST_CHECK(logged["behaviour_head_abs_error"] < 0.15);
   DOCTEST_CHECK(logged["mean_weight"] > 0.0);
 }
 
