@@ -139,16 +139,22 @@ class Agent {
   virtual const SlateLaw& LastSlateLaw(int row) const {
     throw std::logic_error(type() + " records no slate law");
   }
-  // Offline learning (`cohort train-offline LOG_DIR --agent TYPE`,
-  // apps/offline.h). An agent that can learn from a log alone returns true
-  // from LearnsOffline(); the trainer replays the log and calls AddLoggedStep
-  // once per logged user-step, in the log's order (each user's steps in step
-  // order; one user is one episode), then FitLogged() once, which trains on
-  // what was added, frees it and returns named statistics. The agent then
-  // acts by what it learned, and Save() holds it.
-  virtual bool LearnsOffline() const { return false; }
+  // Offline learning (`cohort train-offline LOG_DIR --agent AGENT`,
+  // apps/offline.h). An agent that can learn from a log alone returns the
+  // schema of its offline options from OfflineSchema() (nullptr: it cannot;
+  // the options are not part of its scenario block, so online runs resolve
+  // as before). The trainer replays the log and calls AddLoggedStep once per
+  // logged user-step, in the log's order (each user's steps in step order;
+  // one user is one episode), then FitLogged(options) once with the options
+  // validated against that schema: it trains on what was added, frees it and
+  // returns named statistics. The agent then acts by what it learned, and
+  // Save() holds it.
+  virtual const Schema* OfflineSchema() const { return nullptr; }
+  bool LearnsOffline() const { return OfflineSchema() != nullptr; }
   virtual void AddLoggedStep(const LoggedStep& step) { throw std::logic_error(type() + " does not learn offline"); }
-  virtual std::map<std::string, double> FitLogged() { throw std::logic_error(type() + " does not learn offline"); }
+  virtual std::map<std::string, double> FitLogged(const json& options) {
+    throw std::logic_error(type() + " does not learn offline");
+  }
   // Checkpoint: complete state, bit-exact.
   virtual void Save(BinaryWriter& out) const {}
   virtual void Load(BinaryReader& in) {}

@@ -638,7 +638,7 @@ const std::vector<Entry>& Commands() {
         "The click model: clicked ~ logistic([u * x, x, onehot(position)]) with an L2 penalty of 1, by Newton's\n"
         "method. reinforce: the log's scenario is replayed for the logged observations and the policy is\n"
         "trained on them with importance weights min(pi/beta, cap) and the top-K multiplier (Chen et al.\n"
-        "2019), beta learned (a second head) or the log's propensities (agent.offline). Then the frozen learned\n"
+        "2019), beta learned (a second head) or the log's propensities (--agent's \"offline\" object). Then the frozen learned\n"
         "policy, the logging policy and the random and oracle references run on the same evaluation users:\n"
         "the true online value, normalized scores and the paired learned-minus-logging difference are printed\n"
         "and written to the summary (docs/ope.md, offline learning)."},

@@ -237,7 +237,14 @@ json TrainOfflineAgent(const OfflineRequest& q) {
     return result;
   }
 
-  // An agent that learns offline, resolved against the log's scenario.
+  // An agent that learns offline, resolved against the log's scenario; its
+  // "offline" options are no part of the agent's block (online runs of it
+  // resolve as before) and are validated against its own offline schema.
+  json options_in = json::object();
+  if (block.contains("offline")) {
+    options_in = block["offline"];
+    block.erase("offline");
+  }
   json doc = s.resolved;
   doc["agent"] = block;
   const Scenario run = ParseScenario(doc, "--agent", AgentRegistry());
@@ -247,6 +254,8 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   if (!agent->LearnsOffline())
     throw InputError("--agent", "/agent/type",
                      "\"" + agent->type() + "\" cannot learn from a log; offline learners: click_model, reinforce");
+
+  const json options = Validate(options_in, *agent->OfflineSchema(), "--agent", "/agent/offline");
 
   int64_t n = 0, rows = 0;
   int k = 0, w = 0, K = 0;
@@ -272,11 +281,12 @@ json TrainOfflineAgent(const OfflineRequest& q) {
     step.item_propensity = has_propensity ? &item_propensity[size_t(i) * K] : nullptr;
     agent->AddLoggedStep(step);
   });
-  const std::map<std::string, double> stats = agent->FitLogged();
+  const std::map<std::string, double> stats = agent->FitLogged(options);
   json fit = json::object();
   for (const auto& [key, value] : stats) fit[key] = value;
   WriteAgentCheckpoint(run, *agent, int64_t(stats.count("updates") ? stats.at("updates") : 0.0), q.out);
   result["agent"] = run.agent;
+  result["agent"]["offline"] = options;
   result["fit"] = fit;
   if (q.evaluate) result["online"] = OnlineValue(s, run, *agent);
   result["summary"] = (fs::path(q.out) / "summary.json").string();

@@ -120,6 +120,32 @@ namespace {
 
 const std::string kType = "reinforce";
 
+const Schema& OfflineReinforceSchema() {
+  static Schema offline{"reinforce's options for learning from a log alone (cohort train-offline)"};
+  static const bool init = [] {
+    offline
+        .String("behaviour", "learned", {"learned", "logged"},
+                "beta of the importance weight pi/beta: learned: a softmax head on the policy's last hidden layer, "
+                "fitted to the logged items (gradient stopped at the trunk); logged: the log's item_propensity / k")
+        .String("credit", "slate", {"slate", "item"},
+                "what weighs each logged item's log pi: slate: R_t, the step's discounted return (Chen et al.); "
+                "item: the item's own reward (the step's reward to the clicked item) plus the discounted future")
+        .Bool("baseline", true,
+              "subtract the value head's V(s), trained on R_t beside the policy (needs \"baseline\": \"value\")")
+        .NumberArray("behaviour_hidden", json::array({64}), 1, 4096,
+                     "hidden layers of the learned behaviour head on the trunk ([]: one linear unit per candidate)",
+                     0, 8)
+        .Bool("importance_weights", true,
+              "false: every weight 1 (the ablation without the off-policy correction; lambda_K stays)")
+        .Number("weight_cap", 10.0, 0.0, 1e6, "cap c of the importance weight min(pi/beta, c) (0: no cap)")
+        .Integer("epochs", 10, 1, 100000, "passes over the logged steps")
+        .Integer("batch_size", 256, 1, 1 << 20, "logged steps per gradient step");
+    return true;
+  }();
+  (void)init;
+  return offline;
+}
+
 std::vector<int> HiddenSizes(const json& sizes) {
   std::vector<int> out;
   for (const auto& h : sizes) out.push_back(h.get<int>());
@@ -150,17 +176,9 @@ class ReinforceAgent : public Agent {
         normalize_(config["normalize_advantages"].get<bool>()),
         max_grad_norm_(config["max_grad_norm"].get<double>()),
         greedy_eval_(config["eval"].get<std::string>() == "greedy"),
-        hidden_(config["hidden"].get<std::vector<int>>()),
+        hidden_(HiddenSizes(config["hidden"])),
         activation_(config["activation"].get<std::string>()),
         optimizer_(config["optimizer"]),
-        learned_behaviour_(config["offline"]["behaviour"].get<std::string>() == "learned"),
-        item_credit_(config["offline"]["credit"].get<std::string>() == "item"),
-        importance_weights_(config["offline"]["importance_weights"].get<bool>()),
-        offline_baseline_(config["offline"]["baseline"].get<bool>()),
-        behaviour_hidden_(HiddenSizes(config["offline"]["behaviour_hidden"])),
-        weight_cap_(config["offline"]["weight_cap"].get<double>()),
-        offline_epochs_(config["offline"]["epochs"].get<int>()),
-        offline_batch_(config["offline"]["batch_size"].get<int>()),
         seed_(ctx.seed),
         variant_(ctx.variant),
         train_streams_(ctx.seed, ctx.variant, ctx.num_envs),
@@ -376,15 +394,12 @@ class ReinforceAgent : public Agent {
             {"grad_norm", grad_norm}};
   }
 
-  bool LearnsOffline() const override { return true; }
+  const Schema* OfflineSchema() const override { return &OfflineReinforceSchema(); }
 
   // One logged user-step: its candidate features, slate, user, reward and
   // (behaviour "logged") the logging probabilities of its slate items.
   void AddLoggedStep(const LoggedStep& step) override {
-    if (!learned_behaviour_ && step.item_propensity == nullptr)
-      throw InputError("--agent", "/agent/offline/behaviour",
-                       "\"logged\" weighs by the log's item_propensity column, which this log does not have "
-                       "(use \"learned\")");
+    if (step.item_propensity == nullptr) off_missing_propensity_ = true;
     const size_t per_row = size_t(num_candidates_) * size_t(dim_);
     off_feats_.resize(off_feats_.size() + per_row);
     features_.FillRow(*step.obs, step.row, &off_feats_[off_feats_.size() - per_row]);
@@ -401,10 +416,21 @@ class ReinforceAgent : public Agent {
 
   // Off-policy top-K REINFORCE on the added steps (reinforce.h
   // OffPolicyTopKLoss), the behaviour head beside it; see the file comment.
-  std::map<std::string, double> FitLogged() override {
+  std::map<std::string, double> FitLogged(const json& options) override {
+    const bool learned_behaviour = options["behaviour"].get<std::string>() == "learned";
+    const bool item_credit = options["credit"].get<std::string>() == "item";
+    const bool importance_weights = options["importance_weights"].get<bool>();
+    const bool use_baseline = options["baseline"].get<bool>();
+    const std::vector<int> behaviour_hidden = HiddenSizes(options["behaviour_hidden"]);
+    const double weight_cap = options["weight_cap"].get<double>();
+    const int epochs = options["epochs"].get<int>(), batch_size = options["batch_size"].get<int>();
+    if (!learned_behaviour && off_missing_propensity_)
+      throw InputError("--agent", "/agent/offline/behaviour",
+                       "\"logged\" weighs by the log's item_propensity column, which this log does not have "
+                       "(use \"learned\")");
     const int64_t N = int64_t(off_user_.size()), K = num_candidates_, D = dim_, k = slate_size_;
     if (N == 0) throw InputError("the log", "", "has no steps to learn from");
-    if (offline_baseline_ && !value_baseline_)
+    if (use_baseline && !value_baseline_)
       throw InputError("--agent", "/agent/offline/baseline",
                        "subtracts the value head's V(s), which \"baseline\": \"batch_mean\" has none of (set "
                        "\"baseline\": \"value\", or offline.baseline false)");
@@ -438,7 +464,7 @@ class ReinforceAgent : public Agent {
     // (its input features when there is none), trained by maximum likelihood
     // of the logged items with its gradient stopped at the trunk.
     const int trunk_width = hidden_.empty() ? dim_ : hidden_.back();
-    torch::nn::Sequential behaviour = Mlp(trunk_width, behaviour_hidden_, 1, activation_);
+    torch::nn::Sequential behaviour = Mlp(trunk_width, behaviour_hidden, 1, activation_);
     InitLinear(behaviour, rng, /*last_scale=*/0.01);
     ParamSet behaviour_params;
     behaviour_params.Add("behaviour", *behaviour, 0);
@@ -453,15 +479,15 @@ class ReinforceAgent : public Agent {
 
     std::vector<int64_t> order(static_cast<size_t>(N));
     for (int64_t i = 0; i < N; ++i) order[size_t(i)] = i;
-    const int64_t batches_per_epoch = (N + offline_batch_ - 1) / offline_batch_;
-    const int64_t planned = batches_per_epoch * offline_epochs_;
+    const int64_t batches_per_epoch = (N + batch_size - 1) / batch_size;
+    const int64_t planned = batches_per_epoch * epochs;
     double loss_sum = 0.0, nll_sum = 0.0, weight_sum = 0.0, clipped = 0.0, beta_gap = 0.0;
     int64_t batches = 0, last_epoch_batches = 0;
-    for (int epoch = 0; epoch < offline_epochs_; ++epoch) {
+    for (int epoch = 0; epoch < epochs; ++epoch) {
       for (int64_t i = N - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(rng.Below(uint32_t(i + 1)))]);
-      const bool last = epoch + 1 == offline_epochs_;
-      for (int64_t b0 = 0; b0 < N; b0 += offline_batch_) {
-        const int64_t nb = std::min<int64_t>(offline_batch_, N - b0);
+      const bool last = epoch + 1 == epochs;
+      for (int64_t b0 = 0; b0 < N; b0 += batch_size) {
+        const int64_t nb = std::min<int64_t>(batch_size, N - b0);
         const torch::Tensor idx = torch::from_blob(&order[size_t(b0)], {nb}, torch::kInt64);
         const torch::Tensor x = x_all.index_select(0, idx).view({nb * K, D});
         const torch::Tensor slates = slates_all.index_select(0, idx);
@@ -473,21 +499,21 @@ class ReinforceAgent : public Agent {
         const torch::Tensor log_beta_sel = log_beta.gather(1, slates);
         const torch::Tensor nll = -log_beta_sel.sum(1).mean();
         const torch::Tensor beta_logged = beta_all.index_select(0, idx);
-        const torch::Tensor beta = !importance_weights_ ? torch::Tensor()
-                                   : learned_behaviour_ ? log_beta_sel.exp().detach()
+        const torch::Tensor beta = !importance_weights ? torch::Tensor()
+                                   : learned_behaviour ? log_beta_sel.exp().detach()
                                                         : beta_logged;
         // What multiplies each item's log pi: R_t, or the item's own credit,
         // less the value baseline V(s) (trained on R_t beside it).
         const torch::Tensor g = ret_all.index_select(0, idx);
-        torch::Tensor target = item_credit_ ? item_ret_all.index_select(0, idx) : g.unsqueeze(1).expand({nb, k});
+        torch::Tensor target = item_credit ? item_ret_all.index_select(0, idx) : g.unsqueeze(1).expand({nb, k});
         torch::Tensor value_loss = torch::zeros({}, torch::kFloat32);
-        if (offline_baseline_) {
+        if (use_baseline) {
           const torch::Tensor v = value_->forward(x.view({nb, K, D}).mean(1)).view({nb});
           value_loss = value_coef_ * (g - v).pow(2).mean();
           target = target - v.detach().unsqueeze(1);
         }
         torch::Tensor w;
-        const torch::Tensor pg = OffPolicyTopKLoss(logits, slates, beta, target, weight_cap_, &w);
+        const torch::Tensor pg = OffPolicyTopKLoss(logits, slates, beta, target, weight_cap, &w);
         const torch::Tensor loss = pg + nll + value_loss;
         CheckFiniteLoss(loss, kType, "offline loss");
         params_.ZeroGrad();
@@ -502,8 +528,8 @@ class ReinforceAgent : public Agent {
           loss_sum += pg.item<double>();
           nll_sum += nll.item<double>();
           weight_sum += w.mean().item<double>();
-          if (weight_cap_ > 0.0) clipped += (w >= weight_cap_).to(torch::kFloat32).mean().item<double>();
-          if (!learned_behaviour_)
+          if (weight_cap > 0.0) clipped += (w >= weight_cap).to(torch::kFloat32).mean().item<double>();
+          if (!learned_behaviour)
             beta_gap += (log_beta_sel.exp() - beta_logged).abs().mean().item<double>();
         }
       }
@@ -517,13 +543,14 @@ class ReinforceAgent : public Agent {
                                            {"behaviour_nll", nll_sum / m},
                                            {"mean_weight", weight_sum / m},
                                            {"clipped_fraction", clipped / m}};
-    if (!learned_behaviour_) stats["behaviour_head_abs_error"] = beta_gap / m;
+    if (!learned_behaviour) stats["behaviour_head_abs_error"] = beta_gap / m;
     std::vector<float>().swap(off_feats_);
     std::vector<int32_t>().swap(off_slates_);
     std::vector<float>().swap(off_beta_);
     std::vector<int64_t>().swap(off_user_);
     std::vector<double>().swap(off_reward_);
     std::vector<int32_t>().swap(off_click_);
+    off_missing_propensity_ = false;
     return stats;
   }
 
@@ -651,14 +678,10 @@ class ReinforceAgent : public Agent {
   const bool normalize_;
   const double max_grad_norm_;
   const bool greedy_eval_;
-  // Offline learning (the "offline" block).
+  // Offline learning (FitLogged).
   const std::vector<int> hidden_;
   const std::string activation_;
   const json optimizer_;
-  const bool learned_behaviour_, item_credit_, importance_weights_, offline_baseline_;
-  const std::vector<int> behaviour_hidden_;
-  const double weight_cap_;
-  const int offline_epochs_, offline_batch_;
   const uint64_t seed_, variant_;
   // Logged steps added and not yet fitted: features N*K*D, slates and
   // behaviour probabilities N*k, users and rewards N.
@@ -668,6 +691,7 @@ class ReinforceAgent : public Agent {
   std::vector<int64_t> off_user_;
   std::vector<double> off_reward_;
   std::vector<int32_t> off_click_;
+  bool off_missing_propensity_ = false;
 
   torch::nn::Sequential policy_{nullptr}, value_{nullptr};
   ParamSet params_;
@@ -700,25 +724,7 @@ class ReinforceAgent : public Agent {
 
 void RegisterReinforce(AgentRegistrar& r) {
   static Schema s{"REINFORCE slate policy (Chen et al. 2019) with top-K correction, on-policy"};
-  static Schema offline{"learning from a log alone (cohort train-offline)"};
   static const bool init = [] {
-    offline
-        .String("behaviour", "learned", {"learned", "logged"},
-                "beta of the importance weight pi/beta: learned: a softmax head on the policy's last hidden layer, "
-                "fitted to the logged items (gradient stopped at the trunk); logged: the log's item_propensity / k")
-        .String("credit", "slate", {"slate", "item"},
-                "what weighs each logged item's log pi: slate: R_t, the step's discounted return (Chen et al.); "
-                "item: the item's own reward (the step's reward to the clicked item) plus the discounted future")
-        .Bool("baseline", true,
-              "subtract the value head's V(s), trained on R_t beside the policy (needs \"baseline\": \"value\")")
-        .NumberArray("behaviour_hidden", json::array({64}), 1, 4096,
-                     "hidden layers of the learned behaviour head on the trunk ([]: one linear unit per candidate)",
-                     0, 8)
-        .Bool("importance_weights", true,
-              "false: every weight 1 (the ablation without the off-policy correction; lambda_K stays)")
-        .Number("weight_cap", 10.0, 0.0, 1e6, "cap c of the importance weight min(pi/beta, c) (0: no cap)")
-        .Integer("epochs", 10, 1, 100000, "passes over the logged steps")
-        .Integer("batch_size", 256, 1, 1 << 20, "logged steps per gradient step");
     AddNetworkKeys(s, {64}, /*lr=*/3e-3, "relu");  // tuned on recsim seed 0; relu: 2x faster
     s.Number("gamma", 0.9, 0.0, 1.0, "discount of the return-to-go within an episode")
         .Integer("rollout_steps", 8, 1, 100000, "environment steps per row between gradient steps")
@@ -733,10 +739,7 @@ void RegisterReinforce(AgentRegistrar& r) {
         .Bool("normalize_advantages", true, "scale advantages to unit std over the rollout")
         .Number("max_grad_norm", 1.0, 0.0, 1e6, "clip the global gradient norm to this (0: no clipping)")
         .String("eval", "sample", {"sample", "greedy"},
-                "evaluation acting: sample from pi (evaluation streams) or the top-k items of pi")
-        .Object("offline", &offline,
-                "cohort train-offline: off-policy top-K REINFORCE from a log (Chen et al. 2019); the learning "
-                "rate is the optimizer's");
+                "evaluation acting: sample from pi (evaluation streams) or the top-k items of pi");
     return true;
   }();
   (void)init;

@@ -284,10 +284,11 @@ DOCTEST_TEST_CASE("reinforce offline: deterministic for a seed; the behaviour he
   const int rows = 32;
   auto fit = [&](uint64_t seed, const std::string& behaviour, std::map<std::string, double>* stats, int epochs = 3) {
     AgentContext ctx{MakeEnvSpec(params), std::nullopt, seed, 0, rows, 0};
-    auto agent = Registrar().Make(Config({{"offline", {{"behaviour", behaviour}, {"epochs", epochs}}}}), ctx);
+    auto agent = Registrar().Make(Config(), ctx);
     DOCTEST_CHECK(agent->LearnsOffline());
+    const json options = Validate(json{{"behaviour", behaviour}, {"epochs", epochs}}, *agent->OfflineSchema(), "test");
     FeedEpsilonGreedyLog(*agent, params, 5, rows, 120, 0.3);
-    *stats = agent->FitLogged();
+    *stats = agent->FitLogged(options);
     return SavedBytes(*agent);
   };
   std::map<std::string, double> a, b, c, logged;
