@@ -116,27 +116,9 @@ int CmdRun(const Args& a) {
   return ReportRun(RunJob(s, options));
 }
 
-int CmdLog(const Args& a) {
-  RefuseMpiRanks("cohort log", "Log several scenarios or seeds from a sweep's cells instead.");
-  const Scenario s = Load(a);
-  LogJobOptions options;
-  options.out = a.out;
-  options.csv = a.csv;
-  options.force = a.force;
-  options.quiet = a.quiet;
-  const JobOutcome o = LogJob(s, options);
-  if (o.stopped) {
-    std::fprintf(stderr, "\n%s: stopped; no log was written (rerun the same command)\n", o.SignalName());
-    return o.ExitCode();
-  }
-  std::printf("%s  (%s/log.h5)\n", o.name.c_str(), o.out.c_str());
-  PrintTable(o.summary);
-  return 0;
-}
-
-int CmdOpe(const Args& a) {
-  if (!a.Given("--target"))
-    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
+// --target, --estimators and --bootstrap as an OpeRequest (cohort ope, and
+// cohort log's evaluation).
+OpeRequest OpeRequestOf(const Args& a) {
   OpeRequest q;
   q.target = a.target;
   for (size_t b = 0; a.Given("--estimators") && b <= a.estimators.size();) {
@@ -145,6 +127,39 @@ int CmdOpe(const Args& a) {
     b = e + 1;
   }
   q.options.bootstrap_samples = a.bootstrap;
+  return q;
+}
+
+int CmdLog(const Args& a) {
+  RefuseMpiRanks("cohort log", "Log several scenarios or seeds from a sweep's cells instead.");
+  for (const char* flag : {"--estimators", "--bootstrap"})
+    if (a.Given(flag) && !a.Given("--target"))
+      throw InputError("cohort log", flag, "evaluates a target on the log: give --target AGENT too");
+  const Scenario s = Load(a);
+  LogJobOptions options;
+  options.out = a.out;
+  options.csv = a.csv;
+  options.force = a.force;
+  options.quiet = a.quiet;
+  if (a.Given("--target")) options.evaluate = OpeRequestOf(a);
+  const JobOutcome o = LogJob(s, options);
+  if (o.stopped) {
+    std::fprintf(stderr, "\n%s: stopped; no log was written (rerun the same command)\n", o.SignalName());
+    return o.ExitCode();
+  }
+  std::printf("%s  (%s/log.h5)\n", o.name.c_str(), o.out.c_str());
+  if (options.evaluate) {
+    std::fputs(OpeTable(o.evaluation).c_str(), stdout);
+  } else {
+    PrintTable(o.summary);
+  }
+  return 0;
+}
+
+int CmdOpe(const Args& a) {
+  if (!a.Given("--target"))
+    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
+  OpeRequest q = OpeRequestOf(a);
   if (a.seed >= 0) q.options.seed = uint64_t(a.seed);
   json result;
   if (a.positional.size() == 1) {
@@ -299,7 +314,7 @@ int CmdSweep(const Args& a, const char* argv0) {
     for (const SweepCell& c : sweep.cells) {
       if (!options.InShard(c)) continue;
       std::string line = ShellQuote(options.cohort_binary);
-      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir)) {
+      for (const std::string& w : sweep.CellArgs(c, options.out_dir)) {
         line += ' ';
         line += ShellQuote(w);
       }
@@ -574,7 +589,11 @@ const std::vector<Entry>& Commands() {
          {"--threads", "threads for the simulator (the log does not depend on it)"},
          {"--csv", "also write log.csv, one row per slate position (for small logs)"},
          {"--force", "replace a log already in --out"},
-         {"--quiet", "no progress line and no warning"}},
+         {"--quiet", "no progress line and no warning"},
+         {"--target", "then evaluate this policy on the log as `cohort ope DIR --target` does: DIR/ope.json, and\n"
+                      "DIR/summary.json with flat numbers for `cohort report` (a sweep's \"ope\" cells)"},
+         {"--estimators", "with --target: as for ope"},
+         {"--bootstrap", "with --target: as for ope"}},
         {"cohort log recsim_interest_evolution --set agent.type=random --out logs/recsim_random",
          "cohort log recsim_interest_evolution --set 'agent={\"type\": \"logging\", \"policy\": {\"type\": "
          "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps"},

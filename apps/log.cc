@@ -91,6 +91,9 @@ std::vector<ColumnSpec> Columns(const EnvSpec& spec) {
       {"steps", "liked", Type::kUInt8, k, "per position: liked"},
       {"steps", "disliked", Type::kUInt8, k, "per position: disliked"},
       {"steps", "reward", Type::kFloat32, 1, "the step's reward"},
+      {"steps", "position_reward", Type::kFloat64, k,
+       "per position: the part of the step's reward earned there (single-click models: the reward at the clicked "
+       "position; multi-click models: each click's own reward; they sum to reward up to float rounding)"},
       {"steps", "session_ended", Type::kUInt8, 1, "a session ended with this step"},
       {"steps", "terminated", Type::kUInt8, 1, "the episode ended with this step (the user left or ran out)"},
       {"steps", "truncated", Type::kUInt8, 1, "the episode was cut at the step cap with this step"},
@@ -144,7 +147,8 @@ std::unique_ptr<H5Reader> OpenLog(const std::string& log_dir) {
 }
 
 const std::vector<std::string>& LogDirectoryFiles() {
-  static const std::vector<std::string> files = {"log.h5", "log.csv", "log.json", "scenario.resolved.json"};
+  static const std::vector<std::string> files = {"log.h5",   "log.csv",     "log.json", "scenario.resolved.json",
+                                                 "ope.json", "summary.json"};
   return files;
 }
 
@@ -195,6 +199,9 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   std::vector<double> cond(static_cast<size_t>(k)), marg(size_t(k) * size_t(K)), item(static_cast<size_t>(K));
   std::vector<double> click(static_cast<size_t>(k));
   std::vector<int32_t> acted;  // rows logged this step
+  std::vector<double> quality;  // acted rows x k: the true quality of each slate item (for position_reward)
+  std::vector<double> position_reward(static_cast<size_t>(k));
+  const bool multi_click = env.model().choice().multi_click();
   // Per logged row of this step, what the CSV export needs from the
   // observation (it is overwritten by the step).
   struct Staged {
@@ -231,10 +238,12 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
     agent->Act(*batch, slates);
     acted.clear();
     staged.clear();
+    quality.clear();
     for (int r = 0; r < batch->rows; ++r) {
       if (!batch->active[size_t(r)]) continue;
       acted.push_back(r);
       const int32_t* slate = slates.Row(r);
+      for (int j = 0; j < k; ++j) quality.push_back(truth.CandidateQuality(r, slate[j]));
       const SlateLaw& law = agent->LastSlateLaw(r);
       const std::string name = Describe(law);
       if (law_name.empty()) law_name = name;
@@ -292,6 +301,19 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
       put("liked", &batch->liked[rk]);
       put("disliked", &batch->disliked[rk]);
       put("reward", &batch->reward[size_t(r)]);
+      // Each position's share of the reward: the click's own reward (the
+      // formula the simulator summed, env/params.h ClickReward) when several
+      // positions can be clicked; else all of it at the clicked position.
+      std::fill(position_reward.begin(), position_reward.end(), 0.0);
+      const RewardParams& w = env.model().params().reward;
+      for (int j = 0; j < k; ++j) {
+        if (!batch->clicked[rk + size_t(j)]) continue;
+        position_reward[size_t(j)] =
+            multi_click ? ClickReward(w, quality[i * size_t(k) + size_t(j)], batch->watch_time[rk + size_t(j)],
+                                      batch->liked[rk + size_t(j)], batch->disliked[rk + size_t(j)])
+                        : double(batch->reward[size_t(r)]);
+      }
+      put("position_reward", position_reward.data());
       put("session_ended", &batch->session_ended[size_t(r)]);
       put("terminated", &batch->terminated[size_t(r)]);
       put("truncated", &batch->truncated[size_t(r)]);

@@ -39,6 +39,7 @@ struct LogColumns {
   int k = 0, K = 0;
   std::vector<int64_t> slate, user, click;
   std::vector<double> reward, mu_conditional, mu_position_item, slate_propensity;
+  std::vector<double> position_reward;  // n x k; empty in logs written before the column existed
 };
 
 // The target as an "agent" block: JSON text, a type name, or a scenario file
@@ -163,6 +164,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   log.slate_propensity = h5->Doubles("steps/slate_propensity", &rows, &w);
   log.mu_position_item = h5->Doubles("steps/position_item_propensity", &rows, &w);
   log.K = w / std::max(1, log.k);
+  if (h5->HasColumn("steps/position_reward")) log.position_reward = h5->Doubles("steps/position_reward", &rows, &w);
   const int k = log.k, K = log.K;
   if (k != s.env.slate_size || K != s.env.num_candidates)
     throw InputError(file, "", "its columns do not match its scenario's slate size and candidates");
@@ -242,10 +244,20 @@ json EvaluateOffPolicy(const OpeRequest& q) {
     for (int m = 0; m < d; ++m) x[size_t(d + m)] = double(xc[size_t(m)]);
     for (int m = 0; m < k; ++m) x[size_t(2 * d + m)] = m == j ? 1.0 : 0.0;
   };
+  // Position j's part of the step's reward: the log's position_reward (each
+  // click's own reward; the whole reward at the one click of a single-click
+  // model), except that a step's reward not earned at any position (a
+  // no-click step's, 0 in every shipped scenario) is credited to position 0,
+  // so the parts always sum to the step's reward. Logs without the column
+  // credit the whole reward to the clicked position.
   auto position_reward = [&](int64_t i, int j) {
+    if (!log.position_reward.empty()) {
+      const double* p = &log.position_reward[size_t(i) * size_t(k)];
+      double rest = log.reward[size_t(i)];
+      for (int l = 0; l < k; ++l) rest -= p[l];
+      return p[j] + (j == 0 && log.click[size_t(i)] < 0 ? rest : 0.0);
+    }
     const int64_t click = log.click[size_t(i)];
-    // The reward is credited to the clicked position; a step without a click
-    // (its reward is 0 in every shipped scenario) credits position 0.
     return (click == j || (click < 0 && j == 0)) ? log.reward[size_t(i)] : 0.0;
   };
   RidgeRewardModel model;
@@ -407,6 +419,46 @@ json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest
     over[name] = {{"bias", e.bias}, {"stddev", e.stddev}, {"rmse", e.rmse}, {"logs", e.logs}};
   }
   return {{"logs", logs}, {"over_logs", over}};
+}
+
+namespace {
+constexpr const char* kOpeSummarySuffixes[] = {"_estimate", "_error", "_squared_error", "_abs_error", "_covered"};
+}  // namespace
+
+const std::vector<std::string>& OpeSummaryKeys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k = {"slates", "episodes", "truth", "logged_reward", "true_return", "logged_return"};
+    std::vector<std::string> names = OpeEstimatorNames();
+    names.push_back("pdis");
+    for (const std::string& n : names)
+      for (const char* suffix : kOpeSummarySuffixes) k.push_back(n + suffix);
+    return k;
+  }();
+  return keys;
+}
+
+json OpeSummary(const json& r, const json& log_summary) {
+  json out = json::object();
+  for (auto it = log_summary.begin(); it != log_summary.end(); ++it)
+    if (it.value().is_number() && it.key() != "seconds") out[it.key()] = it.value();
+  const double truth = r["truth"]["value"].get<double>();
+  out["truth"] = truth;
+  out["logged_reward"] = r["logging"]["value"];
+  auto add = [&](const std::string& name, const json& e, double true_value) {
+    const double estimate = e["estimate"].get<double>(), error = estimate - true_value;
+    const double lo = e["ci95"][0].get<double>(), hi = e["ci95"][1].get<double>();
+    const double values[] = {estimate, error, error * error, std::abs(error),
+                             lo <= true_value && true_value <= hi ? 1.0 : 0.0};
+    for (size_t m = 0; m < std::size(values); ++m) out[name + kOpeSummarySuffixes[m]] = values[m];
+  };
+  for (auto it = r["estimators"].begin(); it != r["estimators"].end(); ++it) add(it.key(), it.value(), truth);
+  if (r.contains("episodes") && !r["episodes"].empty()) {
+    const json& e = r["episodes"];
+    out["true_return"] = e["truth"]["return"];
+    out["logged_return"] = e["logged_return"];
+    add("pdis", e["pdis"], e["truth"]["return"].get<double>());
+  }
+  return out;
 }
 
 std::string OpeTable(const json& r) {

@@ -49,6 +49,18 @@ json EvaluateOffPolicy(const OpeRequest& request);
 // ErrorOverLogs). An estimator skipped on any log is left out of over_logs.
 json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request);
 
+// One log's result (EvaluateOffPolicy) as flat numbers, for a sweep cell's
+// summary.json and so `cohort report`: `log_summary` (log.json's: slates,
+// episodes, ...) plus "truth", "logged_reward" and per estimator E
+// "E_estimate", "E_error" (estimate - truth), "E_squared_error",
+// "E_abs_error" and "E_covered" (1 when the truth lies in its 95% interval,
+// so the mean over cells is the interval's coverage); with episodes, the same
+// for "pdis" against the true return.
+json OpeSummary(const json& result, const json& log_summary);
+// Every key an OpeSummary may have (for checking a sweep's report block
+// before any cell has run).
+const std::vector<std::string>& OpeSummaryKeys();
+
 // The readable table `cohort ope` prints (one log, or several).
 std::string OpeTable(const json& result);
 

@@ -418,8 +418,9 @@ def sweep(file, *, out, jobs=None, set=None, shard=None, quiet=True):
     into `out` (resumable: the same call again runs what is missing), `jobs` at a
     time (None: one per core). set: overrides of the base scenario in every cell.
     shard: (i, n) runs only cells with index % n == i. Cells run as `cohort run`
-    processes of this build's CLI (cohort.cohort_binary(); the environment
-    variable COHORT_BINARY overrides it). Returns the totals: {"out", "total",
+    processes of this build's CLI (`cohort log` with an evaluation in a "job":
+    "ope" sweep; cohort.cohort_binary(), or the environment variable
+    COHORT_BINARY). Returns the totals: {"out", "total",
     "skipped" (already done), "done", "failed", "interrupted"}; failed cells keep
     their error in out/cells/<cell>/error.json (a warning says how many).
     """

@@ -152,3 +152,27 @@ def test_the_csv_export_has_one_row_per_slate_position(tmp_path):
     assert len(lines) == 1 + summary["slates"] * k
     first = lines[1].split(",")
     assert int(first[5]) == steps["slate"][0, 0] and float(first[10]) == steps["slate_propensity"][0]
+
+
+PBM = {"type": "pbm", "temperature": 0.3, "threshold": 0.0, "first_attention": 0.9, "position_decay": 0.7}
+
+
+@pytest.mark.parametrize("choice", [None, PBM], ids=["proportional", "pbm"])
+def test_position_reward_splits_each_steps_reward_over_its_clicks(tmp_path, choice):
+    sets = {"agent.type": "random", "run.episodes": 60, "env.slate_size": 3}
+    if choice:
+        sets["env.choice"] = choice
+    cohort.log("recsim_interest_evolution", set=sets, out=tmp_path / "log")
+    with h5py.File(tmp_path / "log" / "log.h5") as f:
+        s = f["steps"]
+        part, reward, clicked = s["position_reward"][()], s["reward"][()], s["clicked"][()].astype(bool)
+        click, watch = s["click_position"][()], s["watch_time"][()]
+    assert part.shape == clicked.shape
+    assert np.all(part[~clicked] == 0.0)
+    np.testing.assert_allclose(part.sum(axis=1), reward, rtol=1e-6, atol=1e-6)
+    if choice is None:  # one click at most: all of the reward at it, exactly
+        rows = np.flatnonzero(click >= 0)
+        assert np.array_equal(part[rows, click[rows]], reward[rows].astype(np.float64))
+    else:  # several clicks: each its own reward (RecSim's: the time watched)
+        assert (clicked.sum(axis=1) > 1).any()
+        np.testing.assert_allclose(part[clicked], watch[clicked], rtol=1e-6)

@@ -207,3 +207,52 @@ def test_a_click_model_learned_from_a_log_alone_is_judged_online(tmp_path, rando
     with pytest.raises(cohort.ScenarioError) as e:
         cohort.run(NAME, set={"agent": {"type": "click_model"}, "run.episodes": 5})
     assert e.value.path == "/agent/model"
+
+
+def test_an_off_policy_sweep_logs_evaluates_and_reports(tmp_path):
+    target = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
+    sweep = {"name": "ope_test", "base": str(Path(__file__).resolve().parents[2] / "scenarios" / f"{NAME}.json"),
+             "job": "ope", "ope": {"target": target, "estimators": ["ips", "dr"], "bootstrap": 50},
+             "set": {"agent.type": "random", "run.num_envs": 16},
+             "axes": [{"path": "run.episodes", "values": [20, 40]}], "seeds": {"start": 0, "count": 2}}
+    file = tmp_path / "sweep.json"
+    file.write_text(json.dumps(sweep))
+    totals = cohort.sweep(file, out=tmp_path / "out", jobs=2)
+    assert totals["done"] == 4 and totals["failed"] == 0
+    rows = cohort.report(tmp_path / "out")
+    assert len(rows) == 4
+    for row in rows:
+        cell = tmp_path / "out" / "cells" / row["cell"]
+        # The cell's numbers are cohort ope's on the cell's own log.
+        again = cohort.ope(cell, target, estimators=["ips", "dr"], bootstrap=50)
+        assert row["truth"] == again["truth"]["value"]
+        for e in ("ips", "dr"):
+            est = again["estimators"][e]
+            assert row[f"{e}_estimate"] == est["estimate"]
+            assert row[f"{e}_error"] == est["estimate"] - again["truth"]["value"]
+            assert row[f"{e}_squared_error"] == pytest.approx(row[f"{e}_error"] ** 2, rel=1e-12)
+            assert row[f"{e}_covered"] == int(est["ci95"][0] <= again["truth"]["value"] <= est["ci95"][1])
+        assert row["slates"] == again["steps"]
+    # Without a metrics list the report tabulates the truth and the errors.
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "### truth" in md and "### ips_error" in md and "### dr_squared_error" in md
+    # A second call finds every cell done.
+    assert cohort.sweep(file, out=tmp_path / "out", jobs=2)["skipped"] == 4
+
+
+@needs_cli
+def test_cohort_log_with_a_target_writes_the_evaluation(tmp_path):
+    out = tmp_path / "log"
+    run = subprocess.run([str(CLI), "log", NAME, "--set", "agent.type=random", "--set", "run.episodes=20", "--out",
+                          str(out), "--quiet", "--target", "greedy", "--estimators", "ips", "--bootstrap", "20"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "off-policy value of greedy" in run.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    full = json.loads((out / "ope.json").read_text())
+    assert summary["truth"] == full["truth"]["value"] and "ips_error" in summary and "dr_error" not in summary
+    # Replacing the log removes the old evaluation first; a bad flag is exit 2.
+    bad = subprocess.run([str(CLI), "log", NAME, "--out", str(out), "--force", "--bootstrap", "5"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--bootstrap: evaluates a target on the log: give --target AGENT too" in bad.stderr
+    assert (out / "summary.json").exists()  # refused before anything was touched
