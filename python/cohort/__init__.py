@@ -12,12 +12,13 @@ import json as _json
 from . import _cohort
 from ._cohort import ScenarioError
 from .spaces import Box, Dict, MultiDiscrete
+from .export import to_minari
 
 # Users numbered from here are the trainer's evaluation users (agents/runner.h
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "to_minari", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
