@@ -376,13 +376,15 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
     return _json.loads(d["summary"])
 
 
-def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
+def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0, terms=None):
     """`cohort ope` as a function: off-policy estimates of `target` (an agent block
     dict, a type name, or a scenario file whose agent it takes) on the log in
     log_dir, next to the exact truth. With a list of log directories: {"logs":
     [each result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}}. Returns {"truth": {"value", "method"},
     "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
-    "skipped": {name: reason}, ...} (docs/ope.md)."""
+    "skipped": {name: reason}, ...} (docs/ope.md). terms: also write the per-step
+    terms the estimators read (and the exact truth per step, apart) to this HDF5
+    file, for one log (docs/ope.md, "The terms file")."""
     if isinstance(target, dict):
         target = _json.dumps(target, allow_nan=False)
     elif not isinstance(target, str):
@@ -401,7 +403,9 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     dirs = [log_dir] if isinstance(log_dir, (str, os.PathLike)) else list(log_dir)
     if not dirs:
         raise ValueError("ope needs at least one log directory")
-    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed))
+    terms = "" if terms is None else _path("terms", terms)
+    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed,
+                                   terms))
 
 
 def train_offline(log_dir, *, out, l2=1.0):
