@@ -161,6 +161,7 @@ int CmdOpe(const Args& a) {
     throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
   OpeRequest q = OpeRequestOf(a);
   if (a.seed >= 0) q.options.seed = uint64_t(a.seed);
+  q.terms = a.terms;
   json result;
   if (a.positional.size() == 1) {
     q.log_dir = a.positional[0];
@@ -612,11 +613,15 @@ const std::vector<Entry>& Commands() {
           "all that apply)"},
          {"--bootstrap", "bootstrap resamples of each interval (default: 1000)"},
          {"--seed", "the bootstrap's seed (default: 0)"},
-         {"--out", "also write the result as JSON to FILE"}},
+         {"--out", "also write the result as JSON to FILE"},
+         {"--terms",
+          "also write the per-step terms the estimators read (propensities, the target's\n"
+          "probabilities, the model's predictions; the exact truth apart) to FILE (HDF5); one LOG_DIR"}},
         {"cohort ope logs/recsim_random --target greedy",
          "cohort ope logs/seed0 logs/seed1 logs/seed2 --target greedy --estimators ips,snips,dr",
          "cohort ope logs/recsim_random --target '{\"type\": \"epsilon_greedy\", \"epsilon\": 0.1}' --estimators "
-         "ips,snips,dr --out ope.json"},
+         "ips,snips,dr --out ope.json",
+         "cohort ope logs/recsim_random --target greedy --terms terms.h5"},
         "The log's scenario (recorded in log.h5) is replayed to give the target's probabilities of the logged\n"
         "slates and the exact truth; every replayed slate is checked against the file. With several LOG_DIRs\n"
         "(seeds), also each estimator's bias, standard deviation and RMSE over them. docs/ope.md."},

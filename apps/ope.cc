@@ -14,6 +14,7 @@
 #include "agents/slate_law.h"
 #include "apps/h5_table.h"
 #include "apps/log.h"
+#include "apps/ope_terms.h"
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/rng.h"
@@ -143,6 +144,7 @@ bool ImportanceWeighted(const std::string& name) { return name != "dm"; }
 json EvaluateOffPolicy(const OpeRequest& q) {
   const std::string file = (fs::path(q.log_dir) / "log.h5").string();
   const std::unique_ptr<H5Reader> h5 = OpenLog(q.log_dir);
+  if (!q.terms.empty()) CheckOpeTermsPath(q.terms);
   for (const char* c : {"steps/position_propensity", "steps/position_item_propensity", "steps/slate_propensity"})
     if (!h5->HasColumn(c))
       throw InputError(file, "", std::string("has no ") + c + " column: a log without propensities supports no "
@@ -292,6 +294,11 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   std::vector<int32_t> logged(static_cast<size_t>(k));
   std::vector<double> score(static_cast<size_t>(K));
   bool mc_marginals = false, mc_truth = false;
+  // --terms: the target's full position marginals and the model's prediction
+  // for every (candidate, position), n k K each (apps/ope_terms.h).
+  const bool want_terms = !q.terms.empty();
+  std::vector<double> terms_pi, terms_model;
+  if (want_terms) terms_pi.resize(nk * size_t(K)), terms_model.resize(nk * size_t(K));
   const uint64_t mc_seed = SplitMix64(s.seed ^ 0x6f70652d7472757eull);
   Replay(s, target.agent, log, file,
          [&](int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law, const int32_t* own,
@@ -337,6 +344,14 @@ json EvaluateOffPolicy(const OpeRequest& q) {
              double rho = 0.0;
              for (int j = 0; j < k; ++j) rho += z[size_t(logged[size_t(j)]) * k + size_t(j)];
              data.pseudo_inverse_weight[size_t(i)] = rho;
+           }
+           if (want_terms) {
+             std::copy(marg.begin(), marg.end(), terms_pi.begin() + ptrdiff_t(ik * size_t(K)));
+             for (int j = 0; j < k; ++j)
+               for (int c = 0; c < K; ++c) {
+                 features(b, r, c, j);
+                 terms_model[(ik + size_t(j)) * size_t(K) + size_t(c)] = model.Predict(x.data());
+               }
            }
            truth_value[size_t(i)] = TargetValue(law, truth, r, K, k, own, rng, &mc_truth);
          });
@@ -394,10 +409,37 @@ json EvaluateOffPolicy(const OpeRequest& q) {
               {"bootstrap", {{"samples", options.bootstrap_samples}, {"seed", options.seed}}},
               {"target_marginals", mc_marginals ? "monte_carlo" : "exact"},
               {"episodes", episodes}};
+  if (want_terms) {
+    OpeTermsColumns c;
+    c.data = &data;
+    c.K = K;
+    c.user = &log.user;
+    c.slate = &log.slate;
+    c.slate_propensity = &log.slate_propensity;
+    c.pi_position_item = &terms_pi;
+    c.model_position_item = &terms_model;
+    c.truth_value = &truth_value;
+    WriteOpeTerms(q.terms, c,
+                  {{"format", "cohort ope terms 1"},
+                   {"log", q.log_dir},
+                   {"target", target.agent},
+                   {"logging_policy", s.agent},
+                   {"logging_law", law},
+                   {"scenario", s.resolved},
+                   {"num_candidates", K},
+                   {"slate_size", k},
+                   {"truth_method", mc_truth ? "monte_carlo" : "exact"},
+                   {"target_marginals", mc_marginals ? "monte_carlo" : "exact"},
+                   {"result", out}});
+    out["terms"] = q.terms;
+  }
   return out;
 }
 
 json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request) {
+  if (!request.terms.empty())
+    throw InputError("--terms", "",
+                     "writes the terms of one log: give one LOG_DIR (or one file per log, one call each)");
   json logs = json::array();
   std::map<std::string, std::vector<double>> estimates;
   std::vector<double> truths;

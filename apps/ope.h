@@ -35,18 +35,21 @@ struct OpeRequest {
   std::string target;                   // agent JSON, an agent type, or a scenario file (its agent)
   std::vector<std::string> estimators;  // empty: all (OpeEstimatorNames)
   OpeOptions options;
+  std::string terms;  // also write the per-step terms to this HDF5 file (apps/ope_terms.h); "": none
 };
 
 // {"log", "target", "steps", "truth": {"value", "method"}, "logging": {"value"},
 //  "estimators": {name: {"estimate", "ci95": [lo, hi], "error"}}, "skipped": {name: reason}}.
 // InputError for a directory without a log, a target that cannot be
-// evaluated (no closed-form law, another slate size), an unknown estimator.
+// evaluated (no closed-form law, another slate size), an unknown estimator,
+// a `terms` path whose directory does not exist.
 json EvaluateOffPolicy(const OpeRequest& request);
 
 // The same on several logs (seeds of one logging run, say): {"logs": [each
 // log's result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}},
 // each estimator's error against each log's own truth (core/ope.h
 // ErrorOverLogs). An estimator skipped on any log is left out of over_logs.
+// A request with `terms` is refused (the file holds one log's terms).
 json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request);
 
 // One log's result (EvaluateOffPolicy) as flat numbers, for a sweep cell's

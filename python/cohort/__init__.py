@@ -12,12 +12,13 @@ import json as _json
 from . import _cohort
 from ._cohort import ScenarioError
 from .spaces import Box, Dict, MultiDiscrete
+from .export import to_minari
 
 # Users numbered from here are the trainer's evaluation users (agents/runner.h
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "to_minari", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -375,13 +376,15 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
     return _json.loads(d["summary"])
 
 
-def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
+def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0, terms=None):
     """`cohort ope` as a function: off-policy estimates of `target` (an agent block
     dict, a type name, or a scenario file whose agent it takes) on the log in
     log_dir, next to the exact truth. With a list of log directories: {"logs":
     [each result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}}. Returns {"truth": {"value", "method"},
     "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
-    "skipped": {name: reason}, ...} (docs/ope.md)."""
+    "skipped": {name: reason}, ...} (docs/ope.md). terms: also write the per-step
+    terms the estimators read (and the exact truth per step, apart) to this HDF5
+    file, for one log (docs/ope.md, "The terms file")."""
     if isinstance(target, dict):
         target = _json.dumps(target, allow_nan=False)
     elif not isinstance(target, str):
@@ -400,7 +403,9 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     dirs = [log_dir] if isinstance(log_dir, (str, os.PathLike)) else list(log_dir)
     if not dirs:
         raise ValueError("ope needs at least one log directory")
-    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed))
+    terms = "" if terms is None else _path("terms", terms)
+    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed,
+                                   terms))
 
 
 def train_offline(log_dir, *, out, l2=1.0):

@@ -256,3 +256,74 @@ def test_cohort_log_with_a_target_writes_the_evaluation(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--bootstrap: evaluates a target on the log: give --target AGENT too" in bad.stderr
     assert (out / "summary.json").exists()  # refused before anything was touched
+
+
+def test_the_terms_file_gives_back_every_estimate(tmp_path):
+    # A mixture log (the pseudo-inverse's exact weights are written too) and a
+    # Plackett-Luce target: every estimator recomputed from the file alone.
+    log = tmp_path / "eps"
+    cohort.log(NAME, set={"agent": {"type": "logging", "policy": {"type": "greedy"}, "epsilon": 0.3},
+                          "run.episodes": 30, "run.num_envs": 8}, seed=2, out=log)
+    target = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
+    r = cohort.ope(log, target, bootstrap=20, terms=tmp_path / "terms.h5")
+    assert r["terms"] == str(tmp_path / "terms.h5") and sorted(p.name for p in tmp_path.iterdir()) == ["eps", "terms.h5"]
+    with h5py.File(tmp_path / "terms.h5") as f:
+        t = {k: f["terms"][k][()] for k in f["terms"]}
+        truth = f["truth/target_value"][()]
+        docs = {name: f[name].attrs["doc"] for name in [f"terms/{k}" for k in t] + ["truth/target_value"]}
+        assert f.attrs["format"] == b"cohort ope terms 1" and json.loads(f.attrs["target"])["type"] == "logging"
+        assert json.loads(f.attrs["result"])["estimators"] == r["estimators"]
+    with h5py.File(log / "log.h5") as f:
+        np.testing.assert_array_equal(t["slate"], f["steps/slate"][()])
+        np.testing.assert_array_equal(t["user_id"], f["steps/user_id"][()])
+        np.testing.assert_array_equal(t["slate_propensity"], f["steps/slate_propensity"][()])
+    assert all(len(d) > 10 for d in docs.values())
+    n, k = t["slate"].shape
+    K = t["pi_position_item"].shape[1] // k
+    pi = t["pi_position_item"].reshape(n, k, K)
+    model = t["model_position_item"].reshape(n, k, K)
+    at = lambda m: np.take_along_axis(m, t["slate"][:, :, None].astype(np.int64), axis=2)[:, :, 0]
+    np.testing.assert_allclose(pi.sum(axis=2), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(at(pi), t["pi_marginal"])
+    np.testing.assert_array_equal(at(model), t["model_position"])
+    np.testing.assert_allclose((pi * model).sum(axis=(1, 2)), t["model_target_value"], rtol=1e-12)
+    np.testing.assert_allclose(t["mu_conditional"].prod(axis=1), t["slate_propensity"], rtol=1e-12)
+    w = np.prod(t["pi_conditional"] / t["mu_conditional"], axis=1)
+    wj = t["pi_marginal"] / t["mu_marginal"]
+    cascade = np.cumprod(t["pi_conditional"] / t["mu_conditional"], axis=1)
+    reward, dm = t["reward"], t["model_target_value"]
+    expected = {
+        "dm": dm.mean(),
+        "ips": (w * reward).mean(),
+        "snips": (w * reward).sum() / w.sum(),
+        "dr": (dm + w * (reward - t["model_position"].sum(axis=1))).mean(),
+        "iips": (wj * t["position_reward"]).sum(axis=1).mean(),
+        "rips": (cascade * t["position_reward"]).sum(axis=1).mean(),
+        "pseudo_inverse": (t["pseudo_inverse_weight"] * reward).mean(),
+    }
+    for name, value in expected.items():
+        assert r["estimators"][name]["estimate"] == pytest.approx(value, rel=1e-10, abs=1e-12), name
+    assert r["truth"]["value"] == pytest.approx(truth.mean(), rel=1e-12)
+
+
+@needs_cli
+def test_the_cli_writes_the_same_terms_and_refuses_bad_paths(tmp_path, random_log):
+    def ope(*args):
+        return subprocess.run([str(CLI), "ope", *map(str, args)], capture_output=True, text=True)
+
+    r = ope(random_log, "--target", "greedy", "--estimators", "ips", "--bootstrap", "10", "--terms", tmp_path / "t.h5")
+    assert r.returncode == 0, r.stderr
+    cohort.ope(random_log, "greedy", estimators=["ips"], bootstrap=10, terms=tmp_path / "p.h5")
+    with h5py.File(tmp_path / "t.h5") as a, h5py.File(tmp_path / "p.h5") as b:
+        for group in ("terms", "truth"):
+            assert set(a[group]) == set(b[group])
+            for k in a[group]:
+                np.testing.assert_array_equal(a[group][k][()], b[group][k][()])
+        assert "pseudo_inverse_weight" not in a["terms"]  # uniform logging: the closed form, no weights column
+    r = ope(random_log, "--target", "greedy", "--terms", tmp_path / "missing" / "t.h5")
+    assert r.returncode == 2 and "--terms" in r.stderr and "does not exist" in r.stderr
+    r = ope(random_log, "--target", "greedy", "--terms", tmp_path)
+    assert r.returncode == 2 and "is a directory" in r.stderr
+    r = ope(random_log, random_log, "--target", "greedy", "--terms", tmp_path / "two.h5")
+    assert r.returncode == 2 and "one LOG_DIR" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.h5", "t.h5"]
