@@ -361,8 +361,14 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   const double truth_mean = log.n > 0 ? truth_sum / double(log.n) : std::nan("");
   json estimates = json::object();
   for (const std::string& name : names) {
-    const OpeEstimate e = EstimateOf(EstimatorTerms(name, data, options), options);
-    estimates[name] = {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_mean}};
+    try {
+      const OpeEstimate e = EstimateOf(EstimatorTerms(name, data, options), options);
+      estimates[name] = {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_mean}};
+    } catch (const OpeUndefined& e) {
+      // Undefined on this log (a self-normalized estimator whose target
+      // matches no logged slate): listed, so a sweep's other cells go on.
+      skipped[name] = std::string("undefined on this log: ") + e.what();
+    }
   }
   // Whole episodes (long-term value): per-decision importance sampling of
   // each logged user's return, rho_t = prod_{t' <= t} w_t' over the user's

@@ -448,7 +448,7 @@ OpeEstimate EstimateOf(const OpeTerms& terms, const OpeOptions& o) {
     return e;
   }
   if (sb == 0.0)
-    Fail("estimate: the denominator (the importance weights) sums to 0: no logged slate has target probability > 0");
+    throw OpeUndefined("the importance weights sum to 0: no logged slate has target probability > 0");
   e.value = sa / sb;
   // The same resampling as BootstrapMeanCI (one stream, n index draws per
   // resample), with the ratio of sums as the statistic.

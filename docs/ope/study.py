@@ -54,15 +54,19 @@ def summarize(rows, axis):
                  "slates": sum(c["slates"] for c in cells) / len(cells),
                  "truth": sum(c["truth"] for c in cells) / len(cells), "estimators": {}}
         for e in ESTIMATORS:
-            errors = [c.get(f"{e}_error") for c in cells]
-            if any(x is None for x in errors):
+            # An estimator undefined on a log (SNIPS when the target matches
+            # no logged slate) is missing from that cell: counted apart.
+            defined = [c for c in cells if c.get(f"{e}_error") is not None]
+            if not defined:
                 continue
+            errors = [c[f"{e}_error"] for c in defined]
             n = len(errors)
             bias = sum(errors) / n
             sd = math.sqrt(sum((x - bias) ** 2 for x in errors) / (n - 1)) if n > 1 else float("nan")
-            covered = [c.get(f"{e}_covered") for c in cells]
+            covered = [c.get(f"{e}_covered") for c in defined]
             entry["estimators"][e] = {"bias": bias, "stddev": sd, "rmse": math.sqrt(sum(x * x for x in errors) / n),
-                                      "coverage": sum(covered) / n if None not in covered else None}
+                                      "coverage": sum(covered) / n if None not in covered else None,
+                                      "defined": n}
         out.append(entry)
     return out
 
@@ -75,7 +79,11 @@ def table(title, entries, label):
         cells = []
         for e in ESTIMATORS:
             s = entry["estimators"].get(e)
-            cells.append("-" if s is None else f"{s['rmse']:.3f} ({s['bias']:+.3f})")
+            if s is None:
+                cells.append("undefined")
+            else:
+                part = "" if s["defined"] == entry["cells"] else f" [{s['defined']} of {entry['cells']} logs]"
+                cells.append(f"{s['rmse']:.3f} ({s['bias']:+.3f}){part}")
         print(f"| {label(entry['value'])} | {entry['slates']:,.0f} | {entry['truth']:.3f} | " + " | ".join(cells) + " |")
 
 
