@@ -71,6 +71,30 @@ def summarize(rows, axis):
     return out
 
 
+# Paired comparisons: (sweep, setting, estimator a, estimator b). Over the
+# logs of the setting, the mean of a's squared error minus b's, each log
+# paired with itself, with a 95% percentile bootstrap interval.
+PAIRS = [
+    ("log_size", 12000, "dr", "ips"), ("log_size", 12000, "snips", "ips"),
+    ("slate_size", 6, "pseudo_inverse", "ips"), ("slate_size", 3, "pseudo_inverse", "ips"),
+    ("choice_model", "cascade", "rips", "ips"), ("choice_model", "cascade", "rips", "iips"),
+    ("choice_model", "pbm", "iips", "ips"), ("choice_model", "pbm", "pseudo_inverse", "ips"),
+    ("choice_model", "proportional", "pseudo_inverse", "ips"),
+]
+
+
+def paired(rows, axis, value, a, b, resamples=10000):
+    import numpy as np
+    d = np.array([r[f"{a}_squared_error"] - r[f"{b}_squared_error"] for r in rows
+                  if r[axis] == value and r.get(f"{a}_squared_error") is not None
+                  and r.get(f"{b}_squared_error") is not None])
+    rng = np.random.default_rng(0)
+    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+    return {"n": len(d), "mean": float(d.mean()), "ci95": [float(np.quantile(means, 0.025)),
+                                                           float(np.quantile(means, 0.975))],
+            "a_lower": int((d < 0).sum())}
+
+
 def table(title, entries, label):
     print(f"\n### {title}\n")
     print("| setting | slates per log | truth | " + " | ".join(ESTIMATORS) + " |")
@@ -105,17 +129,29 @@ def main():
     parser.add_argument("--jobs", type=int, default=None, help="cells at a time (default: one per core)")
     args = parser.parse_args()
     start = time.time()
-    results = {}
+    results, rows = {}, {}
     for name, axis, title, label in AXES:
         out = os.path.join(args.out, name)
         cohort.sweep(os.path.join(SWEEPS, f"ope_{name}.json"), out=out, jobs=args.jobs)
-        results[name] = summarize(cohort.report(out), axis)
+        rows[name] = cohort.report(out)
+        results[name] = summarize(rows[name], axis)
     print(f"RMSE (bias) over the seeds of each setting, each log's estimate against its own exact truth; "
           f"{time.time() - start:.0f} s")
     for name, axis, title, label in AXES:
         table(title, results[name], label)
         if name == "log_size":
             coverage_table(results[name], label)
+    print("\n### Paired: squared error of one estimator minus another's, log by log\n")
+    print("| setting | a - b | logs | mean | 95% interval | logs where a is closer |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    results["paired"] = []
+    axis_of = {name: axis for name, axis, _, _ in AXES}
+    label_of = {name: label for name, _, _, label in AXES}
+    for name, value, a, b in PAIRS:
+        p = paired(rows[name], axis_of[name], value, a, b)
+        results["paired"].append({"sweep": name, "setting": value, "a": a, "b": b, **p})
+        print(f"| {label_of[name](value)} | {a} - {b} | {p['n']} | {p['mean']:+.3g} | "
+              f"[{p['ci95'][0]:+.3g}, {p['ci95'][1]:+.3g}] | {p['a_lower']} of {p['n']} |")
     with open(os.path.join(HERE, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
 
