@@ -267,14 +267,12 @@ class Trainer {
     }
     json summary = SummarizeRollout(s_, r);
     AddReferenceScores(r, random_, oracle_, summary);
-    summary["coverage"] = extras.coverage;
-    summary["slate_diversity"] = extras.slate_diversity;
-    summary["policy_entropy"] = std::isfinite(extras.policy_entropy) ? json(extras.policy_entropy) : json(nullptr);
+    AddRolloutExtras(extras, summary);
     final_summary_ = summary;
     json line = {{"kind", "eval"}, {"step", step_}, {"user_steps", user_steps_}};
     for (auto it = summary.begin(); it != summary.end(); ++it)
       if (it.key() != "scenario" && it.key() != "agent" && it.key() != "seed" && it.key() != "variant" &&
-          it.key() != "variant_values")
+          it.key() != "variant_values" && it.key() != "exposure_by_topic")
         line[it.key()] = *it;
     lines_.push_back(line.dump());
     if (o_.on_eval) {
