@@ -721,7 +721,7 @@ std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, c
 // of every "eval" line of its metrics.jsonl (agents/trainer.h), read once;
 // empty for other runs.
 using Points = std::vector<std::pair<double, double>>;
-constexpr const char* kCurveMetrics[] = {"return_mean", "normalized_score"};
+constexpr const char* kCurveMetrics[] = {"return_mean", "normalized_score", "exposure_gini"};
 
 std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellResult& c) {
   std::ifstream in(fs::path(out_dir) / c.cell.dir / "metrics.jsonl");
