@@ -417,6 +417,22 @@ void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent&
   r.Tag("runner");
 }
 
+std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b) {
+  const std::pair<const char*, bool> checks[] = {
+      {"/env/num_topics", a.num_topics == b.num_topics},
+      {"/env/candidates", a.num_candidates == b.num_candidates},
+      {"/env/slate_size", a.slate_size == b.slate_size},
+      {"/env/catalog/features", a.catalog.features == b.catalog.features && a.FeatureDim() == b.FeatureDim()},
+      {"/env/observation/history", a.observation.history == b.observation.history},
+      {"/env/observation/interests",
+       (a.observation.interests == Observability::kHidden) == (b.observation.interests == Observability::kHidden)},
+      {"/env/observation/budget", a.observation.budget == b.observation.budget},
+  };
+  for (const auto& [path, same] : checks)
+    if (!same) return path;
+  return "";
+}
+
 void LoadCheckpointBytes(const std::string& bytes, const Scenario& scenario, const std::string& name) {
   const TrainOptions options;
   Trainer trainer(scenario, options);

@@ -87,6 +87,14 @@ struct CheckpointInfo {
 CheckpointInfo ReadCheckpointInfo(const std::string& path);
 void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent& agent);
 
+// Where a trained policy's observations would differ between two
+// environments: the first of /env/num_topics, /env/candidates,
+// /env/slate_size, /env/catalog/features (the features or their dimension),
+// /env/observation/history, /env/observation/interests (hidden or not),
+// /env/observation/budget that differs; "" when none does. A checkpoint's
+// agent acts only where it is "" (cohort viz --agent, cohort ope --target).
+std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b);
+
 // Reads a whole checkpoint file's bytes into a fresh trainer for `scenario`,
 // as `cohort run --resume` would, and runs nothing: for tests and the fuzz
 // target (tests/fuzz). A defect of any kind (checksum, format, a length or

@@ -136,7 +136,7 @@ int CmdLog(const Args& a) {
 
 int CmdOpe(const Args& a) {
   if (!a.Given("--target"))
-    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
+    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario, a training run)");
   OpeRequest q;
   q.target = a.target;
   for (size_t b = 0; a.Given("--estimators") && b <= a.estimators.size();) {
@@ -587,7 +587,9 @@ const std::vector<Entry>& Commands() {
         "LOG_DIR...",
         1,
         100000,
-        {{"--target", "the policy to evaluate: an agent JSON, an agent type, or a scenario file (its agent); required"},
+        {{"--target",
+          "the policy to evaluate: an agent JSON, an agent type, a scenario file (its agent), or a\n"
+          "training run (its directory or checkpoint.bin: the trained agent, frozen); required"},
          {"--estimators",
           "comma-separated: dm,ips,snips,clipped_ips,switch,dr,iips,pseudo_inverse,rips (default:\n"
           "all that apply)"},
@@ -596,6 +598,7 @@ const std::vector<Entry>& Commands() {
          {"--out", "also write the result as JSON to FILE"}},
         {"cohort ope logs/recsim_random --target greedy",
          "cohort ope logs/seed0 logs/seed1 logs/seed2 --target greedy --estimators ips,snips,dr",
+         "cohort ope logs/recsim_random --target runs/reinforce",
          "cohort ope logs/recsim_random --target '{\"type\": \"epsilon_greedy\", \"epsilon\": 0.1}' --estimators "
          "ips,snips,dr --out ope.json"},
         "The log's scenario (recorded in log.h5) is replayed to give the target's probabilities of the logged\n"

@@ -14,6 +14,7 @@
 #include "agents/slate_law.h"
 #include "apps/h5_table.h"
 #include "apps/log.h"
+#include "apps/ope_target.h"
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/rng.h"
@@ -41,31 +42,12 @@ struct LogColumns {
   std::vector<double> reward, mu_conditional, mu_position_item, slate_propensity;
 };
 
-// The target as an "agent" block: JSON text, a type name, or a scenario file
-// (its agent; refused when its slates have another size than the log's).
-json TargetBlock(const std::string& text, const Scenario& log_scenario) {
-  if (text.empty()) throw InputError("--target", "", "required: an agent JSON, an agent type or a scenario file");
-  if (text.front() == '{') return ParseJson(text, "--target");
-  std::error_code ec;
-  if (text.find(".json") != std::string::npos || text.find('/') != std::string::npos || fs::exists(text, ec)) {
-    const Scenario other = LoadScenario(text, {}, AgentRegistry());
-    if (other.env.slate_size != log_scenario.env.slate_size || other.env.num_candidates != log_scenario.env.num_candidates)
-      throw InputError(text, "/env/slate_size",
-                       "the target's scenario has slates of " + std::to_string(other.env.slate_size) + " out of " +
-                           std::to_string(other.env.num_candidates) + " candidates; the log's are " +
-                           std::to_string(log_scenario.env.slate_size) + " out of " +
-                           std::to_string(log_scenario.env.num_candidates));
-    return other.resolved["agent"];
-  }
-  return json{{"type", text}};
-}
-
 // Replays the log's run (the simulator and the logging policy, as cohort log
 // ran them) with the target acting frozen beside it; calls `row` for every
 // logged user-step in the log's order after checking it is the logged one.
 using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law,
                                  const int32_t* target_slate, const SlateLaw& logging_law)>;
-void Replay(const Scenario& s, const json& target_config, const LogColumns& log, const std::string& file,
+void Replay(const Scenario& s, const OpeTarget& target_policy, const LogColumns& log, const std::string& file,
             const RowFn& row) {
   const VecEnv::Options o = PlainRunEnvOptions(s.run);
   VecEnv env(s.env, s.seed, s.variant, o);
@@ -73,13 +55,7 @@ void Replay(const Scenario& s, const json& target_config, const LogColumns& log,
   AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
   std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx);
   logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
-  std::unique_ptr<Agent> target = MakeAgent(target_config, ctx);
-  if (!target->HasSlateLaw())
-    throw InputError("--target", "/agent/type",
-                     "\"" + target->type() +
-                         "\" has no closed-form slate probabilities (Thompson sampling), which the estimators need");
-  target->SetTraining(false);
-  target->RecordSlateLaws(true);
+  std::unique_ptr<Agent> target = target_policy.Make(ctx);  // frozen, recording its laws
   const int k = log.k;
   SlateBatch slates, target_slates;
   slates.Resize(env.num_envs(), k);
@@ -167,10 +143,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   if (k != s.env.slate_size || K != s.env.num_candidates)
     throw InputError(file, "", "its columns do not match its scenario's slate size and candidates");
 
-  // The target, resolved against the log's scenario (so its slate size is the log's).
-  json target_doc = s.resolved;
-  target_doc["agent"] = TargetBlock(q.target, s);
-  const Scenario target = ParseScenario(target_doc, "--target", AgentRegistry());
+  const OpeTarget target(q.target, s);
 
   std::vector<std::string> names = q.estimators;
   const bool all = names.empty();
@@ -250,7 +223,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   };
   RidgeRewardModel model;
   model.Begin(D);
-  Replay(s, target.agent, log, file,
+  Replay(s, target, log, file,
          [&](int64_t i, const StepBatch& b, int r, const GroundTruth&, const SlateLaw&, const int32_t*, const SlateLaw&) {
            for (int j = 0; j < k; ++j) {
              features(b, r, int(log.slate[size_t(i) * k + size_t(j)]), j);
@@ -281,7 +254,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   std::vector<double> score(static_cast<size_t>(K));
   bool mc_marginals = false, mc_truth = false;
   const uint64_t mc_seed = SplitMix64(s.seed ^ 0x6f70652d7472757eull);
-  Replay(s, target.agent, log, file,
+  Replay(s, target, log, file,
          [&](int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law, const int32_t* own,
              const SlateLaw& logging_law) {
            const size_t ik = size_t(i) * size_t(k);
@@ -357,8 +330,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
     const VecEnv::Options o = PlainRunEnvOptions(s.run);
     VecEnv env(s.env, s.seed, s.variant, o);
     AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
-    std::unique_ptr<Agent> frozen = MakeAgent(target.agent, ctx);
-    frozen->SetTraining(false);
+    std::unique_ptr<Agent> frozen = target.Make(ctx);
     const Rollout truth_rollout = RollOutWith(env, *frozen, false, /*learn=*/false, nullptr, 0, 0, nullptr);
     double truth_return = 0.0, logged = 0.0;
     for (const EpisodeRecord& e : truth_rollout.episodes) truth_return += e.ret;
@@ -371,7 +343,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
                 {"pdis", {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_return}}}};
   }
   json out = {{"log", q.log_dir},
-              {"target", target.agent},
+              {"target", target.agent()},
               {"logging_policy", s.agent},
               {"logging_law", law},
               {"steps", log.n},
@@ -382,6 +354,7 @@ json EvaluateOffPolicy(const OpeRequest& q) {
               {"bootstrap", {{"samples", options.bootstrap_samples}, {"seed", options.seed}}},
               {"target_marginals", mc_marginals ? "monte_carlo" : "exact"},
               {"episodes", episodes}};
+  if (const json c = target.checkpoint(); !c.is_null()) out["target_checkpoint"] = c;
   return out;
 }
 

@@ -377,7 +377,8 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
 
 def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     """`cohort ope` as a function: off-policy estimates of `target` (an agent block
-    dict, a type name, or a scenario file whose agent it takes) on the log in
+    dict, a type name, a scenario file whose agent it takes, or a training run's
+    directory or checkpoint.bin: its trained agent, frozen) on the log in
     log_dir, next to the exact truth. With a list of log directories: {"logs":
     [each result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}}. Returns {"truth": {"value", "method"},
     "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
@@ -385,7 +386,7 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     if isinstance(target, dict):
         target = _json.dumps(target, allow_nan=False)
     elif not isinstance(target, str):
-        raise TypeError(f"target must be an agent block (dict), a type name or a scenario path, got "
+        raise TypeError(f"target must be an agent block (dict), a type name, a scenario path or a run directory, got "
                         f"{type(target).__name__}")
     if estimators is None:
         estimators = []

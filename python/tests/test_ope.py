@@ -207,3 +207,58 @@ def test_a_click_model_learned_from_a_log_alone_is_judged_online(tmp_path, rando
     with pytest.raises(cohort.ScenarioError) as e:
         cohort.run(NAME, set={"agent": {"type": "click_model"}, "run.episodes": 5})
     assert e.value.path == "/agent/model"
+
+
+def _train(out, steps, num_envs, seed=0, **more):
+    sets = {"agent.type": "reinforce", "run.train_steps": steps, "run.num_envs": num_envs, "run.episodes": 16,
+            **more}
+    cohort.run(NAME, set=sets, seed=seed, out=out)
+    return out
+
+
+def test_a_training_checkpoint_as_target_is_its_trained_agent_frozen(tmp_path, random_log):
+    # Five steps of an 8-step rollout: no update yet, so the checkpoint holds the
+    # untrained weights the log's seed (4) gives, which the plain agent block has too.
+    # Runs of 8, 32 and 64 slots on the 32-slot log (the frozen agent acting in
+    # chunks of its own slots, or padded) give its estimates and truth.
+    plain = cohort.ope(random_log, "reinforce", bootstrap=20)
+    for slots in (8, 32, 64):
+        run = _train(tmp_path / f"untrained{slots}", 5, slots, seed=4)
+        r = cohort.ope(random_log, str(run), bootstrap=20)
+        assert r["target_checkpoint"] == {"file": str(run / "checkpoint.bin"), "step": 5}
+        if slots == 32:  # the same batches: bit-identical
+            assert r["truth"] == plain["truth"] and r["estimators"] == plain["estimators"]
+        # Other batch sizes round the network's matrix products differently.
+        assert r["truth"]["value"] == pytest.approx(plain["truth"]["value"], rel=1e-9), slots
+        for name, e in plain["estimators"].items():
+            assert r["estimators"][name]["estimate"] == pytest.approx(e["estimate"], rel=1e-9), (slots, name)
+    same = cohort.ope(random_log, str(tmp_path / "untrained32" / "checkpoint.bin"), bootstrap=20)
+    assert same["truth"] == plain["truth"]
+    # The loaded weights are used: trained ones (five updates), and another seed's, differ.
+    trained = cohort.ope(random_log, str(_train(tmp_path / "trained", 40, 32, seed=4)), bootstrap=20)
+    other = cohort.ope(random_log, str(_train(tmp_path / "other_seed", 40, 32, seed=5)), bootstrap=20)
+    truths = {plain["truth"]["value"], trained["truth"]["value"], other["truth"]["value"]}
+    assert len(truths) == 3
+
+
+@needs_cli
+def test_a_checkpoint_that_does_not_fit_the_log_or_is_damaged_is_refused(tmp_path, random_log):
+    def ope(target):
+        return subprocess.run([str(CLI), "ope", str(random_log), "--target", str(target)], capture_output=True,
+                              text=True)
+
+    r = ope(_train(tmp_path / "k3", 5, 8, **{"env.slate_size": 3}))
+    assert r.returncode == 2 and "/env/slate_size" in r.stderr and "k3/checkpoint.bin" in r.stderr
+    r = ope(_train(tmp_path / "k20", 5, 8, **{"env.candidates": 20}))
+    assert r.returncode == 2 and "/env/candidates" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = ope(tmp_path / "empty")
+    assert r.returncode == 2 and "has no checkpoint.bin" in r.stderr
+    run = _train(tmp_path / "damaged", 5, 8)
+    data = bytearray((run / "checkpoint.bin").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (run / "checkpoint.bin").write_bytes(bytes(data))
+    r = ope(run)
+    assert r.returncode == 2 and "corrupt" in r.stderr and "damaged/checkpoint.bin" in r.stderr
+    with pytest.raises(cohort.ScenarioError):
+        cohort.ope(random_log, str(run))
