@@ -127,7 +127,7 @@ class Trainer {
         total_(s.run.train_steps),
         eval_every_(s.run.eval_every > 0 ? s.run.eval_every : std::max<int64_t>(1, total_ / 10)),
         checkpoint_every_(s.run.checkpoint_every > 0 ? s.run.checkpoint_every : eval_every_),
-        env_(s.env, s.seed, s.variant, VecEnv::Options{B_, s.run.threads, -1}) {
+        env_(s.env, s.seed, s.variant, TrainingEnvOptions(s.run)) {
     AgentContext ctx{env_.spec(), GroundTruth(env_), s.seed, s.variant, B_, total_};
     agent_ = MakeAgent(s.agent, ctx);
     slates_.Resize(B_, s.env.slate_size);
@@ -438,6 +438,8 @@ void LoadCheckpointBytes(const std::string& bytes, const Scenario& scenario, con
   Trainer trainer(scenario, options);
   trainer.LoadCheckpointData(bytes, name);
 }
+
+VecEnv::Options TrainingEnvOptions(const RunParams& run) { return VecEnv::Options{run.num_envs, run.threads, -1}; }
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options) {
   if (options.out_dir.empty()) throw std::invalid_argument("TrainScenario needs an output directory");

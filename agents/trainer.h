@@ -72,6 +72,12 @@ struct TrainOutput {
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options);
 
+// The VecEnv of the trainer's training slots: run.num_envs slots of users
+// numbered from 0 without end (a slot whose user leaves takes the next),
+// run.threads threads. cohort log logs a training run's training steps on it
+// (apps/log.h).
+VecEnv::Options TrainingEnvOptions(const RunParams& run);
+
 // A training checkpoint read for its policy (`cohort viz --agent`). `path` is
 // a run directory or its checkpoint.bin. ReadCheckpointInfo gives the run's
 // resolved scenario and the step the checkpoint was written at;

@@ -577,8 +577,10 @@ const std::vector<Entry>& Commands() {
          {"--quiet", "no progress line and no warning"}},
         {"cohort log recsim_interest_evolution --set agent.type=random --out logs/recsim_random",
          "cohort log recsim_interest_evolution --set 'agent={\"type\": \"logging\", \"policy\": {\"type\": "
-         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps"},
-        "The agent acts as in `cohort run` (run.episodes users, learning online). A policy without closed-form\n"
+         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps",
+         "cohort log recsim_interest_evolution --set agent.type=dqn --set run.train_steps=300 --out logs/dqn"},
+        "The agent acts as in `cohort run`: run.episodes users, learning online; with run.train_steps > 0, the\n"
+        "trainer's training steps (evaluations are not logged). A policy without closed-form\n"
         "propensities (Thompson sampling) is refused; wrap it with {\"type\": \"logging\", ...}. The columns are\n"
         "in docs/logs.md. SIGINT, SIGTERM and SIGUSR1 stop it without leaving a partial file."},
        [](const Args& a, const char*) { return CmdLog(a); }},

@@ -12,6 +12,7 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/slate_law.h"
+#include "agents/trainer.h"
 #include "apps/h5_table.h"
 #include "apps/log.h"
 #include "apps/ope_target.h"
@@ -38,7 +39,7 @@ constexpr int kPseudoInverseCellLimit = 60;
 struct LogColumns {
   int64_t n = 0;
   int k = 0, K = 0;
-  std::vector<int64_t> slate, user, click;
+  std::vector<int64_t> slate, user, click, terminated, truncated;
   std::vector<double> reward, mu_conditional, mu_position_item, slate_propensity;
 };
 
@@ -49,20 +50,22 @@ using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const Gro
                                  const int32_t* target_slate, const SlateLaw& logging_law)>;
 void Replay(const Scenario& s, const OpeTarget& target_policy, const LogColumns& log, const std::string& file,
             const RowFn& row) {
-  const VecEnv::Options o = PlainRunEnvOptions(s.run);
+  const VecEnv::Options o = LoggedRunEnvOptions(s.run);
   VecEnv env(s.env, s.seed, s.variant, o);
   const GroundTruth truth(env);
-  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs, s.run.train_steps};
   std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx);
   logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
-  std::unique_ptr<Agent> target = target_policy.Make(ctx);  // frozen, recording its laws
+  AgentContext target_ctx = ctx;
+  target_ctx.total_steps = 0;
+  std::unique_ptr<Agent> target = target_policy.Make(target_ctx);  // frozen, recording its laws
   const int k = log.k;
   SlateBatch slates, target_slates;
   slates.Resize(env.num_envs(), k);
   target_slates.Resize(env.num_envs(), k);
   int64_t i = 0;
   const StepBatch* batch = &env.Reset();
-  while (env.AnyActive()) {
+  for (int64_t step = 0; LoggedRunContinues(s.run, env, step); ++step) {
     logging->Act(*batch, slates);
     target->Act(*batch, target_slates);
     for (int r = 0; r < batch->rows; ++r) {
@@ -77,12 +80,35 @@ void Replay(const Scenario& s, const OpeTarget& target_policy, const LogColumns&
       ++i;
     }
     batch = &env.Step(slates);
-    logging->Observe(*batch);
-    if (logging->learns()) logging->Update();
+    LoggedRunLearns(s.run, *logging, *batch);
   }
   if (i != log.n)
     throw std::runtime_error(file + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
                              std::to_string(log.n));
+}
+
+// The mean return of the frozen target on `users` of a training log: the
+// training run's VecEnv (the same slots and user numbering), stepped until
+// each of them has finished its episode.
+double TrainingUsersReturn(const Scenario& s, const OpeTarget& target, const std::set<int64_t>& users) {
+  VecEnv env(s.env, s.seed, s.variant, TrainingEnvOptions(s.run));
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env.num_envs()};
+  std::unique_ptr<Agent> frozen = target.Make(ctx);
+  SlateBatch slates;
+  slates.Resize(env.num_envs(), s.env.slate_size);
+  EpisodeTracker tracker;
+  std::vector<EpisodeRecord> finished;
+  tracker.Start(env.Reset());
+  size_t pending = users.size();
+  double sum = 0.0;
+  while (pending > 0) {
+    frozen->Act(env.batch(), slates);
+    tracker.Record(env.Step(slates), finished);
+    for (const EpisodeRecord& e : finished)
+      if (users.count(e.user)) sum += e.ret, --pending;
+    finished.clear();
+  }
+  return sum / double(std::max<size_t>(1, users.size()));
 }
 
 // E_{s ~ law} ExpectedReward(row r, s): exact over the slates of positive
@@ -134,6 +160,8 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   log.slate = h5->Integers("steps/slate", &log.n, &log.k);
   log.user = h5->Integers("steps/user_id", &rows, &w);
   log.click = h5->Integers("steps/click_position", &rows, &w);
+  log.terminated = h5->Integers("steps/terminated", &rows, &w);
+  log.truncated = h5->Integers("steps/truncated", &rows, &w);
   log.reward = h5->Doubles("steps/reward", &rows, &w);
   log.mu_conditional = h5->Doubles("steps/position_propensity", &rows, &w);
   log.slate_propensity = h5->Doubles("steps/slate_propensity", &rows, &w);
@@ -313,11 +341,19 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   // Whole episodes (long-term value): per-decision importance sampling of
   // each logged user's return, rho_t = prod_{t' <= t} w_t' over the user's
   // steps in order, against the truth of rolling the frozen target out on the
-  // same users (same seed and variant, users numbered as in the log).
+  // same users (same seed and variant, users numbered as in the log). Users
+  // whose episode the end of a training run cut (no terminated or truncated
+  // row) have no return: they are left out of both, and counted.
+  std::set<int64_t> ended, seen;
+  for (int64_t i = 0; i < log.n; ++i) {
+    seen.insert(log.user[size_t(i)]);
+    if (log.terminated[size_t(i)] || log.truncated[size_t(i)]) ended.insert(log.user[size_t(i)]);
+  }
   std::map<int64_t, size_t> episode_of;
   std::vector<double> pdis, logged_return, rho;
   const std::vector<double> weight = SlateWeights(data, "pdis");
   for (int64_t i = 0; i < log.n; ++i) {
+    if (!ended.count(log.user[size_t(i)])) continue;
     auto [it, fresh] = episode_of.emplace(log.user[size_t(i)], pdis.size());
     if (fresh) pdis.push_back(0.0), logged_return.push_back(0.0), rho.push_back(1.0);
     const size_t e = it->second;
@@ -327,17 +363,22 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   }
   json episodes = json::object();
   if (!pdis.empty() && !deterministic) {
-    const VecEnv::Options o = PlainRunEnvOptions(s.run);
-    VecEnv env(s.env, s.seed, s.variant, o);
-    AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
-    std::unique_ptr<Agent> frozen = target.Make(ctx);
-    const Rollout truth_rollout = RollOutWith(env, *frozen, false, /*learn=*/false, nullptr, 0, 0, nullptr);
     double truth_return = 0.0, logged = 0.0;
-    for (const EpisodeRecord& e : truth_rollout.episodes) truth_return += e.ret;
+    if (s.run.train_steps > 0) {
+      truth_return = TrainingUsersReturn(s, target, ended);
+    } else {
+      const VecEnv::Options o = PlainRunEnvOptions(s.run);
+      VecEnv env(s.env, s.seed, s.variant, o);
+      AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
+      std::unique_ptr<Agent> frozen = target.Make(ctx);
+      const Rollout truth_rollout = RollOutWith(env, *frozen, false, /*learn=*/false, nullptr, 0, 0, nullptr);
+      for (const EpisodeRecord& e : truth_rollout.episodes) truth_return += e.ret;
+      truth_return /= double(std::max<size_t>(1, truth_rollout.episodes.size()));
+    }
     for (double g : logged_return) logged += g;
-    truth_return /= double(std::max<size_t>(1, truth_rollout.episodes.size()));
     const OpeEstimate e = EstimateOf(OpeTerms{pdis, {}}, options);
     episodes = {{"users", int64_t(pdis.size())},
+                {"users_cut", int64_t(seen.size() - ended.size())},
                 {"truth", {{"return", truth_return}}},
                 {"logged_return", logged / double(pdis.size())},
                 {"pdis", {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_return}}}};

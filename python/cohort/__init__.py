@@ -360,9 +360,10 @@ def run(scenario, *, set=None, seed=0, variant=None, out=None, threads=None, for
 
 def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=False, force=False, quiet=True):
     """`cohort log` as a function: runs the scenario's agent as the logging policy
-    (run.episodes users, learning online as in `cohort run`) and writes every step
+    (run.episodes users, learning online as in `cohort run`; with run.train_steps
+    > 0, the trainer's training steps) and writes every step
     with its exact propensities to out/log.h5 (docs/logs.md; read it with h5py).
-    Returns out/log.json: {"file", "slates", "episodes", "slate_law",
+    Returns out/log.json: {"file", "slates", "episodes", "users_cut", "train_steps", "slate_law",
     "deterministic", "item_propensity_method", "seconds"}. A directory holding a
     log is refused unless force. SIGINT stops it, writes nothing and raises
     KeyboardInterrupt."""
