@@ -129,7 +129,7 @@ class Trainer {
         checkpoint_every_(s.run.checkpoint_every > 0 ? s.run.checkpoint_every : eval_every_),
         env_(s.env, s.seed, s.variant, TrainingEnvOptions(s.run)) {
     AgentContext ctx{env_.spec(), GroundTruth(env_), s.seed, s.variant, B_, total_};
-    agent_ = MakeAgent(s.agent, ctx);
+    agent_ = MakeAgent(s.agent, ctx, s.file);
     slates_.Resize(B_, s.env.slate_size);
   }
 
@@ -258,7 +258,7 @@ class Trainer {
     Rollout r;
     if (privileged_) {  // it reads the state of the environment it acts in: a fresh one on `env`
       AgentContext ctx{env->spec(), GroundTruth(*env), s_.seed, s_.variant, B_};
-      auto agent = MakeAgent(s_.agent, ctx);
+      auto agent = MakeAgent(s_.agent, ctx, s_.file);
       r = RollOutWith(*env, *agent, s_.run.regret, false, {}, 0, 0, &extras);
     } else {
       agent_->SetTraining(false);

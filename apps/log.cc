@@ -170,7 +170,7 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   VecEnv env(s.env, s.seed, s.variant, env_options);
   const GroundTruth truth(env);
   AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env_options.num_envs, run.train_steps};
-  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx);
+  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx, s.file);
   if (!agent->HasSlateLaw())
     throw InputError(s.file, "/agent/type",
                      "\"" + agent->type() +

@@ -54,7 +54,7 @@ void Replay(const Scenario& s, const OpeTarget& target_policy, const LogColumns&
   VecEnv env(s.env, s.seed, s.variant, o);
   const GroundTruth truth(env);
   AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs, s.run.train_steps};
-  std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx);
+  std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx, s.file);
   logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
   AgentContext target_ctx = ctx;
   target_ctx.total_steps = 0;

@@ -122,6 +122,7 @@ OpeTarget::OpeTarget(const std::string& text, const Scenario& log) {
                            std::to_string(other.env.num_candidates) + " candidates; the log's are " +
                            std::to_string(log.env.slate_size) + " out of " + std::to_string(log.env.num_candidates));
     block = other.resolved["agent"];
+    source_ = text;
   } else {
     block = json{{"type", text}};
   }
@@ -145,7 +146,7 @@ std::unique_ptr<Agent> OpeTarget::Make(const AgentContext& ctx) const {
     own.variant = run_->variant;
     own.num_envs = run_->run.num_envs;
     own.total_steps = run_->run.train_steps;
-    agent = MakeAgent(agent_, own);
+    agent = MakeAgent(agent_, own, checkpoint_->file);
     try {
       LoadCheckpointAgent(*checkpoint_, *run_, *agent);
     } catch (const InputError&) {
@@ -155,7 +156,7 @@ std::unique_ptr<Agent> OpeTarget::Make(const AgentContext& ctx) const {
     }
     if (own.num_envs != ctx.num_envs) agent = std::make_unique<ChunkedAgent>(std::move(agent), own.num_envs);
   } else {
-    agent = MakeAgent(agent_, ctx);
+    agent = MakeAgent(agent_, ctx, source_);
   }
   if (!agent->HasSlateLaw())
     throw InputError("--target", "/agent/type",

@@ -55,6 +55,7 @@ class OpeTarget {
 
  private:
   json agent_;
+  std::string source_ = "--target";  // what errors of the agent's factory name
   std::optional<CheckpointInfo> checkpoint_;
   std::optional<Scenario> run_;  // the checkpoint's run
 };

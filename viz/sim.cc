@@ -171,7 +171,7 @@ void Sim::Restart(uint64_t seed) {
   env_ = std::make_unique<VecEnv>(params, seed, scenario_.variant, VecEnv::Options{users_, threads, -1});
   const int64_t total = (checkpoint_ ? checkpoint_run_ : scenario_).run.train_steps;
   AgentContext ctx{MakeEnvSpec(scenario_.env), GroundTruth(*env_), seed, scenario_.variant, users_, total};
-  agent_ = MakeAgent(scenario_.agent, ctx);
+  agent_ = MakeAgent(scenario_.agent, ctx, checkpoint_ ? checkpoint_->file : scenario_.file);
   if (checkpoint_) LoadCheckpointAgent(*checkpoint_, checkpoint_run_, *agent_);
   agent_->SetTraining(learning_);
   slates_.Resize(users_, scenario_.env.slate_size);

@@ -116,8 +116,11 @@ def test_a_stopped_or_killed_log_leaves_no_log(tmp_path, sig):
 
 @needs_cli
 def test_bad_logs_are_refused_with_the_reason(tmp_path):
+    def run_cli(*args):
+        return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
+
     def run(*args):
-        return subprocess.run([str(CLI), "log", *map(str, args)], capture_output=True, text=True)
+        return run_cli("log", *args)
 
     r = run("recsim_interest_evolution", "--set", "agent.type=linear_ts", "--out", tmp_path / "ts")
     assert r.returncode == 2 and "/agent/type" in r.stderr and "no closed form" in r.stderr
@@ -138,6 +141,16 @@ def test_bad_logs_are_refused_with_the_reason(tmp_path):
         cohort.log("recsim_interest_evolution", set={"agent": {"type": "logging", "policy": {"type": "linear_ts"}}},
                    out=tmp_path / "wrapped_ts")
     assert e.value.path == "/agent/policy/type"
+    # The wrapper's factory raises it; it names the scenario file like the scenario's other errors.
+    assert e.value.file.endswith("scenarios/recsim_interest_evolution.json")
+    for command in ("log", "run"):
+        r = run_cli(command, "recsim_interest_evolution", "--set",
+                    'agent={"type": "logging", "policy": {"type": "linear_ts"}}', "--set", "run.episodes=3",
+                    "--out", tmp_path / f"wrapped_ts_{command}")
+        assert r.returncode == 2 and "recsim_interest_evolution.json: /agent/policy/type: " in r.stderr, r.stderr
+    r = run_cli("run", "recsim_interest_evolution", "--set", 'agent={"type": "click_model"}', "--set",
+                "run.train_steps=3", "--out", tmp_path / "click_model")
+    assert r.returncode == 2 and "recsim_interest_evolution.json: /agent/model: " in r.stderr, r.stderr
 
 
 def test_the_csv_export_has_one_row_per_slate_position(tmp_path):

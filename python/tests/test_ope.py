@@ -88,6 +88,8 @@ def test_bad_inputs_are_refused_with_the_reason(tmp_path, random_log):
     assert r.returncode == 2 and "did you mean \"ips\"" in r.stderr
     r = ope(random_log, "--target", "linear_ts")
     assert r.returncode == 2 and "no closed-form" in r.stderr
+    r = ope(random_log, "--target", '{"type": "logging", "policy": {"type": "linear_ts"}}')
+    assert r.returncode == 2 and "error: --target: /agent/policy/type: " in r.stderr
     r = ope(random_log, "--target", '{"type": "greedy", "scor": "affinity"}')
     assert r.returncode == 2 and "/agent/scor" in r.stderr
     # A log without propensities.
