@@ -16,6 +16,7 @@
 #include "apps/h5_table.h"
 #include "apps/log.h"
 #include "apps/ope_target.h"
+#include "apps/ope_weights.h"
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/rng.h"
@@ -30,10 +31,6 @@ namespace {
 // Ordered slates a stochastic target's truth enumerates at most.
 constexpr int64_t kTruthEnumerationLimit = 20000;
 constexpr int kTruthMonteCarloDraws = 1024;
-// The pseudo-inverse's exact weights under non-uniform logging enumerate the
-// logging policy's slates and solve a (K k) x (K k) system per step.
-constexpr int64_t kPseudoInverseSlateLimit = 5000;
-constexpr int kPseudoInverseCellLimit = 60;
 
 // What the log holds that the estimators read.
 struct LogColumns {
@@ -208,12 +205,19 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   OpeOptions options = q.options;
   options.num_candidates = K;
   // The pseudo-inverse: closed form for uniform logging; otherwise exact
-  // weights from the logging policy's pairwise marginals at each step
-  // (enumerating its slates), when that is small enough.
+  // weights from the logging policy's second moment at each step (in closed
+  // form, or enumerating a Plackett-Luce law's slates when they are few
+  // enough: apps/ope_weights.h). A "mixed" log is tried, and skipped after
+  // the replay if one of its laws has no weights.
   double ordered_slates = 1.0;
   for (int j = 0; j < k; ++j) ordered_slates *= double(K - j);
-  const bool given_weights = law != "uniform" && ordered_slates <= double(kPseudoInverseSlateLimit) &&
-                             K * k <= kPseudoInverseCellLimit;
+  const bool plackett_luce = law.find("plackett_luce") != std::string::npos;
+  const bool given_weights = law != "uniform" && K * k <= kPseudoInverseCellLimit &&
+                             (!plackett_luce || ordered_slates <= double(kPseudoInverseSlateLimit));
+  const std::string no_weights_why = "its exact weights for a non-uniform logging policy need K k <= " +
+                                     std::to_string(kPseudoInverseCellLimit) +
+                                     " cells and, for a Plackett-Luce law (no closed form), at most " +
+                                     std::to_string(kPseudoInverseSlateLimit) + " ordered slates";
   if (law == "uniform") {
     options.pseudo_inverse_form = PseudoInverseForm::kUniformWithoutReplacement;
   } else if (given_weights) {
@@ -221,12 +225,9 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   } else {
     const auto it = std::find(names.begin(), names.end(), "pseudo_inverse");
     if (it != names.end()) {
-      const std::string why = "its exact weights for a non-uniform logging policy need at most " +
-                              std::to_string(kPseudoInverseSlateLimit) + " ordered slates and K k <= " +
-                              std::to_string(kPseudoInverseCellLimit) + " cells";
-      if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + why);
+      if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + no_weights_why);
       names.erase(it);
-      skipped["pseudo_inverse"] = why;
+      skipped["pseudo_inverse"] = no_weights_why;
     }
   }
   const bool want_weights =
@@ -275,8 +276,8 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   data.model_position.resize(nk);
   data.model_target_value.resize(size_t(log.n));
   if (want_weights) data.pseudo_inverse_weight.resize(size_t(log.n));
-  std::vector<int> mu_slates;
-  std::vector<double> mu_probs, q_cells(size_t(K) * size_t(k));
+  PseudoInverseSlateWeights weights(K, k);
+  bool weights_missing = false;  // a step's logging law has none (a "mixed" log)
   std::vector<double> truth_value(size_t(log.n)), marg(size_t(k) * size_t(K)), cond(static_cast<size_t>(k));
   std::vector<int32_t> logged(static_cast<size_t>(k));
   std::vector<double> score(static_cast<size_t>(K));
@@ -310,26 +311,21 @@ json EvaluateOffPolicy(const OpeRequest& q) {
                v += p * model.Predict(x.data());
              }
            data.model_target_value[size_t(i)] = v;
-           if (want_weights) {
-             // rho(s) = sum_j z[s_j * k + j], z = Gamma_mu^+ q_pi (core/ope.h).
-             mu_slates.clear();
-             mu_probs.clear();
-             std::vector<double> c2(static_cast<size_t>(k));
-             ForEachOrderedSlate(K, k, [&](const int32_t* slate) {
-               const double p = SlateProbabilities(logging_law, K, slate, k, c2.data());
-               if (p > 0.0) mu_slates.insert(mu_slates.end(), slate, slate + k), mu_probs.push_back(p);
-             });
-             for (int c = 0; c < K; ++c)
-               for (int j = 0; j < k; ++j) q_cells[size_t(c) * k + size_t(j)] = marg[size_t(j) * K + size_t(c)];
-             const std::vector<double> z =
-                 PseudoInverseCellWeights(SlateSecondMoment(mu_slates, mu_probs, K, k), q_cells, K, k);
-             double rho = 0.0;
-             for (int j = 0; j < k; ++j) rho += z[size_t(logged[size_t(j)]) * k + size_t(j)];
-             data.pseudo_inverse_weight[size_t(i)] = rho;
+           if (want_weights && !weights_missing) {
+             if (weights.Available(logging_law))
+               data.pseudo_inverse_weight[size_t(i)] = weights.Weight(logging_law, marg.data(), logged.data());
+             else
+               weights_missing = true;
            }
            truth_value[size_t(i)] = TargetValue(law, truth, r, K, k, own, rng, &mc_truth);
          });
 
+  if (weights_missing) {
+    const auto it = std::find(names.begin(), names.end(), "pseudo_inverse");
+    if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + no_weights_why);
+    names.erase(it);
+    skipped["pseudo_inverse"] = no_weights_why;
+  }
   double truth_sum = 0.0, logging_sum = 0.0;
   for (int64_t i = 0; i < log.n; ++i) truth_sum += truth_value[size_t(i)], logging_sum += log.reward[size_t(i)];
   const double truth_mean = log.n > 0 ? truth_sum / double(log.n) : std::nan("");
