@@ -178,6 +178,24 @@ def test_the_pseudo_inverse_under_non_uniform_logging(tmp_path):
     assert np.isfinite(other["estimators"]["pseudo_inverse"]["estimate"]) and not other["skipped"]
 
 
+def test_the_pseudo_inverse_beyond_enumeration_from_the_closed_form_second_moment(tmp_path):
+    # k = 4 of K = 10: 5040 ordered slates, past the enumeration limit (5000); the
+    # epsilon mixture's second moment comes in closed form. With the logging policy
+    # as target every slate it can choose weighs 1.
+    logging = {"type": "logging", "policy": {"type": "greedy"}, "epsilon": 0.5}
+    out = tmp_path / "eps_k4"
+    cohort.log(NAME, set={"agent": logging, "run.episodes": 30, "env.slate_size": 4}, out=out)
+    r = cohort.ope(out, logging, estimators=["pseudo_inverse", "ips"], bootstrap=20)
+    assert not r["skipped"]
+    assert r["estimators"]["pseudo_inverse"]["estimate"] == pytest.approx(r["logging"]["value"], rel=1e-6)
+    # A Plackett-Luce logging policy there has no closed form: skipped, with the reason.
+    softmax = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
+    out = tmp_path / "softmax_k4"
+    cohort.log(NAME, set={"agent": softmax, "run.episodes": 5, "env.slate_size": 4}, out=out)
+    r = cohort.ope(out, "greedy", bootstrap=20)
+    assert "pseudo_inverse" in r["skipped"] and "Plackett-Luce" in r["skipped"]["pseudo_inverse"]
+
+
 def test_the_general_pseudo_inverse_weights_equal_the_uniform_closed_form(tmp_path, random_log):
     # The same uniform log, once labelled as what it is (closed-form weights) and once
     # as a mixture, which sends cohort ope through the general weights from the logging
