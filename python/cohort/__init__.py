@@ -384,8 +384,11 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     [each result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}}. Returns {"truth": {"value", "method"},
     "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
     "skipped": {name: reason}, ...} (docs/ope.md)."""
+    import os
     if isinstance(target, dict):
         target = _json.dumps(target, allow_nan=False)
+    elif isinstance(target, os.PathLike):
+        target = os.fspath(target)
     elif not isinstance(target, str):
         raise TypeError(f"target must be an agent block (dict), a type name, a scenario path or a run directory, got "
                         f"{type(target).__name__}")
@@ -398,7 +401,6 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     bootstrap = _optional_int("bootstrap", bootstrap, 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    import os
     dirs = [log_dir] if isinstance(log_dir, (str, os.PathLike)) else list(log_dir)
     if not dirs:
         raise ValueError("ope needs at least one log directory")

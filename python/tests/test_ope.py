@@ -252,7 +252,7 @@ def test_a_training_checkpoint_as_target_is_its_trained_agent_frozen(tmp_path, r
         assert r["truth"]["value"] == pytest.approx(plain["truth"]["value"], rel=1e-9), slots
         for name, e in plain["estimators"].items():
             assert r["estimators"][name]["estimate"] == pytest.approx(e["estimate"], rel=1e-9), (slots, name)
-    same = cohort.ope(random_log, str(tmp_path / "untrained32" / "checkpoint.bin"), bootstrap=20)
+    same = cohort.ope(random_log, tmp_path / "untrained32" / "checkpoint.bin", bootstrap=20)  # a Path too
     assert same["truth"] == plain["truth"]
     # The loaded weights are used: trained ones (five updates), and another seed's, differ.
     trained = cohort.ope(random_log, str(_train(tmp_path / "trained", 40, 32, seed=4)), bootstrap=20)
