@@ -178,7 +178,7 @@ Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret,
   const VecEnv::Options options = PlainRunEnvOptions(scenario.run);
   VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
   AgentContext ctx{env.spec(), GroundTruth(env), scenario.seed, scenario.variant, options.num_envs};
-  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);
+  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx, scenario.file);
   return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, extras);
 }
 

@@ -173,6 +173,64 @@ MarginalMethod PositionMarginals(const SlateLaw& law, int K, int k, Rng& rng, do
   return method;
 }
 
+bool SlateSecondMoment(const SlateLaw& law, int K, int k, std::vector<double>* gamma) {
+  CheckLaw(law, K, k);
+  const double w = 1.0 - law.uniform;
+  if (w > 0.0 && law.kind == SlateLaw::Kind::kPlackettLuce) return false;
+  const size_t m = size_t(K) * size_t(k);
+  std::vector<double>& g = *gamma;
+  g.assign(m * m, 0.0);
+  auto at = [&](int c, int j, int c2, int l) -> double& {
+    return g[(size_t(c) * size_t(k) + size_t(j)) * m + size_t(c2) * size_t(k) + size_t(l)];
+  };
+  if (law.uniform > 0.0) {
+    const double diagonal = law.uniform / double(K);
+    const double pair = K > 1 ? law.uniform / (double(K) * double(K - 1)) : 0.0;
+    for (int c = 0; c < K; ++c)
+      for (int j = 0; j < k; ++j) {
+        at(c, j, c, j) += diagonal;
+        for (int c2 = 0; c2 < K; ++c2)
+          for (int l = 0; l < k; ++l)
+            if (c2 != c && l != j) at(c, j, c2, l) += pair;
+      }
+  }
+  if (w <= 0.0) return true;
+  if (law.kind == SlateLaw::Kind::kFixed) {
+    for (int j = 0; j < k; ++j)
+      for (int l = 0; l < k; ++l) at(int32_t(law.values[size_t(j)]), j, int32_t(law.values[size_t(l)]), l) += w;
+    return true;
+  }
+  // kRanking: the tie group covering each position, as PositionMarginals
+  // finds them (descending score, stable).
+  std::vector<int32_t> order(static_cast<size_t>(K));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return law.values[size_t(a)] > law.values[size_t(b)]; });
+  std::vector<int> first(static_cast<size_t>(k)), size(static_cast<size_t>(k));  // position j's group: order[first, first + size)
+  for (int a = 0; a < k;) {
+    int b = a + 1;
+    while (b < K && law.values[size_t(order[size_t(b)])] == law.values[size_t(order[size_t(a)])]) ++b;
+    for (int j = a; j < std::min(b, k); ++j) first[size_t(j)] = a, size[size_t(j)] = b - a;
+    a = b;
+  }
+  for (int j = 0; j < k; ++j)
+    for (int l = 0; l < k; ++l) {
+      const int gj = size[size_t(j)], gl = size[size_t(l)];
+      const bool same_group = first[size_t(j)] == first[size_t(l)];
+      const double p = j == l       ? w / double(gj)
+                       : same_group ? (gj > 1 ? w / (double(gj) * double(gj - 1)) : 0.0)
+                                    : w / (double(gj) * double(gl));
+      if (p == 0.0) continue;
+      for (int x = first[size_t(j)]; x < first[size_t(j)] + gj; ++x)
+        for (int y = first[size_t(l)]; y < first[size_t(l)] + gl; ++y) {
+          const int c = order[size_t(x)], c2 = order[size_t(y)];
+          if ((j == l) != (c == c2)) continue;  // one candidate per position, one position per candidate
+          at(c, j, c2, l) += p;
+        }
+    }
+  return true;
+}
+
 void SampleSlate(const SlateLaw& law, int K, int k, Rng& rng, int32_t* out) {
   CheckLaw(law, K, k);
   std::vector<uint8_t> taken(static_cast<size_t>(K), 0);

@@ -158,7 +158,7 @@ int CmdLog(const Args& a) {
 
 int CmdOpe(const Args& a) {
   if (!a.Given("--target"))
-    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
+    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario, a training run)");
   OpeRequest q = OpeRequestOf(a);
   if (a.seed >= 0) q.options.seed = uint64_t(a.seed);
   q.terms = a.terms;
@@ -597,8 +597,10 @@ const std::vector<Entry>& Commands() {
          {"--bootstrap", "with --target: as for ope"}},
         {"cohort log recsim_interest_evolution --set agent.type=random --out logs/recsim_random",
          "cohort log recsim_interest_evolution --set 'agent={\"type\": \"logging\", \"policy\": {\"type\": "
-         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps"},
-        "The agent acts as in `cohort run` (run.episodes users, learning online). A policy without closed-form\n"
+         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps",
+         "cohort log recsim_interest_evolution --set agent.type=dqn --set run.train_steps=300 --out logs/dqn"},
+        "The agent acts as in `cohort run`: run.episodes users, learning online; with run.train_steps > 0, the\n"
+        "trainer's training steps (evaluations are not logged). A policy without closed-form\n"
         "propensities (Thompson sampling) is refused; wrap it with {\"type\": \"logging\", ...}. The columns are\n"
         "in docs/logs.md. SIGINT, SIGTERM and SIGUSR1 stop it without leaving a partial file."},
        [](const Args& a, const char*) { return CmdLog(a); }},
@@ -607,7 +609,9 @@ const std::vector<Entry>& Commands() {
         "LOG_DIR...",
         1,
         100000,
-        {{"--target", "the policy to evaluate: an agent JSON, an agent type, or a scenario file (its agent); required"},
+        {{"--target",
+          "the policy to evaluate: an agent JSON, an agent type, a scenario file (its agent), or a\n"
+          "training run (its directory or checkpoint.bin: the trained agent, frozen); required"},
          {"--estimators",
           "comma-separated: dm,ips,snips,clipped_ips,switch,dr,iips,pseudo_inverse,rips (default:\n"
           "all that apply)"},
@@ -619,6 +623,7 @@ const std::vector<Entry>& Commands() {
           "probabilities, the model's predictions; the exact truth apart) to FILE (HDF5); one LOG_DIR"}},
         {"cohort ope logs/recsim_random --target greedy",
          "cohort ope logs/seed0 logs/seed1 logs/seed2 --target greedy --estimators ips,snips,dr",
+         "cohort ope logs/recsim_random --target runs/reinforce",
          "cohort ope logs/recsim_random --target '{\"type\": \"epsilon_greedy\", \"epsilon\": 0.1}' --estimators "
          "ips,snips,dr --out ope.json",
          "cohort ope logs/recsim_random --target greedy --terms terms.h5"},

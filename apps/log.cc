@@ -13,6 +13,7 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/slate_law.h"
+#include "agents/trainer.h"
 #include "apps/h5_table.h"
 #include "core/io.h"
 #include "core/rng.h"
@@ -152,18 +153,28 @@ const std::vector<std::string>& LogDirectoryFiles() {
   return files;
 }
 
+VecEnv::Options LoggedRunEnvOptions(const RunParams& run) {
+  return run.train_steps > 0 ? TrainingEnvOptions(run) : PlainRunEnvOptions(run);
+}
+
+bool LoggedRunContinues(const RunParams& run, const VecEnv& env, int64_t step) {
+  return run.train_steps > 0 ? step < run.train_steps : env.AnyActive();
+}
+
+void LoggedRunLearns(const RunParams& run, Agent& agent, const StepBatch& result) {
+  agent.Observe(result);
+  if (run.train_steps > 0 || agent.learns()) agent.Update();
+}
+
 LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
-  if (s.run.train_steps > 0)
-    throw InputError(s.file, "/run/train_steps",
-                     "cohort log logs a plain run (run.episodes users, the agent learning online as in cohort run); "
-                     "logging a training run is not supported yet: set run.train_steps=0");
   if (options.out_dir.empty()) throw std::invalid_argument("LogScenario needs an output directory");
   const RunParams& run = s.run;
-  const VecEnv::Options env_options = PlainRunEnvOptions(run);
+  const bool training = run.train_steps > 0;
+  const VecEnv::Options env_options = LoggedRunEnvOptions(run);
   VecEnv env(s.env, s.seed, s.variant, env_options);
   const GroundTruth truth(env);
-  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env_options.num_envs};
-  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx);
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env_options.num_envs, run.train_steps};
+  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx, s.file);
   if (!agent->HasSlateLaw())
     throw InputError(s.file, "/agent/type",
                      "\"" + agent->type() +
@@ -225,7 +236,7 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   int64_t user_steps = 0;
 
   const StepBatch* batch = &env.Reset();
-  while (env.AnyActive()) {
+  for (int64_t step = 0; LoggedRunContinues(run, env, step); ++step) {
     if (options.stop != nullptr && options.stop->load()) {
       out.stopped = true;
       if (csv) {  // an abandoned AtomicLineWriter keeps its .partial: remove it too
@@ -338,17 +349,25 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
       }
     }
     user_steps += int64_t(acted.size());
-    agent->Observe(*batch);
-    if (agent->learns()) agent->Update();
+    LoggedRunLearns(run, *agent, *batch);
     if (options.progress) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_report > std::chrono::milliseconds(200)) {
         last_report = now;
-        options.progress(user_steps, out.episodes, run.episodes);
+        if (training) options.progress(user_steps, step + 1, run.train_steps);
+        else options.progress(user_steps, out.episodes, run.episodes);
       }
     }
   }
-  if (options.progress) options.progress(user_steps, out.episodes, run.episodes);
+  if (options.progress) {
+    if (training) options.progress(user_steps, run.train_steps, run.train_steps);
+    else options.progress(user_steps, out.episodes, run.episodes);
+  }
+  // Users a training run's end cut: acting at the last step without their
+  // episode ending there (a plain run ends every episode).
+  int64_t cut = 0;
+  if (training)
+    for (const int r : acted) cut += !batch->terminated[size_t(r)] && !batch->truncated[size_t(r)];
   out.slates = table.rows();
   out.slate_law = law_name;
   out.deterministic = all_certain;
@@ -373,6 +392,8 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   out.summary = {{"file", "log.h5"},
                         {"slates", out.slates},
                         {"episodes", out.episodes},
+                        {"users_cut", cut},
+                        {"train_steps", run.train_steps},
                         {"slate_law", law_name},
                         {"deterministic", out.deterministic},
                         {"item_propensity_method", out.monte_carlo ? "monte_carlo" : "exact"},

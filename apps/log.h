@@ -1,6 +1,16 @@
 // `cohort log`: the scenario's agent (the logging policy) run like `cohort
-// run` runs it (run.episodes users, learning online, run.num_envs slots), with
-// every user-step written to DIR/log.h5: what the agent observed, the slate it
+// run` runs it, with every user-step written to DIR/log.h5. A plain run
+// (run.train_steps = 0): run.episodes users, learning online, run.num_envs
+// slots. A training run (run.train_steps > 0): the trainer's training sequence
+// (agents/trainer.h), run.train_steps batched steps on run.num_envs slots of
+// users without end, the agent updating after every step; each training
+// user-step is logged with the law the agent had when it acted, so the log
+// shows the learner's exploration change. The trainer's periodic evaluations
+// (frozen, on held-out users) are not logged: by the agent contract they
+// leave training bit-identical (agents/agent.h), so the logged sequence is
+// the trainer's. A training log ends with users whose episode the end of
+// training cut (neither terminated nor truncated on their last row). Each
+// logged row holds what the agent observed, the slate it
 // chose with the exact probabilities it chose it with (agents/slate_law.h),
 // the users' response, and in a separate group the simulator's exact truth
 // about that slate. The columns are the contract; docs/logs.md lists them.
@@ -17,7 +27,9 @@
 #include <memory>
 #include <string>
 
+#include "agents/agent.h"
 #include "env/scenario.h"
+#include "env/vec_env.h"
 
 namespace cohort {
 
@@ -41,8 +53,17 @@ struct LogOutcome {
 };
 
 // InputError (naming the scenario file and JSON path) for a logging policy
-// without closed-form propensities and for training runs.
+// without closed-form propensities.
 LogOutcome LogScenario(const Scenario& s, const LogOptions& options);
+
+// The run a log records, as cohort log runs it and cohort ope replays it: its
+// VecEnv (PlainRunEnvOptions or TrainingEnvOptions), whether batched step
+// `step` is taken, and the learning after each step (Observe, then Update:
+// every step in training, as the trainer does; when the agent learns in a
+// plain run, as cohort run does).
+VecEnv::Options LoggedRunEnvOptions(const RunParams& run);
+bool LoggedRunContinues(const RunParams& run, const VecEnv& env, int64_t step);
+void LoggedRunLearns(const RunParams& run, Agent& agent, const StepBatch& result);
 
 class H5Reader;
 // DIR/log.h5 opened for reading, after checking it is a Cohort log:

@@ -91,7 +91,7 @@ bool AgentLearnsOnline(const Scenario& scenario) {
   if (IsPrivileged(scenario.agent)) return false;
   try {
     AgentContext ctx{MakeEnvSpec(scenario.env), std::nullopt, scenario.seed, scenario.variant, 1};
-    return MakeAgent(scenario.agent, ctx)->learns();
+    return MakeAgent(scenario.agent, ctx, scenario.file)->learns();
   } catch (const std::exception&) {
     return false;
   }

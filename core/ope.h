@@ -115,6 +115,18 @@ OpeTerms Rips(const OpeData& d);
 // logging policies whose Gamma is shared by many steps.
 std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, const std::vector<double>& q, int K,
                                              int k);
+// The same, with Gamma's eigendecomposition kept to apply to many q (a
+// logging policy whose Gamma repeats over steps): Weights(q) is
+// PseudoInverseCellWeights(gamma, q, K, k), bit for bit.
+class SecondMomentPseudoInverse {
+ public:
+  SecondMomentPseudoInverse(std::vector<double> gamma, int K, int k);
+  std::vector<double> Weights(const std::vector<double>& q) const;
+
+ private:
+  int K_, k_;
+  std::vector<double> gamma_, vectors_, values_;
+};
 // gamma for a logging policy given by enumeration: `slates` holds m slates
 // of k item indices in [0, K) back to back, `probabilities` their m
 // probabilities under mu.

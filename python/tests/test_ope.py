@@ -88,6 +88,8 @@ def test_bad_inputs_are_refused_with_the_reason(tmp_path, random_log):
     assert r.returncode == 2 and "did you mean \"ips\"" in r.stderr
     r = ope(random_log, "--target", "linear_ts")
     assert r.returncode == 2 and "no closed-form" in r.stderr
+    r = ope(random_log, "--target", '{"type": "logging", "policy": {"type": "linear_ts"}}')
+    assert r.returncode == 2 and "error: --target: /agent/policy/type: " in r.stderr
     r = ope(random_log, "--target", '{"type": "greedy", "scor": "affinity"}')
     assert r.returncode == 2 and "/agent/scor" in r.stderr
     # A log without propensities.
@@ -174,6 +176,24 @@ def test_the_pseudo_inverse_under_non_uniform_logging(tmp_path):
     other = cohort.ope(out, {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5},
                        estimators=["pseudo_inverse"], bootstrap=20)
     assert np.isfinite(other["estimators"]["pseudo_inverse"]["estimate"]) and not other["skipped"]
+
+
+def test_the_pseudo_inverse_beyond_enumeration_from_the_closed_form_second_moment(tmp_path):
+    # k = 4 of K = 10: 5040 ordered slates, past the enumeration limit (5000); the
+    # epsilon mixture's second moment comes in closed form. With the logging policy
+    # as target every slate it can choose weighs 1.
+    logging = {"type": "logging", "policy": {"type": "greedy"}, "epsilon": 0.5}
+    out = tmp_path / "eps_k4"
+    cohort.log(NAME, set={"agent": logging, "run.episodes": 30, "env.slate_size": 4}, out=out)
+    r = cohort.ope(out, logging, estimators=["pseudo_inverse", "ips"], bootstrap=20)
+    assert not r["skipped"]
+    assert r["estimators"]["pseudo_inverse"]["estimate"] == pytest.approx(r["logging"]["value"], rel=1e-6)
+    # A Plackett-Luce logging policy there has no closed form: skipped, with the reason.
+    softmax = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
+    out = tmp_path / "softmax_k4"
+    cohort.log(NAME, set={"agent": softmax, "run.episodes": 5, "env.slate_size": 4}, out=out)
+    r = cohort.ope(out, "greedy", bootstrap=20)
+    assert "pseudo_inverse" in r["skipped"] and "Plackett-Luce" in r["skipped"]["pseudo_inverse"]
 
 
 def test_the_general_pseudo_inverse_weights_equal_the_uniform_closed_form(tmp_path, random_log):
@@ -327,3 +347,58 @@ def test_the_cli_writes_the_same_terms_and_refuses_bad_paths(tmp_path, random_lo
     r = ope(random_log, random_log, "--target", "greedy", "--terms", tmp_path / "two.h5")
     assert r.returncode == 2 and "one LOG_DIR" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.h5", "t.h5"]
+
+
+def _train(out, steps, num_envs, seed=0, **more):
+    sets = {"agent.type": "reinforce", "run.train_steps": steps, "run.num_envs": num_envs, "run.episodes": 16,
+            **more}
+    cohort.run(NAME, set=sets, seed=seed, out=out)
+    return out
+
+
+def test_a_training_checkpoint_as_target_is_its_trained_agent_frozen(tmp_path, random_log):
+    # Five steps of an 8-step rollout: no update yet, so the checkpoint holds the
+    # untrained weights the log's seed (4) gives, which the plain agent block has too.
+    # Runs of 8, 32 and 64 slots on the 32-slot log (the frozen agent acting in
+    # chunks of its own slots, or padded) give its estimates and truth.
+    plain = cohort.ope(random_log, "reinforce", bootstrap=20)
+    for slots in (8, 32, 64):
+        run = _train(tmp_path / f"untrained{slots}", 5, slots, seed=4)
+        r = cohort.ope(random_log, str(run), bootstrap=20)
+        assert r["target_checkpoint"] == {"file": str(run / "checkpoint.bin"), "step": 5}
+        if slots == 32:  # the same batches: bit-identical
+            assert r["truth"] == plain["truth"] and r["estimators"] == plain["estimators"]
+        # Other batch sizes round the network's matrix products differently.
+        assert r["truth"]["value"] == pytest.approx(plain["truth"]["value"], rel=1e-9), slots
+        for name, e in plain["estimators"].items():
+            assert r["estimators"][name]["estimate"] == pytest.approx(e["estimate"], rel=1e-9), (slots, name)
+    same = cohort.ope(random_log, tmp_path / "untrained32" / "checkpoint.bin", bootstrap=20)  # a Path too
+    assert same["truth"] == plain["truth"]
+    # The loaded weights are used: trained ones (five updates), and another seed's, differ.
+    trained = cohort.ope(random_log, str(_train(tmp_path / "trained", 40, 32, seed=4)), bootstrap=20)
+    other = cohort.ope(random_log, str(_train(tmp_path / "other_seed", 40, 32, seed=5)), bootstrap=20)
+    truths = {plain["truth"]["value"], trained["truth"]["value"], other["truth"]["value"]}
+    assert len(truths) == 3
+
+
+@needs_cli
+def test_a_checkpoint_that_does_not_fit_the_log_or_is_damaged_is_refused(tmp_path, random_log):
+    def ope(target):
+        return subprocess.run([str(CLI), "ope", str(random_log), "--target", str(target)], capture_output=True,
+                              text=True)
+
+    r = ope(_train(tmp_path / "k3", 5, 8, **{"env.slate_size": 3}))
+    assert r.returncode == 2 and "/env/slate_size" in r.stderr and "k3/checkpoint.bin" in r.stderr
+    r = ope(_train(tmp_path / "k20", 5, 8, **{"env.candidates": 20}))
+    assert r.returncode == 2 and "/env/candidates" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = ope(tmp_path / "empty")
+    assert r.returncode == 2 and "has no checkpoint.bin" in r.stderr
+    run = _train(tmp_path / "damaged", 5, 8)
+    data = bytearray((run / "checkpoint.bin").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (run / "checkpoint.bin").write_bytes(bytes(data))
+    r = ope(run)
+    assert r.returncode == 2 and "corrupt" in r.stderr and "damaged/checkpoint.bin" in r.stderr
+    with pytest.raises(cohort.ScenarioError):
+        cohort.ope(random_log, str(run))
