@@ -9,9 +9,10 @@
 //                  (greedy, popularity, UCB1, LinUCB, epsilon-greedy's greedy
 //                  part): deterministic unless scores tie;
 //   kPlackettLuce  k draws without replacement, each candidate c with
-//                  probability weights[c] over the weights left (the softmax
-//                  policies of REINFORCE, A2C and PPO; the logging wrapper's
-//                  temperature);
+//                  probability weights[c] over the weights left, or uniformly
+//                  over the candidates left when no weight is left (weights
+//                  that underflowed to 0) (the softmax policies of REINFORCE,
+//                  A2C and PPO; the logging wrapper's temperature);
 //   kFixed         the slate in `values` (as indices) with probability 1 (the
 //                  myopic oracle; evaluation-mode top-k with fixed ties).
 //

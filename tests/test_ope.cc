@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <numeric>
 #include <cmath>
 #include <functional>
@@ -854,4 +855,41 @@ TEST_CASE("ope: pseudo-inverse slate weights from the closed form equal those fr
   CHECK_FALSE(big.Available(SlateLaw{0.1, SlateLaw::Kind::kPlackettLuce, std::vector<double>(10, 1.0)}));
   CHECK(big.Available(SlateLaw{0.1, SlateLaw::Kind::kRanking, std::vector<double>(10, 1.0)}));
   CHECK_FALSE(PseudoInverseSlateWeights(20, 4).Available(SlateLaw::Uniform()));  // K k = 80 cells
+}
+
+TEST_CASE("slate law: a Plackett-Luce law whose top weight rounds the total keeps its other slates") {
+  // A softmax can round its top weight to 1 while the others stay positive:
+  // the weight left after the top is then theirs, not 1 - 1 = 0.
+  const SlateLaw law{0.0, SlateLaw::Kind::kPlackettLuce, {1.0, 1e-20, 3e-20}};
+  std::vector<double> cond(2);
+  const int32_t slate[] = {0, 1};
+  CHECK(SlateProbabilities(law, 3, slate, 2, cond.data()) == doctest::Approx(0.25));
+  CHECK(cond[1] == doctest::Approx(0.25));
+  Rng rng = MakeRng(1, 0, 0, StreamPurpose::kLogging);
+  std::vector<double> marginals(6);
+  CHECK(PositionMarginals(law, 3, 2, rng, marginals.data()) == MarginalMethod::kExact);
+  CHECK(marginals[3] + marginals[4] + marginals[5] == doctest::Approx(1.0));  // position 1
+  CHECK(marginals[5] == doctest::Approx(0.75));
+  int32_t drawn[2];
+  for (int m = 0; m < 50; ++m) {
+    SampleSlate(law, 3, 2, rng, drawn);
+    CHECK(SlateProbabilities(law, 3, drawn, 2, cond.data()) > 0.0);
+  }
+  // Weights that underflowed to 0 leave the next positions uniform over the
+  // candidates left, in the law and in its sampler alike.
+  const SlateLaw spent{0.0, SlateLaw::Kind::kPlackettLuce, {1.0, 0.0, 0.0, 0.0}};
+  const int32_t after[] = {0, 2, 3};
+  CHECK(SlateProbabilities(spent, 4, after, 3, cond.data()) == doctest::Approx(1.0 / 6.0));
+  std::vector<double> m3(12);
+  PositionMarginals(spent, 4, 3, rng, m3.data());
+  CHECK(m3[4 + 1] == doctest::Approx(1.0 / 3.0));  // candidate 1 at position 1
+  std::map<std::pair<int, int>, int> seen;
+  for (int m = 0; m < 600; ++m) {
+    int32_t d[3];
+    SampleSlate(spent, 4, 3, rng, d);
+    CHECK(d[0] == 0);
+    ++seen[{d[1], d[2]}];
+  }
+  CHECK(seen.size() == 6);  // the 6 ordered pairs of the other three, about 100 times each
+  for (const auto& [pair, count] : seen) CHECK(count > 50);
 }
