@@ -62,6 +62,12 @@ ExposureMeter::ExposureMeter(const VecEnv& env)
 }
 
 void ExposureMeter::Record(const StepBatch& b, const SlateBatch& slates) {
+  if (!started_ && per_item_) {
+    const Catalog& catalog = env_.catalog();
+    for (int64_t i = 0; i < catalog.alive_count(); ++i) alive_at_start_.push_back(catalog.AliveItem(i));
+    first_arrival_ = catalog.total_items();
+  }
+  started_ = true;
   for (int r = 0; r < b.rows; ++r) {
     if (!b.active[size_t(r)]) continue;
     slot_open_[size_t(r)] = 1;
@@ -115,7 +121,17 @@ ExposureMetrics ExposureMeter::Finish() const {
     if (rest.slot_open_[size_t(r)]) rest.CloseSlot(r);
   ExposureMetrics m;
   std::vector<double> units = unit_exposure_;
-  if (per_item_) units.resize(size_t(std::max<int64_t>(env_.catalog().total_items(), int64_t(units.size()))), 0.0);
+  if (per_item_) {
+    // Only the items the rollout could show: alive at its start or arrived
+    // since (items that died before it are not its units).
+    std::vector<double> all = unit_exposure_;
+    all.resize(size_t(std::max<int64_t>(env_.catalog().total_items(), int64_t(all.size()))), 0.0);
+    units.clear();
+    for (int64_t id : alive_at_start_)
+      if (id < first_arrival_) units.push_back(all[size_t(id)]);
+    for (int64_t id = first_arrival_; id < int64_t(all.size()); ++id) units.push_back(all[size_t(id)]);
+  }
+  m.units = int64_t(units.size());
   m.exposure_gini = Gini(units);
   m.long_tail_share = LongTailShare(units);
   const double se = std::accumulate(topic_exposure_.begin(), topic_exposure_.end(), 0.0);

@@ -47,6 +47,7 @@ struct ExposureMetrics {
   double long_tail_share = 0.0;
   double exposure_merit_gap = 0.0;
   double calibration_kl = 0.0;
+  int64_t units = 0;                    // items (live catalog) or topics counted
   std::vector<TopicExposure> by_topic;  // by topic index
 };
 
@@ -82,6 +83,11 @@ class ExposureMeter {
   std::vector<double> slot_exposure_, slot_merit_;
   std::vector<uint8_t> slot_open_;
   std::vector<double> relevance_;  // K, scratch
+  // Live catalogs: the items alive when the rollout started (ids) and the
+  // first id that arrived after it; set by the first Record().
+  bool started_ = false;
+  std::vector<int64_t> alive_at_start_;
+  int64_t first_arrival_ = 0;
   double kl_sum_ = 0.0;
   int64_t kl_users_ = 0;
   void CloseSlot(int r);

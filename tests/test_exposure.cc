@@ -114,3 +114,37 @@ TEST_CASE("exposure: a popularity ranker concentrates exposure, random spreads i
   CHECK(again.exposure.exposure_gini == popular.exposure.exposure_gini);
   CHECK(again.exposure.calibration_kl == popular.exposure.calibration_kl);
 }
+
+TEST_CASE("exposure: on a live catalog the units are the items the rollout could show") {
+  // A world that has run for a while: most items ever made have died.
+  const Scenario s = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/popularity_loop.json",
+                                  {R"(agent={"type": "random"})", "run.episodes=16", "run.num_envs=8", "env.catalog.max_age=50"},
+                                  AgentRegistry());
+  VecEnv world(s.env, s.seed, s.variant, PlainRunEnvOptions(s.run));
+  AgentContext wctx{world.spec(), GroundTruth(world), s.seed, s.variant, world.num_envs()};
+  auto walker = MakeAgent(s.agent, wctx);
+  SlateBatch slates;
+  slates.Resize(world.num_envs(), s.env.slate_size);
+  const StepBatch* b = &world.Reset();
+  for (int t = 0; t < 300 && world.AnyActive(); ++t) {
+    walker->Act(*b, slates);
+    b = &world.Step(slates);
+  }
+  VecEnv env(s.env, s.seed, s.variant, VecEnv::Options{8, 1, 16, kFirstEvalUser});
+  env.StartFromWorldOf(world);
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env.num_envs()};
+  auto agent = MakeAgent(s.agent, ctx);
+  ExposureMeter meter(env);
+  b = &env.Reset();
+  const int64_t alive = env.catalog().alive_count(), before = env.catalog().total_items();
+  while (env.AnyActive()) {
+    agent->Act(*b, slates);
+    meter.Record(*b, slates);
+    b = &env.Step(slates);
+    meter.EndEpisodes(*b);
+  }
+  const ExposureMetrics m = meter.Finish();
+  CHECK(before > alive);  // items have died: they are not units
+  CHECK(m.units == alive + (env.catalog().total_items() - before));
+  CHECK(m.units < env.catalog().total_items());
+}
