@@ -861,7 +861,7 @@ TEST_CASE("slate law: a Plackett-Luce law whose top weight rounds the total keep
   // A softmax can round its top weight to 1 while the others stay positive:
   // the weight left after the top is then theirs, not 1 - 1 = 0.
   const SlateLaw law{0.0, SlateLaw::Kind::kPlackettLuce, {1.0, 1e-20, 3e-20}};
-  std::vector<double> cond(2);
+  std::vector<double> cond(3);  // up to k = 3 conditionals below
   const int32_t slate[] = {0, 1};
   CHECK(SlateProbabilities(law, 3, slate, 2, cond.data()) == doctest::Approx(0.25));
   CHECK(cond[1] == doctest::Approx(0.25));
