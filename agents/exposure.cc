@@ -51,7 +51,6 @@ ExposureMeter::ExposureMeter(const VecEnv& env)
       K_(env.spec().num_candidates),
       per_item_(env.model().params().catalog.source == CandidateSource::kLive) {
   for (int j = 0; j < k_; ++j) weight_.push_back(ExposureWeight(j));
-  if (!per_item_) unit_exposure_.assign(size_t(topics_), 0.0);
   topic_exposure_.assign(size_t(topics_), 0.0);
   topic_merit_.assign(size_t(topics_), 0.0);
   const size_t slots = size_t(env.num_envs());
@@ -79,12 +78,10 @@ void ExposureMeter::Record(const StepBatch& b, const SlateBatch& slates) {
       const size_t c = rK + size_t(slate[j]);
       const int32_t topic = b.topic[c];
       const double w = weight_[size_t(j)];
-      if (per_item_) {
+      if (per_item_) {  // on resampled catalogs the units are the topics: topic_exposure_
         const int64_t item = b.item_id[c];
         if (item >= int64_t(unit_exposure_.size())) unit_exposure_.resize(size_t(item) + 1, 0.0);
         if (item >= 0) unit_exposure_[size_t(item)] += w;
-      } else {
-        unit_exposure_[size_t(topic)] += w;
       }
       topic_exposure_[size_t(topic)] += w;
       exposure[topic] += w;
@@ -120,13 +117,12 @@ ExposureMetrics ExposureMeter::Finish() const {
   for (int r = 0; r < int(slot_open_.size()); ++r)
     if (rest.slot_open_[size_t(r)]) rest.CloseSlot(r);
   ExposureMetrics m;
-  std::vector<double> units = unit_exposure_;
+  std::vector<double> units = per_item_ ? std::vector<double>{} : topic_exposure_;
   if (per_item_) {
     // Only the items the rollout could show: alive at its start or arrived
     // since (items that died before it are not its units).
     std::vector<double> all = unit_exposure_;
     all.resize(size_t(std::max<int64_t>(env_.catalog().total_items(), int64_t(all.size()))), 0.0);
-    units.clear();
     for (int64_t id : alive_at_start_)
       if (id < first_arrival_) units.push_back(all[size_t(id)]);
     for (int64_t id = first_arrival_; id < int64_t(all.size()); ++id) units.push_back(all[size_t(id)]);

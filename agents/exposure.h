@@ -77,7 +77,7 @@ class ExposureMeter {
   int topics_, k_, K_;
   bool per_item_;
   std::vector<double> weight_;          // k position weights
-  std::vector<double> unit_exposure_;   // items (live) or topics
+  std::vector<double> unit_exposure_;   // by item id (live catalogs only)
   std::vector<double> topic_exposure_, topic_merit_;
   // Per slot: the current user's topic exposure and relevance.
   std::vector<double> slot_exposure_, slot_merit_;
