@@ -75,4 +75,15 @@ bool IsPrivileged(const json& config) { return Get().IsPrivileged(config); }
 
 std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) { return Get().Make(config, ctx); }
 
+std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx, const std::string& file) {
+  try {
+    return Get().Make(config, ctx);
+  } catch (const InputError& e) {
+    std::vector<Problem> problems = e.problems();
+    for (Problem& p : problems)
+      if (p.file.empty()) p.file = file;
+    throw InputError(std::move(problems));
+  }
+}
+
 }  // namespace cohort

@@ -111,6 +111,12 @@ class AgentTable : public AgentRegistrar {
 const AgentTypes& AgentRegistry();
 // Builds the agent described by a resolved "agent" block.
 std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx);
+// MakeAgent for an agent block read from `file` (a scenario, a log's
+// recorded scenario, --target): an InputError its factory raises without a
+// file (checks that need the environment, e.g. the logging wrapper's inner
+// policy, or click_model's model) names `file`, as the scenario's other
+// errors do.
+std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx, const std::string& file);
 // The component of `agent`'s slot for the learnable `rule` (e.g. the "learned"
 // update rule in a gradient agent's "optimizer"), or null when the agent has
 // no such slot.

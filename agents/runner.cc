@@ -83,12 +83,15 @@ Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const Pr
   const bool per_item = env.model().params().catalog.source == CandidateSource::kLive;
   const int num_topics = env.model().params().num_topics;
   if (extras != nullptr && !per_item) seen.assign(size_t(num_topics), 0);
+  std::unique_ptr<ExposureMeter> exposure;
+  if (extras != nullptr) exposure = std::make_unique<ExposureMeter>(env);
 
   const StepBatch* batch = &env.Reset();
   tracker.Start(*batch);
   while (env.AnyActive()) {
     agent.Act(*batch, slates);
     if (extras != nullptr) {
+      exposure->Record(*batch, slates);
       const double h = agent.LastPolicyEntropy();
       if (std::isfinite(h)) entropy += h, ++entropy_steps;
       for (int r = 0; r < B; ++r) {
@@ -118,6 +121,7 @@ Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const Pr
       }
     }
     batch = &env.Step(slates);
+    if (exposure) exposure->EndEpisodes(*batch);
     if (learn) {
       agent.Observe(*batch);
       if (agent.learns()) agent.Update();
@@ -140,8 +144,25 @@ Rollout RollOutWith(VecEnv& env, Agent& agent, bool regret, bool learn, const Pr
     extras->coverage = universe > 0 ? double(seen_count) / universe : 0.0;
     extras->slate_diversity = slates_shown > 0 ? diversity / double(slates_shown) : 0.0;
     extras->policy_entropy = entropy_steps > 0 ? entropy / double(entropy_steps) : std::nan("");
+    extras->exposure = exposure->Finish();
   }
   return out;
+}
+
+void AddRolloutExtras(const RolloutExtras& extras, json& summary) {
+  summary["coverage"] = extras.coverage;
+  summary["slate_diversity"] = extras.slate_diversity;
+  summary["policy_entropy"] = std::isfinite(extras.policy_entropy) ? json(extras.policy_entropy) : json(nullptr);
+  const ExposureMetrics& e = extras.exposure;
+  summary["exposure_gini"] = e.exposure_gini;
+  summary["long_tail_share"] = e.long_tail_share;
+  summary["exposure_merit_gap"] = e.exposure_merit_gap;
+  summary["calibration_kl"] = e.calibration_kl;
+  json topics = json::array();
+  for (size_t t = 0; t < e.by_topic.size(); ++t)
+    topics.push_back({{"topic", t}, {"exposure_share", e.by_topic[t].exposure_share},
+                      {"merit_share", e.by_topic[t].merit_share}});
+  summary["exposure_by_topic"] = topics;
 }
 
 VecEnv::Options PlainRunEnvOptions(const RunParams& run) {
@@ -153,12 +174,12 @@ VecEnv::Options PlainRunEnvOptions(const RunParams& run) {
 }
 
 Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
-                int64_t done_offset, int64_t total) {
+                int64_t done_offset, int64_t total, RolloutExtras* extras) {
   const VecEnv::Options options = PlainRunEnvOptions(scenario.run);
   VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
   AgentContext ctx{env.spec(), GroundTruth(env), scenario.seed, scenario.variant, options.num_envs};
-  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx);
-  return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, nullptr);
+  std::unique_ptr<Agent> agent = MakeAgent(agent_config, ctx, scenario.file);
+  return RollOutWith(env, *agent, regret, /*learn=*/true, progress, done_offset, total, extras);
 }
 
 std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint64_t variant, int num_envs, int threads,
@@ -261,8 +282,10 @@ RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, cons
   };
   if (progress) progress(at);
   RunOutput out;
-  out.main = RollOut(scenario, scenario.agent, scenario.run.regret, pass(false), 0, n);
+  RolloutExtras extras;
+  out.main = RollOut(scenario, scenario.agent, scenario.run.regret, pass(false), 0, n, &extras);
   out.summary = SummarizeRollout(scenario, out.main);
+  AddRolloutExtras(extras, out.summary);
   if (scenario.run.reference) {
     // Reference policies see the same users (user streams depend on the user
     // index only), so the normalized score is a paired comparison.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agents/agent.h"
+#include "agents/exposure.h"
 #include "env/scenario.h"
 #include "env/vec_env.h"
 
@@ -57,7 +58,14 @@ struct RolloutExtras {
   double coverage = 0.0;         // distinct items (live catalog) or topics shown / all of them
   double slate_diversity = 0.0;  // mean fraction of distinct topics in a slate
   double policy_entropy = 0.0;   // mean LastPolicyEntropy() (NaN if the agent has none)
+  ExposureMetrics exposure;      // agents/exposure.h
 };
+
+// The extras as summary keys: coverage, slate_diversity, policy_entropy (null
+// without one), exposure_gini, long_tail_share, exposure_merit_gap,
+// calibration_kl, and exposure_by_topic ([{"topic", "exposure_share",
+// "merit_share"}], not a metric).
+void AddRolloutExtras(const RolloutExtras& extras, json& summary);
 
 // Progress over all passes: (user-steps done, episodes done, episodes total).
 using ProgressFn = std::function<void(int64_t steps, int64_t done, int64_t total)>;
@@ -76,7 +84,7 @@ VecEnv::Options PlainRunEnvOptions(const RunParams& run);
 
 // Rolls out `agent_config` for scenario.run.episodes episodes.
 Rollout RollOut(const Scenario& scenario, const json& agent_config, bool regret, const ProgressFn& progress,
-                int64_t done_offset = 0, int64_t total = 0);
+                int64_t done_offset = 0, int64_t total = 0, RolloutExtras* extras = nullptr);
 
 // Evaluation users: the same population and catalog as training users (same
 // seed and variant) but numbered from kFirstEvalUser, never met in training.
@@ -178,6 +186,10 @@ inline const std::vector<std::string> kSummaryMetricKeys = {"episodes",
                                                             "updates",
                                                             "coverage",
                                                             "slate_diversity",
-                                                            "policy_entropy"};
+                                                            "policy_entropy",
+                                                            "exposure_gini",
+                                                            "long_tail_share",
+                                                            "exposure_merit_gap",
+                                                            "calibration_kl"};
 
 }  // namespace cohort

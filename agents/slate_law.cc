@@ -20,6 +20,19 @@ double TopRemaining(const std::vector<double>& v, const std::vector<uint8_t>& ta
   return best;
 }
 
+// The Plackett-Luce weight of the candidates not yet taken, summed afresh
+// (never the total minus the taken weights: once a softmax rounds the top
+// weight to 1, that difference is 0 while the rest is still positive, and a
+// drawn slate would get probability 0). When no weight is left at all (the
+// weights underflowed to 0), the law's next position is uniform over the
+// candidates left: the samplers (SampleSlate, reinforce's) draw it so.
+double WeightLeft(const std::vector<double>& v, const std::vector<uint8_t>& taken, int K) {
+  double left = 0.0;
+  for (int c = 0; c < K; ++c)
+    if (!taken[size_t(c)] && v[size_t(c)] > 0.0) left += v[size_t(c)];
+  return left;
+}
+
 // P(the base law draws slate[0..j)) for j = 0..k into prefix[0..k].
 //   kRanking: the remaining candidates are taken best first, a tie group in
 //   uniformly random order, so each position is uniform over the remaining
@@ -30,9 +43,6 @@ void BasePrefixes(const SlateLaw& law, int K, const int32_t* slate, int k, doubl
   prefix[0] = 1.0;
   std::vector<uint8_t> taken(static_cast<size_t>(K), 0);
   const std::vector<double>& v = law.values;
-  double left = 0.0;
-  if (law.kind == SlateLaw::Kind::kPlackettLuce)
-    for (int c = 0; c < K; ++c) left += v[size_t(c)];
   for (int j = 0; j < k; ++j) {
     const int s = slate[j];
     double p = 0.0;
@@ -43,10 +53,11 @@ void BasePrefixes(const SlateLaw& law, int K, const int32_t* slate, int k, doubl
         p = v[size_t(s)] == best && ties > 0 ? 1.0 / ties : 0.0;
         break;
       }
-      case SlateLaw::Kind::kPlackettLuce:
-        p = left > 0.0 ? v[size_t(s)] / left : 0.0;
-        left -= v[size_t(s)];
+      case SlateLaw::Kind::kPlackettLuce: {
+        const double left = WeightLeft(v, taken, K);
+        p = left > 0.0 ? (v[size_t(s)] > 0.0 ? v[size_t(s)] / left : 0.0) : 1.0 / double(K - j);
         break;
+      }
       case SlateLaw::Kind::kFixed:
         p = int32_t(v[size_t(j)]) == s ? 1.0 : 0.0;
         break;
@@ -135,26 +146,25 @@ MarginalMethod PositionMarginals(const SlateLaw& law, int K, int k, Rng& rng, do
         for (int j = 0; j < k; ++j) prefixes *= double(K - j);
         std::vector<int32_t> slate(static_cast<size_t>(k));
         std::vector<uint8_t> taken(static_cast<size_t>(K), 0);
-        double total = 0.0;
-        for (double v : law.values) total += v;
         if (prefixes <= double(kExactPrefixLimit)) {
           // Depth-first over ordered prefixes, carrying the prefix's
-          // probability and the weight left.
+          // probability.
           struct Frame {
-            static void Walk(const SlateLaw& law, int K, int k, int j, double p, double left, std::vector<uint8_t>& taken,
-                             double w, double* out) {
-              if (j == k || p == 0.0 || left <= 0.0) return;
+            static void Walk(const SlateLaw& law, int K, int k, int j, double p, std::vector<uint8_t>& taken, double w,
+                             double* out) {
+              if (j == k || p == 0.0) return;
+              const double left = WeightLeft(law.values, taken, K);
               for (int c = 0; c < K; ++c) {
-                if (taken[size_t(c)] || law.values[size_t(c)] <= 0.0) continue;
-                const double q = p * law.values[size_t(c)] / left;
+                if (taken[size_t(c)] || (left > 0.0 && law.values[size_t(c)] <= 0.0)) continue;
+                const double q = left > 0.0 ? p * law.values[size_t(c)] / left : p / double(K - j);
                 out[size_t(j) * K + size_t(c)] += w * q;
                 taken[size_t(c)] = 1;
-                Walk(law, K, k, j + 1, q, left - law.values[size_t(c)], taken, w, out);
+                Walk(law, K, k, j + 1, q, taken, w, out);
                 taken[size_t(c)] = 0;
               }
             }
           };
-          Frame::Walk(law, K, k, 0, 1.0, total, taken, w, out);
+          Frame::Walk(law, K, k, 0, 1.0, taken, w, out);
         } else {
           method = MarginalMethod::kMonteCarlo;
           SlateLaw base = law;
@@ -171,6 +181,64 @@ MarginalMethod PositionMarginals(const SlateLaw& law, int K, int k, Rng& rng, do
   if (law.uniform > 0.0)
     for (size_t i = 0; i < size_t(k) * size_t(K); ++i) out[i] += law.uniform / double(K);
   return method;
+}
+
+bool SlateSecondMoment(const SlateLaw& law, int K, int k, std::vector<double>* gamma) {
+  CheckLaw(law, K, k);
+  const double w = 1.0 - law.uniform;
+  if (w > 0.0 && law.kind == SlateLaw::Kind::kPlackettLuce) return false;
+  const size_t m = size_t(K) * size_t(k);
+  std::vector<double>& g = *gamma;
+  g.assign(m * m, 0.0);
+  auto at = [&](int c, int j, int c2, int l) -> double& {
+    return g[(size_t(c) * size_t(k) + size_t(j)) * m + size_t(c2) * size_t(k) + size_t(l)];
+  };
+  if (law.uniform > 0.0) {
+    const double diagonal = law.uniform / double(K);
+    const double pair = K > 1 ? law.uniform / (double(K) * double(K - 1)) : 0.0;
+    for (int c = 0; c < K; ++c)
+      for (int j = 0; j < k; ++j) {
+        at(c, j, c, j) += diagonal;
+        for (int c2 = 0; c2 < K; ++c2)
+          for (int l = 0; l < k; ++l)
+            if (c2 != c && l != j) at(c, j, c2, l) += pair;
+      }
+  }
+  if (w <= 0.0) return true;
+  if (law.kind == SlateLaw::Kind::kFixed) {
+    for (int j = 0; j < k; ++j)
+      for (int l = 0; l < k; ++l) at(int32_t(law.values[size_t(j)]), j, int32_t(law.values[size_t(l)]), l) += w;
+    return true;
+  }
+  // kRanking: the tie group covering each position, as PositionMarginals
+  // finds them (descending score, stable).
+  std::vector<int32_t> order(static_cast<size_t>(K));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return law.values[size_t(a)] > law.values[size_t(b)]; });
+  std::vector<int> first(static_cast<size_t>(k)), size(static_cast<size_t>(k));  // position j's group: order[first, first + size)
+  for (int a = 0; a < k;) {
+    int b = a + 1;
+    while (b < K && law.values[size_t(order[size_t(b)])] == law.values[size_t(order[size_t(a)])]) ++b;
+    for (int j = a; j < std::min(b, k); ++j) first[size_t(j)] = a, size[size_t(j)] = b - a;
+    a = b;
+  }
+  for (int j = 0; j < k; ++j)
+    for (int l = 0; l < k; ++l) {
+      const int gj = size[size_t(j)], gl = size[size_t(l)];
+      const bool same_group = first[size_t(j)] == first[size_t(l)];
+      const double p = j == l       ? w / double(gj)
+                       : same_group ? (gj > 1 ? w / (double(gj) * double(gj - 1)) : 0.0)
+                                    : w / (double(gj) * double(gl));
+      if (p == 0.0) continue;
+      for (int x = first[size_t(j)]; x < first[size_t(j)] + gj; ++x)
+        for (int y = first[size_t(l)]; y < first[size_t(l)] + gl; ++y) {
+          const int c = order[size_t(x)], c2 = order[size_t(y)];
+          if ((j == l) != (c == c2)) continue;  // one candidate per position, one position per candidate
+          at(c, j, c2, l) += p;
+        }
+    }
+  return true;
 }
 
 void SampleSlate(const SlateLaw& law, int K, int k, Rng& rng, int32_t* out) {
@@ -206,9 +274,18 @@ void SampleSlate(const SlateLaw& law, int K, int k, Rng& rng, int32_t* out) {
       }
       return;
     case SlateLaw::Kind::kPlackettLuce: {
-      double left = 0.0;
-      for (double x : v) left += x;
       for (int j = 0; j < k; ++j) {
+        const double left = WeightLeft(v, taken, K);
+        if (!(left > 0.0)) {  // no weight left: uniform over the candidates left
+          int nth = int(rng.Below(uint32_t(K - j)));
+          for (int c = 0; c < K; ++c)
+            if (!taken[size_t(c)] && nth-- == 0) {
+              taken[size_t(c)] = 1;
+              out[j] = c;
+              break;
+            }
+          continue;
+        }
         const double u = rng.Uniform() * left;
         double acc = 0.0;
         int pick = -1, last = -1;
@@ -224,7 +301,6 @@ void SampleSlate(const SlateLaw& law, int K, int k, Rng& rng, int32_t* out) {
         if (pick < 0) pick = last;
         if (pick < 0) throw std::invalid_argument("SlateLaw: fewer positive weights than slate positions");
         taken[size_t(pick)] = 1;
-        left -= v[size_t(pick)];
         out[j] = pick;
       }
       return;

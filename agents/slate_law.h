@@ -9,9 +9,10 @@
 //                  (greedy, popularity, UCB1, LinUCB, epsilon-greedy's greedy
 //                  part): deterministic unless scores tie;
 //   kPlackettLuce  k draws without replacement, each candidate c with
-//                  probability weights[c] over the weights left (the softmax
-//                  policies of REINFORCE, A2C and PPO; the logging wrapper's
-//                  temperature);
+//                  probability weights[c] over the weights left, or uniformly
+//                  over the candidates left when no weight is left (weights
+//                  that underflowed to 0) (the softmax policies of REINFORCE,
+//                  A2C and PPO; the logging wrapper's temperature);
 //   kFixed         the slate in `values` (as indices) with probability 1 (the
 //                  myopic oracle; evaluation-mode top-k with fixed ties).
 //
@@ -67,6 +68,23 @@ inline constexpr int kMonteCarloDraws = 4096;
 // out[j * K + c] = P(candidate c at position j), j < k. `rng` (only for the
 // Monte Carlo estimate) is the caller's stream for this purpose.
 MarginalMethod PositionMarginals(const SlateLaw& law, int K, int k, Rng& rng, double* out);
+
+// The law's second moment of the cell indicators in closed form, without
+// enumerating slates: gamma[(c * k + j) * (K k) + c' * k + l] = P(c at j and
+// c' at l), the layout of core/ope.h SlateSecondMoment (its diagonal holds
+// the position marginals). Linear in the law, so a mixture's is uniform *
+// the uniform law's + (1 - uniform) * its base's:
+//   uniform     1/K on the diagonal; 1/(K (K - 1)) for c != c' at j != l;
+//   kFixed      1 where c and c' are the slate's at j and l;
+//   kRanking    tie groups in descending score, a group of g members filling
+//               the positions it covers in a uniformly random order: 1/g on
+//               the diagonal for a member of position j's group; 1/(g (g - 1))
+//               for two members of the same group at two of its positions;
+//               1/(g g') for members of two groups at their positions (the
+//               groups' orders are independent).
+// Returns false, leaving `gamma` as it was, for a Plackett-Luce base (0 <=
+// uniform < 1): its second moment has no closed form; enumerate its slates.
+bool SlateSecondMoment(const SlateLaw& law, int K, int k, std::vector<double>* gamma);
 
 // Calls f(slate) for every ordered slate of k distinct candidates out of K
 // (K!/(K-k)! of them; K <= 64), in lexicographic order, with `slate`

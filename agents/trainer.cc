@@ -127,9 +127,9 @@ class Trainer {
         total_(s.run.train_steps),
         eval_every_(s.run.eval_every > 0 ? s.run.eval_every : std::max<int64_t>(1, total_ / 10)),
         checkpoint_every_(s.run.checkpoint_every > 0 ? s.run.checkpoint_every : eval_every_),
-        env_(s.env, s.seed, s.variant, VecEnv::Options{B_, s.run.threads, -1}) {
+        env_(s.env, s.seed, s.variant, TrainingEnvOptions(s.run)) {
     AgentContext ctx{env_.spec(), GroundTruth(env_), s.seed, s.variant, B_, total_};
-    agent_ = MakeAgent(s.agent, ctx);
+    agent_ = MakeAgent(s.agent, ctx, s.file);
     slates_.Resize(B_, s.env.slate_size);
   }
 
@@ -258,7 +258,7 @@ class Trainer {
     Rollout r;
     if (privileged_) {  // it reads the state of the environment it acts in: a fresh one on `env`
       AgentContext ctx{env->spec(), GroundTruth(*env), s_.seed, s_.variant, B_};
-      auto agent = MakeAgent(s_.agent, ctx);
+      auto agent = MakeAgent(s_.agent, ctx, s_.file);
       r = RollOutWith(*env, *agent, s_.run.regret, false, {}, 0, 0, &extras);
     } else {
       agent_->SetTraining(false);
@@ -267,14 +267,12 @@ class Trainer {
     }
     json summary = SummarizeRollout(s_, r);
     AddReferenceScores(r, random_, oracle_, summary);
-    summary["coverage"] = extras.coverage;
-    summary["slate_diversity"] = extras.slate_diversity;
-    summary["policy_entropy"] = std::isfinite(extras.policy_entropy) ? json(extras.policy_entropy) : json(nullptr);
+    AddRolloutExtras(extras, summary);
     final_summary_ = summary;
     json line = {{"kind", "eval"}, {"step", step_}, {"user_steps", user_steps_}};
     for (auto it = summary.begin(); it != summary.end(); ++it)
       if (it.key() != "scenario" && it.key() != "agent" && it.key() != "seed" && it.key() != "variant" &&
-          it.key() != "variant_values")
+          it.key() != "variant_values" && it.key() != "exposure_by_topic")
         line[it.key()] = *it;
     lines_.push_back(line.dump());
     if (o_.on_eval) {
@@ -443,11 +441,29 @@ void WriteAgentCheckpoint(const Scenario& run, const Agent& agent, int64_t updat
   WriteFileAtomic((fs::path(out_dir) / "checkpoint.bin").string(), Seal(w.data()));
 }
 
+std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b) {
+  const std::pair<const char*, bool> checks[] = {
+      {"/env/num_topics", a.num_topics == b.num_topics},
+      {"/env/candidates", a.num_candidates == b.num_candidates},
+      {"/env/slate_size", a.slate_size == b.slate_size},
+      {"/env/catalog/features", a.catalog.features == b.catalog.features && a.FeatureDim() == b.FeatureDim()},
+      {"/env/observation/history", a.observation.history == b.observation.history},
+      {"/env/observation/interests",
+       (a.observation.interests == Observability::kHidden) == (b.observation.interests == Observability::kHidden)},
+      {"/env/observation/budget", a.observation.budget == b.observation.budget},
+  };
+  for (const auto& [path, same] : checks)
+    if (!same) return path;
+  return "";
+}
+
 void LoadCheckpointBytes(const std::string& bytes, const Scenario& scenario, const std::string& name) {
   const TrainOptions options;
   Trainer trainer(scenario, options);
   trainer.LoadCheckpointData(bytes, name);
 }
+
+VecEnv::Options TrainingEnvOptions(const RunParams& run) { return VecEnv::Options{run.num_envs, run.threads, -1}; }
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options) {
   if (options.out_dir.empty()) throw std::invalid_argument("TrainScenario needs an output directory");

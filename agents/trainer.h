@@ -72,6 +72,12 @@ struct TrainOutput {
 
 TrainOutput TrainScenario(const Scenario& scenario, const TrainOptions& options);
 
+// The VecEnv of the trainer's training slots: run.num_envs slots of users
+// numbered from 0 without end (a slot whose user leaves takes the next),
+// run.threads threads. cohort log logs a training run's training steps on it
+// (apps/log.h).
+VecEnv::Options TrainingEnvOptions(const RunParams& run);
+
 // A training checkpoint read for its policy (`cohort viz --agent`). `path` is
 // a run directory or its checkpoint.bin. ReadCheckpointInfo gives the run's
 // resolved scenario and the step the checkpoint was written at;
@@ -95,6 +101,14 @@ void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent&
 // been built from run.agent with run.run.num_envs slots; `updates` is recorded
 // as the run's update count.
 void WriteAgentCheckpoint(const Scenario& run, const Agent& agent, int64_t updates, const std::string& out_dir);
+
+// Where a trained policy's observations would differ between two
+// environments: the first of /env/num_topics, /env/candidates,
+// /env/slate_size, /env/catalog/features (the features or their dimension),
+// /env/observation/history, /env/observation/interests (hidden or not),
+// /env/observation/budget that differs; "" when none does. A checkpoint's
+// agent acts only where it is "" (cohort viz --agent, cohort ope --target).
+std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b);
 
 // Reads a whole checkpoint file's bytes into a fresh trainer for `scenario`,
 // as `cohort run --resume` would, and runs nothing: for tests and the fuzz

@@ -30,7 +30,7 @@ BenchResult BenchScenario(const Scenario& scenario, int num_envs, int threads, d
   options.threads = threads;
   VecEnv env(scenario.env, scenario.seed, scenario.variant, options);
   AgentContext ctx{env.spec(), GroundTruth(env), scenario.seed, scenario.variant, num_envs};
-  auto agent = MakeAgent(scenario.agent, ctx);
+  auto agent = MakeAgent(scenario.agent, ctx, scenario.file);
   const bool learn = train && agent->learns();
   agent->SetTraining(learn);
   SlateBatch slates;

@@ -93,6 +93,7 @@ const std::vector<OptionDef>& Options() {
       {"--csv", nullptr, false, [](Args& a, auto&, auto&) { a.csv = true; }},
       {"--target", "AGENT", false, [](Args& a, auto& f, auto& v) { a.target = NonEmpty(f, v); }},
       {"--estimators", "LIST", false, [](Args& a, auto& f, auto& v) { a.estimators = NonEmpty(f, v); }},
+      {"--terms", "FILE", false, [](Args& a, auto& f, auto& v) { a.terms = NonEmpty(f, v); }},
       {"--bootstrap", "N", false,
        [](Args& a, auto& f, auto& v) { a.bootstrap = int(ParseInt(f, v, 1, 1'000'000)); }},
   };

@@ -36,7 +36,7 @@ struct Args {
   std::string shard;                                     // sweep: "i/N"
   bool list_cells = false;                               // sweep
   bool csv = false;                                      // log
-  std::string target, estimators;                        // ope
+  std::string target, estimators, terms;                 // ope
   int bootstrap = 1000;                                  // ope
   std::string out, variant, resume;
   long long seed = -1;

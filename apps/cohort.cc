@@ -116,27 +116,9 @@ int CmdRun(const Args& a) {
   return ReportRun(RunJob(s, options));
 }
 
-int CmdLog(const Args& a) {
-  RefuseMpiRanks("cohort log", "Log several scenarios or seeds from a sweep's cells instead.");
-  const Scenario s = Load(a);
-  LogJobOptions options;
-  options.out = a.out;
-  options.csv = a.csv;
-  options.force = a.force;
-  options.quiet = a.quiet;
-  const JobOutcome o = LogJob(s, options);
-  if (o.stopped) {
-    std::fprintf(stderr, "\n%s: stopped; no log was written (rerun the same command)\n", o.SignalName());
-    return o.ExitCode();
-  }
-  std::printf("%s  (%s/log.h5)\n", o.name.c_str(), o.out.c_str());
-  PrintTable(o.summary);
-  return 0;
-}
-
-int CmdOpe(const Args& a) {
-  if (!a.Given("--target"))
-    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario)");
+// --target, --estimators and --bootstrap as an OpeRequest (cohort ope, and
+// cohort log's evaluation).
+OpeRequest OpeRequestOf(const Args& a) {
   OpeRequest q;
   q.target = a.target;
   for (size_t b = 0; a.Given("--estimators") && b <= a.estimators.size();) {
@@ -145,7 +127,41 @@ int CmdOpe(const Args& a) {
     b = e + 1;
   }
   q.options.bootstrap_samples = a.bootstrap;
+  return q;
+}
+
+int CmdLog(const Args& a) {
+  RefuseMpiRanks("cohort log", "Log several scenarios or seeds from a sweep's cells instead.");
+  for (const char* flag : {"--estimators", "--bootstrap"})
+    if (a.Given(flag) && !a.Given("--target"))
+      throw InputError("cohort log", flag, "evaluates a target on the log: give --target AGENT too");
+  const Scenario s = Load(a);
+  LogJobOptions options;
+  options.out = a.out;
+  options.csv = a.csv;
+  options.force = a.force;
+  options.quiet = a.quiet;
+  if (a.Given("--target")) options.evaluate = OpeRequestOf(a);
+  const JobOutcome o = LogJob(s, options);
+  if (o.stopped) {
+    std::fprintf(stderr, "\n%s: stopped; no log was written (rerun the same command)\n", o.SignalName());
+    return o.ExitCode();
+  }
+  std::printf("%s  (%s/log.h5)\n", o.name.c_str(), o.out.c_str());
+  if (options.evaluate) {
+    std::fputs(OpeTable(o.evaluation).c_str(), stdout);
+  } else {
+    PrintTable(o.summary);
+  }
+  return 0;
+}
+
+int CmdOpe(const Args& a) {
+  if (!a.Given("--target"))
+    throw InputError("cohort ope", "--target", "required: the policy to evaluate (an agent JSON, a type, a scenario, a training run)");
+  OpeRequest q = OpeRequestOf(a);
   if (a.seed >= 0) q.options.seed = uint64_t(a.seed);
+  q.terms = a.terms;
   json result;
   if (a.positional.size() == 1) {
     q.log_dir = a.positional[0];
@@ -316,7 +332,7 @@ int CmdSweep(const Args& a, const char* argv0) {
     for (const SweepCell& c : sweep.cells) {
       if (!options.InShard(c)) continue;
       std::string line = ShellQuote(options.cohort_binary);
-      for (const std::string& w : c.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir)) {
+      for (const std::string& w : sweep.CellArgs(c, options.out_dir)) {
         line += ' ';
         line += ShellQuote(w);
       }
@@ -591,11 +607,17 @@ const std::vector<Entry>& Commands() {
          {"--threads", "threads for the simulator (the log does not depend on it)"},
          {"--csv", "also write log.csv, one row per slate position (for small logs)"},
          {"--force", "replace a log already in --out"},
-         {"--quiet", "no progress line and no warning"}},
+         {"--quiet", "no progress line and no warning"},
+         {"--target", "then evaluate this policy on the log as `cohort ope DIR --target` does: DIR/ope.json, and\n"
+                      "DIR/summary.json with flat numbers for `cohort report` (a sweep's \"ope\" cells)"},
+         {"--estimators", "with --target: as for ope"},
+         {"--bootstrap", "with --target: as for ope"}},
         {"cohort log recsim_interest_evolution --set agent.type=random --out logs/recsim_random",
          "cohort log recsim_interest_evolution --set 'agent={\"type\": \"logging\", \"policy\": {\"type\": "
-         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps"},
-        "The agent acts as in `cohort run` (run.episodes users, learning online). A policy without closed-form\n"
+         "\"greedy\"}, \"epsilon\": 0.2}' --out logs/greedy_eps",
+         "cohort log recsim_interest_evolution --set agent.type=dqn --set run.train_steps=300 --out logs/dqn"},
+        "The agent acts as in `cohort run`: run.episodes users, learning online; with run.train_steps > 0, the\n"
+        "trainer's training steps (evaluations are not logged). A policy without closed-form\n"
         "propensities (Thompson sampling) is refused; wrap it with {\"type\": \"logging\", ...}. The columns are\n"
         "in docs/logs.md. SIGINT, SIGTERM and SIGUSR1 stop it without leaving a partial file."},
        [](const Args& a, const char*) { return CmdLog(a); }},
@@ -604,17 +626,24 @@ const std::vector<Entry>& Commands() {
         "LOG_DIR...",
         1,
         100000,
-        {{"--target", "the policy to evaluate: an agent JSON, an agent type, or a scenario file (its agent); required"},
+        {{"--target",
+          "the policy to evaluate: an agent JSON, an agent type, a scenario file (its agent), or a\n"
+          "training run (its directory or checkpoint.bin: the trained agent, frozen); required"},
          {"--estimators",
           "comma-separated: dm,ips,snips,clipped_ips,switch,dr,iips,pseudo_inverse,rips (default:\n"
           "all that apply)"},
          {"--bootstrap", "bootstrap resamples of each interval (default: 1000)"},
          {"--seed", "the bootstrap's seed (default: 0)"},
-         {"--out", "also write the result as JSON to FILE"}},
+         {"--out", "also write the result as JSON to FILE"},
+         {"--terms",
+          "also write the per-step terms the estimators read (propensities, the target's\n"
+          "probabilities, the model's predictions; the exact truth apart) to FILE (HDF5); one LOG_DIR"}},
         {"cohort ope logs/recsim_random --target greedy",
          "cohort ope logs/seed0 logs/seed1 logs/seed2 --target greedy --estimators ips,snips,dr",
+         "cohort ope logs/recsim_random --target runs/reinforce",
          "cohort ope logs/recsim_random --target '{\"type\": \"epsilon_greedy\", \"epsilon\": 0.1}' --estimators "
-         "ips,snips,dr --out ope.json"},
+         "ips,snips,dr --out ope.json",
+         "cohort ope logs/recsim_random --target greedy --terms terms.h5"},
         "The log's scenario (recorded in log.h5) is replayed to give the target's probabilities of the logged\n"
         "slates and the exact truth; every replayed slate is checked against the file. With several LOG_DIRs\n"
         "(seeds), also each estimator's bias, standard deviation and RMSE over them. docs/ope.md."},

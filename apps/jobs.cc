@@ -346,6 +346,8 @@ JobOutcome LogJob(const Scenario& s, const LogJobOptions& options) {
   const fs::path file = fs::path(options.out) / "log.h5";
   if (fs::exists(file) && !options.force)
     throw InputError(options.out, "", "holds a log (log.h5); choose another --out or pass --force to replace it");
+  // A log replaced (or retried) is not done until its evaluation is written again.
+  for (const char* stale : {"summary.json", "ope.json"}) fs::remove(fs::path(options.out) / stale, ec);
   StopSignals signals;
   Progress progress(s.resolved["name"].get<std::string>() + " log", !options.quiet);
   LogOptions o;
@@ -367,6 +369,15 @@ JobOutcome LogJob(const Scenario& s, const LogJobOptions& options) {
                  "warning: every logged slate had probability 1 (the policy is deterministic): importance-weighted "
                  "estimators are undefined for any other policy. Log it wrapped: {\"type\": \"logging\", "
                  "\"policy\": {...}, \"epsilon\": 0.1}\n");
+  if (options.evaluate) {
+    OpeRequest q = *options.evaluate;
+    q.log_dir = options.out;
+    outcome.evaluation = EvaluateOffPolicy(q);
+    WriteFileAtomic((fs::path(options.out) / "ope.json").string(), outcome.evaluation.dump(2) + "\n");
+    outcome.summary = OpeSummary(outcome.evaluation, r.summary);
+    // Written last: its presence marks the cell done (apps/sweep.h).
+    WriteFileAtomic((fs::path(options.out) / "summary.json").string(), outcome.summary.dump(2) + "\n");
+  }
   return outcome;
 }
 

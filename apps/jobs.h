@@ -12,9 +12,11 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "apps/ope.h"
 #include "apps/sweep.h"
 #include "env/scenario.h"
 
@@ -25,6 +27,7 @@ struct JobOutcome {
   std::string out;               // its directory
   std::string name;              // a run's scenario name (resolved "name")
   json summary;                  // a run's summary.json (null when stopped)
+  json evaluation;               // cohort log --target: the off-policy result (ope.json)
   bool already_complete = false;  // the directory held this finished run: nothing ran
   bool stopped = false;          // stopped by a signal (checkpoint written)
   int signal = 0;                // that signal
@@ -80,10 +83,16 @@ struct LogJobOptions {
   bool csv = false;    // also log.csv
   bool force = false;  // replace a log already there
   bool quiet = false;
+  // Set: once the log is written, evaluate this target on it as `cohort ope
+  // DIR` would (its log_dir is ignored) and write DIR/ope.json and
+  // DIR/summary.json (OpeSummary: the flat numbers `cohort report` reads).
+  // A sweep's "ope" cells run this way.
+  std::optional<OpeRequest> evaluate;
 };
 
-// `cohort log SCENARIO --out DIR` (apps/log.h): refuses a directory holding a
-// log unless `force`; the summary is DIR/log.json's content.
+// `cohort log SCENARIO --out DIR [--target AGENT]` (apps/log.h): refuses a
+// directory holding a log unless `force`; the summary is DIR/log.json's
+// content, or with `evaluate` DIR/summary.json's.
 JobOutcome LogJob(const Scenario& s, const LogJobOptions& options);
 
 // ---- cohort meta train -----------------------------------------------------

@@ -13,6 +13,7 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/slate_law.h"
+#include "agents/trainer.h"
 #include "apps/h5_table.h"
 #include "core/io.h"
 #include "core/rng.h"
@@ -91,6 +92,9 @@ std::vector<ColumnSpec> Columns(const EnvSpec& spec) {
       {"steps", "liked", Type::kUInt8, k, "per position: liked"},
       {"steps", "disliked", Type::kUInt8, k, "per position: disliked"},
       {"steps", "reward", Type::kFloat32, 1, "the step's reward"},
+      {"steps", "position_reward", Type::kFloat64, k,
+       "per position: the part of the step's reward earned there (single-click models: the reward at the clicked "
+       "position; multi-click models: each click's own reward; they sum to reward up to float rounding)"},
       {"steps", "session_ended", Type::kUInt8, 1, "a session ended with this step"},
       {"steps", "terminated", Type::kUInt8, 1, "the episode ended with this step (the user left or ran out)"},
       {"steps", "truncated", Type::kUInt8, 1, "the episode was cut at the step cap with this step"},
@@ -144,22 +148,71 @@ std::unique_ptr<H5Reader> OpenLog(const std::string& log_dir) {
 }
 
 const std::vector<std::string>& LogDirectoryFiles() {
-  static const std::vector<std::string> files = {"log.h5", "log.csv", "log.json", "scenario.resolved.json"};
+  static const std::vector<std::string> files = {"log.h5",   "log.csv",     "log.json", "scenario.resolved.json",
+                                                 "ope.json", "summary.json"};
   return files;
 }
 
+VecEnv::Options LoggedRunEnvOptions(const RunParams& run) {
+  return run.train_steps > 0 ? TrainingEnvOptions(run) : PlainRunEnvOptions(run);
+}
+
+bool LoggedRunContinues(const RunParams& run, const VecEnv& env, int64_t step) {
+  return run.train_steps > 0 ? step < run.train_steps : env.AnyActive();
+}
+
+void LoggedRunLearns(const RunParams& run, Agent& agent, const StepBatch& result) {
+  agent.Observe(result);
+  if (run.train_steps > 0 || agent.learns()) agent.Update();
+}
+
+LogReplay::LogReplay(const Scenario& s, std::string file)
+    : s_(s),
+      file_(std::move(file)),
+      env_(s.env, s.seed, s.variant, LoggedRunEnvOptions(s.run)),
+      ctx_{env_.spec(), GroundTruth(env_), s.seed, s.variant, env_.num_envs(), s.run.train_steps},
+      logging_(MakeAgent(s.agent, ctx_, s.file)) {
+  logging_->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
+}
+
+void LogReplay::Run(const std::vector<int64_t>& user, const std::vector<int64_t>& slate, int k, const ActFn& act,
+                    const RowFn& row) {
+  const int64_t n = int64_t(user.size());
+  SlateBatch slates;
+  slates.Resize(env_.num_envs(), k);
+  int64_t i = 0;
+  const StepBatch* batch = &env_.Reset();
+  for (int64_t step = 0; LoggedRunContinues(s_.run, env_, step); ++step) {
+    logging_->Act(*batch, slates);
+    if (act) act(*batch);
+    for (int r = 0; r < batch->rows; ++r) {
+      if (!batch->active[size_t(r)]) continue;
+      bool same = i < n && user[size_t(i)] == batch->user_id[size_t(r)];
+      for (int j = 0; same && j < k; ++j) same = slate[size_t(i) * k + size_t(j)] == slates.Row(r)[j];
+      if (!same)
+        throw std::runtime_error(file_ + ": the log does not replay at row " + std::to_string(i) +
+                                 " (the scenario recorded in it gives another user or slate there: the file was "
+                                 "changed, or written by another version of Cohort)");
+      row(i, *batch, r);
+      ++i;
+    }
+    batch = &env_.Step(slates);
+    LoggedRunLearns(s_.run, *logging_, *batch);
+  }
+  if (i != n)
+    throw std::runtime_error(file_ + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
+                             std::to_string(n));
+}
+
 LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
-  if (s.run.train_steps > 0)
-    throw InputError(s.file, "/run/train_steps",
-                     "cohort log logs a plain run (run.episodes users, the agent learning online as in cohort run); "
-                     "logging a training run is not supported yet: set run.train_steps=0");
   if (options.out_dir.empty()) throw std::invalid_argument("LogScenario needs an output directory");
   const RunParams& run = s.run;
-  const VecEnv::Options env_options = PlainRunEnvOptions(run);
+  const bool training = run.train_steps > 0;
+  const VecEnv::Options env_options = LoggedRunEnvOptions(run);
   VecEnv env(s.env, s.seed, s.variant, env_options);
   const GroundTruth truth(env);
-  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env_options.num_envs};
-  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx);
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env_options.num_envs, run.train_steps};
+  std::unique_ptr<Agent> agent = MakeAgent(s.agent, ctx, s.file);
   if (!agent->HasSlateLaw())
     throw InputError(s.file, "/agent/type",
                      "\"" + agent->type() +
@@ -195,6 +248,9 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   std::vector<double> cond(static_cast<size_t>(k)), marg(size_t(k) * size_t(K)), item(static_cast<size_t>(K));
   std::vector<double> click(static_cast<size_t>(k));
   std::vector<int32_t> acted;  // rows logged this step
+  std::vector<double> quality;  // acted rows x k: the true quality of each slate item (for position_reward)
+  std::vector<double> position_reward(static_cast<size_t>(k));
+  const bool multi_click = env.model().choice().multi_click();
   // Per logged row of this step, what the CSV export needs from the
   // observation (it is overwritten by the step).
   struct Staged {
@@ -218,7 +274,7 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   int64_t user_steps = 0;
 
   const StepBatch* batch = &env.Reset();
-  while (env.AnyActive()) {
+  for (int64_t step = 0; LoggedRunContinues(run, env, step); ++step) {
     if (options.stop != nullptr && options.stop->load()) {
       out.stopped = true;
       if (csv) {  // an abandoned AtomicLineWriter keeps its .partial: remove it too
@@ -231,10 +287,12 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
     agent->Act(*batch, slates);
     acted.clear();
     staged.clear();
+    quality.clear();
     for (int r = 0; r < batch->rows; ++r) {
       if (!batch->active[size_t(r)]) continue;
       acted.push_back(r);
       const int32_t* slate = slates.Row(r);
+      for (int j = 0; j < k; ++j) quality.push_back(truth.CandidateQuality(r, slate[j]));
       const SlateLaw& law = agent->LastSlateLaw(r);
       const std::string name = Describe(law);
       if (law_name.empty()) law_name = name;
@@ -292,6 +350,19 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
       put("liked", &batch->liked[rk]);
       put("disliked", &batch->disliked[rk]);
       put("reward", &batch->reward[size_t(r)]);
+      // Each position's share of the reward: the click's own reward (the
+      // formula the simulator summed, env/params.h ClickReward) when several
+      // positions can be clicked; else all of it at the clicked position.
+      std::fill(position_reward.begin(), position_reward.end(), 0.0);
+      const RewardParams& w = env.model().params().reward;
+      for (int j = 0; j < k; ++j) {
+        if (!batch->clicked[rk + size_t(j)]) continue;
+        position_reward[size_t(j)] =
+            multi_click ? ClickReward(w, quality[i * size_t(k) + size_t(j)], batch->watch_time[rk + size_t(j)],
+                                      batch->liked[rk + size_t(j)], batch->disliked[rk + size_t(j)])
+                        : double(batch->reward[size_t(r)]);
+      }
+      put("position_reward", position_reward.data());
       put("session_ended", &batch->session_ended[size_t(r)]);
       put("terminated", &batch->terminated[size_t(r)]);
       put("truncated", &batch->truncated[size_t(r)]);
@@ -316,17 +387,25 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
       }
     }
     user_steps += int64_t(acted.size());
-    agent->Observe(*batch);
-    if (agent->learns()) agent->Update();
+    LoggedRunLearns(run, *agent, *batch);
     if (options.progress) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_report > std::chrono::milliseconds(200)) {
         last_report = now;
-        options.progress(user_steps, out.episodes, run.episodes);
+        if (training) options.progress(user_steps, step + 1, run.train_steps);
+        else options.progress(user_steps, out.episodes, run.episodes);
       }
     }
   }
-  if (options.progress) options.progress(user_steps, out.episodes, run.episodes);
+  if (options.progress) {
+    if (training) options.progress(user_steps, run.train_steps, run.train_steps);
+    else options.progress(user_steps, out.episodes, run.episodes);
+  }
+  // Users a training run's end cut: acting at the last step without their
+  // episode ending there (a plain run ends every episode).
+  int64_t cut = 0;
+  if (training)
+    for (const int r : acted) cut += !batch->terminated[size_t(r)] && !batch->truncated[size_t(r)];
   out.slates = table.rows();
   out.slate_law = law_name;
   out.deterministic = all_certain;
@@ -351,6 +430,8 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   out.summary = {{"file", "log.h5"},
                         {"slates", out.slates},
                         {"episodes", out.episodes},
+                        {"users_cut", cut},
+                        {"train_steps", run.train_steps},
                         {"slate_law", law_name},
                         {"deterministic", out.deterministic},
                         {"item_propensity_method", out.monte_carlo ? "monte_carlo" : "exact"},

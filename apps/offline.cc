@@ -105,44 +105,6 @@ Scenario LogScenarioOf(const H5Reader& h5, const std::string& file) {
   return s;
 }
 
-// Reruns the log's simulator and logging policy (as cohort log ran them,
-// learning online when it did) and calls `row(i, batch, r)` for every logged
-// user-step in the log's order, after checking its user and slate are the
-// logged ones.
-void ReplayLog(const Scenario& s, const std::vector<int64_t>& user, const std::vector<int64_t>& slate, int k,
-               const std::string& file, const std::function<void(int64_t, const StepBatch&, int)>& row) {
-  const VecEnv::Options o = PlainRunEnvOptions(s.run);
-  VecEnv env(s.env, s.seed, s.variant, o);
-  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
-  std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx);
-  logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
-  SlateBatch slates;
-  slates.Resize(env.num_envs(), k);
-  const int64_t n = int64_t(user.size());
-  int64_t i = 0;
-  const StepBatch* batch = &env.Reset();
-  while (env.AnyActive()) {
-    logging->Act(*batch, slates);
-    for (int r = 0; r < batch->rows; ++r) {
-      if (!batch->active[size_t(r)]) continue;
-      bool same = i < n && user[size_t(i)] == batch->user_id[size_t(r)];
-      for (int j = 0; same && j < k; ++j) same = slate[size_t(i) * k + size_t(j)] == slates.Row(r)[j];
-      if (!same)
-        throw std::runtime_error(file + ": the log does not replay at row " + std::to_string(i) +
-                                 " (the scenario recorded in it gives another user or slate there: the file was "
-                                 "changed, or written by another version of Cohort)");
-      row(i, *batch, r);
-      ++i;
-    }
-    batch = &env.Step(slates);
-    logging->Observe(*batch);
-    if (logging->learns()) logging->Update();
-  }
-  if (i != n)
-    throw std::runtime_error(file + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
-                             std::to_string(n));
-}
-
 json Scores(const Rollout& main, const Rollout& random, const Rollout& oracle) {
   RunningStat ret;
   for (const EpisodeRecord& e : main.episodes) ret.Add(e.ret);
@@ -269,7 +231,7 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   if (k != run.env.slate_size || (has_propensity && K != run.env.num_candidates))
     throw InputError(file, "", "its columns do not match its scenario's slate size and candidates");
   std::vector<int32_t> logged(static_cast<size_t>(k));
-  ReplayLog(s, user, slate, k, file, [&](int64_t i, const StepBatch& b, int r) {
+  LogReplay(s, file).Run(user, slate, k, nullptr, [&](int64_t i, const StepBatch& b, int r) {
     for (int j = 0; j < k; ++j) logged[size_t(j)] = int32_t(slate[size_t(i) * k + size_t(j)]);
     LoggedStep step;
     step.obs = &b;

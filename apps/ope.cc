@@ -12,8 +12,12 @@
 #include "agents/registry.h"
 #include "agents/runner.h"
 #include "agents/slate_law.h"
+#include "agents/trainer.h"
 #include "apps/h5_table.h"
 #include "apps/log.h"
+#include "apps/ope_terms.h"
+#include "apps/ope_target.h"
+#include "apps/ope_weights.h"
 #include "apps/scenario_files.h"
 #include "core/json_parse.h"
 #include "core/rng.h"
@@ -28,85 +32,59 @@ namespace {
 // Ordered slates a stochastic target's truth enumerates at most.
 constexpr int64_t kTruthEnumerationLimit = 20000;
 constexpr int kTruthMonteCarloDraws = 1024;
-// The pseudo-inverse's exact weights under non-uniform logging enumerate the
-// logging policy's slates and solve a (K k) x (K k) system per step.
-constexpr int64_t kPseudoInverseSlateLimit = 5000;
-constexpr int kPseudoInverseCellLimit = 60;
 
 // What the log holds that the estimators read.
 struct LogColumns {
   int64_t n = 0;
   int k = 0, K = 0;
-  std::vector<int64_t> slate, user, click;
+  std::vector<int64_t> slate, user, click, terminated, truncated;
   std::vector<double> reward, mu_conditional, mu_position_item, slate_propensity;
+  std::vector<double> position_reward;  // n x k; empty in logs written before the column existed
 };
-
-// The target as an "agent" block: JSON text, a type name, or a scenario file
-// (its agent; refused when its slates have another size than the log's).
-json TargetBlock(const std::string& text, const Scenario& log_scenario) {
-  if (text.empty()) throw InputError("--target", "", "required: an agent JSON, an agent type or a scenario file");
-  if (text.front() == '{') return ParseJson(text, "--target");
-  std::error_code ec;
-  if (text.find(".json") != std::string::npos || text.find('/') != std::string::npos || fs::exists(text, ec)) {
-    const Scenario other = LoadScenario(text, {}, AgentRegistry());
-    if (other.env.slate_size != log_scenario.env.slate_size || other.env.num_candidates != log_scenario.env.num_candidates)
-      throw InputError(text, "/env/slate_size",
-                       "the target's scenario has slates of " + std::to_string(other.env.slate_size) + " out of " +
-                           std::to_string(other.env.num_candidates) + " candidates; the log's are " +
-                           std::to_string(log_scenario.env.slate_size) + " out of " +
-                           std::to_string(log_scenario.env.num_candidates));
-    return other.resolved["agent"];
-  }
-  return json{{"type", text}};
-}
 
 // Replays the log's run (the simulator and the logging policy, as cohort log
 // ran them) with the target acting frozen beside it; calls `row` for every
 // logged user-step in the log's order after checking it is the logged one.
 using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law,
                                  const int32_t* target_slate, const SlateLaw& logging_law)>;
-void Replay(const Scenario& s, const json& target_config, const LogColumns& log, const std::string& file,
+void Replay(const Scenario& s, const OpeTarget& target_policy, const LogColumns& log, const std::string& file,
             const RowFn& row) {
-  const VecEnv::Options o = PlainRunEnvOptions(s.run);
-  VecEnv env(s.env, s.seed, s.variant, o);
-  const GroundTruth truth(env);
-  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
-  std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx);
-  logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
-  std::unique_ptr<Agent> target = MakeAgent(target_config, ctx);
-  if (!target->HasSlateLaw())
-    throw InputError("--target", "/agent/type",
-                     "\"" + target->type() +
-                         "\" has no closed-form slate probabilities (Thompson sampling), which the estimators need");
-  target->SetTraining(false);
-  target->RecordSlateLaws(true);
-  const int k = log.k;
-  SlateBatch slates, target_slates;
-  slates.Resize(env.num_envs(), k);
-  target_slates.Resize(env.num_envs(), k);
-  int64_t i = 0;
-  const StepBatch* batch = &env.Reset();
-  while (env.AnyActive()) {
-    logging->Act(*batch, slates);
-    target->Act(*batch, target_slates);
-    for (int r = 0; r < batch->rows; ++r) {
-      if (!batch->active[size_t(r)]) continue;
-      bool same = i < log.n && log.user[size_t(i)] == batch->user_id[size_t(r)];
-      for (int j = 0; same && j < k; ++j) same = log.slate[size_t(i) * k + size_t(j)] == slates.Row(r)[j];
-      if (!same)
-        throw std::runtime_error(file + ": the log does not replay at row " + std::to_string(i) +
-                                 " (the scenario recorded in it gives another user or slate there: the file was "
-                                 "changed, or written by another version of Cohort)");
-      row(i, *batch, r, truth, target->LastSlateLaw(r), target_slates.Row(r), logging->LastSlateLaw(r));
-      ++i;
-    }
-    batch = &env.Step(slates);
-    logging->Observe(*batch);
-    if (logging->learns()) logging->Update();
+  LogReplay replay(s, file);
+  const GroundTruth truth(replay.env());
+  AgentContext target_ctx = replay.context();
+  target_ctx.total_steps = 0;
+  std::unique_ptr<Agent> target = target_policy.Make(target_ctx);  // frozen, recording its laws
+  SlateBatch target_slates;
+  target_slates.Resize(replay.env().num_envs(), log.k);
+  replay.Run(
+      log.user, log.slate, log.k, [&](const StepBatch& b) { target->Act(b, target_slates); },
+      [&](int64_t i, const StepBatch& b, int r) {
+        row(i, b, r, truth, target->LastSlateLaw(r), target_slates.Row(r), replay.logging().LastSlateLaw(r));
+      });
+}
+
+// The mean return of the frozen target on `users` of a training log: the
+// training run's VecEnv (the same slots and user numbering), stepped until
+// each of them has finished its episode.
+double TrainingUsersReturn(const Scenario& s, const OpeTarget& target, const std::set<int64_t>& users) {
+  VecEnv env(s.env, s.seed, s.variant, TrainingEnvOptions(s.run));
+  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, env.num_envs()};
+  std::unique_ptr<Agent> frozen = target.Make(ctx);
+  SlateBatch slates;
+  slates.Resize(env.num_envs(), s.env.slate_size);
+  EpisodeTracker tracker;
+  std::vector<EpisodeRecord> finished;
+  tracker.Start(env.Reset());
+  size_t pending = users.size();
+  double sum = 0.0;
+  while (pending > 0) {
+    frozen->Act(env.batch(), slates);
+    tracker.Record(env.Step(slates), finished);
+    for (const EpisodeRecord& e : finished)
+      if (users.count(e.user)) sum += e.ret, --pending;
+    finished.clear();
   }
-  if (i != log.n)
-    throw std::runtime_error(file + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
-                             std::to_string(log.n));
+  return sum / double(std::max<size_t>(1, users.size()));
 }
 
 // E_{s ~ law} ExpectedReward(row r, s): exact over the slates of positive
@@ -142,6 +120,7 @@ bool ImportanceWeighted(const std::string& name) { return name != "dm"; }
 json EvaluateOffPolicy(const OpeRequest& q) {
   const std::string file = (fs::path(q.log_dir) / "log.h5").string();
   const std::unique_ptr<H5Reader> h5 = OpenLog(q.log_dir);
+  if (!q.terms.empty()) CheckOpeTermsPath(q.terms);
   for (const char* c : {"steps/position_propensity", "steps/position_item_propensity", "steps/slate_propensity"})
     if (!h5->HasColumn(c))
       throw InputError(file, "", std::string("has no ") + c + " column: a log without propensities supports no "
@@ -158,19 +137,19 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   log.slate = h5->Integers("steps/slate", &log.n, &log.k);
   log.user = h5->Integers("steps/user_id", &rows, &w);
   log.click = h5->Integers("steps/click_position", &rows, &w);
+  log.terminated = h5->Integers("steps/terminated", &rows, &w);
+  log.truncated = h5->Integers("steps/truncated", &rows, &w);
   log.reward = h5->Doubles("steps/reward", &rows, &w);
   log.mu_conditional = h5->Doubles("steps/position_propensity", &rows, &w);
   log.slate_propensity = h5->Doubles("steps/slate_propensity", &rows, &w);
   log.mu_position_item = h5->Doubles("steps/position_item_propensity", &rows, &w);
   log.K = w / std::max(1, log.k);
+  if (h5->HasColumn("steps/position_reward")) log.position_reward = h5->Doubles("steps/position_reward", &rows, &w);
   const int k = log.k, K = log.K;
   if (k != s.env.slate_size || K != s.env.num_candidates)
     throw InputError(file, "", "its columns do not match its scenario's slate size and candidates");
 
-  // The target, resolved against the log's scenario (so its slate size is the log's).
-  json target_doc = s.resolved;
-  target_doc["agent"] = TargetBlock(q.target, s);
-  const Scenario target = ParseScenario(target_doc, "--target", AgentRegistry());
+  const OpeTarget target(q.target, s);
 
   std::vector<std::string> names = q.estimators;
   const bool all = names.empty();
@@ -207,12 +186,19 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   OpeOptions options = q.options;
   options.num_candidates = K;
   // The pseudo-inverse: closed form for uniform logging; otherwise exact
-  // weights from the logging policy's pairwise marginals at each step
-  // (enumerating its slates), when that is small enough.
+  // weights from the logging policy's second moment at each step (in closed
+  // form, or enumerating a Plackett-Luce law's slates when they are few
+  // enough: apps/ope_weights.h). A "mixed" log is tried, and skipped after
+  // the replay if one of its laws has no weights.
   double ordered_slates = 1.0;
   for (int j = 0; j < k; ++j) ordered_slates *= double(K - j);
-  const bool given_weights = law != "uniform" && ordered_slates <= double(kPseudoInverseSlateLimit) &&
-                             K * k <= kPseudoInverseCellLimit;
+  const bool plackett_luce = law.find("plackett_luce") != std::string::npos;
+  const bool given_weights = law != "uniform" && K * k <= kPseudoInverseCellLimit &&
+                             (!plackett_luce || ordered_slates <= double(kPseudoInverseSlateLimit));
+  const std::string no_weights_why = "its exact weights for a non-uniform logging policy need K k <= " +
+                                     std::to_string(kPseudoInverseCellLimit) +
+                                     " cells and, for a Plackett-Luce law (no closed form), at most " +
+                                     std::to_string(kPseudoInverseSlateLimit) + " ordered slates";
   if (law == "uniform") {
     options.pseudo_inverse_form = PseudoInverseForm::kUniformWithoutReplacement;
   } else if (given_weights) {
@@ -220,12 +206,9 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   } else {
     const auto it = std::find(names.begin(), names.end(), "pseudo_inverse");
     if (it != names.end()) {
-      const std::string why = "its exact weights for a non-uniform logging policy need at most " +
-                              std::to_string(kPseudoInverseSlateLimit) + " ordered slates and K k <= " +
-                              std::to_string(kPseudoInverseCellLimit) + " cells";
-      if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + why);
+      if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + no_weights_why);
       names.erase(it);
-      skipped["pseudo_inverse"] = why;
+      skipped["pseudo_inverse"] = no_weights_why;
     }
   }
   const bool want_weights =
@@ -242,15 +225,25 @@ json EvaluateOffPolicy(const OpeRequest& q) {
     for (int m = 0; m < d; ++m) x[size_t(d + m)] = double(xc[size_t(m)]);
     for (int m = 0; m < k; ++m) x[size_t(2 * d + m)] = m == j ? 1.0 : 0.0;
   };
+  // Position j's part of the step's reward: the log's position_reward (each
+  // click's own reward; the whole reward at the one click of a single-click
+  // model), except that a step's reward not earned at any position (a
+  // no-click step's, 0 in every shipped scenario) is credited to position 0,
+  // so the parts always sum to the step's reward. Logs without the column
+  // credit the whole reward to the clicked position.
   auto position_reward = [&](int64_t i, int j) {
+    if (!log.position_reward.empty()) {
+      const double* p = &log.position_reward[size_t(i) * size_t(k)];
+      double rest = log.reward[size_t(i)];
+      for (int l = 0; l < k; ++l) rest -= p[l];
+      return p[j] + (j == 0 && log.click[size_t(i)] < 0 ? rest : 0.0);
+    }
     const int64_t click = log.click[size_t(i)];
-    // The reward is credited to the clicked position; a step without a click
-    // (its reward is 0 in every shipped scenario) credits position 0.
     return (click == j || (click < 0 && j == 0)) ? log.reward[size_t(i)] : 0.0;
   };
   RidgeRewardModel model;
   model.Begin(D);
-  Replay(s, target.agent, log, file,
+  Replay(s, target, log, file,
          [&](int64_t i, const StepBatch& b, int r, const GroundTruth&, const SlateLaw&, const int32_t*, const SlateLaw&) {
            for (int j = 0; j < k; ++j) {
              features(b, r, int(log.slate[size_t(i) * k + size_t(j)]), j);
@@ -274,14 +267,19 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   data.model_position.resize(nk);
   data.model_target_value.resize(size_t(log.n));
   if (want_weights) data.pseudo_inverse_weight.resize(size_t(log.n));
-  std::vector<int> mu_slates;
-  std::vector<double> mu_probs, q_cells(size_t(K) * size_t(k));
+  PseudoInverseSlateWeights weights(K, k);
+  bool weights_missing = false;  // a step's logging law has none (a "mixed" log)
   std::vector<double> truth_value(size_t(log.n)), marg(size_t(k) * size_t(K)), cond(static_cast<size_t>(k));
   std::vector<int32_t> logged(static_cast<size_t>(k));
   std::vector<double> score(static_cast<size_t>(K));
   bool mc_marginals = false, mc_truth = false;
+  // --terms: the target's full position marginals and the model's prediction
+  // for every (candidate, position), n k K each (apps/ope_terms.h).
+  const bool want_terms = !q.terms.empty();
+  std::vector<double> terms_pi, terms_model;
+  if (want_terms) terms_pi.resize(nk * size_t(K)), terms_model.resize(nk * size_t(K));
   const uint64_t mc_seed = SplitMix64(s.seed ^ 0x6f70652d7472757eull);
-  Replay(s, target.agent, log, file,
+  Replay(s, target, log, file,
          [&](int64_t i, const StepBatch& b, int r, const GroundTruth& truth, const SlateLaw& law, const int32_t* own,
              const SlateLaw& logging_law) {
            const size_t ik = size_t(i) * size_t(k);
@@ -309,42 +307,59 @@ json EvaluateOffPolicy(const OpeRequest& q) {
                v += p * model.Predict(x.data());
              }
            data.model_target_value[size_t(i)] = v;
-           if (want_weights) {
-             // rho(s) = sum_j z[s_j * k + j], z = Gamma_mu^+ q_pi (core/ope.h).
-             mu_slates.clear();
-             mu_probs.clear();
-             std::vector<double> c2(static_cast<size_t>(k));
-             ForEachOrderedSlate(K, k, [&](const int32_t* slate) {
-               const double p = SlateProbabilities(logging_law, K, slate, k, c2.data());
-               if (p > 0.0) mu_slates.insert(mu_slates.end(), slate, slate + k), mu_probs.push_back(p);
-             });
-             for (int c = 0; c < K; ++c)
-               for (int j = 0; j < k; ++j) q_cells[size_t(c) * k + size_t(j)] = marg[size_t(j) * K + size_t(c)];
-             const std::vector<double> z =
-                 PseudoInverseCellWeights(SlateSecondMoment(mu_slates, mu_probs, K, k), q_cells, K, k);
-             double rho = 0.0;
-             for (int j = 0; j < k; ++j) rho += z[size_t(logged[size_t(j)]) * k + size_t(j)];
-             data.pseudo_inverse_weight[size_t(i)] = rho;
+           if (want_weights && !weights_missing) {
+             if (weights.Available(logging_law))
+               data.pseudo_inverse_weight[size_t(i)] = weights.Weight(logging_law, marg.data(), logged.data());
+             else
+               weights_missing = true;
+           }
+           if (want_terms) {
+             std::copy(marg.begin(), marg.end(), terms_pi.begin() + ptrdiff_t(ik * size_t(K)));
+             for (int j = 0; j < k; ++j)
+               for (int c = 0; c < K; ++c) {
+                 features(b, r, c, j);
+                 terms_model[(ik + size_t(j)) * size_t(K) + size_t(c)] = model.Predict(x.data());
+               }
            }
            truth_value[size_t(i)] = TargetValue(law, truth, r, K, k, own, rng, &mc_truth);
          });
 
+  if (weights_missing) {
+    const auto it = std::find(names.begin(), names.end(), "pseudo_inverse");
+    if (!all) throw InputError("--estimators", "", "pseudo_inverse: " + no_weights_why);
+    names.erase(it);
+    skipped["pseudo_inverse"] = no_weights_why;
+  }
   double truth_sum = 0.0, logging_sum = 0.0;
   for (int64_t i = 0; i < log.n; ++i) truth_sum += truth_value[size_t(i)], logging_sum += log.reward[size_t(i)];
   const double truth_mean = log.n > 0 ? truth_sum / double(log.n) : std::nan("");
   json estimates = json::object();
   for (const std::string& name : names) {
-    const OpeEstimate e = EstimateOf(EstimatorTerms(name, data, options), options);
-    estimates[name] = {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_mean}};
+    try {
+      const OpeEstimate e = EstimateOf(EstimatorTerms(name, data, options), options);
+      estimates[name] = {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_mean}};
+    } catch (const OpeUndefined& e) {
+      // Undefined on this log (a self-normalized estimator whose target
+      // matches no logged slate): listed, so a sweep's other cells go on.
+      skipped[name] = std::string("undefined on this log: ") + e.what();
+    }
   }
   // Whole episodes (long-term value): per-decision importance sampling of
   // each logged user's return, rho_t = prod_{t' <= t} w_t' over the user's
   // steps in order, against the truth of rolling the frozen target out on the
-  // same users (same seed and variant, users numbered as in the log).
+  // same users (same seed and variant, users numbered as in the log). Users
+  // whose episode the end of a training run cut (no terminated or truncated
+  // row) have no return: they are left out of both, and counted.
+  std::set<int64_t> ended, seen;
+  for (int64_t i = 0; i < log.n; ++i) {
+    seen.insert(log.user[size_t(i)]);
+    if (log.terminated[size_t(i)] || log.truncated[size_t(i)]) ended.insert(log.user[size_t(i)]);
+  }
   std::map<int64_t, size_t> episode_of;
   std::vector<double> pdis, logged_return, rho;
   const std::vector<double> weight = SlateWeights(data, "pdis");
   for (int64_t i = 0; i < log.n; ++i) {
+    if (!ended.count(log.user[size_t(i)])) continue;
     auto [it, fresh] = episode_of.emplace(log.user[size_t(i)], pdis.size());
     if (fresh) pdis.push_back(0.0), logged_return.push_back(0.0), rho.push_back(1.0);
     const size_t e = it->second;
@@ -354,24 +369,28 @@ json EvaluateOffPolicy(const OpeRequest& q) {
   }
   json episodes = json::object();
   if (!pdis.empty() && !deterministic) {
-    const VecEnv::Options o = PlainRunEnvOptions(s.run);
-    VecEnv env(s.env, s.seed, s.variant, o);
-    AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
-    std::unique_ptr<Agent> frozen = MakeAgent(target.agent, ctx);
-    frozen->SetTraining(false);
-    const Rollout truth_rollout = RollOutWith(env, *frozen, false, /*learn=*/false, nullptr, 0, 0, nullptr);
     double truth_return = 0.0, logged = 0.0;
-    for (const EpisodeRecord& e : truth_rollout.episodes) truth_return += e.ret;
+    if (s.run.train_steps > 0) {
+      truth_return = TrainingUsersReturn(s, target, ended);
+    } else {
+      const VecEnv::Options o = PlainRunEnvOptions(s.run);
+      VecEnv env(s.env, s.seed, s.variant, o);
+      AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs};
+      std::unique_ptr<Agent> frozen = target.Make(ctx);
+      const Rollout truth_rollout = RollOutWith(env, *frozen, false, /*learn=*/false, nullptr, 0, 0, nullptr);
+      for (const EpisodeRecord& e : truth_rollout.episodes) truth_return += e.ret;
+      truth_return /= double(std::max<size_t>(1, truth_rollout.episodes.size()));
+    }
     for (double g : logged_return) logged += g;
-    truth_return /= double(std::max<size_t>(1, truth_rollout.episodes.size()));
     const OpeEstimate e = EstimateOf(OpeTerms{pdis, {}}, options);
     episodes = {{"users", int64_t(pdis.size())},
+                {"users_cut", int64_t(seen.size() - ended.size())},
                 {"truth", {{"return", truth_return}}},
                 {"logged_return", logged / double(pdis.size())},
                 {"pdis", {{"estimate", e.value}, {"ci95", {e.lo, e.hi}}, {"error", e.value - truth_return}}}};
   }
   json out = {{"log", q.log_dir},
-              {"target", target.agent},
+              {"target", target.agent()},
               {"logging_policy", s.agent},
               {"logging_law", law},
               {"steps", log.n},
@@ -382,10 +401,38 @@ json EvaluateOffPolicy(const OpeRequest& q) {
               {"bootstrap", {{"samples", options.bootstrap_samples}, {"seed", options.seed}}},
               {"target_marginals", mc_marginals ? "monte_carlo" : "exact"},
               {"episodes", episodes}};
+  if (want_terms) {
+    OpeTermsColumns c;
+    c.data = &data;
+    c.K = K;
+    c.user = &log.user;
+    c.slate = &log.slate;
+    c.slate_propensity = &log.slate_propensity;
+    c.pi_position_item = &terms_pi;
+    c.model_position_item = &terms_model;
+    c.truth_value = &truth_value;
+    WriteOpeTerms(q.terms, c,
+                  {{"format", "cohort ope terms 1"},
+                   {"log", q.log_dir},
+                   {"target", target.agent()},
+                   {"logging_policy", s.agent},
+                   {"logging_law", law},
+                   {"scenario", s.resolved},
+                   {"num_candidates", K},
+                   {"slate_size", k},
+                   {"truth_method", mc_truth ? "monte_carlo" : "exact"},
+                   {"target_marginals", mc_marginals ? "monte_carlo" : "exact"},
+                   {"result", out}});
+    out["terms"] = q.terms;
+  }
+  if (const json c = target.checkpoint(); !c.is_null()) out["target_checkpoint"] = c;
   return out;
 }
 
 json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request) {
+  if (!request.terms.empty())
+    throw InputError("--terms", "",
+                     "writes the terms of one log: give one LOG_DIR (or one file per log, one call each)");
   json logs = json::array();
   std::map<std::string, std::vector<double>> estimates;
   std::vector<double> truths;
@@ -407,6 +454,46 @@ json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest
     over[name] = {{"bias", e.bias}, {"stddev", e.stddev}, {"rmse", e.rmse}, {"logs", e.logs}};
   }
   return {{"logs", logs}, {"over_logs", over}};
+}
+
+namespace {
+constexpr const char* kOpeSummarySuffixes[] = {"_estimate", "_error", "_squared_error", "_abs_error", "_covered"};
+}  // namespace
+
+const std::vector<std::string>& OpeSummaryKeys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k = {"slates", "episodes", "truth", "logged_reward", "true_return", "logged_return"};
+    std::vector<std::string> names = OpeEstimatorNames();
+    names.push_back("pdis");
+    for (const std::string& n : names)
+      for (const char* suffix : kOpeSummarySuffixes) k.push_back(n + suffix);
+    return k;
+  }();
+  return keys;
+}
+
+json OpeSummary(const json& r, const json& log_summary) {
+  json out = json::object();
+  for (auto it = log_summary.begin(); it != log_summary.end(); ++it)
+    if (it.value().is_number() && it.key() != "seconds") out[it.key()] = it.value();
+  const double truth = r["truth"]["value"].get<double>();
+  out["truth"] = truth;
+  out["logged_reward"] = r["logging"]["value"];
+  auto add = [&](const std::string& name, const json& e, double true_value) {
+    const double estimate = e["estimate"].get<double>(), error = estimate - true_value;
+    const double lo = e["ci95"][0].get<double>(), hi = e["ci95"][1].get<double>();
+    const double values[] = {estimate, error, error * error, std::abs(error),
+                             lo <= true_value && true_value <= hi ? 1.0 : 0.0};
+    for (size_t m = 0; m < std::size(values); ++m) out[name + kOpeSummarySuffixes[m]] = values[m];
+  };
+  for (auto it = r["estimators"].begin(); it != r["estimators"].end(); ++it) add(it.key(), it.value(), truth);
+  if (r.contains("episodes") && !r["episodes"].empty()) {
+    const json& e = r["episodes"];
+    out["true_return"] = e["truth"]["return"];
+    out["logged_return"] = e["logged_return"];
+    add("pdis", e["pdis"], e["truth"]["return"].get<double>());
+  }
+  return out;
 }
 
 std::string OpeTable(const json& r) {

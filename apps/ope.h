@@ -35,19 +35,34 @@ struct OpeRequest {
   std::string target;                   // agent JSON, an agent type, or a scenario file (its agent)
   std::vector<std::string> estimators;  // empty: all (OpeEstimatorNames)
   OpeOptions options;
+  std::string terms;  // also write the per-step terms to this HDF5 file (apps/ope_terms.h); "": none
 };
 
 // {"log", "target", "steps", "truth": {"value", "method"}, "logging": {"value"},
 //  "estimators": {name: {"estimate", "ci95": [lo, hi], "error"}}, "skipped": {name: reason}}.
 // InputError for a directory without a log, a target that cannot be
-// evaluated (no closed-form law, another slate size), an unknown estimator.
+// evaluated (no closed-form law, another slate size), an unknown estimator,
+// a `terms` path whose directory does not exist.
 json EvaluateOffPolicy(const OpeRequest& request);
 
 // The same on several logs (seeds of one logging run, say): {"logs": [each
 // log's result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}},
 // each estimator's error against each log's own truth (core/ope.h
 // ErrorOverLogs). An estimator skipped on any log is left out of over_logs.
+// A request with `terms` is refused (the file holds one log's terms).
 json EvaluateOverLogs(const std::vector<std::string>& log_dirs, const OpeRequest& request);
+
+// One log's result (EvaluateOffPolicy) as flat numbers, for a sweep cell's
+// summary.json and so `cohort report`: `log_summary` (log.json's: slates,
+// episodes, ...) plus "truth", "logged_reward" and per estimator E
+// "E_estimate", "E_error" (estimate - truth), "E_squared_error",
+// "E_abs_error" and "E_covered" (1 when the truth lies in its 95% interval,
+// so the mean over cells is the interval's coverage); with episodes, the same
+// for "pdis" against the true return.
+json OpeSummary(const json& result, const json& log_summary);
+// Every key an OpeSummary may have (for checking a sweep's report block
+// before any cell has run).
+const std::vector<std::string>& OpeSummaryKeys();
 
 // The readable table `cohort ope` prints (one log, or several).
 std::string OpeTable(const json& result);

@@ -16,6 +16,7 @@
 
 #include "agents/registry.h"
 #include "agents/runner.h"
+#include "apps/ope.h"
 #include "apps/sweep.h"
 #include "core/json_parse.h"
 #include "core/io.h"
@@ -90,7 +91,7 @@ bool AgentLearnsOnline(const Scenario& scenario) {
   if (IsPrivileged(scenario.agent)) return false;
   try {
     AgentContext ctx{MakeEnvSpec(scenario.env), std::nullopt, scenario.seed, scenario.variant, 1};
-    return MakeAgent(scenario.agent, ctx)->learns();
+    return MakeAgent(scenario.agent, ctx, scenario.file)->learns();
   } catch (const std::exception&) {
     return false;
   }
@@ -417,17 +418,29 @@ Resolved ResolveOptionsWith(const json& defaults, const std::string& out_dir, co
   if (r.metrics.empty()) {
     for (const char* m : {"return_mean", "normalized_score", "ctr", "episode_length_mean", "regret_per_episode"})
       if (metric_set.count(m)) r.metrics.push_back(m);
+    // Cells of an off-policy sweep ("job": "ope"; apps/ope.h OpeSummary): the
+    // truth, then each estimator's error and squared error.
+    if (r.metrics.empty() && metric_set.count("truth")) {
+      r.metrics.push_back("truth");
+      auto ends = [](const std::string& m, const std::string& tail) {
+        return m.size() > tail.size() && m.compare(m.size() - tail.size(), tail.size(), tail) == 0;
+      };
+      for (const std::string& m : r.all_metrics)
+        if (ends(m, "_error") && !ends(m, "_abs_error")) r.metrics.push_back(m);
+    }
   } else if (!metric_set.empty()) {
     for (const std::string& m : r.metrics)
       if (!metric_set.count(m))
         problems.push_back({out_dir, metric_origin,
                             "\"" + m + "\" is not a numeric summary key of any cell" + Nearest(m, r.all_metrics)});
   } else {
+    // Before any cell has run: the keys of a run's summary, or of an
+    // off-policy cell's (apps/ope.h).
+    std::vector<std::string> known = kSummaryMetricKeys;
+    known.insert(known.end(), OpeSummaryKeys().begin(), OpeSummaryKeys().end());
     for (const std::string& m : r.metrics)
-      if (std::find(kSummaryMetricKeys.begin(), kSummaryMetricKeys.end(), m) == kSummaryMetricKeys.end() &&
-          m.rfind("variant.", 0) != 0)
-        problems.push_back(
-            {out_dir, metric_origin, "\"" + m + "\" is not a summary key" + Nearest(m, kSummaryMetricKeys)});
+      if (std::find(known.begin(), known.end(), m) == known.end() && m.rfind("variant.", 0) != 0)
+        problems.push_back({out_dir, metric_origin, "\"" + m + "\" is not a summary key" + Nearest(m, known)});
   }
   if (!problems.empty()) throw InputError(problems);
   return r;
@@ -708,7 +721,7 @@ std::vector<double> CellCurve(const std::string& out_dir, const CellResult& c, c
 // of every "eval" line of its metrics.jsonl (agents/trainer.h), read once;
 // empty for other runs.
 using Points = std::vector<std::pair<double, double>>;
-constexpr const char* kCurveMetrics[] = {"return_mean", "normalized_score"};
+constexpr const char* kCurveMetrics[] = {"return_mean", "normalized_score", "exposure_gini"};
 
 std::map<std::string, Points> EvalCurves(const std::string& out_dir, const CellResult& c) {
   std::ifstream in(fs::path(out_dir) / c.cell.dir / "metrics.jsonl");

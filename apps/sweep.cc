@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 
 #include <cerrno>
@@ -23,6 +24,7 @@
 #include "agents/runner.h"
 #include "core/json_parse.h"
 #include "core/io.h"
+#include "core/ope.h"
 #include "core/rng.h"
 #include "env/scenario.h"
 #include "env/variants.h"
@@ -38,6 +40,7 @@ struct SweepSchemas {
   Schema seeds{"run seeds: start, start+1, ..."};
   Schema variants{"variants of the base scenario's family"};
   Schema report{"defaults for `cohort report`"};
+  Schema ope{"the off-policy evaluation each cell runs (\"job\": \"ope\")"};
   Schema sweep{"a sweep over scenario parameters, seeds and variants"};
   SweepSchemas() {
     zip_member.String("path", "", {}, "dotted scenario path")
@@ -59,6 +62,9 @@ struct SweepSchemas {
     report.Any("group_by", json::array(), "axis paths (or \"seed\", \"variant\") to group by; [] = every axis")
         .Any("baseline", json::object(), "{axis path: value} naming the baseline group")
         .Any("metrics", json::array(), "summary keys to tabulate; [] = defaults");
+    ope.Any("target", "", "the policy to evaluate: an agent block, an agent type, or a scenario file (its agent)")
+        .Any("estimators", json::array(), "estimator names (as cohort ope --estimators); [] = all that apply")
+        .Integer("bootstrap", 200, 1, 1'000'000, "bootstrap resamples of each interval");
     sweep.String("name", "", {}, "sweep name")
         .String("base", "", {}, "scenario file, relative to the sweep file")
         .Required("base")
@@ -68,7 +74,11 @@ struct SweepSchemas {
         .Any("seed_list", json::array(), "explicit seeds (replaces seeds when non-empty)")
         .Object("variants", &variants, "family variants of every combination")
         .Integer("seed", 0, 0, 1'000'000'000'000, "seed of the random axes")
-        .Object("report", &report, "report defaults");
+        .Object("report", &report, "report defaults")
+        .String("job", "run", {"run", "ope"},
+                "what each cell runs: \"run\" (cohort run) or \"ope\" (cohort log, then the \"ope\" block's "
+                "evaluation)")
+        .Object("ope", &ope, "the evaluation of \"job\": \"ope\" cells");
   }
 };
 
@@ -131,6 +141,31 @@ void CheckSweep(const json& s, const std::string& file) {
   else
     for (auto it = s["set"].begin(); it != s["set"].end(); ++it)
       if (it.key() == "seed") add("/set/seed", "use \"seeds\" or \"seed_list\" to choose run seeds");
+  // "job": "ope" cells evaluate the "ope" block's target; its keys mean
+  // nothing to "run" cells, so setting them there is a mistake.
+  const json& ope = s["ope"];
+  if (s["job"] == "ope") {
+    const json& t = ope["target"];
+    if (t == "")
+      add("/ope/target", "required for \"job\": \"ope\": the policy to evaluate (an agent block or type)");
+    else if (!t.is_object() && !(t.is_string() && !t.get<std::string>().empty()))
+      add("/ope/target", "expected an agent block (object) or an agent type or scenario file (string)");
+    if (!ope["estimators"].is_array()) {
+      add("/ope/estimators", "expected an array of estimator names");
+    } else {
+      for (size_t j = 0; j < ope["estimators"].size(); ++j) {
+        const json& e = ope["estimators"][j];
+        const auto& known = OpeEstimatorNames();
+        if (!e.is_string() || std::find(known.begin(), known.end(), e.get<std::string>()) == known.end())
+          add("/ope/estimators/" + std::to_string(j),
+              (e.is_string() ? "unknown estimator \"" + e.get<std::string>() + "\"" : std::string("expected a string")) +
+                  "; estimators: " + Join(known));
+      }
+    }
+  } else if (std::any_of(Schemas().ope.fields().begin(), Schemas().ope.fields().end(),
+                         [&](const Field& f) { return ope[f.key] != f.default_value; })) {
+    add("/ope", "is read only by \"job\": \"ope\" sweeps (this one runs cohort run cells)");
+  }
   int i = 0;
   std::set<std::string> paths;
   for (const json& a : s["axes"]) {
@@ -257,8 +292,8 @@ SweepCell SweepCell::FromJson(const json& j) {
 }
 
 std::vector<std::string> SweepCell::RunArgs(const std::string& base, const json& fixed_sets,
-                                            const std::string& out_dir) const {
-  std::vector<std::string> args = {"run", base};
+                                            const std::string& out_dir, const json& ope) const {
+  std::vector<std::string> args = {ope.is_null() ? "run" : "log", base};
   for (auto it = fixed_sets.begin(); it != fixed_sets.end(); ++it) {
     args.push_back("--set");
     args.push_back(SetArg(it.key(), it.value()));
@@ -272,6 +307,14 @@ std::vector<std::string> SweepCell::RunArgs(const std::string& base, const json&
   // One thread per cell: the pool provides the parallelism (results do not
   // depend on the thread count).
   args.insert(args.end(), {"--threads", "1", "--out", (fs::path(out_dir) / dir).string(), "--quiet"});
+  if (!ope.is_null()) {
+    const json& target = ope["target"];
+    args.insert(args.end(), {"--force", "--target", target.is_string() ? target.get<std::string>() : target.dump()});
+    std::string estimators;
+    for (const json& e : ope["estimators"]) estimators += (estimators.empty() ? "" : ",") + e.get<std::string>();
+    if (!estimators.empty()) args.insert(args.end(), {"--estimators", estimators});
+    args.insert(args.end(), {"--bootstrap", std::to_string(ope["bootstrap"].get<int64_t>())});
+  }
   return args;
 }
 
@@ -639,6 +682,10 @@ SweepWork EstimateSweepWork(const Sweep& sweep, double calibrate_seconds) {
     while (a > 0 && ++pos[a - 1] == sweep.cells.axes()[run_axes[a - 1]].size()) pos[--a] = 0;
     if (a == 0) break;
   }
+  // An off-policy cell steps its users four times: the log, the replays that
+  // fit the reward model and compute the estimates, and the target's rollout
+  // for the episode truth (the truth's slate enumeration comes on top).
+  if (!sweep.OpeBlock().is_null()) w.user_steps *= 4.0;
   w.seconds_per_core = w.user_steps / rate;
   return w;
 }
@@ -686,7 +733,7 @@ pid_t LaunchCell(const Sweep& sweep, const SweepCell& cell, const SweepOptions& 
   const fs::path dir = fs::path(options.out_dir) / cell.dir;
   fs::create_directories(dir);
   fs::remove(dir / "error.json");  // a retry starts clean
-  const std::vector<std::string> args = cell.RunArgs(sweep.base, sweep.resolved["set"], options.out_dir);
+  const std::vector<std::string> args = sweep.CellArgs(cell, options.out_dir);
   const std::string log = (dir / "log.txt").string();
   const pid_t parent = getpid();
   const pid_t pid = fork();

@@ -39,8 +39,13 @@ struct SweepCell {
   std::string dir;                     // relative to the sweep output directory
   json ToJson() const;
   static SweepCell FromJson(const json& j);
-  // Arguments after `cohort run`: BASE --set path=value... --seed S [--variant V] --out DIR --quiet
-  std::vector<std::string> RunArgs(const std::string& base, const json& fixed_sets, const std::string& out_dir) const;
+  // The cell's command line after `cohort`: run BASE --set path=value...
+  // --seed S [--variant V] --threads 1 --out DIR --quiet. With `ope` (the
+  // resolved sweep's "ope" block, for "job": "ope"), the cell is `cohort log`
+  // with the same settings, --force (a retried cell starts over) and
+  // --target/--estimators/--bootstrap from the block.
+  std::vector<std::string> RunArgs(const std::string& base, const json& fixed_sets, const std::string& out_dir,
+                                   const json& ope = nullptr) const;
 };
 
 // One setting of a cell: a dotted scenario path, its value and its report
@@ -111,6 +116,12 @@ inline constexpr int64_t kMaxSweepCells = 10'000'000;
 struct Sweep {
   std::string file;
   json resolved;     // validated sweep document
+  // What each cell runs: `cohort run`, or for "job": "ope" `cohort log` with
+  // an evaluation (the "ope" block; null otherwise).
+  json OpeBlock() const { return resolved.value("job", "run") == "ope" ? resolved["ope"] : json(nullptr); }
+  std::vector<std::string> CellArgs(const SweepCell& cell, const std::string& out_dir) const {
+    return cell.RunArgs(base, resolved["set"], out_dir, OpeBlock());
+  }
   std::string base;  // absolute scenario path
   SweepCells cells;
   // The memory estimate of the largest cell (agents/memory.h): the base with
@@ -131,7 +142,8 @@ Sweep LoadSweep(const std::string& path, const std::vector<std::string>& overrid
 // first cell's agent acting on a few episodes gives steps per episode and
 // user-steps per second on one core; every cell's rollouts (x3 with reference
 // policies) and training steps (train_steps x num_envs) are counted at that
-// length and rate. Training costs more per step than acting, so training
+// length and rate ("job": "ope" cells x4: the log, two replays and a rollout).
+// Training costs more per step than acting, so training
 // sweeps take longer than `seconds_per_core` says. Zeros when not calibrated.
 struct SweepWork {
   double user_steps = 0.0;

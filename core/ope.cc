@@ -333,25 +333,23 @@ std::vector<double> SlateSecondMoment(const std::vector<int>& slates, const std:
   return gamma;
 }
 
-std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, const std::vector<double>& q, int K,
-                                             int k) {
+SecondMomentPseudoInverse::SecondMomentPseudoInverse(std::vector<double> gamma, int K, int k)
+    : K_(K), k_(k), gamma_(std::move(gamma)) {
   if (K < 1 || k < 1)
     Fail("pseudo-inverse weights: needs K, k >= 1, got K = " + std::to_string(K) + ", k = " + std::to_string(k));
   const size_t m = size_t(K) * size_t(k);
-  if (gamma.size() != m * m)
-    Fail("pseudo-inverse weights: gamma has " + std::to_string(gamma.size()) +
+  if (gamma_.size() != m * m)
+    Fail("pseudo-inverse weights: gamma has " + std::to_string(gamma_.size()) +
          " values, expected (K k)^2 = " + std::to_string(m * m));
-  if (q.size() != m)
-    Fail("pseudo-inverse weights: q has " + std::to_string(q.size()) + " values, expected K k = " + std::to_string(m));
-  for (size_t e = 0; e < gamma.size(); ++e)
-    if (!std::isfinite(gamma[e]))
-      Fail("pseudo-inverse weights: gamma entry " + std::to_string(e) + " is " + Num(gamma[e]));
-  for (size_t e = 0; e < m; ++e)
-    if (!std::isfinite(q[e])) Fail("pseudo-inverse weights: q entry " + std::to_string(e) + " is " + Num(q[e]));
+  for (size_t e = 0; e < gamma_.size(); ++e)
+    if (!std::isfinite(gamma_[e]))
+      Fail("pseudo-inverse weights: gamma entry " + std::to_string(e) + " is " + Num(gamma_[e]));
   // Cyclic Jacobi: rotations J in the (p, r) plane zero a[p][r] in
   // a <- J^T a J, and v <- v J accumulates them, until a is diagonal; then
   // gamma = v diag(a) v^T.
-  std::vector<double> a(gamma), v(m * m, 0.0);
+  std::vector<double> a(gamma_);
+  vectors_.assign(m * m, 0.0);
+  std::vector<double>& v = vectors_;
   for (size_t p = 0; p < m; ++p) v[p * m + p] = 1.0;
   double scale = 0.0;
   for (double x : a) scale += x * x;
@@ -382,11 +380,22 @@ std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, c
         }
       }
   }
+  values_.resize(m);
+  for (size_t e = 0; e < m; ++e) values_[e] = a[e * m + e];
+}
+
+std::vector<double> SecondMomentPseudoInverse::Weights(const std::vector<double>& q) const {
+  const size_t m = size_t(K_) * size_t(k_);
+  if (q.size() != m)
+    Fail("pseudo-inverse weights: q has " + std::to_string(q.size()) + " values, expected K k = " + std::to_string(m));
+  for (size_t e = 0; e < m; ++e)
+    if (!std::isfinite(q[e])) Fail("pseudo-inverse weights: q entry " + std::to_string(e) + " is " + Num(q[e]));
+  const std::vector<double>& v = vectors_;
   double largest = 0.0;
-  for (size_t e = 0; e < m; ++e) largest = std::max(largest, std::abs(a[e * m + e]));
+  for (size_t e = 0; e < m; ++e) largest = std::max(largest, std::abs(values_[e]));
   std::vector<double> z(m, 0.0);
   for (size_t e = 0; e < m; ++e) {
-    const double lambda = a[e * m + e];
+    const double lambda = values_[e];
     if (std::abs(lambda) <= 1e-10 * largest) continue;
     double proj = 0.0;
     for (size_t x = 0; x < m; ++x) proj += v[x * m + e] * q[x];
@@ -394,14 +403,19 @@ std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, c
   }
   for (size_t x = 0; x < m; ++x) {
     double gz = 0.0;
-    for (size_t y = 0; y < m; ++y) gz += gamma[x * m + y] * z[y];
+    for (size_t y = 0; y < m; ++y) gz += gamma_[x * m + y] * z[y];
     if (std::abs(gz - q[x]) > 1e-8)
-      Fail("pseudo-inverse weights: the target's marginal " + Num(q[x]) + " of item " + std::to_string(x / size_t(k)) +
-           " at position " + std::to_string(x % size_t(k)) +
+      Fail("pseudo-inverse weights: the target's marginal " + Num(q[x]) + " of item " + std::to_string(x / size_t(k_)) +
+           " at position " + std::to_string(x % size_t(k_)) +
            " is not reachable from the logging policy's slates (Gamma z = " + Num(gz) +
            "): no pseudo-inverse weight is unbiased");
   }
   return z;
+}
+
+std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, const std::vector<double>& q, int K,
+                                             int k) {
+  return SecondMomentPseudoInverse(gamma, K, k).Weights(q);
 }
 
 const std::vector<std::string>& OpeEstimatorNames() {
@@ -448,7 +462,7 @@ OpeEstimate EstimateOf(const OpeTerms& terms, const OpeOptions& o) {
     return e;
   }
   if (sb == 0.0)
-    Fail("estimate: the denominator (the importance weights) sums to 0: no logged slate has target probability > 0");
+    throw OpeUndefined("the importance weights sum to 0: no logged slate has target probability > 0");
   e.value = sa / sb;
   // The same resampling as BootstrapMeanCI (one stream, n index draws per
   // resample), with the ratio of sums as the statistic.

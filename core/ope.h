@@ -44,6 +44,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,6 +115,18 @@ OpeTerms Rips(const OpeData& d);
 // logging policies whose Gamma is shared by many steps.
 std::vector<double> PseudoInverseCellWeights(const std::vector<double>& gamma, const std::vector<double>& q, int K,
                                              int k);
+// The same, with Gamma's eigendecomposition kept to apply to many q (a
+// logging policy whose Gamma repeats over steps): Weights(q) is
+// PseudoInverseCellWeights(gamma, q, K, k), bit for bit.
+class SecondMomentPseudoInverse {
+ public:
+  SecondMomentPseudoInverse(std::vector<double> gamma, int K, int k);
+  std::vector<double> Weights(const std::vector<double>& q) const;
+
+ private:
+  int K_, k_;
+  std::vector<double> gamma_, vectors_, values_;
+};
 // gamma for a logging policy given by enumeration: `slates` holds m slates
 // of k item indices in [0, K) back to back, `probabilities` their m
 // probabilities under mu.
@@ -136,8 +149,13 @@ OpeTerms EstimatorTerms(std::string_view name, const OpeData& d, const OpeOption
 // seeded by options.seed, and the statistic (the mean, or the ratio of sums)
 // is recomputed on each resample. Deterministic for a seed. A resample whose
 // denominator sums to 0 counts as 0 (the weights of a self-normalized
-// estimator are >= 0, so its numerator is then 0 too). Throws for no steps,
-// for a full-sample denominator of 0, or for terms of unequal length.
+// estimator are >= 0, so its numerator is then 0 too). Throws
+// std::invalid_argument for no steps or terms of unequal length, and
+// OpeUndefined when the full-sample denominator is 0 (no logged slate has
+// target probability > 0): a property of the log, not a mistake.
+struct OpeUndefined : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 OpeEstimate EstimateOf(const OpeTerms& terms, const OpeOptions& options);
 
 // x with A x = b for a symmetric positive definite D x D matrix A, of which

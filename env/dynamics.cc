@@ -119,8 +119,7 @@ double VecEnv::Respond(int r, const ShownSlate& shown, int position, double budg
   batch_.disliked[sj] = disliked;
   batch_.watch_time[sj] = static_cast<float>(watch);
   shown.watch[position] = watch;
-  const RewardParams& w = model_.params().reward;
-  return w.click + w.quality * q + w.watch_time * watch + w.like * liked + w.dislike * disliked;
+  return ClickReward(model_.params().reward, q, watch, liked, disliked);
 }
 
 // Interest evolution (RecSim's rule generalised to embeddings): a click

@@ -78,6 +78,14 @@ struct RewardParams {
   double click = 0.0, watch_time = 1.0, like = 0.0, dislike = 0.0, quality = 0.0;
 };
 
+// The reward of one click: the weighted sum of what the user did with the
+// clicked item (its quality, the time watched, a like, a dislike). A step's
+// reward is the sum over its clicks (env/dynamics.cc Respond); `cohort log`
+// credits each click's reward to its position with this same function.
+inline double ClickReward(const RewardParams& w, double quality, double watch, bool liked, bool disliked) {
+  return w.click + w.quality * quality + w.watch_time * watch + w.like * liked + w.dislike * disliked;
+}
+
 struct DynamicsParams {
   InterestRule interest_rule = InterestRule::kRecSim;
   double interest_step = 0.3;

@@ -38,7 +38,7 @@ LifetimeResult RunLifetime(const Scenario& s, const json& agent_config, uint64_t
     throw std::invalid_argument("lifetime: unknown fitness \"" + spec.fitness + "\"");
   VecEnv env(s.env, seed, s.variant, VecEnv::Options{spec.num_envs, 1, -1});
   AgentContext ctx{env.spec(), GroundTruth(env), seed, s.variant, spec.num_envs, spec.steps};
-  auto agent = MakeAgent(agent_config, ctx);
+  auto agent = MakeAgent(agent_config, ctx, s.file);
   SlateBatch slates;
   slates.Resize(spec.num_envs, s.env.slate_size);
   const StepBatch* batch = &env.Reset();

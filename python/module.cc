@@ -536,9 +536,10 @@ PYBIND11_MODULE(_cohort, m) {
   m.def(
       "ope",
       [](const std::vector<std::string>& log_dirs, const std::string& target, std::vector<std::string> estimators,
-         int bootstrap, uint64_t seed) {
+         int bootstrap, uint64_t seed, const std::string& terms) {
         OpeRequest q;
         q.target = target;
+        q.terms = terms;
         q.estimators = std::move(estimators);
         q.options.bootstrap_samples = bootstrap;
         q.options.seed = seed;
@@ -554,7 +555,8 @@ PYBIND11_MODULE(_cohort, m) {
         }
         return result.dump();
       },
-      py::arg("log_dirs"), py::arg("target"), py::arg("estimators"), py::arg("bootstrap"), py::arg("seed"));
+      py::arg("log_dirs"), py::arg("target"), py::arg("estimators"), py::arg("bootstrap"), py::arg("seed"),
+      py::arg("terms"));
   m.def(
       "train_offline",
       [](const std::string& log_dir, const std::string& out, double l2) {

@@ -85,6 +85,29 @@ TEST_CASE("offline reinforce: the checkpoint loads as the learned policy (same o
     fresh_ret.Add(e.ret);
   CHECK(fresh_ret.mean() != ret.mean());
 }
+
+TEST_CASE("offline reinforce: a training run's log replays with the logging agent's updates") {
+  // cohort log of a REINFORCE training run: the logging policy's law changes
+  // after every update, so the replay matches the file only if it updates as
+  // the run did (apps/log.h LogReplay); every logged step is learned from.
+  const Scenario s = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
+                                  {"agent.type=reinforce", "run.train_steps=60", "run.num_envs=8", "seed=5"},
+                                  AgentRegistry());
+  LogOptions o;
+  o.out_dir = Fresh("training_log").string();
+  const LogOutcome logged = LogScenario(s, o);
+  OfflineRequest q;
+  q.log_dir = o.out_dir;
+  q.agent = R"({"type": "reinforce", "offline": {"epochs": 1, "batch_size": 64}})";
+  q.out = Fresh("training_out").string();
+  q.evaluate = false;
+  const json r = TrainOfflineAgent(q);
+  CHECK(logged.slates == 60 * 8);
+  CHECK(r["fit"]["steps"].get<int64_t>() == logged.slates);
+  CHECK(r["fit"]["updates"].get<int64_t>() == (60 * 8 + 63) / 64);
+  CHECK(!r.contains("online"));
+}
+
 TEST_CASE("offline reinforce: from a good-but-noisy log it beats random and the logging policy") {
   // 300 users logged by greedy-by-affinity with 30% uniform slates (normalized
   // score about 0.65). Learned from that log alone, with the off-policy

@@ -6,13 +6,18 @@
 // the ridge reward model, the error summary over logs, and bad input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
+#include <map>
+#include <numeric>
 #include <cmath>
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "agents/slate_law.h"
+#include "apps/ope_weights.h"
 #include "core/ope.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -724,6 +729,167 @@ TEST_CASE("ope: bad input is refused naming the column and the step") {
       "mu_marginal: 0.5 at step 0, position 0, but the uniform pseudo-inverse form needs uniform logging, 1/K = 0.25");
   // SNIPS when no logged slate has target probability > 0.
   d.pi_conditional.assign(6, 0.0);
-  CHECK(InvalidArgumentOf([&] { EstimateOf(Snips(d), {}); }).find("sums to 0") != std::string::npos);
+  // That is undefined on this log (OpeUndefined), not a bad argument.
+  CHECK_THROWS_WITH_AS(EstimateOf(Snips(d), {}),
+                       "the importance weights sum to 0: no logged slate has target probability > 0", OpeUndefined);
   CHECK(InvalidArgumentOf([&] { EstimateOf(OpeTerms{}, {}); }) == "estimate: no steps");
+}
+
+namespace {
+
+// Gamma of `law` by enumerating its ordered slates (SlateSecondMoment of the
+// slates of positive probability).
+std::vector<double> EnumeratedSecondMoment(const SlateLaw& law, int K, int k) {
+  std::vector<int> slates;
+  std::vector<double> probabilities, conditional(static_cast<size_t>(k));
+  ForEachOrderedSlate(K, k, [&](const int32_t* s) {
+    const double p = SlateProbabilities(law, K, s, k, conditional.data());
+    if (p > 0.0) slates.insert(slates.end(), s, s + k), probabilities.push_back(p);
+  });
+  return SlateSecondMoment(slates, probabilities, K, k);
+}
+
+// Every law kind on K = 6 candidates: uniform; fixed; ranking without ties,
+// with ties inside the slate, and with a tie group straddling its end;
+// uniform mixtures of each.
+std::vector<SlateLaw> ClosedFormLaws(int k) {
+  std::vector<double> fixed;
+  for (int j = 0; j < k; ++j) fixed.push_back(double((5 * j + 4) % 6));  // 4, 3, 2
+  const std::vector<SlateLaw> bases = {
+      SlateLaw{0.0, SlateLaw::Kind::kFixed, fixed},
+      SlateLaw{0.0, SlateLaw::Kind::kRanking, {0.3, 1.5, -2.0, 0.9, 2.5, 0.1}},
+      SlateLaw{0.0, SlateLaw::Kind::kRanking, {1.0, 2.0, 2.0, 0.5, 2.0, -1.0}},
+      SlateLaw{0.0, SlateLaw::Kind::kRanking, {3.0, 1.0, 1.0, 0.5, 1.0, 1.0}},
+      SlateLaw{0.0, SlateLaw::Kind::kRanking, {0.0, 0.0, 0.0, 0.0, 0.0, 0.0}},
+  };
+  std::vector<SlateLaw> laws = {SlateLaw::Uniform()};
+  for (const SlateLaw& b : bases)
+    for (double eps : {0.0, 0.1, 0.7}) {
+      SlateLaw l = b;
+      l.uniform = eps;
+      laws.push_back(l);
+    }
+  return laws;
+}
+
+}  // namespace
+
+TEST_CASE("ope: the closed-form second moment equals enumeration for every law kind, k <= 3") {
+  const int K = 6;
+  for (int k = 1; k <= 3; ++k)
+    for (const SlateLaw& law : ClosedFormLaws(k)) {
+      CAPTURE(k);
+      CAPTURE(Describe(law));
+      CAPTURE(law.values.empty() ? -1.0 : law.values[0]);
+      std::vector<double> closed;
+      REQUIRE(SlateSecondMoment(law, K, k, &closed));
+      const std::vector<double> enumerated = EnumeratedSecondMoment(law, K, k);
+      REQUIRE(closed.size() == enumerated.size());
+      double worst = 0.0;
+      for (size_t e = 0; e < closed.size(); ++e) worst = std::max(worst, std::abs(closed[e] - enumerated[e]));
+      CHECK(worst < 1e-14);
+    }
+  // A Plackett-Luce base has no closed form (a uniform law has, whatever its base).
+  std::vector<double> gamma = {42.0};
+  CHECK_FALSE(SlateSecondMoment(SlateLaw{0.2, SlateLaw::Kind::kPlackettLuce, {1, 2, 3, 4, 5, 6}}, K, 2, &gamma));
+  CHECK(gamma == std::vector<double>{42.0});
+  CHECK(SlateSecondMoment(SlateLaw{1.0, SlateLaw::Kind::kPlackettLuce, {}}, K, 2, &gamma));
+}
+
+TEST_CASE("ope: pseudo-inverse slate weights from the closed form equal those from enumeration, and are reused") {
+  const int K = 6;
+  Rng rng = MakeRng(11, 0, 0, StreamPurpose::kPolicy);
+  for (int k = 1; k <= 3; ++k) {
+    PseudoInverseSlateWeights weights(K, k);
+    int64_t laws = 0;
+    for (const SlateLaw& law : ClosedFormLaws(k)) {
+      // A target: Plackett-Luce over random weights mixed with the uniform
+      // law, so every cell the logging law can reach has a marginal.
+      const SlateLaw target{0.3, SlateLaw::Kind::kPlackettLuce,
+                            {rng.Uniform() + 0.1, rng.Uniform() + 0.1, rng.Uniform() + 0.1, rng.Uniform() + 0.1,
+                             rng.Uniform() + 0.1, rng.Uniform() + 0.1}};
+      std::vector<double> marg(size_t(k) * K), q(size_t(K) * k);
+      PositionMarginals(target, K, k, rng, marg.data());
+      for (int c = 0; c < K; ++c)
+        for (int j = 0; j < k; ++j) q[size_t(c) * k + size_t(j)] = marg[size_t(j) * K + size_t(c)];
+      std::vector<double> z;
+      try {
+        z = PseudoInverseCellWeights(EnumeratedSecondMoment(law, K, k), q, K, k);
+      } catch (const std::invalid_argument&) {
+        // The target reaches cells the logging law never does (a fixed or tie-free
+        // law without uniform part): no unbiased weight, and the closed form says so too.
+        std::vector<int32_t> s(static_cast<size_t>(k));
+        std::iota(s.begin(), s.end(), 0);
+        CHECK(!InvalidArgumentOf([&] { weights.Weight(law, marg.data(), s.data()); }).empty());
+        continue;
+      }
+      ++laws;
+      ForEachOrderedSlate(K, k, [&](const int32_t* s) {
+        double rho = 0.0;
+        for (int j = 0; j < k; ++j) rho += z[size_t(s[j]) * k + size_t(j)];
+        CHECK(weights.Weight(law, marg.data(), s) == doctest::Approx(rho).epsilon(1e-9));
+      });
+    }
+    CHECK(laws >= 6);
+    // One decomposition per law however many slates were weighed.
+    CHECK(weights.decompositions() <= int64_t(ClosedFormLaws(k).size()));
+  }
+  // Epsilon-greedy without ties (K = 10, k = 4: 5040 ordered slates) at every
+  // step ranking the candidates another way: one relabelled Gamma, decomposed
+  // once. With the logging law as target every slate it can choose weighs 1
+  // (z = Gamma^+ Gamma w for w = 1/k on every cell, and rho(s) = w . 1_s).
+  PseudoInverseSlateWeights weights(10, 4);
+  std::vector<double> marg(4 * 10);
+  for (int step = 0; step < 20; ++step) {
+    std::vector<double> scores(10);
+    for (double& x : scores) x = rng.Uniform();
+    const SlateLaw law{0.1, SlateLaw::Kind::kRanking, scores};
+    PositionMarginals(law, 10, 4, rng, marg.data());
+    const int32_t slate[4] = {int32_t(step % 10), int32_t((step + 3) % 10), int32_t((step + 5) % 10),
+                              int32_t((step + 8) % 10)};
+    CHECK(weights.Weight(law, marg.data(), slate) == doctest::Approx(1.0).epsilon(1e-9));
+  }
+  CHECK(weights.decompositions() == 1);
+  // Plackett-Luce beyond the enumeration limit has no weights.
+  PseudoInverseSlateWeights big(10, 6);
+  CHECK_FALSE(big.Available(SlateLaw{0.1, SlateLaw::Kind::kPlackettLuce, std::vector<double>(10, 1.0)}));
+  CHECK(big.Available(SlateLaw{0.1, SlateLaw::Kind::kRanking, std::vector<double>(10, 1.0)}));
+  CHECK_FALSE(PseudoInverseSlateWeights(20, 4).Available(SlateLaw::Uniform()));  // K k = 80 cells
+}
+
+TEST_CASE("slate law: a Plackett-Luce law whose top weight rounds the total keeps its other slates") {
+  // A softmax can round its top weight to 1 while the others stay positive:
+  // the weight left after the top is then theirs, not 1 - 1 = 0.
+  const SlateLaw law{0.0, SlateLaw::Kind::kPlackettLuce, {1.0, 1e-20, 3e-20}};
+  std::vector<double> cond(3);  // up to k = 3 conditionals below
+  const int32_t slate[] = {0, 1};
+  CHECK(SlateProbabilities(law, 3, slate, 2, cond.data()) == doctest::Approx(0.25));
+  CHECK(cond[1] == doctest::Approx(0.25));
+  Rng rng = MakeRng(1, 0, 0, StreamPurpose::kLogging);
+  std::vector<double> marginals(6);
+  CHECK(PositionMarginals(law, 3, 2, rng, marginals.data()) == MarginalMethod::kExact);
+  CHECK(marginals[3] + marginals[4] + marginals[5] == doctest::Approx(1.0));  // position 1
+  CHECK(marginals[5] == doctest::Approx(0.75));
+  int32_t drawn[2];
+  for (int m = 0; m < 50; ++m) {
+    SampleSlate(law, 3, 2, rng, drawn);
+    CHECK(SlateProbabilities(law, 3, drawn, 2, cond.data()) > 0.0);
+  }
+  // Weights that underflowed to 0 leave the next positions uniform over the
+  // candidates left, in the law and in its sampler alike.
+  const SlateLaw spent{0.0, SlateLaw::Kind::kPlackettLuce, {1.0, 0.0, 0.0, 0.0}};
+  const int32_t after[] = {0, 2, 3};
+  CHECK(SlateProbabilities(spent, 4, after, 3, cond.data()) == doctest::Approx(1.0 / 6.0));
+  std::vector<double> m3(12);
+  PositionMarginals(spent, 4, 3, rng, m3.data());
+  CHECK(m3[4 + 1] == doctest::Approx(1.0 / 3.0));  // candidate 1 at position 1
+  std::map<std::pair<int, int>, int> seen;
+  for (int m = 0; m < 600; ++m) {
+    int32_t d[3];
+    SampleSlate(spent, 4, 3, rng, d);
+    CHECK(d[0] == 0);
+    ++seen[{d[1], d[2]}];
+  }
+  CHECK(seen.size() == 6);  // the 6 ordered pairs of the other three, about 100 times each
+  for (const auto& [pair, count] : seen) CHECK(count > 50);
 }

@@ -198,3 +198,30 @@ TEST_CASE("sweep progress: the ETA is unknown until a cell has finished") {
   CHECK(SweepProgress::Line(t, 2, 10.0) ==
         "[sweep] 5/10 cells done (3 skipped, 0 failed, 2 running)  0.20 cells/s  ETA 25s");
 }
+
+TEST_CASE("sweep: \"job\": \"ope\" cells are cohort log with the ope block's evaluation") {
+  const json target = {{"type", "logging"}, {"policy", {{"type", "greedy"}}}, {"temperature", 0.5}};
+  const Sweep s = LoadSweep(WriteSweep("ope.json", {{"base", Base()},
+                                                    {"job", "ope"},
+                                                    {"ope", {{"target", target}, {"estimators", {"ips", "dr"}}}},
+                                                    {"axes", {{{"path", "run.episodes"}, {"values", {10, 20}}}}}}));
+  REQUIRE(s.cells.size() == 2);
+  const std::vector<std::string> args = s.CellArgs(s.cells[1], "/out");
+  const std::vector<std::string> want = {"log",       s.base,         "--set",    "run.episodes=20", "--seed",
+                                         "0",         "--threads",    "1",        "--out",           "/out/cells/c000001",
+                                         "--quiet",   "--force",      "--target", target.dump(),     "--estimators",
+                                         "ips,dr",    "--bootstrap",  "200"};
+  CHECK(args == want);
+  // A plain sweep's cells stay `cohort run`.
+  const Sweep run = LoadSweep(WriteSweep("run.json", {{"base", Base()}}));
+  CHECK(run.CellArgs(run.cells[0], "/out").front() == "run");
+  CHECK(run.OpeBlock().is_null());
+
+  CHECK(ErrorsOf({{"base", Base()}, {"job", "ope"}}).find("/ope/target: required for \"job\": \"ope\"") !=
+        std::string::npos);
+  CHECK(ErrorsOf({{"base", Base()}, {"ope", {{"target", "greedy"}}}})
+            .find("/ope: is read only by \"job\": \"ope\" sweeps") != std::string::npos);
+  CHECK(ErrorsOf({{"base", Base()}, {"job", "ope"}, {"ope", {{"target", "greedy"}, {"estimators", {"ipss"}}}}})
+            .find("/ope/estimators/0: unknown estimator \"ipss\"") != std::string::npos);
+  CHECK(ErrorsOf({{"base", Base()}, {"job", "eval"}}).find("/job: \"eval\" is not one of") != std::string::npos);
+}

@@ -36,22 +36,11 @@ const LearnableRule& RuleOfFile(const std::string& path) {
 
 // The observation shape a trained policy depends on.
 void CheckSameShape(const Scenario& shown, const Scenario& run, const std::string& checkpoint) {
-  const EnvParams &a = shown.env, &b = run.env;
-  const std::pair<const char*, bool> checks[] = {
-      {"/env/num_topics", a.num_topics == b.num_topics},
-      {"/env/candidates", a.num_candidates == b.num_candidates},
-      {"/env/slate_size", a.slate_size == b.slate_size},
-      {"/env/catalog/features", a.catalog.features == b.catalog.features && a.FeatureDim() == b.FeatureDim()},
-      {"/env/observation/history", a.observation.history == b.observation.history},
-      {"/env/observation/interests",
-       (a.observation.interests == Observability::kHidden) == (b.observation.interests == Observability::kHidden)},
-      {"/env/observation/budget", a.observation.budget == b.observation.budget},
-  };
-  for (const auto& [path, same] : checks)
-    if (!same)
-      throw InputError(shown.file, path,
-                       "differs from the trained agent's scenario (" + checkpoint +
-                           "): the policy needs the observation shape it was trained on");
+  const std::string path = ObservationShapeDifference(shown.env, run.env);
+  if (!path.empty())
+    throw InputError(shown.file, path,
+                     "differs from the trained agent's scenario (" + checkpoint +
+                         "): the policy needs the observation shape it was trained on");
 }
 
 }  // namespace
@@ -182,7 +171,7 @@ void Sim::Restart(uint64_t seed) {
   env_ = std::make_unique<VecEnv>(params, seed, scenario_.variant, VecEnv::Options{users_, threads, -1});
   const int64_t total = (checkpoint_ ? checkpoint_run_ : scenario_).run.train_steps;
   AgentContext ctx{MakeEnvSpec(scenario_.env), GroundTruth(*env_), seed, scenario_.variant, users_, total};
-  agent_ = MakeAgent(scenario_.agent, ctx);
+  agent_ = MakeAgent(scenario_.agent, ctx, checkpoint_ ? checkpoint_->file : scenario_.file);
   if (checkpoint_) LoadCheckpointAgent(*checkpoint_, checkpoint_run_, *agent_);
   agent_->SetTraining(learning_);
   slates_.Resize(users_, scenario_.env.slate_size);

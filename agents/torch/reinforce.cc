@@ -620,17 +620,30 @@ class ReinforceAgent : public Agent {
     for (int j = 0; j < slate_size_; ++j) {
       const double u = rng.Uniform() * mass;
       double c = 0.0;
-      int pick = -1, last = -1;
+      int pick = -1;
       for (int i = 0; i < num_candidates_; ++i) {
         if (taken_[size_t(i)]) continue;
-        last = i;
         c += p[i];
         if (u < c) {
           pick = i;
           break;
         }
       }
-      if (pick < 0) pick = last;  // rounding left u above the summed mass
+      if (pick < 0) {
+        // u fell above the summed mass: rounding (the last candidate of positive
+        // probability absorbs it) or, when pi left none at all (underflow),
+        // a uniform draw over the candidates left, as the recorded law says
+        // (agents/slate_law.h).
+        int positive = -1, left = 0;
+        for (int i = 0; i < num_candidates_; ++i)
+          if (!taken_[size_t(i)]) ++left, positive = p[i] > 0.0f ? i : positive;
+        pick = positive;
+        if (pick < 0) {
+          int nth = int(rng.Below(uint32_t(left)));
+          for (int i = 0; i < num_candidates_ && pick < 0; ++i)
+            if (!taken_[size_t(i)] && nth-- == 0) pick = i;
+        }
+      }
       taken_[size_t(pick)] = 1;
       mass = std::max(0.0, mass - double(p[pick]));
       out[j] = pick;

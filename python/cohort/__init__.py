@@ -12,12 +12,13 @@ import json as _json
 from . import _cohort
 from ._cohort import ScenarioError
 from .spaces import Box, Dict, MultiDiscrete
+from .export import to_minari
 
 # Users numbered from here are the trainer's evaluation users (agents/runner.h
 # kFirstEvalUser): make(..., first_user=FIRST_EVAL_USER) meets them.
 FIRST_EVAL_USER = 1 << 40
 
-__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
+__all__ = ["make", "agent", "Agent", "run", "sweep", "report", "meta_train", "log", "ope", "train_offline", "to_minari", "FIRST_EVAL_USER", "variants", "VecEnv", "ScenarioError", "shipped_scenarios", "Box", "Dict", "MultiDiscrete"]
 
 
 def shipped_scenarios():
@@ -360,9 +361,10 @@ def run(scenario, *, set=None, seed=0, variant=None, out=None, threads=None, for
 
 def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=False, force=False, quiet=True):
     """`cohort log` as a function: runs the scenario's agent as the logging policy
-    (run.episodes users, learning online as in `cohort run`) and writes every step
+    (run.episodes users, learning online as in `cohort run`; with run.train_steps
+    > 0, the trainer's training steps) and writes every step
     with its exact propensities to out/log.h5 (docs/logs.md; read it with h5py).
-    Returns out/log.json: {"file", "slates", "episodes", "slate_law",
+    Returns out/log.json: {"file", "slates", "episodes", "users_cut", "train_steps", "slate_law",
     "deterministic", "item_propensity_method", "seconds"}. A directory holding a
     log is refused unless force. SIGINT stops it, writes nothing and raises
     KeyboardInterrupt."""
@@ -375,17 +377,23 @@ def log(scenario, *, out, set=None, seed=0, variant=None, threads=None, csv=Fals
     return _json.loads(d["summary"])
 
 
-def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
+def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0, terms=None):
     """`cohort ope` as a function: off-policy estimates of `target` (an agent block
-    dict, a type name, or a scenario file whose agent it takes) on the log in
+    dict, a type name, a scenario file whose agent it takes, or a training run's
+    directory or checkpoint.bin: its trained agent, frozen) on the log in
     log_dir, next to the exact truth. With a list of log directories: {"logs":
     [each result], "over_logs": {name: {"bias", "stddev", "rmse", "logs"}}}. Returns {"truth": {"value", "method"},
     "logging": {"value"}, "estimators": {name: {"estimate", "ci95", "error"}},
-    "skipped": {name: reason}, ...} (docs/ope.md)."""
+    "skipped": {name: reason}, ...} (docs/ope.md). terms: also write the per-step
+    terms the estimators read (and the exact truth per step, apart) to this HDF5
+    file, for one log (docs/ope.md, "The terms file")."""
+    import os
     if isinstance(target, dict):
         target = _json.dumps(target, allow_nan=False)
+    elif isinstance(target, os.PathLike):
+        target = os.fspath(target)
     elif not isinstance(target, str):
-        raise TypeError(f"target must be an agent block (dict), a type name or a scenario path, got "
+        raise TypeError(f"target must be an agent block (dict), a type name, a scenario path or a run directory, got "
                         f"{type(target).__name__}")
     if estimators is None:
         estimators = []
@@ -396,11 +404,12 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0):
     bootstrap = _optional_int("bootstrap", bootstrap, 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    import os
     dirs = [log_dir] if isinstance(log_dir, (str, os.PathLike)) else list(log_dir)
     if not dirs:
         raise ValueError("ope needs at least one log directory")
-    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed))
+    terms = "" if terms is None else _path("terms", terms)
+    return _json.loads(_cohort.ope([_path("log_dir", d) for d in dirs], target, list(estimators), bootstrap, seed,
+                                   terms))
 
 
 def train_offline(log_dir, *, out, agent=None, l2=1.0, evaluate=True):
@@ -434,8 +443,9 @@ def sweep(file, *, out, jobs=None, set=None, shard=None, quiet=True):
     into `out` (resumable: the same call again runs what is missing), `jobs` at a
     time (None: one per core). set: overrides of the base scenario in every cell.
     shard: (i, n) runs only cells with index % n == i. Cells run as `cohort run`
-    processes of this build's CLI (cohort.cohort_binary(); the environment
-    variable COHORT_BINARY overrides it). Returns the totals: {"out", "total",
+    processes of this build's CLI (`cohort log` with an evaluation in a "job":
+    "ope" sweep; cohort.cohort_binary(), or the environment variable
+    COHORT_BINARY). Returns the totals: {"out", "total",
     "skipped" (already done), "done", "failed", "interrupted"}; failed cells keep
     their error in out/cells/<cell>/error.json (a warning says how many).
     """

@@ -116,15 +116,15 @@ def test_a_stopped_or_killed_log_leaves_no_log(tmp_path, sig):
 
 @needs_cli
 def test_bad_logs_are_refused_with_the_reason(tmp_path):
+    def run_cli(*args):
+        return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
+
     def run(*args):
-        return subprocess.run([str(CLI), "log", *map(str, args)], capture_output=True, text=True)
+        return run_cli("log", *args)
 
     r = run("recsim_interest_evolution", "--set", "agent.type=linear_ts", "--out", tmp_path / "ts")
     assert r.returncode == 2 and "/agent/type" in r.stderr and "no closed form" in r.stderr
     assert "\"type\": \"logging\"" in r.stderr
-    r = run("recsim_interest_evolution", "--set", "agent.type=reinforce", "--set", "run.train_steps=10",
-            "--out", tmp_path / "train")
-    assert r.returncode == 2 and "/run/train_steps" in r.stderr
     r = run("recsim_interest_evolution")
     assert r.returncode == 2 and "--out" in r.stderr
     assert run("recsim_interest_evolution", "--set", "run.episodes=5", "--out", tmp_path / "a").returncode == 0
@@ -141,6 +141,16 @@ def test_bad_logs_are_refused_with_the_reason(tmp_path):
         cohort.log("recsim_interest_evolution", set={"agent": {"type": "logging", "policy": {"type": "linear_ts"}}},
                    out=tmp_path / "wrapped_ts")
     assert e.value.path == "/agent/policy/type"
+    # The wrapper's factory raises it; it names the scenario file like the scenario's other errors.
+    assert e.value.file.endswith("scenarios/recsim_interest_evolution.json")
+    for command in ("log", "run"):
+        r = run_cli(command, "recsim_interest_evolution", "--set",
+                    'agent={"type": "logging", "policy": {"type": "linear_ts"}}', "--set", "run.episodes=3",
+                    "--out", tmp_path / f"wrapped_ts_{command}")
+        assert r.returncode == 2 and "recsim_interest_evolution.json: /agent/policy/type: " in r.stderr, r.stderr
+    r = run_cli("run", "recsim_interest_evolution", "--set", 'agent={"type": "click_model"}', "--set",
+                "run.train_steps=3", "--out", tmp_path / "click_model")
+    assert r.returncode == 2 and "recsim_interest_evolution.json: /agent/model: " in r.stderr, r.stderr
 
 
 def test_the_csv_export_has_one_row_per_slate_position(tmp_path):
@@ -152,3 +162,106 @@ def test_the_csv_export_has_one_row_per_slate_position(tmp_path):
     assert len(lines) == 1 + summary["slates"] * k
     first = lines[1].split(",")
     assert int(first[5]) == steps["slate"][0, 0] and float(first[10]) == steps["slate_propensity"][0]
+
+
+PBM = {"type": "pbm", "temperature": 0.3, "threshold": 0.0, "first_attention": 0.9, "position_decay": 0.7}
+
+
+@pytest.mark.parametrize("choice", [None, PBM], ids=["proportional", "pbm"])
+def test_position_reward_splits_each_steps_reward_over_its_clicks(tmp_path, choice):
+    sets = {"agent.type": "random", "run.episodes": 60, "env.slate_size": 3}
+    if choice:
+        sets["env.choice"] = choice
+    cohort.log("recsim_interest_evolution", set=sets, out=tmp_path / "log")
+    with h5py.File(tmp_path / "log" / "log.h5") as f:
+        s = f["steps"]
+        part, reward, clicked = s["position_reward"][()], s["reward"][()], s["clicked"][()].astype(bool)
+        click, watch = s["click_position"][()], s["watch_time"][()]
+    assert part.shape == clicked.shape
+    assert np.all(part[~clicked] == 0.0)
+    np.testing.assert_allclose(part.sum(axis=1), reward, rtol=1e-6, atol=1e-6)
+    if choice is None:  # one click at most: all of the reward at it, exactly
+        rows = np.flatnonzero(click >= 0)
+        assert np.array_equal(part[rows, click[rows]], reward[rows].astype(np.float64))
+    else:  # several clicks: each its own reward (RecSim's: the time watched)
+        assert (clicked.sum(axis=1) > 1).any()
+        np.testing.assert_allclose(part[clicked], watch[clicked], rtol=1e-6)
+
+
+TRAINING = {"agent.type": "dqn", "run.train_steps": 300, "run.num_envs": 16}
+
+
+def test_a_training_run_logs_the_trainers_training_steps(tmp_path):
+    name = "recsim_interest_evolution"
+    summary = cohort.log(name, set=TRAINING, out=tmp_path / "log")
+    steps, truth, attrs = columns(tmp_path / "log" / "log.h5")
+    B, T = TRAINING["run.num_envs"], TRAINING["run.train_steps"]
+    n, k = steps["slate"].shape
+    K = steps["candidate_topic"].shape[1]
+    assert n == B * T and summary["slates"] == n and summary["train_steps"] == T
+    # Propensities as in a plain log.
+    np.testing.assert_allclose(steps["position_propensity"].prod(axis=1), steps["slate_propensity"], rtol=1e-12)
+    assert (steps["slate_propensity"] > 0).all()
+    marg = steps["position_item_propensity"].reshape(n, k, K)
+    np.testing.assert_allclose(marg.sum(axis=2), 1.0, atol=1e-9)
+    # The slates follow the recorded laws: per (position, candidate) cell, the count of
+    # logged slates putting the candidate there against the sum of its marginals (the
+    # laws change as the agent learns), a chi-square over the k K cells.
+    shown = np.zeros((k, K))
+    for j in range(k):
+        shown[j] = np.bincount(steps["slate"][:, j], minlength=K)
+    expected, var = marg.sum(axis=0), (marg * (1 - marg)).sum(axis=0)
+    z = (shown - expected) / np.sqrt(np.maximum(var, 1e-12))
+    assert np.abs(z).max() < 5 and (z ** 2).sum() < 3 * k * K
+    # The exploration of the learner (epsilon decaying) shrinks: the logged slates'
+    # probabilities grow from uniform's 1 / (K (K - 1)).
+    tenth = n // 10
+    first, last = np.log(steps["slate_propensity"][:tenth]).mean(), np.log(steps["slate_propensity"][-tenth:]).mean()
+    assert first < np.log(1.5 / (K * (K - 1))) and last > first + 2
+    # Step for step the trainer's sequence: every training interval's finished episodes
+    # (count and mean return) are the ones metrics.jsonl reports for the trained run.
+    cohort.run(name, set=TRAINING, out=tmp_path / "run")
+    lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    train = [l for l in lines if l["kind"] == "train"]
+    ended = steps["terminated"].astype(bool) | steps["truncated"].astype(bool)
+    step_of = np.arange(n) // B
+    returns = {}
+    for u in np.unique(steps["user_id"]):
+        rows = np.flatnonzero(steps["user_id"] == u)
+        if ended[rows[-1]]:
+            returns[step_of[rows[-1]]] = returns.get(step_of[rows[-1]], []) + [steps["reward"][rows].astype(np.float64).sum()]
+    previous = 0
+    for line in train:
+        got = [g for s, gs in returns.items() if previous <= s < line["step"] for g in gs]
+        assert len(got) == line["episodes"], line["step"]
+        if got:
+            assert np.mean(got) == pytest.approx(line["episode_return_mean"], rel=1e-9), line["step"]
+        previous = line["step"]
+    # Users cut by the end of training: acting at the last step without ending there.
+    assert summary["users_cut"] == int((~ended[-B:]).sum())
+    assert summary["episodes"] == int(ended.sum()) == sum(l["episodes"] for l in train)
+
+
+def test_a_training_log_is_the_same_for_any_thread_count_and_is_replayed(tmp_path):
+    name = "recsim_interest_evolution"
+    one = cohort.log(name, set=TRAINING, out=tmp_path / "one", threads=1)
+    cohort.log(name, set=TRAINING, out=tmp_path / "two", threads=2)
+    a, ta, _ = columns(tmp_path / "one" / "log.h5")
+    b, tb, _ = columns(tmp_path / "two" / "log.h5")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    for key in ta:
+        np.testing.assert_array_equal(ta[key], tb[key], err_msg=key)
+    # cohort ope replays it (the logging agent learning again exactly as it did: a row
+    # that did not replay would stop it) with every estimator, the same for both files.
+    target = {"type": "epsilon_greedy", "epsilon": 0.3}
+    r1 = cohort.ope(tmp_path / "one", target, bootstrap=50)
+    r2 = cohort.ope(tmp_path / "two", target, bootstrap=50)
+    assert set(r1["estimators"]) == {"dm", "ips", "snips", "clipped_ips", "switch", "dr", "iips", "pseudo_inverse",
+                                     "rips"} and not r1["skipped"]
+    for e in r1["estimators"].values():
+        assert np.isfinite(e["estimate"])
+    for key in ("truth", "estimators", "episodes", "steps"):
+        assert r1[key] == r2[key], key
+    # Whole episodes: the users the end of training cut are left out, and counted.
+    assert r1["episodes"]["users"] == one["episodes"] and r1["episodes"]["users_cut"] == one["users_cut"] > 0
