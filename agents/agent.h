@@ -80,6 +80,22 @@ class TrainingDiverged : public std::runtime_error {
   explicit TrainingDiverged(const std::string& what) : std::runtime_error(what) {}
 };
 
+// One logged user-step handed to an agent that learns offline
+// (Agent::AddLoggedStep, `cohort train-offline`): the observation the logging
+// policy saw (row `row` of `obs`), the slate it chose, the step's reward and
+// clicked position, and the logging policy's exact probability of each of the
+// K candidates appearing anywhere in the slate (the log's item_propensity;
+// nullptr when the log has none).
+struct LoggedStep {
+  const StepBatch* obs = nullptr;
+  int row = 0;
+  int64_t user = 0;
+  const int32_t* slate = nullptr;  // k candidate indices, in position order
+  double reward = 0.0;
+  int click = -1;  // the clicked position, -1 for none
+  const double* item_propensity = nullptr;
+};
+
 class Agent {
  public:
   virtual ~Agent() = default;
@@ -122,6 +138,22 @@ class Agent {
   virtual void RecordSlateLaws(bool on) {}
   virtual const SlateLaw& LastSlateLaw(int row) const {
     throw std::logic_error(type() + " records no slate law");
+  }
+  // Offline learning (`cohort train-offline LOG_DIR --agent AGENT`,
+  // apps/offline.h). An agent that can learn from a log alone returns the
+  // schema of its offline options from OfflineSchema() (nullptr: it cannot;
+  // the options are not part of its scenario block, so online runs resolve
+  // as before). The trainer replays the log and calls AddLoggedStep once per
+  // logged user-step, in the log's order (each user's steps in step order;
+  // one user is one episode), then FitLogged(options) once with the options
+  // validated against that schema: it trains on what was added, frees it and
+  // returns named statistics. The agent then acts by what it learned, and
+  // Save() holds it.
+  virtual const Schema* OfflineSchema() const { return nullptr; }
+  bool LearnsOffline() const { return OfflineSchema() != nullptr; }
+  virtual void AddLoggedStep(const LoggedStep& step) { throw std::logic_error(type() + " does not learn offline"); }
+  virtual std::map<std::string, double> FitLogged(const json& options) {
+    throw std::logic_error(type() + " does not learn offline");
   }
   // Checkpoint: complete state, bit-exact.
   virtual void Save(BinaryWriter& out) const {}

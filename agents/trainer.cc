@@ -415,6 +415,32 @@ void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent&
   r.Tag("runner");
 }
 
+void WriteAgentCheckpoint(const Scenario& run, const Agent& agent, int64_t updates, const std::string& out_dir) {
+  // The layout of Trainer::SaveCheckpoint at step 0.
+  VecEnv env(run.env, run.seed, run.variant, VecEnv::Options{run.run.num_envs, run.run.threads, -1});
+  env.Reset();
+  EpisodeTracker tracker;
+  tracker.Start(env.batch());
+  BinaryWriter w;
+  w.String(kMagic);
+  w.Pod(kVersion);
+  w.String(run.resolved.dump());
+  w.Pod<int64_t>(0);  // step
+  w.Pod<int64_t>(0);  // user_steps
+  w.Pod<int64_t>(updates);
+  env.Save(w);
+  w.Tag("agent");
+  agent.Save(w);
+  w.Tag("runner");
+  SaveRecords(w, tracker.current());
+  Interval{}.Save(w);
+  w.Pod<uint64_t>(0);  // progress lines
+  w.String(json::object().dump());
+  fs::create_directories(out_dir);
+  WriteFileAtomic((fs::path(out_dir) / "scenario.resolved.json").string(), run.resolved.dump(2) + "\n");
+  WriteFileAtomic((fs::path(out_dir) / "checkpoint.bin").string(), Seal(w.data()));
+}
+
 std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b) {
   const std::pair<const char*, bool> checks[] = {
       {"/env/num_topics", a.num_topics == b.num_topics},

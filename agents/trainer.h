@@ -93,6 +93,15 @@ struct CheckpointInfo {
 CheckpointInfo ReadCheckpointInfo(const std::string& path);
 void LoadCheckpointAgent(const CheckpointInfo& info, const Scenario& run, Agent& agent);
 
+// Writes DIR/scenario.resolved.json and DIR/checkpoint.bin for an agent
+// trained outside the training loop (`cohort train-offline`): a checkpoint of
+// `run` at step 0 that holds `agent`'s state, a freshly reset environment and
+// no progress lines, so that ReadCheckpointInfo / LoadCheckpointAgent (`cohort
+// viz --agent DIR`) load the agent like a trained run's. `agent` must have
+// been built from run.agent with run.run.num_envs slots; `updates` is recorded
+// as the run's update count.
+void WriteAgentCheckpoint(const Scenario& run, const Agent& agent, int64_t updates, const std::string& out_dir);
+
 // Where a trained policy's observations would differ between two
 // environments: the first of /env/num_topics, /env/candidates,
 // /env/slate_size, /env/catalog/features (the features or their dimension),

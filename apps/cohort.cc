@@ -175,11 +175,28 @@ int CmdOpe(const Args& a) {
 }
 
 int CmdTrainOffline(const Args& a) {
-  if (a.out.empty()) throw InputError("cohort train-offline", "--out", "required: the model file to write");
-  const OfflineFit fit = TrainOffline(a.positional[0], a.out, 1.0);
-  std::printf("click model fitted on %lld logged positions of %s in %d Newton iterations (log loss %.5f): %s\n",
-              (long long)fit.rows, a.positional[0].c_str(), fit.iterations, fit.log_loss, a.out.c_str());
-  std::printf("act by it: --set 'agent={\"type\": \"click_model\", \"model\": \"%s\"}'\n", a.out.c_str());
+  if (a.out.empty())
+    throw InputError("cohort train-offline", "--out",
+                     "required: the model file (click_model) or the directory (other agents) to write");
+  if (a.agents.size() > 1) throw InputError("cohort train-offline", "--agent", "given more than once");
+  OfflineRequest q;
+  q.log_dir = a.positional[0];
+  if (!a.agents.empty()) q.agent = a.agents[0];
+  q.out = a.out;
+  const json r = TrainOfflineAgent(q);
+  if (r["agent"]["type"] == "click_model") {
+    std::printf("click model fitted on %lld logged positions of %s in %d Newton iterations (log loss %.5f): %s\n",
+                (long long)r["fit"]["rows"].get<int64_t>(), q.log_dir.c_str(), r["fit"]["iterations"].get<int>(),
+                r["fit"]["log_loss"].get<double>(), a.out.c_str());
+    std::printf("act by it: --set 'agent={\"type\": \"click_model\", \"model\": \"%s\"}'\n", a.out.c_str());
+  } else {
+    std::printf("%s: %lld logged steps, %lld gradient steps (mean importance weight %.3f, %.1f%% clipped)\n",
+                r["agent"]["type"].get<std::string>().c_str(), (long long)r["fit"].value("steps", 0.0),
+                (long long)r["fit"].value("updates", 0.0), r["fit"].value("mean_weight", std::nan("")),
+                100.0 * r["fit"].value("clipped_fraction", std::nan("")));
+    std::printf("checkpoint: %s (cohort viz --agent %s)\n", a.out.c_str(), a.out.c_str());
+  }
+  std::printf("%s", OfflineReport(r).c_str());
   return 0;
 }
 
@@ -632,17 +649,28 @@ const std::vector<Entry>& Commands() {
         "(seeds), also each estimator's bias, standard deviation and RMSE over them. docs/ope.md."},
        [](const Args& a, const char*) { return CmdOpe(a); }},
       {{"train-offline",
-        "Learn a click model from a log alone (logistic regression), for the click_model agent to act by.",
+        "Learn a policy from a log alone (a click model, or off-policy REINFORCE) and measure its true online value.",
         "LOG_DIR",
         1,
         1,
-        {{"--out", "the model file to write (required)"}},
+        {{"--agent",
+          "what to learn: click_model (default: a logistic click model, acted on greedily) or reinforce\n"
+          "(off-policy top-K REINFORCE), as an agent type or JSON, e.g. '{\"type\": \"reinforce\",\n"
+          "\"offline\": {\"behaviour\": \"logged\"}}'"},
+         {"--out",
+          "required: click_model: the model file to write (its summary goes to STEM.summary.json);\n"
+          "other agents: the directory for checkpoint.bin and summary.json"}},
         {"cohort train-offline logs/recsim_random --out models/click.json",
+         "cohort train-offline logs/recsim_greedy --agent reinforce --out runs/offline_reinforce",
          "cohort run recsim_interest_evolution --set 'agent={\"type\": \"click_model\", \"model\": "
          "\"models/click.json\"}'"},
-        "The model: clicked ~ logistic([u * x, x, onehot(position)]) with an L2 penalty of 1, by Newton's\n"
-        "method. `cohort run` with the click_model agent then gives the true online value of what was learned\n"
-        "from the log (docs/ope.md, offline learning)."},
+        "The click model: clicked ~ logistic([u * x, x, onehot(position)]) with an L2 penalty of 1, by Newton's\n"
+        "method. reinforce: the log's scenario is replayed for the logged observations and the policy is\n"
+        "trained on them with importance weights min(pi/beta, cap) and the top-K multiplier (Chen et al.\n"
+        "2019), beta learned (a second head) or the log's propensities (--agent's \"offline\" object). Then the frozen learned\n"
+        "policy, the logging policy and the random and oracle references run on the same evaluation users:\n"
+        "the true online value, normalized scores and the paired learned-minus-logging difference are printed\n"
+        "and written to the summary (docs/ope.md, offline learning)."},
        [](const Args& a, const char*) { return CmdTrainOffline(a); }},
       {{"validate",
         "Check a scenario (or a sweep file) without running it: every error at once, with its JSON path.",

@@ -166,6 +166,44 @@ void LoggedRunLearns(const RunParams& run, Agent& agent, const StepBatch& result
   if (run.train_steps > 0 || agent.learns()) agent.Update();
 }
 
+LogReplay::LogReplay(const Scenario& s, std::string file)
+    : s_(s),
+      file_(std::move(file)),
+      env_(s.env, s.seed, s.variant, LoggedRunEnvOptions(s.run)),
+      ctx_{env_.spec(), GroundTruth(env_), s.seed, s.variant, env_.num_envs(), s.run.train_steps},
+      logging_(MakeAgent(s.agent, ctx_, s.file)) {
+  logging_->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
+}
+
+void LogReplay::Run(const std::vector<int64_t>& user, const std::vector<int64_t>& slate, int k, const ActFn& act,
+                    const RowFn& row) {
+  const int64_t n = int64_t(user.size());
+  SlateBatch slates;
+  slates.Resize(env_.num_envs(), k);
+  int64_t i = 0;
+  const StepBatch* batch = &env_.Reset();
+  for (int64_t step = 0; LoggedRunContinues(s_.run, env_, step); ++step) {
+    logging_->Act(*batch, slates);
+    if (act) act(*batch);
+    for (int r = 0; r < batch->rows; ++r) {
+      if (!batch->active[size_t(r)]) continue;
+      bool same = i < n && user[size_t(i)] == batch->user_id[size_t(r)];
+      for (int j = 0; same && j < k; ++j) same = slate[size_t(i) * k + size_t(j)] == slates.Row(r)[j];
+      if (!same)
+        throw std::runtime_error(file_ + ": the log does not replay at row " + std::to_string(i) +
+                                 " (the scenario recorded in it gives another user or slate there: the file was "
+                                 "changed, or written by another version of Cohort)");
+      row(i, *batch, r);
+      ++i;
+    }
+    batch = &env_.Step(slates);
+    LoggedRunLearns(s_.run, *logging_, *batch);
+  }
+  if (i != n)
+    throw std::runtime_error(file_ + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
+                             std::to_string(n));
+}
+
 LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
   if (options.out_dir.empty()) throw std::invalid_argument("LogScenario needs an output directory");
   const RunParams& run = s.run;

@@ -65,6 +65,34 @@ VecEnv::Options LoggedRunEnvOptions(const RunParams& run);
 bool LoggedRunContinues(const RunParams& run, const VecEnv& env, int64_t step);
 void LoggedRunLearns(const RunParams& run, Agent& agent, const StepBatch& result);
 
+// Reruns a log's run (the simulator and the logging policy, as cohort log ran
+// them, learning step by step when it did) and checks every logged user-step
+// against the file: `user` (n) and `slate` (n x k) are the log's user_id and
+// slate columns. Run calls act(batch) once per batched step, after the
+// logging policy acted (an agent acting beside it: cohort ope's target), and
+// row(i, batch, r) for each logged row i in the file's order; a row whose user
+// or slate differs, or a row count that differs, is a runtime_error naming
+// `file`. cohort ope and cohort train-offline read logs through it.
+class LogReplay {
+ public:
+  LogReplay(const Scenario& s, std::string file);
+  const VecEnv& env() const { return env_; }
+  // The logging policy's context (total_steps: the run's training steps).
+  const AgentContext& context() const { return ctx_; }
+  const Agent& logging() const { return *logging_; }
+  using ActFn = std::function<void(const StepBatch& batch)>;
+  using RowFn = std::function<void(int64_t i, const StepBatch& batch, int r)>;
+  void Run(const std::vector<int64_t>& user, const std::vector<int64_t>& slate, int k, const ActFn& act,
+           const RowFn& row);
+
+ private:
+  const Scenario& s_;
+  const std::string file_;
+  VecEnv env_;
+  AgentContext ctx_;
+  std::unique_ptr<Agent> logging_;
+};
+
 class H5Reader;
 // DIR/log.h5 opened for reading, after checking it is a Cohort log:
 // InputError naming the directory or file otherwise.

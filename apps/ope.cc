@@ -49,41 +49,18 @@ using RowFn = std::function<void(int64_t i, const StepBatch& b, int r, const Gro
                                  const int32_t* target_slate, const SlateLaw& logging_law)>;
 void Replay(const Scenario& s, const OpeTarget& target_policy, const LogColumns& log, const std::string& file,
             const RowFn& row) {
-  const VecEnv::Options o = LoggedRunEnvOptions(s.run);
-  VecEnv env(s.env, s.seed, s.variant, o);
-  const GroundTruth truth(env);
-  AgentContext ctx{env.spec(), GroundTruth(env), s.seed, s.variant, o.num_envs, s.run.train_steps};
-  std::unique_ptr<Agent> logging = MakeAgent(s.agent, ctx, s.file);
-  logging->RecordSlateLaws(true);  // as cohort log ran it (recording changes nothing)
-  AgentContext target_ctx = ctx;
+  LogReplay replay(s, file);
+  const GroundTruth truth(replay.env());
+  AgentContext target_ctx = replay.context();
   target_ctx.total_steps = 0;
   std::unique_ptr<Agent> target = target_policy.Make(target_ctx);  // frozen, recording its laws
-  const int k = log.k;
-  SlateBatch slates, target_slates;
-  slates.Resize(env.num_envs(), k);
-  target_slates.Resize(env.num_envs(), k);
-  int64_t i = 0;
-  const StepBatch* batch = &env.Reset();
-  for (int64_t step = 0; LoggedRunContinues(s.run, env, step); ++step) {
-    logging->Act(*batch, slates);
-    target->Act(*batch, target_slates);
-    for (int r = 0; r < batch->rows; ++r) {
-      if (!batch->active[size_t(r)]) continue;
-      bool same = i < log.n && log.user[size_t(i)] == batch->user_id[size_t(r)];
-      for (int j = 0; same && j < k; ++j) same = log.slate[size_t(i) * k + size_t(j)] == slates.Row(r)[j];
-      if (!same)
-        throw std::runtime_error(file + ": the log does not replay at row " + std::to_string(i) +
-                                 " (the scenario recorded in it gives another user or slate there: the file was "
-                                 "changed, or written by another version of Cohort)");
-      row(i, *batch, r, truth, target->LastSlateLaw(r), target_slates.Row(r), logging->LastSlateLaw(r));
-      ++i;
-    }
-    batch = &env.Step(slates);
-    LoggedRunLearns(s.run, *logging, *batch);
-  }
-  if (i != log.n)
-    throw std::runtime_error(file + ": the replay gave " + std::to_string(i) + " rows, the log holds " +
-                             std::to_string(log.n));
+  SlateBatch target_slates;
+  target_slates.Resize(replay.env().num_envs(), log.k);
+  replay.Run(
+      log.user, log.slate, log.k, [&](const StepBatch& b) { target->Act(b, target_slates); },
+      [&](int64_t i, const StepBatch& b, int r) {
+        row(i, b, r, truth, target->LastSlateLaw(r), target_slates.Row(r), replay.logging().LastSlateLaw(r));
+      });
 }
 
 // The mean return of the frozen target on `users` of a training log: the

@@ -569,6 +569,23 @@ PYBIND11_MODULE(_cohort, m) {
       },
       py::arg("log_dir"), py::arg("out"), py::arg("l2"));
   m.def(
+      "train_offline_agent",
+      [](const std::string& log_dir, const std::string& agent, const std::string& out, double l2, bool evaluate) {
+        OfflineRequest q;
+        q.log_dir = log_dir;
+        q.agent = agent;
+        q.out = out;
+        q.lambda = l2;
+        q.evaluate = evaluate;
+        json result;
+        {
+          py::gil_scoped_release release;
+          result = TrainOfflineAgent(q);
+        }
+        return result.dump();
+      },
+      py::arg("log_dir"), py::arg("agent"), py::arg("out"), py::arg("l2"), py::arg("evaluate"));
+  m.def(
       "meta_train",
       [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {
         MetaTrainJobOptions o;

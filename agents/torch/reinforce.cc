@@ -43,6 +43,29 @@
 // worse. Scale entropy_coef with the number of candidates if the policy
 // becomes deterministic too soon.
 //
+// Offline (`cohort train-offline LOG --agent reinforce`, Agent::FitLogged):
+// the same policy network learned from a log alone. Each logged slate item a
+// at state s is one action, and the loss is Chen et al.'s off-policy top-K
+// REINFORCE (OffPolicyTopKLoss):
+//   -sum min(pi(a|s) / beta(a|s), c) * lambda_K(s, a) * R_t * log pi(a|s),
+// R_t the discounted return (gamma) from the logged step to the end of the
+// user's episode, scaled by 1 / mean |R_t| (units only), or with "credit":
+// "item" the item's own credit as online; with "baseline" minus a value head
+// V(s) fitted to R_t beside it. beta ("behaviour"): "learned", a softmax
+// head (one linear unit per candidate) on the policy's last hidden layer,
+// fitted by maximum likelihood of the logged items as k draws, with its
+// gradient stopped at the trunk (the paper's construction; it also serves
+// logs without propensities); or "logged", the log's item_propensity / k: the
+// slate marginal of the item divided by k is the logging policy's mean
+// per-draw probability of it, a distribution over the K candidates like pi
+// (it sums to 1) and what the learned head estimates, where the first
+// position's propensity would describe only one of the k draws. The cap c
+// defaults to 10 (weights above it are rare on the shipped logs; the paper
+// caps for the same variance reason). Minibatches of "batch_size" logged
+// steps in an order drawn from the agent's seed, "epochs" passes, the
+// agent's own optimizer: deterministic for a seed. The head is discarded
+// after fitting; the checkpoint holds the policy (and value) networks.
+//
 // Speed: the update recomputes the policy forward from the stored features
 // (the policy is fixed within a rollout) in chunks of kChunkCandidates
 // candidate rows. "activation": "relu" is about 1.3x faster than tanh
@@ -53,6 +76,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "agents/baselines.h"
 #include "agents/registry.h"
@@ -78,12 +102,60 @@ torch::Tensor PolicyGradientLoss(const torch::Tensor& logits, const torch::Tenso
   return -(advantages * log_slate * mask).sum() / count;
 }
 
+torch::Tensor OffPolicyTopKLoss(const torch::Tensor& logits, const torch::Tensor& slates, const torch::Tensor& beta,
+                                const torch::Tensor& returns, double cap, torch::Tensor* weights) {
+  const int64_t k = slates.size(1);
+  const torch::Tensor log_sel = torch::log_softmax(logits, 1).gather(1, slates);  // (N, k)
+  const torch::Tensor pi_sel = log_sel.exp().detach();
+  torch::Tensor w = beta.defined() ? pi_sel / beta.detach().clamp_min(1e-12) : torch::ones_like(pi_sel);
+  if (cap > 0.0) w = w.clamp_max(cap);
+  const torch::Tensor lambda = double(k) * (1.0 - pi_sel).pow(double(k - 1));
+  if (weights != nullptr) *weights = w;
+  const int64_t n = std::max<int64_t>(1, logits.size(0));
+  const torch::Tensor r = returns.dim() == 1 ? returns.detach().unsqueeze(1) : returns.detach();
+  return -(w * lambda * r * log_sel).sum() / double(n);
+}
+
 namespace {
 
 const std::string kType = "reinforce";
+
+const Schema& OfflineReinforceSchema() {
+  static Schema offline{"reinforce's options for learning from a log alone (cohort train-offline)"};
+  static const bool init = [] {
+    offline
+        .String("behaviour", "learned", {"learned", "logged"},
+                "beta of the importance weight pi/beta: learned: a softmax head on the policy's last hidden layer, "
+                "fitted to the logged items (gradient stopped at the trunk); logged: the log's item_propensity / k")
+        .String("credit", "slate", {"slate", "item"},
+                "what weighs each logged item's log pi: slate: R_t, the step's discounted return (Chen et al.); "
+                "item: the item's own reward (the step's reward to the clicked item) plus the discounted future")
+        .Bool("baseline", true,
+              "subtract the value head's V(s), trained on R_t beside the policy (needs \"baseline\": \"value\")")
+        .NumberArray("behaviour_hidden", json::array({64}), 1, 4096,
+                     "hidden layers of the learned behaviour head on the trunk ([]: one linear unit per candidate)",
+                     0, 8)
+        .Bool("importance_weights", true,
+              "false: every weight 1 (the ablation without the off-policy correction; lambda_K stays)")
+        .Number("weight_cap", 10.0, 0.0, 1e6, "cap c of the importance weight min(pi/beta, c) (0: no cap)")
+        .Integer("epochs", 10, 1, 100000, "passes over the logged steps")
+        .Integer("batch_size", 256, 1, 1 << 20, "logged steps per gradient step");
+    return true;
+  }();
+  (void)init;
+  return offline;
+}
+
+std::vector<int> HiddenSizes(const json& sizes) {
+  std::vector<int> out;
+  for (const auto& h : sizes) out.push_back(h.get<int>());
+  return out;
+}
 // Stream entities of this agent (users are numbered from 0 upward).
 constexpr uint64_t kInitEntity = uint64_t(1) << 40;
 constexpr uint64_t kEvalEntity = uint64_t(1) << 41;
+// Offline learning: the behaviour head's initialisation and the batch order.
+constexpr uint64_t kOfflineEntity = uint64_t(1) << 42;
 // Candidate rows per forward/backward pass of the update.
 constexpr int64_t kChunkCandidates = 16384;
 
@@ -104,6 +176,11 @@ class ReinforceAgent : public Agent {
         normalize_(config["normalize_advantages"].get<bool>()),
         max_grad_norm_(config["max_grad_norm"].get<double>()),
         greedy_eval_(config["eval"].get<std::string>() == "greedy"),
+        hidden_(HiddenSizes(config["hidden"])),
+        activation_(config["activation"].get<std::string>()),
+        optimizer_(config["optimizer"]),
+        seed_(ctx.seed),
+        variant_(ctx.variant),
         train_streams_(ctx.seed, ctx.variant, ctx.num_envs),
         eval_streams_(DeriveSeed(ctx.seed, ctx.variant, kEvalEntity, StreamPurpose::kPolicy), ctx.variant,
                       ctx.num_envs) {
@@ -317,6 +394,166 @@ class ReinforceAgent : public Agent {
             {"grad_norm", grad_norm}};
   }
 
+  const Schema* OfflineSchema() const override { return &OfflineReinforceSchema(); }
+
+  // One logged user-step: its candidate features, slate, user, reward and
+  // (behaviour "logged") the logging probabilities of its slate items.
+  void AddLoggedStep(const LoggedStep& step) override {
+    if (step.item_propensity == nullptr) off_missing_propensity_ = true;
+    const size_t per_row = size_t(num_candidates_) * size_t(dim_);
+    off_feats_.resize(off_feats_.size() + per_row);
+    features_.FillRow(*step.obs, step.row, &off_feats_[off_feats_.size() - per_row]);
+    for (int j = 0; j < slate_size_; ++j) {
+      const int32_t c = step.slate[j];
+      off_slates_.push_back(c);
+      // The per-draw probability that matches pi: the item's slate marginal / k.
+      off_beta_.push_back(step.item_propensity != nullptr ? float(step.item_propensity[c] / slate_size_) : 0.0f);
+    }
+    off_user_.push_back(step.user);
+    off_reward_.push_back(step.reward);
+    off_click_.push_back(step.click);
+  }
+
+  // Off-policy top-K REINFORCE on the added steps (reinforce.h
+  // OffPolicyTopKLoss), the behaviour head beside it; see the file comment.
+  std::map<std::string, double> FitLogged(const json& options) override {
+    const bool learned_behaviour = options["behaviour"].get<std::string>() == "learned";
+    const bool item_credit = options["credit"].get<std::string>() == "item";
+    const bool importance_weights = options["importance_weights"].get<bool>();
+    const bool use_baseline = options["baseline"].get<bool>();
+    const std::vector<int> behaviour_hidden = HiddenSizes(options["behaviour_hidden"]);
+    const double weight_cap = options["weight_cap"].get<double>();
+    const int epochs = options["epochs"].get<int>(), batch_size = options["batch_size"].get<int>();
+    if (!learned_behaviour && off_missing_propensity_)
+      throw InputError("--agent", "/agent/offline/behaviour",
+                       "\"logged\" weighs by the log's item_propensity column, which this log does not have "
+                       "(use \"learned\")");
+    const int64_t N = int64_t(off_user_.size()), K = num_candidates_, D = dim_, k = slate_size_;
+    if (N == 0) throw InputError("the log", "", "has no steps to learn from");
+    if (use_baseline && !value_baseline_)
+      throw InputError("--agent", "/agent/offline/baseline",
+                       "subtracts the value head's V(s), which \"baseline\": \"batch_mean\" has none of (set "
+                       "\"baseline\": \"value\", or offline.baseline false)");
+    // R_t: discounted return from each step to the end of its user's episode
+    // (rows of one user come in step order), scaled by the mean |R_t| so the
+    // learning rate does not depend on the reward's units.
+    std::vector<float> ret(static_cast<size_t>(N)), item_ret(size_t(N) * size_t(k));
+    std::unordered_map<int64_t, double> next;
+    double abs_sum = 0.0, ret_sum = 0.0;
+    for (int64_t i = N - 1; i >= 0; --i) {
+      double& g = next[off_user_[size_t(i)]];
+      const double future = gamma_ * g, reward = off_reward_[size_t(i)];
+      const int click = off_click_[size_t(i)];
+      for (int64_t j = 0; j < k; ++j) {
+        // The online agent's per-item credit: the step's reward to the clicked
+        // item (split evenly when nothing was clicked), the future to all.
+        const double own = click == j ? reward : click < 0 ? reward / double(k) : 0.0;
+        item_ret[size_t(i * k + j)] = float(own + future);
+      }
+      g = reward + future;
+      ret[size_t(i)] = float(g);
+      abs_sum += std::abs(g);
+      ret_sum += g;
+    }
+    const double scale = abs_sum > 0.0 ? double(N) / abs_sum : 1.0;
+    for (float& r : ret) r = float(r * scale);
+    for (float& r : item_ret) r = float(r * scale);
+
+    Rng rng = MakeRng(seed_, variant_, kOfflineEntity, StreamPurpose::kPolicy);
+    // The behaviour head: a linear layer on the policy's last hidden layer
+    // (its input features when there is none), trained by maximum likelihood
+    // of the logged items with its gradient stopped at the trunk.
+    const int trunk_width = hidden_.empty() ? dim_ : hidden_.back();
+    torch::nn::Sequential behaviour = Mlp(trunk_width, behaviour_hidden, 1, activation_);
+    InitLinear(behaviour, rng, /*last_scale=*/0.01);
+    ParamSet behaviour_params;
+    behaviour_params.Add("behaviour", *behaviour, 0);
+    behaviour_params.SetRule(optimizer_);
+
+    const torch::Tensor x_all = torch::from_blob(off_feats_.data(), {N, K, D}, torch::kFloat32);
+    std::vector<int64_t> slates64(off_slates_.begin(), off_slates_.end());
+    const torch::Tensor slates_all = torch::from_blob(slates64.data(), {N, k}, torch::kInt64);
+    const torch::Tensor beta_all = torch::from_blob(off_beta_.data(), {N, k}, torch::kFloat32);
+    const torch::Tensor ret_all = torch::from_blob(ret.data(), {N}, torch::kFloat32);
+    const torch::Tensor item_ret_all = torch::from_blob(item_ret.data(), {N, k}, torch::kFloat32);
+
+    std::vector<int64_t> order(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) order[size_t(i)] = i;
+    const int64_t batches_per_epoch = (N + batch_size - 1) / batch_size;
+    const int64_t planned = batches_per_epoch * epochs;
+    double loss_sum = 0.0, nll_sum = 0.0, weight_sum = 0.0, clipped = 0.0, beta_gap = 0.0;
+    int64_t batches = 0, last_epoch_batches = 0;
+    for (int epoch = 0; epoch < epochs; ++epoch) {
+      for (int64_t i = N - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(rng.Below(uint32_t(i + 1)))]);
+      const bool last = epoch + 1 == epochs;
+      for (int64_t b0 = 0; b0 < N; b0 += batch_size) {
+        const int64_t nb = std::min<int64_t>(batch_size, N - b0);
+        const torch::Tensor idx = torch::from_blob(&order[size_t(b0)], {nb}, torch::kInt64);
+        const torch::Tensor x = x_all.index_select(0, idx).view({nb * K, D});
+        const torch::Tensor slates = slates_all.index_select(0, idx);
+        torch::Tensor h = x;
+        auto layer = policy_->begin();
+        for (size_t l = 0; l + 1 < policy_->size(); ++l, ++layer) h = layer->forward(h);
+        const torch::Tensor logits = layer->forward(h).view({nb, K});
+        const torch::Tensor log_beta = torch::log_softmax(behaviour->forward(h.detach()).view({nb, K}), 1);
+        const torch::Tensor log_beta_sel = log_beta.gather(1, slates);
+        const torch::Tensor nll = -log_beta_sel.sum(1).mean();
+        const torch::Tensor beta_logged = beta_all.index_select(0, idx);
+        const torch::Tensor beta = !importance_weights ? torch::Tensor()
+                                   : learned_behaviour ? log_beta_sel.exp().detach()
+                                                        : beta_logged;
+        // What multiplies each item's log pi: R_t, or the item's own credit,
+        // less the value baseline V(s) (trained on R_t beside it).
+        const torch::Tensor g = ret_all.index_select(0, idx);
+        torch::Tensor target = item_credit ? item_ret_all.index_select(0, idx) : g.unsqueeze(1).expand({nb, k});
+        torch::Tensor value_loss = torch::zeros({}, torch::kFloat32);
+        if (use_baseline) {
+          const torch::Tensor v = value_->forward(x.view({nb, K, D}).mean(1)).view({nb});
+          value_loss = value_coef_ * (g - v).pow(2).mean();
+          target = target - v.detach().unsqueeze(1);
+        }
+        torch::Tensor w;
+        const torch::Tensor pg = OffPolicyTopKLoss(logits, slates, beta, target, weight_cap, &w);
+        const torch::Tensor loss = pg + nll + value_loss;
+        CheckFiniteLoss(loss, kType, "offline loss");
+        params_.ZeroGrad();
+        behaviour_params.ZeroGrad();
+        loss.backward();
+        ClipGradients();
+        const StepInfo info{++batches, double(batches - 1) / double(std::max<int64_t>(1, planned))};
+        params_.Step(info);
+        behaviour_params.Step(info);
+        if (last) {
+          ++last_epoch_batches;
+          loss_sum += pg.item<double>();
+          nll_sum += nll.item<double>();
+          weight_sum += w.mean().item<double>();
+          if (weight_cap > 0.0) clipped += (w >= weight_cap).to(torch::kFloat32).mean().item<double>();
+          if (!learned_behaviour)
+            beta_gap += (log_beta_sel.exp() - beta_logged).abs().mean().item<double>();
+        }
+      }
+    }
+    updates_ += batches;
+    const double m = double(std::max<int64_t>(1, last_epoch_batches));
+    std::map<std::string, double> stats = {{"steps", double(N)},
+                                           {"updates", double(batches)},
+                                           {"mean_return", ret_sum / double(N)},
+                                           {"policy_loss", loss_sum / m},
+                                           {"behaviour_nll", nll_sum / m},
+                                           {"mean_weight", weight_sum / m},
+                                           {"clipped_fraction", clipped / m}};
+    if (!learned_behaviour) stats["behaviour_head_abs_error"] = beta_gap / m;
+    std::vector<float>().swap(off_feats_);
+    std::vector<int32_t>().swap(off_slates_);
+    std::vector<float>().swap(off_beta_);
+    std::vector<int64_t>().swap(off_user_);
+    std::vector<double>().swap(off_reward_);
+    std::vector<int32_t>().swap(off_click_);
+    off_missing_propensity_ = false;
+    return stats;
+  }
+
   void Save(BinaryWriter& out) const override {
     out.Tag(kType.c_str());
     params_.Save(out);
@@ -454,6 +691,20 @@ class ReinforceAgent : public Agent {
   const bool normalize_;
   const double max_grad_norm_;
   const bool greedy_eval_;
+  // Offline learning (FitLogged).
+  const std::vector<int> hidden_;
+  const std::string activation_;
+  const json optimizer_;
+  const uint64_t seed_, variant_;
+  // Logged steps added and not yet fitted: features N*K*D, slates and
+  // behaviour probabilities N*k, users and rewards N.
+  std::vector<float> off_feats_;
+  std::vector<int32_t> off_slates_;
+  std::vector<float> off_beta_;
+  std::vector<int64_t> off_user_;
+  std::vector<double> off_reward_;
+  std::vector<int32_t> off_click_;
+  bool off_missing_propensity_ = false;
 
   torch::nn::Sequential policy_{nullptr}, value_{nullptr};
   ParamSet params_;

@@ -29,4 +29,20 @@ void RegisterReinforce(AgentRegistrar& r);
 torch::Tensor PolicyGradientLoss(const torch::Tensor& logits, const torch::Tensor& slates,
                                  const torch::Tensor& advantages, const torch::Tensor& mask, bool topk_correction);
 
+// The off-policy top-K loss of learning from a log (Chen et al. 2019, eq. 5
+// with the importance weight of sec. 4.3), averaged over rows:
+//   -sum_j min(pi(a_j | s) / beta(a_j | s), cap) * lambda_K(s, a_j) * R * log pi(a_j | s),
+//   lambda_K(s, a) = k * (1 - pi(a | s))^(k - 1)
+// (the paper's K is Cohort's slate size k), pi = softmax(logits) over the K
+// candidates, weights and lambda_K held constant (no gradient).
+//   logits   (N, K)   policy logits at the logged states
+//   slates   (N, k)   int64, the logged slates
+//   beta     (N, k)   behaviour probability of each logged item (no gradient);
+//                     undefined: every weight 1 (no off-policy correction)
+//   returns  (N) or (N, k)  R_t, the discounted return from the logged step (or
+//                           an advantage per slate item)
+// cap <= 0: no clipping. `weights`, when given, receives the clipped weights (N, k).
+torch::Tensor OffPolicyTopKLoss(const torch::Tensor& logits, const torch::Tensor& slates, const torch::Tensor& beta,
+                                const torch::Tensor& returns, double cap, torch::Tensor* weights = nullptr);
+
 }  // namespace cohort::torch_agents

@@ -412,13 +412,29 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0, terms=None)
                                    terms))
 
 
-def train_offline(log_dir, *, out, l2=1.0):
-    """`cohort train-offline` as a function: fits a click model (logistic regression
-    on [u * x, x, onehot(position)], L2 penalty l2) on the log in log_dir alone,
-    writes it to `out` and returns it; {"type": "click_model", "model": out} acts by
-    it (docs/ope.md, offline learning)."""
+def train_offline(log_dir, *, out, agent=None, l2=1.0, evaluate=True):
+    """`cohort train-offline` as a function.
+
+    agent=None: fits a click model (logistic regression on [u * x, x,
+    onehot(position)], L2 penalty l2) on the log in log_dir alone, writes it to
+    `out` and returns it; {"type": "click_model", "model": out} acts by it.
+
+    agent given (a type such as "reinforce" or "click_model", or an agent dict,
+    e.g. {"type": "reinforce", "offline": {"behaviour": "logged"}}): learns it from
+    the log alone, writes `out` (the click model's file, or a checkpoint directory
+    that `cohort viz --agent` loads) and returns the summary: the fit's
+    statistics and, with evaluate, the true online value of the learned policy next
+    to the logging policy's on the same evaluation users (docs/ope.md, offline
+    learning)."""
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 > 0:
         raise ValueError(f"l2 must be a number > 0, got {l2!r}")
+    if agent is not None:
+        if isinstance(agent, dict):
+            agent = _json.dumps(agent)
+        elif not isinstance(agent, str) or not agent:
+            raise ValueError(f"agent must be an agent type or an agent dict, got {agent!r}")
+        return _json.loads(_cohort.train_offline_agent(_path("log_dir", log_dir), agent, _path("out", out),
+                                                       float(l2), bool(evaluate)))
     return _json.loads(_cohort.train_offline(_path("log_dir", log_dir), _path("out", out), float(l2)))
 
 

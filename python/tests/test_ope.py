@@ -229,6 +229,27 @@ def test_a_click_model_learned_from_a_log_alone_is_judged_online(tmp_path, rando
     assert e.value.path == "/agent/model"
 
 
+def test_train_offline_takes_the_agent_and_reports_the_true_online_value(tmp_path, random_log):
+    # The click model by name: the model file plus a summary beside it.
+    s = cohort.train_offline(random_log, out=tmp_path / "click.json", agent="click_model")
+    assert s["agent"]["type"] == "click_model" and (tmp_path / "click.summary.json").exists()
+    online = s["online"]
+    assert online["users"] == 400 and online["first_user"] == cohort.FIRST_EVAL_USER
+    # The uniformly random logging policy scores about 0; the model learned from it far more.
+    assert online["learned"]["normalized_score"] - online["learned"]["normalized_score_ci95"] > 0.5
+    assert abs(online["logging"]["normalized_score"]) < 3 * online["logging"]["normalized_score_ci95"] + 0.05
+    # Off-policy REINFORCE as an agent dict: a checkpoint directory and its summary.
+    agent = {"type": "reinforce", "offline": {"behaviour": "logged", "epochs": 2}}
+    r = cohort.train_offline(random_log, out=tmp_path / "rf", agent=agent, evaluate=False)
+    assert r["agent"]["offline"]["behaviour"] == "logged" and "online" not in r
+    assert (tmp_path / "rf" / "checkpoint.bin").exists() and (tmp_path / "rf" / "summary.json").exists()
+    with pytest.raises(cohort.ScenarioError) as e:
+        cohort.train_offline(random_log, out=tmp_path / "g", agent="greedy")
+    assert "cannot learn from a log" in str(e.value)
+    with pytest.raises(ValueError):
+        cohort.train_offline(random_log, out=tmp_path / "g", agent=3)
+
+
 def test_an_off_policy_sweep_logs_evaluates_and_reports(tmp_path):
     target = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
     sweep = {"name": "ope_test", "base": str(Path(__file__).resolve().parents[2] / "scenarios" / f"{NAME}.json"),
