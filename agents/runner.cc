@@ -189,6 +189,14 @@ std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint
   return env;
 }
 
+std::vector<bool> HumanEpisodes(const Scenario& scenario, const Rollout& r) {
+  std::vector<bool> human(r.episodes.size(), true);
+  if (scenario.env.bots.empty()) return human;
+  for (size_t i = 0; i < r.episodes.size(); ++i)
+    human[i] = BotEntryOf(scenario.env.bots, scenario.seed, scenario.variant, r.episodes[i].user) < 0;
+  return human;
+}
+
 json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   RunningStat ret, length, clicks, watch, sessions, regret;
   int64_t total_clicks = 0, returns = 0, session_ends = 0;
@@ -225,6 +233,16 @@ json SummarizeRollout(const Scenario& scenario, const Rollout& r) {
   s["watch_time_per_episode"] = watch.mean();
   s["sessions_per_episode"] = sessions.mean();
   s["return_rate"] = session_ends > 0 ? double(returns) / double(session_ends) : 0.0;
+  if (!scenario.env.bots.empty()) {
+    const std::vector<bool> human = HumanEpisodes(scenario, r);
+    RunningStat human_ret, bot_ret;
+    for (size_t i = 0; i < r.episodes.size(); ++i) (human[i] ? human_ret : bot_ret).Add(r.episodes[i].ret);
+    s["human_users"] = human_ret.count();
+    s["bot_users"] = bot_ret.count();
+    s["human_return_mean"] = human_ret.count() > 0 ? json(human_ret.mean()) : json(nullptr);
+    s["human_return_ci95"] = human_ret.count() > 1 ? json(human_ret.ci95()) : json(nullptr);
+    s["bot_return_mean"] = bot_ret.count() > 0 ? json(bot_ret.mean()) : json(nullptr);
+  }
   if (scenario.run.regret) {
     s["regret_per_episode"] = regret.mean();
     s["regret_per_step"] = steps > 0 ? regret.mean() * double(r.episodes.size()) / steps : 0.0;
@@ -241,7 +259,8 @@ void CheckFiniteSummary(const json& summary) {
   }
 }
 
-void AddReferenceScores(const Rollout& main, const Rollout& random, const Rollout& oracle, json& summary) {
+void AddReferenceScores(const Scenario& scenario, const Rollout& main, const Rollout& random, const Rollout& oracle,
+                        json& summary) {
   const size_t n = std::min({main.episodes.size(), random.episodes.size(), oracle.episodes.size()});
   RunningStat rr, ro;
   std::vector<double> m(n), r(n), o(n);
@@ -257,6 +276,17 @@ void AddReferenceScores(const Rollout& main, const Rollout& random, const Rollou
   const std::optional<Estimate> score = NormalizedScore(m, r, o);
   summary["normalized_score"] = score ? json(score->value) : json(nullptr);
   summary["normalized_score_ci95"] = score ? json(score->ci95) : json(nullptr);
+  if (scenario.env.bots.empty()) return;
+  const std::vector<bool> human = HumanEpisodes(scenario, main);
+  std::vector<double> hm, hr, ho;
+  for (size_t i = 0; i < n; ++i) {
+    if (!human[i] || main.episodes[i].user != random.episodes[i].user || main.episodes[i].user != oracle.episodes[i].user)
+      continue;
+    hm.push_back(m[i]), hr.push_back(r[i]), ho.push_back(o[i]);
+  }
+  const std::optional<Estimate> human_score = NormalizedScore(hm, hr, ho);
+  summary["human_normalized_score"] = human_score ? json(human_score->value) : json(nullptr);
+  summary["human_normalized_score_ci95"] = human_score ? json(human_score->ci95) : json(nullptr);
 }
 
 RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, const RunProgressFn& progress) {
@@ -291,7 +321,7 @@ RunOutput RunScenario(const Scenario& scenario, const std::string& out_dir, cons
     // index only), so the normalized score is a paired comparison.
     const Rollout random = RollOut(scenario, json{{"type", "random"}}, false, pass(true), 0, n);
     const Rollout oracle = RollOut(scenario, json{{"type", "oracle"}}, false, pass(true), 0, n);
-    AddReferenceScores(out.main, random, oracle, out.summary);
+    AddReferenceScores(scenario, out.main, random, oracle, out.summary);
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.summary["steps_per_second"] = out.main.seconds > 0 ? double(out.main.steps) / out.main.seconds : 0.0;

@@ -96,7 +96,12 @@ std::unique_ptr<VecEnv> MakeEvalEnv(const EnvParams& params, uint64_t seed, uint
                                     int64_t users, const VecEnv& world);
 
 // summary.json keys of a rollout (episodes, returns, clicks, ctr, regret, ...).
+// With bots in the population (env.users.bots), also human_users, bot_users,
+// human_return_mean, human_return_ci95 and bot_return_mean: every user's
+// kind is BotEntryOf its id (env/model.h), so the split needs no simulator.
 json SummarizeRollout(const Scenario& scenario, const Rollout& r);
+// Whether each episode of `r` is a person's (all true without bots).
+std::vector<bool> HumanEpisodes(const Scenario& scenario, const Rollout& r);
 // Throws std::runtime_error naming the first metric of `summary` that is a
 // NaN or infinite number (undefined metrics are null, not NaN): a summary is
 // never written with a value that became non-finite.
@@ -106,8 +111,11 @@ void CheckFiniteSummary(const json& summary);
 // normalized_score_ci95 (core/stats.h NormalizedScore: a ratio of paired means
 // with its delta-method interval; null when the oracle does no better than
 // random) to `summary`: `main` against the reference rollouts on the same users
-// (pairs past the shortest rollout are ignored).
-void AddReferenceScores(const Rollout& main, const Rollout& random, const Rollout& oracle, json& summary);
+// (pairs past the shortest rollout are ignored). With bots in `scenario`'s
+// population, also human_normalized_score and its interval: the same ratio
+// over the people among those users only.
+void AddReferenceScores(const Scenario& scenario, const Rollout& main, const Rollout& random, const Rollout& oracle,
+                        json& summary);
 
 // A plain run's progress: user-steps so far (every pass), the episodes of the
 // scenario's agent done and asked (run.episodes), and the episodes of the
@@ -177,6 +185,13 @@ inline const std::vector<std::string> kSummaryMetricKeys = {"episodes",
                                                             "oracle_return_mean",
                                                             "normalized_score",
                                                             "normalized_score_ci95",
+                                                            "human_users",
+                                                            "bot_users",
+                                                            "human_return_mean",
+                                                            "human_return_ci95",
+                                                            "bot_return_mean",
+                                                            "human_normalized_score",
+                                                            "human_normalized_score_ci95",
                                                             "steps_per_second",
                                                             "elapsed_seconds",
                                                             "normalized_score_area",

@@ -266,7 +266,7 @@ class Trainer {
       agent_->SetTraining(true);
     }
     json summary = SummarizeRollout(s_, r);
-    AddReferenceScores(r, random_, oracle_, summary);
+    AddReferenceScores(s_, r, random_, oracle_, summary);
     AddRolloutExtras(extras, summary);
     final_summary_ = summary;
     json line = {{"kind", "eval"}, {"step", step_}, {"user_steps", user_steps_}};

@@ -105,11 +105,11 @@ Scenario LogScenarioOf(const H5Reader& h5, const std::string& file) {
   return s;
 }
 
-json Scores(const Rollout& main, const Rollout& random, const Rollout& oracle) {
+json Scores(const Scenario& run, const Rollout& main, const Rollout& random, const Rollout& oracle) {
   RunningStat ret;
   for (const EpisodeRecord& e : main.episodes) ret.Add(e.ret);
   json out = {{"return_mean", ret.mean()}, {"return_ci95", ret.ci95()}};
-  AddReferenceScores(main, random, oracle, out);
+  AddReferenceScores(run, main, random, oracle, out);
   out.erase("random_return_mean");
   out.erase("oracle_return_mean");
   return out;
@@ -144,8 +144,8 @@ json OnlineValue(const Scenario& log_scenario, const Scenario& run, Agent& learn
   for (const EpisodeRecord& e : oracle.episodes) ro.Add(e.ret);
   return {{"users", int64_t(main.episodes.size())},
           {"first_user", kFirstEvalUser},
-          {"learned", Scores(main, random, oracle)},
-          {"logging", Scores(logging, random, oracle)},
+          {"learned", Scores(run, main, random, oracle)},
+          {"logging", Scores(run, logging, random, oracle)},
           {"learned_minus_logging", {{"return_mean", diff.mean()}, {"ci95", diff.ci95()}}},
           {"random_return_mean", rr.mean()},
           {"oracle_return_mean", ro.mean()}};

@@ -28,6 +28,7 @@ enum class StreamPurpose : uint64_t {
   kReport = 9,       // bootstrap resampling in `cohort report`
   kMeta = 10,        // meta layer: ES noise (seed, generation, pair), lifetime draws
   kLogging = 11,     // the logging wrapper's exploration; Monte Carlo propensities of a log
+  kBots = 12,        // whether a user is a bot, and which kind (env.users.bots)
 };
 
 inline uint64_t SplitMix64(uint64_t x) {

@@ -47,8 +47,16 @@ void VecEnv::StepRow(int r, const int32_t* slate) {
   b.terminated[R] = b.truncated[R] = b.session_ended[R] = b.end_reason[R] = 0;
   b.gap[R] = 0.0f;
 
+  // A bot (env.users.bots) chooses by its rule instead of the choice model
+  // and feels nothing: no interest evolution, satisfaction or drift.
+  const int bot_entry = Bot(r);
+  const std::vector<BotParams>& bots = model_.params().bots;
+  const bool person = bot_entry < 0 || size_t(bot_entry) >= bots.size();
   ShownSlate shown;
-  Choose(r, slate, shown);
+  if (person)
+    Choose(r, slate, shown);
+  else
+    BotChoose(r, bots[size_t(bot_entry)], slate, shown);
 
   // Every click is watched, in position order. Each is capped by the budget
   // the user had when the slate arrived, so a click's outcome does not depend
@@ -61,16 +69,16 @@ void VecEnv::StepRow(int r, const int32_t* slate) {
     if (!b.clicked[s0 + size_t(j)]) continue;
     reward += Respond(r, shown, j, budget);
     const double watch = shown.watch[j];
-    EvolveInterests(r, shown.items[j], shown.affinity[j]);
-    UpdateAfterClick(r, shown.items[j], shown.affinity[j], watch, first_click);
+    if (person) EvolveInterests(r, shown.items[j], shown.affinity[j]);
+    UpdateAfterClick(r, shown.items[j], shown.affinity[j], watch, first_click, person);
     step_time += watch;
     first_click = false;
   }
   if (first_click) {
-    UpdateAfterNoClick(r);
+    UpdateAfterNoClick(r, person);
     step_time = model_.params().dynamics.budget_no_click_cost;
   }
-  Drift(r);
+  if (person) Drift(r);
   time_[R] += step_time;
   b.reward[R] = static_cast<float>(reward);
   ++b.session_step[R];
@@ -95,6 +103,51 @@ void VecEnv::Choose(int r, const int32_t* slate, ShownSlate& shown) {
   const size_t s0 = R * slate_size_;
   batch_.click_position[R] =
       choice.Sample(shown.probs, slate_size_, rng_response_[R], &batch_.examined[s0], &batch_.clicked[s0]);
+}
+
+// Which position bot `bot` clicks if it clicks (env/params.h BotParams):
+// clickbait the highest quality (the first among equals), click_farm the
+// first item of its topic (-1: none shown); -2 for the random clicker, any
+// position alike. The one rule BotChoose draws from and BotProbabilities
+// states exactly.
+int BotTarget(const BotParams& bot, const ItemView* items, int k) {
+  switch (bot.kind) {
+    case BotKind::kRandomClicker:
+      return -2;
+    case BotKind::kClickbait: {
+      int best = 0;
+      for (int j = 1; j < k; ++j)
+        if (items[j].quality > items[best].quality) best = j;
+      return best;
+    }
+    case BotKind::kClickFarm:
+      for (int j = 0; j < k; ++j)
+        if (items[j].topic == bot.topic) return j;
+      return -1;
+  }
+  return -1;
+}
+
+// A bot's choice: it examines every position and clicks at most one, with
+// probability click_probability (one uniform draw from the response stream;
+// the random clicker draws its position next). The scores are filled in as
+// for a person (Respond reads the affinity for likes).
+void VecEnv::BotChoose(int r, const BotParams& bot, const int32_t* slate, ShownSlate& shown) {
+  const size_t R = size_t(r), s0 = R * slate_size_;
+  for (int j = 0; j < slate_size_; ++j) {
+    shown.items[j] = Candidate(r, slate[j]);
+    shown.scores[j] = Score(r, shown.items[j], &shown.affinity[j]);
+  }
+  Rng& rng = rng_response_[R];
+  int position = -1;
+  if (rng.Uniform() < bot.click_probability) {
+    position = BotTarget(bot, shown.items, slate_size_);
+    if (position == -2) position = int(rng.Below(uint32_t(slate_size_)));
+  }
+  std::fill_n(&batch_.examined[s0], slate_size_, 1);
+  std::fill_n(&batch_.clicked[s0], slate_size_, 0);
+  if (position >= 0) batch_.clicked[s0 + size_t(position)] = 1;
+  batch_.click_position[R] = position;
 }
 
 // What the user does with the clicked item at `position`: a dislike (a
@@ -150,17 +203,18 @@ void VecEnv::EvolveInterests(int r, const ItemView& it, double a) {
 // step, at the first click) and grows on the item's topic, the budget pays
 // for the watch time (less when the item was good), and the topic enters the
 // click history.
-void VecEnv::UpdateAfterClick(int r, const ItemView& it, double a, double watch, bool first_click) {
+void VecEnv::UpdateAfterClick(int r, const ItemView& it, double a, double watch, bool first_click, bool person) {
   const EnvParams& p = model_.params();
   const DynamicsParams& d = p.dynamics;
   const size_t R = size_t(r);
   float* bored = boredom_.empty() ? nullptr : &boredom_[R * num_topics_];
   const double q = it.quality;
   const double boredom_c = bored ? bored[it.topic] : 0.0;
-  satisfaction_[R] = d.satisfaction_decay * satisfaction_[R] +
-                     (1.0 - d.satisfaction_decay) * (d.satisfaction_quality * q + d.satisfaction_affinity * a -
-                                                     d.satisfaction_boredom * boredom_c);
-  if (bored) {
+  if (person)
+    satisfaction_[R] = d.satisfaction_decay * satisfaction_[R] +
+                       (1.0 - d.satisfaction_decay) * (d.satisfaction_quality * q + d.satisfaction_affinity * a -
+                                                       d.satisfaction_boredom * boredom_c);
+  if (bored && person) {
     if (first_click)
       for (int t = 0; t < num_topics_; ++t) bored[t] = static_cast<float>(bored[t] * d.boredom_decay);
     bored[it.topic] = static_cast<float>(bored[it.topic] + d.boredom_increment);
@@ -175,11 +229,13 @@ void VecEnv::UpdateAfterClick(int r, const ItemView& it, double a, double watch,
 
 // Passing over a slate: satisfaction moves toward the no-click value,
 // boredom decays, and browsing costs budget_no_click_cost of time.
-void VecEnv::UpdateAfterNoClick(int r) {
+void VecEnv::UpdateAfterNoClick(int r, bool person) {
   const DynamicsParams& d = model_.params().dynamics;
   const size_t R = size_t(r);
-  satisfaction_[R] = d.satisfaction_decay * satisfaction_[R] + (1.0 - d.satisfaction_decay) * d.satisfaction_no_click;
-  if (!boredom_.empty()) {
+  if (person)
+    satisfaction_[R] =
+        d.satisfaction_decay * satisfaction_[R] + (1.0 - d.satisfaction_decay) * d.satisfaction_no_click;
+  if (!boredom_.empty() && person) {
     float* bored = &boredom_[R * num_topics_];
     for (int t = 0; t < num_topics_; ++t) bored[t] = static_cast<float>(bored[t] * d.boredom_decay);
   }

@@ -87,6 +87,17 @@ double PopulationModel::ExpectedRewardGivenClick(const ItemView& item, double af
          p_dislike * (w.watch_time * skipped + w.dislike);
 }
 
+int BotEntryOf(const std::vector<BotParams>& bots, uint64_t seed, uint64_t variant, int64_t user) {
+  if (bots.empty()) return -1;
+  const double u = MakeRng(seed, variant, uint64_t(user), StreamPurpose::kBots).Uniform();
+  double cumulative = 0.0;
+  for (size_t i = 0; i < bots.size(); ++i) {
+    cumulative += bots[i].fraction;
+    if (u < cumulative) return int(i);
+  }
+  return -1;
+}
+
 int PopulationModel::SampleSegment(Rng& rng) const {
   if (segment_cdf_.size() == 1) return 0;
   return SampleCdf(segment_cdf_, rng.Uniform());

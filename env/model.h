@@ -21,6 +21,14 @@ struct ItemView {
   const float* features;  // FeatureDim floats, or nullptr for one-hot items
 };
 
+// Which entry of `bots` user `user` is (env.users.bots), -1 for a person:
+// one uniform draw from the user's own bots stream (seed, variant, user,
+// kBots) against the entries' cumulative fractions. A pure function of its
+// arguments, so that the runner can tell a finished user's kind without
+// the VecEnv, and -1 without a draw when there are no bots (the streams of
+// every scenario without bots are untouched).
+int BotEntryOf(const std::vector<BotParams>& bots, uint64_t seed, uint64_t variant, int64_t user);
+
 class PopulationModel {
  public:
   PopulationModel(EnvParams params, uint64_t seed, uint64_t variant);

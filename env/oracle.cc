@@ -20,7 +20,23 @@
 
 namespace cohort {
 
+// A bot's ground truth (env/params.h BotParams): its click rule stated
+// exactly, with the same reward given a click as a person's.
+double VecEnv::BotProbabilities(int r, const BotParams& bot, const int32_t* slate, double* probs) const {
+  ItemView items[slate_search::kMaxSlateSize];
+  for (int j = 0; j < slate_size_; ++j) items[j] = Candidate(r, slate[j]);
+  std::fill_n(probs, slate_size_, 0.0);
+  const int target = BotTarget(bot, items, slate_size_);
+  if (target == -2)
+    std::fill_n(probs, slate_size_, bot.click_probability / slate_size_);
+  else if (target >= 0)
+    probs[target] = bot.click_probability;
+  return target == -1 ? 1.0 : 1.0 - bot.click_probability;
+}
+
 double VecEnv::ChoiceProbabilities(int r, const int32_t* slate, double* probs) const {
+  if (const int b = Bot(r); b >= 0 && size_t(b) < model_.params().bots.size())
+    return BotProbabilities(r, model_.params().bots[size_t(b)], slate, probs);
   double scores[slate_search::kMaxSlateSize], affinity;
   for (int j = 0; j < slate_size_; ++j) scores[j] = Score(r, Candidate(r, slate[j]), &affinity);
   return model_.choice().Probabilities(scores, slate_size_, click_propensity_[size_t(r)], probs);
@@ -29,7 +45,10 @@ double VecEnv::ChoiceProbabilities(int r, const int32_t* slate, double* probs) c
 double VecEnv::ExpectedReward(int r, const int32_t* slate) const {
   double scores[slate_search::kMaxSlateSize], affinity[slate_search::kMaxSlateSize], probs[slate_search::kMaxSlateSize];
   for (int j = 0; j < slate_size_; ++j) scores[j] = Score(r, Candidate(r, slate[j]), &affinity[j]);
-  model_.choice().Probabilities(scores, slate_size_, click_propensity_[size_t(r)], probs);
+  if (const int b = Bot(r); b >= 0 && size_t(b) < model_.params().bots.size())
+    BotProbabilities(r, model_.params().bots[size_t(b)], slate, probs);
+  else
+    model_.choice().Probabilities(scores, slate_size_, click_propensity_[size_t(r)], probs);
   double total = 0.0;
   for (int j = 0; j < slate_size_; ++j)
     total += probs[j] * model_.ExpectedRewardGivenClick(Candidate(r, slate[j]), affinity[j], budget_[size_t(r)]);
@@ -37,11 +56,16 @@ double VecEnv::ExpectedReward(int r, const int32_t* slate) const {
 }
 
 void VecEnv::CandidateExpectedRewards(int r, double* out) const {
+  const int b = Bot(r);
+  const BotParams* bot = b >= 0 && size_t(b) < model_.params().bots.size() ? &model_.params().bots[size_t(b)] : nullptr;
   for (int c = 0; c < num_candidates_; ++c) {
     double affinity, prob;
     const ItemView item = Candidate(r, c);
     const double score = Score(r, item, &affinity);
-    model_.choice().Probabilities(&score, 1, click_propensity_[size_t(r)], &prob);
+    if (bot != nullptr)  // alone at the top: clicked with p unless a farm's other topic
+      prob = bot->kind == BotKind::kClickFarm && item.topic != bot->topic ? 0.0 : bot->click_probability;
+    else
+      model_.choice().Probabilities(&score, 1, click_propensity_[size_t(r)], &prob);
     out[c] = prob * model_.ExpectedRewardGivenClick(item, affinity, budget_[size_t(r)]);
   }
 }
@@ -307,11 +331,69 @@ double ExactOracleSlate(const ChoiceModel& choice, int num_candidates, int slate
       [&](const int32_t* s) { return EvaluateSlate(choice, score, value, click_propensity, s, slate_size); }, slate);
 }
 
+// The best slate for a bot, exactly, from each candidate's value given a
+// click v_c: random clicker, the k largest v (the value is p/k times their
+// sum); clickbait, the candidate of largest v among those with at least k-1
+// others of no higher quality, at the top, above the k-1 of lowest quality
+// (it is then the one clicked); click farm, its topic's candidate of largest
+// v at the top, unless that v is negative and k candidates of other topics
+// exist, in which case they are shown and nothing is clicked.
+double VecEnv::BotOracleSlate(int r, const BotParams& bot, int32_t* slate) const {
+  const int K = num_candidates_, k = slate_size_;
+  RowBuffer<double> value(K);
+  RowBuffer<int32_t> order(K);
+  for (int c = 0; c < K; ++c) {
+    double affinity;
+    const ItemView item = Candidate(r, c);
+    Score(r, item, &affinity);
+    value[c] = model_.ExpectedRewardGivenClick(item, affinity, budget_[size_t(r)]);
+    order[c] = c;
+  }
+  int32_t* idx = order.data();
+  switch (bot.kind) {
+    case BotKind::kRandomClicker:
+      std::stable_sort(idx, idx + K, [&](int32_t a, int32_t b) { return value[a] > value[b]; });
+      std::copy_n(idx, k, slate);
+      break;
+    case BotKind::kClickbait: {
+      // Ascending quality: candidate idx[i] has i others of no higher quality.
+      std::stable_sort(idx, idx + K, [&](int32_t a, int32_t b) {
+        return Candidate(r, a).quality < Candidate(r, b).quality;
+      });
+      int best = k - 1;
+      for (int i = k; i < K; ++i)
+        if (value[idx[i]] > value[idx[best]]) best = i;
+      slate[0] = idx[best];
+      for (int j = 1, i = 0; j < k; ++i)
+        if (i != best) slate[j++] = idx[i];
+      break;
+    }
+    case BotKind::kClickFarm: {
+      int best = -1, others = 0;
+      for (int c = 0; c < K; ++c) {
+        if (Candidate(r, c).topic != bot.topic)
+          ++others;
+        else if (best < 0 || value[c] > value[best])
+          best = c;
+      }
+      const bool show_target = best >= 0 && (value[best] >= 0.0 || others < k);
+      int j = 0;
+      if (show_target) slate[j++] = best;
+      for (int c = 0; c < K && j < k; ++c)
+        if (c != best && (show_target || Candidate(r, c).topic != bot.topic)) slate[j++] = c;
+      break;
+    }
+  }
+  return ExpectedReward(r, slate);
+}
+
 // Each candidate's score and value given a click are computed once. The
 // search is exact (ExactOracleSlate: a fast method where the choice model
 // has one, else enumeration) when there are at most kMaxEnumeratedSlates
 // slates, greedy beyond (unchanged, so that results stay as they were).
 double VecEnv::OracleSlate(int r, int32_t* slate) const {
+  if (const int b = Bot(r); b >= 0 && size_t(b) < model_.params().bots.size())
+    return BotOracleSlate(r, model_.params().bots[size_t(b)], slate);
   RowBuffer<double> score(num_candidates_), value(num_candidates_);
   for (int c = 0; c < num_candidates_; ++c) {
     double affinity;

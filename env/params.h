@@ -17,6 +17,7 @@ enum class FeatureKind { kOneHot, kEmbedding };
 enum class InterestRule { kNone, kRecSim, kToward, kAway };
 enum class Observability { kVisible, kNoisy, kHidden };
 enum class EventKind { kPreferenceShift, kQualityShift, kNewItems };
+enum class BotKind : uint8_t { kRandomClicker, kClickbait, kClickFarm };
 
 // The largest magnitude a simulation parameter may have (validation bounds
 // weights, means, stds, rates and budgets by it), so that every score,
@@ -54,6 +55,26 @@ struct SegmentParams {
   double low = -1.0, high = 1.0;  // uniform
   double mean = 0.0, std = 0.5;   // normal
   std::vector<double> center;     // optional per-dimension offset (size = feature dim)
+};
+
+// Users who are not people (env.users.bots): each entry is a share of the
+// population with one documented behaviour that replaces the choice model
+// (env/dynamics.cc BotTarget). A bot examines the whole slate and clicks at
+// most one item, with probability click_probability:
+// - random: a uniformly random position, whatever is shown;
+// - clickbait: the most attractive item, the one of highest quality (the
+//   part of an item's appeal that is the same for every user), first in
+//   position order among equals, whatever the bot's interests;
+// - click_farm: the first item of `topic` in the slate; none: no click.
+// A click is consumed like a person's (Respond: watch time, like, dislike,
+// so the reward formula is the same), but bots feel nothing: their
+// interests, satisfaction and boredom do not change and do not drift. Their
+// sessions still end by budget, leaving (at constant satisfaction) and caps.
+struct BotParams {
+  BotKind kind = BotKind::kRandomClicker;
+  double fraction = 0.0;  // share of users of this kind
+  double click_probability = 1.0;
+  int topic = -1;  // click_farm: the topic it promotes (-1: none, every other kind)
 };
 
 // ChoiceKind and ChoiceParams: env/choice.h.
@@ -138,6 +159,7 @@ struct EnvParams {
   int slate_size = 2;
   CatalogParams catalog;
   std::vector<SegmentParams> segments;
+  std::vector<BotParams> bots;  // [] = every user is a person
   Trait time_budget{200.0, 0.0, 1e-9, kMaxParameterMagnitude};
   Trait patience{1.0, 0.0, 1e-9, kMaxParameterMagnitude};
   Trait click_propensity{1.0, 0.0, 0.0, kMaxParameterMagnitude};

@@ -30,6 +30,8 @@ const EnumTable<InterestRule> kInterestRules = {{InterestRule::kNone, "none"},
 const EnumTable<EventKind> kEventKinds = {{EventKind::kPreferenceShift, "preference_shift"},
                                           {EventKind::kQualityShift, "quality_shift"},
                                           {EventKind::kNewItems, "new_items"}};
+const EnumTable<BotKind> kBotKinds = {
+    {BotKind::kRandomClicker, "random"}, {BotKind::kClickbait, "clickbait"}, {BotKind::kClickFarm, "click_farm"}};
 
 // All environment schemas live in one struct so their addresses are stable
 // (fields point at sub-schemas) and they are built exactly once. Every key is
@@ -40,6 +42,7 @@ struct EnvSchemas {
   static inline const EnvParams kDefaults{};
   BoundSchema<CatalogParams> catalog{"items: topics, features, hidden quality, length, arrival and retirement"};
   BoundSchema<SegmentParams> segment{"one mixture component of the user population's interests"};
+  BoundSchema<BotParams> bot{"a share of users who are bots, with one behaviour (docs/simulator.md, \"Bots\")"};
   BoundSchema<Trait> time_budget{"per-user session time budget ~ Normal(mean, std), clipped", kDefaults.time_budget};
   BoundSchema<Trait> patience{"per-user patience (divides the leave probability)", kDefaults.patience};
   BoundSchema<Trait> click_propensity{"per-user multiplier on click odds", kDefaults.click_propensity};
@@ -94,6 +97,14 @@ struct EnvSchemas {
         .Number("std", &S::std, 0, kInf, "normal: std")
         .NumberArray("center", &S::center, -2, 2, "per-dimension offset added to sampled interests; [] = none");
 
+    using Bo = BotParams;
+    bot.Enum("kind", &Bo::kind, kBotKinds,
+             "random: clicks a uniformly random position; clickbait: clicks the highest-quality item whatever its "
+             "interests; click_farm: clicks the first item of `topic`")
+        .Number("fraction", &Bo::fraction, 0, 1, "share of users of this kind (the kinds' shares sum to at most 1)")
+        .Number("click_probability", &Bo::click_probability, 0, 1, "probability of clicking at all on a slate")
+        .Integer("topic", &Bo::topic, -1, 4095, "click_farm only (and required): the topic it clicks; -1 = none");
+
     // A trait's clip bounds [lo, hi] are also the range of its mean (a
     // positive lower bound: the mean must be > 0).
     for (BoundSchema<Trait>* t :
@@ -108,6 +119,7 @@ struct EnvSchemas {
 
     using E = EnvParams;
     users.ObjectArray("segments", &E::segments, &segment, "interest mixture; [] = one segment uniform in [-1, 1]")
+        .ObjectArray("bots", &E::bots, &bot, "users who are not people, by kind; [] = none")
         .Object("time_budget", &E::time_budget, &time_budget, "session time budget")
         .Object("patience", &E::patience, &patience, "patience trait")
         .Object("click_propensity", &E::click_propensity, &click_propensity, "click propensity trait")
@@ -289,6 +301,22 @@ EnvParams ParseEnvParams(const json& e, const std::string& file, const std::stri
     Check(problems, sp.center.empty() || int(sp.center.size()) == dim, file, path + "/center",
           "expected " + std::to_string(dim) + " values (the feature dimension) or []");
   }
+
+  Check(problems, p.bots.size() <= 16, file, base + "/users/bots", "at most 16 kinds of bots");
+  double bot_share = 0.0;
+  for (size_t bi = 0; bi < p.bots.size(); ++bi) {
+    const BotParams& bp = p.bots[bi];
+    const std::string path = base + "/users/bots/" + std::to_string(bi);
+    bot_share += bp.fraction;
+    Check(problems, bp.kind == BotKind::kClickFarm || bp.topic == -1, file, path + "/topic",
+          "only click_farm bots have a target topic");
+    Check(problems, bp.kind != BotKind::kClickFarm || bp.topic >= 0, file, path + "/topic",
+          "a click_farm needs the topic it clicks");
+    Check(problems, bp.topic < p.num_topics, file, path + "/topic",
+          "topic " + std::to_string(bp.topic) + " >= num_topics " + n_topics);
+  }
+  Check(problems, bot_share <= 1.0 + 1e-12, file, base + "/users/bots",
+        "the bots' fractions sum to " + std::to_string(bot_share) + ", more than 1");
 
   p.choice = ParseChoiceParams(e["choice"], file, base + "/choice", problems);
 

@@ -53,6 +53,7 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
       v.assign(B * size_t(width), T{});
   };
   VisitState(*this, allocate);
+  if (!params.bots.empty()) bot_.assign(B, -1);
   StepBatch& b = batch_;
   b.rows = num_envs_;
   b.num_candidates = num_candidates_;
@@ -103,6 +104,12 @@ void VecEnv::EditParams(const std::function<void(EnvParams&)>& edit) {
   model_.mutable_params() = std::move(p);
   model_.Refresh();
   if (boredom_.empty() && model_.params().BoredomEnabled()) boredom_.assign(size_t(num_envs_) * num_topics_, 0.0f);
+  // A user's kind is a function of (seed, variant, user id, the fractions):
+  // recomputed for the users being served, as Load does.
+  const std::vector<BotParams>& bots = model_.params().bots;
+  bot_.assign(bots.empty() ? 0 : size_t(num_envs_), -1);
+  for (size_t r = 0; r < bot_.size(); ++r)
+    if (user_[r] >= 0) bot_[r] = int8_t(BotEntryOf(bots, model_.seed(), model_.variant(), user_[r]));
 }
 
 const StepBatch& VecEnv::Reset() {
@@ -155,6 +162,7 @@ void VecEnv::StartUser(int r, int64_t user) {
   Rng init = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kUserInit);
   const int seg = model_.SampleSegment(init);
   segment_[R] = seg;
+  if (!bot_.empty()) bot_[R] = int8_t(BotEntryOf(p.bots, model_.seed(), model_.variant(), user));
   float* u = &interests_[R * dim_];
   const SegmentParams* sp = p.segments.empty() ? nullptr : &p.segments[size_t(seg)];
   for (int i = 0; i < dim_; ++i) {
@@ -331,6 +339,8 @@ void VecEnv::Load(BinaryReader& in) {
     if (std::string_view(name) == "topic") load("quality", quality_, num_candidates_, Domain::kAny);  // see Save
   });
   for (size_t r = 0; r < B; ++r) in.Check(batch_.env_id[r] == int32_t(r), "batch.env_id is not the row index");
+  for (size_t r = 0; r < bot_.size(); ++r)
+    bot_[r] = int8_t(user_[r] < 0 ? -1 : BotEntryOf(p.bots, model_.seed(), model_.variant(), user_[r]));
 }
 
 // What future users and items are drawn from: a preference shift moves the

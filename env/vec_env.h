@@ -251,6 +251,8 @@ class VecEnv {
   double Budget(int r) const { return budget_[size_t(r)]; }
   double UserTime(int r) const { return time_[size_t(r)]; }
   int Segment(int r) const { return segment_[size_t(r)]; }
+  // The entry of env.users.bots row r's user is, -1 for a person.
+  int Bot(int r) const { return bot_.empty() ? -1 : bot_[size_t(r)]; }
   const float* Boredom(int r) const { return boredom_.empty() ? nullptr : &boredom_[size_t(r) * num_topics_]; }
 
  private:
@@ -267,10 +269,14 @@ class VecEnv {
   // The step of one row, as the stages of env/dynamics.cc.
   void StepRow(int r, const int32_t* slate);
   void Choose(int r, const int32_t* slate, ShownSlate& shown);
+  void BotChoose(int r, const BotParams& bot, const int32_t* slate, ShownSlate& shown);
+  // A bot's exact click probabilities for a slate (probs[0..k)); returns P(no click).
+  double BotProbabilities(int r, const BotParams& bot, const int32_t* slate, double* probs) const;
+  double BotOracleSlate(int r, const BotParams& bot, int32_t* slate) const;
   double Respond(int r, const ShownSlate& shown, int position, double budget);
   void EvolveInterests(int r, const ItemView& item, double affinity);
-  void UpdateAfterClick(int r, const ItemView& item, double affinity, double watch, bool first_click);
-  void UpdateAfterNoClick(int r);
+  void UpdateAfterClick(int r, const ItemView& item, double affinity, double watch, bool first_click, bool person);
+  void UpdateAfterNoClick(int r, bool person);
   void Drift(int r);
   EndReason SessionEnd(int r);
   bool EndSession(int r, EndReason reason);
@@ -340,6 +346,9 @@ class VecEnv {
   std::vector<int32_t> history_ring_;
   std::vector<int32_t> history_head_;
   std::vector<Rng> rng_candidates_, rng_response_, rng_observation_;
+  // Derived, not state: each row's BotEntryOf its user (empty without bots),
+  // set by StartUser and recomputed from user_ by Load.
+  std::vector<int8_t> bot_;
 
   std::vector<size_t> sorted_events_;
   StepBatch batch_;

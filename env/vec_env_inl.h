@@ -28,4 +28,7 @@ inline double VecEnv::Score(int r, const ItemView& item, double* affinity) const
   return score;
 }
 
+// The position bot `bot` clicks when it clicks (env/dynamics.cc).
+int BotTarget(const BotParams& bot, const ItemView* items, int k);
+
 }  // namespace cohort

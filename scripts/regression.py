@@ -18,6 +18,14 @@ both without that key:
   scripts/regression.py --cohort OLD --update --reference /tmp/ref --ignore-key variant
   scripts/regression.py --cohort NEW --reference /tmp/ref --ignore-key variant
 
+A new scenario key whose default keeps behaviour (it adds itself to every
+scenario.resolved.json, and so to every checkpoint's header) is shown the same
+way against the committed hashes, copied: the key is left out of the resolved
+scenarios, also inside checkpoints, before hashing:
+
+  cp tests/data/regression.sha256 /tmp/ref
+  scripts/regression.py --cohort NEW --reference /tmp/ref --ignore-key bots
+
 Each cell runs a reduced number of episodes (and, for learners, training
 steps) so the whole matrix takes about a minute; the scenario's own agent
 also runs with the scenario's full settings.
@@ -27,6 +35,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -65,11 +74,41 @@ def scrub(value):
     return value
 
 
+def drop_ignored(value):
+    """Drops the --ignore-key keys only, recursively."""
+    if isinstance(value, dict):
+        return {k: drop_ignored(v) for k, v in value.items() if k not in IGNORED}
+    if isinstance(value, list):
+        return [drop_ignored(v) for v in value]
+    return value
+
+
+def checkpoint_without_ignored(data):
+    """A checkpoint's bytes with the --ignore-key keys left out of the resolved
+    scenario in its header, re-encoded as the trainer writes it (agents/trainer.cc:
+    magic, format version, resolved.dump(), the rest; core/serialize.h Seal: the
+    payload, then its FNV-1a checksum), so that a new key's default shows as no
+    change."""
+    def string_at(pos):
+        n = struct.unpack_from("<Q", data, pos)[0]
+        return data[pos + 8:pos + 8 + n], pos + 8 + n
+    magic, pos = string_at(0)
+    version = data[pos:pos + 4]
+    resolved, rest = string_at(pos + 4)
+    text = json.dumps(drop_ignored(json.loads(resolved)), separators=(",", ":"), ensure_ascii=False).encode()
+    payload = data[:pos] + version + struct.pack("<Q", len(text)) + text + data[rest:-8]
+    h = 0xcbf29ce484222325
+    for byte in payload:
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return payload + struct.pack("<Q", h)
+
+
 def digest(path):
     h = hashlib.sha256()
     if path.endswith(".bin"):
         with open(path, "rb") as f:
-            h.update(f.read())
+            data = f.read()
+        h.update(checkpoint_without_ignored(data) if IGNORED else data)
         return h.hexdigest()
     with open(path) as f:
         if path.endswith(".jsonl"):

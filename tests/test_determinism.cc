@@ -52,7 +52,10 @@ json KitchenSinkDoc() {
           {"time_budget", {{"mean", 40.0}, {"std", 10.0}}},
           {"patience", {{"mean", 1.0}, {"std", 0.3}}},
           {"click_propensity", {{"mean", 1.0}, {"std", 0.2}}},
-          {"return_propensity", {{"mean", 0.8}, {"std", 0.1}}}}},
+          {"return_propensity", {{"mean", 0.8}, {"std", 0.1}}},
+          {"bots", json::array({{{"kind", "random"}, {"fraction", 0.1}},
+                                {{"kind", "clickbait"}, {"fraction", 0.1}, {"click_probability", 0.8}},
+                                {{"kind", "click_farm"}, {"fraction", 0.1}, {"topic", 2}}})}}},
         {"observation", {{"interests", "noisy"}, {"noise_std", 0.2}, {"history", 3}, {"budget", true}}},
         {"choice", {{"type", "cascade"}, {"first_attention", 0.9}, {"position_decay", 0.8}, {"temperature", 0.4}}},
         {"score", {{"quality_weight", 0.3}}},
@@ -132,6 +135,7 @@ std::string FirstHiddenDifference(const VecEnv& a, const VecEnv& b) {
     const double y[] = {b.Budget(r), b.Satisfaction(r), b.UserTime(r)};
     if (std::memcmp(x, y, sizeof(x)) != 0) return "budget/satisfaction/time";
     if (a.Segment(r) != b.Segment(r)) return "segment";
+    if (a.Bot(r) != b.Bot(r)) return "bot";
   }
   return "";
 }

@@ -214,6 +214,13 @@ TEST_CASE("summary keys: every numeric key of a plain and a training run is list
   const Scenario plain = LoadScenario(std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
                                       {"run.episodes=40", "run.num_envs=32"}, AgentRegistry());
   check(RunScenario(plain, "", {}).summary);
+  const Scenario with_bots = LoadScenario(
+      std::string(COHORT_SOURCE_DIR) + "/scenarios/recsim_interest_evolution.json",
+      {"run.episodes=40", "run.num_envs=32", R"(env.users.bots=[{"kind": "random", "fraction": 0.3}])"},
+      AgentRegistry());
+  const json bot_summary = RunScenario(with_bots, "", {}).summary;
+  CHECK(bot_summary.contains("human_normalized_score"));
+  check(bot_summary);
   TrainOptions o;
   o.out_dir = Fresh("summary_keys").string();
   check(TrainScenario(Bandit(30), o).summary);
