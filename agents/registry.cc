@@ -3,6 +3,7 @@
 #include "agents/baselines.h"
 #include "agents/click_model.h"
 #include "agents/learned_optimizer.h"
+#include "agents/exposure_rerank.h"
 #include "agents/logging_policy.h"
 
 namespace cohort {
@@ -21,6 +22,7 @@ void Fill(AgentTable& t) {
 #endif
   RegisterClickModelAgent(t);
   RegisterLoggingPolicy(t);
+  RegisterExposureRerank(t);
 }
 
 template <typename T>

@@ -46,6 +46,13 @@ const std::vector<ContractCase>& TorchFreeCases() {
       {{{"type", "logging"}, {"policy", {{"type", "greedy"}}}, {"epsilon", 0.3}}},
       {{{"type", "logging"}, {"policy", {{"type", "epsilon_greedy"}, {"epsilon", 0.2}}}, {"epsilon", 0.1}}},
       {{{"type", "logging"}, {"policy", {{"type", "linear_ts"}}}, {"temperature", 0.5}, {"epsilon", 0.05}}},
+      // The exposure re-ranker: a learner trained on its own slates and
+      // re-ranked when frozen; a frozen policy re-ranked always.
+      {{{"type", "exposure_rerank"}, {"policy", {{"type", "linucb"}}}, {"weight", 2.0}}, "exposure-adjusted score"},
+      {{{"type", "exposure_rerank"}, {"policy", {{"type", "popularity"}}}, {"weight", 0.5}, {"decay", 0.9}},
+       "exposure-adjusted score", 0.0, false},
+      {{{"type", "exposure_rerank"}, {"policy", {{"type", "greedy"}}}, {"serve", "always"}}, "exposure-adjusted score",
+       0.0, false},
   };
   return cases;
 }

@@ -10,6 +10,7 @@
 
 #include "agents/bandits.h"
 #include "agents/learnable.h"
+#include "agents/exposure.h"
 #include "agents/registry.h"
 #include "agents/trainer.h"
 #include "core/io.h"
@@ -286,6 +287,14 @@ TEST_CASE("viz sim: per-step series") {
     CHECK(s.slate_diversity.at(i) <= 1.0);
     CHECK(s.coverage.at(i) <= 1.0);
   }
+  // The exposure Gini curve is the running heatmap's, by hand.
+  std::vector<double> exposure(size_t(sim.heatmap().num_topics()), 0.0);
+  for (int t = 0; t < sim.heatmap().num_topics(); ++t)
+    for (int j = 0; j < sim.heatmap().slate_size(); ++j)
+      exposure[size_t(t)] += double(sim.heatmap().count(t, j)) / std::log2(double(j) + 2.0);
+  CHECK(s.exposure_gini.size() == 30);
+  CHECK(s.exposure_gini.last() == doctest::Approx(Gini(exposure)));
+  CHECK(s.exposure_gini.last() > 0.0);
   // The myopic normalized reward of the myopic oracle is 1 by construction.
   viz::Sim oracle(Options({"agent.type=oracle", "run.num_envs=32"}));
   oracle.Step();

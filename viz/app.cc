@@ -640,7 +640,8 @@ void PolicyView(Sim& sim) {
   Heatmap(sim.heatmap(), std::min(258.0f, 0.5f * (ImGui::GetContentRegionAvail().y - text_h)));
   const Sim::Series& s = sim.series();
   std::vector<PlotLine> lines = {SeriesLine("slate diversity", s.slate_diversity, PlotColor(0)),
-                                 SeriesLine("topic coverage", s.coverage, PlotColor(1))};
+                                 SeriesLine("topic coverage", s.coverage, PlotColor(1)),
+                                 SeriesLine("topic exposure Gini (heatmap)", s.exposure_gini, PlotColor(3))};
   const double max_entropy = std::log(double(sim.scenario().env.num_topics));
   PlotLine entropy = SeriesLine("topic entropy / max", s.topic_entropy, PlotColor(2));
   for (double& y : entropy.y) y /= max_entropy;
@@ -693,7 +694,8 @@ void CurvesView(Sim& sim, ViewState& v) {
       std::vector<const char*> keys;
     };
     const Section sections[] = {
-        {&v.run.eval, "evaluation", {"normalized_score", "return_mean", "ctr", "return_rate", "slate_diversity"}},
+        {&v.run.eval, "evaluation", {"normalized_score", "human_normalized_score", "return_mean", "ctr", "return_rate", "slate_diversity",
+          "exposure_gini", "long_tail_share", "exposure_merit_gap", "calibration_kl"}},
         {&v.run.train,
          "training",
          {"episode_return_mean", "loss", "entropy", "policy_loss", "value_loss", "td_error"}}};

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "agents/exposure.h"
 #include "agents/registry.h"
 #include "env/ground_truth.h"
 
@@ -374,6 +375,16 @@ void Sim::RecordSlates() {
   series_.slate_diversity.Push(rows > 0 ? diversity / double(rows) : kNaN);
   series_.topic_entropy.Push(rows > 0 ? step_heatmap_->TopicEntropy() : kNaN);
   series_.coverage.Push(rows > 0 ? step_heatmap_->Coverage() : kNaN);
+  series_.exposure_gini.Push(heatmap_->total() > 0 ? TopicExposureGini(*heatmap_) : kNaN);
+}
+
+// The Gini coefficient of the topics' position-weighted exposure
+// (1/log2(j + 2) at position j) in `h`, as the exposure metrics weigh it.
+double TopicExposureGini(const SlateHeatmap& h) {
+  std::vector<double> exposure(size_t(h.num_topics()), 0.0);
+  for (int t = 0; t < h.num_topics(); ++t)
+    for (int j = 0; j < h.slate_size(); ++j) exposure[size_t(t)] += double(h.count(t, j)) * ExposureWeight(j);
+  return Gini(exposure);
 }
 
 Projection2D Sim::PcaNow(bool true_interests) const {

@@ -117,6 +117,10 @@ struct DensityGrid {
   float max = 0.0f;
 };
 
+// The Gini coefficient of the topics' position-weighted exposure in a
+// heatmap (the "exposure Gini" curve of the Policy view).
+double TopicExposureGini(const SlateHeatmap& h);
+
 class Sim {
  public:
   // Bad input (scenario, checkpoint, rule) throws InputError before a window opens.
@@ -178,7 +182,8 @@ class Sim {
   // (NormalizedPolicyEntropy, agents/agent.h): in [0, 1].
   struct Series {
     TimeSeries reward{2000}, ctr{2000}, episode_return{2000}, retention{2000}, slate_diversity{2000},
-        topic_entropy{2000}, coverage{2000}, policy_entropy{2000}, normalized_reward{2000};
+        topic_entropy{2000}, coverage{2000}, policy_entropy{2000}, normalized_reward{2000},
+        exposure_gini{2000};  // the running heatmap's topics, position-weighted (agents/exposure.h)
   };
   const Series& series() const { return series_; }
   // The agent's Update() statistics (loss, entropy, lr, ...) by name, one

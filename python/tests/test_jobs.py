@@ -149,3 +149,21 @@ def test_sigint_stops_a_training_run_which_the_same_call_then_continues(tmp_path
     resumed = cohort.run("long_term_value", set=sets, out=tmp_path / "r")
     straight = cohort.run("long_term_value", set=sets)
     assert untimed(resumed) == untimed(straight)
+
+
+def test_run_reports_people_apart_from_bots_and_the_exposure_metrics():
+    # env.users.bots (docs/simulator.md, "Bots"): the summary splits the return
+    # by people and bots, next to the exposure metrics of every run.
+    bots = [{"kind": "click_farm", "fraction": 0.2, "topic": 3}, {"kind": "random", "fraction": 0.1}]
+    got = cohort.run("recsim_interest_evolution", set={"env.users.bots": bots, "run.episodes": 120,
+                                                       "run.num_envs": 24})
+    assert got["human_users"] + got["bot_users"] == 120
+    assert 50 < got["human_users"] < 110
+    for key in ("human_return_mean", "bot_return_mean", "human_normalized_score", "exposure_gini",
+                "long_tail_share", "exposure_merit_gap", "calibration_kl"):
+        assert isinstance(got[key], float), key
+    people = cohort.run("recsim_interest_evolution", set={"run.episodes": 120, "run.num_envs": 24})
+    assert "human_users" not in people and "exposure_gini" in people
+    with pytest.raises(cohort.ScenarioError, match="fractions sum to"):
+        cohort.run("recsim_interest_evolution", set={"env.users.bots": [{"kind": "random", "fraction": 0.7},
+                                                                         {"kind": "clickbait", "fraction": 0.7}]})
