@@ -1,6 +1,7 @@
 #include "goodness_of_fit.h"
 
 #include <cmath>
+#include <numeric>
 
 #include <boost/math/special_functions/gamma.hpp>
 
@@ -29,6 +30,18 @@ double KolmogorovPValue(double d, int64_t n) {
   double p = 0.0;
   for (int j = 1; j <= 100; ++j) p += 2.0 * ((j % 2) ? 1.0 : -1.0) * std::exp(-2.0 * j * j * t * t);
   return std::clamp(p, 0.0, 1.0);
+}
+
+void RandomSlates(Rng& rng, const StepBatch& b, SlateBatch& slates) {
+  std::vector<int32_t> perm(size_t(b.num_candidates));
+  for (int r = 0; r < b.rows; ++r) {
+    std::iota(perm.begin(), perm.end(), 0);
+    for (int j = 0; j < b.slate_size; ++j) {
+      const int pick = j + int(rng.Below(uint32_t(b.num_candidates - j)));
+      std::swap(perm[size_t(j)], perm[size_t(pick)]);
+      slates.Row(r)[j] = perm[size_t(j)];
+    }
+  }
 }
 
 }  // namespace cohort

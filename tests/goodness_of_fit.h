@@ -5,8 +5,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include "core/rng.h"
+#include "env/vec_env.h"
 
 namespace cohort {
 
@@ -30,5 +34,22 @@ double KolmogorovSmirnov(std::vector<double> sample, Cdf cdf) {
   return d;
 }
 double KolmogorovPValue(double d, int64_t n);
+
+// One binomial cell of a z-test: hits counted against the summed
+// probabilities of the trials that could hit.
+struct BinomialCell {
+  int64_t n = 0, observed = 0;
+  double expected = 0.0, variance = 0.0;
+  void Add(bool hit, double p) {
+    ++n;
+    observed += hit;
+    expected += p;
+    variance += p * (1.0 - p);
+  }
+  double Z() const { return variance > 0 ? (double(observed) - expected) / std::sqrt(variance) : 0.0; }
+};
+
+// Uniformly random slates of distinct candidates for every row of `b`.
+void RandomSlates(Rng& rng, const StepBatch& b, SlateBatch& slates);
 
 }  // namespace cohort

@@ -53,30 +53,6 @@ json MixedDoc(int k) {
                 {"reward", {{"watch_time", 0.2}, {"like", 1.0}, {"dislike", -3.0}}}}}};
 }
 
-void RandomSlates(Rng& rng, const StepBatch& b, SlateBatch& slates) {
-  std::vector<int32_t> perm(size_t(b.num_candidates));
-  for (int r = 0; r < b.rows; ++r) {
-    std::iota(perm.begin(), perm.end(), 0);
-    for (int j = 0; j < b.slate_size; ++j) {
-      const int pick = j + int(rng.Below(uint32_t(b.num_candidates - j)));
-      std::swap(perm[size_t(j)], perm[size_t(pick)]);
-      slates.Row(r)[j] = perm[size_t(j)];
-    }
-  }
-}
-
-struct Cell {  // binomial count: observed hits against summed probabilities
-  int64_t n = 0, observed = 0;
-  double expected = 0.0, variance = 0.0;
-  void Add(bool hit, double p) {
-    ++n;
-    observed += hit;
-    expected += p;
-    variance += p * (1.0 - p);
-  }
-  double Z() const { return variance > 0 ? (double(observed) - expected) / std::sqrt(variance) : 0.0; }
-};
-
 bool Ended(const StepBatch& b, int r) { return b.terminated[size_t(r)] || b.truncated[size_t(r)]; }
 
 }  // namespace
@@ -133,7 +109,7 @@ TEST_CASE("bots: each kind clicks by its definition and feels nothing") {
     SlateBatch slates;
     slates.Resize(B, k);
     const StepBatch* b = &env.Reset();
-    Cell any_click;
+    BinomialCell any_click;
     std::vector<int64_t> position_count(size_t(k), 0);
     int64_t interest_moves = 0, satisfaction_moves = 0, rule_breaks = 0;
     std::vector<float> interests(size_t(s.env.FeatureDim()));
@@ -217,7 +193,7 @@ TEST_CASE("bots: the ground truth's click probabilities are the simulator's") {
   SlateBatch slates;
   slates.Resize(B, k);
   const StepBatch* b = &env.Reset();
-  std::vector<Cell> cells(size_t(4 * (k + 1)));  // (kind + 1) x (position, then no click)
+  std::vector<BinomialCell> cells(size_t(4 * (k + 1)));  // (kind + 1) x (position, then no click)
   std::vector<double> probs(static_cast<size_t>(k));
   std::vector<std::vector<double>> p(B, std::vector<double>(size_t(k + 1)));
   std::vector<int> kind(B);
@@ -237,7 +213,7 @@ TEST_CASE("bots: the ground truth's click probabilities are the simulator's") {
   }
   for (int kd = 0; kd < 4; ++kd)
     for (int j = 0; j <= k; ++j) {
-      const Cell& c = cells[size_t(kd * (k + 1) + j)];
+      const BinomialCell& c = cells[size_t(kd * (k + 1) + j)];
       CAPTURE(kd);
       CAPTURE(j);
       CAPTURE(c.observed);

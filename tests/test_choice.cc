@@ -80,18 +80,6 @@ void RandomSlate(Rng& rng, int32_t* out) {
   }
 }
 
-// Counts observed vs expected for one binomial cell.
-struct Cell {
-  int64_t observed = 0;
-  double expected = 0.0, variance = 0.0;
-  void Add(bool hit, double p) {
-    observed += hit;
-    expected += p;
-    variance += p * (1.0 - p);
-  }
-  double Z() const { return variance > 0 ? (double(observed) - expected) / std::sqrt(variance) : 0.0; }
-};
-
 // Steps B users for `steps` steps with random slates. Checks that the env's
 // exact probabilities equal `formula`, that outcome frequencies match them
 // (chi-square over outcomes; z-tests per probability decile and outcome), and
@@ -107,8 +95,8 @@ void CheckChoiceModel(const json& choice, const ChoiceFormula& formula, bool cas
   const int outcomes = kSlate + 1;  // positions, then no click
   std::vector<int64_t> observed(outcomes, 0);
   std::vector<double> expected(outcomes, 0.0);
-  std::vector<Cell> bins(size_t(outcomes) * 10);
-  std::vector<Cell> examined(kSlate);
+  std::vector<BinomialCell> bins(size_t(outcomes) * 10);
+  std::vector<BinomialCell> examined(kSlate);
   std::vector<double> probs(size_t(B) * outcomes), row_scores(size_t(B) * kSlate);
   double max_formula_error = 0.0, max_likelihood_error = 0.0;
   // Sum of the observed responses' log-likelihoods, its expectation and
@@ -262,7 +250,7 @@ TEST_CASE("choice: pbm click, examination and click-count frequencies match exac
   SlateBatch slates;
   slates.Resize(B, kSlate);
   std::vector<double> probs(size_t(B) * kSlate), scores(size_t(B) * kSlate), counts_law(size_t(B) * (kSlate + 1));
-  std::vector<Cell> clicked(kSlate), examined(kSlate);
+  std::vector<BinomialCell> clicked(kSlate), examined(kSlate);
   std::vector<int64_t> count_observed(kSlate + 1, 0);
   std::vector<double> count_expected(kSlate + 1, 0.0);
   double max_formula_error = 0.0, max_likelihood_error = 0.0;

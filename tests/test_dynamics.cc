@@ -23,19 +23,6 @@ namespace {
 
 Scenario MakeScenario(const json& env) { return ParseScenario(json{{"env", env}}, "test", AgentRegistry()); }
 
-// Uniformly random slates of distinct candidates for every row.
-void RandomSlates(Rng& rng, const StepBatch& b, SlateBatch& slates) {
-  std::vector<int32_t> perm(size_t(b.num_candidates));
-  for (int r = 0; r < b.rows; ++r) {
-    std::iota(perm.begin(), perm.end(), 0);
-    for (int j = 0; j < b.slate_size; ++j) {
-      const int pick = j + int(rng.Below(uint32_t(b.num_candidates - j)));
-      std::swap(perm[size_t(j)], perm[size_t(pick)]);
-      slates.Row(r)[j] = perm[size_t(j)];
-    }
-  }
-}
-
 // Hidden quality of every row's candidates (rows x K), through the privileged
 // handle: the tests may read ground truth, agents may not.
 std::vector<float> Qualities(const VecEnv& env) {
@@ -45,19 +32,6 @@ std::vector<float> Qualities(const VecEnv& env) {
     out.insert(out.end(), GroundTruth(env).CandidateQualities(r), GroundTruth(env).CandidateQualities(r) + K);
   return out;
 }
-
-// Binomial count: observed hits against summed probabilities.
-struct Cell {
-  int64_t n = 0, observed = 0;
-  double expected = 0.0, variance = 0.0;
-  void Add(bool hit, double p) {
-    ++n;
-    observed += hit;
-    expected += p;
-    variance += p * (1.0 - p);
-  }
-  double Z() const { return variance > 0 ? (double(observed) - expected) / std::sqrt(variance) : 0.0; }
-};
 
 bool Ended(const StepBatch& b, int r) { return b.terminated[size_t(r)] || b.truncated[size_t(r)]; }
 
@@ -117,8 +91,8 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
   std::vector<int32_t> topic_old;
   std::vector<float> quality_old, length_old;
   std::vector<int64_t> user_old;
-  Cell up_all;
-  Cell up_by_interest[4];  // by the clicked topic's interest quartile in [-1, 1]
+  BinomialCell up_all;
+  BinomialCell up_by_interest[4];  // by the clicked topic's interest quartile in [-1, 1]
   int64_t clicks = 0, no_clicks = 0, terminations = 0;
   int64_t bad_reward = 0, bad_budget = 0, bad_interest = 0, bad_end = 0, bad_range = 0, bad_obs = 0;
 
@@ -206,7 +180,7 @@ TEST_CASE("dynamics: recsim scenario reproduces interest_evolution step by step"
   INFO("up moves: " << up_all.observed << " of " << up_all.n << ", expected " << up_all.expected);
   CHECK(up_all.n > 10000);
   CHECK(std::abs(up_all.Z()) < 4.0);
-  for (const Cell& c : up_by_interest) {
+  for (const BinomialCell& c : up_by_interest) {
     INFO("quartile: " << c.observed << " of " << c.n << ", expected " << c.expected);
     CHECK(std::abs(c.Z()) < 4.0);
   }
