@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <string_view>
+#include <utility>
 
 #include "core/schema.h"
 
@@ -38,6 +40,18 @@ double ParseSeconds(const std::string& flag, const std::string& v) {
   throw InputError(flag, "", "expected a number of seconds in (0, 1e6), got \"" + v + "\"");
 }
 
+// A comma-separated list of integers ("1,2"), each checked as ParseInt does.
+std::vector<int> ParseIntList(const std::string& flag, const std::string& v, long long lo, long long hi) {
+  std::vector<int> out;
+  size_t begin = 0;
+  while (true) {
+    const size_t comma = v.find(',', begin);
+    out.push_back(int(ParseInt(flag, v.substr(begin, comma - begin), lo, hi)));
+    if (comma == std::string::npos) return out;
+    begin = comma + 1;
+  }
+}
+
 std::string NonEmpty(const std::string& flag, const std::string& v) {
   if (v.empty()) throw InputError(flag, "", "needs a non-empty value");
   return v;
@@ -61,7 +75,11 @@ const std::vector<OptionDef>& Options() {
        [](Args& a, auto& f, auto& v) { a.seed = ParseInt(f, v, 0, 1'000'000'000'000'000'000LL); }},
       {"--variant", "SPLIT:INDEX", false, [](Args& a, auto& f, auto& v) { a.variant = NonEmpty(f, v); }},
       {"--out", "PATH", false, [](Args& a, auto& f, auto& v) { a.out = NonEmpty(f, v); }},
-      {"--threads", "N", false, [](Args& a, auto& f, auto& v) { a.threads = int(ParseInt(f, v, 1, 4096)); }},
+      {"--threads", "N", false,
+       [](Args& a, auto& f, auto& v) {
+         a.thread_counts = ParseIntList(f, v, 1, 4096);
+         a.threads = a.thread_counts[0];
+       }},
       {"--force", nullptr, false, [](Args& a, auto&, auto&) { a.force = true; }},
       {"--quiet", nullptr, false, [](Args& a, auto&, auto&) { a.quiet = true; }},
       {"--resume", "DIR", false, [](Args& a, auto& f, auto& v) { a.resume = NonEmpty(f, v); }},
@@ -78,7 +96,11 @@ const std::vector<OptionDef>& Options() {
       {"--scenario", "NAME", true, [](Args& a, auto& f, auto& v) { a.scenarios.push_back(NonEmpty(f, v)); }},
       {"--agent", "TYPE", true, [](Args& a, auto& f, auto& v) { a.agents.push_back(NonEmpty(f, v)); }},
       {"--eval", nullptr, false, [](Args& a, auto&, auto&) { a.eval = true; }},
-      {"--num-envs", "B", false, [](Args& a, auto& f, auto& v) { a.num_envs = int(ParseInt(f, v, 1, 1 << 20)); }},
+      {"--num-envs", "B", false,
+       [](Args& a, auto& f, auto& v) {
+         a.num_envs_list = ParseIntList(f, v, 1, 1 << 20);
+         a.num_envs = a.num_envs_list[0];
+       }},
       {"--seconds", "S", false, [](Args& a, auto& f, auto& v) { a.seconds = ParseSeconds(f, v); }},
       {"--headless", nullptr, false, [](Args& a, auto&, auto&) { a.headless = true; }},
       {"--frames", "N", false, [](Args& a, auto& f, auto& v) { a.frames = int(ParseInt(f, v, 1, kIntMax)); }},
@@ -170,6 +192,10 @@ Args Parse(const Command& command, int argc, char** argv, int first) {
     }
     def->store(a, flag, value);
   }
+  // Only bench measures several thread counts or batch sizes in one call.
+  if (std::string_view(command.name) != "bench")
+    for (const auto& [flag, list] : {std::pair{"--threads", &a.thread_counts}, std::pair{"--num-envs", &a.num_envs_list}})
+      if (list->size() > 1) throw InputError(flag, "", "takes one number here (a list is for `cohort bench`)");
   if (!a.help) {
     const int n = int(a.positional.size());
     if (n < command.min_positional || n > command.max_positional) {

@@ -41,6 +41,9 @@ struct Args {
   std::string out, variant, resume;
   long long seed = -1;
   int threads = 0, num_envs = 1024;
+  // bench takes comma lists ("--threads 1,2 --num-envs 1024,16384") and
+  // measures every combination; `threads` and `num_envs` hold the first.
+  std::vector<int> thread_counts, num_envs_list;
   double seconds = 2.0;
   bool force = false, quiet = false;
   bool headless = false;  // viz

@@ -380,35 +380,55 @@ int CmdReport(const Args& a) {
   return 0;
 }
 
+// The 1-minute load average (/proc/loadavg; -1 where there is none): a
+// benchmark on a shared machine is only as good as the cores it got.
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1.0;
+  if (!(in >> load)) return -1.0;
+  return load;
+}
+
 int CmdBench(const Args& a) {
   std::vector<std::string> names = a.scenarios;
   if (names.empty()) names = {"recsim_interest_evolution"};
   std::vector<std::string> agents = a.agents;
   if (agents.empty()) agents = {"random"};
+  const std::vector<int> batch_sizes = a.num_envs_list.empty() ? std::vector<int>{a.num_envs} : a.num_envs_list;
+  const std::vector<int> thread_counts = a.thread_counts.empty() ? std::vector<int>{1} : a.thread_counts;
   json results = json::array();
   for (const std::string& name : names) {
     for (const std::string& agent : agents) {
       std::vector<std::string> sets = {"agent={\"type\": \"" + agent + "\"}"};  // replaces the scenario's agent
       sets.insert(sets.end(), a.sets.begin(), a.sets.end());
       const Scenario s = LoadScenario(ResolveScenario(name), sets, AgentRegistry());
-      // BenchScenario builds one VecEnv of --num-envs slots and the agent.
-      MemoryEstimate memory;
-      const std::string rows_key = "--num-envs=" + std::to_string(a.num_envs);
-      AddVecEnvMemory(s.env, s.resolved, a.num_envs, rows_key, memory);
-      AddCatalogMemory(s.env, s.resolved, CatalogItems(s.env, 0), 1, memory);
-      AddAgentMemory(s.agent, s.env, s.resolved, a.num_envs, rows_key, 0, memory);
-      const std::string no_pointer;
-      CheckMemory(memory, "--num-envs", "the benchmark of " + s.file, &no_pointer);
-      BenchResult b = BenchScenario(s, a.num_envs, a.threads > 0 ? a.threads : 1, a.seconds, !a.eval);
-      json r = b.ToJson();
-      r["scenario"] = name;
-      results.push_back(r);
-      if (!a.quiet)
-        std::fprintf(stderr,
-                     "%-28s %-14s %-5s %9s user-steps/s (%s per core): simulator %4.1f%%, act %4.1f%%, learn %4.1f%%\n",
-                     name.c_str(), agent.c_str(), b.mode.c_str(), Progress::Human(b.user_steps_per_second).c_str(),
-                     Progress::Human(b.user_steps_per_second / b.threads).c_str(), 100.0 * b.env_seconds / b.seconds,
-                     100.0 * b.act_seconds / b.seconds, 100.0 * b.learn_seconds / b.seconds);
+      for (const int num_envs : batch_sizes) {
+        // BenchScenario builds one VecEnv of num_envs slots and the agent.
+        MemoryEstimate memory;
+        const std::string rows_key = "--num-envs=" + std::to_string(num_envs);
+        AddVecEnvMemory(s.env, s.resolved, num_envs, rows_key, memory);
+        AddCatalogMemory(s.env, s.resolved, CatalogItems(s.env, 0), 1, memory);
+        AddAgentMemory(s.agent, s.env, s.resolved, num_envs, rows_key, 0, memory);
+        const std::string no_pointer;
+        CheckMemory(memory, "--num-envs", "the benchmark of " + s.file, &no_pointer);
+        for (const int threads : thread_counts) {
+          const double load_before = LoadAverage();
+          BenchResult b = BenchScenario(s, num_envs, threads, a.seconds, !a.eval);
+          json r = b.ToJson();
+          r["scenario"] = name;
+          r["load_average_before"] = load_before;
+          r["load_average_after"] = LoadAverage();
+          results.push_back(r);
+          if (!a.quiet)
+            std::fprintf(stderr,
+                         "%-28s %-14s %-5s B=%-6d %2d thr %9s user-steps/s (%s per core): simulator %4.1f%%, act "
+                         "%4.1f%%, learn %4.1f%% (load %.2f)\n",
+                         name.c_str(), agent.c_str(), b.mode.c_str(), num_envs, threads,
+                         Progress::Human(b.user_steps_per_second).c_str(),
+                         Progress::Human(b.user_steps_per_second / b.threads).c_str(), 100.0 * b.env_seconds / b.seconds,
+                         100.0 * b.act_seconds / b.seconds, 100.0 * b.learn_seconds / b.seconds, load_before);
+        }
+      }
     }
   }
   json doc = {
@@ -799,12 +819,13 @@ const std::vector<Entry>& Commands() {
          {"--agent", "agent type (repeatable; default: random)"},
          {"--eval", "acting only: learners do not train"},
          {"--set", "override a scenario value (repeatable)"},
-         {"--num-envs", "users stepped per batch (default: 1024)"},
-         {"--threads", "threads (default: 1)"},
+         {"--num-envs", "users stepped per batch (default: 1024); a list (1024,16384) measures each"},
+         {"--threads", "threads (default: 1); a list (1,2) measures each"},
          {"--seconds", "measured seconds per combination (default: 2)"},
          {"--out", "also write the JSON to FILE"},
          {"--quiet", "no per-combination line on stderr"}},
-        {"cohort bench", "cohort bench --scenario cascade_news --agent linucb --agent random --seconds 5"},
+        {"cohort bench", "cohort bench --scenario cascade_news --agent linucb --agent random --seconds 5",
+         "cohort bench --threads 1,2 --num-envs 1024,16384"},
         ""},
        [](const Args& a, const char*) { return CmdBench(a); }},
   };
