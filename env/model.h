@@ -4,6 +4,7 @@
 // the model between steps, never during one.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -58,6 +59,23 @@ class PopulationModel {
     if (features != nullptr) SampleFeatures(rng, t, features);
   }
 
+  // Draws n items into column arrays, exactly as n SampleItem calls would
+  // (same draws in the same order, same values). With uniform topics, noisy
+  // quality and no features (RecSim's catalog) the loop runs with the run's
+  // constants hoisted out of it and no per-item branch on an option; every
+  // other case calls SampleItem.
+  void SampleItems(Rng& rng, int n, int32_t* topic, float* quality, float* length) const {
+    const CatalogParams& c = params_.catalog;
+    if (!uniform_topics_ || !(c.quality_std > 0)) {
+      for (int i = 0; i < n; ++i) SampleItem(rng, &topic[i], &quality[i], &length[i], nullptr);
+      return;
+    }
+    if (c.length_std > 0)
+      SampleUniformTopicItems<true>(rng, n, topic, quality, length);
+    else
+      SampleUniformTopicItems<false>(rng, n, topic, quality, length);
+  }
+
   // The choice model bound to this population's parameters and slate size.
   const ChoiceModel& choice() const { return choice_; }
 
@@ -80,6 +98,22 @@ class PopulationModel {
   void ShiftTopicQuality(int topic, double amount);
 
  private:
+  template <bool kNoisyLength>
+  void SampleUniformTopicItems(Rng& rng, int n, int32_t* topic, float* quality, float* length) const {
+    const CatalogParams& c = params_.catalog;
+    const uint32_t topics = uint32_t(params_.num_topics);
+    const double* quality_mean = topic_quality_mean_.data();
+    const double quality_std = c.quality_std, length_mean = c.length_mean, length_std = c.length_std,
+                 length_min = c.length_min;
+    const float fixed_length = static_cast<float>(length_mean);
+    for (int i = 0; i < n; ++i) {
+      const uint32_t t = rng.Below(topics);
+      topic[i] = int32_t(t);
+      quality[i] = static_cast<float>(rng.Normal(quality_mean[t], quality_std));
+      length[i] = kNoisyLength ? static_cast<float>(std::max(length_min, rng.Normal(length_mean, length_std)))
+                               : fixed_length;
+    }
+  }
   int SampleTopicByWeight(Rng& rng) const;
   double SampleLength(Rng& rng) const;
   void SampleFeatures(Rng& rng, int topic, float* features) const;

@@ -204,11 +204,14 @@ void VecEnv::StartSession(int r) {
   Rng& rng = rng_candidates_[size_t(r)];
   StepBatch& b = batch_;
   if (model_.params().catalog.source == CandidateSource::kResample) {
-    for (int c = 0; c < num_candidates_; ++c) {
-      const size_t i = base + size_t(c);
-      b.item_id[i] = -1;
-      model_.SampleItem(rng, &b.topic[i], &quality_[i], &b.length[i],
-                        b.candidate_features ? &b.features[i * dim_] : nullptr);
+    std::fill_n(&b.item_id[base], num_candidates_, int64_t{-1});
+    if (b.candidate_features) {
+      for (int c = 0; c < num_candidates_; ++c) {
+        const size_t i = base + size_t(c);
+        model_.SampleItem(rng, &b.topic[i], &quality_[i], &b.length[i], &b.features[i * dim_]);
+      }
+    } else {
+      model_.SampleItems(rng, num_candidates_, &b.topic[base], &quality_[base], &b.length[base]);
     }
     return;
   }
