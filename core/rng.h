@@ -129,7 +129,7 @@ class Rng {
   // Boost.Random's normal_distribution<double>, bit for bit: its ziggurat
   // (128 layers, 8 bits of the draw pick the layer and the sign, the rest
   // the abscissa), written out for this 64-bit engine so that the common case
-  // (about 99% of draws: inside a layer's rectangle) is one engine call, a
+  // (about 97% of draws: inside a layer's rectangle) is one engine call, a
   // table lookup and a compare, inline. The rest (a wedge or the tail) goes on
   // exactly as Boost's loop does (UnitNormalBeyondRectangle). Same draws,
   // same values: tests/test_rng.cc compares millions of draws with Boost's.
@@ -163,25 +163,19 @@ class Rng {
     using boost::random::detail::unit_normal_distribution;
     const double* table_x = normal_table<double>::table_x;
     const double* table_y = normal_table<double>::table_y;
-    for (;;) {
-      if (i == 0) return unit_normal_distribution<double>().generate_tail(*this) * sign;
-      const double y01 = boost::random::uniform_01<double>()(*this);
-      const double y = table_y[i] + y01 * (table_y[i + 1] - table_y[i]);
-      // Boost's bounds: the chord and the tangent at (x[i], y[i]), which
-      // swap roles between the convex (x[i] >= 1) and the concave layers.
-      const double chord = (table_x[i] - table_x[i + 1]) * y01 - (table_x[i] - x);
-      const double tangent = y - (table_y[i] + (table_x[i] - x) * table_y[i] * table_x[i]);
-      const bool convex = table_x[i] >= 1;
-      const double y_above_ubound = convex ? chord : tangent;
-      const double y_above_lbound = convex ? tangent : chord;
-      if (y_above_ubound < 0 && (y_above_lbound < 0 || y < std::exp(-(x * x / 2)))) return x * sign;
-      // Rejected: a new iteration, as UnitNormal begins it.
-      const uint64_t u = (*this)();
-      i = int(u >> 1) & 0x7f;
-      sign = double(int(u & 1) * 2 - 1);
-      x = double(int64_t((u & ~(uint64_t(1) << 11)) >> 8)) * 0x1p-56 * table_x[i];
-      if (x < table_x[i + 1]) return x * sign;
-    }
+    if (i == 0) return unit_normal_distribution<double>().generate_tail(*this) * sign;
+    const double y01 = boost::random::uniform_01<double>()(*this);
+    const double y = table_y[i] + y01 * (table_y[i + 1] - table_y[i]);
+    // Boost's bounds: the chord and the tangent at (x[i], y[i]), which
+    // swap roles between the convex (x[i] >= 1) and the concave layers.
+    const double chord = (table_x[i] - table_x[i + 1]) * y01 - (table_x[i] - x);
+    const double tangent = y - (table_y[i] + (table_x[i] - x) * table_y[i] * table_x[i]);
+    const bool convex = table_x[i] >= 1;
+    const double y_above_ubound = convex ? chord : tangent;
+    const double y_above_lbound = convex ? tangent : chord;
+    if (y_above_ubound < 0 && (y_above_lbound < 0 || y < std::exp(-(x * x / 2)))) return x * sign;
+    // Rejected: a new iteration of Boost's loop, which is what UnitNormal is.
+    return UnitNormal();
   }
   uint64_t s_[4];
 };
