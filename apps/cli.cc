@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <string_view>
 #include <utility>
 
 #include "core/schema.h"
@@ -135,10 +134,17 @@ std::vector<std::string> FlagsOf(const Command& c) {
   return flags;
 }
 
-bool Takes(const Command& c, const std::string& flag) {
+const CommandOption* OptionOf(const Command& c, const std::string& flag) {
   for (const CommandOption& o : c.options)
-    if (flag == o.flag) return true;
-  return false;
+    if (flag == o.flag) return &o;
+  return nullptr;
+}
+
+bool Takes(const Command& c, const std::string& flag) { return OptionOf(c, flag) != nullptr; }
+
+bool TakesList(const Command& c, const std::string& flag) {
+  const CommandOption* o = OptionOf(c, flag);
+  return o != nullptr && o->takes_list;
 }
 
 }  // namespace
@@ -192,10 +198,10 @@ Args Parse(const Command& command, int argc, char** argv, int first) {
     }
     def->store(a, flag, value);
   }
-  // Only bench measures several thread counts or batch sizes in one call.
-  if (std::string_view(command.name) != "bench")
-    for (const auto& [flag, list] : {std::pair{"--threads", &a.thread_counts}, std::pair{"--num-envs", &a.num_envs_list}})
-      if (list->size() > 1) throw InputError(flag, "", "takes one number here (a list is for `cohort bench`)");
+  // A list where the subcommand takes one number is refused, not cut to its first.
+  for (const auto& [flag, list] : {std::pair{"--threads", &a.thread_counts}, std::pair{"--num-envs", &a.num_envs_list}})
+    if (list->size() > 1 && !TakesList(command, flag))
+      throw InputError(flag, "", "takes one number here (a list is for `cohort bench`)");
   if (!a.help) {
     const int n = int(a.positional.size());
     if (n < command.min_positional || n > command.max_positional) {

@@ -60,6 +60,7 @@ struct Args {
 struct CommandOption {
   const char* flag;
   const char* help;
+  bool takes_list = false;  // a comma list of numbers (bench's --threads 1,2)
 };
 
 struct Command {
