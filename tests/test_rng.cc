@@ -1,4 +1,4 @@
-// core/rng.h: Rng::Normal is Boost's normal_distribution<double>, bit for
+// core/rng.h and env/model.h: Rng::Normal is Boost's normal_distribution<double>, bit for
 // bit and draw for draw, including the rare paths (the wedges, the tail)
 // that its inline fast path hands on.
 #include <doctest/doctest.h>
@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/rng.h"
+#include "env/model.h"
 
 using namespace cohort;
 
@@ -42,9 +43,39 @@ TEST_CASE("rng: Normal equals Boost's normal_distribution bit for bit, and leave
     CHECK(ours() == boosts());
   }
   CHECK(mismatches == 0);
-  // Both rare paths were exercised: about 1.2% of draws leave the rectangle
-  // and about 0.2% start in the tail layer.
+  // Both rare paths were exercised: about 2.8% of draws leave the rectangle
+  // and about 0.06% of them in the tail layer.
   CHECK(beyond_rectangle > draws / 200);
   CHECK(tail > draws / 2000);
   MESSAGE("draws ", draws, ", beyond the rectangle ", beyond_rectangle, ", tail layer ", tail);
+}
+
+// env/model.h: SampleItems (one loop per row, constants hoisted) draws exactly
+// what K SampleItem calls draw, in every catalog configuration it serves.
+TEST_CASE("model: SampleItems equals one SampleItem per item, draw for draw") {
+  for (const bool weighted_topics : {false, true})
+    for (const double quality_std : {0.0, 0.3})
+      for (const double length_std : {0.0, 1.5}) {
+        EnvParams p;
+        p.num_topics = 7;
+        if (weighted_topics) p.catalog.topic_weights = {1, 2, 3, 4, 5, 6, 7};
+        p.catalog.quality_std = quality_std;
+        p.catalog.length_std = length_std;
+        p.catalog.length_min = 3.5;  // binds for some noisy lengths
+        const PopulationModel model(p, 11, 0);
+        Rng batched = MakeRng(11, 0, 5, StreamPurpose::kCandidates), one_by_one = batched;
+        constexpr int kItems = 10;
+        for (int row = 0; row < 500; ++row) {
+          int32_t topic[kItems], topic1[kItems];
+          float quality[kItems], quality1[kItems], length[kItems], length1[kItems];
+          model.SampleItems(batched, kItems, topic, quality, length);
+          for (int i = 0; i < kItems; ++i) model.SampleItem(one_by_one, &topic1[i], &quality1[i], &length1[i], nullptr);
+          for (int i = 0; i < kItems; ++i) {
+            REQUIRE(topic[i] == topic1[i]);
+            REQUIRE(std::memcmp(&quality[i], &quality1[i], sizeof(float)) == 0);
+            REQUIRE(std::memcmp(&length[i], &length1[i], sizeof(float)) == 0);
+          }
+        }
+        CHECK(batched() == one_by_one());
+      }
 }
