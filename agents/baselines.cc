@@ -152,7 +152,8 @@ void PopularityAgent::Load(BinaryReader& in) {
 
 GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)
     : RankingAgent(ctx), score_(config["score"].get<std::string>()) {
-  if (score_ != "affinity") RequireGroundTruth(ctx, ("greedy with score \"" + score_ + "\"").c_str());
+  if (score_ != "affinity" && score_ != "history")
+    RequireGroundTruth(ctx, ("greedy with score \"" + score_ + "\"").c_str());
 }
 const std::string& GreedyAgent::type() const { return kGreedy; }
 
@@ -168,6 +169,25 @@ void GreedyAgent::Score(const StepBatch& obs, int row, double* scores) const {
     for (int c = 0; c < K; ++c) scores[c] = quality[c];
   } else if (score_ == "expected_reward") {
     ctx_.privileged->CandidateExpectedRewards(row, scores);
+  } else if (score_ == "history") {
+    // Clicks on each candidate's topic among the observed past: the clicked
+    // positions of the sequence's entries, or the recent clicked topics.
+    const size_t R = size_t(row);
+    for (int c = 0; c < K; ++c) {
+      const int32_t topic = obs.topic[R * size_t(K) + size_t(c)];
+      double n = 0.0;
+      if (obs.sequence > 0) {
+        const size_t k = size_t(obs.slate_size), L = size_t(obs.sequence);
+        for (int e = 0; e < obs.sequence_length[R]; ++e)
+          for (size_t j = 0; j < k; ++j) {
+            const size_t i = (R * L + size_t(e)) * k + j;
+            n += obs.sequence_clicked[i] && obs.sequence_topic[i] == topic;
+          }
+      } else {
+        for (int h = 0; h < obs.history; ++h) n += obs.history_topics[R * size_t(obs.history) + size_t(h)] == topic;
+      }
+      scores[c] = n;
+    }
   } else {  // affinity with the observed interests (zero when hidden)
     const float* u = obs.Interests(row);
     features_.resize(size_t(obs.dim));

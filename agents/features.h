@@ -41,4 +41,31 @@ class CandidateFeatures {
   double mean_length_, mean_budget_;
 };
 
+// What the sequence encoders (agents/torch/encoder.h) see of one past
+// interaction (env.observation.sequence, entry e of row r): a fixed-length
+// vector built from the observation alone.
+//
+//   [ mean x over the shown slate (d) | x of the clicked items (d) | clicked |
+//     click position / k | watch time / mean length | liked | disliked |
+//     reward / mean length | log(1 + gap) | first step of its session ]
+//
+// x: item features (one-hot topic, or the embedding on embedding catalogs).
+// Padding entries (e >= sequence_length) are all zeros.
+class SequenceFeatures {
+ public:
+  explicit SequenceFeatures(const EnvSpec& spec);
+  static constexpr int Dim(int d) { return 2 * d + 8; }
+  int dim() const { return Dim(d_); }
+  int length() const { return L_; }
+  // Row r's L entries -> out[L * dim()], most recent first.
+  void FillRow(const StepBatch& obs, int r, float* out) const;
+  // Every row (inactive rows zero): out[rows * L * dim()], lengths[rows].
+  void FillAll(const StepBatch& obs, float* out, int64_t* lengths) const;
+
+ private:
+  int d_, L_, k_;
+  bool embedding_;
+  double mean_length_;
+};
+
 }  // namespace cohort

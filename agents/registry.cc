@@ -46,15 +46,19 @@ const AgentTable& Get() {
 void RegisterBaselineAgents(AgentRegistrar& r) {
   static Schema none{"no parameters"}, popularity{"popularity"}, greedy{"greedy"};
   popularity.Number("prior", 1.0, 0, 1e300, "pseudo-count of the smoothed click-through rate");
-  greedy.String("score", "affinity", {"affinity", "quality", "expected_reward"},
-                "affinity: observed interests . item features; quality [privileged]: hidden item "
-                "quality; expected_reward [privileged]: true expected immediate reward");
+  greedy.String("score", "affinity", {"affinity", "history", "quality", "expected_reward"},
+                "affinity: observed interests . item features; history: how often the user clicked the item's "
+                "topic in the observed past (env.observation.sequence, else observation.history); quality [privileged]: hidden item quality; expected_reward [privileged]: true "
+                "expected immediate reward");
   r.Add({"random", "uniformly random slate of distinct candidates", &none}, Factory<RandomAgent>());
   r.Add({"popularity", "rank by observed click-through rate (per item on live catalogs, per topic otherwise)",
          &popularity},
         Factory<PopularityAgent>());
   r.Add({"greedy", "rank candidates by a named score, fill the slate top-down", &greedy}, Factory<GreedyAgent>(),
-        [](const json& config) { return config.value("score", "affinity") != "affinity"; });
+        [](const json& config) {
+          const std::string score = config.value("score", "affinity");
+          return score != "affinity" && score != "history";
+        });
   r.Add({"oracle", "myopic oracle: the slate maximising true expected immediate reward", &none, true},
         Factory<OracleAgent>());
 }

@@ -451,6 +451,7 @@ std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b) {
       {"/env/observation/interests",
        (a.observation.interests == Observability::kHidden) == (b.observation.interests == Observability::kHidden)},
       {"/env/observation/budget", a.observation.budget == b.observation.budget},
+      {"/env/observation/sequence/length", a.observation.sequence.length == b.observation.sequence.length},
   };
   for (const auto& [path, same] : checks)
     if (!same) return path;

@@ -106,7 +106,7 @@ void WriteAgentCheckpoint(const Scenario& run, const Agent& agent, int64_t updat
 // environments: the first of /env/num_topics, /env/candidates,
 // /env/slate_size, /env/catalog/features (the features or their dimension),
 // /env/observation/history, /env/observation/interests (hidden or not),
-// /env/observation/budget that differs; "" when none does. A checkpoint's
+// /env/observation/budget, /env/observation/sequence/length that differs; "" when none does. A checkpoint's
 // agent acts only where it is "" (cohort viz --agent, cohort ope --target).
 std::string ObservationShapeDifference(const EnvParams& a, const EnvParams& b);
 

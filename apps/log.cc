@@ -103,6 +103,31 @@ std::vector<ColumnSpec> Columns(const EnvSpec& spec) {
       {"truth", "click_probability", Type::kFloat64, k,
        "privileged: the exact click probability of each logged position"},
   };
+  // env.observation.sequence: the StepBatch's sequence_* arrays at the
+  // moment the agent acted, each L x entry width row-major, most recent first
+  // (from its own field list; none without a sequence).
+  if (spec.sequence > 0) {
+    StepBatch b;
+    b.slate_size = k;
+    b.dim = d;
+    b.sequence = spec.sequence;
+    b.sequence_items = spec.arms_are_items;
+    b.candidate_features = spec.candidate_features;
+    auto type_of = [](const auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      if constexpr (std::is_same_v<T, uint8_t>) return Type::kUInt8;
+      if constexpr (std::is_same_v<T, int32_t>) return Type::kInt32;
+      if constexpr (std::is_same_v<T, int64_t>) return Type::kInt64;
+      return Type::kFloat32;
+    };
+    c.push_back({"steps", "sequence_length", Type::kInt32, 1,
+                 "env.observation.sequence: how many of the L entries below are filled (the rest are padding)"});
+    b.ForEachSequenceField([&](const char* name, const auto& v, int width, double, Domain) {
+      c.push_back({"steps", name, type_of(v), spec.sequence * width,
+                   "env.observation.sequence: L x " + std::to_string(width) +
+                       " row-major, most recent first (docs/simulator.md, \"Sequence observations\")"});
+    });
+  }
   c.erase(std::remove_if(c.begin(), c.end(), [](const ColumnSpec& s) { return s.width == 0; }), c.end());
   return c;
 }
@@ -319,6 +344,12 @@ LogOutcome LogScenario(const Scenario& s, const LogOptions& options) {
       put("candidate_topic", &batch->topic[rK]);
       if (spec.candidate_features) put("candidate_features", &batch->features[rK * size_t(d)]);
       put("candidate_length", &batch->length[rK]);
+      if (batch->sequence > 0) {
+        put("sequence_length", &batch->sequence_length[size_t(r)]);
+        batch->ForEachSequenceField([&](const char* name, const auto& v, int width, double, Domain) {
+          if (width > 0) put(name, &v[size_t(r) * size_t(batch->sequence) * size_t(width)]);
+        });
+      }
       put("slate", slate);
       put("slate_propensity", &p);
       put("position_propensity", cond.data());

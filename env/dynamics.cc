@@ -81,12 +81,44 @@ void VecEnv::StepRow(int r, const int32_t* slate) {
   if (person) Drift(r);
   time_[R] += step_time;
   b.reward[R] = static_cast<float>(reward);
+  if (b.sequence > 0) RecordInteraction(r, slate);
   ++b.session_step[R];
   ++b.episode_step[R];
 
   const EndReason reason = SessionEnd(r);
   const bool episode_over = reason != EndReason::kNone && EndSession(r, reason);
   Finish(r, episode_over);
+}
+
+// env.observation.sequence: the step just taken becomes entry 0 of the
+// row's sequence, the older entries move one place (the oldest of a full
+// sequence drops out). Runs before Finish, while the batch still holds the
+// candidates the slate indexes and this step's response.
+void VecEnv::RecordInteraction(int r, const int32_t* slate) {
+  StepBatch& b = batch_;
+  const size_t R = size_t(r), L = size_t(b.sequence), k = size_t(slate_size_), s0 = R * k;
+  const size_t c0 = R * size_t(num_candidates_);
+  b.ForEachSequenceField([&](const char*, auto& v, int width, double, Domain) {
+    const size_t w = size_t(width);
+    auto* row = v.data() + R * L * w;
+    if (w > 0) std::copy_backward(row, row + (L - 1) * w, row + L * w);
+  });
+  const size_t e = R * L;  // entry 0 of row r
+  for (size_t j = 0; j < k; ++j) {
+    const size_t c = c0 + size_t(slate[j]);
+    b.sequence_topic[e * k + j] = b.topic[c];
+    if (b.sequence_items) b.sequence_item_id[e * k + j] = b.item_id[c];
+    if (b.candidate_features) std::copy_n(&b.features[c * dim_], dim_, &b.sequence_features[(e * k + j) * dim_]);
+    b.sequence_clicked[e * k + j] = b.clicked[s0 + j];
+    b.sequence_liked[e * k + j] = b.liked[s0 + j];
+    b.sequence_disliked[e * k + j] = b.disliked[s0 + j];
+    b.sequence_watch_time[e * k + j] = b.watch_time[s0 + j];
+  }
+  b.sequence_click_position[e] = b.click_position[R];
+  b.sequence_reward[e] = b.reward[R];
+  b.sequence_gap[e] = session_gap_[R];
+  b.sequence_session_step[e] = int32_t(b.session_step[R]);
+  b.sequence_length[R] = std::min(b.sequence_length[R] + 1, int32_t(L));
 }
 
 // Scores the slate and lets the user choose: the choice model's exact
@@ -317,6 +349,7 @@ bool VecEnv::EndSession(int r, EndReason reason) {
   }
   satisfaction_[R] *= std::pow(d.satisfaction_gap_decay, gap);
   b.gap[R] = static_cast<float>(gap);
+  if (b.sequence > 0) session_gap_[R] = static_cast<float>(gap);
   ++b.session_index[R];
   StartSession(r);
   return false;

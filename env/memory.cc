@@ -261,15 +261,20 @@ void AddVecEnvMemory(const EnvParams& env, const json& resolved, int64_t rows, c
   b.slate_size = k;
   b.dim = dim;
   b.history = env.observation.history;
+  b.sequence = env.observation.sequence.length;
+  b.sequence_items = env.catalog.source == CandidateSource::kLive;
   b.candidate_features = embedding;
   double per_row_candidates = 4.0 * K;  // VecEnv::quality_, outside the batch
   double per_row_other = 0.0;
+  double per_row_sequence = b.sequence > 0 ? 4.0 : 0.0;  // VecEnv::session_gap_
   b.ForEachField([&](const char* name, auto& v, int width, double, bool, Domain) {
     using Element = typename std::decay_t<decltype(v)>::value_type;
     const double bytes = double(sizeof(Element)) * double(width);
     const std::string n = name;
     if (n == "item_id" || n == "topic" || n == "length" || n == "features")
       per_row_candidates += bytes;
+    else if (n.rfind("sequence_", 0) == 0)
+      per_row_sequence += bytes;
     else
       per_row_other += bytes;
   });
@@ -278,6 +283,10 @@ void AddVecEnvMemory(const EnvParams& env, const json& resolved, int64_t rows, c
   out.Add(what + ": candidates of every slot (slots x candidates" + std::string(embedding ? " x dimension)" : ")"),
           candidate_keys, B * per_row_candidates);
   out.Add(what + ": observations and responses of every slot", dim_keys, B * per_row_other);
+  std::vector<std::string> sequence_keys = {rows_key, key("env.observation.sequence.length"), key("env.slate_size")};
+  if (embedding) sequence_keys.push_back(key("env.catalog.embedding_dim"));
+  out.Add(what + ": interaction sequences (slots x observation.sequence.length x slate)", sequence_keys,
+          B * per_row_sequence);
 
   // PopulationModel (the VecEnv keeps the initial one and a working copy):
   // topic centres (embedding) and per-topic tables.

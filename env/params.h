@@ -137,11 +137,18 @@ struct RetentionParams {
   double gap_satisfaction = 0.0;  // mean gap = gap_mean * exp(-gap_satisfaction * s)
 };
 
+// env.observation.sequence: the user's last `length` interactions in the
+// observation (StepBatch's sequence_* arrays); 0: none.
+struct SequenceParams {
+  int length = 0;
+};
+
 struct ObservationParams {
   Observability interests = Observability::kVisible;
   double noise_std = 0.1;
   int history = 0;  // recent clicked topics in the observation
   bool budget = false;
+  SequenceParams sequence;
 };
 
 struct EventParams {

@@ -49,6 +49,7 @@ struct EnvSchemas {
   BoundSchema<Trait> boredom_sensitivity{"per-user weight of boredom in the item score", kDefaults.boredom_sensitivity};
   BoundSchema<Trait> return_propensity{"per-user multiplier on the return probability", kDefaults.return_propensity};
   BoundSchema<EnvParams> users{"the population: interest segments and per-user traits"};
+  BoundSchema<SequenceParams> sequence{"the user's last interactions in the observation"};
   BoundSchema<ObservationParams> observation{"what the agent observes about the user"};
   BoundSchema<ScoreParams> score{
       "item utility = affinity_weight*affinity + quality_weight*quality - boredom_weight*sensitivity*boredom"};
@@ -130,7 +131,11 @@ struct EnvSchemas {
     observation.Enum("interests", &O::interests, kObservabilities, "user interests in the observation")
         .Number("noise_std", &O::noise_std, 0, kInf, "noisy: Gaussian noise std")
         .Integer("history", &O::history, 0, 1024, "recently clicked topics in the observation")
-        .Bool("budget", &O::budget, "remaining time budget in the observation");
+        .Bool("budget", &O::budget, "remaining time budget in the observation")
+        .Object("sequence", &O::sequence, &sequence,
+                "the user's last interactions (shown slate, clicks, watch time, likes, reward, gap, session step)");
+    sequence.Integer("length", &SequenceParams::length, 0, 1024,
+                     "interactions kept, most recent first (0: none; the observation is as without the block)");
 
     using Sc = ScoreParams;
     score

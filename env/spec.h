@@ -25,6 +25,7 @@ struct EnvSpec {
   int feature_dim = 20;     // d: length of observed interests and item features
   int num_topics = 20;      // item topics; candidates' `topic` lies in [0, num_topics)
   int history = 0;          // recent clicked topics per row in the observation (0: none)
+  int sequence = 0;         // L: past interactions per row in the observation (0: none; StepBatch sequence_*)
 
   // What an observation shows.
   Observability interests = Observability::kVisible;  // hidden: interests are zeros
@@ -52,6 +53,7 @@ inline EnvSpec MakeEnvSpec(const EnvParams& p) {
   s.feature_dim = p.FeatureDim();
   s.num_topics = p.num_topics;
   s.history = p.observation.history;
+  s.sequence = p.observation.sequence.length;
   s.interests = p.observation.interests;
   s.budget_observed = p.observation.budget;
   s.candidate_features = p.catalog.features == FeatureKind::kEmbedding;

@@ -60,6 +60,8 @@ VecEnv::VecEnv(const EnvParams& params, uint64_t seed, uint64_t variant, Options
   b.slate_size = slate_size_;
   b.dim = dim_;
   b.history = params.observation.history;
+  b.sequence = params.observation.sequence.length;
+  b.sequence_items = params.catalog.source == CandidateSource::kLive;
   b.interests_observed = params.observation.interests != Observability::kHidden;
   b.candidate_features = params.catalog.features == FeatureKind::kEmbedding;
   b.ForEachField(allocate);
@@ -94,12 +96,12 @@ void VecEnv::EditParams(const std::function<void(EnvParams&)>& edit) {
   EnvParams p = model_.params();
   edit(p);
   const EnvParams& q = model_.params();
-  const bool same_shape = p.num_topics == q.num_topics && p.num_candidates == q.num_candidates &&
-                          p.slate_size == q.slate_size && p.FeatureDim() == q.FeatureDim() &&
-                          p.catalog.features == q.catalog.features && p.catalog.source == q.catalog.source &&
-                          p.observation.history == q.observation.history &&
-                          p.observation.interests == q.observation.interests &&
-                          p.observation.budget == q.observation.budget && p.segments.size() == q.segments.size();
+  const bool same_shape =
+      p.num_topics == q.num_topics && p.num_candidates == q.num_candidates && p.slate_size == q.slate_size &&
+      p.FeatureDim() == q.FeatureDim() && p.catalog.features == q.catalog.features &&
+      p.catalog.source == q.catalog.source && p.observation.history == q.observation.history &&
+      p.observation.interests == q.observation.interests && p.observation.budget == q.observation.budget &&
+      p.observation.sequence.length == q.observation.sequence.length && p.segments.size() == q.segments.size();
   if (!same_shape) throw std::invalid_argument("VecEnv::EditParams: a live edit must not change the observation shape");
   model_.mutable_params() = std::move(p);
   model_.Refresh();
@@ -181,6 +183,15 @@ void VecEnv::StartUser(int r, int64_t user) {
   if (!boredom_.empty()) std::fill_n(&boredom_[R * num_topics_], num_topics_, 0.0f);
   std::fill_n(&history_ring_[R * std::max(p.observation.history, 1)], std::max(p.observation.history, 1), -1);
   history_head_[R] = 0;
+  if (batch_.sequence > 0) {  // a new user: no interactions yet
+    session_gap_[R] = 0.0f;
+    batch_.sequence_length[R] = 0;
+    const size_t L = size_t(batch_.sequence);
+    batch_.ForEachSequenceField([&](const char*, auto& v, int width, double padding, Domain) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      std::fill_n(&v[R * L * size_t(width)], L * size_t(width), static_cast<T>(padding));
+    });
+  }
   rng_candidates_[R] = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kCandidates);
   rng_response_[R] = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kResponse);
   rng_observation_[R] = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kObservation);
@@ -316,6 +327,8 @@ void VecEnv::Load(BinaryReader& in) {
       case Domain::kItemOrNone: return {-1, catalog_.total_items() - 1};
       case Domain::kEndReason: return {0, int64_t(EndReason::kEpisodeCap)};
       case Domain::kHistorySlot: return {0, std::max(p.observation.history, 1) - 1};
+      case Domain::kSequenceLength:
+        return {0, p.observation.sequence.length};
     }
     return {std::numeric_limits<int64_t>::min(), kMax};
   };

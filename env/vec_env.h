@@ -73,6 +73,7 @@ enum class Domain : uint8_t {
   kItemOrNone,      // [-1, items in the live catalog)
   kEndReason,       // an EndReason
   kHistorySlot,     // [0, history length)
+  kSequenceLength,  // [0, observation.sequence.length]
 };
 
 // The agent's answer: row r's slate is index[r*k .. r*k+k) (candidate indices).
@@ -91,8 +92,10 @@ struct SlateBatch {
 
 struct StepBatch {
   int rows = 0, num_candidates = 0, slate_size = 0, dim = 0, history = 0;
+  int sequence = 0;  // L = env.observation.sequence.length (0: no sequence_* arrays)
   bool interests_observed = true;
   bool candidate_features = false;  // embedding catalogs only; one-hot: use topic
+  bool sequence_items = false;      // live catalogs: sequence_item_id holds the shown items' ids
   int64_t tick = 0;
 
   // Per row.
@@ -122,6 +125,27 @@ struct StepBatch {
   std::vector<float> length;            // rows x K
   std::vector<float> features;          // rows x K x dim (embedding catalogs only)
 
+  // The user's last L interactions (env.observation.sequence), most recent
+  // first: entry j of row r is the (j+1)-th most recent step of the user row
+  // r serves now, across the sessions of its episode; entries [0,
+  // sequence_length[r]) are filled, the rest hold the padding values below.
+  // The arrays are the buffer itself (a shift register: each step moves the
+  // L-1 newest entries one place and writes entry 0), so there is no second
+  // copy; they exist only when L > 0 (with L = 0 checkpoints, logs and
+  // every other output are as they were). Per entry, of the step it records:
+  std::vector<int32_t> sequence_length;          // rows: filled entries, [0, L]
+  std::vector<int32_t> sequence_topic;           // rows x L x k: the shown slate's topics (-1 padding)
+  std::vector<int64_t> sequence_item_id;         // rows x L x k: their item ids (live catalogs only; -1 padding)
+  std::vector<float> sequence_features;          // rows x L x k x dim: their features (embedding catalogs only)
+  std::vector<uint8_t> sequence_clicked;         // rows x L x k: the response, as clicked/liked/... above
+  std::vector<uint8_t> sequence_liked;           // rows x L x k
+  std::vector<uint8_t> sequence_disliked;        // rows x L x k
+  std::vector<float> sequence_watch_time;        // rows x L x k
+  std::vector<int32_t> sequence_click_position;  // rows x L: the first click's position (-1: none or padding)
+  std::vector<float> sequence_reward;            // rows x L: the step's reward
+  std::vector<float> sequence_gap;               // rows x L: time away before the step's session (0: the first)
+  std::vector<int32_t> sequence_session_step;    // rows x L: the step's index within its session
+
   const float* Interests(int r) const { return &interests[size_t(r) * dim]; }
   // Dense feature vector of candidate c of row r (one-hot built on the fly).
   void CandidateFeatures(int r, int c, float* out) const;
@@ -141,8 +165,36 @@ struct StepBatch {
   void ForEachField(F&& f) const {
     VisitFields(*this, f);
   }
+  // The sequence_* arrays after sequence_length, one call per array:
+  // f(name, vector, entry_width, padding, domain), each entry of row r
+  // `entry_width` elements (0 when this configuration has none); the array's
+  // row width is L x entry_width.
+  template <class F>
+  void ForEachSequenceField(F&& f) {
+    VisitSequenceFields(*this, f);
+  }
+  template <class F>
+  void ForEachSequenceField(F&& f) const {
+    VisitSequenceFields(*this, f);
+  }
 
  private:
+  template <class Self, class F>
+  static void VisitSequenceFields(Self& b, F& f) {
+    const int k = b.slate_size;
+    f("sequence_topic", b.sequence_topic, k, -1.0, Domain::kTopicOrNone);
+    f("sequence_item_id", b.sequence_item_id, b.sequence_items ? k : 0, -1.0, Domain::kItemOrNone);
+    f("sequence_features", b.sequence_features, b.candidate_features ? k * b.dim : 0, 0.0, Domain::kAny);
+    f("sequence_clicked", b.sequence_clicked, k, 0.0, Domain::kFlag);
+    f("sequence_liked", b.sequence_liked, k, 0.0, Domain::kFlag);
+    f("sequence_disliked", b.sequence_disliked, k, 0.0, Domain::kFlag);
+    f("sequence_watch_time", b.sequence_watch_time, k, 0.0, Domain::kAny);
+    f("sequence_click_position", b.sequence_click_position, 1, -1.0, Domain::kPositionOrNone);
+    f("sequence_reward", b.sequence_reward, 1, 0.0, Domain::kAny);
+    f("sequence_gap", b.sequence_gap, 1, 0.0, Domain::kAny);
+    f("sequence_session_step", b.sequence_session_step, 1, 0.0, Domain::kNonNegative);
+  }
+
   template <class Self, class F>
   static void VisitFields(Self& b, F& f) {
     const int K = b.num_candidates, k = b.slate_size;
@@ -173,6 +225,13 @@ struct StepBatch {
     f("topic", b.topic, K, 0.0, false, Domain::kTopic);
     f("length", b.length, K, 0.0, false, Domain::kAny);
     f("features", b.features, b.candidate_features ? K * b.dim : 0, 0.0, false, Domain::kAny);
+    if (b.sequence > 0) {  // absent, not empty, without a sequence: outputs stay as they were
+      f("sequence_length", b.sequence_length, 1, 0.0, false, Domain::kSequenceLength);
+      auto entries = [&](const char* name, auto& v, int width, double padding, Domain domain) {
+        f(name, v, b.sequence * width, padding, false, domain);
+      };
+      VisitSequenceFields(b, entries);
+    }
   }
 };
 
@@ -277,6 +336,7 @@ class VecEnv {
   void EvolveInterests(int r, const ItemView& item, double affinity);
   void UpdateAfterClick(int r, const ItemView& item, double affinity, double watch, bool first_click, bool person);
   void UpdateAfterNoClick(int r, bool person);
+  void RecordInteraction(int r, const int32_t* slate);
   void Drift(int r);
   EndReason SessionEnd(int r);
   bool EndSession(int r, EndReason reason);
@@ -310,6 +370,8 @@ class VecEnv {
     f("return_propensity", e.return_propensity_, 1, 1.0, Domain::kAny);
     f("history_ring", e.history_ring_, H, -1.0, Domain::kTopicOrNone);
     f("history_head", e.history_head_, 1, 0.0, Domain::kHistorySlot);
+    // Only with sequence observations (absent otherwise: checkpoints stay as they were).
+    if (e.model_.params().observation.sequence.length > 0) f("session_gap", e.session_gap_, 1, 0.0, Domain::kAny);
     f("rng_candidates", e.rng_candidates_, 1, 0.0, Domain::kAny);
     f("rng_response", e.rng_response_, 1, 0.0, Domain::kAny);
     f("rng_observation", e.rng_observation_, 1, 0.0, Domain::kAny);
@@ -345,6 +407,7 @@ class VecEnv {
   std::vector<double> budget0_, patience_, click_propensity_, boredom_sensitivity_, return_propensity_;
   std::vector<int32_t> history_ring_;
   std::vector<int32_t> history_head_;
+  std::vector<float> session_gap_;  // time away before the current session (sequence observations only)
   std::vector<Rng> rng_candidates_, rng_response_, rng_observation_;
   // Derived, not state: each row's BotEntryOf its user (empty without bots),
   // set by StartUser and recomputed from user_ by Load.

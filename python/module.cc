@@ -203,6 +203,19 @@ py::dict Observation(const Env& e) {
   obs["candidate_topic"] = View(b.topic, {B, K}, self);
   obs["candidate_length"] = View(b.length, {B, K}, self);
   if (b.candidate_features) obs["candidate_features"] = View(b.features, {B, K, d}, self);
+  if (b.sequence > 0) {  // env.observation.sequence: the last L interactions, most recent first
+    const py::ssize_t L = b.sequence, k = b.slate_size;
+    obs["sequence_length"] = View(b.sequence_length, {B}, self);
+    b.ForEachSequenceField([&](const char* name, const auto& v, int width, double, Domain) {
+      if (width == 0) return;
+      std::vector<py::ssize_t> shape = {B, L};
+      if (std::string_view(name) == "sequence_features")
+        shape.insert(shape.end(), {k, d});
+      else if (width == k)
+        shape.push_back(k);
+      obs[name] = View(v, shape, self);  // flags as uint8 0/1, as their space says
+    });
+  }
   return obs;
 }
 
@@ -239,6 +252,7 @@ py::dict Spec(const Env& e) {
   d["feature_dim"] = s.feature_dim;
   d["num_topics"] = s.num_topics;
   d["history"] = s.history;
+  d["sequence"] = s.sequence;
   d["interests_observed"] = s.interests_observed();
   d["interests"] = s.interests == Observability::kVisible ? "visible"
                    : s.interests == Observability::kNoisy ? "noisy"

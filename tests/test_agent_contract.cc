@@ -72,6 +72,14 @@ TEST_CASE("Agent contract: every torch-free registered type") {
   }
 }
 
+// Greedy by history needs a past to rank by: RecSim's scenario observing the
+// last 6 interactions, with episodes long enough to fill them.
+TEST_CASE("Agent contract: greedy by history, on a scenario with a sequence observation") {
+  testing::CheckAgentContract(testing::MakeFromRegistry,
+                              ContractCase{{{"type", "greedy"}, {"score", "history"}}, "history", 0.0, false},
+                              testing::RecsimEnv({"horizon.max_episode_steps=12", "observation.sequence.length=6"}));
+}
+
 // A test-only learner that the contract's Save/Load clause must judge: it
 // ranks candidates by the smoothed click-through rate of their topic,
 // (clicks + 1) / (shown + 2), ties to the lower index. With `save_shown`

@@ -26,6 +26,15 @@
 // other fields (mean item features, history match, budget) are kept as they
 // were one step earlier. An approximation, documented here.
 //
+// Encoder ("encoder", agents/torch/encoder_config.h): with "gru" or
+// "transformer" the user's last L interactions (env.observation.sequence)
+// give a state e of `hidden` numbers, appended to every candidate's features
+// for the actor ([CandidateFeatures | e]) and to the critic's state ([state |
+// e]). It is trained by the agent's loss through Evaluate() (in training
+// mode: dropout applies there only) and runs in evaluation mode everywhere
+// else. The ended user's last state (truncation) keeps e of the sequence the
+// last action was taken with, like the other fields kept one step old.
+//
 // Random streams (no torch generator): initialisation MakeRng(seed, variant,
 // kInitEntity, kPolicy); training sampling one stream per row (kRowEntity + r);
 // minibatch shuffling kShuffleEntity; evaluation acting draws from a stream
@@ -42,13 +51,15 @@
 #include <vector>
 
 #include "agents/torch/common.h"
+#include "agents/torch/encoder_config.h"
 
 namespace cohort::torch_agents {
 
 inline constexpr uint64_t kInitEntity = uint64_t(1) << 40;
 inline constexpr uint64_t kShuffleEntity = (uint64_t(1) << 40) + 1;
 inline constexpr uint64_t kRowEntity = uint64_t(1) << 41;
-inline constexpr uint64_t kEvalSalt = 0x45564131ULL;  // "EVA1"
+inline constexpr uint64_t kEvalSalt = 0x45564131ULL;           // "EVA1"
+inline constexpr uint64_t kEncoderEntity = uint64_t(1) << 43;  // the encoder's initialisation; + 1: dropout
 
 // GAE(gamma, lambda) over a rollout stored time-major (index t * B + r).
 //   values[t*B+r]      V(s_t) (the state the action was taken in)
@@ -136,6 +147,7 @@ inline void AddActorCriticKeys(Schema& s, const AcDefaults& d) {
       .Bool("norm_adv", d.norm_adv, "normalise advantages (per minibatch) to mean 0, std 1")
       .PositiveNumber("reward_scale", 1.0, "rewards are multiplied by this before learning")
       .Bool("eval_greedy", false, "evaluation mode takes the top-k logits instead of sampling");
+  AddEncoderKey(s);
 }
 
 class ActorCriticAgent : public Agent {
@@ -143,6 +155,9 @@ class ActorCriticAgent : public Agent {
   ActorCriticAgent(std::string type, const json& config, const AgentContext& ctx)
       : type_(std::move(type)),
         features_(ctx.spec),
+        sequence_(ctx.spec),
+        encoder_options_(EncoderOptionsFrom(config["encoder"], ctx.spec)),
+        E_(EncoderOutputDim(encoder_options_)),
         B_(ctx.num_envs),
         K_(ctx.spec.num_candidates),
         k_(ctx.spec.slate_size),
@@ -168,16 +183,25 @@ class ActorCriticAgent : public Agent {
     std::vector<int> hidden;
     for (const auto& h : config["hidden"]) hidden.push_back(h.get<int>());
     const std::string act = config["activation"].get<std::string>();
-    actor_ = Mlp(F_, hidden, 1, act);
-    critic_ = Mlp(S_, hidden, 1, act);
+    actor_ = Mlp(F_ + E_, hidden, 1, act);
+    critic_ = Mlp(S_ + E_, hidden, 1, act);
     Rng init = MakeRng(ctx.seed, ctx.variant, kInitEntity, StreamPurpose::kPolicy);
     InitLinear(actor_, init, 0.01);  // near-uniform initial policy
     InitLinear(critic_, init, 1.0);
     params_.Add("actor", *actor_, 0);
     params_.Add("critic", *critic_, 1);
+    if (E_ > 0) {
+      Rng encoder_init = MakeRng(ctx.seed, ctx.variant, kEncoderEntity, StreamPurpose::kPolicy);
+      encoder_ = SequenceEncoder(encoder_options_, encoder_init);
+      encoder_->eval();  // Evaluate() switches to training for its pass
+      params_.Add("encoder", *encoder_, 0);
+      dropout_rng_ = MakeRng(ctx.seed, ctx.variant, kEncoderEntity + 1, StreamPurpose::kPolicy);
+    }
     params_.SetRule(config["optimizer"]);
     for (auto& t : actor_->parameters()) tensors_.push_back(t);
     for (auto& t : critic_->parameters()) tensors_.push_back(t);
+    if (E_ > 0)
+      for (auto& t : encoder_->parameters()) tensors_.push_back(t);
     row_rng_.reserve(size_t(B_));
     for (int r = 0; r < B_; ++r)
       row_rng_.push_back(MakeRng(ctx.seed, ctx.variant, kRowEntity + uint64_t(r), StreamPurpose::kPolicy));
@@ -192,6 +216,13 @@ class ActorCriticAgent : public Agent {
     truncated_.assign(N, 0);
     active_.assign(N, 0);
     last_state_.assign(size_t(B_) * size_t(S_), 0.0f);
+    if (E_ > 0) {
+      const size_t per_row = size_t(sequence_.length()) * size_t(sequence_.dim());
+      seq_.assign(N * per_row, 0.0f);
+      seq_length_.assign(N, 0);
+      last_seq_.assign(size_t(B_) * per_row, 0.0f);
+      last_seq_length_.assign(size_t(B_), 0);
+    }
     if (ctx.total_steps > 0) planned_rollouts_ = ctx.total_steps / T_;
   }
 
@@ -209,7 +240,22 @@ class ActorCriticAgent : public Agent {
   // The actor's logits (eval_greedy takes the top-k of them).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
     if (!obs.active[size_t(row)]) return "";
-    CandidateForward(actor_, features_, obs, row, scores);
+    if (E_ == 0) {
+      CandidateForward(actor_, features_, obs, row, scores);
+      return "logit";
+    }
+    c10::InferenceMode guard;
+    std::vector<float> x(size_t(K_) * size_t(F_));
+    std::vector<float> seq(size_t(sequence_.length()) * size_t(sequence_.dim()));
+    std::vector<int64_t> length = {obs.sequence_length[size_t(row)]};
+    features_.FillRow(obs, row, x.data());
+    sequence_.FillRow(obs, row, seq.data());
+    torch::nn::Sequential actor = actor_;
+    const torch::Tensor logits = actor
+                                     ->forward(WithState(torch::from_blob(x.data(), {1, K_, F_}, torch::kFloat32),
+                                                         Encode(seq.data(), length.data(), 1)))
+                                     .contiguous();
+    for (int c = 0; c < K_; ++c) scores[c] = logits.data_ptr<float>()[c];
     return "logit";
   }
 
@@ -232,6 +278,22 @@ class ActorCriticAgent : public Agent {
     {
       c10::InferenceMode guard;
       torch::Tensor x = torch::from_blob(feat, {int64_t(B_) * K_, F_}, torch::kFloat32);
+      if (E_ > 0) {
+        const size_t seq_row = size_t(sequence_.length()) * size_t(sequence_.dim());
+        float* seq;
+        int64_t* lengths;
+        if (training_) {
+          seq = &seq_[size_t(t_) * size_t(B_) * seq_row];
+          lengths = &seq_length_[size_t(t_) * size_t(B_)];
+        } else {
+          scratch_seq_.resize(size_t(B_) * seq_row);
+          scratch_seq_length_.resize(size_t(B_));
+          seq = scratch_seq_.data();
+          lengths = scratch_seq_length_.data();
+        }
+        sequence_.FillAll(obs, seq, lengths);
+        x = WithState(x.view({B_, K_, F_}), Encode(seq, lengths, B_));
+      }
       logits_ = actor_->forward(x).reshape({B_, K_}).contiguous();
     }
     const float* logits = logits_.data_ptr<float>();
@@ -345,6 +407,7 @@ class ActorCriticAgent : public Agent {
         features_.FillRow(result, r, scratch_feat_.data());
         FillState(result, r, scratch_feat_.data(), s);
       }
+      if (E_ > 0) sequence_.FillAll(result, last_seq_.data(), last_seq_length_.data());
     }
   }
 
@@ -381,6 +444,14 @@ class ActorCriticAgent : public Agent {
     out.Tag("streams");
     out.Vector(row_rng_);
     out.Pod(shuffle_rng_);
+    if (E_ > 0) {  // the sequence encoder's buffers (none with the mlp encoder: its format is unchanged)
+      out.Tag("encoder");
+      out.Pod(dropout_rng_);
+      out.Vector(seq_);
+      out.Vector(seq_length_);
+      out.Vector(last_seq_);
+      out.Vector(last_seq_length_);
+    }
   }
 
   void Load(BinaryReader& in) override {
@@ -416,6 +487,16 @@ class ActorCriticAgent : public Agent {
     in.Tag("streams");
     in.Vector(row_rng_, type_ + ".row_rng", size_t(B_));
     in.Pod(shuffle_rng_);
+    if (E_ > 0) {
+      in.Tag("encoder");
+      in.Pod(dropout_rng_);
+      in.VectorLike(seq_, type_ + ".sequence");
+      in.VectorLike(seq_length_, type_ + ".sequence_length");
+      in.VectorLike(last_seq_, type_ + ".last_sequence");
+      in.VectorLike(last_seq_length_, type_ + ".last_sequence_length");
+      in.CheckRange(seq_length_, 0, sequence_.length(), type_ + ".sequence_length");
+      in.CheckRange(last_seq_length_, 0, sequence_.length(), type_ + ".last_sequence_length");
+    }
   }
 
  protected:
@@ -444,11 +525,40 @@ class ActorCriticAgent : public Agent {
     const int64_t n = idx.size(0);
     torch::Tensor feat = torch::from_blob(feat_.data(), {int64_t(feat_.size()) / (K_ * F_), K_ * F_}, torch::kFloat32);
     torch::Tensor x = feat.index_select(0, idx).reshape({n * K_, F_});
+    torch::Tensor s = Samples(state_, S_, torch::kFloat32).index_select(0, idx);
+    if (E_ > 0) {
+      const int64_t L = sequence_.length(), SF = sequence_.dim();
+      const torch::Tensor seq = Samples(seq_, L * SF, torch::kFloat32).index_select(0, idx).view({n, L, SF});
+      const torch::Tensor len =
+          torch::from_blob(seq_length_.data(), {int64_t(seq_length_.size())}, torch::kInt64).index_select(0, idx);
+      encoder_->train();
+      const torch::Tensor e = encoder_->forward(seq, len, &dropout_rng_);
+      encoder_->eval();
+      x = WithState(x.view({n, K_, F_}), e);
+      s = torch::cat({s, e}, 1);
+    }
     torch::Tensor logits = actor_->forward(x).reshape({n, K_});
     torch::Tensor slates = Samples(slate_, k_, torch::kInt32).index_select(0, idx).to(torch::kInt64);
     auto [logp, entropy] = PlackettLuce(logits, slates);
-    torch::Tensor s = Samples(state_, S_, torch::kFloat32).index_select(0, idx);
     return {logp, entropy, critic_->forward(s).squeeze(1)};
+  }
+
+  // The encoder's states (evaluation mode) of n sequences (seq: n*L*F, lengths: n).
+  torch::Tensor Encode(float* seq, int64_t* lengths, int64_t n) const {
+    const torch::Tensor steps = torch::from_blob(seq, {n, sequence_.length(), sequence_.dim()}, torch::kFloat32);
+    SequenceEncoder encoder = encoder_;  // forward() is not const in LibTorch
+    return encoder->forward(steps, torch::from_blob(lengths, {n}, torch::kInt64));
+  }
+  // Each candidate's actor input [x (F) | e (E)]: x (n, K, F), e (n, E) -> (n*K, F+E).
+  torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& e) const {
+    const int64_t n = x.size(0);
+    return torch::cat({x, e.unsqueeze(1).expand({n, K_, E_})}, 2).view({n * K_, F_ + E_});
+  }
+  // The critic's inputs [state | e] of every stored sample (no gradient).
+  torch::Tensor CriticInputs(std::vector<float>& states, std::vector<float>& seq, std::vector<int64_t>& lengths) {
+    torch::Tensor s = Samples(states, S_, torch::kFloat32);
+    if (E_ == 0) return s;
+    return torch::cat({s, Encode(seq.data(), lengths.data(), s.size(0))}, 1);
   }
 
   // Per-sample rollout data [N] (or [N, width]) as tensors (views, no copy).
@@ -495,12 +605,17 @@ class ActorCriticAgent : public Agent {
 
   std::string type_;
   CandidateFeatures features_;
+  SequenceFeatures sequence_;
+  const EncoderOptions encoder_options_;
+  const int E_;  // the encoder's output width (0: mlp)
   const int B_, K_, k_, F_, S_, d_, T_;
   const double gamma_, lambda_, ent_coef_, vf_coef_, max_grad_norm_;
   const bool norm_adv_;
   const double reward_scale_;
   const bool eval_greedy_;
   torch::nn::Sequential actor_{nullptr}, critic_{nullptr};
+  SequenceEncoder encoder_{nullptr};
+  Rng dropout_rng_;
   ParamSet params_;
   std::vector<torch::Tensor> tensors_;  // the same tensors, for clipping
   int64_t steps_ = 0;                   // update-rule steps taken
@@ -537,14 +652,19 @@ class ActorCriticAgent : public Agent {
     const int64_t N = int64_t(T_) * B_;
     values_.resize(size_t(N));
     std::vector<float> last(static_cast<size_t>(B_)), final_values(static_cast<size_t>(N), 0.0f);
-    Column(values_).copy_(critic_->forward(Samples(state_, S_, torch::kFloat32)).reshape({N}));
-    Column(last).copy_(critic_->forward(Samples(last_state_, S_, torch::kFloat32)).reshape({B_}));
+    // The encoder's states of the stored samples, once: for V(s_t) and the ended users' V.
+    const torch::Tensor with_e = CriticInputs(state_, seq_, seq_length_);
+    Column(values_).copy_(critic_->forward(with_e).reshape({N}));
+    Column(last).copy_(critic_->forward(CriticInputs(last_state_, last_seq_, last_seq_length_)).reshape({B_}));
     std::vector<int64_t> trunc;
     for (int64_t i = 0; i < N; ++i)
       if (active_[size_t(i)] && truncated_[size_t(i)]) trunc.push_back(i);
     if (!trunc.empty()) {
       torch::Tensor idx = torch::from_blob(trunc.data(), {int64_t(trunc.size())}, torch::kInt64);
-      torch::Tensor v = critic_->forward(Samples(final_state_, S_, torch::kFloat32).index_select(0, idx)).reshape({-1});
+      // The ended user's e: that of the sequence its last action was taken with.
+      torch::Tensor final_in = Samples(final_state_, S_, torch::kFloat32);
+      if (E_ > 0) final_in = torch::cat({final_in, with_e.narrow(1, S_, E_)}, 1);
+      torch::Tensor v = critic_->forward(final_in.index_select(0, idx)).reshape({-1});
       const float* pv = v.data_ptr<float>();
       for (size_t j = 0; j < trunc.size(); ++j) final_values[size_t(trunc[j])] = pv[j];
     }
@@ -581,6 +701,10 @@ class ActorCriticAgent : public Agent {
   std::vector<float> reward_;
   std::vector<uint8_t> terminated_, truncated_, active_;
   std::vector<float> last_state_;  // [B, S], after the rollout
+  // With a sequence encoder: [N, L, SequenceFeatures] and lengths [N], the
+  // same after the rollout [B, ...], and evaluation acting's scratch.
+  std::vector<float> seq_, last_seq_, scratch_seq_;
+  std::vector<int64_t> seq_length_, last_seq_length_, scratch_seq_length_;
 };
 
 }  // namespace cohort::torch_agents

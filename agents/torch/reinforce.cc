@@ -66,6 +66,17 @@
 // agent's own optimizer: deterministic for a seed. The head is discarded
 // after fitting; the checkpoint holds the policy (and value) networks.
 //
+// Encoder ("encoder", agents/torch/encoder.h): "mlp" (the default) is the
+// network above on the current candidate features alone. "gru" and
+// "transformer" read the user's last L interactions (env.observation.sequence,
+// SequenceFeatures) and give a state s of `hidden` numbers; every candidate's
+// input is then [CandidateFeatures | s] for the policy, and the value head's
+// [mean candidate features | s]. The encoder is trained by the same loss (the
+// gradient of s is accumulated over the policy chunks and the value head, then
+// sent through the encoder once per update); acting runs it in evaluation
+// mode, dropout applies in the update only, with masks from its own stream.
+// Offline learning (FitLogged) takes the mlp encoder only.
+//
 // Speed: the update recomputes the policy forward from the stored features
 // (the policy is fixed within a rollout) in chunks of kChunkCandidates
 // candidate rows. "activation": "relu" is about 1.3x faster than tanh
@@ -81,6 +92,7 @@
 #include "agents/baselines.h"
 #include "agents/registry.h"
 #include "agents/torch/common.h"
+#include "agents/torch/encoder_config.h"
 
 namespace cohort::torch_agents {
 
@@ -156,6 +168,8 @@ constexpr uint64_t kInitEntity = uint64_t(1) << 40;
 constexpr uint64_t kEvalEntity = uint64_t(1) << 41;
 // Offline learning: the behaviour head's initialisation and the batch order.
 constexpr uint64_t kOfflineEntity = uint64_t(1) << 42;
+// The sequence encoder's initialisation and dropout masks.
+constexpr uint64_t kEncoderEntity = uint64_t(1) << 43;
 // Candidate rows per forward/backward pass of the update.
 constexpr int64_t kChunkCandidates = 16384;
 
@@ -163,6 +177,9 @@ class ReinforceAgent : public Agent {
  public:
   ReinforceAgent(const json& config, const AgentContext& ctx)
       : features_(ctx.spec),
+        sequence_(ctx.spec),
+        encoder_options_(EncoderOptionsFrom(config["encoder"], ctx.spec)),
+        state_dim_(EncoderOutputDim(encoder_options_)),
         rows_(ctx.num_envs),
         num_candidates_(ctx.spec.num_candidates),
         slate_size_(ctx.spec.slate_size),
@@ -189,13 +206,20 @@ class ReinforceAgent : public Agent {
     for (const auto& h : config["hidden"]) hidden.push_back(h.get<int>());
     const std::string activation = config["activation"].get<std::string>();
     Rng init = MakeRng(ctx.seed, ctx.variant, kInitEntity, StreamPurpose::kPolicy);
-    policy_ = Mlp(dim_, hidden, 1, activation);
+    policy_ = Mlp(dim_ + state_dim_, hidden, 1, activation);
     InitLinear(policy_, init, /*last_scale=*/0.01);  // near-uniform first policy
     params_.Add("policy", *policy_, 0);
     if (value_baseline_) {
-      value_ = Mlp(dim_, hidden, 1, activation);
+      value_ = Mlp(dim_ + state_dim_, hidden, 1, activation);
       InitLinear(value_, init);
       params_.Add("value", *value_, 1);
+    }
+    if (state_dim_ > 0) {
+      Rng encoder_init = MakeRng(ctx.seed, ctx.variant, kEncoderEntity, StreamPurpose::kPolicy);
+      encoder_ = SequenceEncoder(encoder_options_, encoder_init);
+      encoder_->eval();  // acting; Update() switches to training for its forward pass
+      params_.Add("encoder", *encoder_, 0);
+      dropout_rng_ = MakeRng(ctx.seed, ctx.variant, kEncoderEntity + 1, StreamPurpose::kPolicy);
     }
     params_.SetRule(config["optimizer"]);
     if (ctx.total_steps > 0) planned_updates_ = std::max<int64_t>(1, ctx.total_steps / rollout_steps_);
@@ -210,6 +234,15 @@ class ReinforceAgent : public Agent {
     last_feats_.assign(value_baseline_ ? step_rows * size_t(num_candidates_ * dim_) : 0, 0.0f);
     last_active_.assign(step_rows, 0);
     eval_feats_.assign(step_rows * size_t(num_candidates_ * dim_), 0.0f);
+    if (state_dim_ > 0) {
+      const size_t per_row = size_t(sequence_.length()) * size_t(sequence_.dim());
+      seq_.assign(size_t(rollout_steps_) * step_rows * per_row, 0.0f);
+      seq_lengths_.assign(size_t(rollout_steps_) * step_rows, 0);
+      last_seq_.assign(value_baseline_ ? step_rows * per_row : 0, 0.0f);
+      last_seq_lengths_.assign(value_baseline_ ? step_rows : 0, 0);
+      eval_seq_.assign(step_rows * per_row, 0.0f);
+      eval_seq_lengths_.assign(step_rows, 0);
+    }
   }
 
   const std::string& type() const override { return kType; }
@@ -225,7 +258,22 @@ class ReinforceAgent : public Agent {
   // The policy logits (pi = their softmax; greedy evaluation takes the top-k).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
     if (!obs.active[size_t(row)]) return "";
-    CandidateForward(policy_, features_, obs, row, scores);
+    if (state_dim_ == 0) {
+      CandidateForward(policy_, features_, obs, row, scores);
+      return "logit";
+    }
+    c10::InferenceMode guard;
+    std::vector<float> x(size_t(num_candidates_) * size_t(dim_));
+    std::vector<float> seq(size_t(sequence_.length()) * size_t(sequence_.dim()));
+    std::vector<int64_t> length = {obs.sequence_length[size_t(row)]};
+    features_.FillRow(obs, row, x.data());
+    sequence_.FillRow(obs, row, seq.data());
+    const torch::Tensor state = State(seq.data(), length.data(), 1);
+    torch::nn::Sequential policy = policy_;
+    const torch::Tensor logits =
+        policy->forward(Inputs(torch::from_blob(x.data(), {1, num_candidates_, dim_}, torch::kFloat32), state))
+            .contiguous();
+    for (int c = 0; c < num_candidates_; ++c) scores[c] = logits.data_ptr<float>()[c];
     return "logit";
   }
 
@@ -238,7 +286,14 @@ class ReinforceAgent : public Agent {
     FillFeatures(obs, feats);
 
     c10::InferenceMode guard;
-    const torch::Tensor x = torch::from_blob(feats, {int64_t(rows_) * num_candidates_, dim_}, torch::kFloat32);
+    torch::Tensor x = torch::from_blob(feats, {int64_t(rows_) * num_candidates_, dim_}, torch::kFloat32);
+    if (state_dim_ > 0) {
+      const size_t seq_row = size_t(sequence_.length()) * size_t(sequence_.dim());
+      float* seq = training_ ? &seq_[step_off * seq_row] : eval_seq_.data();
+      int64_t* lengths = training_ ? &seq_lengths_[step_off] : eval_seq_lengths_.data();
+      sequence_.FillAll(obs, seq, lengths);
+      x = Inputs(x.view({rows_, num_candidates_, dim_}), State(seq, lengths, rows_));
+    }
     const torch::Tensor probs = torch::softmax(policy_->forward(x).view({rows_, num_candidates_}), 1).contiguous();
     const float* p = probs.data_ptr<float>();
 
@@ -282,6 +337,7 @@ class ReinforceAgent : public Agent {
       // The state after the rollout, for bootstrapping episodes it cuts.
       for (int r = 0; r < rows_; ++r) last_active_[size_t(r)] = result.active[size_t(r)];
       if (value_baseline_) FillFeatures(result, last_feats_.data());
+      if (value_baseline_ && state_dim_ > 0) sequence_.FillAll(result, last_seq_.data(), last_seq_lengths_.data());
     }
   }
 
@@ -295,7 +351,9 @@ class ReinforceAgent : public Agent {
     if (value_baseline_) {
       torch::NoGradGuard no_grad;
       const torch::Tensor xl = torch::from_blob(last_feats_.data(), {B, K, D}, torch::kFloat32);
-      const torch::Tensor v = value_->forward(xl.mean(1)).view({B}).contiguous();
+      torch::Tensor in = xl.mean(1);
+      if (state_dim_ > 0) in = torch::cat({in, State(last_seq_.data(), last_seq_lengths_.data(), B)}, 1);
+      const torch::Tensor v = value_->forward(in).view({B}).contiguous();
       std::copy_n(v.data_ptr<float>(), B, boot.data());
     }
 
@@ -334,11 +392,24 @@ class ReinforceAgent : public Agent {
     const torch::Tensor slates_t = torch::from_blob(slates64.data(), {T * B, k}, torch::kInt64);
     params_.ZeroGrad();
 
+    // The encoder's states of every (step, row), in training mode; the losses
+    // below see them as a leaf (`state`) whose gradient is sent through the
+    // encoder once at the end.
+    torch::Tensor encoded, state;
+    if (state_dim_ > 0) {
+      encoder_->train();
+      encoded = State(seq_.data(), seq_lengths_.data(), T * B);
+      encoder_->eval();
+      state = encoded.detach().requires_grad_(true);
+    }
+
     // Value head (inputs T*B x D: small, one pass) and the advantages.
     torch::Tensor baseline;
     double value_loss = 0.0;
     if (value_baseline_) {
-      const torch::Tensor v = value_->forward(x.view({T * B, K, D}).mean(1)).view({T * B});
+      torch::Tensor in = x.view({T * B, K, D}).mean(1);
+      if (state_dim_ > 0) in = torch::cat({in, state}, 1);
+      const torch::Tensor v = value_->forward(in).view({T * B});
       const torch::Tensor vl = ((ret_t - v).pow(2) * mask_t).sum() / count;
       CheckFiniteLoss(vl, kType, "value loss");
       (value_coef_ * vl).backward();
@@ -367,7 +438,9 @@ class ReinforceAgent : public Agent {
       for (int64_t i = r0; i < r0 + nr; ++i) chunk_count += mask[size_t(i)];
       if (chunk_count == 0.0) continue;
       const torch::Tensor m = mask_t.narrow(0, r0, nr);
-      const torch::Tensor logits = policy_->forward(x.narrow(0, r0 * K, nr * K)).view({nr, K});
+      const torch::Tensor xc = x.narrow(0, r0 * K, nr * K);
+      const torch::Tensor logits =
+          policy_->forward(state_dim_ > 0 ? Inputs(xc.view({nr, K, D}), state.narrow(0, r0, nr)) : xc).view({nr, K});
       const torch::Tensor pg =
           PolicyGradientLoss(logits, slates_t.narrow(0, r0, nr), adv.narrow(0, r0, nr), m, topk_correction_) *
           (chunk_count / count);
@@ -379,6 +452,7 @@ class ReinforceAgent : public Agent {
       pg_loss += pg.item<double>();
       entropy += ent.item<double>();
     }
+    if (state_dim_ > 0 && state.grad().defined()) encoded.backward(state.grad());
     const double grad_norm = ClipGradients();
 
     ++updates_;
@@ -399,6 +473,10 @@ class ReinforceAgent : public Agent {
   // One logged user-step: its candidate features, slate, user, reward and
   // (behaviour "logged") the logging probabilities of its slate items.
   void AddLoggedStep(const LoggedStep& step) override {
+    if (state_dim_ > 0)
+      throw InputError("--agent", "/agent/encoder/type",
+                       "learning from a log alone (cohort train-offline) takes the mlp encoder only, not \"" +
+                           encoder_options_.type + "\"");
     if (step.item_propensity == nullptr) off_missing_propensity_ = true;
     const size_t per_row = size_t(num_candidates_) * size_t(dim_);
     off_feats_.resize(off_feats_.size() + per_row);
@@ -570,6 +648,13 @@ class ReinforceAgent : public Agent {
     out.Vector(done_);
     out.Vector(last_feats_);
     out.Vector(last_active_);
+    if (state_dim_ > 0) {  // the sequence encoder's buffers (none with the mlp encoder: its format is unchanged)
+      out.Pod(dropout_rng_);
+      out.Vector(seq_);
+      out.Vector(seq_lengths_);
+      out.Vector(last_seq_);
+      out.Vector(last_seq_lengths_);
+    }
   }
 
   void Load(BinaryReader& in) override {
@@ -598,9 +683,32 @@ class ReinforceAgent : public Agent {
     in.CheckRange(active_, 0, 1, "reinforce.active");
     in.CheckRange(done_, 0, 1, "reinforce.done");
     in.CheckRange(last_active_, 0, 1, "reinforce.last_active");
+    if (state_dim_ > 0) {
+      in.Pod(dropout_rng_);
+      in.VectorLike(seq_, "reinforce.sequence");
+      in.VectorLike(seq_lengths_, "reinforce.sequence_lengths");
+      in.VectorLike(last_seq_, "reinforce.last_sequence");
+      in.VectorLike(last_seq_lengths_, "reinforce.last_sequence_lengths");
+      in.CheckRange(seq_lengths_, 0, sequence_.length(), "reinforce.sequence_lengths");
+      in.CheckRange(last_seq_lengths_, 0, sequence_.length(), "reinforce.last_sequence_lengths");
+    }
   }
 
  private:
+  // The encoder's states of n rows' sequences (seq: n*L*F, lengths: n).
+  torch::Tensor State(float* seq, int64_t* lengths, int64_t n) const {
+    const torch::Tensor steps = torch::from_blob(seq, {n, sequence_.length(), sequence_.dim()}, torch::kFloat32);
+    const torch::Tensor len = torch::from_blob(lengths, {n}, torch::kInt64);
+    SequenceEncoder encoder = encoder_;  // forward() is not const in LibTorch
+    return encoder->forward(steps, len, encoder->is_training() ? &dropout_rng_ : nullptr);
+  }
+  // Each candidate's network input [x (D) | state (S)]: x (N, K, D), state (N, S) -> (N*K, D+S).
+  torch::Tensor Inputs(const torch::Tensor& x, const torch::Tensor& state) const {
+    const int64_t n = x.size(0);
+    return torch::cat({x, state.unsqueeze(1).expand({n, num_candidates_, state_dim_})}, 2)
+        .view({n * num_candidates_, dim_ + state_dim_});
+  }
+
   // Candidate features of every row (inactive rows zero) into out[rows*K*D].
   void FillFeatures(const StepBatch& obs, float* out) const {
     const size_t per_row = size_t(num_candidates_) * size_t(dim_);
@@ -666,6 +774,8 @@ class ReinforceAgent : public Agent {
     for (auto* net : {&policy_, &value_})
       if (!net->is_empty())
         for (auto& p : (*net)->parameters()) grads.push_back(p.grad());
+    if (!encoder_.is_empty())
+      for (auto& p : encoder_->parameters()) grads.push_back(p.grad());
     double sq = 0.0;
     for (const auto& g : grads) {
       const float* d = g.data_ptr<float>();
@@ -683,6 +793,9 @@ class ReinforceAgent : public Agent {
   }
 
   CandidateFeatures features_;
+  SequenceFeatures sequence_;
+  const EncoderOptions encoder_options_;
+  const int state_dim_;  // the encoder's output (0: mlp)
   const int rows_, num_candidates_, slate_size_, dim_;
   const double gamma_;
   const int rollout_steps_;
@@ -707,6 +820,8 @@ class ReinforceAgent : public Agent {
   bool off_missing_propensity_ = false;
 
   torch::nn::Sequential policy_{nullptr}, value_{nullptr};
+  SequenceEncoder encoder_{nullptr};
+  mutable Rng dropout_rng_;
   ParamSet params_;
   UserStreams train_streams_, eval_streams_;
   bool training_ = true;
@@ -725,6 +840,10 @@ class ReinforceAgent : public Agent {
   std::vector<uint8_t> done_;
   std::vector<float> last_feats_;
   std::vector<uint8_t> last_active_;
+  // With a sequence encoder: sequences T*B*L*F and lengths T*B, and those
+  // after the rollout (value bootstrap) and of evaluation acting.
+  std::vector<float> seq_, last_seq_, eval_seq_;
+  std::vector<int64_t> seq_lengths_, last_seq_lengths_, eval_seq_lengths_;
 
   // Scratch.
   std::vector<float> eval_feats_;
@@ -753,6 +872,7 @@ void RegisterReinforce(AgentRegistrar& r) {
         .Number("max_grad_norm", 1.0, 0.0, 1e6, "clip the global gradient norm to this (0: no clipping)")
         .String("eval", "sample", {"sample", "greedy"},
                 "evaluation acting: sample from pi (evaluation streams) or the top-k items of pi");
+    AddEncoderKey(s);
     return true;
   }();
   (void)init;

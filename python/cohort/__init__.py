@@ -586,6 +586,21 @@ def _spaces(spec):
     }
     if spec["candidate_features"]:
         obs["candidate_features"] = Box(-inf, inf, (K, d), np.float32)
+    L, k = spec.get("sequence", 0), spec["slate_size"]
+    if L > 0:  # env.observation.sequence: the last L interactions, most recent first
+        obs["sequence_length"] = Box(0, L, (), np.int32)
+        obs["sequence_topic"] = Box(-1, spec["num_topics"] - 1, (L, k), np.int32)
+        if spec["live_catalog"]:
+            obs["sequence_item_id"] = Box(-1, 2**62, (L, k), np.int64)
+        if spec["candidate_features"]:
+            obs["sequence_features"] = Box(-inf, inf, (L, k, d), np.float32)
+        for name in ("sequence_clicked", "sequence_liked", "sequence_disliked"):
+            obs[name] = Box(0, 1, (L, k), np.uint8)
+        obs["sequence_watch_time"] = Box(0.0, inf, (L, k), np.float32)
+        obs["sequence_click_position"] = Box(-1, k - 1, (L,), np.int32)
+        obs["sequence_reward"] = Box(-inf, inf, (L,), np.float32)
+        obs["sequence_gap"] = Box(0.0, inf, (L,), np.float32)
+        obs["sequence_session_step"] = Box(0, 2**31 - 1, (L,), np.int32)
     return Dict(obs), MultiDiscrete([K] * spec["slate_size"])
 
 

@@ -259,3 +259,36 @@ def test_two_threads_step_two_environments():
         t.join()
     for s in (0, 1):
         assert_same(alone[s], together[s])
+
+
+@pytest.mark.parametrize("name", ["recsim_interest_evolution", "population_retention"])
+def test_the_sequence_observation_is_the_last_steps(name):
+    """env.observation.sequence: entry 0 after a step is that step (its slate's
+    topics, its clicks and reward), the older entries move one place, a new
+    user starts empty; shapes and dtypes match the spaces."""
+    L = 4
+    env = cohort.make(name, num_envs=3, seed=2, set={"env.observation.sequence.length": L})
+    assert env.env_spec["sequence"] == L
+    obs, info = env.reset()
+    assert np.all(obs["sequence_length"] == 0)
+    rng = np.random.default_rng(0)
+    single = env.single_observation_space
+    for _ in range(40):
+        slates = random_slates(env, rng)
+        shown = np.take_along_axis(obs["candidate_topic"], slates, axis=1).copy()
+        previous = {k: v.copy() for k, v in obs.items() if k.startswith("sequence_")}
+        obs, reward, terminated, truncated, info = env.step(slates)
+        for key, value in obs.items():
+            assert value.dtype == env.observation_space[key].dtype, key
+            for row in value:
+                assert single[key].contains(row), key
+        for r in range(env.num_envs):
+            if terminated[r] or truncated[r]:
+                assert obs["sequence_length"][r] == 0
+                continue
+            assert obs["sequence_length"][r] == min(previous["sequence_length"][r] + 1, L)
+            np.testing.assert_array_equal(obs["sequence_topic"][r, 0], shown[r])
+            np.testing.assert_array_equal(obs["sequence_clicked"][r, 0], info["clicked"][r])
+            assert obs["sequence_reward"][r, 0] == reward[r]
+            np.testing.assert_array_equal(obs["sequence_topic"][r, 1:], previous["sequence_topic"][r, :-1])
+    assert "sequence_length" not in cohort.make(name, num_envs=1).reset()[0]

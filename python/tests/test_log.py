@@ -265,3 +265,37 @@ def test_a_training_log_is_the_same_for_any_thread_count_and_is_replayed(tmp_pat
         assert r1[key] == r2[key], key
     # Whole episodes: the users the end of training cut are left out, and counted.
     assert r1["episodes"]["users"] == one["episodes"] and r1["episodes"]["users_cut"] == one["users_cut"] > 0
+
+
+def test_the_sequence_columns_are_the_users_earlier_rows(tmp_path):
+    """With env.observation.sequence, each logged step carries the user's last L
+    steps as they were logged: entry e of a row is the row e + 1 steps earlier of
+    the same user (its slate's items and topics, clicks, reward), across sessions;
+    without the block the log has no sequence columns."""
+    L = 3
+    sets = {"env.observation.sequence.length": L, "run.episodes": 40}
+    cohort.log("population_retention", set=sets, out=tmp_path / "seq")
+    steps, _, _ = columns(tmp_path / "seq" / "log.h5")
+    k = steps["slate"].shape[1]
+    rows_of = {}
+    for i, u in enumerate(steps["user_id"]):
+        rows_of.setdefault(int(u), []).append(i)
+    checked = sessions = 0
+    for rows in rows_of.values():
+        for n, i in enumerate(rows):
+            assert steps["sequence_length"][i] == min(n, L)
+            for e in range(min(n, L)):
+                j = rows[n - 1 - e]
+                topic = np.take(steps["candidate_topic"][j], steps["slate"][j])
+                item = np.take(steps["candidate_item"][j], steps["slate"][j])
+                np.testing.assert_array_equal(steps["sequence_topic"][i].reshape(L, k)[e], topic)
+                np.testing.assert_array_equal(steps["sequence_item_id"][i].reshape(L, k)[e], item)
+                np.testing.assert_array_equal(steps["sequence_clicked"][i].reshape(L, k)[e], steps["clicked"][j])
+                assert steps["sequence_reward"][i][e] == steps["reward"][j]
+                assert steps["sequence_session_step"][i][e] == steps["session_step"][j]
+                sessions += steps["session"][j] > 0
+                checked += 1
+    assert checked > 1000 and sessions > 0
+    cohort.log("population_retention", set={"run.episodes": 5}, out=tmp_path / "plain")
+    plain, _, _ = columns(tmp_path / "plain" / "log.h5")
+    assert not any(key.startswith("sequence_") for key in plain)

@@ -79,4 +79,19 @@ COHORT_AGENT_CONFORMANCE(
     "a2c", Registrar(),
     {{{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}, {"eval_greedy", true}}, "logit", 1e-5, true});
 
+// ... and with each sequence encoder (dropout on for the transformer, so the
+// Save/Load clause covers its stream), on RecSim's scenario observing the last
+// 6 interactions, with episodes long enough to fill them.
+DOCTEST_TEST_CASE("Agent contract: a2c with the gru and transformer encoders") {
+  const json encoders[] = {
+      {{"type", "gru"}, {"hidden", 8}},
+      {{"type", "transformer"}, {"hidden", 8}, {"layers", 1}, {"heads", 2}, {"feedforward", 16}, {"dropout", 0.1}}};
+  for (const json& encoder : encoders) {
+    json config = {{"type", "a2c"}, {"rollout_steps", 4}, {"hidden", {16}}, {"eval_greedy", true}};
+    config["encoder"] = encoder;
+    testing::CheckAgentContract(Registrar(), testing::ContractCase{config, "logit", 1e-5, true},
+                                RecsimEnv({"horizon.max_episode_steps=12", "observation.sequence.length=6"}));
+  }
+}
+
 }  // namespace cohort

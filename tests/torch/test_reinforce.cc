@@ -335,6 +335,70 @@ DOCTEST_TEST_CASE("reinforce: throughput at B=1024 (reported, not asserted)") {
   DOCTEST_CHECK(secs > 0.0);
 }
 
+// A small sequence encoder of each type (dropout on, so the contract's
+// Save/Load clause covers the dropout stream).
+json Encoder(const std::string& type) {
+  if (type == "gru") return {{"type", "gru"}, {"hidden", 8}};
+  return {{"type", "transformer"}, {"hidden", 8}, {"layers", 1}, {"heads", 2}, {"feedforward", 16}, {"dropout", 0.1}};
+}
+// RecSim's scenario with the last 6 interactions observed, episodes long
+// enough to fill them.
+EnvParams SequenceEnv() { return RecsimEnv({"horizon.max_episode_steps=12", "observation.sequence.length=6"}); }
+
+DOCTEST_TEST_CASE("reinforce: the mlp encoder is the network without the key; sequence encoders need a sequence") {
+  const EnvParams params = SequenceEnv();
+  VecEnv env(params, 3, 0, VecEnv::Options{8, 1, -1});
+  AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 5, 0, 8, 0};
+  auto plain = Registrar().Make(Config(), ctx);
+  auto mlp = Registrar().Make(Config({{"encoder", {{"type", "mlp"}}}}), ctx);
+  DOCTEST_CHECK(testing::Checkpoint(*plain) == testing::Checkpoint(*mlp));
+  for (const char* type : {"gru", "transformer"}) {
+    auto agent = Registrar().Make(Config({{"encoder", Encoder(type)}}), ctx);
+    DOCTEST_CHECK(testing::Checkpoint(*agent).size() > testing::Checkpoint(*plain).size());  // the encoder's weights
+    const EnvParams without = RecsimEnv();
+    VecEnv plain_env(without, 3, 0, VecEnv::Options{8, 1, -1});
+    AgentContext no_sequence{MakeEnvSpec(without), GroundTruth(plain_env), 5, 0, 8, 0};
+    try {
+      Registrar().Make(Config({{"encoder", Encoder(type)}}), no_sequence);
+      DOCTEST_FAIL("a sequence encoder was built without a sequence observation");
+    } catch (const InputError& e) {
+      DOCTEST_CHECK(std::string(e.what()).find("/agent/encoder/type") != std::string::npos);
+      DOCTEST_CHECK(std::string(e.what()).find("env.observation.sequence.length") != std::string::npos);
+    }
+  }
+}
+
+DOCTEST_TEST_CASE("reinforce: with a sequence encoder the policy reads the history and learns it") {
+  // The logits of a row change when only its sequence changes (the state
+  // reaches the policy), and training moves the encoder's weights.
+  const EnvParams params = SequenceEnv();
+  for (const char* type : {"gru", "transformer"}) {
+    DOCTEST_INFO(type);
+    VecEnv env(params, 3, 0, VecEnv::Options{16, 1, -1});
+    AgentContext ctx{MakeEnvSpec(params), GroundTruth(env), 5, 0, 16, 0};
+    auto agent = Registrar().Make(Config({{"encoder", Encoder(type)}, {"rollout_steps", 4}}), ctx);
+    const StepBatch* b = &env.Reset();
+    SlateBatch s;
+    s.Resize(16, params.slate_size);
+    std::vector<double> trace;
+    const std::string before = testing::Checkpoint(*agent);
+    Train(*agent, env, b, s, 9, trace);
+    DOCTEST_CHECK(testing::Checkpoint(*agent) != before);
+    int row = -1;
+    for (int r = 0; r < 16 && row < 0; ++r)
+      if (b->active[size_t(r)] && b->sequence_length[size_t(r)] >= 2) row = r;
+    DOCTEST_REQUIRE(row >= 0);
+    std::vector<double> a(size_t(params.num_candidates)), c(a.size());
+    DOCTEST_CHECK(agent->CandidateScores(*b, row, a.data()) == "logit");
+    StepBatch changed = *b;
+    const size_t e = size_t(row) * size_t(changed.sequence);
+    changed.sequence_reward[e] += 3.0f;
+    changed.sequence_clicked[e * size_t(changed.slate_size)] ^= 1;
+    agent->CandidateScores(changed, row, c.data());
+    DOCTEST_CHECK(a != c);
+  }
+}
+
 }  // namespace
 // The Agent contract (tests/agent_harness.h), with and without the top-K correction.
 COHORT_AGENT_CONFORMANCE("reinforce", Registrar(),
@@ -342,5 +406,17 @@ COHORT_AGENT_CONFORMANCE("reinforce", Registrar(),
 COHORT_AGENT_CONFORMANCE("reinforce, plain REINFORCE", Registrar(),
                          {Config({{"rollout_steps", 4}, {"eval", "greedy"}, {"topk_correction", false}}), "logit", 1e-5,
                           true});
+
+// ... and with each sequence encoder, on a scenario that observes the sequence.
+DOCTEST_TEST_CASE("Agent contract: reinforce with the gru and transformer encoders") {
+  for (const char* type : {"gru", "transformer"}) {
+    DOCTEST_INFO(type);
+    testing::CheckAgentContract(
+        Registrar(),
+        testing::ContractCase{Config({{"rollout_steps", 4}, {"eval", "greedy"}, {"encoder", Encoder(type)}}), "logit",
+                              1e-5, true},
+        SequenceEnv());
+  }
+}
 
 }  // namespace cohort

@@ -1,0 +1,80 @@
+#include "agents/torch/encoder_config.h"
+
+#include <string>
+
+#include "core/registry.h"
+
+namespace cohort::torch_agents {
+namespace {
+
+const Schema& MlpSchema() {
+  static const Schema s{"no sequence model: the agent's network on the current candidate features"};
+  return s;
+}
+const Schema& GruSchema() {
+  static const Schema s = [] {
+    Schema d{"a GRU over the user's last env.observation.sequence.length interactions, oldest to newest"};
+    d.Integer("hidden", 32, 1, 4096, "hidden size = the state's width");
+    return d;
+  }();
+  return s;
+}
+const Schema& TransformerSchema() {
+  static const Schema s = [] {
+    Schema d{"causal self-attention (SASRec) over the user's last interactions, learned recency embeddings"};
+    d.Integer("hidden", 32, 1, 4096, "d_model = the state's width (a multiple of heads)")
+        .Integer("layers", 2, 1, 64, "pre-LayerNorm attention + feed-forward blocks")
+        .Integer("heads", 2, 1, 64, "attention heads")
+        .Integer("feedforward", 64, 1, 65536, "feed-forward width")
+        .Number("dropout", 0.0, 0.0, 0.95, "dropout on attention weights and residual branches (updates only)");
+    return d;
+  }();
+  return s;
+}
+
+using EncoderFactory = int;  // the options come from EncoderOptionsFrom; the entry holds name, doc, schema
+const Registry<EncoderFactory>& Encoders() {
+  static const Registry<EncoderFactory> r = [] {
+    Registry<EncoderFactory> c("encoder");
+    c.Add({"mlp", "the agent's own network on the current observation (default)", &MlpSchema()}, 0)
+        .Add({"gru", "GRU over the user's interaction sequence (GRU4Rec, Chen et al. 2019)", &GruSchema()}, 1)
+        .Add({"transformer", "causal self-attention over the interaction sequence (SASRec)", &TransformerSchema()}, 2);
+    return c;
+  }();
+  return r;
+}
+
+}  // namespace
+
+const ComponentRegistry& EncoderRegistry() { return Encoders(); }
+
+void AddEncoderKey(Schema& s) {
+  s.Component("encoder", &EncoderRegistry(), "mlp",
+              "state encoder over the user's history: mlp (none), gru, transformer (agents/torch/encoder_config.h)");
+}
+
+EncoderOptions EncoderOptionsFrom(const json& config, const EnvSpec& spec) {
+  EncoderOptions o;
+  o.type = config.at("type").get<std::string>();
+  if (o.type == "mlp") return o;
+  if (spec.sequence <= 0)
+    throw InputError("", "/agent/encoder/type",
+                     "\"" + o.type +
+                         "\" reads the user's interaction sequence, which this scenario does not observe (set "
+                         "env.observation.sequence.length, e.g. 20)");
+  o.input_dim = SequenceFeatures::Dim(spec.feature_dim);
+  o.max_length = spec.sequence;
+  o.hidden = config.at("hidden").get<int>();
+  if (o.type == "transformer") {
+    o.layers = config.at("layers").get<int>();
+    o.heads = config.at("heads").get<int>();
+    o.feedforward = config.at("feedforward").get<int>();
+    o.dropout = config.at("dropout").get<double>();
+    if (o.hidden % o.heads != 0)
+      throw InputError("", "/agent/encoder/heads",
+                       "hidden " + std::to_string(o.hidden) + " is not a multiple of heads " + std::to_string(o.heads));
+  }
+  return o;
+}
+
+}  // namespace cohort::torch_agents

@@ -1,0 +1,34 @@
+// The "encoder" component of the LibTorch agents: its registry (name, doc,
+// schema per type, for validation, defaults and `cohort list`) and the step
+// from a resolved "encoder" block and the environment's spec to the options
+// of a SequenceEncoder (agents/torch/encoder.h).
+//
+//   "mlp"          the agent's own network on the current candidate features
+//                  (the default; results are those of an agent without the key)
+//   "gru"          a GRU over the user's last L interactions (GRU4Rec; Chen et
+//                  al. 2019's state encoder)
+//   "transformer"  causal self-attention over them (SASRec)
+//
+// gru and transformer need env.observation.sequence.length > 0: the factory
+// refuses them otherwise (InputError at /agent/encoder/type).
+#pragma once
+
+#include "agents/features.h"
+#include "agents/torch/encoder.h"
+#include "core/schema.h"
+
+namespace cohort::torch_agents {
+
+const ComponentRegistry& EncoderRegistry();
+
+// Adds "encoder" (default {"type": "mlp"}) to an agent's schema.
+void AddEncoderKey(Schema& s);
+
+// The options of the encoder of a resolved "encoder" block for `spec`:
+// input_dim = SequenceFeatures::Dim(feature_dim), max_length = spec.sequence.
+EncoderOptions EncoderOptionsFrom(const json& config, const EnvSpec& spec);
+
+// The width of the state the encoder adds to each candidate's input (0: mlp).
+inline int EncoderOutputDim(const EncoderOptions& o) { return o.type == "mlp" ? 0 : o.hidden; }
+
+}  // namespace cohort::torch_agents
