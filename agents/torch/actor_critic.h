@@ -240,22 +240,10 @@ class ActorCriticAgent : public Agent {
   // The actor's logits (eval_greedy takes the top-k of them).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
     if (!obs.active[size_t(row)]) return "";
-    if (E_ == 0) {
+    if (E_ == 0)
       CandidateForward(actor_, features_, obs, row, scores);
-      return "logit";
-    }
-    c10::InferenceMode guard;
-    std::vector<float> x(size_t(K_) * size_t(F_));
-    std::vector<float> seq(size_t(sequence_.length()) * size_t(sequence_.dim()));
-    std::vector<int64_t> length = {obs.sequence_length[size_t(row)]};
-    features_.FillRow(obs, row, x.data());
-    sequence_.FillRow(obs, row, seq.data());
-    torch::nn::Sequential actor = actor_;
-    const torch::Tensor logits = actor
-                                     ->forward(WithState(torch::from_blob(x.data(), {1, K_, F_}, torch::kFloat32),
-                                                         Encode(seq.data(), length.data(), 1)))
-                                     .contiguous();
-    for (int c = 0; c < K_; ++c) scores[c] = logits.data_ptr<float>()[c];
+    else
+      CandidateForwardWithState(actor_, encoder_, features_, sequence_, obs, row, scores);
     return "logit";
   }
 
@@ -548,11 +536,6 @@ class ActorCriticAgent : public Agent {
     const torch::Tensor steps = torch::from_blob(seq, {n, sequence_.length(), sequence_.dim()}, torch::kFloat32);
     SequenceEncoder encoder = encoder_;  // forward() is not const in LibTorch
     return encoder->forward(steps, torch::from_blob(lengths, {n}, torch::kInt64));
-  }
-  // Each candidate's actor input [x (F) | e (E)]: x (n, K, F), e (n, E) -> (n*K, F+E).
-  torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& e) const {
-    const int64_t n = x.size(0);
-    return torch::cat({x, e.unsqueeze(1).expand({n, K_, E_})}, 2).view({n * K_, F_ + E_});
   }
   // The critic's inputs [state | e] of every stored sample (no gradient).
   torch::Tensor CriticInputs(std::vector<float>& states, std::vector<float>& seq, std::vector<int64_t>& lengths) {

@@ -77,4 +77,27 @@ EncoderOptions EncoderOptionsFrom(const json& config, const EnvSpec& spec) {
   return o;
 }
 
+torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& state) {
+  const int64_t n = x.size(0), K = x.size(1), F = x.size(2), E = state.size(1);
+  return torch::cat({x, state.unsqueeze(1).expand({n, K, E})}, 2).view({n * K, F + E});
+}
+
+void CandidateForwardWithState(torch::nn::Sequential net, SequenceEncoder encoder, const CandidateFeatures& features,
+                               const SequenceFeatures& sequence, const StepBatch& obs, int row, double* out) {
+  c10::InferenceMode guard;
+  const int K = obs.num_candidates, F = features.dim();
+  std::vector<float> x(size_t(K) * size_t(F));
+  std::vector<float> seq(size_t(sequence.length()) * size_t(sequence.dim()));
+  std::vector<int64_t> length = {obs.sequence_length[size_t(row)]};
+  features.FillRow(obs, row, x.data());
+  sequence.FillRow(obs, row, seq.data());
+  const torch::Tensor state =
+      encoder->forward(torch::from_blob(seq.data(), {1, sequence.length(), sequence.dim()}, torch::kFloat32),
+                       torch::from_blob(length.data(), {1}, torch::kInt64));
+  const torch::Tensor logits =
+      net->forward(WithState(torch::from_blob(x.data(), {1, K, F}, torch::kFloat32), state)).contiguous();
+  const float* p = logits.data_ptr<float>();
+  for (int c = 0; c < K; ++c) out[c] = p[c];
+}
+
 }  // namespace cohort::torch_agents

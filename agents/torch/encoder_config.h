@@ -16,6 +16,7 @@
 #include "agents/features.h"
 #include "agents/torch/encoder.h"
 #include "core/schema.h"
+#include "env/vec_env.h"
 
 namespace cohort::torch_agents {
 
@@ -30,5 +31,16 @@ EncoderOptions EncoderOptionsFrom(const json& config, const EnvSpec& spec);
 
 // The width of the state the encoder adds to each candidate's input (0: mlp).
 inline int EncoderOutputDim(const EncoderOptions& o) { return o.type == "mlp" ? 0 : o.hidden; }
+
+// Each candidate's network input [x (F) | state (E)]: x (n, K, F), state (n, E) -> (n*K, F+E).
+torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& state);
+
+// Agent::CandidateScores of an item-wise network on [CandidateFeatures |
+// the encoder's state of the row's sequence] (agents/torch/common.h
+// CandidateForward, with the state): one [K, F + E] forward under
+// InferenceMode -> out[0..K). The holders are taken by value because
+// forward() is not const in LibTorch.
+void CandidateForwardWithState(torch::nn::Sequential net, SequenceEncoder encoder, const CandidateFeatures& features,
+                               const SequenceFeatures& sequence, const StepBatch& obs, int row, double* out);
 
 }  // namespace cohort::torch_agents

@@ -258,22 +258,10 @@ class ReinforceAgent : public Agent {
   // The policy logits (pi = their softmax; greedy evaluation takes the top-k).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
     if (!obs.active[size_t(row)]) return "";
-    if (state_dim_ == 0) {
+    if (state_dim_ == 0)
       CandidateForward(policy_, features_, obs, row, scores);
-      return "logit";
-    }
-    c10::InferenceMode guard;
-    std::vector<float> x(size_t(num_candidates_) * size_t(dim_));
-    std::vector<float> seq(size_t(sequence_.length()) * size_t(sequence_.dim()));
-    std::vector<int64_t> length = {obs.sequence_length[size_t(row)]};
-    features_.FillRow(obs, row, x.data());
-    sequence_.FillRow(obs, row, seq.data());
-    const torch::Tensor state = State(seq.data(), length.data(), 1);
-    torch::nn::Sequential policy = policy_;
-    const torch::Tensor logits =
-        policy->forward(Inputs(torch::from_blob(x.data(), {1, num_candidates_, dim_}, torch::kFloat32), state))
-            .contiguous();
-    for (int c = 0; c < num_candidates_; ++c) scores[c] = logits.data_ptr<float>()[c];
+    else
+      CandidateForwardWithState(policy_, encoder_, features_, sequence_, obs, row, scores);
     return "logit";
   }
 
@@ -292,7 +280,7 @@ class ReinforceAgent : public Agent {
       float* seq = training_ ? &seq_[step_off * seq_row] : eval_seq_.data();
       int64_t* lengths = training_ ? &seq_lengths_[step_off] : eval_seq_lengths_.data();
       sequence_.FillAll(obs, seq, lengths);
-      x = Inputs(x.view({rows_, num_candidates_, dim_}), State(seq, lengths, rows_));
+      x = WithState(x.view({rows_, num_candidates_, dim_}), State(seq, lengths, rows_));
     }
     const torch::Tensor probs = torch::softmax(policy_->forward(x).view({rows_, num_candidates_}), 1).contiguous();
     const float* p = probs.data_ptr<float>();
@@ -440,7 +428,7 @@ class ReinforceAgent : public Agent {
       const torch::Tensor m = mask_t.narrow(0, r0, nr);
       const torch::Tensor xc = x.narrow(0, r0 * K, nr * K);
       const torch::Tensor logits =
-          policy_->forward(state_dim_ > 0 ? Inputs(xc.view({nr, K, D}), state.narrow(0, r0, nr)) : xc).view({nr, K});
+          policy_->forward(state_dim_ > 0 ? WithState(xc.view({nr, K, D}), state.narrow(0, r0, nr)) : xc).view({nr, K});
       const torch::Tensor pg =
           PolicyGradientLoss(logits, slates_t.narrow(0, r0, nr), adv.narrow(0, r0, nr), m, topk_correction_) *
           (chunk_count / count);
@@ -701,12 +689,6 @@ class ReinforceAgent : public Agent {
     const torch::Tensor len = torch::from_blob(lengths, {n}, torch::kInt64);
     SequenceEncoder encoder = encoder_;  // forward() is not const in LibTorch
     return encoder->forward(steps, len, encoder->is_training() ? &dropout_rng_ : nullptr);
-  }
-  // Each candidate's network input [x (D) | state (S)]: x (N, K, D), state (N, S) -> (N*K, D+S).
-  torch::Tensor Inputs(const torch::Tensor& x, const torch::Tensor& state) const {
-    const int64_t n = x.size(0);
-    return torch::cat({x, state.unsqueeze(1).expand({n, num_candidates_, state_dim_})}, 2)
-        .view({n * num_candidates_, dim_ + state_dim_});
   }
 
   // Candidate features of every row (inactive rows zero) into out[rows*K*D].
