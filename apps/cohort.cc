@@ -3,6 +3,7 @@
 // defaults, examples, and the function that runs it. apps/cli.h parses the
 // command line against that entry, so a subcommand never sees an option it
 // does not take.
+#include <dlfcn.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -431,8 +432,16 @@ int CmdBench(const Args& a) {
       }
     }
   }
-  json doc = {
-      {"benchmark", "cohort bench"}, {"hardware_threads", std::thread::hardware_concurrency()}, {"results", results}};
+  // The BLAS kernels LibTorch's matrix products run on (bench/README.md,
+  // "Sequence encoders"): OpenBLAS falls back to its generic Prescott kernels
+  // on CPUs it does not know, and OPENBLAS_CORETYPE overrides its choice.
+  std::string blas_core = "unknown (no OpenBLAS loaded)";
+  using CoreName = char* (*)();
+  if (auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) blas_core = f();
+  json doc = {{"benchmark", "cohort bench"},
+              {"hardware_threads", std::thread::hardware_concurrency()},
+              {"blas_core", blas_core},
+              {"results", results}};
   const std::string text = doc.dump(2) + "\n";
   if (!a.out.empty()) WriteFileAtomic(a.out, text);
   std::fputs(text.c_str(), stdout);
