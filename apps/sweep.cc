@@ -880,8 +880,13 @@ SweepTotals RunSweepLocal(const Sweep& sweep, const SweepOptions& options) {
     auto it = running.find(pid);
     if (it == running.end()) continue;
     const int code = ExitCodeOf(status);
-    if (forwarded && StateOf(options.out_dir, it->second) != CellState::kDone) {
+    const CellState state = StateOf(options.out_dir, it->second);
+    if (forwarded && state != CellState::kDone) {
       ++totals.interrupted;  // no error.json: the rerun resumes it
+    } else if (forwarded) {
+      // The stop reached a cell that had already written its summary (the
+      // last of its outputs): it is done, whatever exit code the signal gave.
+      ++totals.done;
     } else {
       RecordCellResult(options.out_dir, it->second, code);
       (StateOf(options.out_dir, it->second) == CellState::kDone ? totals.done : totals.failed)++;
