@@ -189,7 +189,7 @@ void VecEnv::StartUser(int r, int64_t user) {
     const size_t L = size_t(batch_.sequence);
     batch_.ForEachSequenceField([&](const char*, auto& v, int width, double padding, Domain) {
       using T = typename std::decay_t<decltype(v)>::value_type;
-      std::fill_n(&v[R * L * size_t(width)], L * size_t(width), static_cast<T>(padding));
+      std::fill_n(v.data() + R * L * size_t(width), L * size_t(width), static_cast<T>(padding));  // width 0: none
     });
   }
   rng_candidates_[R] = MakeRng(model_.seed(), model_.variant(), uint64_t(user), StreamPurpose::kCandidates);

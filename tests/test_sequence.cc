@@ -83,7 +83,7 @@ Coverage CheckAgainstRecord(const EnvParams& params, int rows, int steps) {
         const size_t c = size_t(r) * size_t(b->num_candidates) + size_t(slates.Row(r)[j]);
         x.topic.push_back(b->topic[c]);
         if (live) x.item.push_back(b->item_id[c]);
-        if (embedding) x.features.insert(x.features.end(), &b->features[c * dim], &b->features[(c + 1) * dim]);
+        if (embedding) x.features.insert(x.features.end(), b->features.data() + c * dim, b->features.data() + (c + 1) * dim);
       }
     }
     b = &env.Step(slates);
