@@ -152,6 +152,10 @@ void PopularityAgent::Load(BinaryReader& in) {
 
 GreedyAgent::GreedyAgent(const json& config, const AgentContext& ctx)
     : RankingAgent(ctx), score_(config["score"].get<std::string>()) {
+  if (score_ == "history" && ctx.spec.sequence == 0 && ctx.spec.history == 0)
+    throw InputError("", "/agent/score",
+                     "\"history\" ranks by the user's observed past clicks, which this scenario does not observe "
+                     "(set env.observation.sequence.length or env.observation.history)");
   if (score_ != "affinity" && score_ != "history")
     RequireGroundTruth(ctx, ("greedy with score \"" + score_ + "\"").c_str());
 }

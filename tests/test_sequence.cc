@@ -307,6 +307,13 @@ TEST_CASE("sequence: greedy by history counts the clicks on each candidate's top
     b = &env.Step(slates);
   }
   CHECK(distinct > 100);
+  // With no past in the observation there is nothing to rank by: refused, naming the key.
+  const EnvParams plain = Params("recsim_interest_evolution", {});
+  VecEnv plain_env(plain, 6, 0, VecEnv::Options{2, 1});
+  AgentContext plain_ctx{plain_env.spec(), std::nullopt, 1, 0, 2, 0};
+  CHECK(testing::InputErrorOf([&] {
+          MakeAgent(json{{"type", "greedy"}, {"score", "history"}}, plain_ctx);
+        }).find("/agent/score") != std::string::npos);
 }
 
 }  // namespace cohort

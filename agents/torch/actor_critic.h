@@ -533,9 +533,7 @@ class ActorCriticAgent : public Agent {
 
   // The encoder's states (evaluation mode) of n sequences (seq: n*L*F, lengths: n).
   torch::Tensor Encode(float* seq, int64_t* lengths, int64_t n) const {
-    const torch::Tensor steps = torch::from_blob(seq, {n, sequence_.length(), sequence_.dim()}, torch::kFloat32);
-    SequenceEncoder encoder = encoder_;  // forward() is not const in LibTorch
-    return encoder->forward(steps, torch::from_blob(lengths, {n}, torch::kInt64));
+    return EncodeRows(encoder_, sequence_, seq, lengths, n);
   }
   // The critic's inputs [state | e] of every stored sample (no gradient).
   torch::Tensor CriticInputs(std::vector<float>& states, std::vector<float>& seq, std::vector<int64_t>& lengths) {

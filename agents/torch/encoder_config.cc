@@ -77,6 +77,12 @@ EncoderOptions EncoderOptionsFrom(const json& config, const EnvSpec& spec) {
   return o;
 }
 
+torch::Tensor EncodeRows(SequenceEncoder encoder, const SequenceFeatures& sequence, float* seq, int64_t* lengths,
+                         int64_t n, Rng* dropout_rng) {
+  return encoder->forward(torch::from_blob(seq, {n, sequence.length(), sequence.dim()}, torch::kFloat32),
+                          torch::from_blob(lengths, {n}, torch::kInt64), dropout_rng);
+}
+
 torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& state) {
   const int64_t n = x.size(0), K = x.size(1), F = x.size(2), E = state.size(1);
   return torch::cat({x, state.unsqueeze(1).expand({n, K, E})}, 2).view({n * K, F + E});
@@ -91,9 +97,7 @@ void CandidateForwardWithState(torch::nn::Sequential net, SequenceEncoder encode
   std::vector<int64_t> length = {obs.sequence_length[size_t(row)]};
   features.FillRow(obs, row, x.data());
   sequence.FillRow(obs, row, seq.data());
-  const torch::Tensor state =
-      encoder->forward(torch::from_blob(seq.data(), {1, sequence.length(), sequence.dim()}, torch::kFloat32),
-                       torch::from_blob(length.data(), {1}, torch::kInt64));
+  const torch::Tensor state = EncodeRows(encoder, sequence, seq.data(), length.data(), 1);
   const torch::Tensor logits =
       net->forward(WithState(torch::from_blob(x.data(), {1, K, F}, torch::kFloat32), state)).contiguous();
   const float* p = logits.data_ptr<float>();

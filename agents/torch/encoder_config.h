@@ -32,6 +32,12 @@ EncoderOptions EncoderOptionsFrom(const json& config, const EnvSpec& spec);
 // The width of the state the encoder adds to each candidate's input (0: mlp).
 inline int EncoderOutputDim(const EncoderOptions& o) { return o.type == "mlp" ? 0 : o.hidden; }
 
+// The encoder's states (n, E) of n rows' stored sequences: `seq` n x L x F
+// floats as SequenceFeatures fills them, `lengths` n (views, no copy). The
+// holder is taken by value because forward() is not const in LibTorch.
+torch::Tensor EncodeRows(SequenceEncoder encoder, const SequenceFeatures& sequence, float* seq, int64_t* lengths,
+                         int64_t n, Rng* dropout_rng = nullptr);
+
 // Each candidate's network input [x (F) | state (E)]: x (n, K, F), state (n, E) -> (n*K, F+E).
 torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& state);
 

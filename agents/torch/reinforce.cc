@@ -685,10 +685,7 @@ class ReinforceAgent : public Agent {
  private:
   // The encoder's states of n rows' sequences (seq: n*L*F, lengths: n).
   torch::Tensor State(float* seq, int64_t* lengths, int64_t n) const {
-    const torch::Tensor steps = torch::from_blob(seq, {n, sequence_.length(), sequence_.dim()}, torch::kFloat32);
-    const torch::Tensor len = torch::from_blob(lengths, {n}, torch::kInt64);
-    SequenceEncoder encoder = encoder_;  // forward() is not const in LibTorch
-    return encoder->forward(steps, len, encoder->is_training() ? &dropout_rng_ : nullptr);
+    return EncodeRows(encoder_, sequence_, seq, lengths, n, encoder_->is_training() ? &dropout_rng_ : nullptr);
   }
 
   // Candidate features of every row (inactive rows zero) into out[rows*K*D].
