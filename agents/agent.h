@@ -93,6 +93,7 @@ struct LoggedStep {
   const int32_t* slate = nullptr;  // k candidate indices, in position order
   double reward = 0.0;
   int click = -1;  // the clicked position, -1 for none
+  double watch_time = 0.0;  // the clicked item's watch time (0 when nothing was clicked)
   const double* item_propensity = nullptr;
 };
 
@@ -155,6 +156,13 @@ class Agent {
   virtual std::map<std::string, double> FitLogged(const json& options) {
     throw std::logic_error(type() + " does not learn offline");
   }
+  // Warm start (an agent's "init" key: a checkpoint directory; MakeAgent
+  // calls this once, right after construction): take the network values of
+  // `trained`, an agent of the same type built from the checkpoint's scenario
+  // and loaded from it. Optimizer state, random streams and buffers stay
+  // those of a fresh agent. Throws InputError (JSON path /agent/init) when
+  // the networks differ. Only agents whose schema has "init" are asked.
+  virtual void InitFrom(const Agent& trained) { throw std::logic_error(type() + " takes no warm start"); }
   // Checkpoint: complete state, bit-exact.
   virtual void Save(BinaryWriter& out) const {}
   virtual void Load(BinaryReader& in) {}

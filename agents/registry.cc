@@ -2,9 +2,11 @@
 
 #include "agents/baselines.h"
 #include "agents/click_model.h"
-#include "agents/learned_optimizer.h"
 #include "agents/exposure_rerank.h"
+#include "agents/learned_optimizer.h"
 #include "agents/logging_policy.h"
+#include "agents/trainer.h"
+#include "env/scenario.h"
 
 namespace cohort {
 namespace {
@@ -79,11 +81,56 @@ const ComponentInfo* LearnableSlot(const ComponentInfo& agent, const LearnableRu
 
 bool IsPrivileged(const json& config) { return Get().IsPrivileged(config); }
 
-std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) { return Get().Make(config, ctx); }
+namespace {
+
+// The "init" key (agent.h Agent::InitFrom): the checkpoint's agent is built
+// on the checkpoint's own environment, seed and slots (so its state loads
+// exactly as it was written, whatever this run's shapes), with its own
+// "init" dropped (its values are about to be overwritten), then loaded and
+// handed to `agent`, which checks that the networks match.
+void WarmStart(Agent& agent, const std::string& path) {
+  auto problem = [&](const std::string& what) { return InputError("", "/agent/init", "\"" + path + "\" " + what); };
+  CheckpointInfo info;
+  try {
+    info = ReadCheckpointInfo(path);
+  } catch (const InputError&) {
+    throw problem(
+        "is not a checkpoint directory (no checkpoint.bin; cohort train-offline --out or a run's "
+        "directory)");
+  } catch (const std::runtime_error& e) {
+    throw problem(std::string("cannot be read as a checkpoint: ") + e.what());
+  }
+  const Scenario run = ParseScenario(info.scenario, info.file, AgentRegistry());
+  json block = run.agent;
+  block.erase("init");
+  if (block.value("type", "") != agent.type())
+    throw problem("holds a \"" + block.value("type", "") + "\" agent, not \"" + agent.type() + "\"");
+  const VecEnv env(run.env, run.seed, run.variant, VecEnv::Options{1, 1, -1});
+  AgentContext own{env.spec(), std::nullopt, run.seed, run.variant, run.run.num_envs, run.run.train_steps};
+  std::unique_ptr<Agent> trained = Get().Make(block, own);
+  try {
+    LoadCheckpointAgent(info, run, *trained);
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw problem(std::string("cannot be loaded as a checkpoint: ") + e.what());
+  }
+  agent.InitFrom(*trained);
+}
+
+}  // namespace
+
+std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx) {
+  std::unique_ptr<Agent> agent = Get().Make(config, ctx);
+  if (config.is_object() && config.contains("init") && config["init"].is_string() &&
+      !config["init"].get<std::string>().empty())
+    WarmStart(*agent, config["init"].get<std::string>());
+  return agent;
+}
 
 std::unique_ptr<Agent> MakeAgent(const json& config, const AgentContext& ctx, const std::string& file) {
   try {
-    return Get().Make(config, ctx);
+    return MakeAgent(config, ctx);
   } catch (const InputError& e) {
     std::vector<Problem> problems = e.problems();
     for (Problem& p : problems)

@@ -115,8 +115,8 @@ const std::vector<OptionDef>& Options() {
       {"--target", "AGENT", false, [](Args& a, auto& f, auto& v) { a.target = NonEmpty(f, v); }},
       {"--estimators", "LIST", false, [](Args& a, auto& f, auto& v) { a.estimators = NonEmpty(f, v); }},
       {"--terms", "FILE", false, [](Args& a, auto& f, auto& v) { a.terms = NonEmpty(f, v); }},
-      {"--bootstrap", "N", false,
-       [](Args& a, auto& f, auto& v) { a.bootstrap = int(ParseInt(f, v, 1, 1'000'000)); }},
+      {"--sequence", "L", false, [](Args& a, auto& f, auto& v) { a.sequence = int(ParseInt(f, v, 0, 1024)); }},
+      {"--bootstrap", "N", false, [](Args& a, auto& f, auto& v) { a.bootstrap = int(ParseInt(f, v, 1, 1'000'000)); }},
   };
   return defs;
 }

@@ -38,6 +38,7 @@ struct Args {
   bool csv = false;                                      // log
   std::string target, estimators, terms;                 // ope
   int bootstrap = 1000;                                  // ope
+  int sequence = -1;                                     // train-offline
   std::string out, variant, resume;
   long long seed = -1;
   int threads = 0, num_envs = 1024;

@@ -184,12 +184,23 @@ int CmdTrainOffline(const Args& a) {
   q.log_dir = a.positional[0];
   if (!a.agents.empty()) q.agent = a.agents[0];
   q.out = a.out;
+  q.sequence = a.sequence;
   const json r = TrainOfflineAgent(q);
   if (r["agent"]["type"] == "click_model") {
     std::printf("click model fitted on %lld logged positions of %s in %d Newton iterations (log loss %.5f): %s\n",
                 (long long)r["fit"]["rows"].get<int64_t>(), q.log_dir.c_str(), r["fit"]["iterations"].get<int>(),
                 r["fit"]["log_loss"].get<double>(), a.out.c_str());
     std::printf("act by it: --set 'agent={\"type\": \"click_model\", \"model\": \"%s\"}'\n", a.out.c_str());
+  } else if (r["fit"].contains("click_nll")) {
+    const json& f = r["fit"];
+    std::printf(
+        "%s pretrained as a click model: %lld logged steps, %lld gradient steps; click cross-entropy %.4f "
+        "(the log's click-position frequencies: %.4f), accuracy %.3f, watch-time mse %.4f\n",
+        r["agent"]["type"].get<std::string>().c_str(), (long long)f.value("steps", 0.0),
+        (long long)f.value("updates", 0.0), f.value("click_nll", std::nan("")),
+        f.value("click_nll_marginal", std::nan("")), f.value("click_accuracy", std::nan("")),
+        f.value("watch_time_mse", std::nan("")));
+    std::printf("checkpoint: %s (fine-tune online from it: --set agent.init=%s)\n", a.out.c_str(), a.out.c_str());
   } else {
     std::printf("%s: %lld logged steps, %lld gradient steps (mean importance weight %.3f, %.1f%% clipped)\n",
                 r["agent"]["type"].get<std::string>().c_str(), (long long)r["fit"].value("steps", 0.0),
@@ -637,8 +648,9 @@ const std::vector<Entry>& Commands() {
          {"--csv", "also write log.csv, one row per slate position (for small logs)"},
          {"--force", "replace a log already in --out"},
          {"--quiet", "no progress line and no warning"},
-         {"--target", "then evaluate this policy on the log as `cohort ope DIR --target` does: DIR/ope.json, and\n"
-                      "DIR/summary.json with flat numbers for `cohort report` (a sweep's \"ope\" cells)"},
+         {"--target",
+          "then evaluate this policy on the log as `cohort ope DIR --target` does: DIR/ope.json, and\n"
+          "DIR/summary.json with flat numbers for `cohort report` (a sweep's \"ope\" cells)"},
          {"--estimators", "with --target: as for ope"},
          {"--bootstrap", "with --target: as for ope"}},
         {"cohort log recsim_interest_evolution --set agent.type=random --out logs/recsim_random",
@@ -678,7 +690,7 @@ const std::vector<Entry>& Commands() {
         "(seeds), also each estimator's bias, standard deviation and RMSE over them. docs/ope.md."},
        [](const Args& a, const char*) { return CmdOpe(a); }},
       {{"train-offline",
-        "Learn a policy from a log alone (a click model, or off-policy REINFORCE) and measure its true online value.",
+        "Learn a policy from a log alone (a click model, off-policy or pretrained REINFORCE); its true online value.",
         "LOG_DIR",
         1,
         1,
@@ -688,15 +700,25 @@ const std::vector<Entry>& Commands() {
           "\"offline\": {\"behaviour\": \"logged\"}}'"},
          {"--out",
           "required: click_model: the model file to write (its summary goes to STEM.summary.json);\n"
-          "other agents: the directory for checkpoint.bin and summary.json"}},
+          "other agents: the directory for checkpoint.bin and summary.json"},
+         {"--sequence",
+          "replay the log observing the user's last L interactions (env.observation.sequence.length; default:\n"
+          "the log's own), e.g. to pretrain a sequence encoder on a log written without them: the sequence is\n"
+          "an observation only, so the replayed trajectory is the log's"}},
         {"cohort train-offline logs/recsim_random --out models/click.json",
          "cohort train-offline logs/recsim_greedy --agent reinforce --out runs/offline_reinforce",
          "cohort run recsim_interest_evolution --set 'agent={\"type\": \"click_model\", \"model\": "
-         "\"models/click.json\"}'"},
+         "\"models/click.json\"}'",
+         "cohort train-offline logs/hidden_greedy --agent '{\"type\": \"reinforce\", \"encoder\": {\"type\": "
+         "\"gru\"}, \"offline\": {\"objective\": \"next_click\"}}' --out runs/pretrained_gru",
+         "cohort run hidden_interests --set 'agent={\"type\": \"reinforce\", \"encoder\": {\"type\": \"gru\"}, "
+         "\"init\": \"runs/pretrained_gru\"}'"},
         "The click model: clicked ~ logistic([u * x, x, onehot(position)]) with an L2 penalty of 1, by Newton's\n"
         "method. reinforce: the log's scenario is replayed for the logged observations and the policy is\n"
         "trained on them with importance weights min(pi/beta, cap) and the top-K multiplier (Chen et al.\n"
-        "2019), beta learned (a second head) or the log's propensities (--agent's \"offline\" object). Then the frozen learned\n"
+        "2019), beta learned (a second head) or the log's propensities (--agent's \"offline\" object); with\n"
+        "\"objective\": \"next_click\", supervised as a click model (next click and watch time), a warm start\n"
+        "for RL fine-tuning online (the agent's \"init\": the --out directory). Then the frozen learned\n"
         "policy, the logging policy and the random and oracle references run on the same evaluation users:\n"
         "the true online value, normalized scores and the paired learned-minus-logging difference are printed\n"
         "and written to the summary (docs/ope.md, offline learning)."},

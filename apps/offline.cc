@@ -95,10 +95,13 @@ OfflineFit TrainOffline(const std::string& log_dir, const std::string& out, doub
 
 namespace {
 
-// The log's scenario as `cohort log` ran it (seed, variant and all).
-Scenario LogScenarioOf(const H5Reader& h5, const std::string& file) {
-  Scenario s = ParseScenario(ParseJson(h5.Attribute("scenario"), file + " (scenario attribute)"), file,
-                             AgentRegistry());
+// The log's scenario as `cohort log` ran it (seed, variant and all); with
+// sequence >= 0, observing the last `sequence` interactions instead of what
+// the log observed (an observation only: the replayed trajectory is the same).
+Scenario LogScenarioOf(const H5Reader& h5, const std::string& file, int sequence = -1) {
+  json doc = ParseJson(h5.Attribute("scenario"), file + " (scenario attribute)");
+  if (sequence >= 0) doc["env"]["observation"]["sequence"]["length"] = sequence;
+  Scenario s = ParseScenario(doc, file, AgentRegistry());
   s.variant = std::stoull(h5.Attribute("variant_id"));
   const std::string variant_name = h5.Attribute("variant");
   if (variant_name != "base") s.variant_name = variant_name;
@@ -173,12 +176,17 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   if (!block.is_object() || !block.contains("type") || !block["type"].is_string())
     throw InputError("--agent", "/agent/type", "an agent block needs a \"type\" string");
   const std::unique_ptr<H5Reader> h5 = OpenLog(q.log_dir);
-  const Scenario s = LogScenarioOf(*h5, file);
+  const Scenario s = LogScenarioOf(*h5, file, q.sequence);
   json result = {{"log", q.log_dir}, {"out", q.out}};
+  if (q.sequence >= 0) result["sequence"] = q.sequence;
 
   if (block["type"] == "click_model") {
     if (block.size() > 1)
       throw InputError("--agent", "", "the click model takes no keys here (its \"model\" is the file --out writes)");
+    if (q.sequence >= 0)
+      throw InputError("--sequence", "",
+                       "applies to an agent learned by replaying the log (reinforce), not to the click model, "
+                       "which reads the logged columns alone");
     const OfflineFit fit = TrainOffline(q.log_dir, q.out, q.lambda);
     json config = {{"type", "click_model"}, {"model", fs::absolute(q.out).string()}};
     result["agent"] = config;
@@ -225,6 +233,7 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   const std::vector<int64_t> user = h5->Integers("steps/user_id", &rows, &w);
   const std::vector<double> reward = h5->Doubles("steps/reward", &rows, &w);
   const std::vector<int64_t> click = h5->Integers("steps/click_position", &rows, &w);
+  const std::vector<double> watch_time = h5->Doubles("steps/watch_time", &rows, &w);
   const bool has_propensity = h5->HasColumn("steps/item_propensity");
   const std::vector<double> item_propensity =
       has_propensity ? h5->Doubles("steps/item_propensity", &rows, &K) : std::vector<double>{};
@@ -240,6 +249,7 @@ json TrainOfflineAgent(const OfflineRequest& q) {
     step.slate = logged.data();
     step.reward = reward[size_t(i)];
     step.click = int(click[size_t(i)]);
+    step.watch_time = step.click >= 0 ? watch_time[size_t(i) * k + size_t(step.click)] : 0.0;
     step.item_propensity = has_propensity ? &item_propensity[size_t(i) * K] : nullptr;
     agent->AddLoggedStep(step);
   });

@@ -54,6 +54,10 @@ struct OfflineRequest {
   std::string out;                    // click model: the model file; else the checkpoint directory
   double lambda = 1.0;                // the click model's L2 penalty
   bool evaluate = true;               // measure the true online value
+  // >= 0: replay the log observing the last `sequence` interactions
+  // (env.observation.sequence.length; the log's own when < 0), e.g. a log
+  // written without a sequence, for a sequence encoder.
+  int sequence = -1;
 };
 
 // Learns AGENT from the log, writes OUT, evaluates it online; returns what

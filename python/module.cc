@@ -584,13 +584,15 @@ PYBIND11_MODULE(_cohort, m) {
       py::arg("log_dir"), py::arg("out"), py::arg("l2"));
   m.def(
       "train_offline_agent",
-      [](const std::string& log_dir, const std::string& agent, const std::string& out, double l2, bool evaluate) {
+      [](const std::string& log_dir, const std::string& agent, const std::string& out, double l2, bool evaluate,
+         int sequence) {
         OfflineRequest q;
         q.log_dir = log_dir;
         q.agent = agent;
         q.out = out;
         q.lambda = l2;
         q.evaluate = evaluate;
+        q.sequence = sequence;
         json result;
         {
           py::gil_scoped_release release;
@@ -598,7 +600,7 @@ PYBIND11_MODULE(_cohort, m) {
         }
         return result.dump();
       },
-      py::arg("log_dir"), py::arg("agent"), py::arg("out"), py::arg("l2"), py::arg("evaluate"));
+      py::arg("log_dir"), py::arg("agent"), py::arg("out"), py::arg("l2"), py::arg("evaluate"), py::arg("sequence"));
   m.def(
       "meta_train",
       [](const std::string& file, std::vector<std::string> sets, const std::string& out, bool resume, bool quiet) {

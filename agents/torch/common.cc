@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -123,6 +124,27 @@ void ParamSet::CopyValuesTo(ParamSet& target) const {
   torch::NoGradGuard no_grad;
   if (target.params_.size() != params_.size()) throw std::logic_error("CopyValuesTo: different networks");
   for (size_t i = 0; i < params_.size(); ++i) target.params_[i].second.copy_(params_[i].second);
+}
+
+std::string ParamSet::CopyValuesFrom(const ParamSet& source) {
+  auto shape = [](const torch::Tensor& t) {
+    std::string out = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
+    return out + "]";
+  };
+  for (size_t i = 0; i < std::max(params_.size(), source.params_.size()); ++i) {
+    if (i >= source.params_.size()) return params_[i].first + " is not in the checkpoint";
+    if (i >= params_.size()) return "the checkpoint's " + source.params_[i].first + " is not in this agent";
+    if (params_[i].first != source.params_[i].first)
+      return "parameter " + std::to_string(i) + " is " + params_[i].first + " here and " + source.params_[i].first +
+             " in the checkpoint";
+    if (!params_[i].second.sizes().equals(source.params_[i].second.sizes()))
+      return params_[i].first + " has shape " + shape(params_[i].second) + " here and " +
+             shape(source.params_[i].second) + " in the checkpoint";
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].second.copy_(source.params_[i].second);
+  return "";
 }
 
 void CheckFiniteLoss(const torch::Tensor& loss, const std::string& agent, const std::string& name) {

@@ -51,6 +51,10 @@ class ParamSet {
   void Load(BinaryReader& in);
   // Copies values into another set of the same shapes (target networks).
   void CopyValuesTo(ParamSet& target) const;
+  // Warm start: copies the values of `source` when every parameter's name and
+  // shape match, leaving this set's rule state as it is. Returns "" or the
+  // first difference (then nothing is copied).
+  std::string CopyValuesFrom(const ParamSet& source);
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> params_;

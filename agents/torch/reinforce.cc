@@ -66,6 +66,26 @@
 // agent's own optimizer: deterministic for a seed. The head is discarded
 // after fitting; the checkpoint holds the policy (and value) networks.
 //
+// Pretraining ("objective": "next_click"): the same networks learned
+// supervised, as a click model of the logged slates. Item j of the shown
+// slate scores logit_j = policy([x_j | s]) + b_pos(j); a no-click option
+// scores a linear head on [mean candidate features | s]; the loss is the
+// cross-entropy of what was clicked (position or none) over these k + 1,
+// plus watch_time_weight times the squared error of a linear head on the
+// clicked item's last hidden layer predicting its watch time (in units of
+// the mean logged watch time), plus value_coef times the value head's error
+// on the logged discounted returns R_t (its gradient stopped at the
+// encoder). "weighting": "inverse_propensity" weighs each step by the mean
+// over its slate of (1/K) / (item_propensity / k), capped at weight_cap and
+// normalized per batch: the log reweighted toward uniform exposure. The
+// position biases and the two heads are discarded; the policy's logits are
+// then the click model's item scores, pi = their softmax over the K
+// candidates, a warm start that the online agent fine-tunes by RL through
+// "init" (its own optimizer state and streams start fresh). Both
+// objectives train the encoder too: each logged step keeps its sequence
+// (4 (K D + L F) bytes per step), dropout masks come from the encoder's
+// stream.
+//
 // Encoder ("encoder", agents/torch/encoder.h): "mlp" (the default) is the
 // network above on the current candidate features alone. "gru" and
 // "transformer" read the user's last L interactions (env.observation.sequence,
@@ -75,7 +95,10 @@
 // gradient of s is accumulated over the policy chunks and the value head, then
 // sent through the encoder once per update); acting runs it in evaluation
 // mode, dropout applies in the update only, with masks from its own stream.
-// Offline learning (FitLogged) takes the mlp encoder only.
+//
+// Warm start ("init": a checkpoint directory, agents/registry.cc MakeAgent):
+// the policy, value and encoder values of a reinforce checkpoint with the
+// same networks (a pretraining's, or any run's).
 //
 // Speed: the update recomputes the policy forward from the stored features
 // (the policy is fixed within a rollout) in chunks of kChunkCandidates
@@ -136,6 +159,21 @@ const Schema& OfflineReinforceSchema() {
   static Schema offline{"reinforce's options for learning from a log alone (cohort train-offline)"};
   static const bool init = [] {
     offline
+        .String("objective", "off_policy", {"off_policy", "next_click"},
+                "off_policy: Chen et al.'s off-policy top-K REINFORCE on the logged returns; next_click: "
+                "supervised pretraining, the policy's logits as a click model of the logged slates (next-click "
+                "cross-entropy with a no-click option and position biases) plus watch-time regression, for "
+                "fine-tuning online from the checkpoint (\"init\")")
+        .Number("watch_time_weight", 1.0, 0.0, 1e3,
+                "next_click: weight of the clicked item's watch-time regression (in units of the mean logged "
+                "watch time)")
+        .Number("validation", 0.1, 0.0, 0.9,
+                "next_click: the fraction of the log's users held out (spread evenly over the log's order) to "
+                "report the click model's held-out cross-entropy and accuracy (validation_*); 0: none")
+        .String("weighting", "none", {"none", "inverse_propensity"},
+                "next_click: each logged step's weight: none, or the mean over its slate of (1/K) / the item's "
+                "per-draw logged probability (capped at weight_cap, normalized to mean 1 per batch): the log "
+                "reweighted toward uniform exposure")
         .String("behaviour", "learned", {"learned", "logged"},
                 "beta of the importance weight pi/beta: learned: a softmax head on the policy's last hidden layer, "
                 "fitted to the logged items (gradient stopped at the trunk); logged: the log's item_propensity / k")
@@ -145,11 +183,13 @@ const Schema& OfflineReinforceSchema() {
         .Bool("baseline", true,
               "subtract the value head's V(s), trained on R_t beside the policy (needs \"baseline\": \"value\")")
         .NumberArray("behaviour_hidden", json::array({64}), 1, 4096,
-                     "hidden layers of the learned behaviour head on the trunk ([]: one linear unit per candidate)",
-                     0, 8)
+                     "hidden layers of the learned behaviour head on the trunk ([]: one linear unit per candidate)", 0,
+                     8)
         .Bool("importance_weights", true,
               "false: every weight 1 (the ablation without the off-policy correction; lambda_K stays)")
-        .Number("weight_cap", 10.0, 0.0, 1e6, "cap c of the importance weight min(pi/beta, c) (0: no cap)")
+        .Number("weight_cap", 10.0, 0.0, 1e6,
+                "cap c of the importance weight min(pi/beta, c), and of next_click's inverse-propensity "
+                "weights (0: no cap)")
         .Integer("epochs", 10, 1, 100000, "passes over the logged steps")
         .Integer("batch_size", 256, 1, 1 << 20, "logged steps per gradient step");
     return true;
@@ -458,17 +498,20 @@ class ReinforceAgent : public Agent {
 
   const Schema* OfflineSchema() const override { return &OfflineReinforceSchema(); }
 
-  // One logged user-step: its candidate features, slate, user, reward and
-  // (behaviour "logged") the logging probabilities of its slate items.
+  // One logged user-step: its candidate features (and sequence, with an
+  // encoder), slate, user, reward, click, the clicked item's watch time and
+  // the logging probabilities of its slate items.
   void AddLoggedStep(const LoggedStep& step) override {
-    if (state_dim_ > 0)
-      throw InputError("--agent", "/agent/encoder/type",
-                       "learning from a log alone (cohort train-offline) takes the mlp encoder only, not \"" +
-                           encoder_options_.type + "\"");
     if (step.item_propensity == nullptr) off_missing_propensity_ = true;
     const size_t per_row = size_t(num_candidates_) * size_t(dim_);
     off_feats_.resize(off_feats_.size() + per_row);
     features_.FillRow(*step.obs, step.row, &off_feats_[off_feats_.size() - per_row]);
+    if (state_dim_ > 0) {
+      const size_t per_seq = size_t(sequence_.length()) * size_t(sequence_.dim());
+      off_seq_.resize(off_seq_.size() + per_seq);
+      sequence_.FillRow(*step.obs, step.row, &off_seq_[off_seq_.size() - per_seq]);
+      off_seq_lengths_.push_back(step.obs->sequence_length[size_t(step.row)]);
+    }
     for (int j = 0; j < slate_size_; ++j) {
       const int32_t c = step.slate[j];
       off_slates_.push_back(c);
@@ -478,146 +521,50 @@ class ReinforceAgent : public Agent {
     off_user_.push_back(step.user);
     off_reward_.push_back(step.reward);
     off_click_.push_back(step.click);
+    off_watch_.push_back(float(step.watch_time));
   }
 
-  // Off-policy top-K REINFORCE on the added steps (reinforce.h
-  // OffPolicyTopKLoss), the behaviour head beside it; see the file comment.
+  // The added steps, learned by the objective of `options` (see the file
+  // comment), then freed.
   std::map<std::string, double> FitLogged(const json& options) override {
-    const bool learned_behaviour = options["behaviour"].get<std::string>() == "learned";
-    const bool item_credit = options["credit"].get<std::string>() == "item";
-    const bool importance_weights = options["importance_weights"].get<bool>();
-    const bool use_baseline = options["baseline"].get<bool>();
-    const std::vector<int> behaviour_hidden = HiddenSizes(options["behaviour_hidden"]);
-    const double weight_cap = options["weight_cap"].get<double>();
-    const int epochs = options["epochs"].get<int>(), batch_size = options["batch_size"].get<int>();
-    if (!learned_behaviour && off_missing_propensity_)
-      throw InputError("--agent", "/agent/offline/behaviour",
-                       "\"logged\" weighs by the log's item_propensity column, which this log does not have "
-                       "(use \"learned\")");
-    const int64_t N = int64_t(off_user_.size()), K = num_candidates_, D = dim_, k = slate_size_;
-    if (N == 0) throw InputError("the log", "", "has no steps to learn from");
-    if (use_baseline && !value_baseline_)
-      throw InputError("--agent", "/agent/offline/baseline",
-                       "subtracts the value head's V(s), which \"baseline\": \"batch_mean\" has none of (set "
-                       "\"baseline\": \"value\", or offline.baseline false)");
-    // R_t: discounted return from each step to the end of its user's episode
-    // (rows of one user come in step order), scaled by the mean |R_t| so the
-    // learning rate does not depend on the reward's units.
-    std::vector<float> ret(static_cast<size_t>(N)), item_ret(size_t(N) * size_t(k));
-    std::unordered_map<int64_t, double> next;
-    double abs_sum = 0.0, ret_sum = 0.0;
-    for (int64_t i = N - 1; i >= 0; --i) {
-      double& g = next[off_user_[size_t(i)]];
-      const double future = gamma_ * g, reward = off_reward_[size_t(i)];
-      const int click = off_click_[size_t(i)];
-      for (int64_t j = 0; j < k; ++j) {
-        // The online agent's per-item credit: the step's reward to the clicked
-        // item (split evenly when nothing was clicked), the future to all.
-        const double own = click == j ? reward : click < 0 ? reward / double(k) : 0.0;
-        item_ret[size_t(i * k + j)] = float(own + future);
-      }
-      g = reward + future;
-      ret[size_t(i)] = float(g);
-      abs_sum += std::abs(g);
-      ret_sum += g;
-    }
-    const double scale = abs_sum > 0.0 ? double(N) / abs_sum : 1.0;
-    for (float& r : ret) r = float(r * scale);
-    for (float& r : item_ret) r = float(r * scale);
-
-    Rng rng = MakeRng(seed_, variant_, kOfflineEntity, StreamPurpose::kPolicy);
-    // The behaviour head: a linear layer on the policy's last hidden layer
-    // (its input features when there is none), trained by maximum likelihood
-    // of the logged items with its gradient stopped at the trunk.
-    const int trunk_width = hidden_.empty() ? dim_ : hidden_.back();
-    torch::nn::Sequential behaviour = Mlp(trunk_width, behaviour_hidden, 1, activation_);
-    InitLinear(behaviour, rng, /*last_scale=*/0.01);
-    ParamSet behaviour_params;
-    behaviour_params.Add("behaviour", *behaviour, 0);
-    behaviour_params.SetRule(optimizer_);
-
-    const torch::Tensor x_all = torch::from_blob(off_feats_.data(), {N, K, D}, torch::kFloat32);
-    std::vector<int64_t> slates64(off_slates_.begin(), off_slates_.end());
-    const torch::Tensor slates_all = torch::from_blob(slates64.data(), {N, k}, torch::kInt64);
-    const torch::Tensor beta_all = torch::from_blob(off_beta_.data(), {N, k}, torch::kFloat32);
-    const torch::Tensor ret_all = torch::from_blob(ret.data(), {N}, torch::kFloat32);
-    const torch::Tensor item_ret_all = torch::from_blob(item_ret.data(), {N, k}, torch::kFloat32);
-
-    std::vector<int64_t> order(static_cast<size_t>(N));
-    for (int64_t i = 0; i < N; ++i) order[size_t(i)] = i;
-    const int64_t batches_per_epoch = (N + batch_size - 1) / batch_size;
-    const int64_t planned = batches_per_epoch * epochs;
-    double loss_sum = 0.0, nll_sum = 0.0, weight_sum = 0.0, clipped = 0.0, beta_gap = 0.0;
-    int64_t batches = 0, last_epoch_batches = 0;
-    for (int epoch = 0; epoch < epochs; ++epoch) {
-      for (int64_t i = N - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(rng.Below(uint32_t(i + 1)))]);
-      const bool last = epoch + 1 == epochs;
-      for (int64_t b0 = 0; b0 < N; b0 += batch_size) {
-        const int64_t nb = std::min<int64_t>(batch_size, N - b0);
-        const torch::Tensor idx = torch::from_blob(&order[size_t(b0)], {nb}, torch::kInt64);
-        const torch::Tensor x = x_all.index_select(0, idx).view({nb * K, D});
-        const torch::Tensor slates = slates_all.index_select(0, idx);
-        torch::Tensor h = x;
-        auto layer = policy_->begin();
-        for (size_t l = 0; l + 1 < policy_->size(); ++l, ++layer) h = layer->forward(h);
-        const torch::Tensor logits = layer->forward(h).view({nb, K});
-        const torch::Tensor log_beta = torch::log_softmax(behaviour->forward(h.detach()).view({nb, K}), 1);
-        const torch::Tensor log_beta_sel = log_beta.gather(1, slates);
-        const torch::Tensor nll = -log_beta_sel.sum(1).mean();
-        const torch::Tensor beta_logged = beta_all.index_select(0, idx);
-        const torch::Tensor beta = !importance_weights ? torch::Tensor()
-                                   : learned_behaviour ? log_beta_sel.exp().detach()
-                                                        : beta_logged;
-        // What multiplies each item's log pi: R_t, or the item's own credit,
-        // less the value baseline V(s) (trained on R_t beside it).
-        const torch::Tensor g = ret_all.index_select(0, idx);
-        torch::Tensor target = item_credit ? item_ret_all.index_select(0, idx) : g.unsqueeze(1).expand({nb, k});
-        torch::Tensor value_loss = torch::zeros({}, torch::kFloat32);
-        if (use_baseline) {
-          const torch::Tensor v = value_->forward(x.view({nb, K, D}).mean(1)).view({nb});
-          value_loss = value_coef_ * (g - v).pow(2).mean();
-          target = target - v.detach().unsqueeze(1);
-        }
-        torch::Tensor w;
-        const torch::Tensor pg = OffPolicyTopKLoss(logits, slates, beta, target, weight_cap, &w);
-        const torch::Tensor loss = pg + nll + value_loss;
-        CheckFiniteLoss(loss, kType, "offline loss");
-        params_.ZeroGrad();
-        behaviour_params.ZeroGrad();
-        loss.backward();
-        ClipGradients();
-        const StepInfo info{++batches, double(batches - 1) / double(std::max<int64_t>(1, planned))};
-        params_.Step(info);
-        behaviour_params.Step(info);
-        if (last) {
-          ++last_epoch_batches;
-          loss_sum += pg.item<double>();
-          nll_sum += nll.item<double>();
-          weight_sum += w.mean().item<double>();
-          if (weight_cap > 0.0) clipped += (w >= weight_cap).to(torch::kFloat32).mean().item<double>();
-          if (!learned_behaviour)
-            beta_gap += (log_beta_sel.exp() - beta_logged).abs().mean().item<double>();
-        }
-      }
-    }
-    updates_ += batches;
-    const double m = double(std::max<int64_t>(1, last_epoch_batches));
-    std::map<std::string, double> stats = {{"steps", double(N)},
-                                           {"updates", double(batches)},
-                                           {"mean_return", ret_sum / double(N)},
-                                           {"policy_loss", loss_sum / m},
-                                           {"behaviour_nll", nll_sum / m},
-                                           {"mean_weight", weight_sum / m},
-                                           {"clipped_fraction", clipped / m}};
-    if (!learned_behaviour) stats["behaviour_head_abs_error"] = beta_gap / m;
+    const bool next_click = options["objective"].get<std::string>() == "next_click";
+    // A key of the other objective, set to anything but its default, would
+    // be ignored: refuse it.
+    static const json defaults = Validate(json::object(), OfflineReinforceSchema(), "");
+    for (const char* key : {"behaviour", "credit", "baseline", "behaviour_hidden", "importance_weights"})
+      if (next_click && options[key] != defaults[key])
+        throw InputError("--agent", std::string("/agent/offline/") + key,
+                         "applies to \"objective\": \"off_policy\" only, not \"next_click\"");
+    for (const char* key : {"watch_time_weight", "weighting", "validation"})
+      if (!next_click && options[key] != defaults[key])
+        throw InputError("--agent", std::string("/agent/offline/") + key,
+                         "applies to \"objective\": \"next_click\" only, not \"off_policy\"");
+    if (off_user_.empty()) throw InputError("the log", "", "has no steps to learn from");
+    std::map<std::string, double> stats = next_click ? FitNextClick(options) : FitOffPolicy(options);
     std::vector<float>().swap(off_feats_);
+    std::vector<float>().swap(off_seq_);
+    std::vector<int64_t>().swap(off_seq_lengths_);
     std::vector<int32_t>().swap(off_slates_);
     std::vector<float>().swap(off_beta_);
     std::vector<int64_t>().swap(off_user_);
     std::vector<double>().swap(off_reward_);
     std::vector<int32_t>().swap(off_click_);
+    std::vector<float>().swap(off_watch_);
     off_missing_propensity_ = false;
     return stats;
+  }
+
+  // Warm start ("init"): the trained agent's policy, value and encoder values.
+  void InitFrom(const Agent& trained) override {
+    const auto* other = dynamic_cast<const ReinforceAgent*>(&trained);
+    if (other == nullptr)
+      throw InputError("", "/agent/init", "holds a \"" + trained.type() + "\" agent, not reinforce");
+    const std::string difference = params_.CopyValuesFrom(other->params_);
+    if (!difference.empty())
+      throw InputError("", "/agent/init",
+                       "holds other networks than this agent's: " + difference +
+                           " (warm starts need the same hidden, activation, baseline and encoder, on observations "
+                           "of the same shape)");
   }
 
   void Save(BinaryWriter& out) const override {
@@ -683,6 +630,402 @@ class ReinforceAgent : public Agent {
   }
 
  private:
+  // Offline learning. R_t: the discounted return from each logged step to
+  // the end of its user's episode (a user's rows come in step order); with
+  // item_ret, each slate item's own credit (the online agent's).
+  void LoggedReturns(std::vector<float>& ret, std::vector<float>* item_ret, double* ret_sum) const {
+    const int64_t N = int64_t(off_user_.size()), k = slate_size_;
+    ret.assign(size_t(N), 0.0f);
+    if (item_ret != nullptr) item_ret->assign(size_t(N * k), 0.0f);
+    std::unordered_map<int64_t, double> next;
+    *ret_sum = 0.0;
+    for (int64_t i = N - 1; i >= 0; --i) {
+      double& g = next[off_user_[size_t(i)]];
+      const double future = gamma_ * g, reward = off_reward_[size_t(i)];
+      const int click = off_click_[size_t(i)];
+      if (item_ret != nullptr)
+        for (int64_t j = 0; j < k; ++j) {
+          // The step's reward to the clicked item (split evenly when nothing
+          // was clicked), the future to all.
+          const double own = click == j ? reward : click < 0 ? reward / double(k) : 0.0;
+          (*item_ret)[size_t(i * k + j)] = float(own + future);
+        }
+      g = reward + future;
+      ret[size_t(i)] = float(g);
+      *ret_sum += g;
+    }
+  }
+
+  // The encoder's states of the logged steps order[b0 .. b0 + nb), in
+  // training mode (dropout from its stream) or evaluation mode; undefined
+  // without an encoder.
+  torch::Tensor LoggedState(const std::vector<int64_t>& order, int64_t b0, int64_t nb, bool training = true) {
+    if (state_dim_ == 0) return {};
+    const size_t per_seq = size_t(sequence_.length()) * size_t(sequence_.dim());
+    off_batch_seq_.resize(size_t(nb) * per_seq);
+    off_batch_lengths_.resize(size_t(nb));
+    for (int64_t i = 0; i < nb; ++i) {
+      const size_t step = size_t(order[size_t(b0 + i)]);
+      std::copy_n(&off_seq_[step * per_seq], per_seq, &off_batch_seq_[size_t(i) * per_seq]);
+      off_batch_lengths_[size_t(i)] = off_seq_lengths_[step];
+    }
+    if (!training)
+      return EncodeRows(encoder_, sequence_, off_batch_seq_.data(), off_batch_lengths_.data(), nb, nullptr);
+    encoder_->train();
+    torch::Tensor s =
+        EncodeRows(encoder_, sequence_, off_batch_seq_.data(), off_batch_lengths_.data(), nb, &dropout_rng_);
+    encoder_->eval();
+    return s;
+  }
+
+  // The policy network's input for candidate rows x (n, m, D) of n states:
+  // x itself, or [x | state] with an encoder -> (n*m, D[+E]).
+  torch::Tensor PolicyInput(const torch::Tensor& x, const torch::Tensor& state) const {
+    return state.defined() ? WithState(x, state) : x.reshape({x.size(0) * x.size(1), x.size(2)});
+  }
+
+  // The value head's input: [mean candidate features | state].
+  torch::Tensor ValueInput(const torch::Tensor& x, const torch::Tensor& state) const {
+    return state.defined() ? torch::cat({x.mean(1), state}, 1) : x.mean(1);
+  }
+
+  // policy_ up to its last hidden layer (the trunk): h; the logits are
+  // PolicyLast()(h).
+  torch::Tensor Trunk(const torch::Tensor& in) {
+    torch::Tensor h = in;
+    auto layer = policy_->begin();
+    for (size_t l = 0; l + 1 < policy_->size(); ++l, ++layer) h = layer->forward(h);
+    return h;
+  }
+  torch::Tensor PolicyLast(const torch::Tensor& h) { return (policy_->begin() + (policy_->size() - 1))->forward(h); }
+  int TrunkWidth() const { return hidden_.empty() ? dim_ + state_dim_ : hidden_.back(); }
+
+  // A shuffled order of the N logged steps for each epoch (the offline stream).
+  static void Shuffle(std::vector<int64_t>& order, Rng& rng) {
+    for (int64_t i = int64_t(order.size()) - 1; i > 0; --i)
+      std::swap(order[size_t(i)], order[size_t(rng.Below(uint32_t(i + 1)))]);
+  }
+
+  // Off-policy top-K REINFORCE on the added steps (reinforce.h
+  // OffPolicyTopKLoss), the behaviour head beside it; see the file comment.
+  std::map<std::string, double> FitOffPolicy(const json& options) {
+    const bool learned_behaviour = options["behaviour"].get<std::string>() == "learned";
+    const bool item_credit = options["credit"].get<std::string>() == "item";
+    const bool importance_weights = options["importance_weights"].get<bool>();
+    const bool use_baseline = options["baseline"].get<bool>();
+    const std::vector<int> behaviour_hidden = HiddenSizes(options["behaviour_hidden"]);
+    const double weight_cap = options["weight_cap"].get<double>();
+    const int epochs = options["epochs"].get<int>(), batch_size = options["batch_size"].get<int>();
+    if (!learned_behaviour && off_missing_propensity_)
+      throw InputError("--agent", "/agent/offline/behaviour",
+                       "\"logged\" weighs by the log's item_propensity column, which this log does not have "
+                       "(use \"learned\")");
+    const int64_t N = int64_t(off_user_.size()), K = num_candidates_, D = dim_, k = slate_size_;
+    if (use_baseline && !value_baseline_)
+      throw InputError("--agent", "/agent/offline/baseline",
+                       "subtracts the value head's V(s), which \"baseline\": \"batch_mean\" has none of (set "
+                       "\"baseline\": \"value\", or offline.baseline false)");
+    // Returns scaled by the mean |R_t|, so that the learning rate does not
+    // depend on the reward's units.
+    std::vector<float> ret, item_ret;
+    double ret_sum = 0.0;
+    LoggedReturns(ret, &item_ret, &ret_sum);
+    double abs_sum = 0.0;
+    for (float r : ret) abs_sum += std::abs(double(r));
+    const double scale = abs_sum > 0.0 ? double(N) / abs_sum : 1.0;
+    for (float& r : ret) r = float(r * scale);
+    for (float& r : item_ret) r = float(r * scale);
+
+    Rng rng = MakeRng(seed_, variant_, kOfflineEntity, StreamPurpose::kPolicy);
+    // The behaviour head: on the policy's last hidden layer (its input when
+    // there is none), trained by maximum likelihood of the logged items with
+    // its gradient stopped at the trunk.
+    torch::nn::Sequential behaviour = Mlp(TrunkWidth(), behaviour_hidden, 1, activation_);
+    InitLinear(behaviour, rng, /*last_scale=*/0.01);
+    ParamSet behaviour_params;
+    behaviour_params.Add("behaviour", *behaviour, 0);
+    behaviour_params.SetRule(optimizer_);
+
+    const torch::Tensor x_all = torch::from_blob(off_feats_.data(), {N, K, D}, torch::kFloat32);
+    std::vector<int64_t> slates64(off_slates_.begin(), off_slates_.end());
+    const torch::Tensor slates_all = torch::from_blob(slates64.data(), {N, k}, torch::kInt64);
+    const torch::Tensor beta_all = torch::from_blob(off_beta_.data(), {N, k}, torch::kFloat32);
+    const torch::Tensor ret_all = torch::from_blob(ret.data(), {N}, torch::kFloat32);
+    const torch::Tensor item_ret_all = torch::from_blob(item_ret.data(), {N, k}, torch::kFloat32);
+
+    std::vector<int64_t> order(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) order[size_t(i)] = i;
+    const int64_t planned = (N + batch_size - 1) / batch_size * epochs;
+    double loss_sum = 0.0, nll_sum = 0.0, weight_sum = 0.0, clipped = 0.0, beta_gap = 0.0;
+    int64_t batches = 0, last_epoch_batches = 0;
+    for (int epoch = 0; epoch < epochs; ++epoch) {
+      Shuffle(order, rng);
+      const bool last = epoch + 1 == epochs;
+      for (int64_t b0 = 0; b0 < N; b0 += batch_size) {
+        const int64_t nb = std::min<int64_t>(batch_size, N - b0);
+        const torch::Tensor idx = torch::from_blob(&order[size_t(b0)], {nb}, torch::kInt64);
+        const torch::Tensor x = x_all.index_select(0, idx);
+        const torch::Tensor state = LoggedState(order, b0, nb);
+        const torch::Tensor slates = slates_all.index_select(0, idx);
+        const torch::Tensor h = Trunk(PolicyInput(x, state));
+        const torch::Tensor logits = PolicyLast(h).view({nb, K});
+        const torch::Tensor log_beta = torch::log_softmax(behaviour->forward(h.detach()).view({nb, K}), 1);
+        const torch::Tensor log_beta_sel = log_beta.gather(1, slates);
+        const torch::Tensor nll = -log_beta_sel.sum(1).mean();
+        const torch::Tensor beta_logged = beta_all.index_select(0, idx);
+        const torch::Tensor beta = !importance_weights ? torch::Tensor()
+                                   : learned_behaviour ? log_beta_sel.exp().detach()
+                                                        : beta_logged;
+        // What multiplies each item's log pi: R_t, or the item's own credit,
+        // less the value baseline V(s) (trained on R_t beside it).
+        const torch::Tensor g = ret_all.index_select(0, idx);
+        torch::Tensor target = item_credit ? item_ret_all.index_select(0, idx) : g.unsqueeze(1).expand({nb, k});
+        torch::Tensor value_loss = torch::zeros({}, torch::kFloat32);
+        if (use_baseline) {
+          const torch::Tensor v = value_->forward(ValueInput(x, state)).view({nb});
+          value_loss = value_coef_ * (g - v).pow(2).mean();
+          target = target - v.detach().unsqueeze(1);
+        }
+        torch::Tensor w;
+        const torch::Tensor pg = OffPolicyTopKLoss(logits, slates, beta, target, weight_cap, &w);
+        const torch::Tensor loss = pg + nll + value_loss;
+        CheckFiniteLoss(loss, kType, "offline loss");
+        params_.ZeroGrad();
+        behaviour_params.ZeroGrad();
+        loss.backward();
+        ClipGradients();
+        const StepInfo info{++batches, double(batches - 1) / double(std::max<int64_t>(1, planned))};
+        params_.Step(info);
+        behaviour_params.Step(info);
+        if (last) {
+          ++last_epoch_batches;
+          loss_sum += pg.item<double>();
+          nll_sum += nll.item<double>();
+          weight_sum += w.mean().item<double>();
+          if (weight_cap > 0.0) clipped += (w >= weight_cap).to(torch::kFloat32).mean().item<double>();
+          if (!learned_behaviour)
+            beta_gap += (log_beta_sel.exp() - beta_logged).abs().mean().item<double>();
+        }
+      }
+    }
+    updates_ += batches;
+    const double m = double(std::max<int64_t>(1, last_epoch_batches));
+    std::map<std::string, double> stats = {{"steps", double(N)},
+                                           {"updates", double(batches)},
+                                           {"mean_return", ret_sum / double(N)},
+                                           {"policy_loss", loss_sum / m},
+                                           {"behaviour_nll", nll_sum / m},
+                                           {"mean_weight", weight_sum / m},
+                                           {"clipped_fraction", clipped / m}};
+    if (!learned_behaviour) stats["behaviour_head_abs_error"] = beta_gap / m;
+    return stats;
+  }
+
+  // Supervised pretraining ("objective": "next_click"; see the file comment).
+  std::map<std::string, double> FitNextClick(const json& options) {
+    const double watch_weight = options["watch_time_weight"].get<double>();
+    const bool propensity_weighting = options["weighting"].get<std::string>() == "inverse_propensity";
+    const double weight_cap = options["weight_cap"].get<double>();
+    const double validation = options["validation"].get<double>();
+    const int epochs = options["epochs"].get<int>(), batch_size = options["batch_size"].get<int>();
+    if (propensity_weighting && off_missing_propensity_)
+      throw InputError("--agent", "/agent/offline/weighting",
+                       "\"inverse_propensity\" weighs by the log's item_propensity column, which this log does not "
+                       "have (use \"none\")");
+    const int64_t N = int64_t(off_user_.size()), K = num_candidates_, D = dim_, k = slate_size_;
+
+    // Held out: whole users, the fraction `validation` of them spread evenly
+    // over the log's order of first appearance.
+    std::vector<uint8_t> held(static_cast<size_t>(N), 0);
+    {
+      std::unordered_map<int64_t, int64_t> rank;
+      for (int64_t i = 0; i < N; ++i) {
+        const int64_t r = rank.emplace(off_user_[size_t(i)], int64_t(rank.size())).first->second;
+        held[size_t(i)] = std::floor(double(r + 1) * validation) > std::floor(double(r) * validation);
+      }
+    }
+    std::vector<int64_t> train, test;
+    for (int64_t i = 0; i < N; ++i) (held[size_t(i)] ? test : train).push_back(i);
+    if (train.empty())
+      throw InputError("--agent", "/agent/offline/validation",
+                       "holds out every user of the log: none is left to learn from");
+
+    // Targets: the clicked position, k for none; watch time in units of its
+    // mean over clicked training steps; each step's weight.
+    std::vector<int64_t> target(static_cast<size_t>(N));
+    std::vector<float> watch(static_cast<size_t>(N), 0.0f), clicked(static_cast<size_t>(N), 0.0f),
+        weight(static_cast<size_t>(N), 1.0f);
+    std::vector<double> counts(size_t(k + 1), 0.0);
+    double watch_sum = 0.0;
+    int64_t clicks = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      const int c = off_click_[size_t(i)];
+      target[size_t(i)] = c >= 0 ? c : k;
+      if (c >= 0) clicked[size_t(i)] = 1.0f;
+      if (!held[size_t(i)]) {
+        counts[size_t(target[size_t(i)])] += 1.0;
+        if (c >= 0) watch_sum += off_watch_[size_t(i)], ++clicks;
+      }
+      if (propensity_weighting) {
+        // The mean over the slate of uniform exposure (1/K per draw) over
+        // the logged per-draw probability, capped.
+        double w = 0.0;
+        for (int64_t j = 0; j < k; ++j) w += (1.0 / double(K)) / std::max(double(off_beta_[size_t(i * k + j)]), 1e-12);
+        w /= double(k);
+        weight[size_t(i)] = float(weight_cap > 0.0 ? std::min(w, weight_cap) : w);
+      }
+    }
+    const double watch_mean = clicks > 0 && watch_sum > 0.0 ? watch_sum / double(clicks) : 1.0;
+    for (int64_t i = 0; i < N; ++i) watch[size_t(i)] = float(off_watch_[size_t(i)] / watch_mean);
+    // The cross-entropy of the training steps' click-position frequencies on
+    // a set of steps: what a click model that ignores every feature achieves.
+    const double n_train = double(train.size());
+    auto marginal_nll = [&](const std::vector<int64_t>& steps) {
+      double nll = 0.0;
+      for (int64_t i : steps) nll -= std::log(std::max(counts[size_t(target[size_t(i)])], 0.5) / n_train);
+      return steps.empty() ? std::nan("") : nll / double(steps.size());
+    };
+    std::vector<float> ret;
+    double ret_sum = 0.0;
+    LoggedReturns(ret, nullptr, &ret_sum);
+
+    // The heads, discarded after fitting: a no-click logit on the value
+    // head's input, a bias per slate position, a watch-time regression on
+    // the policy's last hidden layer.
+    Rng rng = MakeRng(seed_, variant_, kOfflineEntity, StreamPurpose::kPolicy);
+    torch::nn::Sequential no_click = Mlp(dim_ + state_dim_, {}, 1, activation_);
+    torch::nn::Sequential watch_head = Mlp(TrunkWidth(), {}, 1, activation_);
+    InitLinear(no_click, rng);
+    InitLinear(watch_head, rng);
+    torch::nn::Linear position_bias(torch::nn::LinearOptions(1, k).bias(false));
+    {
+      torch::NoGradGuard no_grad;
+      position_bias->weight.zero_();
+    }
+    ParamSet heads;
+    heads.Add("no_click", *no_click, 0);
+    heads.Add("watch_time", *watch_head, 0);
+    heads.Add("position", *position_bias, 0);
+    heads.SetRule(optimizer_);
+    const torch::Tensor one = torch::ones({1, 1}, torch::kFloat32);
+
+    const torch::Tensor x_all = torch::from_blob(off_feats_.data(), {N, K, D}, torch::kFloat32);
+    std::vector<int64_t> slates64(off_slates_.begin(), off_slates_.end());
+    const torch::Tensor slates_all = torch::from_blob(slates64.data(), {N, k}, torch::kInt64);
+    const torch::Tensor target_all = torch::from_blob(target.data(), {N}, torch::kInt64);
+    const torch::Tensor watch_all = torch::from_blob(watch.data(), {N}, torch::kFloat32);
+    const torch::Tensor clicked_all = torch::from_blob(clicked.data(), {N}, torch::kFloat32);
+    const torch::Tensor weight_all = torch::from_blob(weight.data(), {N}, torch::kFloat32);
+    const torch::Tensor ret_all = torch::from_blob(ret.data(), {N}, torch::kFloat32);
+    const int W = TrunkWidth();
+
+    // One minibatch, steps[b0 .. b0 + nb): the click scores (nb, k + 1), the
+    // per-step cross-entropy, the watch-time error of clicked steps and the
+    // value error. The encoder runs in training mode only when `training`.
+    struct Batch {
+      torch::Tensor scores, target, ce, watch_err, value_err;
+    };
+    auto forward = [&](const std::vector<int64_t>& steps, int64_t b0, int64_t nb, bool training) {
+      Batch out;
+      const torch::Tensor idx = torch::from_blob(const_cast<int64_t*>(&steps[size_t(b0)]), {nb}, torch::kInt64);
+      const torch::Tensor x = x_all.index_select(0, idx);  // (nb, K, D)
+      const torch::Tensor state = LoggedState(steps, b0, nb, training);
+      const torch::Tensor slates = slates_all.index_select(0, idx);
+      const torch::Tensor shown = x.gather(1, slates.unsqueeze(2).expand({nb, k, D}));  // (nb, k, D)
+      const torch::Tensor h = Trunk(PolicyInput(shown, state));                         // (nb * k, W)
+      const torch::Tensor item_logits = PolicyLast(h).view({nb, k}) + position_bias->forward(one);
+      out.scores = torch::cat({item_logits, no_click->forward(ValueInput(x, state))}, 1);
+      out.target = target_all.index_select(0, idx);
+      out.ce = -torch::log_softmax(out.scores, 1).gather(1, out.target.unsqueeze(1)).squeeze(1);
+      // Watch time of the clicked item, regressed on its trunk activations.
+      const torch::Tensor position = out.target.clamp_max(k - 1).view({nb, 1, 1}).expand({nb, 1, W});
+      const torch::Tensor h_clicked = h.view({nb, k, W}).gather(1, position).squeeze(1);
+      out.watch_err = (watch_head->forward(h_clicked).view({nb}) - watch_all.index_select(0, idx)).pow(2) *
+                      clicked_all.index_select(0, idx);
+      // The value head on the logged returns, its gradient stopped at the
+      // encoder (the returns' scale would otherwise dominate it).
+      if (value_baseline_)
+        out.value_err = (ret_all.index_select(0, idx) -
+                         value_->forward(ValueInput(x, state.defined() ? state.detach() : state)).view({nb}))
+                            .pow(2);
+      return out;
+    };
+
+    const int64_t n = int64_t(train.size());
+    const int64_t planned = (n + batch_size - 1) / batch_size * epochs;
+    double nll_sum = 0.0, correct = 0.0, watch_sq = 0.0, value_sq = 0.0;
+    int64_t batches = 0;
+    for (int epoch = 0; epoch < epochs; ++epoch) {
+      Shuffle(train, rng);
+      const bool last = epoch + 1 == epochs;
+      for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
+        const int64_t nb = std::min<int64_t>(batch_size, n - b0);
+        const Batch b = forward(train, b0, nb, /*training=*/true);
+        const torch::Tensor idx = torch::from_blob(&train[size_t(b0)], {nb}, torch::kInt64);
+        const torch::Tensor w = weight_all.index_select(0, idx);
+        const torch::Tensor w_norm = w / w.mean().clamp_min(1e-12);
+        const torch::Tensor m = clicked_all.index_select(0, idx) * w_norm;
+        const torch::Tensor click_loss = (b.ce * w_norm).mean();
+        const torch::Tensor watch_loss = (b.watch_err * w_norm).sum() / m.sum().clamp_min(1e-12);
+        const torch::Tensor value_loss = value_baseline_ ? b.value_err.mean() : torch::zeros({}, torch::kFloat32);
+        const torch::Tensor loss = click_loss + watch_weight * watch_loss + value_coef_ * value_loss;
+        CheckFiniteLoss(loss, kType, "offline loss");
+        params_.ZeroGrad();
+        heads.ZeroGrad();
+        loss.backward();
+        ClipGradients();
+        const StepInfo info{++batches, double(batches - 1) / double(std::max<int64_t>(1, planned))};
+        params_.Step(info);
+        heads.Step(info);
+        if (last) {
+          torch::NoGradGuard no_grad;
+          nll_sum += b.ce.sum().item<double>();
+          correct += (b.scores.argmax(1) == b.target).to(torch::kFloat32).sum().item<double>();
+          watch_sq += b.watch_err.sum().item<double>();
+          if (value_baseline_) value_sq += b.value_err.sum().item<double>();
+        }
+      }
+    }
+    updates_ += batches;
+    int64_t train_clicks = 0, test_clicks = 0;
+    for (int64_t i : train) train_clicks += off_click_[size_t(i)] >= 0;
+    for (int64_t i : test) test_clicks += off_click_[size_t(i)] >= 0;
+    std::map<std::string, double> stats = {{"steps", double(N)},
+                                           {"updates", double(batches)},
+                                           {"mean_return", ret_sum / double(N)},
+                                           {"click_nll", nll_sum / n_train},
+                                           {"click_nll_marginal", marginal_nll(train)},
+                                           {"click_accuracy", correct / n_train},
+                                           {"click_rate", double(train_clicks) / n_train},
+                                           {"watch_time_mse", train_clicks > 0 ? watch_sq / double(train_clicks) : 0.0},
+                                           {"value_loss", value_sq / n_train},
+                                           {"mean_weight",
+                                            [&] {
+                                              double s = 0.0;
+                                              for (int64_t i : train) s += weight[size_t(i)];
+                                              return s / n_train;
+                                            }()},
+                                           {"validation_steps", double(test.size())}};
+    // The held-out users, every network in evaluation mode (no dropout).
+    if (!test.empty()) {
+      torch::NoGradGuard no_grad;
+      double nll = 0.0, hits = 0.0, wsq = 0.0;
+      for (int64_t b0 = 0; b0 < int64_t(test.size()); b0 += batch_size) {
+        const int64_t nb = std::min<int64_t>(batch_size, int64_t(test.size()) - b0);
+        const Batch b = forward(test, b0, nb, /*training=*/false);
+        nll += b.ce.sum().item<double>();
+        hits += (b.scores.argmax(1) == b.target).to(torch::kFloat32).sum().item<double>();
+        wsq += b.watch_err.sum().item<double>();
+      }
+      const double m = double(test.size());
+      stats["validation_click_nll"] = nll / m;
+      stats["validation_click_nll_marginal"] = marginal_nll(test);
+      stats["validation_click_accuracy"] = hits / m;
+      stats["validation_watch_time_mse"] = test_clicks > 0 ? wsq / double(test_clicks) : 0.0;
+    }
+    return stats;
+  }
+
   // The encoder's states of n rows' sequences (seq: n*L*F, lengths: n).
   torch::Tensor State(float* seq, int64_t* lengths, int64_t n) const {
     return EncodeRows(encoder_, sequence_, seq, lengths, n, encoder_->is_training() ? &dropout_rng_ : nullptr);
@@ -796,6 +1139,10 @@ class ReinforceAgent : public Agent {
   std::vector<int64_t> off_user_;
   std::vector<double> off_reward_;
   std::vector<int32_t> off_click_;
+  std::vector<float> off_watch_;
+  // With an encoder: sequences N*L*F and lengths N, and one minibatch's.
+  std::vector<float> off_seq_, off_batch_seq_;
+  std::vector<int64_t> off_seq_lengths_, off_batch_lengths_;
   bool off_missing_propensity_ = false;
 
   torch::nn::Sequential policy_{nullptr}, value_{nullptr};
@@ -850,7 +1197,11 @@ void RegisterReinforce(AgentRegistrar& r) {
         .Bool("normalize_advantages", true, "scale advantages to unit std over the rollout")
         .Number("max_grad_norm", 1.0, 0.0, 1e6, "clip the global gradient norm to this (0: no clipping)")
         .String("eval", "sample", {"sample", "greedy"},
-                "evaluation acting: sample from pi (evaluation streams) or the top-k items of pi");
+                "evaluation acting: sample from pi (evaluation streams) or the top-k items of pi")
+        .String("init", "", {},
+                "warm start: a checkpoint directory (cohort train-offline --out, or a run's) of a reinforce agent "
+                "with the same networks; its network values are the start, optimizer state and streams are "
+                "fresh (\"\": none)");
     AddEncoderKey(s);
     return true;
   }();

@@ -412,7 +412,7 @@ def ope(log_dir, target, *, estimators=None, bootstrap=1000, seed=0, terms=None)
                                    terms))
 
 
-def train_offline(log_dir, *, out, agent=None, l2=1.0, evaluate=True):
+def train_offline(log_dir, *, out, agent=None, l2=1.0, evaluate=True, sequence=None):
     """`cohort train-offline` as a function.
 
     agent=None: fits a click model (logistic regression on [u * x, x,
@@ -425,16 +425,27 @@ def train_offline(log_dir, *, out, agent=None, l2=1.0, evaluate=True):
     that `cohort viz --agent` loads) and returns the summary: the fit's
     statistics and, with evaluate, the true online value of the learned policy next
     to the logging policy's on the same evaluation users (docs/ope.md, offline
-    learning)."""
+    learning). {"type": "reinforce", "offline": {"objective": "next_click"}} pretrains
+    it as a click model, a warm start for an online run ({"init": out}).
+
+    sequence: replay the log observing the users' last `sequence` interactions
+    (env.observation.sequence.length; None: the log's own), e.g. to pretrain a
+    sequence encoder on a log written without them."""
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 > 0:
         raise ValueError(f"l2 must be a number > 0, got {l2!r}")
+    if sequence is not None and (isinstance(sequence, bool) or not isinstance(sequence, int)
+                                 or not 0 <= sequence <= 1024):
+        raise ValueError(f"sequence must be an integer in [0, 1024], got {sequence!r}")
+    if sequence is not None and agent is None:
+        raise ValueError("sequence applies to an agent learned from the log (agent=...), not to the click model")
     if agent is not None:
         if isinstance(agent, dict):
             agent = _json.dumps(agent)
         elif not isinstance(agent, str) or not agent:
             raise ValueError(f"agent must be an agent type or an agent dict, got {agent!r}")
         return _json.loads(_cohort.train_offline_agent(_path("log_dir", log_dir), agent, _path("out", out),
-                                                       float(l2), bool(evaluate)))
+                                                       float(l2), bool(evaluate),
+                                                       -1 if sequence is None else sequence))
     return _json.loads(_cohort.train_offline(_path("log_dir", log_dir), _path("out", out), float(l2)))
 
 

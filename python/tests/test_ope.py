@@ -250,6 +250,29 @@ def test_train_offline_takes_the_agent_and_reports_the_true_online_value(tmp_pat
         cohort.train_offline(random_log, out=tmp_path / "g", agent=3)
 
 
+def test_pretraining_a_sequence_encoder_on_a_log_then_a_warm_started_run(tmp_path, random_log):
+    # The log has no sequence; sequence=6 replays it with one, for the GRU.
+    agent = {"type": "reinforce", "encoder": {"type": "gru", "hidden": 8},
+             "offline": {"objective": "next_click", "epochs": 1}}
+    r = cohort.train_offline(random_log, out=tmp_path / "pre", agent=agent, evaluate=False, sequence=6)
+    assert r["sequence"] == 6 and r["fit"]["click_nll"] > 0 and r["fit"]["steps"] > 0
+    run = cohort.run(NAME, set={"env.observation.sequence.length": 6, "run.num_envs": 8, "run.train_steps": 8,
+                                "run.episodes": 8, "agent": {"type": "reinforce", "encoder": {"type": "gru", "hidden": 8},
+                                                             "init": str(tmp_path / "pre")}},
+                     out=tmp_path / "warm")
+    assert run["train_steps"] == 8
+    resolved = json.loads((tmp_path / "warm" / "scenario.resolved.json").read_text())
+    assert resolved["agent"]["init"] == str(tmp_path / "pre")
+    with pytest.raises(cohort.ScenarioError) as e:
+        cohort.run(NAME, set={"env.observation.sequence.length": 6, "run.episodes": 8,
+                              "agent": {"type": "reinforce", "init": str(tmp_path / "pre")}})
+    assert e.value.path == "/agent/init"
+    with pytest.raises(ValueError):
+        cohort.train_offline(random_log, out=tmp_path / "x", agent=agent, sequence=-1)
+    with pytest.raises(ValueError):
+        cohort.train_offline(random_log, out=tmp_path / "x.json", sequence=6)
+
+
 def test_an_off_policy_sweep_logs_evaluates_and_reports(tmp_path):
     target = {"type": "logging", "policy": {"type": "greedy"}, "temperature": 0.5}
     sweep = {"name": "ope_test", "base": str(Path(__file__).resolve().parents[2] / "scenarios" / f"{NAME}.json"),

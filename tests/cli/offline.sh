@@ -3,7 +3,9 @@
 # bad inputs exit 2 with a clear message (an unknown agent, an agent that
 # cannot learn offline, "logged" behaviour on a log without item
 # propensities), and offline REINFORCE writes a loadable checkpoint and a
-# summary with the true online value, byte-identically for the same log.
+# summary with the true online value, byte-identically for the same log;
+# pretraining (next_click) with a GRU encoder, then a run warm-started from
+# it, and the warm start's errors.
 # Built without LibTorch (scripts/sanitize.sh), `reinforce` is not registered:
 # the script then checks that it is refused with exit 2 and runs the rest.
 #
@@ -95,6 +97,47 @@ assert a["agent"]["offline"]["behaviour"] == "learned" and a["fit"]["steps"] > 0
 strip = lambda s: {k: v for k, v in s.items() if k not in ("elapsed_seconds", "out", "summary")}
 assert strip(a) == strip(b)
 PY
+
+# Pretraining ("objective": "next_click") of a GRU encoder on the log, which
+# was written without a sequence: replayed with one (--sequence), then an
+# online run warm-started from the checkpoint ("init").
+gru='"encoder": {"type": "gru", "hidden": 8}'
+pre="{\"type\": \"reinforce\", $gru, \"offline\": {\"objective\": \"next_click\", $small}}"
+expect 2 '/agent/encoder/type.*env.observation.sequence.length' train-offline log --agent "$pre" --out pre
+expect 2 '/agent/offline/behaviour: applies to "objective": "off_policy" only' train-offline log --sequence 6 \
+  --agent "{\"type\": \"reinforce\", \"offline\": {\"objective\": \"next_click\", \"behaviour\": \"logged\"}}" --out pre
+expect 2 '/agent/offline/weighting: applies to "objective": "next_click" only' train-offline log \
+  --agent '{"type": "reinforce", "offline": {"weighting": "inverse_propensity"}}' --out pre
+expect 2 '--sequence.*is not an option of `cohort ope`' ope log --target greedy --sequence 6
+expect 2 '--sequence' train-offline log --sequence 5000 --agent "$pre" --out pre
+expect 2 '--sequence: applies to an agent learned by replaying' train-offline log --sequence 6 --out click2.json
+for run in a b; do
+  expect 0 'pretrained as a click model.*click cross-entropy' train-offline log --sequence 6 --agent "$pre" \
+    --out "pre_$run"
+done
+cmp -s pre_a/checkpoint.bin pre_b/checkpoint.bin && pass "pretraining: same log, same checkpoint bytes" ||
+  fail "two pretrainings on the same log wrote different checkpoints"
+/usr/bin/python3 - pre_a/summary.json <<'PY' && pass "pretraining summary" || fail "pretraining summary"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["sequence"] == 6 and s["agent"]["offline"]["objective"] == "next_click", s
+f = s["fit"]
+assert f["click_nll"] > 0 and f["click_nll_marginal"] > 0 and 0 <= f["click_accuracy"] <= 1, f
+PY
+short=(--set env.observation.sequence.length=6 --set run.num_envs=8 --set run.train_steps=16 --set run.episodes=8
+  --set run.eval_every=0 --quiet)
+expect 0 'normalized_score' run recsim_interest_evolution "${short[@]}" --out warm \
+  --set "agent={\"type\": \"reinforce\", $gru, \"init\": \"pre_a\"}"
+grep -q '"init": "pre_a"' warm/scenario.resolved.json && pass "the warm start is in the resolved scenario" ||
+  fail "warm/scenario.resolved.json lacks agent.init"
+expect 2 '/agent/init: "nowhere" is not a checkpoint directory' run recsim_interest_evolution "${short[@]}" \
+  --out bad --set "agent={\"type\": \"reinforce\", $gru, \"init\": \"nowhere\"}"
+expect 2 '/agent/init.*other networks.*encoder' run recsim_interest_evolution "${short[@]}" --out bad \
+  --set 'agent={"type": "reinforce", "init": "pre_a"}'
+expect 2 '/agent/init.*shape \[32' run recsim_interest_evolution "${short[@]}" --out bad \
+  --set "agent={\"type\": \"reinforce\", $gru, \"hidden\": [32], \"init\": \"pre_a\"}"
+expect 2 'unknown key "init"' run recsim_interest_evolution "${short[@]}" --out bad \
+  --set 'agent={"type": "dqn", "init": "pre_a"}'
 
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all passed"
