@@ -14,6 +14,7 @@ namespace cohort {
 json EpisodeRecord::ToJson() const {
   return {{"user", user},
           {"return", ret},
+          {"cold_start_return", cold_start_return},
           {"length", length},
           {"clicks", clicks},
           {"likes", likes},
@@ -40,6 +41,7 @@ int64_t EpisodeTracker::Record(const StepBatch& batch, std::vector<EpisodeRecord
     ++steps;
     ++e.length;
     e.ret += batch.reward[size_t(r)];
+    if (e.length <= kColdStartSteps) e.cold_start_return += batch.reward[size_t(r)];
     const int32_t click = batch.click_position[size_t(r)];
     if (click >= 0) {
       const size_t i = size_t(r) * batch.slate_size + size_t(click);
@@ -276,6 +278,18 @@ void AddReferenceScores(const Scenario& scenario, const Rollout& main, const Rol
   const std::optional<Estimate> score = NormalizedScore(m, r, o);
   summary["normalized_score"] = score ? json(score->value) : json(nullptr);
   summary["normalized_score_ci95"] = score ? json(score->ci95) : json(nullptr);
+  // The same score over each user's first kColdStartSteps steps alone.
+  std::vector<double> cm(n), cr(n), co(n);
+  RunningStat cold;
+  for (size_t i = 0; i < n; ++i) {
+    cm[i] = main.episodes[i].cold_start_return, cr[i] = random.episodes[i].cold_start_return;
+    co[i] = oracle.episodes[i].cold_start_return;
+    cold.Add(cm[i]);
+  }
+  const std::optional<Estimate> cold_score = NormalizedScore(cm, cr, co);
+  summary["cold_start_return_mean"] = n > 0 ? json(cold.mean()) : json(nullptr);
+  summary["cold_start_normalized_score"] = cold_score ? json(cold_score->value) : json(nullptr);
+  summary["cold_start_normalized_score_ci95"] = cold_score ? json(cold_score->ci95) : json(nullptr);
   if (scenario.env.bots.empty()) return;
   const std::vector<bool> human = HumanEpisodes(scenario, main);
   std::vector<double> hm, hr, ho;

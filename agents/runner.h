@@ -17,9 +17,14 @@
 
 namespace cohort {
 
+// Cold start: the first kColdStartSteps steps of each user's episode, when
+// the agent has seen little or nothing of the user (no history yet).
+constexpr int kColdStartSteps = 5;
+
 struct EpisodeRecord {
   int64_t user = 0;
   double ret = 0.0;
+  double cold_start_return = 0.0;  // reward over the first kColdStartSteps steps
   int64_t length = 0;
   int64_t clicks = 0;
   int64_t likes = 0;
@@ -185,6 +190,9 @@ inline const std::vector<std::string> kSummaryMetricKeys = {"episodes",
                                                             "oracle_return_mean",
                                                             "normalized_score",
                                                             "normalized_score_ci95",
+                                                            "cold_start_return_mean",
+                                                            "cold_start_normalized_score",
+                                                            "cold_start_normalized_score_ci95",
                                                             "human_users",
                                                             "bot_users",
                                                             "human_return_mean",

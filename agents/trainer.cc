@@ -64,7 +64,10 @@ struct Interval {
 };
 
 // Field by field: EpisodeRecord has padding bytes, which must not reach a
-// checkpoint (they would make identical states differ byte-wise).
+// checkpoint (they would make identical states differ byte-wise). The
+// training episodes in progress are saved without cold_start_return, which
+// only evaluation rollouts report (AddReferenceScores), and those are never
+// checkpointed part-way; so the format is unchanged.
 void SaveRecords(BinaryWriter& out, const std::vector<EpisodeRecord>& v) {
   out.Pod<uint64_t>(v.size());
   for (const EpisodeRecord& e : v) {

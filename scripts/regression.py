@@ -96,11 +96,41 @@ def checkpoint_without_ignored(data):
     version = data[pos:pos + 4]
     resolved, rest = string_at(pos + 4)
     text = json.dumps(drop_ignored(json.loads(resolved)), separators=(",", ":"), ensure_ascii=False).encode()
-    payload = data[:pos] + version + struct.pack("<Q", len(text)) + text + data[rest:-8]
+    payload = data[:pos] + version + struct.pack("<Q", len(text)) + text + tail_without_ignored(data[rest:-8])
     h = 0xcbf29ce484222325
     for byte in payload:
         h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return payload + struct.pack("<Q", h)
+
+
+def tail_without_ignored(body):
+    """A training checkpoint ends with the progress lines and the final summary
+    (agents/trainer.cc Checkpoint: a count, that many strings, one string; each a
+    u64 length and its bytes); those JSON texts are re-encoded without the
+    --ignore-key keys, the rest is kept. Found from the end: each string ends where
+    the next begins, and the count before the first equals the lines found."""
+    def start_of_string_ending_at(end):
+        for p in range(end - 9, max(-1, end - 8 - (1 << 22)), -1):
+            if struct.unpack_from("<Q", body, p)[0] == end - p - 8 and body[p + 8:p + 9] == b"{":
+                return p
+        return None
+    def encode(raw):
+        text = json.dumps(drop_ignored(json.loads(raw)), separators=(",", ":"), ensure_ascii=False).encode()
+        return struct.pack("<Q", len(text)) + text
+    final = start_of_string_ending_at(len(body))
+    if final is None:
+        return body
+    lines, boundary = [], final
+    while not (boundary >= 8 and struct.unpack_from("<Q", body, boundary - 8)[0] == len(lines)):
+        start = start_of_string_ending_at(boundary)
+        if start is None:
+            return body
+        lines.insert(0, body[start + 8:boundary])
+        boundary = start
+    out = body[:boundary - 8] + struct.pack("<Q", len(lines))
+    for line in lines:
+        out += encode(line)
+    return out + encode(body[final + 8:])
 
 
 def digest(path):
