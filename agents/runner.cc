@@ -265,11 +265,16 @@ void AddReferenceScores(const Scenario& scenario, const Rollout& main, const Rol
                         json& summary) {
   const size_t n = std::min({main.episodes.size(), random.episodes.size(), oracle.episodes.size()});
   RunningStat rr, ro;
-  std::vector<double> m(n), r(n), o(n);
+  // The whole episodes, and each user's first kColdStartSteps steps alone.
+  std::vector<double> m(n), r(n), o(n), cm(n), cr(n), co(n);
+  RunningStat cold;
   for (size_t i = 0; i < n; ++i) {
     m[i] = main.episodes[i].ret, r[i] = random.episodes[i].ret, o[i] = oracle.episodes[i].ret;
+    cm[i] = main.episodes[i].cold_start_return, cr[i] = random.episodes[i].cold_start_return;
+    co[i] = oracle.episodes[i].cold_start_return;
     rr.Add(r[i]);
     ro.Add(o[i]);
+    cold.Add(cm[i]);
   }
   summary["random_return_mean"] = rr.mean();
   summary["oracle_return_mean"] = ro.mean();
@@ -278,14 +283,6 @@ void AddReferenceScores(const Scenario& scenario, const Rollout& main, const Rol
   const std::optional<Estimate> score = NormalizedScore(m, r, o);
   summary["normalized_score"] = score ? json(score->value) : json(nullptr);
   summary["normalized_score_ci95"] = score ? json(score->ci95) : json(nullptr);
-  // The same score over each user's first kColdStartSteps steps alone.
-  std::vector<double> cm(n), cr(n), co(n);
-  RunningStat cold;
-  for (size_t i = 0; i < n; ++i) {
-    cm[i] = main.episodes[i].cold_start_return, cr[i] = random.episodes[i].cold_start_return;
-    co[i] = oracle.episodes[i].cold_start_return;
-    cold.Add(cm[i]);
-  }
   const std::optional<Estimate> cold_score = NormalizedScore(cm, cr, co);
   summary["cold_start_return_mean"] = n > 0 ? json(cold.mean()) : json(nullptr);
   summary["cold_start_normalized_score"] = cold_score ? json(cold_score->value) : json(nullptr);

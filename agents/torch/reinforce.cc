@@ -379,9 +379,9 @@ class ReinforceAgent : public Agent {
     if (value_baseline_) {
       torch::NoGradGuard no_grad;
       const torch::Tensor xl = torch::from_blob(last_feats_.data(), {B, K, D}, torch::kFloat32);
-      torch::Tensor in = xl.mean(1);
-      if (state_dim_ > 0) in = torch::cat({in, State(last_seq_.data(), last_seq_lengths_.data(), B)}, 1);
-      const torch::Tensor v = value_->forward(in).view({B}).contiguous();
+      const torch::Tensor last_state =
+          state_dim_ > 0 ? State(last_seq_.data(), last_seq_lengths_.data(), B) : torch::Tensor();
+      const torch::Tensor v = value_->forward(ValueInput(xl, last_state)).view({B}).contiguous();
       std::copy_n(v.data_ptr<float>(), B, boot.data());
     }
 
@@ -435,9 +435,7 @@ class ReinforceAgent : public Agent {
     torch::Tensor baseline;
     double value_loss = 0.0;
     if (value_baseline_) {
-      torch::Tensor in = x.view({T * B, K, D}).mean(1);
-      if (state_dim_ > 0) in = torch::cat({in, state}, 1);
-      const torch::Tensor v = value_->forward(in).view({T * B});
+      const torch::Tensor v = value_->forward(ValueInput(x.view({T * B, K, D}), state)).view({T * B});
       const torch::Tensor vl = ((ret_t - v).pow(2) * mask_t).sum() / count;
       CheckFiniteLoss(vl, kType, "value loss");
       (value_coef_ * vl).backward();
@@ -923,7 +921,7 @@ class ReinforceAgent : public Agent {
     // per-step cross-entropy, the watch-time error of clicked steps and the
     // value error. The encoder runs in training mode only when `training`.
     struct Batch {
-      torch::Tensor scores, target, ce, watch_err, value_err;
+      torch::Tensor scores, target, ce, watch_err, value_err, weight, clicked;
     };
     auto forward = [&](const std::vector<int64_t>& steps, int64_t b0, int64_t nb, bool training) {
       Batch out;
@@ -940,8 +938,9 @@ class ReinforceAgent : public Agent {
       // Watch time of the clicked item, regressed on its trunk activations.
       const torch::Tensor position = out.target.clamp_max(k - 1).view({nb, 1, 1}).expand({nb, 1, W});
       const torch::Tensor h_clicked = h.view({nb, k, W}).gather(1, position).squeeze(1);
-      out.watch_err = (watch_head->forward(h_clicked).view({nb}) - watch_all.index_select(0, idx)).pow(2) *
-                      clicked_all.index_select(0, idx);
+      out.weight = weight_all.index_select(0, idx);
+      out.clicked = clicked_all.index_select(0, idx);
+      out.watch_err = (watch_head->forward(h_clicked).view({nb}) - watch_all.index_select(0, idx)).pow(2) * out.clicked;
       // The value head on the logged returns, its gradient stopped at the
       // encoder (the returns' scale would otherwise dominate it).
       if (value_baseline_)
@@ -961,10 +960,8 @@ class ReinforceAgent : public Agent {
       for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
         const int64_t nb = std::min<int64_t>(batch_size, n - b0);
         const Batch b = forward(train, b0, nb, /*training=*/true);
-        const torch::Tensor idx = torch::from_blob(&train[size_t(b0)], {nb}, torch::kInt64);
-        const torch::Tensor w = weight_all.index_select(0, idx);
-        const torch::Tensor w_norm = w / w.mean().clamp_min(1e-12);
-        const torch::Tensor m = clicked_all.index_select(0, idx) * w_norm;
+        const torch::Tensor w_norm = b.weight / b.weight.mean().clamp_min(1e-12);
+        const torch::Tensor m = b.clicked * w_norm;
         const torch::Tensor click_loss = (b.ce * w_norm).mean();
         const torch::Tensor watch_loss = (b.watch_err * w_norm).sum() / m.sum().clamp_min(1e-12);
         const torch::Tensor value_loss = value_baseline_ ? b.value_err.mean() : torch::zeros({}, torch::kFloat32);
