@@ -704,7 +704,7 @@ const std::vector<Entry>& Commands() {
          {"--sequence",
           "replay the log observing the user's last L interactions (env.observation.sequence.length; default:\n"
           "the log's own), e.g. to pretrain a sequence encoder on a log written without them: the sequence is\n"
-          "an observation only, so the replayed trajectory is the log's"}},
+          "an observation only, so the replayed trajectory is the log's (refused for an mlp encoder, which reads none)"}},
         {"cohort train-offline logs/recsim_random --out models/click.json",
          "cohort train-offline logs/recsim_greedy --agent reinforce --out runs/offline_reinforce",
          "cohort run recsim_interest_evolution --set 'agent={\"type\": \"click_model\", \"model\": "

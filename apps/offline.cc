@@ -225,6 +225,10 @@ json TrainOfflineAgent(const OfflineRequest& q) {
     throw InputError("--agent", "/agent/type",
                      "\"" + agent->type() + "\" cannot learn from a log; offline learners: click_model, reinforce");
 
+  if (q.sequence >= 0 && (!run.agent.contains("encoder") || run.agent["encoder"].value("type", "mlp") == "mlp"))
+    throw InputError("--sequence", "",
+                     "the agent reads no sequence (its encoder is mlp): a replay with one would change nothing; "
+                     "give the agent a sequence encoder (\"encoder\": {\"type\": \"gru\"})");
   const json options = Validate(options_in, *agent->OfflineSchema(), "--agent", "/agent/offline");
 
   int64_t n = 0, rows = 0;

@@ -537,6 +537,10 @@ class ReinforceAgent : public Agent {
       if (!next_click && options[key] != defaults[key])
         throw InputError("--agent", std::string("/agent/offline/") + key,
                          "applies to \"objective\": \"next_click\" only, not \"off_policy\"");
+    if (next_click && options["weighting"] == "none" && options["weight_cap"] != defaults["weight_cap"])
+      throw InputError("--agent", "/agent/offline/weight_cap",
+                       "caps importance weights, which \"objective\": \"next_click\" has only with \"weighting\": "
+                       "\"inverse_propensity\"");
     if (off_user_.empty()) throw InputError("the log", "", "has no steps to learn from");
     std::map<std::string, double> stats = next_click ? FitNextClick(options) : FitOffPolicy(options);
     std::vector<float>().swap(off_feats_);

@@ -105,12 +105,14 @@ gru='"encoder": {"type": "gru", "hidden": 8}'
 pre="{\"type\": \"reinforce\", $gru, \"offline\": {\"objective\": \"next_click\", $small}}"
 expect 2 '/agent/encoder/type.*env.observation.sequence.length' train-offline log --agent "$pre" --out pre
 expect 2 '/agent/offline/behaviour: applies to "objective": "off_policy" only' train-offline log --sequence 6 \
-  --agent "{\"type\": \"reinforce\", \"offline\": {\"objective\": \"next_click\", \"behaviour\": \"logged\"}}" --out pre
+  --agent "{\"type\": \"reinforce\", $gru, \"offline\": {\"objective\": \"next_click\", \"behaviour\": \"logged\"}}" --out pre
 expect 2 '/agent/offline/weighting: applies to "objective": "next_click" only' train-offline log \
   --agent '{"type": "reinforce", "offline": {"weighting": "inverse_propensity"}}' --out pre
 expect 2 '--sequence.*is not an option of `cohort ope`' ope log --target greedy --sequence 6
 expect 2 '--sequence' train-offline log --sequence 5000 --agent "$pre" --out pre
 expect 2 '--sequence: applies to an agent learned by replaying' train-offline log --sequence 6 --out click2.json
+expect 2 '--sequence: the agent reads no sequence' train-offline log --sequence 6 \
+  --agent "{\"type\": \"reinforce\", \"offline\": {\"objective\": \"next_click\", $small}}" --out pre
 for run in a b; do
   expect 0 'pretrained as a click model.*click cross-entropy' train-offline log --sequence 6 --agent "$pre" \
     --out "pre_$run"

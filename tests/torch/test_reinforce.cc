@@ -464,6 +464,7 @@ DOCTEST_TEST_CASE("reinforce offline: a key of the other objective is refused, n
   refused({{"weighting", "inverse_propensity"}}, "/agent/offline/weighting");
   refused({{"watch_time_weight", 0.5}}, "/agent/offline/watch_time_weight");
   refused({{"validation", 0.0}}, "/agent/offline/validation");
+  refused({{"objective", "next_click"}, {"weight_cap", 5.0}}, "/agent/offline/weight_cap");
 }
 
 DOCTEST_TEST_CASE("reinforce: a warm start takes the trained networks, and refuses other shapes") {
