@@ -87,7 +87,7 @@ namespace {
 // on the checkpoint's own environment, seed and slots (so its state loads
 // exactly as it was written, whatever this run's shapes), with its own
 // "init" dropped (its values are about to be overwritten), then loaded and
-// handed to `agent`, which checks that the networks match.
+// handed to `agent`, which checks that its type and networks can be a start.
 void WarmStart(Agent& agent, const std::string& path) {
   auto problem = [&](const std::string& what) { return InputError("", "/agent/init", "\"" + path + "\" " + what); };
   CheckpointInfo info;
@@ -103,8 +103,6 @@ void WarmStart(Agent& agent, const std::string& path) {
   const Scenario run = ParseScenario(info.scenario, info.file, AgentRegistry());
   json block = run.agent;
   block.erase("init");
-  if (block.value("type", "") != agent.type())
-    throw problem("holds a \"" + block.value("type", "") + "\" agent, not \"" + agent.type() + "\"");
   const VecEnv env(run.env, run.seed, run.variant, VecEnv::Options{1, 1, -1});
   AgentContext own{env.spec(), std::nullopt, run.seed, run.variant, run.run.num_envs, run.run.train_steps};
   std::unique_ptr<Agent> trained = Get().Make(block, own);

@@ -223,7 +223,11 @@ json TrainOfflineAgent(const OfflineRequest& q) {
   std::unique_ptr<Agent> agent = MakeAgent(run.agent, ctx);
   if (!agent->LearnsOffline())
     throw InputError("--agent", "/agent/type",
-                     "\"" + agent->type() + "\" cannot learn from a log; offline learners: click_model, reinforce");
+                     "\"" + agent->type() + "\" cannot learn from a log; offline learners: click_model, reinforce" +
+                         std::string(agent->type() == "a2c" || agent->type() == "ppo"
+                                         ? " (a2c and ppo start from a reinforce pretraining: its checkpoint as "
+                                           "the agent's \"init\", with the same hidden, activation and encoder)"
+                                         : ""));
 
   if (q.sequence >= 0 && (!run.agent.contains("encoder") || run.agent["encoder"].value("type", "mlp") == "mlp"))
     throw InputError("--sequence", "",

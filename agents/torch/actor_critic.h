@@ -35,6 +35,13 @@
 // else. The ended user's last state (truncation) keeps e of the sequence the
 // last action was taken with, like the other fields kept one step old.
 //
+// Warm start ("init", agents/registry.cc MakeAgent): from a checkpoint of the
+// same algorithm, every network; from a reinforce one, the actor takes the
+// policy network (the same CandidateFeatures [| e] input, one logit per
+// candidate) and the encoder its values; the critic starts fresh. This is
+// how A2C and PPO start from a pretraining on logs (cohort train-offline
+// fits a reinforce agent).
+//
 // Random streams (no torch generator): initialisation MakeRng(seed, variant,
 // kInitEntity, kPolicy); training sampling one stream per row (kRowEntity + r);
 // minibatch shuffling kShuffleEntity; evaluation acting draws from a stream
@@ -146,11 +153,15 @@ inline void AddActorCriticKeys(Schema& s, const AcDefaults& d) {
       .Number("max_grad_norm", d.max_grad_norm, 0.0, 1e9, "clip the global gradient norm to this (0: off)")
       .Bool("norm_adv", d.norm_adv, "normalise advantages (per minibatch) to mean 0, std 1")
       .PositiveNumber("reward_scale", 1.0, "rewards are multiplied by this before learning")
-      .Bool("eval_greedy", false, "evaluation mode takes the top-k logits instead of sampling");
+      .Bool("eval_greedy", false, "evaluation mode takes the top-k logits instead of sampling")
+      .String("init", "", {},
+              "warm start: a checkpoint directory of this algorithm (every network is copied) or of a reinforce "
+              "agent (cohort train-offline --out: its policy gives the actor, the critic starts fresh), with the "
+              "same hidden, activation and encoder; optimizer state and streams are fresh (\"\": none)");
   AddEncoderKey(s);
 }
 
-class ActorCriticAgent : public Agent {
+class ActorCriticAgent : public Agent, public WarmStartSource {
  public:
   ActorCriticAgent(std::string type, const json& config, const AgentContext& ctx)
       : type_(std::move(type)),
@@ -173,6 +184,7 @@ class ActorCriticAgent : public Agent {
         norm_adv_(config["norm_adv"].get<bool>()),
         reward_scale_(config["reward_scale"].get<double>()),
         eval_greedy_(config["eval_greedy"].get<bool>()),
+        activation_(config["activation"].get<std::string>()),
         seed_(ctx.seed),
         variant_(ctx.variant),
         shuffle_rng_(MakeRng(ctx.seed, ctx.variant, kShuffleEntity, StreamPurpose::kPolicy)) {
@@ -237,6 +249,25 @@ class ActorCriticAgent : public Agent {
   // uniform distribution over ordered slates.
   double MaxPolicyEntropy() const override { return PlackettLuceMaxEntropy(K_, k_); }
   int64_t NumParameters() const { return params_.NumParameters(); }
+
+  // Warm start ("init"): a checkpoint of the same algorithm gives every
+  // network; a reinforce one (cohort train-offline's pretraining, or a run)
+  // gives the actor its policy network and the encoder its values, and the
+  // critic starts fresh (reinforce's value head reads other inputs).
+  void InitFrom(const Agent& trained) override {
+    if (trained.type() == type_)
+      WarmStart(trained, Architecture(), params_, {},
+                "warm starts need the same hidden, activation and encoder, on observations of the same shape");
+    else if (trained.type() == "reinforce")
+      WarmStart(trained, Architecture(), params_, {{"policy", "actor"}, {"encoder", "encoder"}},
+                "the actor starts from reinforce's policy: it needs the same hidden, activation and encoder, on "
+                "observations of the same shape");
+    else
+      throw InputError("", "/agent/init", "holds a \"" + trained.type() + "\" agent, not " + type_ + " or reinforce");
+  }
+  const ParamSet& Networks() const override { return params_; }
+  std::string Architecture() const override { return torch_agents::Architecture(activation_, encoder_options_); }
+
   // The actor's logits (eval_greedy takes the top-k of them).
   std::string CandidateScores(const StepBatch& obs, int row, double* scores) const override {
     if (!obs.active[size_t(row)]) return "";
@@ -594,6 +625,7 @@ class ActorCriticAgent : public Agent {
   const bool norm_adv_;
   const double reward_scale_;
   const bool eval_greedy_;
+  const std::string activation_;
   torch::nn::Sequential actor_{nullptr}, critic_{nullptr};
   SequenceEncoder encoder_{nullptr};
   Rng dropout_rng_;

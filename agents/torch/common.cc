@@ -147,6 +147,43 @@ std::string ParamSet::CopyValuesFrom(const ParamSet& source) {
   return "";
 }
 
+std::string ParamSet::CopyGroupsFrom(const ParamSet& source,
+                                     const std::vector<std::pair<std::string, std::string>>& groups) {
+  auto shape = [](const torch::Tensor& t) {
+    std::string out = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
+    return out + "]";
+  };
+  auto members = [](const std::vector<std::pair<std::string, torch::Tensor>>& params, const std::string& group) {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].first.rfind(group + ".", 0) == 0) out.push_back(i);
+    return out;
+  };
+  std::vector<std::pair<size_t, size_t>> copies;  // (here, source)
+  for (const auto& [from, to] : groups) {
+    const std::vector<size_t> here = members(params_, to), there = members(source.params_, from);
+    if (here.empty() && there.empty()) continue;  // neither has it (e.g. no encoder)
+    if (here.empty()) return "this agent has no " + to + " network";
+    if (there.empty()) return "the checkpoint has no " + from + " network";
+    for (size_t j = 0; j < std::max(here.size(), there.size()); ++j) {
+      if (j >= there.size()) return params_[here[j]].first + " has no counterpart in the checkpoint's " + from;
+      if (j >= here.size()) return "the checkpoint's " + source.params_[there[j]].first + " has no counterpart here";
+      const auto& [name, value] = params_[here[j]];
+      const auto& [source_name, source_value] = source.params_[there[j]];
+      if (name.substr(to.size()) != source_name.substr(from.size()))
+        return "parameter " + name + " here faces " + source_name + " in the checkpoint";
+      if (!value.sizes().equals(source_value.sizes()))
+        return name + " has shape " + shape(value) + " here and " + source_name + " " + shape(source_value) +
+               " in the checkpoint";
+      copies.emplace_back(here[j], there[j]);
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [i, j] : copies) params_[i].second.copy_(source.params_[j].second);
+  return "";
+}
+
 void CheckFiniteLoss(const torch::Tensor& loss, const std::string& agent, const std::string& name) {
   const double v = loss.item<double>();
   if (!std::isfinite(v)) throw TrainingDiverged(agent + ": " + name + " is NaN/Inf");

@@ -45,6 +45,8 @@ class ParamSet {
   void Step(const StepInfo& info);
   double LearningRate(const StepInfo& info) const { return rule_->LearningRate(info); }
   std::vector<ParamRef> Refs();
+  // (name, tensor) in order: "actor.0.weight", ...
+  const std::vector<std::pair<std::string, torch::Tensor>>& Named() const { return params_; }
   int64_t NumParameters() const;
   // Values and rule state, bit-exact.
   void Save(BinaryWriter& out) const;
@@ -55,6 +57,11 @@ class ParamSet {
   // shape match, leaving this set's rule state as it is. Returns "" or the
   // first difference (then nothing is copied).
   std::string CopyValuesFrom(const ParamSet& source);
+  // The same for some groups (a group is the prefix given to Add): for each
+  // (from, to), the source's parameters `from`.* give this set's `to`.*, which
+  // must be the same names after the prefix, in the same order, of the same
+  // shapes. Parameters of other groups keep their values.
+  std::string CopyGroupsFrom(const ParamSet& source, const std::vector<std::pair<std::string, std::string>>& groups);
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> params_;

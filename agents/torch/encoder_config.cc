@@ -104,4 +104,24 @@ void CandidateForwardWithState(torch::nn::Sequential net, SequenceEncoder encode
   for (int c = 0; c < K; ++c) out[c] = p[c];
 }
 
+std::string Architecture(const std::string& activation, const EncoderOptions& encoder) {
+  std::string out = "activation " + activation + ", encoder " + encoder.type;
+  if (encoder.type == "transformer") out += " with " + std::to_string(encoder.heads) + " heads";
+  return out;
+}
+
+void WarmStart(const Agent& trained, const std::string& architecture, ParamSet& target,
+               const std::vector<std::pair<std::string, std::string>>& groups, const std::string& needs) {
+  const auto* source = dynamic_cast<const WarmStartSource*>(&trained);
+  if (source == nullptr) throw InputError("", "/agent/init", "holds a \"" + trained.type() + "\" agent, " + needs);
+  std::string difference;
+  if (source->Architecture() != architecture)
+    difference = architecture + " here, " + source->Architecture() + " in the checkpoint";
+  else
+    difference =
+        groups.empty() ? target.CopyValuesFrom(source->Networks()) : target.CopyGroupsFrom(source->Networks(), groups);
+  if (!difference.empty())
+    throw InputError("", "/agent/init", "holds other networks than this agent's: " + difference + " (" + needs + ")");
+}
+
 }  // namespace cohort::torch_agents

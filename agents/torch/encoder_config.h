@@ -13,7 +13,12 @@
 // refuses them otherwise (InputError at /agent/encoder/type).
 #pragma once
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "agents/features.h"
+#include "agents/torch/common.h"
 #include "agents/torch/encoder.h"
 #include "core/schema.h"
 #include "env/vec_env.h"
@@ -48,5 +53,26 @@ torch::Tensor WithState(const torch::Tensor& x, const torch::Tensor& state);
 // forward() is not const in LibTorch.
 void CandidateForwardWithState(torch::nn::Sequential net, SequenceEncoder encoder, const CandidateFeatures& features,
                                const SequenceFeatures& sequence, const StepBatch& obs, int row, double* out);
+
+// Warm starts (Agent::InitFrom, the "init" key): what a trained LibTorch agent
+// offers another one. Architecture() names what the parameters' shapes do not
+// show (the activation, the encoder's type and heads); a warm start needs it
+// equal.
+class WarmStartSource {
+ public:
+  virtual ~WarmStartSource() = default;
+  virtual const ParamSet& Networks() const = 0;
+  virtual std::string Architecture() const = 0;
+};
+
+// "activation relu, encoder gru" / "..., encoder transformer with 2 heads".
+std::string Architecture(const std::string& activation, const EncoderOptions& encoder);
+
+// A warm start of `target` from `trained`: every parameter (groups empty) or
+// the given (from, to) groups (ParamSet::CopyGroupsFrom). Throws InputError
+// at /agent/init naming the first difference, and then copies nothing;
+// `needs` ends that message ("warm starts need the same ...").
+void WarmStart(const Agent& trained, const std::string& architecture, ParamSet& target,
+               const std::vector<std::pair<std::string, std::string>>& groups, const std::string& needs);
 
 }  // namespace cohort::torch_agents

@@ -98,7 +98,10 @@
 //
 // Warm start ("init": a checkpoint directory, agents/registry.cc MakeAgent):
 // the policy, value and encoder values of a reinforce checkpoint with the
-// same networks (a pretraining's, or any run's).
+// same networks (a pretraining's, or any run's), or the policy and encoder of
+// an a2c or ppo checkpoint (their actor has the policy's shape when hidden,
+// activation and encoder agree). a2c and ppo warm-start from reinforce the
+// same way (actor_critic.h): a pretraining here seeds all three.
 //
 // Speed: the update recomputes the policy forward from the stored features
 // (the policy is fixed within a rollout) in chunks of kChunkCandidates
@@ -213,7 +216,7 @@ constexpr uint64_t kEncoderEntity = uint64_t(1) << 43;
 // Candidate rows per forward/backward pass of the update.
 constexpr int64_t kChunkCandidates = 16384;
 
-class ReinforceAgent : public Agent {
+class ReinforceAgent : public Agent, public WarmStartSource {
  public:
   ReinforceAgent(const json& config, const AgentContext& ctx)
       : features_(ctx.spec),
@@ -556,18 +559,23 @@ class ReinforceAgent : public Agent {
     return stats;
   }
 
-  // Warm start ("init"): the trained agent's policy, value and encoder values.
+  // Warm start ("init"): a reinforce checkpoint gives every network (policy,
+  // value, encoder); an a2c or ppo one gives the policy its actor and the
+  // encoder its values (the value head starts fresh).
   void InitFrom(const Agent& trained) override {
-    const auto* other = dynamic_cast<const ReinforceAgent*>(&trained);
-    if (other == nullptr)
-      throw InputError("", "/agent/init", "holds a \"" + trained.type() + "\" agent, not reinforce");
-    const std::string difference = params_.CopyValuesFrom(other->params_);
-    if (!difference.empty())
-      throw InputError("", "/agent/init",
-                       "holds other networks than this agent's: " + difference +
-                           " (warm starts need the same hidden, activation, baseline and encoder, on observations "
-                           "of the same shape)");
+    if (trained.type() == kType)
+      WarmStart(trained, Architecture(), params_, {},
+                "warm starts need the same hidden, activation, baseline and encoder, on observations of the same "
+                "shape");
+    else if (trained.type() == "a2c" || trained.type() == "ppo")
+      WarmStart(trained, Architecture(), params_, {{"actor", "policy"}, {"encoder", "encoder"}},
+                "the policy starts from the actor: it needs the same hidden, activation and encoder, on observations "
+                "of the same shape");
+    else
+      throw InputError("", "/agent/init", "holds a \"" + trained.type() + "\" agent, not reinforce, a2c or ppo");
   }
+  const ParamSet& Networks() const override { return params_; }
+  std::string Architecture() const override { return torch_agents::Architecture(activation_, encoder_options_); }
 
   void Save(BinaryWriter& out) const override {
     out.Tag(kType.c_str());
@@ -1201,8 +1209,8 @@ void RegisterReinforce(AgentRegistrar& r) {
                 "evaluation acting: sample from pi (evaluation streams) or the top-k items of pi")
         .String("init", "", {},
                 "warm start: a checkpoint directory (cohort train-offline --out, or a run's) of a reinforce agent "
-                "with the same networks; its network values are the start, optimizer state and streams are "
-                "fresh (\"\": none)");
+                "with the same networks (all of them are copied) or of an a2c or ppo agent (its actor and encoder); "
+                "optimizer state and streams are fresh (\"\": none)");
     AddEncoderKey(s);
     return true;
   }();

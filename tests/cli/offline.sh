@@ -140,6 +140,15 @@ expect 2 '/agent/init.*shape \[32' run recsim_interest_evolution "${short[@]}" -
   --set "agent={\"type\": \"reinforce\", $gru, \"hidden\": [32], \"init\": \"pre_a\"}"
 expect 2 'unknown key "init"' run recsim_interest_evolution "${short[@]}" --out bad \
   --set 'agent={"type": "dqn", "init": "pre_a"}'
+# a2c and ppo start from the reinforce pretraining (actor = its policy network, critic fresh).
+expect 0 'normalized_score' run recsim_interest_evolution "${short[@]}" --out warm_a2c \
+  --set "agent={\"type\": \"a2c\", $gru, \"hidden\": [64], \"init\": \"pre_a\"}"
+expect 2 '/agent/init.*activation tanh, encoder gru here, activation relu, encoder gru in the checkpoint' \
+  run recsim_interest_evolution "${short[@]}" --out bad --set "agent={\"type\": \"ppo\", $gru, \"hidden\": [64], \"init\": \"pre_a\"}"
+expect 0 'normalized_score' run recsim_interest_evolution "${short[@]}" --out warm_ppo \
+  --set "agent={\"type\": \"ppo\", $gru, \"hidden\": [64], \"activation\": \"relu\", \"init\": \"pre_a\"}"
+expect 2 'a2c and ppo start from a reinforce pretraining' train-offline log --sequence 6 \
+  --agent "{\"type\": \"a2c\", $gru}" --out pre
 
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all passed"

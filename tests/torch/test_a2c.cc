@@ -10,6 +10,7 @@
 #include "agents/torch/actor_critic.h"
 #include "agents/torch/common.h"
 #include "env/scenario.h"
+#include "warm_start.h"
 
 namespace cohort::torch_agents {
 void RegisterA2c(AgentRegistrar& r);
@@ -92,6 +93,10 @@ DOCTEST_TEST_CASE("Agent contract: a2c with the gru and transformer encoders") {
     testing::CheckAgentContract(Registrar(), testing::ContractCase{config, "logit", 1e-5, true},
                                 RecsimEnv({"horizon.max_episode_steps=12", "observation.sequence.length=6"}));
   }
+}
+
+DOCTEST_TEST_CASE("a2c: a warm start from reinforce takes the actor and encoder; other networks refused") {
+  testing::CheckActorCriticWarmStart(Registrar(), "a2c");
 }
 
 }  // namespace cohort

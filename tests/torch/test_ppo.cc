@@ -16,6 +16,7 @@
 #include "core/io.h"
 #include "env/scenario.h"
 #include "tests/input_error_of.h"
+#include "warm_start.h"
 
 namespace cohort::torch_agents {
 void RegisterPpo(AgentRegistrar& r);
@@ -342,6 +343,10 @@ DOCTEST_TEST_CASE("Agent contract: ppo with the gru and transformer encoders") {
     testing::CheckAgentContract(Registrar(), testing::ContractCase{config, "logit", 1e-5, true},
                                 RecsimEnv({"horizon.max_episode_steps=12", "observation.sequence.length=6"}));
   }
+}
+
+DOCTEST_TEST_CASE("ppo: a warm start from reinforce takes the actor and encoder; other networks refused") {
+  testing::CheckActorCriticWarmStart(Registrar(), "ppo");
 }
 
 }  // namespace cohort
